@@ -1,0 +1,88 @@
+"""Dependencies: the unit of work of a request, and who is calling."""
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.domain.errors import NotAllowed, NotAuthenticated
+from app.domain.roles import Employer, Principal, Role
+from app.resources import Resources
+from app.services.uow import UnitOfWork
+from app.settings import Settings
+from app.storage.tenancy import find_active_token
+
+
+def get_resources(request: Request) -> Resources:
+    return request.app.state.resources  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_uow(resources: ResourcesDep, settings: SettingsDep) -> AsyncIterator[UnitOfWork]:
+    async with resources.sessionmaker() as session:  # an exception closes it → rollback
+        uow = UnitOfWork(
+            session, clock=resources.clock, settings=settings, notify_lobby=resources.hub.notify
+        )
+        yield uow
+        await uow.commit()
+
+
+# scope="function": commit before the response is sent, so a failed commit is never a 200.
+UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
+
+bearer = HTTPBearer(auto_error=False, description="Token created with `madoguchi token create`")
+
+
+async def principal_for_token(uow: UnitOfWork, secret: str | None) -> Principal:
+    if not secret:
+        raise NotAuthenticated("トークンが必要です (a bearer token is required)")
+    token = await find_active_token(uow.session, secret, uow.now())
+    if token is None:
+        raise NotAuthenticated("トークンが無効です (unknown, expired or revoked token)")
+    principal = Principal(
+        token_id=token.id,
+        municipality_code=token.municipality_code,
+        role=Role(token.role),
+        name=token.name,
+        office_id=token.office_id,
+        employer=Employer(token.employer) if token.employer else None,
+        qualifications=frozenset(token.qualifications) if token.qualifications is not None else None,
+    )
+    uow.principal = principal
+    return principal
+
+
+class RoleGuard:
+    """A dependency admitting only the listed roles; the route table is read from these."""
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    async def __call__(
+        self,
+        uow: UowDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        principal = await principal_for_token(uow, credentials.credentials if credentials else None)
+        if principal.role not in self.roles:
+            raise NotAllowed(
+                f"{principal.role} はこの操作をできません (role {principal.role} may not do this)"
+            )
+        return principal
+
+
+def allow(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    return RoleGuard(frozenset(roles))  # type: ignore[return-value]
+
+
+def Caller(*roles: Role) -> Any:  # noqa: N802 - reads as a type in signatures
+    """``principal: Caller(Role.KIOSK, Role.COUNTER)`` — authenticate and check the role."""
+    return Annotated[Principal, Depends(allow(*roles))]

@@ -1,0 +1,55 @@
+"""The lobby channel over websocket (CONTRACT.md, Lobby): snapshot, then events in seq order."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, WebSocket
+
+from app.api.deps import principal_for_token
+from app.domain.errors import DomainError
+from app.domain.roles import Role
+from app.realtime.connection import DisplayConnection, DisplayOptions
+from app.resources import Resources
+from app.services.uow import UnitOfWork
+from app.settings import Settings
+from app.storage import tenancy
+
+router = APIRouter(tags=["lobby"])
+
+DISPLAY_ROLES = frozenset({Role.DISPLAY, Role.COUNTER})
+CLOSE_UNAUTHORISED = 4401
+CLOSE_NOT_FOUND = 4404
+
+
+async def _authorise(resources: Resources, settings: Settings, token: str, office_id: str) -> int | None:
+    """None when the token may watch the office, else the close code to send."""
+    async with resources.sessionmaker() as session:
+        uow = UnitOfWork(session, clock=resources.clock, settings=settings)
+        try:
+            principal = await principal_for_token(uow, token)
+        except DomainError:
+            return CLOSE_UNAUTHORISED
+        if principal.role not in DISPLAY_ROLES:
+            return CLOSE_UNAUTHORISED
+        office = await tenancy.find_office(session, office_id, principal.municipality_code)
+        if office is None or not principal.may_use_office(office_id):
+            return CLOSE_NOT_FOUND
+    return None
+
+
+@router.websocket("/ws/offices/{office_id}/lobby")
+async def lobby_feed(
+    websocket: WebSocket, office_id: str, token: Annotated[str, Query(max_length=200)] = ""
+) -> None:
+    resources: Resources = websocket.app.state.resources
+    settings: Settings = websocket.app.state.settings
+    await websocket.accept()
+    refusal = await _authorise(resources, settings, token, office_id)
+    if refusal is not None:
+        await websocket.close(refusal, "unauthorised" if refusal == CLOSE_UNAUTHORISED else "no such office")
+        return
+    options = DisplayOptions(
+        heartbeat_s=settings.display.heartbeat_s,
+        send_timeout_s=settings.display.send_timeout_s,
+        history_limit=settings.display.history_events,
+    )
+    await DisplayConnection(websocket, resources.hub, resources.feed, office_id, options).run()

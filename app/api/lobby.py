@@ -1,0 +1,213 @@
+"""The lobby: kiosks issue tickets, counters call and serve them, residents follow their number."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from app.api.deps import Caller, SettingsDep, UowDep
+from app.api.idempotency import idempotent
+from app.api.schemas import (
+    CounterBoard,
+    CounterOut,
+    IssuedTicketOut,
+    IssueTicket,
+    PublicTicketOut,
+    TicketOut,
+    TransferTicket,
+    WaitingTicket,
+)
+from app.domain.clock import business_day
+from app.domain.roles import Role
+from app.domain.tickets import TicketAction, TicketStatus, allowed_actions
+from app.realtime.messages import LobbySnapshot
+from app.services import lobby as lobby_service
+from app.services import tickets as ticket_service
+from app.services.tickets import TicketView
+from app.storage import tenancy
+from app.storage import tickets as ticket_store
+from app.storage.tables import Office
+
+router = APIRouter(tags=["lobby"])
+
+Kiosk = Caller(Role.KIOSK, Role.COUNTER)
+CounterStaff = Caller(Role.COUNTER)
+LobbyReader = Caller(Role.DISPLAY, Role.COUNTER)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def ticket_out(view: TicketView) -> TicketOut:
+    ticket = view.ticket
+    waiting = ticket.status == TicketStatus.WAITING
+    return TicketOut(
+        id=ticket.id,
+        number=ticket.number,
+        status=ticket.status,
+        category_id=ticket.category_id,
+        office_id=ticket.office_id,
+        is_priority=ticket.is_priority,
+        language=ticket.language,
+        issued_at=ticket.issued_at,
+        called_at=ticket.called_at,
+        counter_id=ticket.counter_id,
+        counter_label=view.counter.label if view.counter else None,
+        call_count=ticket.call_count,
+        position=view.ahead + 1 if waiting else None,
+        ahead=view.ahead,
+        estimate_min=view.estimate_min,
+        allowed_actions=sorted(allowed_actions(TicketStatus(ticket.status))),
+    )
+
+
+@router.post(
+    "/offices/{office_id}/tickets",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IssuedTicketOut,
+    summary="Issue a numbered ticket (kiosk) 発券",
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def issue_ticket(
+    office_id: str,
+    body: IssueTicket,
+    uow: UowDep,
+    principal: Kiosk,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def run() -> tuple[int, dict[str, object]]:
+        view = await ticket_service.issue_ticket(
+            uow,
+            principal,
+            office_id=office_id,
+            category_id=body.category,
+            is_priority=body.is_priority,
+            language=body.language,
+        )
+        ticket = view.ticket
+        out = IssuedTicketOut(
+            **ticket_out(view).model_dump(),
+            public_key=ticket.public_key,
+            status_url=f"{settings.public_base_url}/status/?ticket={ticket.id}&key={ticket.public_key}",
+        )
+        return 201, out.model_dump(mode="json")
+
+    return await idempotent(uow, principal, idempotency_key, f"issue:{office_id}", body, run)
+
+
+@router.get(
+    "/tickets/{ticket_id}/public",
+    response_model=PublicTicketOut,
+    summary="A resident's view of their ticket (no personal data)",
+    responses={404: {}, 429: {}},
+)
+async def public_ticket(
+    ticket_id: str, uow: UowDep, request: Request, key: Annotated[str, Query(max_length=64)]
+) -> PublicTicketOut:
+    request.app.state.public_limiter.check(request)
+    view = await ticket_service.public_status(uow, ticket_id=ticket_id, key=key)
+    ticket = view.ticket
+    office = await uow.session.get(Office, ticket.office_id)
+    assert office is not None
+    return PublicTicketOut(
+        number=ticket.number,
+        status=ticket.status,
+        position=view.ahead + 1 if ticket.status == TicketStatus.WAITING else None,
+        ahead=view.ahead,
+        estimate_min=view.estimate_min,
+        counter_label=view.counter.label if view.counter else None,
+        office_name_ja=office.name_ja,
+        office_name_en=office.name_en,
+        progress=ticket.progress,
+    )
+
+
+@router.post(
+    "/counters/{counter_id}/call-next",
+    response_model=TicketOut,
+    summary="Call the next resident to this counter 呼出",
+    responses={204: {"description": "Nobody waits"}, 404: {}, 403: {}},
+)
+async def call_next(counter_id: str, uow: UowDep, principal: CounterStaff) -> TicketOut | Response:
+    ticket = await ticket_service.call_next(uow, principal, counter_id=counter_id)
+    if ticket is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return ticket_out(await ticket_service.view(uow, ticket))
+
+
+def _action_route(action: TicketAction, path: str, summary: str) -> None:
+    async def endpoint(ticket_id: str, uow: UowDep, principal: CounterStaff) -> TicketOut:
+        ticket = await ticket_service.act(uow, principal, ticket_id=ticket_id, action=action)
+        return ticket_out(await ticket_service.view(uow, ticket))
+
+    endpoint.__name__ = f"ticket_{action.value}"
+    router.add_api_route(
+        f"/tickets/{{ticket_id}}/{path}",
+        endpoint,
+        methods=["POST"],
+        response_model=TicketOut,
+        summary=summary,
+        responses={404: {}, 409: {}},
+    )
+
+
+_action_route(TicketAction.RECALL, "recall", "Call the ticket again 再呼出")
+_action_route(TicketAction.START, "start", "Start serving 受付開始")
+_action_route(TicketAction.FINISH, "finish", "Finish serving 完了")
+_action_route(TicketAction.NO_SHOW, "no-show", "Resident did not come 不在")
+_action_route(TicketAction.CANCEL, "cancel", "Cancel the ticket 取消")
+
+
+@router.post(
+    "/tickets/{ticket_id}/transfer",
+    response_model=TicketOut,
+    summary="Send the resident to another category or counter 回送",
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def transfer_ticket(
+    ticket_id: str, body: TransferTicket, uow: UowDep, principal: CounterStaff
+) -> TicketOut:
+    ticket = await ticket_service.transfer(
+        uow, principal, ticket_id=ticket_id, category_id=body.category, counter_id=body.counter
+    )
+    return ticket_out(await ticket_service.view(uow, ticket))
+
+
+@router.get(
+    "/offices/{office_id}/lobby",
+    response_model=LobbySnapshot,
+    summary="Lobby snapshot: called numbers, waiting counts, estimates",
+    responses={404: {}},
+)
+async def lobby_snapshot(office_id: str, uow: UowDep, principal: LobbyReader) -> LobbySnapshot:
+    office = await ticket_service.get_office(uow, principal, office_id)
+    return await lobby_service.build_snapshot(uow.session, office, uow.settings, uow.now())
+
+
+@router.get(
+    "/counters/{counter_id}",
+    response_model=CounterBoard,
+    summary="A counter terminal's board: its ticket and the waiting lists",
+    responses={404: {}},
+)
+async def counter_board(counter_id: str, uow: UowDep, principal: CounterStaff) -> CounterBoard:
+    counter = await ticket_service.get_counter(uow, principal, counter_id)
+    day = business_day(uow.now())
+    categories = await tenancy.counter_category_ids(uow.session, counter.id)
+    current = next(
+        (t for t in await ticket_store.list_at_counters(uow.session, counter.office_id, day, limit=200)
+         if t.counter_id == counter.id),
+        None,
+    )
+    waiting = await ticket_store.list_waiting(uow.session, counter.office_id, day, limit=200)
+    return CounterBoard(
+        counter=CounterOut(**counter.model_dump(), category_ids=categories),
+        current=ticket_out(await ticket_service.view(uow, current)) if current else None,
+        queues=await lobby_service.queue_states(uow.session, counter.office_id, day, uow.settings),
+        waiting=[
+            WaitingTicket(
+                id=t.id, number=t.number, category_id=t.category_id, is_priority=t.is_priority,
+                issued_at=t.issued_at, target_counter_id=t.target_counter_id,
+            )
+            for t in waiting
+        ],
+    )

@@ -1,0 +1,30 @@
+"""Per-client token buckets for the endpoints anyone can reach (the resident's status page)."""
+
+import time
+from collections import OrderedDict
+
+from fastapi import Request
+
+from app.domain.errors import RateLimited
+
+
+class RateLimiter:
+    """``rate_per_s`` sustained with bursts of ``burst``, per client address, in this process."""
+
+    def __init__(self, rate_per_s: float, burst: int, max_clients: int = 10_000) -> None:
+        self.rate = rate_per_s
+        self.burst = burst
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._max_clients = max_clients
+
+    def check(self, request: Request, key: str | None = None) -> None:
+        client = key or (request.client.host if request.client else "unknown")
+        now = time.monotonic()
+        tokens, last = self._buckets.pop(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            self._buckets[client] = (tokens, now)
+            raise RateLimited("しばらくしてから再度お試しください (too many requests, slow down)")
+        self._buckets[client] = (tokens - 1.0, now)
+        while len(self._buckets) > self._max_clients:
+            self._buckets.popitem(last=False)

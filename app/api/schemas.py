@@ -1,0 +1,89 @@
+"""Request and response bodies of the lobby and administration API."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.realtime.messages import QueueState
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IssueTicket(Body):
+    category: str = Field(min_length=1, max_length=64, description="Ticket category id")
+    is_priority: bool = Field(False, description="Elderly, disabled or pregnant residents: called first")
+    language: Literal["ja", "en", "zh", "ko", "vi", "pt", "es", "tl", "ne", "id"] = "ja"
+
+
+class TransferTicket(Body):
+    category: str | None = Field(None, min_length=1, max_length=64)
+    counter: str | None = Field(None, min_length=1, max_length=64)
+
+
+class TicketOut(BaseModel):
+    id: str
+    number: str
+    status: str
+    category_id: str
+    office_id: str
+    is_priority: bool
+    language: str
+    issued_at: datetime
+    called_at: datetime | None
+    counter_id: str | None
+    counter_label: str | None
+    call_count: int
+    position: int | None = Field(description="1 = next to be called; null unless waiting")
+    ahead: int
+    estimate_min: int
+    allowed_actions: list[str]
+
+
+class IssuedTicketOut(TicketOut):
+    status_url: str
+    public_key: str
+
+
+class PublicTicketOut(BaseModel):
+    """What a resident's phone may know: no names, no procedure."""
+
+    number: str
+    status: str
+    position: int | None
+    ahead: int
+    estimate_min: int
+    counter_label: str | None
+    office_name_ja: str
+    office_name_en: str
+    progress: str | None
+
+
+class CounterOut(BaseModel):
+    id: str
+    label: str
+    name_ja: str
+    name_en: str
+    office_id: str
+    is_active: bool
+    category_ids: list[str]
+
+
+class WaitingTicket(BaseModel):
+    id: str
+    number: str
+    category_id: str
+    is_priority: bool
+    issued_at: datetime
+    target_counter_id: str | None
+
+
+class CounterBoard(BaseModel):
+    """What a counter terminal shows: its current ticket and the waiting lists."""
+
+    counter: CounterOut
+    current: TicketOut | None
+    queues: list[QueueState]
+    waiting: list[WaitingTicket]

@@ -1,0 +1,229 @@
+"""The `madoguchi` command: serve, migrate, seed-demo, token and administration commands."""
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from app.domain.clock import SystemClock
+from app.domain.errors import DomainError
+from app.domain.roles import Employer, Role
+from app.settings import Settings
+from app.storage.db import create_engine, make_sessionmaker
+from app.storage.migrations import upgrade
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Madoguchi 窓口 service")
+token_cli = typer.Typer(no_args_is_help=True, help="API tokens")
+admin_cli = typer.Typer(no_args_is_help=True, help="Municipalities, offices, counters, categories")
+cli.add_typer(token_cli, name="token")
+cli.add_typer(admin_cli, name="admin")
+
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Any], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run one unit of work against the configured database and commit it."""
+    from app.services.uow import UnitOfWork
+
+    settings = settings or Settings()
+
+    async def main() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                uow = UnitOfWork(session, clock=SystemClock(), settings=settings)
+                result = await work(uow)
+                await uow.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        for item in getattr(error, "errors", []):
+            typer.echo(f"  {item['field']}: {item['message']}", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database to the newest schema."""
+    settings = Settings()
+    upgrade(settings.database_url)
+    typer.echo("database at head", err=True)
+
+
+@cli.command("seed-demo")
+def seed_demo(
+    municipality: Annotated[str, typer.Option(help="全国地方公共団体コード")] = "431001",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Create a demo municipality with an office, counters, categories, a contract and tokens."""
+    from app.services.demo import seed_demo as seed
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    result = _run(lambda uow: seed(uow, municipality), settings)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        _print_demo(result, settings)
+
+
+def _print_demo(result: dict[str, Any], settings: Settings) -> None:
+    base = settings.public_base_url
+    office = result["offices"][0]
+    tokens = result["tokens"]
+    lines = [
+        f"デモ団体 / demo municipality: {result['municipality']}",
+        f"API docs:        {base}/docs",
+        f"Lobby display:   {base}/display/?office={office['id']}&token={tokens['display']}",
+        f"Kiosk:           {base}/kiosk/?office={office['id']}&token={tokens['kiosk']}",
+    ]
+    lines += [
+        f"Counter {c['label']}:       {base}/counter/?counter={c['id']}&token={tokens['counter']}"
+        for c in office["counters"]
+    ]
+    lines.append(f"Console:         {base}/console/?token={tokens['operator']}")
+    lines.append("Tokens (shown once):")
+    lines += [f"  {role:16} {secret}" for role, secret in tokens.items()]
+    typer.echo("\n".join(lines))
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="Processes; PostgreSQL only for more than one")] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed the demo office and print its links")] = False,
+) -> None:
+    """Migrate, then serve the API, the websockets and the pages."""
+    import os
+
+    import uvicorn
+
+    settings = Settings()
+    if settings.is_sqlite and workers > 1:
+        typer.echo("error: SQLite serves one process; set MADOGUCHI_DATABASE_URL to PostgreSQL", err=True)
+        raise typer.Exit(2)
+    if "MADOGUCHI_PUBLIC_BASE_URL" not in os.environ:
+        os.environ["MADOGUCHI_PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+        settings = Settings()
+    upgrade(settings.database_url)
+    if demo:
+        from app.services.demo import seed_demo as seed
+
+        _print_demo(_run(lambda uow: seed(uow, "431001"), settings), settings)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ws_per_message_deflate=False,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@token_cli.command("create")
+def token_create(
+    municipality: Annotated[str, typer.Option()],
+    role: Annotated[Role, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    office: Annotated[str | None, typer.Option()] = None,
+    employer: Annotated[Employer | None, typer.Option()] = None,
+    qualification: Annotated[list[str] | None, typer.Option(help="Procedure code; repeatable")] = None,
+) -> None:
+    """Create a token and print it, alone, on stdout (it is not shown again)."""
+    from app.services.admin import create_token
+
+    issued = _run(lambda uow: create_token(
+        uow, municipality, role=role, name=name, office_id=office, employer=employer,
+        qualifications=qualification or None,
+    ))
+    sys.stdout.write(issued.secret + "\n")
+
+
+@token_cli.command("revoke")
+def token_revoke(
+    municipality: Annotated[str, typer.Option()], token_id: Annotated[str, typer.Argument()]
+) -> None:
+    """Revoke a token by its id."""
+    from app.services.admin import revoke_token
+
+    _run(lambda uow: revoke_token(uow, municipality, token_id))
+    typer.echo("revoked", err=True)
+
+
+@admin_cli.command("municipality")
+def admin_municipality(
+    code: Annotated[str, typer.Option()],
+    name_ja: Annotated[str, typer.Option()],
+    name_en: Annotated[str, typer.Option()],
+) -> None:
+    """Register a municipality (the code's check digit is verified)."""
+    from app.services.admin import create_municipality
+
+    _run(lambda uow: create_municipality(uow, code=code, name_ja=name_ja, name_en=name_en))
+    typer.echo(code)
+
+
+@admin_cli.command("office")
+def admin_office(
+    municipality: Annotated[str, typer.Option()],
+    name_ja: Annotated[str, typer.Option()],
+    name_en: Annotated[str, typer.Option()],
+) -> None:
+    """Create an office; prints its id."""
+    from app.services.admin import create_office
+
+    office = _run(lambda uow: create_office(uow, municipality, name_ja=name_ja, name_en=name_en))
+    typer.echo(office.id)
+
+
+@admin_cli.command("category")
+def admin_category(
+    municipality: Annotated[str, typer.Option()],
+    office: Annotated[str, typer.Option()],
+    prefix: Annotated[str, typer.Option()],
+    name_ja: Annotated[str, typer.Option()],
+    name_en: Annotated[str, typer.Option()],
+) -> None:
+    """Create a ticket category; prints its id."""
+    from app.services import admin
+
+    async def work(uow: Any) -> Any:
+        found = await admin.get_office(uow, municipality, office)
+        return await admin.create_category(uow, found, prefix=prefix, name_ja=name_ja, name_en=name_en)
+
+    typer.echo(_run(work).id)
+
+
+@admin_cli.command("counter")
+def admin_counter(
+    municipality: Annotated[str, typer.Option()],
+    office: Annotated[str, typer.Option()],
+    label: Annotated[str, typer.Option()],
+    category: Annotated[list[str], typer.Option(help="Category id; repeatable")],
+) -> None:
+    """Create a counter serving the given categories; prints its id."""
+    from app.services import admin
+
+    async def work(uow: Any) -> Any:
+        found = await admin.get_office(uow, municipality, office)
+        return await admin.create_counter(
+            uow, found, label=label, name_ja=f"{label}番窓口", name_en=f"Counter {label}",
+            category_ids=category,
+        )
+
+    typer.echo(_run(work).id)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""The business rules: pure functions and enums, no I/O."""

@@ -1,0 +1,82 @@
+"""Errors that mean 'a business rule said no'. They know nothing about HTTP."""
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "domain_error"
+    title: ClassVar[str] = "処理できません / Request refused"
+
+    def __init__(self, message: str, **context: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "見つかりません / Not found"
+
+
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    title = "認証が必要です / Authentication required"
+
+
+class NotAllowed(DomainError):
+    code = "not_allowed"
+    title = "権限がありません / Not allowed"
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    title = "この状態ではできない操作です / Invalid transition"
+
+    def __init__(self, *, entity: str, current: str, action: str) -> None:
+        super().__init__(
+            f"{entity} の状態 {current} では {action} できません "
+            f"(cannot {action} a {entity} that is {current})",
+            entity=entity,
+            current=current,
+            action=action,
+        )
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "競合しました / Conflict"
+
+
+class IdempotencyMismatch(Conflict):
+    code = "idempotency_key_reused"
+    title = "同じ Idempotency-Key で別の内容です / Idempotency key reused"
+
+
+class StaleLease(Conflict):
+    code = "stale_lease"
+    title = "リースが無効です / Lease no longer held"
+
+
+class InvalidInput(DomainError):
+    """Bad input, with field-level reasons: [{field, code, message}]."""
+
+    code = "invalid_input"
+    title = "入力に誤りがあります / Invalid input"
+
+    def __init__(self, message: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+    @classmethod
+    def field(cls, field: str, code: str, message: str) -> "InvalidInput":
+        return cls(message, [{"field": field, "code": code, "message": message}])
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    title = "リクエストが多すぎます / Too many requests"
+
+
+class Unavailable(DomainError):
+    code = "unavailable"
+    title = "一時的に利用できません / Temporarily unavailable"

@@ -1,0 +1,124 @@
+"""The application: settings, resources and routers put together. No business logic here."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from app.api import api_router, ops
+from app.api.errors import install_error_handlers
+from app.api.limits import BodySizeLimit
+from app.api.pages import install_pages
+from app.api.ratelimit import RateLimiter
+from app.domain.clock import Clock, SystemClock
+from app.realtime.hub import Hub
+from app.realtime.pglisten import PgListener, asyncpg_dsn
+from app.resources import Resources
+from app.services.lobby_feed import DatabaseLobbyFeed
+from app.settings import Settings
+from app.storage import lobby as lobby_store
+from app.storage.db import create_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _check_channels(resources: Resources) -> None:
+    """Heal a lost NOTIFY: compare each watched office's seq with what this process fanned out."""
+    offices = resources.hub.offices()
+    if not offices:
+        return
+    try:
+        seqs = await resources.feed.channel_seqs(offices)
+    except Exception:
+        log.warning("lobby watchdog could not read the channels", exc_info=True)
+        return
+    for office_id, seq in seqs.items():
+        published = resources.hub.published_seq(office_id)
+        if published is None or seq > published:
+            resources.hub.notify(office_id, seq)
+
+
+async def _watchdog(resources: Resources, interval_s: float, check_now: asyncio.Event) -> None:
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(check_now.wait(), interval_s)
+        check_now.clear()
+        await _check_channels(resources)
+
+
+async def _prune(resources: Resources, keep: int) -> None:
+    while True:
+        await asyncio.sleep(300)
+        try:
+            async with resources.sessionmaker() as session:
+                await lobby_store.prune_events(session, keep=keep)
+                await session.commit()
+        except Exception:
+            log.warning("lobby history pruning failed", exc_info=True)
+
+
+def build_resources(settings: Settings, clock: Clock | None = None) -> Resources:
+    engine = create_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    clock = clock or SystemClock()
+    feed = DatabaseLobbyFeed(sessionmaker, settings, clock)
+    hub = Hub(feed.fetch, queue_size=settings.display.queue_size)
+    return Resources(engine=engine, sessionmaker=sessionmaker, hub=hub, feed=feed, clock=clock)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = build_resources(settings, clock)
+        app.state.resources = resources
+        check_now = asyncio.Event()
+        tasks = [
+            asyncio.create_task(resources.hub.run(), name="lobby-hub"),
+            asyncio.create_task(
+                _watchdog(resources, settings.display.watchdog_s, check_now), name="lobby-watchdog"
+            ),
+            asyncio.create_task(_prune(resources, settings.display.history_events), name="lobby-prune"),
+        ]
+        listener = None
+        if resources.engine.dialect.name == "postgresql":
+            listener = PgListener(
+                asyncpg_dsn(settings.database_url),
+                lobby_store.NOTIFY_CHANNEL,
+                resources.hub.notify,
+                check_now.set,
+            )
+            tasks.append(asyncio.create_task(listener.run(), name="lobby-listener"))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listener.connected.wait(), 10)
+        app.state.listener = listener
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await resources.engine.dispose()
+
+    app = FastAPI(
+        title="Madoguchi 窓口",
+        version="1.0.0",
+        description="Lobby queue, consolidated intake and central entry/review for municipal counters.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(ops.router)
+    install_pages(app, ROOT)
+    return app
+

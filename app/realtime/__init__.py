@@ -1,0 +1,1 @@
+"""Lobby displays: the message contract and the fan-out to websockets."""

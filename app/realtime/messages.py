@@ -1,0 +1,110 @@
+"""What a lobby display receives. This module is the contract with display/ (protocol.schema.json).
+
+Numbers and counters only: never a name, never the procedure a ticket is for.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QueueState(_Message):
+    category_id: str
+    prefix: str
+    name_ja: str
+    name_en: str
+    waiting: int
+    estimate_min: int
+
+
+class CalledTicket(_Message):
+    number: str
+    counter_id: str
+    counter_label: str
+    status: Literal["called", "serving"]
+    called_at: datetime
+    call_count: int
+    # The lobby event that last called it: a display that reconnects announces those newer
+    # than the last event it saw.
+    seq: int | None
+
+
+class OfficeInfo(_Message):
+    id: str
+    name_ja: str
+    name_en: str
+
+
+class LobbySnapshot(_Message):
+    type: Literal["lobby.snapshot"] = "lobby.snapshot"
+    seq: int
+    epoch: str
+    at: datetime
+    office: OfficeInfo
+    called: list[CalledTicket]
+    queues: list[QueueState]
+
+
+class TicketEventData(_Message):
+    number: str
+    counter_id: str | None = None
+    counter_label: str | None = None
+    call_count: int = 0
+    queues: list[QueueState] = Field(default_factory=list)
+
+
+EventType = Literal[
+    "ticket.issued",
+    "ticket.called",
+    "ticket.recalled",
+    "ticket.started",
+    "ticket.finished",
+    "ticket.no_show",
+    "ticket.cancelled",
+    "ticket.transferred",
+    "ticket.ready",
+]
+
+
+class LobbyEventMessage(_Message):
+    type: EventType
+    seq: int
+    at: datetime
+    data: TicketEventData
+
+
+class Heartbeat(_Message):
+    type: Literal["heartbeat"] = "heartbeat"
+    seq: int
+    epoch: str
+    at: datetime
+
+
+DisplayMessage = Annotated[
+    LobbySnapshot | LobbyEventMessage | Heartbeat, Field(discriminator="type")
+]
+
+
+class Resume(_Message):
+    """Sent by a display that saw a gap: replays the events after ``after_seq``."""
+
+    type: Literal["resume"] = "resume"
+    after_seq: int = Field(ge=0)
+
+
+display_message_adapter: TypeAdapter[DisplayMessage] = TypeAdapter(DisplayMessage)
+
+
+def protocol_schema() -> dict[str, object]:
+    """The JSON schema of both directions, written to display/protocol.schema.json."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Madoguchi lobby display protocol",
+        "server_to_display": display_message_adapter.json_schema(),
+        "display_to_server": Resume.model_json_schema(),
+    }

@@ -1,0 +1,81 @@
+"""PostgreSQL LISTEN: lobby events committed by any process reach this process's hub.
+
+One dedicated asyncpg connection per process (never from the pool). The payload carries only
+``office:seq``; the hub reads the event rows. When the connection drops, it reconnects with
+backoff and then asks the hub to check every subscribed office, so nothing committed during
+the outage is missed.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class PgListener:
+    def __init__(
+        self,
+        dsn: str,
+        channel: str,
+        on_event: Callable[[str, int], None],
+        on_reconnect: Callable[[], None],
+    ) -> None:
+        self._dsn = dsn
+        self._channel = channel
+        self._on_event = on_event
+        self._on_reconnect = on_reconnect
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+
+    def _callback(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        office_id, _, seq = payload.rpartition(":")
+        if office_id and seq.isdigit():
+            self._on_event(office_id, int(seq))
+
+    async def run(self) -> None:
+        delay = 0.2
+        first = True
+        while True:
+            lost = asyncio.Event()
+            try:
+                connection = await asyncpg.connect(self._dsn)
+            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as error:
+                log.warning("lobby listener cannot connect (%s); retrying", type(error).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            try:
+                connection.add_termination_listener(lambda _c: lost.set())
+                await connection.add_listener(self._channel, self._callback)
+                delay = 0.2
+                self.connected.set()
+                if not first:
+                    self.reconnects += 1
+                    self._on_reconnect()
+                first = False
+                while not lost.is_set():
+                    # asyncpg reports a dead socket only when it next talks to it.
+                    try:
+                        await asyncio.wait_for(lost.wait(), 5.0)
+                    except TimeoutError:
+                        try:
+                            await asyncio.wait_for(connection.execute("SELECT 1"), 5.0)
+                        except (OSError, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError):
+                            lost.set()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("lobby listener lost its connection (%s)", type(error).__name__)
+            finally:
+                self.connected.clear()
+                if not connection.is_closed():
+                    connection.terminate()
+            await asyncio.sleep(delay)

@@ -1,0 +1,88 @@
+"""A demo office that works out of the box: counters, categories, a vendor contract, tokens."""
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.domain.roles import Employer, Role
+from app.services import admin
+from app.services.uow import UnitOfWork
+from app.storage.tables import Counter, Municipality, Office, TicketCategory
+
+NAMES = {"431001": ("熊本市", "Kumamoto City"), "131211": ("足立区", "Adachi City")}
+
+CATEGORIES = [
+    ("A", "住民異動・証明", "Moves & certificates", 420),
+    ("B", "子育て・福祉", "Child & welfare", 600),
+    ("C", "その他の手続", "Other procedures", 300),
+]
+# label → prefixes served
+COUNTERS = [("1", "AC"), ("2", "A"), ("3", "B"), ("4", "ABC")]
+
+
+async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
+    """Create (or reuse) the demo municipality; new tokens are issued on every run."""
+    municipality = await uow.session.get(Municipality, code)
+    if municipality is None:
+        name_ja, name_en = NAMES.get(code, (f"デモ市 {code}", f"Demo City {code}"))
+        municipality = await admin.create_municipality(uow, code=code, name_ja=name_ja, name_en=name_en)
+        await uow.session.flush()
+    office = (await uow.session.execute(
+        select(Office).where(Office.municipality_code == code).order_by(Office.created_at)
+    )).scalars().first()
+    if office is None:
+        office = await admin.create_office(uow, code, name_ja="本庁 市民課", name_en="City Hall, Citizens Division")
+    categories = {
+        c.prefix: c for c in (await uow.session.execute(
+            select(TicketCategory).where(TicketCategory.office_id == office.id)
+        )).scalars()
+    }
+    for prefix, name_ja, name_en, service_s in CATEGORIES:
+        if prefix not in categories:
+            categories[prefix] = await admin.create_category(
+                uow, office, prefix=prefix, name_ja=name_ja, name_en=name_en, default_service_s=service_s
+            )
+    counters = {
+        c.label: c for c in (await uow.session.execute(
+            select(Counter).where(Counter.office_id == office.id)
+        )).scalars()
+    }
+    for label, prefixes in COUNTERS:
+        if label not in counters:
+            counters[label] = await admin.create_counter(
+                uow, office, label=label, name_ja=f"{label}番窓口", name_en=f"Counter {label}",
+                category_ids=[categories[p].id for p in prefixes],
+            )
+    contracts = await _demo_vendor_contracts(uow, code)
+    tokens: dict[str, str] = {}
+    for role in Role:
+        office_id = office.id if role in (Role.KIOSK, Role.DISPLAY, Role.COUNTER) else None
+        employer = Employer.CITY if role is Role.OPERATOR else None
+        issued = await admin.create_token(
+            uow, code, role=role, name=f"demo {role}", office_id=office_id, employer=employer
+        )
+        tokens[role.value] = issued.secret
+    issued = await admin.create_token(
+        uow, code, role=Role.OPERATOR, name="demo vendor operator", employer=Employer.VENDOR
+    )
+    tokens["operator_vendor"] = issued.secret
+    return {
+        "municipality": code,
+        "offices": [{
+            "id": office.id,
+            "name_ja": office.name_ja,
+            "counters": [{"id": c.id, "label": c.label} for c in sorted(counters.values(), key=lambda c: c.label)],
+            "categories": [
+                {"id": c.id, "prefix": c.prefix, "name_ja": c.name_ja, "name_en": c.name_en}
+                for c in sorted(categories.values(), key=lambda c: c.prefix)
+            ],
+        }],
+        "vendor_contracts": contracts,
+        "tokens": tokens,
+    }
+
+
+async def _demo_vendor_contracts(uow: UnitOfWork, code: str) -> list[dict[str, Any]]:
+    from app.services import vendor_contracts  # the vendor module owns its table
+
+    return await vendor_contracts.ensure_demo_contract(uow, code)

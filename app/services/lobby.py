@@ -1,0 +1,100 @@
+"""What the lobby shows: the snapshot, and the queue figures carried by every event."""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.clock import business_day
+from app.domain.errors import NotFound
+from app.domain.tickets import TicketStatus, estimate_wait_minutes
+from app.realtime.messages import CalledTicket, LobbySnapshot, OfficeInfo, QueueState
+from app.settings import Settings
+from app.storage import lobby as lobby_store
+from app.storage import tenancy
+from app.storage import tickets as ticket_store
+from app.storage.tables import Office, TicketCategory
+
+
+async def estimate_for(
+    session: AsyncSession, category: TicketCategory, ahead: int, settings: Settings
+) -> int:
+    """Minutes of wait for a resident with ``ahead`` people before them in ``category``."""
+    if ahead <= 0:
+        return 0
+    return estimate_wait_minutes(
+        ahead=ahead,
+        recent_service_s=await ticket_store.recent_service_seconds(
+            session, category.id, limit=settings.lobby.service_sample
+        ),
+        default_service_s=category.default_service_s,
+        counters=await ticket_store.counters_serving(session, category.id),
+    )
+
+
+async def queue_states(
+    session: AsyncSession,
+    office_id: str,
+    day: date,
+    settings: Settings,
+    only: set[str] | None = None,
+) -> list[QueueState]:
+    """Waiting count and estimate for a new ticket, per category of the office."""
+    counts = await ticket_store.waiting_counts(session, office_id, day)
+    states = []
+    for category in await tenancy.list_categories(session, office_id):
+        if only is not None and category.id not in only:
+            continue
+        waiting = counts.get(category.id, 0)
+        states.append(
+            QueueState(
+                category_id=category.id,
+                prefix=category.prefix,
+                name_ja=category.name_ja,
+                name_en=category.name_en,
+                waiting=waiting,
+                estimate_min=await estimate_for(session, category, waiting, settings),
+            )
+        )
+    return states
+
+
+async def build_snapshot(
+    session: AsyncSession, office: Office, settings: Settings, now: datetime
+) -> LobbySnapshot:
+    """The whole state a display needs, with the seq it is valid at."""
+    channel = await lobby_store.get_channel(session, office.id)
+    if channel is None:
+        raise NotFound("窓口が見つかりません (no such office)", office_id=office.id)
+    day = business_day(now)
+    counters = {c.id: c for c in await tenancy.list_counters(session, office.id)}
+    called = []
+    for ticket in await ticket_store.list_at_counters(
+        session, office.id, day, limit=settings.display.recent_calls
+    ):
+        counter = counters.get(ticket.counter_id or "")
+        if counter is None or ticket.called_at is None:
+            continue
+        called.append(
+            CalledTicket(
+                number=ticket.number,
+                counter_id=counter.id,
+                counter_label=counter.label,
+                status=TicketStatus(ticket.status).value,  # type: ignore[arg-type]
+                called_at=ticket.called_at,
+                call_count=ticket.call_count,
+                seq=ticket.last_call_seq,
+            )
+        )
+    return LobbySnapshot(
+        seq=channel.seq,
+        epoch=channel.epoch,
+        at=now,
+        office=OfficeInfo(id=office.id, name_ja=office.name_ja, name_en=office.name_en),
+        called=called,
+        queues=await queue_states(session, office.id, day, settings),
+    )
+
+
+def event_payload(number: str, queues: list[QueueState], **extra: Any) -> dict[str, Any]:
+    return {"number": number, **extra, "queues": [q.model_dump(mode="json") for q in queues]}

@@ -1,0 +1,250 @@
+"""Lobby commands: issue, call, recall, start, finish, no-show, cancel, transfer."""
+
+import secrets
+from dataclasses import dataclass
+
+from app.domain.clock import business_day
+from app.domain.errors import InvalidInput, NotAllowed, NotFound
+from app.domain.roles import Principal
+from app.domain.tickets import TicketAction, TicketStatus, format_number, next_status
+from app.services import lobby
+from app.services.uow import UnitOfWork
+from app.storage import lobby as lobby_store
+from app.storage import tenancy
+from app.storage import tickets as ticket_store
+from app.storage.tables import Counter, Office, Ticket, TicketCategory
+
+EVENT_OF_ACTION = {
+    TicketAction.CALL: "ticket.called",
+    TicketAction.RECALL: "ticket.recalled",
+    TicketAction.START: "ticket.started",
+    TicketAction.FINISH: "ticket.finished",
+    TicketAction.NO_SHOW: "ticket.no_show",
+    TicketAction.CANCEL: "ticket.cancelled",
+    TicketAction.TRANSFER: "ticket.transferred",
+}
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket with where it stands in its queue."""
+
+    ticket: Ticket
+    ahead: int
+    estimate_min: int
+    counter: Counter | None
+
+
+async def get_office(uow: UnitOfWork, principal: Principal, office_id: str) -> Office:
+    """The office, if the caller's municipality (and office, for bound tokens) owns it."""
+    office = await tenancy.find_office(uow.session, office_id, principal.municipality_code)
+    if office is None or not principal.may_use_office(office_id):
+        raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)
+    return office
+
+
+async def get_counter(uow: UnitOfWork, principal: Principal, counter_id: str) -> Counter:
+    counter = await tenancy.find_counter(uow.session, counter_id, principal.municipality_code)
+    if counter is None or not principal.may_use_office(counter.office_id):
+        raise NotFound("窓口が見つかりません (no such counter)", counter_id=counter_id)
+    return counter
+
+
+async def _locked_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str) -> Ticket:
+    ticket = await ticket_store.lock_ticket(uow.session, ticket_id, principal.municipality_code)
+    if ticket is None or not principal.may_use_office(ticket.office_id):
+        raise NotFound("番号札が見つかりません (no such ticket)", ticket_id=ticket_id)
+    return ticket
+
+
+async def _announce(
+    uow: UnitOfWork, ticket: Ticket, event_type: str, counter: Counter | None, categories: set[str]
+) -> int:
+    queues = await lobby.queue_states(
+        uow.session, ticket.office_id, ticket.business_day, uow.settings, only=categories
+    )
+    extra: dict[str, object] = {"call_count": ticket.call_count}
+    if counter is not None:
+        extra |= {"counter_id": counter.id, "counter_label": counter.label}
+    seq = await lobby_store.append_event(
+        uow.session,
+        municipality_code=ticket.municipality_code,
+        office_id=ticket.office_id,
+        type_=event_type,
+        at=uow.now(),
+        data=lobby.event_payload(ticket.number, queues, **extra),
+    )
+    uow.lobby_changed(ticket.office_id, seq)
+    return seq
+
+
+async def issue_ticket(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    office_id: str,
+    category_id: str,
+    is_priority: bool,
+    language: str,
+) -> TicketView:
+    """Give a resident the next number of the category's day (never the same number twice)."""
+    office = await get_office(uow, principal, office_id)
+    category = await tenancy.find_category(uow.session, category_id, principal.municipality_code)
+    if category is None or category.office_id != office.id or not category.is_active:
+        raise InvalidInput.field(
+            "category", "unknown_category", "受付区分が見つかりません (no such category here)"
+        )
+    now = uow.now()
+    day = business_day(now)
+    sequence = await ticket_store.allocate_sequence(
+        uow.session,
+        municipality_code=office.municipality_code,
+        category_id=category.id,
+        business_day=day,
+    )
+    ticket = Ticket(
+        municipality_code=office.municipality_code,
+        office_id=office.id,
+        category_id=category.id,
+        numbered_category_id=category.id,
+        business_day=day,
+        sequence=sequence,
+        number=format_number(category.prefix, sequence),
+        status=TicketStatus.WAITING,
+        is_priority=is_priority,
+        language=language,
+        public_key=secrets.token_urlsafe(16),
+        issued_at=now,
+        queued_at=now,
+    )
+    uow.session.add(ticket)
+    await uow.session.flush()
+    uow.log(
+        entity="ticket",
+        entity_id=ticket.id,
+        action="issue",
+        municipality_code=ticket.municipality_code,
+        to_status=ticket.status,
+        data={"number": ticket.number, "category_id": category.id, "is_priority": is_priority},
+    )
+    await _announce(uow, ticket, "ticket.issued", None, {category.id})
+    return await view(uow, ticket, category)
+
+
+async def view(uow: UnitOfWork, ticket: Ticket, category: TicketCategory | None = None) -> TicketView:
+    """Position and estimate of a ticket as the resident and the counter see them."""
+    counter = await uow.session.get(Counter, ticket.counter_id) if ticket.counter_id else None
+    if ticket.status != TicketStatus.WAITING:
+        return TicketView(ticket, 0, 0, counter)
+    category = category or await uow.session.get(TicketCategory, ticket.category_id)
+    assert category is not None
+    ahead = await ticket_store.count_ahead(uow.session, ticket)
+    estimate = await lobby.estimate_for(uow.session, category, ahead, uow.settings)
+    return TicketView(ticket, ahead, estimate, counter)
+
+
+async def call_next(uow: UnitOfWork, principal: Principal, *, counter_id: str) -> Ticket | None:
+    """Call the counter's next resident: priority first, then the oldest; None when nobody waits."""
+    counter = await get_counter(uow, principal, counter_id)
+    if not counter.is_active:
+        raise NotAllowed("この窓口は閉じています (counter is closed)", counter_id=counter_id)
+    ticket = await ticket_store.claim_next_for_counter(
+        uow.session, counter=counter, business_day=business_day(uow.now())
+    )
+    if ticket is None:
+        return None
+    await _apply(uow, ticket, TicketAction.CALL, counter)
+    return ticket
+
+
+async def act(
+    uow: UnitOfWork, principal: Principal, *, ticket_id: str, action: TicketAction
+) -> Ticket:
+    """Recall, start, finish, no-show or cancel a ticket; an illegal step is refused."""
+    ticket = await _locked_ticket(uow, principal, ticket_id)
+    counter = await uow.session.get(Counter, ticket.counter_id) if ticket.counter_id else None
+    await _apply(uow, ticket, action, counter)
+    return ticket
+
+
+async def transfer(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    ticket_id: str,
+    category_id: str | None,
+    counter_id: str | None,
+) -> Ticket:
+    """Send a resident to another category or counter; they keep their number and place."""
+    if (category_id is None) == (counter_id is None):
+        raise InvalidInput.field(
+            "category", "one_target", "区分か窓口のどちらか一方を指定してください (give a category or a counter)"
+        )
+    ticket = await _locked_ticket(uow, principal, ticket_id)
+    old_category = ticket.category_id
+    if category_id is not None:
+        category = await tenancy.find_category(uow.session, category_id, principal.municipality_code)
+        if category is None or category.office_id != ticket.office_id:
+            raise InvalidInput.field(
+                "category", "unknown_category", "受付区分が見つかりません (no such category here)"
+            )
+        target = None
+        ticket.category_id = category.id
+    else:
+        target = await tenancy.find_counter(uow.session, counter_id or "", principal.municipality_code)
+        if target is None or target.office_id != ticket.office_id:
+            raise InvalidInput.field(
+                "counter", "unknown_counter", "窓口が見つかりません (no such counter here)"
+            )
+    await _apply(uow, ticket, TicketAction.TRANSFER, None, categories={old_category})
+    ticket.target_counter_id = target.id if target else None
+    return ticket
+
+
+async def _apply(
+    uow: UnitOfWork,
+    ticket: Ticket,
+    action: TicketAction,
+    counter: Counter | None,
+    categories: set[str] | None = None,
+) -> None:
+    before = TicketStatus(ticket.status)
+    after = next_status(before, action)
+    now = uow.now()
+    ticket.status = after
+    if action in (TicketAction.CALL, TicketAction.RECALL):
+        ticket.call_count += 1
+        ticket.called_at = now
+        ticket.counter_id = counter.id if counter else ticket.counter_id
+        ticket.target_counter_id = None
+    elif action is TicketAction.START:
+        ticket.started_at = now
+    elif action in (TicketAction.FINISH, TicketAction.CANCEL):
+        ticket.finished_at = now
+    elif action is TicketAction.TRANSFER:
+        ticket.counter_id = None
+        ticket.called_at = None
+        ticket.started_at = None
+    await uow.session.flush()
+    uow.log(
+        entity="ticket",
+        entity_id=ticket.id,
+        action=action,
+        municipality_code=ticket.municipality_code,
+        from_status=before,
+        to_status=after,
+        data={"counter_id": counter.id} if counter else None,
+    )
+    seq = await _announce(
+        uow, ticket, EVENT_OF_ACTION[action], counter, (categories or set()) | {ticket.category_id}
+    )
+    if action in (TicketAction.CALL, TicketAction.RECALL):
+        ticket.last_call_seq = seq
+
+
+async def public_status(uow: UnitOfWork, *, ticket_id: str, key: str) -> TicketView:
+    """The resident's view of their ticket, by the key printed in its QR code."""
+    ticket = await uow.session.get(Ticket, ticket_id)
+    if ticket is None or not secrets.compare_digest(ticket.public_key, key):
+        raise NotFound("番号札が見つかりません (no such ticket)", ticket_id=ticket_id)
+    return await view(uow, ticket)

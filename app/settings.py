@@ -1,0 +1,45 @@
+"""Service settings: read once from MADOGUCHI_* variables, then passed around as values."""
+
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DisplaySettings(BaseModel):
+    heartbeat_s: float = 15.0
+    queue_size: int = 64
+    # A display whose socket has not drained for this long is closed with 1013.
+    send_timeout_s: float = 10.0
+    recent_calls: int = 12
+    history_events: int = 5000
+    # How often each process checks the channel rows for events it may have missed.
+    watchdog_s: float = 5.0
+
+
+class LobbySettings(BaseModel):
+    timezone: str = "Asia/Tokyo"
+    default_service_s: int = 300
+    service_sample: int = 20
+
+
+class Settings(BaseSettings):
+    """Read once at startup; everything else receives values, never os.environ."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MADOGUCHI_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./madoguchi.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+    environment: str = "development"
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_bulk_line_bytes: int = 256 * 1024
+    attachment_dir: str = "./var/attachments"
+    # The resident's status page: requests per second per client address, and the burst.
+    public_rate_per_s: float = 2.0
+    public_burst: int = 30
+    display: DisplaySettings = DisplaySettings()
+    lobby: LobbySettings = LobbySettings()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

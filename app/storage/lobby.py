@@ -1,0 +1,95 @@
+"""The lobby channel: per-office event sequence and the events' history."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.storage.tables import LobbyChannel, LobbyEvent
+
+NOTIFY_CHANNEL = "madoguchi_lobby"
+
+
+async def append_event(
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    office_id: str,
+    type_: str,
+    at: datetime,
+    data: dict[str, Any],
+) -> int:
+    """Store a lobby event with the office's next seq; the row lock orders concurrent writers."""
+    result = await session.execute(
+        update(LobbyChannel)
+        .where(LobbyChannel.office_id == office_id)  # type: ignore[arg-type]
+        .values(seq=LobbyChannel.seq + 1, updated_at=at)
+        .returning(LobbyChannel.seq)
+    )
+    seq = int(result.scalar_one())
+    session.add(
+        LobbyEvent(
+            office_id=office_id,
+            seq=seq,
+            municipality_code=municipality_code,
+            type=type_,
+            at=at,
+            data=data,
+        )
+    )
+    if session.bind.dialect.name == "postgresql":
+        # Delivered to every process's listener only if this transaction commits.
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": NOTIFY_CHANNEL, "payload": f"{office_id}:{seq}"},
+        )
+    return seq
+
+
+async def get_channel(session: AsyncSession, office_id: str) -> LobbyChannel | None:
+    return await session.get(LobbyChannel, office_id)
+
+
+async def list_events_after(
+    session: AsyncSession, office_id: str, after_seq: int, *, up_to: int | None = None, limit: int
+) -> list[LobbyEvent]:
+    statement = (
+        select(LobbyEvent)
+        .where(LobbyEvent.office_id == office_id, LobbyEvent.seq > after_seq)  # type: ignore[arg-type]
+        .order_by(LobbyEvent.seq)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    if up_to is not None:
+        statement = statement.where(LobbyEvent.seq <= up_to)  # type: ignore[arg-type]
+    return list((await session.execute(statement)).scalars())
+
+
+async def channel_seqs(session: AsyncSession, office_ids: list[str]) -> dict[str, int]:
+    rows = await session.execute(
+        select(LobbyChannel.office_id, LobbyChannel.seq).where(
+            LobbyChannel.office_id.in_(office_ids)  # type: ignore[attr-defined]
+        )
+    )
+    return {office_id: int(seq) for office_id, seq in rows}
+
+
+async def prune_events(session: AsyncSession, *, keep: int) -> int:
+    """Drop history older than the last ``keep`` events of each office; returns rows removed."""
+    removed = 0
+    for office_id, seq in (await session.execute(select(LobbyChannel.office_id, LobbyChannel.seq))).all():
+        result = await session.execute(
+            delete(LobbyEvent).where(
+                LobbyEvent.office_id == office_id, LobbyEvent.seq <= seq - keep  # type: ignore[arg-type]
+            )
+        )
+        removed += result.rowcount or 0
+    return removed
+
+
+async def oldest_seq(session: AsyncSession, office_id: str) -> int | None:
+    return (
+        await session.execute(
+            select(func.min(LobbyEvent.seq)).where(LobbyEvent.office_id == office_id)  # type: ignore[arg-type]
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,80 @@
+"""The lobby through the HTTP API: issue, call, serve, and what residents and displays see."""
+
+import asyncio
+
+from tests.support import LiveServer, Office
+
+
+async def issue(server: LiveServer, office: Office, prefix: str = "A", **extra: object) -> dict:
+    async with server.client(office.token("kiosk")) as client:
+        response = await client.post(
+            f"/offices/{office.id}/tickets", json={"category": office.category(prefix), **extra}
+        )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_issued_ticket_has_daily_number_position_and_status_url(server: LiveServer, office: Office) -> None:
+    first = await issue(server, office)
+    second = await issue(server, office)
+    assert (first["number"], second["number"]) == ("A-001", "A-002")
+    assert second["position"] == 2 and second["ahead"] == 1
+    assert second["estimate_min"] > 0
+    assert second["status_url"].startswith(server.url + "/status/?ticket=")
+    async with server.client() as anonymous:
+        public = await anonymous.get(f"/tickets/{second['id']}/public", params={"key": second["public_key"]})
+        assert public.status_code == 200
+        assert public.json()["position"] == 2
+        wrong = await anonymous.get(f"/tickets/{second['id']}/public", params={"key": "nope"})
+        assert wrong.status_code == 404
+        assert wrong.headers["content-type"] == "application/problem+json"
+
+
+async def test_call_next_serves_priority_first_then_oldest(server: LiveServer, office: Office) -> None:
+    plain = await issue(server, office)
+    urgent = await issue(server, office, is_priority=True)
+    async with server.client(office.token("counter")) as counter:
+        called = await counter.post(f"/counters/{office.counter('1')}/call-next")
+        assert called.status_code == 200
+        assert called.json()["number"] == urgent["number"]
+        assert called.json()["counter_label"] == "1"
+        second = await counter.post(f"/counters/{office.counter('2')}/call-next")
+        assert second.json()["number"] == plain["number"]
+        none_left = await counter.post(f"/counters/{office.counter('2')}/call-next")
+        assert none_left.status_code == 204
+
+
+async def test_counter_calls_only_categories_it_serves(server: LiveServer, office: Office) -> None:
+    await issue(server, office, "B")
+    async with server.client(office.token("counter")) as counter:
+        # Counter 2 serves A only; counter 3 serves B.
+        assert (await counter.post(f"/counters/{office.counter('2')}/call-next")).status_code == 204
+        assert (await counter.post(f"/counters/{office.counter('3')}/call-next")).json()["number"] == "B-001"
+
+
+async def test_full_service_and_illegal_step(server: LiveServer, office: Office) -> None:
+    ticket = await issue(server, office)
+    async with server.client(office.token("counter")) as counter:
+        await counter.post(f"/counters/{office.counter('1')}/call-next")
+        for step, status in [("recall", "called"), ("start", "serving"), ("finish", "done")]:
+            response = await counter.post(f"/tickets/{ticket['id']}/{step}")
+            assert response.status_code == 200, response.text
+            assert response.json()["status"] == status
+        again = await counter.post(f"/tickets/{ticket['id']}/start")
+        assert again.status_code == 409
+        body = again.json()
+        assert body["code"] == "invalid_transition" and body["status"] == 409
+
+
+async def test_lobby_snapshot_shows_called_numbers_and_waiting(server: LiveServer, office: Office) -> None:
+    await issue(server, office)
+    await issue(server, office)
+    async with server.client(office.token("counter")) as counter:
+        await counter.post(f"/counters/{office.counter('4')}/call-next")
+    async with server.client(office.token("display")) as display:
+        snapshot = (await display.get(f"/offices/{office.id}/lobby")).json()
+    assert snapshot["type"] == "lobby.snapshot"
+    assert snapshot["seq"] == 3
+    assert [(c["number"], c["counter_label"]) for c in snapshot["called"]] == [("A-001", "4")]
+    queue_a = next(q for q in snapshot["queues"] if q["prefix"] == "A")
+    assert queue_a["waiting"] == 1
