@@ -1,0 +1,111 @@
+"""Who may call what, read from the route table, and no municipality ever sees another's rows."""
+
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from app.api.deps import RoleGuard
+from app.domain.roles import Role
+from app.main import create_app
+from app.settings import Settings
+from tests.support import LiveServer, Office
+
+# Routes anyone may call: the resident's own ticket (by its secret key) and operations.
+PUBLIC = {"/api/v1/tickets/{ticket_id}/public", "/api/v1/tickets/{ticket_id}/qr.svg", "/healthz", "/readyz", "/metrics"}
+
+
+def api_routes() -> list[tuple[str, APIRoute]]:
+    """(full path, route) of every documented HTTP route of the application."""
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    return [
+        (context.path, context.original_route)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute) and context.original_route.include_in_schema
+    ]
+
+
+def roles_of(route: APIRoute) -> frozenset[Role] | None:
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, RoleGuard):
+            return dependant.call.roles
+        pending.extend(dependant.dependencies)
+    return None
+
+
+ROUTES = [
+    (method, path, roles_of(route))
+    for path, route in api_routes()
+    for method in sorted(route.methods)
+    if path not in PUBLIC
+]
+
+
+def test_every_route_declares_its_roles() -> None:
+    undeclared = [f"{method} {path}" for method, path, roles in ROUTES if not roles]
+    assert undeclared == []
+
+
+def body_for(path: str, office: Office) -> Any:
+    if path.endswith("/tickets") and "admin" not in path:
+        return {"category": office.category("A")}
+    if path.endswith("/transfer"):
+        return {"category": office.category("B")}
+    if path.endswith("/admin/offices"):
+        return {"name_ja": "支所", "name_en": "Branch"}
+    if path.endswith("/categories") and "counters" not in path:
+        return {"prefix": "Z", "name_ja": "臨時", "name_en": "Temporary"}
+    if path.endswith("/counters/{counter_id}/categories"):
+        return [office.category("A")]
+    if path.endswith("/counters"):
+        return {"label": "99", "name_ja": "99番窓口", "name_en": "Counter 99", "categories": []}
+    if path.endswith("/admin/tokens"):
+        return {"role": "display", "name": "lobby TV", "office_id": office.id}
+    return None
+
+
+async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
+    async with server.client(office.token("kiosk")) as kiosk:
+        ticket = (await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})).json()
+    async with server.client(office.token("admin")) as admin:
+        token_id = (await admin.get("/admin/tokens")).json()[0]["id"]
+    return {"office_id": office.id, "counter_id": office.counter("1"), "ticket_id": ticket["id"], "token_id": token_id}
+
+
+def fill(path: str, ids: dict[str, str]) -> str:
+    return path.removeprefix("/api/v1").format(**ids)
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+async def test_roles_not_listed_are_refused(
+    server: LiveServer, office: Office, method: str, path: str, roles: frozenset[Role]
+) -> None:
+    ids = await ids_of(server, office)
+    for role in Role:
+        if role in roles:
+            continue
+        async with server.client(office.token(role.value)) as client:
+            response = await client.request(method, fill(path, ids), json=body_for(path, office))
+        assert response.status_code == 403, f"{role} got {response.status_code} on {method} {path}"
+        assert response.json()["code"] == "not_allowed"
+    async with server.client() as anonymous:
+        response = await anonymous.request(method, fill(path, ids), json=body_for(path, office))
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+async def test_listed_roles_pass_and_other_municipalities_rows_are_not_found(
+    server: LiveServer, office: Office, other_office: Office, method: str, path: str, roles: frozenset[Role]
+) -> None:
+    mine = await ids_of(server, office)
+    theirs = await ids_of(server, other_office)
+    for role in roles:
+        async with server.client(office.token(role.value)) as client:
+            own = await client.request(method, fill(path, mine), json=body_for(path, office))
+            assert own.status_code not in (401, 403, 404), f"{role} {method} {path}: {own.text}"
+            if "{" in path:
+                foreign = await client.request(method, fill(path, theirs), json=body_for(path, office))
+                assert foreign.status_code == 404, f"{role} {method} {path} foreign: {foreign.status_code}"
+                assert foreign.headers["content-type"] == "application/problem+json"
