@@ -1,0 +1,287 @@
+"""Field checks of an application against its procedure (DOMAIN.md §5, §7.6–§7.19).
+
+Nothing here raises on bad input: a paper form is stored with its problems, and a reviewer
+decides. A problem is ``{"field", "code", "message"}``; ``field`` is a path such as
+``children[1].birth_date`` (0-based). A value that cannot be normalised is kept exactly as
+written; codes and messages are in ``app.domain.validators``. Normalised shapes per type:
+
+- name, text: the captured string, unchanged (never NFC/NFKC: DOMAIN.md §7.15)
+- kana: full-width katakana; account_name_kana: 全銀 half-width kana
+- date, wareki_date: ``{"iso", "written", "uncertain", "earliest", "latest"}`` (always)
+- my_number, postal_code, municipality_code: ASCII digits (12 / 7 / 6)
+- relationship: the standard 続柄; integer: int; boolean: bool; choice: the choice code
+- bank_account: ``{"bank_code", "branch_code", "account_type", "account_number"}`` or
+  ``{"yucho_symbol", "yucho_number"}``; group: a list of dicts of the above
+"""
+
+import unicodedata
+from collections import ChainMap
+from collections.abc import Mapping
+from datetime import date
+
+from app.domain.catalogue import FieldSpec, Procedure, parse_condition
+from app.domain.validators import ALERT_CODES, Problem, codes, cp932, kana, problem
+from app.domain.validators.names import check_name
+from app.domain.validators.relationship import normalise_relationship
+from app.domain.validators.wareki import DateProblem, date_value, parse_wareki
+
+UNREADABLE = "●"  # what OCR products export for a character they could not read (§6)
+_UNSURE = object()
+
+_TRUE = {"true", "1", "yes", "y", "はい", "有", "あり", "○", "〇", "◯", "✓", "レ", "する"}
+_FALSE = {"false", "0", "no", "n", "いいえ", "無", "なし", "×", "しない"}
+# 全銀 account-type codes as banks use them in transfer files: 1 普通, 2 当座, 4 貯蓄.
+_ACCOUNT_KINDS = {"ordinary": ("普通", "1"), "current": ("当座", "2"), "savings": ("貯蓄", "4")}
+_ACCOUNT_TYPES = {alias: kind for kind, more in _ACCOUNT_KINDS.items() for alias in (kind, *more)}
+
+
+def _blank(value: object) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+class _Check:
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, code: str, spec: FieldSpec | None, **extra: object) -> None:
+        label = spec.label_ja if spec else path
+        self.problems.append(problem(path, code, label, **extra))
+
+    def level(
+        self,
+        specs: tuple[FieldSpec, ...],
+        raw: Mapping[str, object],
+        prefix: str,
+        outer: Mapping[str, object],
+    ) -> dict[str, object]:
+        by_key = {spec.key: spec for spec in specs}
+        values: dict[str, object] = {}
+        # What conditions see: a value that failed its check is "unsure", and a condition
+        # resting on it is not judged, so one bad field does not cascade into false alarms.
+        seen: dict[str, object] = {}
+        scope = ChainMap(seen, dict(outer))
+        # Groups last, so their item conditions see every plain value of this level.
+        for spec in sorted(specs, key=lambda s: s.type == "group"):
+            if spec.key in raw and not _blank(raw[spec.key]):
+                before = len(self.problems)
+                values[spec.key] = self.value(spec, raw[spec.key], prefix + spec.key, scope)
+                failed = any(p["code"] not in ALERT_CODES for p in self.problems[before:])
+                seen[spec.key] = _UNSURE if failed and spec.type != "group" else values[spec.key]
+        for key in raw:
+            if key not in by_key:
+                self.add(prefix + key, "unknown_field", None)
+                values[key] = raw[key]
+        for spec in specs:
+            if spec.key in values:
+                if spec.same_person_as and _UNSURE not in (
+                    seen[spec.key],
+                    scope.get(spec.same_person_as),
+                ):
+                    self._same_person(spec, prefix, values[spec.key], scope)
+            elif spec.requirement == "required":
+                self.add(prefix + spec.key, "required", spec)
+            elif spec.condition is not None:
+                condition = parse_condition(spec.condition)
+                sure = all(scope.get(key) is not _UNSURE for key in condition.keys)
+                if sure and condition.evaluate(scope):
+                    self.add(prefix + spec.key, "required", spec)
+        return values
+
+    def value(
+        self, spec: FieldSpec, value: object, path: str, scope: Mapping[str, object]
+    ) -> object:
+        if spec.type == "group":
+            return self.group(spec, value, path, scope)
+        if isinstance(value, str) and UNREADABLE in value:
+            self.add(path, "unreadable", spec)
+            return date_value(value) if spec.type in ("date", "wareki_date") else value
+        handler = getattr(self, f"_{spec.type}")
+        return handler(spec, value, path)
+
+    def group(
+        self, spec: FieldSpec, value: object, path: str, scope: Mapping[str, object]
+    ) -> object:
+        if not isinstance(value, list) or not all(isinstance(i, Mapping) for i in value):
+            self.add(path, "wrong_type", spec)
+            return value
+        if len(value) < spec.min_items:
+            self.add(path, "too_few_items", spec, limit=spec.min_items)
+        if spec.max_items is not None and len(value) > spec.max_items:
+            self.add(path, "too_many_items", spec, limit=spec.max_items)
+        return [
+            self.level(spec.fields, item, f"{path}[{i}].", scope) for i, item in enumerate(value)
+        ]
+
+    def _same_person(
+        self, spec: FieldSpec, prefix: str, value: object, scope: Mapping[str, object]
+    ) -> None:
+        other = scope.get(spec.same_person_as or "")
+        if isinstance(other, str) and isinstance(value, str):
+            if kana.to_zengin_kana(other).replace(" ", "") != value.replace(" ", ""):
+                self.add(prefix + spec.key, "account_holder_mismatch", spec)
+
+    def _text_value(self, spec: FieldSpec, value: object, path: str) -> str | None:
+        if not isinstance(value, str):
+            self.add(path, "wrong_type", spec)
+            return None
+        if spec.max_length is not None and len(value) > spec.max_length:
+            self.add(path, "too_long", spec, limit=spec.max_length)
+        return value
+
+    def _text(self, spec: FieldSpec, value: object, path: str) -> object:
+        if (text := self._text_value(spec, value, path)) is not None:
+            if bad := cp932.cp932_offending_chars(text):
+                self.add(path, "not_cp932", spec, chars=cp932.describe_chars(bad))
+        return value
+
+    def _name(self, spec: FieldSpec, value: object, path: str) -> object:
+        if (text := self._text_value(spec, value, path)) is not None:
+            for issue in check_name(text):
+                self.add(path, issue.code, spec, chars=cp932.describe_chars(list(issue.chars)))
+        return value  # the very object received: names are never altered
+
+    def _kana(self, spec: FieldSpec, value: object, path: str) -> object:
+        if (text := self._text_value(spec, value, path)) is None:
+            return value
+        furigana = kana.normalise_furigana(text)
+        if bad := kana.furigana_offending_chars(furigana):
+            self.add(path, "not_kana", spec, chars=cp932.describe_chars(bad))
+        return furigana
+
+    def _account_name_kana(self, spec: FieldSpec, value: object, path: str) -> object:
+        if (text := self._text_value(spec, value, path)) is None:
+            return value
+        zengin = kana.to_zengin_kana(text)
+        if bad := kana.zengin_offending_chars(zengin):
+            self.add(path, "zengin_chars", spec, chars=cp932.describe_chars(bad))
+        limit = spec.max_length or kana.ZENGIN_MAX_LENGTH
+        if len(zengin) > limit:
+            self.add(path, "too_long", spec, limit=limit)
+        return zengin
+
+    def _date(self, spec: FieldSpec, value: object, path: str) -> object:
+        if not isinstance(value, str):
+            self.add(path, "wrong_type", spec)
+            return value
+        try:
+            parsed = parse_wareki(value, allow_unknown=spec.allow_unknown)
+        except DateProblem as exc:
+            self.add(path, exc.code, spec)
+            return date_value(value)
+        if spec.not_after_today and parsed.earliest is not None and parsed.earliest > self.today:
+            self.add(path, "future", spec)
+        return parsed.as_value()
+
+    _wareki_date = _date
+
+    def _my_number(self, spec: FieldSpec, value: object, path: str) -> object:
+        digits = codes.normalise_my_number(value) if isinstance(value, str) else None
+        if digits is None:
+            self.add(path, "my_number_format", spec)
+            return value
+        if codes.my_number_check_digit(digits[:11]) != int(digits[11]):
+            self.add(path, "my_number_check_digit", spec)
+        return digits
+
+    def _postal_code(self, spec: FieldSpec, value: object, path: str) -> object:
+        code = codes.normalise_postal_code(value) if isinstance(value, str) else None
+        if code is None:
+            self.add(path, "postal_code_format", spec)
+        return code or value
+
+    def _municipality_code(self, spec: FieldSpec, value: object, path: str) -> object:
+        digits = codes.normalise_digits(value) if isinstance(value, str) else ""
+        if not codes.is_valid_municipality_code(digits):
+            self.add(path, "municipality_code_invalid", spec)
+            return value
+        return digits
+
+    def _relationship(self, spec: FieldSpec, value: object, path: str) -> object:
+        if (text := self._text_value(spec, value, path)) is None:
+            return value
+        checked = normalise_relationship(text)
+        if checked.code == "too_many_links":
+            self.add(path, "relationship_too_many_links", spec)
+        elif checked.code is not None:
+            suggestions = "・".join(checked.suggestions) or "縁故者"
+            self.add(path, "relationship_not_standard", spec, suggestions=suggestions)
+        return checked.value
+
+    def _integer(self, spec: FieldSpec, value: object, path: str) -> object:
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str):
+            text = unicodedata.normalize("NFKC", value).strip().replace(",", "")
+            text = text.removesuffix("円").strip()
+            number = int(text) if text.lstrip("-").isdigit() else None
+        if number is None:
+            self.add(path, "not_integer", spec)
+            return value
+        if (spec.minimum is not None and number < spec.minimum) or (
+            spec.maximum is not None and number > spec.maximum
+        ):
+            self.add(path, "out_of_range", spec)
+        return number
+
+    def _boolean(self, spec: FieldSpec, value: object, path: str) -> object:
+        if isinstance(value, bool):
+            return value
+        text = str(value) if isinstance(value, int) else value if isinstance(value, str) else ""
+        text = unicodedata.normalize("NFKC", text).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        self.add(path, "not_boolean", spec)
+        return value
+
+    def _choice(self, spec: FieldSpec, value: object, path: str) -> object:
+        text = unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else ""
+        for choice in spec.choices:
+            if text in (choice.code, unicodedata.normalize("NFKC", choice.label_ja)) or (
+                text.lower() == choice.label_en.lower()
+            ):
+                return choice.code
+        self.add(path, "not_a_choice", spec)
+        return value
+
+    def _bank_account(self, spec: FieldSpec, value: object, path: str) -> object:
+        if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+            self.add(path, "wrong_type", spec)
+            return value
+        digits = {k: codes.normalise_digits(str(v)) for k, v in value.items()}
+        if set(value) == {"yucho_symbol", "yucho_number"}:  # ゆうちょ銀行: 記号5桁・番号8桁まで
+            parts = {"yucho_symbol": (5, 5), "yucho_number": (1, 8)}
+        elif set(value) == {"bank_code", "branch_code", "account_type", "account_number"}:
+            parts = {"bank_code": (4, 4), "branch_code": (3, 3), "account_number": (1, 7)}
+        else:
+            self.add(path, "bank_account_invalid", spec, part="項目 (fields)")
+            return value
+        out: dict[str, str] = {}
+        for part, (shortest, longest) in parts.items():
+            text = digits[part]
+            if not (text.isascii() and text.isdigit() and shortest <= len(text) <= longest):
+                self.add(path, "bank_account_invalid", spec, part=part)
+                return value
+            out[part] = text.zfill(7) if part == "account_number" else text
+        if "account_type" in value:
+            kind = _ACCOUNT_TYPES.get(unicodedata.normalize("NFKC", str(value["account_type"])))
+            if kind is None:
+                self.add(path, "bank_account_invalid", spec, part="account_type")
+                return value
+            out = {
+                "bank_code": out["bank_code"],
+                "branch_code": out["branch_code"],
+                "account_type": kind,
+                "account_number": out["account_number"],
+            }
+        return out
+
+
+def validate_fields(
+    procedure: Procedure, fields: Mapping[str, object], today: date
+) -> tuple[dict[str, object], list[Problem]]:
+    """Normalise an application's fields and list every problem; never raises on bad values."""
+    check = _Check(today)
+    values = check.level(procedure.fields, fields, "", {})
+    return values, check.problems

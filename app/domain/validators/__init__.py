@@ -1,0 +1,89 @@
+"""Pure validators for what residents write on forms, and the problem vocabulary they share.
+
+A problem is ``{"field", "code", "message"}``: a stable machine ``code`` and a message in
+Japanese with English alongside, e.g. "生年月日が元号の範囲外です (date outside its era)".
+"""
+
+Problem = dict[str, str]
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "required": ("{label}が未記入です", "required"),
+    "unknown_field": ("{label}はこの手続の項目ではありません", "not a field of this procedure"),
+    "unreadable": ("{label}に判読できない文字があります", "unreadable characters"),
+    "wrong_type": ("{label}の値の形式が違います", "wrong kind of value"),
+    "date_format": ("{label}を日付として読めません", "not a readable date"),
+    "invalid_date": ("{label}が存在しない日付です", "no such date"),
+    "era_range": ("{label}が元号の範囲外です", "date outside its era"),
+    "before_gregorian": ("{label}が明治6年より前です", "before 1873, the Gregorian calendar"),
+    "uncertain_not_allowed": (
+        "{label}に不詳・推定の日付は使えません",
+        "uncertain date not allowed",
+    ),
+    "future": ("{label}が未来の日付です", "date is in the future"),
+    "my_number_format": ("{label}は12桁の数字です", "must be 12 digits"),
+    "my_number_check_digit": ("{label}の検査用数字が合いません", "check digit does not match"),
+    "postal_code_format": ("{label}は7桁の数字です", "must be 7 digits"),
+    "municipality_code_invalid": (
+        "{label}が正しい地方公共団体コードではありません",
+        "not a valid 6-digit municipality code",
+    ),
+    "not_kana": ("{label}にカタカナ以外の文字があります: {chars}", "not katakana"),
+    "zengin_chars": (
+        "{label}に口座名義で使えない文字があります: {chars}",
+        "not allowed in a bank account name",
+    ),
+    "too_long": ("{label}が長すぎます（{limit}文字まで）", "longer than {limit} characters"),
+    "account_holder_mismatch": (
+        "{label}が請求者のフリガナと一致しません",
+        "account holder differs from the claimant",
+    ),
+    "relationship_not_standard": (
+        "{label}が標準の続柄ではありません（候補: {suggestions}）",
+        "not a standard relationship; try {suggestions}",
+    ),
+    "relationship_too_many_links": (
+        "{label}は「の」で5つ以上つながるため縁故者として記録します",
+        "more than four links: record as 縁故者",
+    ),
+    "needs_identification": (
+        "{label}にJIS外の文字があります（文字同定が必要）: {chars}",
+        "characters outside JIS/CP932 need identification",
+    ),
+    "private_use": ("{label}に外字（私用領域）があります: {chars}", "private-use characters"),
+    "variation_sequence": (
+        "{label}に異体字セレクタ付きの文字があります: {chars}",
+        "ideographic variation sequences",
+    ),
+    "not_cp932": (
+        "{label}にCP932で出力できない文字があります: {chars}",
+        "cannot be exported as CP932",
+    ),
+    "control": ("{label}に制御文字があります: {chars}", "control characters"),
+    "not_integer": ("{label}は整数で記入してください", "not a whole number"),
+    "out_of_range": ("{label}が範囲外です", "out of range"),
+    "not_boolean": ("{label}は有・無（はい・いいえ）で記入してください", "not yes or no"),
+    "not_a_choice": ("{label}が選択肢にありません", "not one of the choices"),
+    "too_few_items": ("{label}は{limit}件以上必要です", "at least {limit} needed"),
+    "too_many_items": ("{label}は{limit}件までです", "at most {limit} allowed"),
+    "bank_account_invalid": ("{label}の{part}が正しくありません", "invalid {part}"),
+}
+# Alerts need a reviewer's acknowledgement; every other code is an error that blocks
+# 本登録 until corrected (標準仕様書 11.1, j1440).
+ALERT_CODES = frozenset(
+    {
+        "not_cp932",
+        "variation_sequence",
+        "needs_identification",
+        "account_holder_mismatch",
+    }
+)
+
+
+def problem(path: str, code: str, label: str, **extra: object) -> Problem:
+    """One problem in the ``{field, code, message}`` shape, message in Japanese and English."""
+    ja, en = MESSAGES[code]
+    return {
+        "field": path,
+        "code": code,
+        "message": f"{ja.format(label=label, **extra)} ({en.format(**extra)})",
+    }

@@ -1,0 +1,71 @@
+"""Number codes on forms: 個人番号 (My Number), 地方公共団体コード and 郵便番号."""
+
+import re
+import unicodedata
+
+from app.domain.municipalities import is_valid_municipality_code, municipality_check_digit
+
+__all__ = [
+    "format_postal_code",
+    "is_valid_municipality_code",
+    "is_valid_my_number",
+    "mask_my_number",
+    "municipality_check_digit",
+    "my_number_check_digit",
+    "normalise_digits",
+    "normalise_my_number",
+    "normalise_postal_code",
+]
+
+# Separators people and OCR put between digit groups: spaces, every hyphen/dash look-alike
+# (including ー, which handwriting recognisers often return for a hyphen) and 〒.
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー－ｰ〒]")
+
+
+def normalise_digits(text: str) -> str:
+    """Fold full-width digits and drop separators; the caller rejects anything else."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
+
+
+def _is_ascii_digits(text: str, length: int) -> bool:
+    return len(text) == length and text.isascii() and text.isdigit()
+
+
+def my_number_check_digit(first11: str) -> int:
+    """Check digit of a 個人番号 (平成26年総務省令第85号 第5条; DOMAIN.md §4.1)."""
+    if not _is_ascii_digits(first11, 11):
+        raise ValueError("a My Number base is 11 ASCII digits")
+    # Pn is the n-th digit counted from the right; its weight Qn is n+1 up to n=6, then n-5.
+    total = sum(int(first11[11 - n]) * (n + 1 if n <= 6 else n - 5) for n in range(1, 12))
+    remainder = total % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def normalise_my_number(text: str) -> str | None:
+    """Twelve ASCII digits when ``text`` has the shape of a 個人番号 (check digit not tested)."""
+    digits = normalise_digits(text)
+    return digits if _is_ascii_digits(digits, 12) else None
+
+
+def is_valid_my_number(text: str) -> bool:
+    """Twelve digits (full-width and separators allowed) whose last is the check digit."""
+    digits = normalise_my_number(text)
+    return digits is not None and my_number_check_digit(digits[:11]) == int(digits[11])
+
+
+def mask_my_number(text: str) -> str:
+    """Hide all but the last four digits, e.g. ``********0257`` (番号法: show only when needed)."""
+    digits = normalise_my_number(text) or normalise_digits(text)
+    shown = digits[-4:] if len(digits) > 4 else ""
+    return "*" * (len(digits) - len(shown)) + shown
+
+
+def normalise_postal_code(text: str) -> str | None:
+    """Seven ASCII digits for a 郵便番号 written as 860-0001, ８６００００１, 〒860－0001…"""
+    digits = normalise_digits(text)
+    return digits if _is_ascii_digits(digits, 7) else None
+
+
+def format_postal_code(code: str) -> str:
+    """The display form 999-9999 of a stored seven-digit postal code."""
+    return f"{code[:3]}-{code[3:]}"
