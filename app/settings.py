@@ -21,6 +21,12 @@ class LobbySettings(BaseModel):
     service_sample: int = 20
 
 
+class QueueSettings(BaseModel):
+    lease_s: int = 300
+    # OCR readings below this confidence are keyed blind a second time (DOMAIN.md §6).
+    confidence_threshold: float = 0.9
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -39,6 +45,7 @@ class Settings(BaseSettings):
     public_burst: int = 30
     display: DisplaySettings = DisplaySettings()
     lobby: LobbySettings = LobbySettings()
+    queue: QueueSettings = QueueSettings()
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,9 +2,13 @@
 
 from fastapi import APIRouter
 
-from app.api import admin, display, lobby
+from app.api import admin, applications, core, display, lobby, qr, work
 
 api_router = APIRouter()
 api_router.include_router(lobby.router)
 api_router.include_router(display.router)
+api_router.include_router(qr.router)
+api_router.include_router(applications.router)
+api_router.include_router(work.router)
+api_router.include_router(core.router)
 api_router.include_router(admin.router)

@@ -1,0 +1,258 @@
+"""Intake: applications from the counter, OCR, online portals and the mail room; the catalogue."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, field_validator
+
+from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
+from app.api.idempotency import idempotent
+from app.api.schemas import Body
+from app.domain.applications import mask
+from app.domain.catalogue import load_catalogue
+from app.domain.errors import InvalidInput, NotAllowed, NotFound
+from app.domain.roles import Employer, Principal, Role
+from app.services import intake
+from app.services.access import record_access
+from app.services.uow import UnitOfWork
+from app.storage.tables import Application, EventLog
+
+router = APIRouter(tags=["intake"])
+
+
+class RequestBodyStream(StreamingResponse):
+    """A streamed answer to a streamed request body.
+
+    StreamingResponse normally watches ``receive`` for a disconnect while it streams, which
+    would swallow the request body still being read; this one only streams. A client that goes
+    away is noticed when a write fails.
+    """
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError:
+            return
+
+Intake = Caller(Role.INTAKE, Role.COUNTER)
+BulkIntake = Caller(Role.INTAKE)
+Reader = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR)
+Anyone = Caller(*Role)
+Channel = Literal["counter", "ocr", "online", "mail", "bulk_ocr"]
+
+
+class OcrReading(Body):
+    value: str | None = Field(None, max_length=2000)
+    confidence: float | None = Field(None, ge=0, le=1)
+    unreadable: bool = False
+    image: str | None = Field(None, max_length=500, description="Reference to the field's image crop")
+
+
+class Attachment(Body):
+    name: str = Field(min_length=1, max_length=300)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    media_type: str = Field(max_length=100)
+    size: int | None = Field(None, ge=0)
+
+
+class Applicant(Body):
+    family_name: str = Field(min_length=1, max_length=100, description="As written: never normalised")
+    given_name: str | None = Field(None, max_length=100)
+    family_name_kana: str | None = Field(None, max_length=100)
+    given_name_kana: str | None = Field(None, max_length=100)
+    birth_date: str | None = Field(None, max_length=40)
+    address: str | None = Field(None, max_length=300)
+    phone: str | None = Field(None, max_length=30)
+    household_ref: str | None = Field(None, max_length=100)
+
+
+class SubmitApplication(Body):
+    procedure: str = Field(max_length=64)
+    channel: Channel
+    received_at: AwareDatetime
+    external_ref: str | None = Field(None, min_length=1, max_length=200)
+    ticket: str | None = Field(None, max_length=64)
+    applicant: Applicant
+    fields: dict[str, Any] = Field(default_factory=dict)
+    ocr: dict[str, OcrReading] | None = None
+    attachments: list[Attachment] = Field(default_factory=list, max_length=50)
+    support_measure: bool = Field(False, description="支援措置 (DV protection): city staff only")
+
+    @field_validator("procedure")
+    @classmethod
+    def _known(cls, code: str) -> str:
+        if load_catalogue().find(code) is None:
+            raise ValueError("unknown procedure code (未登録の手続です)")
+        return code
+
+    def envelope(self) -> intake.Envelope:
+        return intake.Envelope(
+            procedure=self.procedure,
+            channel=self.channel,
+            received_at=self.received_at,
+            external_ref=self.external_ref,
+            ticket=self.ticket,
+            applicant=self.applicant.model_dump(exclude_none=True),
+            fields=self.fields,
+            ocr={k: v.model_dump(exclude_none=True) for k, v in self.ocr.items()} if self.ocr else None,
+            attachments=[a.model_dump(exclude_none=True) for a in self.attachments],
+            support_measure=self.support_measure,
+        )
+
+
+class Problem(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class ApplicationOut(BaseModel):
+    id: str
+    procedure: str
+    channel: str
+    status: str
+    received_at: datetime
+    due_at: datetime | None = Field(description="End of the due day (Asia/Tokyo)")
+    due_on: str | None
+    external_ref: str | None
+    ticket_id: str | None
+    problems: list[Problem]
+    proposals: list[dict[str, Any]]
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor_role: str | None
+
+
+class ApplicationDetail(ApplicationOut):
+    applicant: dict[str, Any]
+    values: dict[str, Any]
+    ocr: dict[str, Any] | None
+    attachments: list[dict[str, Any]]
+    is_protected: bool
+    return_reason: str | None
+    my_number_shown: bool
+    history: list[HistoryEntry]
+
+
+def application_out(application: Application) -> dict[str, Any]:
+    due_at = None
+    if application.due_on is not None:
+        due_at = datetime.fromisoformat(f"{application.due_on.isoformat()}T23:59:59+09:00")
+    return ApplicationOut(
+        id=application.id, procedure=application.procedure, channel=application.channel,
+        status=application.status, received_at=application.received_at, due_at=due_at,
+        due_on=application.due_on.isoformat() if application.due_on else None,
+        external_ref=application.external_ref, ticket_id=application.ticket_id,
+        problems=[Problem(**p) for p in application.problems], proposals=application.proposals,
+    ).model_dump(mode="json")
+
+
+@router.post(
+    "/applications", status_code=201, response_model=ApplicationOut,
+    summary="Hand in one application (counter, OCR, online portal, mail room)",
+    responses={200: {"description": "Already received (same external_ref from this sender)"},
+               409: {}, 422: {}},
+)
+async def submit_application(
+    body: SubmitApplication, uow: UowDep, principal: Intake,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> JSONResponse:
+    async def run() -> tuple[int, dict[str, object]]:
+        application, created = await intake.receive(uow, principal, body.envelope())
+        return (201 if created else 200), application_out(application)
+
+    return await idempotent(uow, principal, idempotency_key, "application", body, run)
+
+
+@router.post(
+    "/applications/bulk",
+    summary="NDJSON in, one NDJSON result per line out, streamed",
+    response_class=RequestBodyStream,
+    responses={200: {"content": {"application/x-ndjson": {}}}, 422: {}},
+)
+async def submit_bulk(
+    request: Request, principal: BulkIntake, resources: ResourcesDep, settings: SettingsDep,
+) -> RequestBodyStream:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type not in ("application/x-ndjson", "application/jsonl", "application/json-seq", ""):
+        raise InvalidInput.field(
+            "content-type", "unsupported_media_type",
+            "NDJSON (application/x-ndjson) を送ってください (send NDJSON)",
+        )
+    from app.services.bulk import bulk_results
+
+    async def stream() -> AsyncIterator[bytes]:
+        async for line in bulk_results(request.stream(), principal, resources, settings):
+            yield line
+
+    return RequestBodyStream(stream(), media_type="application/x-ndjson")
+
+
+def may_reveal(principal: Principal) -> bool:
+    """My Number is shown only to city staff whose work needs it, and only when they ask."""
+    return principal.role in (Role.REVIEWER, Role.OPERATOR) and principal.employer is Employer.CITY
+
+
+@router.get(
+    "/applications/{application_id}", response_model=ApplicationDetail,
+    summary="An application, its fields and history (every read is in the access log)",
+    responses={404: {}, 403: {}},
+)
+async def read_application(
+    application_id: str, uow: UowDep, principal: Reader,
+    reveal_my_number: Annotated[bool, Query(description="Show My Numbers (logged)")] = False,
+) -> dict[str, Any]:
+    application = await get_application(uow, principal, application_id)
+    if reveal_my_number and not may_reveal(principal):
+        raise NotAllowed("個人番号を表示する権限がありません (not allowed to reveal My Numbers)")
+    procedure = load_catalogue().get(application.procedure)
+    shown = reveal_my_number and application.has_my_number
+    values = application.values if shown else mask(procedure, application.values)
+    ocr = application.ocr
+    if ocr and not shown:
+        masked_paths = {p for p, s in _my_number_paths(procedure, application.values)}
+        ocr = {k: ({**v, "value": "********"} if k in masked_paths else v) for k, v in ocr.items()}
+    record_access(uow, principal, action="view", entity="application", entity_id=application.id,
+                  my_number_shown=shown)
+    history = (await uow.session.execute(
+        EventLog.__table__.select().where(
+            EventLog.entity == "application", EventLog.entity_id == application.id  # type: ignore[arg-type]
+        ).order_by(EventLog.id)  # type: ignore[arg-type]
+    )).mappings().all()
+    return {
+        **application_out(application),
+        "applicant": application.applicant, "values": values, "ocr": ocr,
+        "attachments": application.attachments, "is_protected": application.is_protected,
+        "return_reason": application.return_reason, "my_number_shown": shown,
+        "history": [HistoryEntry(**{k: row[k] for k in HistoryEntry.model_fields}) for row in history],
+    }
+
+
+def _my_number_paths(procedure: Any, values: dict[str, Any]) -> list[tuple[str, Any]]:
+    from app.domain.applications import concrete_fields
+
+    return [(p, s) for p, s, _v in concrete_fields(procedure, values) if s.type == "my_number"]
+
+
+async def get_application(uow: UnitOfWork, principal: Principal, application_id: str) -> Application:
+    """The application, if it belongs to the caller's municipality and they may see it."""
+    application = await uow.session.get(Application, application_id)
+    if application is None or application.municipality_code != principal.municipality_code:
+        raise NotFound("申請が見つかりません (no such application)", application_id=application_id)
+    if application.is_protected and principal.employer is Employer.VENDOR:
+        raise NotFound("申請が見つかりません (no such application)", application_id=application_id)
+    return application
+
+
+@router.get("/procedures", summary="The procedure catalogue: codes, fields, validators, deadlines")
+async def procedures(principal: Anyone) -> list[dict[str, object]]:
+    return load_catalogue().public_list()
+

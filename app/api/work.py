@@ -1,0 +1,184 @@
+"""The central entry and review queue (CONTRACT.md): claim, heartbeat, submit, release, stats."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from app.api.deps import Caller, UowDep
+from app.api.schemas import Body
+from app.domain.applications import TaskKind, concrete_fields, editable, get_path, mask
+from app.domain.catalogue import load_catalogue
+from app.domain.roles import Role
+from app.services import work as work_service
+from app.services.stats import queue_stats
+from app.storage.tables import Application, Task
+
+router = APIRouter(prefix="/work", tags=["work queue"])
+
+Worker = Caller(Role.OPERATOR, Role.REVIEWER)
+Holder = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR)
+Supervisor = Caller(Role.SUPERVISOR)
+VendorManager = Caller(Role.VENDOR)
+
+
+class ClaimWork(Body):
+    kinds: list[TaskKind] | None = Field(None, max_length=4)
+    procedures: list[str] | None = Field(None, max_length=20)
+
+
+class LeaseToken(Body):
+    lease_token: str = Field(min_length=1, max_length=64)
+
+
+class ReleaseWork(Body):
+    lease_token: str | None = Field(None, max_length=64)
+
+
+class SubmitWork(Body):
+    lease_token: str = Field(min_length=1, max_length=64)
+    values: dict[str, Any] | None = None
+    decision: Literal["approve", "return", "reject"] | None = None
+    reason: str | None = Field(None, max_length=2000)
+
+
+class TaskOut(BaseModel):
+    id: str
+    kind: str
+    status: str
+    procedure: str
+    procedure_name_ja: str
+    procedure_name_en: str
+    application_id: str
+    lease_token: str | None
+    lease_expires_at: datetime | None
+    due_on: str | None
+    note: str | None
+    field_keys: list[str]
+    form: dict[str, Any] = Field(description="What the screen shows; blind for verify tasks")
+
+
+class LeaseOut(BaseModel):
+    id: str
+    status: str
+    lease_expires_at: datetime | None
+
+
+class SubmitOut(BaseModel):
+    task_id: str
+    application_id: str
+    application_status: str
+    outcome: str
+
+
+def _ocr_view(application: Application, *, blind: bool, paths: set[str] | None = None) -> dict[str, Any]:
+    procedure = load_catalogue().get(application.procedure)
+    my_numbers = {p for p, s, _v in concrete_fields(procedure, application.values) if s.type == "my_number"}
+    view: dict[str, Any] = {}
+    for path, read in (application.ocr or {}).items():
+        if paths is not None and path not in paths:
+            continue
+        if blind:
+            view[path] = {k: read[k] for k in ("image",) if k in read}
+        else:
+            view[path] = {**read, **({"value": "********"} if path in my_numbers and "value" in read else {})}
+    return view
+
+
+async def task_out(uow: Any, task: Task, application: Application) -> TaskOut:
+    procedure = load_catalogue().get(application.procedure)
+    kind = TaskKind(task.kind)
+    form: dict[str, Any]
+    if kind is TaskKind.VERIFY:
+        # Blind: neither the first keying nor the OCR text, only where to look.
+        form = {"ocr": _ocr_view(application, blind=True, paths=set(task.field_keys))}
+    elif kind is TaskKind.SETTLE:
+        verify = (await uow.session.execute(
+            select(Task).where(Task.application_id == application.id, Task.kind == TaskKind.VERIFY,
+                               Task.status == "done").order_by(Task.completed_at.desc())  # type: ignore[union-attr]
+        )).scalars().first()
+        verify_values = ((verify.result or {}).get("verify_values") or {}) if verify else {}
+        form = {
+            "entry_values": {p: get_path(application.values, p) for p in task.field_keys},
+            "verify_values": {p: verify_values.get(p) for p in task.field_keys},
+            "ocr": _ocr_view(application, blind=False, paths=set(task.field_keys)),
+        }
+    else:
+        form = {
+            "values": mask(procedure, editable(procedure, application.values)),
+            "problems": application.problems,
+            "ocr": _ocr_view(application, blind=False),
+            "applicant": application.applicant,
+            "attachments": application.attachments,
+        }
+    return TaskOut(
+        id=task.id, kind=task.kind, status=task.status, procedure=task.procedure,
+        procedure_name_ja=procedure.name_ja, procedure_name_en=procedure.name_en,
+        application_id=application.id, lease_token=task.lease_token, lease_expires_at=task.lease_expires_at,
+        due_on=application.due_on.isoformat() if application.due_on else None, note=task.note,
+        field_keys=task.field_keys, form=form,
+    )
+
+
+@router.post("/claim", response_model=TaskOut, summary="Lease the next task you may take",
+             responses={204: {"description": "Nothing to do"}})
+async def claim(body: ClaimWork, uow: UowDep, principal: Worker) -> TaskOut | Response:
+    claimed = await work_service.claim(uow, principal, kinds=body.kinds, procedures=body.procedures)
+    if claimed is None:
+        return Response(status_code=204)
+    return await task_out(uow, claimed.task, claimed.application)
+
+
+@router.post("/{task_id}/heartbeat", response_model=LeaseOut, summary="Extend the lease",
+             responses={404: {}, 409: {}})
+async def heartbeat(task_id: str, body: LeaseToken, uow: UowDep, principal: Worker) -> LeaseOut:
+    task = await work_service.heartbeat(uow, principal, task_id, body.lease_token)
+    return LeaseOut(id=task.id, status=task.status, lease_expires_at=task.lease_expires_at)
+
+
+@router.post("/{task_id}/submit", response_model=SubmitOut,
+             summary="Keyed values, or a review decision (approve / return / reject)",
+             responses={403: {}, 404: {}, 409: {}, 422: {}})
+async def submit(task_id: str, body: SubmitWork, uow: UowDep, principal: Worker) -> SubmitOut:
+    application = await work_service.submit(
+        uow, principal, task_id, body.lease_token, values=body.values, decision=body.decision,
+        reason=body.reason,
+    )
+    task = await uow.session.get(Task, task_id)
+    assert task is not None
+    return SubmitOut(task_id=task_id, application_id=application.id, application_status=application.status,
+                     outcome=str((task.result or {}).get("outcome")))
+
+
+@router.post("/{task_id}/release", response_model=LeaseOut,
+             summary="Give the task back untouched (supervisors: any stuck task)", responses={404: {}, 409: {}})
+async def release(task_id: str, body: ReleaseWork, uow: UowDep, principal: Holder) -> LeaseOut:
+    task = await work_service.release(uow, principal, task_id, body.lease_token)
+    return LeaseOut(id=task.id, status=task.status, lease_expires_at=task.lease_expires_at)
+
+
+@router.get("/stats", summary="Depth, age, due and overdue per procedure and step; throughput")
+async def stats(uow: UowDep, principal: Supervisor) -> dict[str, Any]:
+    return await queue_stats(uow, principal.municipality_code)
+
+
+@router.get("/vendor-queue", response_model=list[TaskOut],
+            summary="Returned vendor-keyed work, for the vendor's 管理責任者 to assign")
+async def vendor_queue(uow: UowDep, principal: VendorManager,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[TaskOut]:
+    rows = (await uow.session.execute(
+        select(Task, Application).join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+        .where(Task.municipality_code == principal.municipality_code, Task.queue == "vendor_manager",
+               Task.status == "open").order_by(Task.urgency).limit(limit)
+    )).all()
+    return [await task_out(uow, task, application) for task, application in rows]
+
+
+@router.post("/{task_id}/dispatch", response_model=LeaseOut,
+             summary="The vendor's manager passes a returned task to the vendor's operators",
+             responses={404: {}})
+async def dispatch(task_id: str, uow: UowDep, principal: VendorManager) -> LeaseOut:
+    task = await work_service.dispatch(uow, principal, task_id)
+    return LeaseOut(id=task.id, status=task.status, lease_expires_at=task.lease_expires_at)

@@ -1,0 +1,215 @@
+"""Every intake stream (counter/OCR, online, mail, bulk OCR) becomes one kind of application."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from app.domain.applications import (
+    ApplicationStatus,
+    TaskKind,
+    TaskStatus,
+    concrete_fields,
+    has_my_number,
+)
+from app.domain.catalogue import Procedure, load_catalogue
+from app.domain.clock import business_day
+from app.domain.deadlines import Calendar, due_date
+from app.domain.errors import InvalidInput
+from app.domain.fields import validate_fields
+from app.domain.roles import Principal
+from app.services.uow import UnitOfWork
+from app.storage.tables import Application, Task, Ticket
+
+UNREADABLE = "●"
+# A resident waiting at the counter moves their application this far up the queue.
+COUNTER_BOOST = timedelta(days=10)
+# Applications without a legal clock are worked within this many days of receipt.
+DEFAULT_SERVICE_LEVEL = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A validated intake envelope (the HTTP and file layers build it)."""
+
+    procedure: str
+    channel: str
+    received_at: datetime
+    external_ref: str | None
+    ticket: str | None
+    applicant: dict[str, Any]
+    fields: dict[str, Any]
+    ocr: dict[str, dict[str, Any]] | None
+    attachments: list[dict[str, Any]]
+    support_measure: bool
+
+
+def merge_ocr(fields: dict[str, Any], ocr: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """Form values: what was sent as fields, else the OCR reading (unreadable ones stay blank)."""
+    from app.domain.applications import get_path, set_path
+
+    merged = {k: v for k, v in fields.items()}
+    for path, read in (ocr or {}).items():
+        if read.get("unreadable") or read.get("value") in (None, ""):
+            continue
+        if get_path(merged, path) in (None, ""):
+            try:
+                set_path(merged, path, read["value"])
+            except (TypeError, ValueError, KeyError, AttributeError):
+                continue
+    return merged
+
+
+def household_key(applicant: dict[str, Any], values: dict[str, Any]) -> str:
+    """Which household a form is about: the sender's reference, else its address and head."""
+    explicit = applicant.get("household_ref")
+    if explicit:
+        basis = f"ref:{explicit}"
+    else:
+        address = values.get("new_address") or values.get("address") or applicant.get("address") or ""
+        head = values.get("household_head_name") or applicant.get("family_name") or ""
+        basis = f"addr:{address}|{head}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def urgency_of(due_on: date | None, received_at: datetime, *, resident_waiting: bool) -> int:
+    """The queue order key, fixed at creation: earlier due first; a waiting resident goes ahead."""
+    if due_on is not None:
+        moment = datetime(due_on.year, due_on.month, due_on.day, tzinfo=UTC)
+    else:
+        moment = received_at + DEFAULT_SERVICE_LEVEL
+    if resident_waiting:
+        moment -= COUNTER_BOOST
+    return int(moment.timestamp())
+
+
+def proposals_for(procedure: Procedure, values: dict[str, Any], received_on: date) -> list[dict[str, Any]]:
+    """Cross-procedure prompts (DOMAIN.md §7.23): a 転入 with children under 18 → 児童手当."""
+    if procedure.code != "resident.move_in":
+        return []
+    move = _iso(values.get("move_date"))
+    children = []
+    for path, spec, value in concrete_fields(procedure, values):
+        if path.endswith(".birth_date") and spec.type in ("date", "wareki_date"):
+            born = _iso(value)
+            if born and move and _age_on(born, move) < 18:
+                children.append(path.split(".")[0])
+    if not children or move is None:
+        return []
+    base = _iso(values.get("planned_move_out_date")) or move
+    claim = load_catalogue().find("child_allowance.claim")
+    return [{
+        "procedure": "child_allowance.claim",
+        "reason": "18歳未満の子を含む転入: 児童手当の認定請求 (move-in with children under 18)",
+        "members": children,
+        "due_on": (base + timedelta(days=15)).isoformat(),
+        "name_ja": claim.name_ja if claim else "児童手当 認定請求",
+    }]
+
+
+def _iso(value: Any) -> date | None:
+    if isinstance(value, dict):
+        value = value.get("iso")
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _age_on(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+async def find_by_reference(uow: UnitOfWork, principal: Principal, external_ref: str) -> Application | None:
+    return (await uow.session.execute(
+        select(Application).where(
+            Application.municipality_code == principal.municipality_code,
+            Application.sender_id == principal.token_id,
+            Application.external_ref == external_ref,
+        )
+    )).scalars().first()
+
+
+async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> tuple[Application, bool]:
+    """Store a form with its field problems and open its entry task; (application, created).
+
+    Field problems never reject a paper form: the resident has handed it in. A second form with
+    the same external_ref from the same sender is the same form (bulk resends are harmless).
+    """
+    if envelope.external_ref:
+        existing = await find_by_reference(uow, principal, envelope.external_ref)
+        if existing is not None:
+            return existing, False
+    procedure = load_catalogue().get(envelope.procedure)
+    now = uow.now()
+    ticket = await _linked_ticket(uow, principal, envelope.ticket)
+    received_on = business_day(envelope.received_at)
+    merged = merge_ocr(envelope.fields, envelope.ocr)
+    values, problems = validate_fields(procedure, merged, business_day(now))
+    due_on = due_date(procedure, values, received_on, Calendar())
+    application = Application(
+        municipality_code=principal.municipality_code,
+        procedure=procedure.code,
+        channel=envelope.channel,
+        status=ApplicationStatus.ENTRY,
+        received_at=envelope.received_at,
+        due_on=due_on,
+        external_ref=envelope.external_ref,
+        sender_id=principal.token_id,
+        ticket_id=ticket.id if ticket else None,
+        applicant=envelope.applicant,
+        fields=envelope.fields,
+        ocr=envelope.ocr,
+        attachments=envelope.attachments,
+        values=values,
+        problems=[dict(p) for p in problems],
+        proposals=proposals_for(procedure, values, received_on),
+        household_key=household_key(envelope.applicant, values),
+        is_protected=envelope.support_measure,
+        has_my_number=has_my_number(procedure, values),
+        urgency=urgency_of(due_on, envelope.received_at, resident_waiting=ticket is not None),
+        handled_by=[],
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(application)
+    await uow.session.flush()
+    uow.session.add(new_task(application, TaskKind.ENTRY, now))
+    if ticket is not None:
+        ticket.application_id = application.id
+        ticket.progress = "received"
+    uow.log(
+        entity="application", entity_id=application.id, action="receive",
+        municipality_code=application.municipality_code, to_status=application.status,
+        data={"procedure": procedure.code, "channel": envelope.channel, "problems": len(problems)},
+    )
+    return application, True
+
+
+def new_task(application: Application, kind: TaskKind, now: datetime, **extra: Any) -> Task:
+    return Task(
+        municipality_code=application.municipality_code,
+        application_id=application.id,
+        kind=kind,
+        status=TaskStatus.OPEN,
+        procedure=application.procedure,
+        household_key=application.household_key,
+        urgency=application.urgency,
+        city_only=application.is_protected,
+        field_keys=extra.pop("field_keys", []),
+        created_at=now,
+        **extra,
+    )
+
+
+async def _linked_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str | None) -> Ticket | None:
+    if ticket_id is None:
+        return None
+    ticket = await uow.session.get(Ticket, ticket_id)
+    if ticket is None or ticket.municipality_code != principal.municipality_code:
+        raise InvalidInput.field("ticket", "unknown_ticket", "番号札が見つかりません (no such ticket)")
+    return ticket
