@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from app.domain.errors import DomainError
 from app.domain.roles import Principal
@@ -16,6 +17,7 @@ from app.resources import Resources
 from app.services import intake
 from app.services.uow import UnitOfWork
 from app.settings import Settings
+from app.storage.tables import Application
 
 BATCH = 200
 
@@ -91,26 +93,70 @@ async def bulk_results(
 async def _store(
     batch: list[tuple[int, Any]], principal: Principal, resources: Resources, settings: Settings
 ) -> list[bytes]:
+    try:
+        results = await _store_batch(batch, principal, resources, settings)
+    except IntegrityError:
+        # A concurrent sender stored one of these refs first: go line by line.
+        results = await _store_lines(batch, principal, resources, settings)
+    return [(json.dumps(r, ensure_ascii=False) + "\n").encode() for r in results]
+
+
+def _uow(session: Any, principal: Principal, resources: Resources, settings: Settings) -> UnitOfWork:
+    uow = UnitOfWork(session, clock=resources.clock, settings=settings, notify_lobby=resources.hub.notify)
+    uow.principal = principal
+    return uow
+
+
+async def _store_batch(
+    batch: list[tuple[int, Any]], principal: Principal, resources: Resources, settings: Settings
+) -> list[dict[str, Any]]:
+    """The fast path: one lookup of known refs, then all new rows inserted together."""
     results: list[dict[str, Any]] = []
     async with resources.sessionmaker() as session:
-        uow = UnitOfWork(session, clock=resources.clock, settings=settings,
-                         notify_lobby=resources.hub.notify)
-        uow.principal = principal
+        uow = _uow(session, principal, resources, settings)
+        refs = [p.external_ref for _n, p in batch if not isinstance(p, dict) and p.external_ref]
+        known = await intake.find_by_references(uow, principal, refs)
+        fresh: list[Application] = []
+        for number, parsed in batch:
+            if isinstance(parsed, dict):
+                results.append({"line": number, **parsed})
+            elif parsed.ticket is not None:
+                results.append(await _one(uow, number, parsed, principal))
+            elif parsed.external_ref and parsed.external_ref in known:
+                results.append({"line": number, "status": "duplicate", "id": known[parsed.external_ref]})
+            else:
+                application = intake.build_application(principal, parsed.envelope(), uow.now())
+                if application.external_ref:
+                    known[application.external_ref] = application.id
+                fresh.append(application)
+                results.append({"line": number, "status": "created", "id": application.id,
+                                "problems": len(application.problems)})
+        await intake.store(uow, fresh)
+        await uow.commit()
+    return results
+
+
+async def _store_lines(
+    batch: list[tuple[int, Any]], principal: Principal, resources: Resources, settings: Settings
+) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    async with resources.sessionmaker() as session:
+        uow = _uow(session, principal, resources, settings)
         for number, parsed in batch:
             if isinstance(parsed, dict):
                 results.append({"line": number, **parsed})
                 continue
-            try:
-                async with session.begin_nested():
-                    application, created = await intake.receive(uow, principal, parsed.envelope())
-            except DomainError as error:
-                results.append({"line": number, "status": "rejected",
-                                "errors": getattr(error, "errors", None) or [
-                                    {"field": "line", "code": error.code, "message": error.message}]})
-                continue
-            results.append({
-                "line": number, "status": "created" if created else "duplicate",
-                "id": application.id, "problems": len(application.problems),
-            })
+            async with session.begin_nested():
+                results.append(await _one(uow, number, parsed, principal))
         await uow.commit()
-    return [(json.dumps(r, ensure_ascii=False) + "\n").encode() for r in results]
+    return results
+
+
+async def _one(uow: UnitOfWork, number: int, parsed: Any, principal: Principal) -> dict[str, Any]:
+    try:
+        application, created = await intake.receive(uow, principal, parsed.envelope())
+    except DomainError as error:
+        return {"line": number, "status": "rejected", "errors": getattr(error, "errors", None) or [
+            {"field": "line", "code": error.code, "message": error.message}]}
+    return {"line": number, "status": "created" if created else "duplicate", "id": application.id,
+            "problems": len(application.problems)}

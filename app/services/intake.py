@@ -21,6 +21,7 @@ from app.domain.errors import InvalidInput
 from app.domain.fields import validate_fields
 from app.domain.roles import Principal
 from app.services.uow import UnitOfWork
+from app.storage.db import new_id
 from app.storage.tables import Application, Task, Ticket
 
 UNREADABLE = "●"
@@ -124,6 +125,20 @@ def _age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+async def find_by_references(uow: UnitOfWork, principal: Principal, refs: list[str]) -> dict[str, str]:
+    """external_ref → application id, for the refs this sender has already sent."""
+    if not refs:
+        return {}
+    rows = await uow.session.execute(
+        select(Application.external_ref, Application.id).where(
+            Application.municipality_code == principal.municipality_code,
+            Application.sender_id == principal.token_id,
+            Application.external_ref.in_(refs),  # type: ignore[union-attr]
+        )
+    )
+    return {ref: app_id for ref, app_id in rows if ref is not None}
+
+
 async def find_by_reference(uow: UnitOfWork, principal: Principal, external_ref: str) -> Application | None:
     return (await uow.session.execute(
         select(Application).where(
@@ -144,14 +159,26 @@ async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> 
         existing = await find_by_reference(uow, principal, envelope.external_ref)
         if existing is not None:
             return existing, False
-    procedure = load_catalogue().get(envelope.procedure)
-    now = uow.now()
     ticket = await _linked_ticket(uow, principal, envelope.ticket)
+    application = build_application(principal, envelope, uow.now(), ticket)
+    await store(uow, [application])
+    if ticket is not None:
+        ticket.application_id = application.id
+        ticket.progress = "received"
+    return application, True
+
+
+def build_application(
+    principal: Principal, envelope: Envelope, now: datetime, ticket: Ticket | None = None
+) -> Application:
+    """The application a form becomes: values normalised, problems listed, due date and order set."""
+    procedure = load_catalogue().get(envelope.procedure)
     received_on = business_day(envelope.received_at)
     merged = merge_ocr(envelope.fields, envelope.ocr)
     values, problems = validate_fields(procedure, merged, business_day(now))
     due_on = due_date(procedure, values, received_on, Calendar())
-    application = Application(
+    return Application(
+        id=new_id(),
         municipality_code=principal.municipality_code,
         procedure=procedure.code,
         channel=envelope.channel,
@@ -176,18 +203,22 @@ async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> 
         created_at=now,
         updated_at=now,
     )
-    uow.session.add(application)
+
+
+async def store(uow: UnitOfWork, applications: list[Application]) -> None:
+    """Insert applications, then their entry tasks and log rows, each kind in one batch."""
+    now = uow.now()
+    uow.session.add_all(applications)
     await uow.session.flush()
-    uow.session.add(new_task(application, TaskKind.ENTRY, now))
-    if ticket is not None:
-        ticket.application_id = application.id
-        ticket.progress = "received"
-    uow.log(
-        entity="application", entity_id=application.id, action="receive",
-        municipality_code=application.municipality_code, to_status=application.status,
-        data={"procedure": procedure.code, "channel": envelope.channel, "problems": len(problems)},
-    )
-    return application, True
+    for application in applications:
+        uow.session.add(new_task(application, TaskKind.ENTRY, now))
+        uow.log(
+            entity="application", entity_id=application.id, action="receive",
+            municipality_code=application.municipality_code, to_status=application.status,
+            data={"procedure": application.procedure, "channel": application.channel,
+                  "problems": len(application.problems)},
+        )
+    await uow.session.flush()
 
 
 def new_task(application: Application, kind: TaskKind, now: datetime, **extra: Any) -> Task:

@@ -72,32 +72,32 @@ async def claim(
     expires = now + timedelta(seconds=uow.settings.queue.lease_s)
     skip: list[str] = []
     for _ in range(CLAIM_ATTEMPTS):
-        async with uow.session.begin_nested() as savepoint:
-            task = await work_store.claim_task(
-                uow.session, municipality_code=principal.municipality_code, holder_id=principal.token_id,
-                kinds=list(allowed_kinds), queues=queues_for(principal), procedures=procedures,
-                city_staff=principal.employer is Employer.CITY, lease_token=secrets.token_urlsafe(24),
-                now=now, expires_at=expires, skip=skip,
-            )
-            if task is None:
-                return None
-            held = await work_store.take_household(
-                uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-                holder_id=principal.token_id, now=now, expires_at=expires,
-            )
-            if not held:
-                # Another operator took a task of the same household a moment ago.
-                skip.append(task.id)
-                await savepoint.rollback()
-                continue
-        application = await uow.session.get(Application, task.application_id, populate_existing=True)
-        assert application is not None
-        uow.log(entity="task", entity_id=task.id, action="claim", municipality_code=task.municipality_code,
-                to_status=TaskStatus.LEASED, data={"kind": task.kind, "application_id": application.id})
-        record_access(uow, principal, action="work", entity="application", entity_id=application.id,
-                      detail={"task": task.id, "kind": task.kind})
-        return Claimed(task, application)
-    return None
+        task = await work_store.claim_task(
+            uow.session, municipality_code=principal.municipality_code, holder_id=principal.token_id,
+            kinds=list(allowed_kinds), queues=queues_for(principal), procedures=procedures,
+            city_staff=principal.employer is Employer.CITY, lease_token=secrets.token_urlsafe(24),
+            now=now, expires_at=expires, skip=skip,
+        )
+        if task is None:
+            return None
+        held = await work_store.take_household(
+            uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
+            holder_id=principal.token_id, now=now, expires_at=expires,
+        )
+        if held:
+            break
+        # Another operator took a task of the same household a moment ago: put this one back.
+        await work_store.unclaim(uow.session, task.id)
+        skip.append(task.id)
+    else:
+        return None
+    application = await uow.session.get(Application, task.application_id, populate_existing=True)
+    assert application is not None
+    uow.log(entity="task", entity_id=task.id, action="claim", municipality_code=task.municipality_code,
+            to_status=TaskStatus.LEASED, data={"kind": task.kind, "application_id": application.id})
+    record_access(uow, principal, action="work", entity="application", entity_id=application.id,
+                  detail={"task": task.id, "kind": task.kind})
+    return Claimed(task, application)
 
 
 async def _held_task(uow: UnitOfWork, principal: Principal, task_id: str, lease_token: str) -> Task:

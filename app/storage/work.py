@@ -137,3 +137,13 @@ async def lock_task(session: AsyncSession, task_id: str, municipality_code: str)
     return (await session.execute(
         select(Task).where(Task.id == task_id, Task.municipality_code == municipality_code).with_for_update()
     )).scalars().first()
+
+
+async def unclaim(session: AsyncSession, task_id: str) -> None:
+    """Undo a claim made in this transaction (its household was taken in between)."""
+    await session.execute(
+        update(Task)
+        .where(Task.id == task_id)
+        .values(status=TaskStatus.OPEN, lease_token=None, lease_expires_at=None, holder_id=None)
+        .execution_options(synchronize_session=False)
+    )
