@@ -93,9 +93,9 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def run_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    """Serve the real app with uvicorn on a free loopback port, in this event loop."""
-    port = free_port()
+async def run_server(settings: Settings, port: int | None = None) -> AsyncIterator[LiveServer]:
+    """Serve the real app with uvicorn on a loopback port (a free one by default), in this event loop."""
+    port = port or free_port()
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
     app = create_app(settings)
     config = uvicorn.Config(

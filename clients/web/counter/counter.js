@@ -1,0 +1,223 @@
+// Counter terminal: the counter's current ticket, the lifecycle buttons (with keyboard shortcuts)
+// and the waiting lists. The board is reloaded after every action, whenever the lobby channel
+// reports a change, and every 15 s in any case.
+
+import {
+  STATUS, api, categoryColour, clockText, errorText, h, query, setText, watchLobby,
+} from "/web-common/api.js";
+
+const COUNTER = query.get("counter") || "";
+const TOKEN = query.get("token") || "";
+const REFRESH_MS = 15000;
+const SETTLE_MS = 250;
+
+const $ = (id) => document.getElementById(id);
+const buttons = new Map([...document.querySelectorAll("[data-action]")].map((b) => [b.dataset.action, b]));
+const transferTo = $("transfer-to");
+
+let board = null;
+let busy = false;
+let lobby = null;
+let refreshTimer = 0;
+let settleTimer = 0;
+
+// The API's allowed_actions use TicketAction values; the buttons use the route names.
+const ACTION_OF_BUTTON = { recall: "recall", start: "start", finish: "finish", "no-show": "no_show", transfer: "transfer" };
+
+function say(text, kind = "error") {
+  const box = $("message");
+  box.hidden = !text;
+  box.dataset.kind = kind;
+  setText(box, text || "");
+}
+
+function updateButtons() {
+  const current = board && board.current;
+  const allowed = new Set(current ? current.allowed_actions : []);
+  buttons.get("call-next").disabled = busy || !board || Boolean(current);
+  for (const [name, action] of Object.entries(ACTION_OF_BUTTON)) {
+    buttons.get(name).disabled = busy || !current || !allowed.has(action);
+  }
+  const transferable = current && allowed.has("transfer") && transferTo.options.length > 0;
+  transferTo.disabled = busy || !transferable;
+  if (!transferable) buttons.get("transfer").disabled = true;
+}
+
+function renderCurrent() {
+  const current = board.current;
+  const ticket = $("ticket");
+  ticket.dataset.status = current ? current.status : "none";
+  if (!current) {
+    setText($("number"), "");
+    return;
+  }
+  const queue = board.queues.find((q) => q.category_id === current.category_id);
+  const [ja, en] = STATUS[current.status] || [current.status, ""];
+  setText($("number"), current.number);
+  setText($("status"), `${ja} ${en}`);
+  setText($("category-badge"), queue ? queue.prefix : "");
+  $("category-badge").style.setProperty("--cat", categoryColour(queue ? queue.prefix : "?"));
+  setText($("category"), queue ? `${queue.name_ja} / ${queue.name_en}` : "");
+  $("priority").hidden = !current.is_priority;
+  setText($("call-count"), current.call_count > 1 ? `呼出 ${current.call_count} 回 / called ${current.call_count}×` : "");
+
+  // Transfer targets: every other category of the office.
+  const targets = board.queues.filter((q) => q.category_id !== current.category_id);
+  const key = targets.map((q) => q.category_id).join(",");
+  if (transferTo.dataset.key !== key) {
+    transferTo.dataset.key = key;
+    transferTo.replaceChildren(
+      ...targets.map((q) => h("option", { value: q.category_id }, `${q.prefix} ${q.name_ja} / ${q.name_en}`)),
+    );
+  }
+}
+
+function renderQueues() {
+  const served = new Set(board.counter.category_ids);
+  const byCategory = new Map();
+  for (const t of board.waiting) {
+    if (!byCategory.has(t.category_id)) byCategory.set(t.category_id, []);
+    byCategory.get(t.category_id).push(t);
+  }
+  const queues = [...board.queues].sort((a, b) => Number(served.has(b.category_id)) - Number(served.has(a.category_id)));
+  const sections = queues.map((q) => {
+    const tickets = byCategory.get(q.category_id) || [];
+    const mine = served.has(q.category_id);
+    const chips = tickets.map((t) => {
+      const forUs = t.target_counter_id === board.counter.id;
+      const elsewhere = t.target_counter_id && !forUs;
+      return h(
+        "li",
+        { class: `chip${t.is_priority ? " is-priority" : ""}${forUs ? " is-ours" : ""}${elsewhere ? " is-elsewhere" : ""}`, title: t.is_priority ? "優先 / Priority" : null },
+        h("span", { class: "num" }, t.number),
+        t.is_priority ? h("span", { class: "tag" }, "優先") : null,
+        forUs ? h("span", { class: "tag" }, "本窓口") : null,
+      );
+    });
+    return h(
+      "section",
+      { class: `queue${mine ? " is-mine" : ""}`, style: `--cat: ${categoryColour(q.prefix)}`, "data-category": q.category_id },
+      h(
+        "header",
+        {},
+        h("span", { class: "badge" }, q.prefix),
+        h("span", { class: "queue-name" }, q.name_ja, " ", h("span", { class: "en" }, q.name_en)),
+        h("span", { class: "queue-figures" }, h("b", { class: "num" }, q.waiting), " 人 · 約 ", h("b", { class: "num" }, q.estimate_min), " 分"),
+      ),
+      chips.length
+        ? h("ol", { class: "chips" }, ...chips)
+        : h("p", { class: "empty" }, "お待ちの方はいません ", h("span", { class: "en" }, "Nobody waiting")),
+    );
+  });
+  $("queues").replaceChildren(...sections);
+}
+
+function render() {
+  const [ja, en] = [board.counter.name_ja, board.counter.name_en];
+  setText($("counter-ja"), ja);
+  setText($("counter-en"), en);
+  document.title = `${ja} / ${en}`;
+  renderCurrent();
+  renderQueues();
+  updateButtons();
+}
+
+let refreshes = 0;
+
+async function refresh() {
+  if (refreshTimer) clearTimeout(refreshTimer);
+  refreshTimer = 0;
+  const mine = ++refreshes;
+  try {
+    const next = await api(`/counters/${encodeURIComponent(COUNTER)}`, { token: TOKEN });
+    if (mine !== refreshes) return; // a newer refresh started meanwhile: its answer wins
+    board = next;
+    render();
+    if (!lobby) lobby = watchLobby(board.counter.office_id, TOKEN, onLobbyMessage, onLobbyState);
+  } catch (error) {
+    if (mine === refreshes) say(errorText(error));
+  } finally {
+    if (mine === refreshes) {
+      if (refreshTimer) clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(refresh, REFRESH_MS);
+    }
+  }
+}
+
+function onLobbyMessage(text) {
+  // Heartbeats change nothing; any other message may change the board.
+  if (text.includes('"type":"heartbeat"')) return;
+  if (settleTimer) clearTimeout(settleTimer);
+  settleTimer = setTimeout(() => {
+    settleTimer = 0;
+    if (!busy) refresh();
+  }, SETTLE_MS);
+}
+
+function onLobbyState(state) {
+  document.body.dataset.connection = state;
+  setText($("conn-ja"), state === "live" ? "リアルタイム更新中" : "再接続しています…");
+  setText($("conn-en"), state === "live" ? "Live" : "Reconnecting…");
+}
+
+async function run(action) {
+  if (busy || !board) return;
+  const button = buttons.get(action);
+  if (!button || button.disabled) return;
+  const current = board.current;
+  let path;
+  let body;
+  if (action === "call-next") {
+    path = `/counters/${encodeURIComponent(COUNTER)}/call-next`;
+  } else if (action === "transfer") {
+    path = `/tickets/${encodeURIComponent(current.id)}/transfer`;
+    body = { category: transferTo.value };
+  } else {
+    path = `/tickets/${encodeURIComponent(current.id)}/${action}`;
+  }
+  busy = true;
+  updateButtons();
+  try {
+    const ticket = await api(path, { token: TOKEN, method: "POST", body });
+    if (action === "call-next") {
+      say(ticket ? `${ticket.number} を呼び出しました (called ${ticket.number})` : "お待ちの方はいません (nobody is waiting)", "info");
+    } else {
+      say("");
+    }
+  } catch (error) {
+    say(errorText(error));
+  } finally {
+    busy = false;
+  }
+  await refresh();
+}
+
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  const target = event.target;
+  if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
+  if (target instanceof HTMLSelectElement && event.key.length === 1 && event.key.toLowerCase() !== "t") return;
+  const key = event.key.toLowerCase();
+  for (const [action, button] of buttons) {
+    if (button.dataset.key === key) {
+      event.preventDefault();
+      run(action);
+      return;
+    }
+  }
+}
+
+function start() {
+  for (const [action, button] of buttons) button.addEventListener("click", () => run(action));
+  document.addEventListener("keydown", onKey);
+  setText($("clock"), clockText());
+  setInterval(() => setText($("clock"), clockText()), 1000);
+  updateButtons();
+  if (!COUNTER || !TOKEN) {
+    say("URL に counter と token を指定してください (open as /counter/?counter=ID&token=TOKEN)");
+    return;
+  }
+  refresh();
+}
+
+start();

@@ -1,0 +1,716 @@
+// Lobby display: the lobby channel over a websocket (snapshot, then events in seq order), the
+// HTTP snapshot as a fallback, a chime and spoken announcements for every call.
+//
+// The rules (CONTRACT.md "Lobby", REALTIME.md §3.4):
+//   event seq == last + 1 → apply; seq <= last → ignore; seq > last + 1 → resume {after_seq: last}
+//   heartbeat seq > last → resume; heartbeat of another epoch → reconnect for a fresh snapshot
+//   nothing received for 2.5 heartbeats → reconnect
+//   snapshot of the same epoch after an outage → announce the calls newer than last, in seq order
+// Reconnects back off exponentially with full jitter (0.5 s → 30 s); after 3 failed attempts in
+// a row the HTTP snapshot is polled as well until the socket is back. Numbers only: the page never
+// shows or says anything but ticket numbers and counters.
+
+const MAX_CALLED = 12; // the hero plus 11 cards; the DOM is built once for these
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_CAP_MS = 30000;
+const FAILURES_BEFORE_POLLING = 3;
+const POLL_MS = 5000;
+const POLL_TIMEOUT_MS = 4000;
+const DEFAULT_HEARTBEAT_MS = 15000;
+const SILENCE_FACTOR = 2.5;
+const CONNECT_TIMEOUT_MS = 10000;
+const RESUME_RETRY_MS = 5000;
+const RESUME_GIVE_UP_MS = 15000;
+const BANNER_GRACE_MS = 1500;
+const MAX_PENDING_ANNOUNCEMENTS = 24;
+const TIME_ZONE = "Asia/Tokyo";
+const SOUND_KEY = "madoguchi.display.sound";
+const CATEGORY_COLOURS = ["#2f7dd1", "#12a37a", "#e07b00", "#c2418f", "#7b5cd6", "#00a0b0", "#8c9a1c", "#d4493b"];
+
+const params = new URLSearchParams(location.search);
+const OFFICE = params.get("office") || "";
+const TOKEN = params.get("token") || "";
+const HEARTBEAT_HINT_MS = Math.max(1000, Number(params.get("heartbeat") || 0) * 1000 || DEFAULT_HEARTBEAT_MS);
+
+const $ = (id) => document.getElementById(id);
+const el = {
+  body: document.body,
+  banner: $("banner"), bannerJa: $("banner-ja"), bannerEn: $("banner-en"),
+  officeJa: $("office-ja"), officeEn: $("office-en"),
+  clockTime: $("clock-time"), clockDateJa: $("clock-date-ja"), clockDateEn: $("clock-date-en"),
+  hero: $("hero"), heroNumber: $("hero-number"), heroCounter: $("hero-counter"), heroBan: $("hero-ban"),
+  calls: $("calls"), queues: $("queues"),
+  sound: $("sound"), soundLabel: $("sound-label"), soundBlocked: $("sound-blocked"),
+};
+
+// ---------------------------------------------------------------- state
+
+const lobby = {
+  epoch: null, // null until the first snapshot
+  last: null, // seq of the last event applied
+  office: null,
+  called: [], // newest first: {number, counterId, counterLabel, status, seq}
+  queues: [], // {id, prefix, nameJa, nameEn, waiting, estimate}
+};
+
+function colourOf(prefix) {
+  const code = ((prefix || "?").codePointAt(0) || 0) - 65; // "A" takes the first colour
+  const n = CATEGORY_COLOURS.length;
+  return CATEGORY_COLOURS[((code % n) + n) % n];
+}
+
+function toQueue(q) {
+  return { id: q.category_id, prefix: q.prefix, nameJa: q.name_ja, nameEn: q.name_en, waiting: q.waiting, estimate: q.estimate_min };
+}
+
+function applySnapshot(snap, viaPolling) {
+  const sameEpoch = lobby.epoch !== null && snap.epoch === lobby.epoch;
+  if (viaPolling && sameEpoch && snap.seq <= lobby.last) return;
+  if (sameEpoch && lobby.last !== null) {
+    // Calls made while this screen was away: announce them in the order they were made.
+    const missed = snap.called
+      .filter((c) => typeof c.seq === "number" && c.seq > lobby.last)
+      .sort((a, b) => a.seq - b.seq);
+    for (const c of missed) announce(c.number, c.counter_label);
+    if (missed.length) flashHero();
+  }
+  lobby.epoch = snap.epoch;
+  lobby.last = snap.seq;
+  lobby.office = snap.office;
+  lobby.called = snap.called.slice(0, MAX_CALLED).map((c) => ({
+    number: c.number, counterId: c.counter_id, counterLabel: c.counter_label, status: c.status, seq: c.seq,
+  }));
+  lobby.queues = snap.queues.map(toQueue);
+  render();
+}
+
+function applyEvent(msg) {
+  const data = msg.data || {};
+  if (Array.isArray(data.queues)) {
+    for (const q of data.queues) {
+      const i = lobby.queues.findIndex((x) => x.id === q.category_id);
+      if (i >= 0) lobby.queues[i] = toQueue(q);
+      else lobby.queues.push(toQueue(q));
+    }
+  }
+  switch (msg.type) {
+    case "ticket.called":
+    case "ticket.recalled":
+      removeCall(data.number);
+      lobby.called.unshift({
+        number: data.number, counterId: data.counter_id, counterLabel: data.counter_label || "", status: "called", seq: msg.seq,
+      });
+      if (lobby.called.length > MAX_CALLED) lobby.called.length = MAX_CALLED;
+      announce(data.number, data.counter_label || "");
+      flashHero();
+      break;
+    case "ticket.started": {
+      const entry = lobby.called.find((c) => c.number === data.number);
+      if (entry) entry.status = "serving";
+      break;
+    }
+    case "ticket.finished":
+    case "ticket.no_show":
+    case "ticket.cancelled":
+    case "ticket.transferred":
+      removeCall(data.number);
+      break;
+    default: // ticket.issued, ticket.ready: only the queue figures change
+  }
+  render();
+}
+
+function removeCall(number) {
+  const i = lobby.called.findIndex((c) => c.number === number);
+  if (i >= 0) lobby.called.splice(i, 1);
+}
+
+// ---------------------------------------------------------------- rendering (elements built once)
+
+const callSlots = [];
+const queueRows = [];
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function setAttr(node, name, value) {
+  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
+function counterParts(label) {
+  // "3" reads "3番"; a label that is not a number ("受付", "A") is shown as it is.
+  return /^\d+$/.test(label) ? [label, "番"] : [label, ""];
+}
+
+function buildCallSlots() {
+  for (let i = 1; i < MAX_CALLED; i++) {
+    const li = document.createElement("li");
+    li.className = "call is-empty";
+    const number = document.createElement("span");
+    number.className = "call-number num";
+    const counter = document.createElement("span");
+    counter.className = "call-counter";
+    const counterNum = document.createElement("span");
+    counterNum.className = "num";
+    const ban = document.createElement("span");
+    ban.className = "ban";
+    counter.append(counterNum, ban);
+    li.append(number, counter);
+    el.calls.append(li);
+    callSlots.push({ li, number, counterNum, ban });
+  }
+}
+
+function queueRow(i) {
+  while (queueRows.length <= i) {
+    const li = document.createElement("li");
+    li.className = "queue";
+    li.innerHTML =
+      '<span class="queue-prefix"></span>' +
+      '<span class="queue-name"><span class="ja"></span><span class="en"></span></span>' +
+      '<span class="queue-figures">' +
+      '<span class="queue-waiting"><span class="num"></span><span class="unit">人<span class="en">waiting</span></span></span>' +
+      '<span class="queue-estimate"><span class="some">目安 約<b></b>分 <span class="en"></span></span>' +
+      '<span class="none">すぐにご案内します <span class="en">No wait</span></span></span>' +
+      "</span>";
+    el.queues.append(li);
+    queueRows.push({
+      li,
+      prefix: li.querySelector(".queue-prefix"),
+      nameJa: li.querySelector(".queue-name .ja"),
+      nameEn: li.querySelector(".queue-name .en"),
+      waiting: li.querySelector(".queue-waiting .num"),
+      estimate: li.querySelector(".queue-estimate b"),
+      estimateEn: li.querySelector(".queue-estimate .some .en"),
+    });
+  }
+  return queueRows[i];
+}
+
+function render() {
+  const office = lobby.office;
+  if (office) {
+    setText(el.officeJa, office.name_ja);
+    setText(el.officeEn, office.name_en);
+  }
+  const [first, ...rest] = lobby.called;
+  if (first) {
+    const [label, ban] = counterParts(first.counterLabel);
+    setAttr(el.hero, "data-state", first.status);
+    setText(el.heroNumber, first.number);
+    setText(el.heroCounter, label);
+    setText(el.heroBan, ban);
+  } else {
+    setAttr(el.hero, "data-state", "empty");
+    setText(el.heroNumber, "");
+    setText(el.heroCounter, "");
+  }
+  callSlots.forEach((slot, i) => {
+    const call = rest[i];
+    slot.li.classList.toggle("is-empty", !call);
+    if (!call) {
+      setText(slot.number, "");
+      setText(slot.counterNum, "");
+      return;
+    }
+    const [label, ban] = counterParts(call.counterLabel);
+    setAttr(slot.li, "data-status", call.status);
+    slot.li.style.setProperty("--cat", colourOf(call.number));
+    setText(slot.number, call.number);
+    setText(slot.counterNum, label);
+    setText(slot.ban, ban);
+  });
+  lobby.queues.forEach((q, i) => {
+    const row = queueRow(i);
+    row.li.hidden = false;
+    row.li.style.setProperty("--cat", colourOf(q.prefix));
+    setText(row.prefix, q.prefix);
+    setText(row.nameJa, q.nameJa);
+    setText(row.nameEn, q.nameEn);
+    setText(row.waiting, String(q.waiting));
+    setText(row.estimate, String(q.estimate));
+    setText(row.estimateEn, `~${q.estimate} min`);
+    row.li.toggleAttribute("data-idle", q.waiting === 0);
+  });
+  for (let i = lobby.queues.length; i < queueRows.length; i++) queueRows[i].li.hidden = true;
+  el.body.dataset.seq = lobby.last === null ? "" : String(lobby.last);
+}
+
+let heroAnimation = null;
+
+function flashHero() {
+  if (typeof el.hero.animate !== "function") return;
+  if (heroAnimation) heroAnimation.cancel();
+  heroAnimation = el.hero.animate(
+    [{ transform: "scale(1)", filter: "brightness(1)" }, { transform: "scale(1.02)", filter: "brightness(1.25)" }, { transform: "scale(1)", filter: "brightness(1)" }],
+    { duration: 700, iterations: 3, easing: "ease-in-out" },
+  );
+}
+
+// ---------------------------------------------------------------- clock
+
+const timeFormat = new Intl.DateTimeFormat("ja-JP", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const dateJaFormat = new Intl.DateTimeFormat("ja-JP", { timeZone: TIME_ZONE, month: "long", day: "numeric", weekday: "short" });
+const dateEnFormat = new Intl.DateTimeFormat("en-GB", { timeZone: TIME_ZONE, weekday: "short", day: "numeric", month: "short" });
+const dayKeyFormat = new Intl.DateTimeFormat("en-CA", { timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit" });
+let dayKey = "";
+
+function renderClock(now) {
+  const date = new Date(now);
+  setText(el.clockTime, timeFormat.format(date));
+  setText(el.clockDateJa, dateJaFormat.format(date));
+  setText(el.clockDateEn, dateEnFormat.format(date));
+  const key = dayKeyFormat.format(date);
+  if (dayKey && key !== dayKey && socket) reconnectNow(); // a new business day: fresh snapshot
+  dayKey = key;
+}
+
+// ---------------------------------------------------------------- announcements
+
+let soundOn = readSoundSetting();
+const pending = [];
+let announcing = false;
+let voices = [];
+const chime = new Audio("chime.wav");
+chime.preload = "auto";
+let chimeDone = null;
+let chimeTimer = 0;
+
+function readSoundSetting() {
+  const fromUrl = params.get("sound");
+  if (fromUrl === "off" || fromUrl === "on") return fromUrl === "on";
+  try {
+    return localStorage.getItem(SOUND_KEY) !== "off";
+  } catch {
+    return true;
+  }
+}
+
+function spokenNumber(number) {
+  // "A-012" is read "A12": the prefix, then the number without its zero padding.
+  const m = /^([^-]*)-(\d+)$/.exec(number);
+  return m ? `${m[1]}${Number.parseInt(m[2], 10)}` : number;
+}
+
+function phrases(number, counterLabel) {
+  const spoken = spokenNumber(number);
+  const numeric = /^\d+$/.test(counterLabel);
+  const ja = numeric
+    ? `受付番号 ${spoken} 番の方、${counterLabel}番窓口へお越しください`
+    : `受付番号 ${spoken} 番の方、${counterLabel}${counterLabel.endsWith("窓口") ? "" : "窓口"}へお越しください`;
+  const en = `Ticket number ${spoken}, please come to counter ${counterLabel}`;
+  return { ja, en };
+}
+
+function announce(number, counterLabel) {
+  if (!soundOn || !number) return;
+  const key = `${number}@${counterLabel}`;
+  if (pending.some((a) => a.key === key)) return; // the same words are already waiting to be said
+  pending.push({ key, ...phrases(number, counterLabel) });
+  // A backlog longer than anyone would listen to: the oldest calls stay on screen, unspoken.
+  if (pending.length > MAX_PENDING_ANNOUNCEMENTS) pending.shift();
+  if (!announcing) runAnnouncements();
+}
+
+async function runAnnouncements() {
+  announcing = true;
+  try {
+    while (pending.length && soundOn) {
+      const next = pending.shift();
+      await playChime();
+      await speak(next.ja, "ja-JP");
+      await speak(next.en, "en-US");
+      await pause(400);
+    }
+  } finally {
+    announcing = false;
+  }
+}
+
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function finishChime() {
+  if (chimeTimer) clearTimeout(chimeTimer);
+  chimeTimer = 0;
+  const done = chimeDone;
+  chimeDone = null;
+  if (done) done();
+}
+
+function playChime() {
+  return new Promise((resolve) => {
+    chimeDone = resolve;
+    chimeTimer = setTimeout(finishChime, 3000);
+    try {
+      chime.currentTime = 0;
+      const playing = chime.play();
+      if (playing) {
+        playing.catch((error) => {
+          if (error && error.name === "NotAllowedError") soundBlocked(true);
+          finishChime();
+        });
+      }
+    } catch {
+      finishChime();
+    }
+  });
+}
+
+function pickVoice(lang) {
+  const base = lang.slice(0, 2);
+  return voices.find((v) => v.lang === lang) || voices.find((v) => (v.lang || "").startsWith(base)) || null;
+}
+
+function speak(text, lang) {
+  if (!("speechSynthesis" in window)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const utterance = new SpeechSynthesisUtterance(text);
+    utterance.lang = lang;
+    utterance.rate = 0.95;
+    const voice = pickVoice(lang);
+    if (voice) utterance.voice = voice;
+    let timer = 0;
+    const done = (event) => {
+      if (timer) clearTimeout(timer);
+      timer = 0;
+      utterance.onend = null;
+      utterance.onerror = null;
+      if (event && event.error === "not-allowed") soundBlocked(true);
+      resolve();
+    };
+    utterance.onend = done;
+    utterance.onerror = done;
+    // Some engines never report the end: move on after a generous reading time.
+    timer = setTimeout(done, 3000 + text.length * 200);
+    window.speechSynthesis.speak(utterance);
+  });
+}
+
+function soundBlocked(blocked) {
+  el.soundBlocked.hidden = !blocked;
+}
+
+function unlockSound() {
+  if (el.soundBlocked.hidden) return;
+  soundBlocked(false);
+  // Inside a user gesture: lets later chimes and speech play without one.
+  chime.muted = true;
+  const playing = chime.play();
+  const restore = () => { chime.pause(); chime.muted = false; chime.currentTime = 0; };
+  if (playing) playing.then(restore, restore);
+  if ("speechSynthesis" in window) window.speechSynthesis.speak(new SpeechSynthesisUtterance(" "));
+}
+
+function setSound(on, remember) {
+  soundOn = on;
+  if (remember) {
+    try {
+      localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+    } catch {
+      // storage disabled: the setting lasts until the page reloads
+    }
+  }
+  if (!on) {
+    pending.length = 0;
+    if ("speechSynthesis" in window) window.speechSynthesis.cancel();
+    chime.pause();
+    finishChime();
+  }
+  el.sound.setAttribute("aria-pressed", String(on));
+  el.soundLabel.textContent = on ? "音声 ON / Sound on" : "音声 OFF / Sound off";
+  el.body.dataset.sound = on ? "on" : "off";
+}
+
+// ---------------------------------------------------------------- connection
+
+let socket = null;
+let socketOpenedAt = 0;
+let gotSnapshot = false; // on the current socket
+let heartbeatSeen = false; // on the current socket
+let lastMessageAt = 0;
+let heartbeatMs = HEARTBEAT_HINT_MS;
+let attempt = 0;
+let failures = 0;
+let reconnectTimer = 0;
+let resumeSentAt = 0;
+let gapSince = 0;
+let offlineSince = 0;
+let closeReason = "";
+
+let polling = false;
+let pollTimer = 0;
+let pollAbort = null;
+let pollOk = false;
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/api/v1/ws/offices/${encodeURIComponent(OFFICE)}/lobby?token=${encodeURIComponent(TOKEN)}`;
+}
+
+function connect() {
+  reconnectTimer = 0;
+  let ws;
+  try {
+    ws = new WebSocket(socketUrl());
+  } catch {
+    socketLost(0);
+    return;
+  }
+  socket = ws;
+  socketOpenedAt = Date.now();
+  lastMessageAt = socketOpenedAt;
+  gotSnapshot = false;
+  heartbeatSeen = false;
+  resumeSentAt = 0;
+  gapSince = 0;
+  ws.onmessage = (event) => {
+    if (ws === socket) onMessage(event.data);
+  };
+  ws.onclose = (event) => {
+    if (ws === socket) socketLost(event.code);
+  };
+  ws.onerror = null;
+}
+
+function detach(ws) {
+  ws.onmessage = null;
+  ws.onclose = null;
+  ws.onerror = null;
+  try {
+    ws.close();
+  } catch {
+    // already closed
+  }
+}
+
+function socketLost(code) {
+  if (socket) detach(socket);
+  socket = null;
+  if (!gotSnapshot) failures += 1;
+  if (code === 4401) closeReason = "token";
+  else if (code === 4404) closeReason = "office";
+  else closeReason = "";
+  if (!offlineSince) offlineSince = Date.now();
+  setMode(polling && pollOk ? "polling" : "offline");
+  if (failures >= FAILURES_BEFORE_POLLING) startPolling();
+  scheduleReconnect();
+}
+
+function scheduleReconnect() {
+  if (reconnectTimer) return;
+  const cap = Math.min(BACKOFF_CAP_MS, BACKOFF_FIRST_MS * 2 ** attempt);
+  attempt += 1;
+  reconnectTimer = setTimeout(connect, Math.random() * cap); // full jitter
+}
+
+function reconnectNow() {
+  if (socket) {
+    const ws = socket;
+    socket = null;
+    detach(ws);
+  }
+  if (reconnectTimer) clearTimeout(reconnectTimer);
+  reconnectTimer = 0;
+  if (!offlineSince) offlineSince = Date.now();
+  setMode("offline");
+  scheduleReconnect();
+}
+
+function send(message) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+function requestResume(now) {
+  if (!gapSince) gapSince = now;
+  if (now - gapSince > RESUME_GIVE_UP_MS) {
+    reconnectNow();
+    return;
+  }
+  if (now - resumeSentAt < RESUME_RETRY_MS) return;
+  resumeSentAt = now;
+  send({ type: "resume", after_seq: lobby.last });
+}
+
+function onMessage(text) {
+  const now = Date.now();
+  const previous = lastMessageAt;
+  lastMessageAt = now;
+  let msg;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (!msg || typeof msg.type !== "string") return;
+  if (msg.type === "lobby.snapshot") {
+    gotSnapshot = true;
+    attempt = 0;
+    failures = 0;
+    gapSince = 0;
+    resumeSentAt = 0;
+    applySnapshot(msg, false);
+    stopPolling();
+    offlineSince = 0;
+    closeReason = "";
+    setMode("live");
+    return;
+  }
+  if (!gotSnapshot || lobby.last === null) return; // the server always starts with a snapshot
+  if (msg.type === "heartbeat") {
+    heartbeatSeen = true;
+    // The server beats after heartbeat_s of silence, so the quiet time before a beat is at least
+    // its interval: the display learns it from there.
+    heartbeatMs = Math.min(60000, Math.max(500, now - previous));
+    if (lobby.epoch !== null && msg.epoch !== lobby.epoch) reconnectNow();
+    else if (msg.seq > lobby.last) requestResume(now);
+    return;
+  }
+  if (typeof msg.seq !== "number") return;
+  if (msg.seq <= lobby.last) return;
+  if (msg.seq > lobby.last + 1) {
+    requestResume(now);
+    return;
+  }
+  lobby.last = msg.seq;
+  gapSince = 0;
+  resumeSentAt = 0;
+  applyEvent(msg);
+}
+
+function watchdog(now) {
+  if (!socket) return;
+  if (!gotSnapshot) {
+    if (now - socketOpenedAt > CONNECT_TIMEOUT_MS) reconnectAfterSilence();
+    return;
+  }
+  const beat = heartbeatSeen ? heartbeatMs : Math.max(heartbeatMs, HEARTBEAT_HINT_MS);
+  if (now - lastMessageAt > SILENCE_FACTOR * beat) reconnectAfterSilence();
+}
+
+function reconnectAfterSilence() {
+  const ws = socket;
+  socket = null;
+  if (ws) detach(ws);
+  socketLost(0);
+}
+
+// ---------------------------------------------------------------- HTTP snapshot fallback
+
+function startPolling() {
+  if (polling) return;
+  polling = true;
+  pollOk = false;
+  poll();
+}
+
+function stopPolling() {
+  polling = false;
+  pollOk = false;
+  if (pollTimer) clearTimeout(pollTimer);
+  pollTimer = 0;
+  if (pollAbort) pollAbort.abort();
+  pollAbort = null;
+}
+
+async function poll() {
+  pollTimer = 0;
+  const abort = new AbortController();
+  pollAbort = abort;
+  const timeout = setTimeout(() => abort.abort(), POLL_TIMEOUT_MS);
+  let ok = false;
+  try {
+    const response = await fetch(`/api/v1/offices/${encodeURIComponent(OFFICE)}/lobby`, {
+      headers: { Authorization: `Bearer ${TOKEN}`, Accept: "application/json" },
+      cache: "no-store",
+      signal: abort.signal,
+    });
+    if (response.ok) {
+      const snap = await response.json();
+      if (polling && !gotSnapshot) {
+        applySnapshot(snap, true);
+        ok = true;
+      }
+    } else if (response.status === 401) {
+      closeReason = "token";
+    } else if (response.status === 404) {
+      closeReason = "office";
+    }
+  } catch {
+    // offline or timed out: tried again below
+  } finally {
+    clearTimeout(timeout);
+    if (pollAbort === abort) pollAbort = null;
+  }
+  if (!polling) return;
+  pollOk = ok;
+  if (!socket || !gotSnapshot) setMode(ok ? "polling" : "offline");
+  pollTimer = setTimeout(poll, POLL_MS);
+}
+
+// ---------------------------------------------------------------- connection banner
+
+let mode = "connecting";
+
+function setMode(next) {
+  mode = next;
+  el.body.dataset.connection = next;
+  renderBanner(Date.now());
+}
+
+const BANNERS = {
+  offline: ["サーバーに接続できません。再接続しています…", "Connection lost. Reconnecting…"],
+  polling: ["リアルタイム接続が切れています。5秒ごとに更新しています", "Live connection lost. Updating every 5 seconds"],
+  token: ["表示用トークンが無効です。管理者にご連絡ください", "This display's token is not valid. Please contact the administrator"],
+  office: ["窓口が見つかりません。URL をご確認ください", "Office not found. Please check the URL"],
+};
+
+function renderBanner(now) {
+  const down = mode === "offline" || mode === "polling";
+  const show = down && offlineSince && now - offlineSince >= BANNER_GRACE_MS;
+  if (!show) {
+    if (!el.banner.hidden) el.banner.hidden = true;
+    return;
+  }
+  const [ja, en] = BANNERS[closeReason] || BANNERS[mode];
+  setText(el.bannerJa, ja);
+  setText(el.bannerEn, en);
+  setAttr(el.banner, "data-kind", closeReason ? "error" : mode);
+  if (el.banner.hidden) el.banner.hidden = false;
+}
+
+// ---------------------------------------------------------------- start
+
+function tick() {
+  const now = Date.now();
+  renderClock(now);
+  watchdog(now);
+  renderBanner(now);
+}
+
+function start() {
+  buildCallSlots();
+  setSound(soundOn, false);
+  el.sound.addEventListener("click", () => setSound(!soundOn, true));
+  document.addEventListener("pointerdown", unlockSound);
+  document.addEventListener("keydown", unlockSound);
+  chime.addEventListener("ended", finishChime);
+  chime.addEventListener("error", finishChime);
+  if ("speechSynthesis" in window) {
+    const loadVoices = () => { voices = window.speechSynthesis.getVoices(); };
+    loadVoices();
+    window.speechSynthesis.addEventListener("voiceschanged", loadVoices);
+  }
+  render();
+  tick();
+  setInterval(tick, 500);
+  if (!OFFICE || !TOKEN) {
+    document.getElementById("setup").hidden = false;
+    return;
+  }
+  connect();
+}
+
+start();

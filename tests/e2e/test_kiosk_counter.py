@@ -1,0 +1,131 @@
+"""The kiosk, the resident's status page and the counter terminal in a real browser."""
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from app.api.qr import qr_svg
+from tests.support import LiveServer, Office
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+async def test_kiosk_issues_a_ticket_with_its_qr_code_and_the_status_page_follows_it(
+    server: LiveServer, office: Office, browser: Any, lobby_for: Any, artifacts: Path
+) -> None:
+    lobby = lobby_for(server, office)
+    await lobby.issue("A")
+    await lobby.issue("A")
+    kiosk = await browser.new_page(viewport={"width": 1280, "height": 1024})
+    # The kiosk lists the categories from the lobby snapshot, which the API lets display and
+    # counter tokens read; a counter token may also issue tickets.
+    token = office.token("counter")
+    await kiosk.goto(f"{server.url}/kiosk/?office={office.id}&token={token}&reset=4")
+    await kiosk.wait_for_selector("button.category >> nth=2")
+    assert await kiosk.locator("button.category .prefix").all_text_contents() == ["A", "B", "C"]
+    await kiosk.screenshot(path=artifacts / "kiosk-start.png")
+
+    await kiosk.click("label.priority")
+    await kiosk.click(f"button.category[data-category='{office.category('A')}']")
+    await kiosk.wait_for_selector("#issued:not([hidden])")
+    assert await kiosk.text_content("#ticket-number") == "A-003"
+    assert await kiosk.text_content("#ticket-ahead") == "0"  # priority: called before A-001, A-002
+    await kiosk.wait_for_function(
+        "(() => { const img = document.getElementById('ticket-qr');"
+        " return img.complete && img.naturalWidth > 0; })()"
+    )
+    await kiosk.screenshot(path=artifacts / "kiosk-issued.png")
+
+    # The QR code encodes the ticket's status page.
+    qr_url = urlparse(await kiosk.get_attribute("#ticket-qr", "src") or "")
+    ticket_id = qr_url.path.split("/")[-2]
+    key = parse_qs(qr_url.query)["key"][0]
+    status_url = f"{server.url}/status/?ticket={ticket_id}&key={key}"
+    async with server.client() as anonymous:
+        svg = await anonymous.get(f"/tickets/{ticket_id}/qr.svg", params={"key": key})
+        assert svg.status_code == 200
+        assert svg.headers["content-type"] == "image/svg+xml"
+        assert svg.content == qr_svg(status_url)
+        wrong = await anonymous.get(f"/tickets/{ticket_id}/qr.svg", params={"key": "nope"})
+        assert wrong.status_code == 404
+        assert wrong.headers["content-type"] == "application/problem+json"
+
+    # After a few seconds the kiosk is ready for the next resident.
+    await kiosk.wait_for_selector("#start:not([hidden])", timeout=8000)
+    assert not await kiosk.is_checked("#priority")
+
+    phone = await browser.new_page(viewport=PHONE)
+    await phone.goto(status_url)
+    await phone.wait_for_function("document.body.dataset.status === 'waiting'")
+    assert await phone.text_content("#number") == "A-003"
+    assert await phone.text_content("#position") == "1"
+    await phone.screenshot(path=artifacts / "status-waiting.png", full_page=True)
+
+    await lobby.call_next("2")
+    await phone.reload()
+    await phone.wait_for_function("document.body.dataset.status === 'called'")
+    assert await phone.text_content("#call-ja") == "2番窓口へお越しください"
+    assert await phone.text_content("#call-en") == "Please go to Counter 2"
+    await phone.screenshot(path=artifacts / "status-called.png", full_page=True)
+
+
+async def test_counter_terminal_calls_the_next_ticket_and_the_display_shows_it(
+    server: LiveServer,
+    office: Office,
+    browser: Any,
+    open_display: Any,
+    lobby_for: Any,
+    artifacts: Path,
+) -> None:
+    lobby = lobby_for(server, office)
+    await lobby.issue("B")
+    await lobby.issue("A")
+    await lobby.issue("A", is_priority=True)
+    await lobby.issue("C")
+    display = await open_display(server, office)
+
+    terminal = await browser.new_page(viewport={"width": 1366, "height": 900})
+    # No live refresh for this terminal: lets the test change a ticket behind its back below.
+    await terminal.route_web_socket("**/lobby?*", lambda ws: None)
+    counter_url = f"{server.url}/counter/?counter={office.counter('4')}&token={office.token('counter')}"
+    await terminal.goto(counter_url)
+    await terminal.wait_for_selector("[data-action='call-next']:not([disabled])")
+    assert await terminal.text_content("#counter-ja") == "4番窓口"
+    waiting = await terminal.locator(".queue.is-mine .chip .num").all_text_contents()
+    assert sorted(waiting) == ["A-001", "A-002", "B-001", "C-001"]
+
+    await terminal.keyboard.press("n")  # priority first
+    await terminal.wait_for_function("document.getElementById('number').textContent === 'A-002'")
+    await display.wait_for_function(
+        "document.getElementById('hero-number').textContent === 'A-002'", timeout=2000
+    )
+    assert await display.text_content("#hero-counter") == "4"
+    assert "A-002" in (await terminal.text_content("#message") or "")
+
+    await terminal.click("[data-action='start']")
+    await terminal.wait_for_selector("#ticket[data-status='serving']")
+    await terminal.screenshot(path=artifacts / "counter-terminal.png", full_page=True)
+
+    # Finished elsewhere meanwhile: the terminal's Finish is refused, and it says why.
+    current = await terminal.evaluate("document.getElementById('number').textContent")
+    assert current == "A-002"
+    async with server.client(office.token("counter")) as desk:
+        board = (await desk.get(f"/counters/{office.counter('4')}")).json()
+        await desk.post(f"/tickets/{board['current']['id']}/finish")
+    await terminal.keyboard.press("f")
+    await terminal.wait_for_selector("#message:not([hidden])[data-kind='error']")
+    assert "cannot finish a ticket that is done" in (await terminal.text_content("#message") or "")
+    await terminal.wait_for_selector("#ticket[data-status='none']")
+
+    # Transfer: the next resident (B-001, the oldest) goes to category C instead.
+    await terminal.keyboard.press("n")
+    await terminal.wait_for_function("document.getElementById('number').textContent === 'B-001'")
+    await terminal.select_option("#transfer-to", office.category("C"))
+    await terminal.click("[data-action='transfer']")
+    await terminal.wait_for_selector("#ticket[data-status='none']")
+    in_c = await terminal.locator(f".queue[data-category='{office.category('C')}'] .chip .num").all_text_contents()
+    assert sorted(in_c) == ["B-001", "C-001"]
