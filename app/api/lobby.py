@@ -32,7 +32,7 @@ router = APIRouter(tags=["lobby"])
 
 Kiosk = Caller(Role.KIOSK, Role.COUNTER)
 CounterStaff = Caller(Role.COUNTER)
-LobbyReader = Caller(Role.DISPLAY, Role.COUNTER)
+LobbyReader = Caller(Role.DISPLAY, Role.COUNTER, Role.KIOSK)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
@@ -64,7 +64,7 @@ def ticket_out(view: TicketView) -> TicketOut:
     status_code=status.HTTP_201_CREATED,
     response_model=IssuedTicketOut,
     summary="Issue a numbered ticket (kiosk) 発券",
-    responses={404: {}, 409: {}, 422: {}},
+    responses={404: {}, 409: {}, 422: {}, 429: {}},
 )
 async def issue_ticket(
     office_id: str,
@@ -72,8 +72,12 @@ async def issue_ticket(
     uow: UowDep,
     principal: Kiosk,
     settings: SettingsDep,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    if principal.role is Role.KIOSK:
+        request.app.state.kiosk_limiter.check(request, key=principal.token_id)
+
     async def run() -> tuple[int, dict[str, object]]:
         view = await ticket_service.issue_ticket(
             uow,

@@ -21,9 +21,7 @@ async def test_kiosk_issues_a_ticket_with_its_qr_code_and_the_status_page_follow
     await lobby.issue("A")
     await lobby.issue("A")
     kiosk = await browser.new_page(viewport={"width": 1280, "height": 1024})
-    # The kiosk lists the categories from the lobby snapshot, which the API lets display and
-    # counter tokens read; a counter token may also issue tickets.
-    token = office.token("counter")
+    token = office.token("kiosk")
     await kiosk.goto(f"{server.url}/kiosk/?office={office.id}&token={token}&reset=4")
     await kiosk.wait_for_selector("button.category >> nth=2")
     assert await kiosk.locator("button.category .prefix").all_text_contents() == ["A", "B", "C"]
