@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
+    app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_s, settings.kiosk_burst)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(ops.router)
     install_pages(app, ROOT)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # The resident's status page: requests per second per client address, and the burst.
     public_rate_per_s: float = 2.0
     public_burst: int = 30
+    # Tickets per second per kiosk, and the burst (a stuck touch screen must not empty the day).
+    kiosk_rate_per_s: float = 5.0
+    kiosk_burst: int = 50
     display: DisplaySettings = DisplaySettings()
     lobby: LobbySettings = LobbySettings()
     queue: QueueSettings = QueueSettings()

@@ -68,6 +68,7 @@ async def truncate_all(url: str) -> None:
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     display = overrides.pop("display", None) or DisplaySettings(heartbeat_s=5.0, watchdog_s=1.0)
     overrides.setdefault("public_burst", 1000)
+    overrides.setdefault("kiosk_burst", 100_000)
     return Settings(database_url=database_url, display=display, **overrides)
 
 
@@ -93,11 +94,13 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def run_server(settings: Settings, port: int | None = None) -> AsyncIterator[LiveServer]:
+async def run_server(
+    settings: Settings, port: int | None = None, clock: Any = None
+) -> AsyncIterator[LiveServer]:
     """Serve the real app with uvicorn on a loopback port (a free one by default), in this event loop."""
     port = port or free_port()
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", ws_per_message_deflate=False
     )

@@ -7,6 +7,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx2
 
@@ -14,11 +15,17 @@ from tests.support import free_port
 
 
 @contextmanager
-def server_process(database_url: str, port: int | None = None, **env: str) -> Iterator[str]:
-    """`madoguchi serve` in its own process; yields its base URL once it answers /healthz."""
+def server_process(
+    database_url: str, port: int | None = None, log_path: Path | None = None, **env: str
+) -> Iterator[str]:
+    """`madoguchi serve` in its own process; yields its base URL once it answers /healthz.
+
+    Its log goes to ``log_path`` when given (tests read it), else to a temporary file.
+    """
     port = port or free_port()
-    environment = {**os.environ, "MADOGUCHI_DATABASE_URL": database_url, **env}
-    log = tempfile.TemporaryFile()
+    environment = {**os.environ, "MADOGUCHI_DATABASE_URL": database_url,
+                   "MADOGUCHI_KIOSK_BURST": "100000", "MADOGUCHI_PUBLIC_BURST": "100000", **env}
+    log = log_path.open("w+b") if log_path else tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port)],
         env=environment,
