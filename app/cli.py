@@ -3,6 +3,7 @@
 import asyncio
 import json
 import sys
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -107,6 +108,8 @@ def serve(
 
     import uvicorn
 
+    from app.logs import log_config
+
     settings = Settings()
     if settings.is_sqlite and workers > 1:
         typer.echo("error: SQLite serves one process; set MADOGUCHI_DATABASE_URL to PostgreSQL", err=True)
@@ -127,6 +130,7 @@ def serve(
         workers=workers,
         ws_per_message_deflate=False,
         log_level="info",
+        log_config=log_config("info"),
         proxy_headers=False,
     )
 
@@ -223,6 +227,151 @@ def admin_counter(
         )
 
     typer.echo(_run(work).id)
+
+
+@cli.command()
+def intake(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON: one application per line")],
+    url: Annotated[str, typer.Option(envvar="MADOGUCHI_URL", help="The service")] = "http://127.0.0.1:8000",
+    token: Annotated[str, typer.Option(envvar="MADOGUCHI_TOKEN", help="An intake token")] = "",
+    chunk_lines: Annotated[int, typer.Option(help="Lines per request")] = 2000,
+    report: Annotated[Path | None, typer.Option(help="Write every result line here")] = None,
+) -> None:
+    """Send a mail-room or OCR file of applications, with a progress bar; bad lines are listed.
+
+    The file goes in chunks, each a bulk request; a resend of the same file stores nothing twice
+    (lines carry their external_ref), so an interrupted run is simply run again.
+    """
+    from app.intake_client import send_file
+
+    if not token:
+        typer.echo("error: give --token or MADOGUCHI_TOKEN (an intake token)", err=True)
+        raise typer.Exit(2)
+    totals = send_file(file, url=url, token=token, chunk_lines=chunk_lines, report=report)
+    typer.echo(
+        f"受付 created {totals['created']} · 重複 duplicate {totals['duplicate']} · "
+        f"不備 rejected {totals['rejected']}",
+        err=True,
+    )
+    raise typer.Exit(1 if totals["rejected"] else 0)
+
+
+@cli.command()
+def backup(
+    destination: Annotated[Path, typer.Argument(help="File to write the copy to")],
+) -> None:
+    """A consistent copy of the SQLite database, taken while the service runs.
+
+    Uses SQLite's online backup, which copies a single consistent snapshot even while other
+    connections write. For PostgreSQL use pg_dump or base backups (README, Backups).
+    """
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    settings = Settings()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        typer.echo("error: backup copies SQLite databases; for PostgreSQL use pg_dump (see README)", err=True)
+        raise typer.Exit(2)
+    if destination.exists():
+        typer.echo(f"error: {destination} exists; choose a new file", err=True)
+        raise typer.Exit(2)
+    source = sqlite3.connect(url.database, timeout=30)
+    target = sqlite3.connect(destination)
+    try:
+        with target:
+            source.backup(target, pages=1024)
+        check = target.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        target.close()
+        source.close()
+    if check != "ok":
+        typer.echo(f"error: the copy failed its integrity check: {check}", err=True)
+        raise typer.Exit(1)
+    typer.echo(str(destination))
+
+
+@admin_cli.command("vendor-contract")
+def admin_vendor_contract(
+    municipality: Annotated[str, typer.Option()],
+    vendor_name: Annotated[str, typer.Option()],
+    procedure: Annotated[list[str], typer.Option(help="Procedure code; repeatable")],
+    field: Annotated[list[str], typer.Option(help="Allowed field, e.g. claimant_name or children[].name; repeatable")],
+    encoding: Annotated[list[str] | None, typer.Option(help="utf-8, utf-8-sig or cp932; repeatable")] = None,
+    include_my_number: Annotated[bool, typer.Option(help="Only under a 個人番号利用事務 contract")] = False,
+    legal_basis: Annotated[str | None, typer.Option()] = None,
+    batch_size: Annotated[int, typer.Option()] = 500,
+    seal_every_s: Annotated[int, typer.Option()] = 3600,
+    lease_s: Annotated[int, typer.Option()] = 1800,
+) -> None:
+    """Create a vendor contract (entry work of the given procedures); prints its id."""
+    from app.services.batches import create_contract
+
+    contract = _run(lambda uow: create_contract(
+        uow, municipality, vendor_name=vendor_name, procedures=procedure, steps=["entry"],
+        field_allow_list=field, include_my_number=include_my_number, legal_basis=legal_basis,
+        encodings=encoding or ["utf-8"], batch_size=batch_size, seal_every_s=seal_every_s, lease_s=lease_s,
+    ))
+    typer.echo(contract.id)
+
+
+@batches_cli.command("seal")
+def batches_seal(
+    contract: Annotated[str | None, typer.Option(help="One contract; default: every active contract")] = None,
+    municipality: Annotated[str | None, typer.Option(help="Only this municipality's contracts")] = None,
+) -> None:
+    """Seal vendor batches now (the schedule does the same); prints one JSON line per contract."""
+    from app.domain.errors import NotFound
+    from app.services import batches
+
+    async def work(uow: Any) -> list[dict[str, Any]]:
+        contracts = [c for c in await batches.list_contracts(uow, municipality)
+                     if (contract is None and c.is_active) or c.id == contract]
+        if contract is not None and not contracts:
+            raise NotFound("委託契約が見つかりません (no such vendor contract)", contract_id=contract)
+        reports = [await batches.seal(uow, c) for c in contracts]
+        return [{"contract": r.contract_id,
+                 "batches": [{"id": b.id, "procedure": b.procedure, "items": b.item_count} for b in r.batches],
+                 "held_back": r.held_back} for r in reports]
+
+    for line in _run(work):
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+@batches_cli.command("list")
+def batches_list(
+    municipality: Annotated[str, typer.Option()],
+    contract: Annotated[str | None, typer.Option()] = None,
+    state: Annotated[str | None, typer.Option(help="ready, leased, acknowledged or recalled")] = None,
+) -> None:
+    """List vendor batches, oldest first, one JSON line each."""
+    from app.domain.batches import BatchState
+    from app.services import batches
+
+    async def work(uow: Any) -> list[dict[str, Any]]:
+        states = [BatchState(state)] if state else None
+        rows = await batches.list_batches(uow, municipality, contract_id=contract, states=states, after=None,
+                                          limit=10_000)
+        return [{"id": b.id, "contract": b.contract_id, "procedure": b.procedure, "state": batches.state_of(b, uow.now()),
+                 "items": b.item_count, "results": b.results_count, "sealed_at": b.sealed_at.isoformat()}
+                for b in rows]
+
+    for line in _run(work):
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+@batches_cli.command("recall")
+def batches_recall(
+    municipality: Annotated[str, typer.Option()], batch: Annotated[str, typer.Argument()]
+) -> None:
+    """Take a batch back from the vendor: its unanswered items return to the internal queue."""
+    from app.domain.roles import Principal
+    from app.services import batches
+
+    system = Principal(token_id="cli", municipality_code=municipality, role=Role.ADMIN, name="madoguchi CLI")
+    recalled = _run(lambda uow: batches.recall(uow, system, batch))
+    typer.echo(f"recalled {recalled.id}: {recalled.returned_count} items back in the queue", err=True)
 
 
 def main() -> None:

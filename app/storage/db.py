@@ -30,6 +30,8 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine with the pragmas and pool this project relies on."""
+    # Errors must never carry row values (names, My Numbers) into logs or responses.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)

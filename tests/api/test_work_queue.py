@@ -327,3 +327,37 @@ async def test_decisions_are_final(server: LiveServer, office: Office, decision:
         assert await claim(reviewer) is None
         again = await submit(reviewer, review, decision="approve")
         assert again.status_code == 409
+
+
+async def test_approval_calls_the_waiting_resident_back_on_the_display(server: LiveServer, office: Office) -> None:
+    import json as _json
+
+    from websockets.asyncio.client import connect
+
+    async with server.client(office.token("kiosk")) as kiosk:
+        ticket = (await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})).json()
+    async with server.client(office.token("counter")) as counter:
+        await counter.post(f"/counters/{office.counter('2')}/call-next")
+        await counter.post(f"/tickets/{ticket['id']}/start")
+        filed = (await counter.post("/applications", json=move_in(channel="counter", ticket=ticket["id"]))).json()
+    a, b = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    async with server.client(a) as keyer, server.client(b) as checker:
+        entry = await claim(keyer)
+        assert entry is not None and entry["application_id"] == filed["id"]
+        await submit(keyer, entry, values=entry_values(entry))
+        verify = await claim(checker)
+        assert verify is not None
+        await submit(checker, verify, values=blind_answers(verify))
+    async with connect(server.lobby_ws(office.id, office.token("display"))) as display:
+        await display.recv()
+        async with server.client(office.token("reviewer")) as reviewer:
+            review = await claim(reviewer)
+            assert review is not None
+            await submit(reviewer, review, decision="approve")
+        while (event := _json.loads(await asyncio.wait_for(display.recv(), 5)))["type"] == "heartbeat":
+            pass
+    assert event["type"] == "ticket.ready"
+    assert (event["data"]["number"], event["data"]["counter_label"]) == (ticket["number"], "2")
+    async with server.client() as resident:
+        public = (await resident.get(f"/tickets/{ticket['id']}/public", params={"key": ticket["public_key"]})).json()
+    assert public["progress"] == "ready"
