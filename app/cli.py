@@ -292,29 +292,5 @@ def backup(
     typer.echo(str(destination))
 
 
-@admin_cli.command("vendor-contract")
-def admin_vendor_contract(
-    municipality: Annotated[str, typer.Option()],
-    vendor_name: Annotated[str, typer.Option()],
-    procedure: Annotated[list[str], typer.Option(help="Procedure code; repeatable")],
-    field: Annotated[list[str], typer.Option(help="Allowed field, e.g. claimant_name or children[].name; repeatable")],
-    encoding: Annotated[list[str] | None, typer.Option(help="utf-8, utf-8-sig or cp932; repeatable")] = None,
-    include_my_number: Annotated[bool, typer.Option(help="Only under a 個人番号利用事務 contract")] = False,
-    legal_basis: Annotated[str | None, typer.Option()] = None,
-    batch_size: Annotated[int, typer.Option()] = 500,
-    seal_every_s: Annotated[int, typer.Option()] = 3600,
-    lease_s: Annotated[int, typer.Option()] = 1800,
-) -> None:
-    """Create a vendor contract (entry work of the given procedures); prints its id."""
-    from app.services.batches import create_contract
-
-    contract = _run(lambda uow: create_contract(
-        uow, municipality, vendor_name=vendor_name, procedures=procedure, steps=["entry"],
-        field_allow_list=field, include_my_number=include_my_number, legal_basis=legal_basis,
-        encodings=encoding or ["utf-8"], batch_size=batch_size, seal_every_s=seal_every_s, lease_s=lease_s,
-    ))
-    typer.echo(contract.id)
-
-
 def main() -> None:
     cli()
