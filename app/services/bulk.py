@@ -4,8 +4,10 @@ Lines are stored in batches, one transaction per batch and a savepoint per line,
 batch's results are streamed back only after it has committed: "created" means durable.
 """
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,9 +19,8 @@ from app.resources import Resources
 from app.services import intake
 from app.services.uow import UnitOfWork
 from app.settings import Settings
-from app.storage.tables import Application
 
-BATCH = 200
+BATCH = 500
 
 
 async def split_lines(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[tuple[int, bytes | None]]:
@@ -78,20 +79,48 @@ def _refused(field: str, code: str, message: str) -> dict[str, Any]:
 async def bulk_results(
     chunks: AsyncIterator[bytes], principal: Principal, resources: Resources, settings: Settings
 ) -> AsyncIterator[bytes]:
+    """Validate each batch while the previous one is being written: CPU and database overlap."""
     batch: list[tuple[int, Any]] = []
-    async for number, raw in split_lines(chunks, settings.max_bulk_line_bytes):
-        batch.append((number, parse_line(raw, settings.max_bulk_line_bytes)))
-        if len(batch) >= BATCH:
-            for line in await _store(batch, principal, resources, settings):
+    pending: asyncio.Task[list[bytes]] | None = None
+    try:
+        async for number, raw in split_lines(chunks, settings.max_bulk_line_bytes):
+            batch.append((number, parse_line(raw, settings.max_bulk_line_bytes)))
+            if len(batch) >= BATCH:
+                prepared = _prepare(batch, principal, resources.clock.now())
+                if pending is not None:
+                    for line in await pending:
+                        yield line
+                pending = asyncio.create_task(_store(prepared, principal, resources, settings))
+                batch = []
+        if pending is not None:
+            for line in await pending:
                 yield line
-            batch = []
+            pending = None
+    finally:
+        if pending is not None and not pending.done():
+            # The sender went away: the batch in flight still commits, as acknowledged ones do.
+            await asyncio.shield(pending)
     if batch:
-        for line in await _store(batch, principal, resources, settings):
+        for line in await _store(_prepare(batch, principal, resources.clock.now()), principal, resources, settings):
             yield line
 
 
+Prepared = list[tuple[int, Any, dict[str, Any] | None]]
+
+
+def _prepare(batch: list[tuple[int, Any]], principal: Principal, now: datetime) -> Prepared:
+    """(line, parsed envelope or refusal, the row it becomes) — the pure, CPU-heavy part."""
+    prepared: Prepared = []
+    for number, parsed in batch:
+        if isinstance(parsed, dict) or parsed.ticket is not None:
+            prepared.append((number, parsed, None))
+        else:
+            prepared.append((number, parsed, intake.application_row(principal, parsed.envelope(), now)))
+    return prepared
+
+
 async def _store(
-    batch: list[tuple[int, Any]], principal: Principal, resources: Resources, settings: Settings
+    batch: Prepared, principal: Principal, resources: Resources, settings: Settings
 ) -> list[bytes]:
     try:
         results = await _store_batch(batch, principal, resources, settings)
@@ -108,41 +137,40 @@ def _uow(session: Any, principal: Principal, resources: Resources, settings: Set
 
 
 async def _store_batch(
-    batch: list[tuple[int, Any]], principal: Principal, resources: Resources, settings: Settings
+    batch: Prepared, principal: Principal, resources: Resources, settings: Settings
 ) -> list[dict[str, Any]]:
     """The fast path: one lookup of known refs, then all new rows inserted together."""
     results: list[dict[str, Any]] = []
     async with resources.sessionmaker() as session:
         uow = _uow(session, principal, resources, settings)
-        refs = [p.external_ref for _n, p in batch if not isinstance(p, dict) and p.external_ref]
+        refs = [row["external_ref"] for _n, _p, row in batch if row and row["external_ref"]]
         known = await intake.find_by_references(uow, principal, refs)
-        fresh: list[Application] = []
-        for number, parsed in batch:
+        fresh: list[dict[str, Any]] = []
+        for number, parsed, row in batch:
             if isinstance(parsed, dict):
                 results.append({"line": number, **parsed})
-            elif parsed.ticket is not None:
+            elif row is None:
                 results.append(await _one(uow, number, parsed, principal))
-            elif parsed.external_ref and parsed.external_ref in known:
-                results.append({"line": number, "status": "duplicate", "id": known[parsed.external_ref]})
+            elif row["external_ref"] and row["external_ref"] in known:
+                results.append({"line": number, "status": "duplicate", "id": known[row["external_ref"]]})
             else:
-                application = intake.build_application(principal, parsed.envelope(), uow.now())
-                if application.external_ref:
-                    known[application.external_ref] = application.id
-                fresh.append(application)
-                results.append({"line": number, "status": "created", "id": application.id,
-                                "problems": len(application.problems)})
-        await intake.store(uow, fresh)
+                if row["external_ref"]:
+                    known[row["external_ref"]] = row["id"]
+                fresh.append(row)
+                results.append({"line": number, "status": "created", "id": row["id"],
+                                "problems": len(row["problems"])})
+        await intake.insert_rows(uow, fresh)
         await uow.commit()
     return results
 
 
 async def _store_lines(
-    batch: list[tuple[int, Any]], principal: Principal, resources: Resources, settings: Settings
+    batch: Prepared, principal: Principal, resources: Resources, settings: Settings
 ) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     async with resources.sessionmaker() as session:
         uow = _uow(session, principal, resources, settings)
-        for number, parsed in batch:
+        for number, parsed, _row in batch:
             if isinstance(parsed, dict):
                 results.append({"line": number, **parsed})
                 continue

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.domain.applications import (
     ApplicationStatus,
@@ -22,7 +22,7 @@ from app.domain.fields import validate_fields
 from app.domain.roles import Principal
 from app.services.uow import UnitOfWork
 from app.storage.db import new_id
-from app.storage.tables import Application, Task, Ticket
+from app.storage.tables import Application, EventLog, Task, Ticket
 
 UNREADABLE = "●"
 # A resident waiting at the counter moves their application this far up the queue.
@@ -172,12 +172,19 @@ def build_application(
     principal: Principal, envelope: Envelope, now: datetime, ticket: Ticket | None = None
 ) -> Application:
     """The application a form becomes: values normalised, problems listed, due date and order set."""
+    return Application(**application_row(principal, envelope, now, ticket))
+
+
+def application_row(
+    principal: Principal, envelope: Envelope, now: datetime, ticket: Ticket | None = None
+) -> dict[str, Any]:
+    """The application's column values (bulk intake inserts these without building objects)."""
     procedure = load_catalogue().get(envelope.procedure)
     received_on = business_day(envelope.received_at)
     merged = merge_ocr(envelope.fields, envelope.ocr)
     values, problems = validate_fields(procedure, merged, business_day(now))
     due_on = due_date(procedure, values, received_on, Calendar())
-    return Application(
+    return dict(
         id=new_id(),
         municipality_code=principal.municipality_code,
         procedure=procedure.code,
@@ -203,6 +210,29 @@ def build_application(
         created_at=now,
         updated_at=now,
     )
+
+
+async def insert_rows(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """Bulk intake: applications, their entry tasks and log rows, one multi-row INSERT each."""
+    if not rows:
+        return
+    now = uow.now()
+    principal = uow.principal
+    await uow.session.execute(insert(Application), rows)
+    await uow.session.execute(insert(Task), [{
+        "id": new_id(), "municipality_code": row["municipality_code"], "application_id": row["id"],
+        "kind": TaskKind.ENTRY, "status": TaskStatus.OPEN, "procedure": row["procedure"],
+        "household_key": row["household_key"], "urgency": row["urgency"], "queue": "central",
+        "city_only": row["is_protected"], "field_keys": [], "created_at": now,
+    } for row in rows])
+    await uow.session.execute(insert(EventLog), [{
+        "municipality_code": row["municipality_code"], "at": now,
+        "actor_id": principal.token_id if principal else None,
+        "actor_role": principal.role if principal else None,
+        "entity": "application", "entity_id": row["id"], "action": "receive",
+        "to_status": row["status"],
+        "data": {"procedure": row["procedure"], "channel": row["channel"], "problems": len(row["problems"])},
+    } for row in rows])
 
 
 async def store(uow: UnitOfWork, applications: list[Application]) -> None:

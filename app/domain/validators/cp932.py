@@ -7,8 +7,10 @@ user-defined area, whose meaning no other system shares). Nothing is ever substi
 The codec is always "cp932": "shift_jis" rejects 髙 﨑 ① ㈱, which occur in real names.
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 CODEC = "cp932"
 
@@ -23,6 +25,11 @@ class Offender:
         return f"U+{ord(self.char):04X}"
 
 
+# Unicode private-use areas: what 外字 become (CP932 maps its user area onto U+E000–U+E757).
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd]")
+
+
+@lru_cache(maxsize=65536)
 def _reason(char: str) -> str | None:
     if unicodedata.category(char) == "Co":
         return "private_use"
@@ -35,6 +42,12 @@ def _reason(char: str) -> str | None:
 
 def cp932_offenders(text: str) -> list[Offender]:
     """Each offending character once, in order of first appearance, with its reason."""
+    try:
+        # The common case, a clean string, costs one encode and one decode in C.
+        if text.encode(CODEC).decode(CODEC) == text and not _PRIVATE_USE.search(text):
+            return []
+    except UnicodeEncodeError:
+        pass
     seen: dict[str, Offender] = {}
     for char in text:
         if char not in seen and (reason := _reason(char)) is not None:
