@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,23 +112,20 @@ async def extend_household(
 async def free_household(
     session: AsyncSession, *, municipality_code: str, household_key: str, holder_id: str, now: datetime
 ) -> None:
-    """Let the household go unless the holder still leases another of its tasks."""
-    still_held = await session.execute(
-        select(func.count()).where(
-            Task.municipality_code == municipality_code,
-            Task.household_key == household_key,
-            Task.holder_id == holder_id,
-            Task.status == TaskStatus.LEASED,
-            Task.lease_expires_at > now,  # type: ignore[operator]
-        )
+    """Let the household go unless the holder still leases another of its tasks (one statement)."""
+    still_held = exists().where(
+        Task.municipality_code == municipality_code,
+        Task.household_key == household_key,
+        Task.holder_id == holder_id,
+        Task.status == TaskStatus.LEASED,
+        Task.lease_expires_at > now,  # type: ignore[operator]
     )
-    if still_held.scalar_one():
-        return
     await session.execute(
         delete(HouseholdLock).where(
             HouseholdLock.municipality_code == municipality_code,
             HouseholdLock.household_key == household_key,
             HouseholdLock.holder_id == holder_id,
+            ~still_held,
         )
     )
 
