@@ -1,0 +1,130 @@
+"""Bulk intake at mail-room scale: OCR'd 現況届 through /applications/bulk, against plain SQL.
+
+Figures: lines/s validated and stored, the server's peak memory; the baseline inserts the same
+number of application and task rows with one batched INSERT per table in the same run.
+"""
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2
+
+from clients.bench.runner import (
+    BenchOptions,
+    Result,
+    Row,
+    ServerProcess,
+    Target,
+    recreate_database,
+    register,
+    seed_demo,
+)
+
+
+def status_report_line(n: int) -> bytes:
+    """One OCR'd 児童扶養手当 現況届, as the OCR product sends it."""
+    body: dict[str, Any] = {
+        "procedure": "child_rearing.status_report",
+        "channel": "bulk_ocr",
+        "received_at": datetime.now(UTC).isoformat(),
+        "external_ref": f"GENKYO-{n:07d}",
+        "applicant": {"family_name": "佐藤", "given_name": "花子", "household_ref": f"H{n}"},
+        "fields": {
+            "filing_date": "令和8年8月10日", "claimant_name": "佐藤 花子", "claimant_kana": "さとう はなこ",
+            "claimant_birth_date": "平成2年5月5日", "claimant_sex": "female",
+            "claimant_address": f"熊本市東区月出{n % 9 + 1}丁目{n % 30 + 1}番", "claimant_phone": "096-000-0000",
+            "claimant_my_number": "123456789018", "certificate_number": f"K-{n:07d}",
+            "children": [{"name": "佐藤 陽", "kana": "サトウ ヒナタ", "birth_date": "H30.1.9",
+                          "relationship": "子", "living_together": "はい", "my_number": "987654321098"}],
+            "previous_year_income": "1800000", "child_support_amount": "0", "receives_public_pension": "いいえ",
+        },
+        "ocr": {"claimant_name": {"value": "佐藤 花子", "confidence": 0.98},
+                "claimant_address": {"value": "熊本市東区月出", "confidence": 0.81}},
+    }
+    return (json.dumps(body, ensure_ascii=False) + "\n").encode()
+
+
+async def send(url: str, token: str, lines: list[bytes], chunk: int) -> tuple[float, dict[str, int]]:
+    counts: dict[str, int] = {}
+    started = time.perf_counter()
+    async with httpx2.AsyncClient(base_url=url + "/api/v1", timeout=600,
+                                  headers={"Authorization": f"Bearer {token}",
+                                           "content-type": "application/x-ndjson"}) as client:
+        for first in range(0, len(lines), chunk):
+            response = await client.post("/applications/bulk", content=b"".join(lines[first:first + chunk]))
+            response.raise_for_status()
+            for raw in response.text.splitlines():
+                status = json.loads(raw)["status"]
+                counts[status] = counts.get(status, 0) + 1
+    return time.perf_counter() - started, counts
+
+
+async def plain_insert(url: str, lines: list[bytes]) -> float:
+    """The same rows by the plainest fast path: one multi-row INSERT per table and batch."""
+    from sqlalchemy import text
+
+    from app.storage.db import create_engine
+
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    async with engine.begin() as connection:
+        await connection.execute(text(
+            "CREATE TEMPORARY TABLE plain_application (id varchar(32) primary key, municipality_code varchar(6),"
+            " procedure varchar(64), external_ref varchar(200), body text, created_at timestamp)"))
+        await connection.execute(text(
+            "CREATE TEMPORARY TABLE plain_task (id varchar(32) primary key, application_id varchar(32),"
+            " kind varchar(16), status varchar(16), urgency bigint)"))
+    for first in range(0, len(lines), 2000):
+        async with engine.begin() as connection:
+            apps, tasks = [], []
+            for raw in lines[first:first + 2000]:
+                body = json.loads(raw)
+                app_id = uuid.uuid4().hex
+                apps.append({"id": app_id, "m": "431001", "p": body["procedure"], "r": body["external_ref"],
+                             "b": json.dumps(body["fields"], ensure_ascii=False), "c": now.replace(tzinfo=None)})
+                tasks.append({"id": uuid.uuid4().hex, "a": app_id, "k": "entry", "s": "open", "u": 0})
+            await connection.execute(text(
+                "INSERT INTO plain_application VALUES (:id, :m, :p, :r, :b, :c)"), apps)
+            await connection.execute(text("INSERT INTO plain_task VALUES (:id, :a, :k, :s, :u)"), tasks)
+    elapsed = time.perf_counter() - started
+    await engine.dispose()
+    return elapsed
+
+
+@register("intake")
+async def run(options: BenchOptions) -> Result:
+    count = options.param("lines", 10_000 if options.quick else 100_000)
+    rounds = options.rounds or 1
+    chunk = options.param("chunk", 5000)
+    result = Result("intake")
+    lines = [status_report_line(n) for n in range(count)]
+    for db in options.dbs or ["postgres", "sqlite"]:
+        rates: list[float | None] = []
+        baselines: list[float | None] = []
+        peaks: list[float | None] = []
+        for round_ in range(rounds):
+            url = options.database_url(db, "bench_intake")
+            await recreate_database(url)
+            demo = await asyncio.to_thread(seed_demo, url, options.env_params())
+            log = options.workdir / f"intake-{db}-{round_}.log"
+            with ServerProcess(url, log, options.env_params()) as server:
+                options.log(f"intake: {db}: {count} lines in chunks of {chunk}")
+                elapsed, counts = await send(server.url, demo["tokens"]["intake"], lines, chunk)
+                assert server.sampler is not None
+                peaks.append(server.sampler.peak_rss_bytes() / 1e6)
+            if counts.get("created") != count:
+                result.notes.append(f"{db}: expected {count} created, got {counts}")
+            rates.append(count / elapsed)
+            baselines.append(count / await plain_insert(url, lines))
+        group = f"{db}, 1 process, {count:,} lines"
+        result.rows.append(Row.from_rounds("lines/s stored", "1/s", rates, baseline=baselines,
+                                           target=Target(">=", 2000), group=group,
+                                           note="baseline: plain batched INSERT of the same rows"))
+        result.rows.append(Row.from_rounds("server peak RSS", "MB", peaks, target=Target("<=", 300, "max"),
+                                           group=group))
+    return result

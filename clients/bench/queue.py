@@ -1,0 +1,170 @@
+"""The central queue under fifty operators on PostgreSQL, against a plain SKIP LOCKED loop.
+
+Figures: claim latency p50/p99 and claim+submit pairs per second over a fixed window; the
+baseline claims and completes rows of a bare table with the textbook statement, with the same
+number of connections, in the same run.
+"""
+
+import asyncio
+import statistics
+import time
+
+import asyncpg
+import httpx2
+
+from clients.bench.intake import send, status_report_line
+from clients.bench.runner import (
+    BenchOptions,
+    Result,
+    Row,
+    servers,
+    Target,
+    recreate_database,
+    register,
+    seed_demo,
+)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def operators(url: str, admin_token: str, count: int) -> list[str]:
+    async with httpx2.AsyncClient(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {admin_token}"}) as admin:
+        return [(await admin.post("/admin/tokens", json={"role": "operator", "name": f"bench {n}", "employer": "city"})
+                 ).json()["token"] for n in range(count)]
+
+
+async def drive(
+    urls: list[str], tokens: list[str], seconds: float, keying_s: float = 0.0
+) -> tuple[list[float], float]:
+    """Operators claim and submit for ``seconds``; (claim latencies, pairs per second).
+
+    ``keying_s`` is the time an operator spends on the form between claim and submit (0: the
+    queue is driven flat out, which measures throughput; > 0: latency at a working pace).
+    """
+    latencies: list[float] = []
+    pairs = 0
+    started_at = time.perf_counter()
+    stop_at = started_at + seconds
+    drained_at: list[float] = []
+
+    async def operator(index: int, token: str) -> None:
+        nonlocal pairs
+        url = urls[index % len(urls)]
+        async with httpx2.AsyncClient(base_url=url + "/api/v1", timeout=60,
+                                      headers={"Authorization": f"Bearer {token}"}) as client:
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                response = await client.post("/work/claim", json={"kinds": ["entry"]})
+                latencies.append(time.perf_counter() - started)
+                if response.status_code == 204:
+                    drained_at.append(time.perf_counter())
+                    return
+                task = response.json()
+                if keying_s:
+                    await asyncio.sleep(keying_s)
+                done = await client.post(f"/work/{task['id']}/submit",
+                                         json={"lease_token": task["lease_token"], "values": task["form"]["values"]})
+                if done.status_code == 200:
+                    pairs += 1
+
+    await asyncio.gather(*[operator(n, t) for n, t in enumerate(tokens)])
+    elapsed = (min(drained_at) if drained_at else time.perf_counter()) - started_at
+    return latencies, pairs / max(elapsed, 1e-6)
+
+
+async def baseline(dsn: str, rows: int, connections: int, seconds: float) -> tuple[list[float], float]:
+    setup = await asyncpg.connect(dsn)
+    await setup.execute("DROP TABLE IF EXISTS plain_queue; CREATE TABLE plain_queue (id bigserial primary key,"
+                        " status text not null default 'open', holder int, urgency bigint not null)")
+    await setup.execute("INSERT INTO plain_queue (urgency) SELECT g FROM generate_series(1, $1) g", rows)
+    await setup.execute("CREATE INDEX ON plain_queue (status, urgency)")
+    await setup.close()
+    latencies: list[float] = []
+    pairs = 0
+    started_at = time.perf_counter()
+    stop_at = started_at + seconds
+    drained_at: list[float] = []
+
+    async def worker(n: int) -> None:
+        nonlocal pairs
+        connection = await asyncpg.connect(dsn)
+        try:
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                async with connection.transaction():
+                    claimed = await connection.fetchval(
+                        "UPDATE plain_queue SET status = 'leased', holder = $1 WHERE id = (SELECT id FROM plain_queue"
+                        " WHERE status = 'open' ORDER BY urgency LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id", n)
+                latencies.append(time.perf_counter() - started)
+                if claimed is None:
+                    drained_at.append(time.perf_counter())
+                    return
+                async with connection.transaction():
+                    await connection.execute("UPDATE plain_queue SET status = 'done' WHERE id = $1", claimed)
+                pairs += 1
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*[worker(n) for n in range(connections)])
+    elapsed = (min(drained_at) if drained_at else time.perf_counter()) - started_at
+    return latencies, pairs / max(elapsed, 1e-6)
+
+
+@register("queue")
+async def run(options: BenchOptions) -> Result:
+    tasks = options.param("tasks", 5_000 if options.quick else 100_000)
+    count = options.param("operators", 50)
+    seconds = options.param("seconds", 8.0 if options.quick else 30.0)
+    keying_s = options.param("keying_s", 2.0)
+    rounds = options.rounds or (1 if options.quick else 3)
+    process_counts = options.param("processes", [1] if options.quick else [1, 2])
+    result = Result("queue")
+    url = options.database_url("postgres", "bench_queue")
+    dsn = url.replace("postgresql+asyncpg", "postgresql")
+    lines = [status_report_line(n) for n in range(tasks)]
+    for processes in process_counts:
+        figures: dict[str, list[float | None]] = {k: [] for k in (
+            "p50", "p99", "rate", "paced_p50", "paced_p99", "base_p50", "base_p99", "base_rate")}
+        for round_ in range(rounds):
+            await recreate_database(url)
+            demo = await asyncio.to_thread(seed_demo, url, options.env_params())
+            with servers(url, processes, options.workdir, f"queue-{processes}-{round_}",
+                         options.env_params()) as started:
+                urls = [s.url for s in started]
+                options.log(f"queue: {processes} process(es): loading {tasks} applications")
+                await send(urls[0], demo["tokens"]["intake"], lines, 5000)
+                tokens = await operators(urls[0], demo["tokens"]["admin"], count)
+                options.log(f"queue: {count} operators keying for {seconds:g} s ({keying_s:g} s a form)")
+                paced, _rate = await drive(urls, tokens, seconds, keying_s)
+                options.log(f"queue: {count} operators flat out for {seconds:g} s")
+                latencies, rate = await drive(urls, tokens, seconds)
+            figures["p50"].append(1000 * statistics.median(latencies))
+            figures["p99"].append(1000 * (percentile(latencies, 0.99) or 0))
+            figures["paced_p50"].append(1000 * statistics.median(paced))
+            figures["paced_p99"].append(1000 * (percentile(paced, 0.99) or 0))
+            figures["rate"].append(rate)
+            base_latencies, base_rate = await baseline(dsn, tasks, count, seconds)
+            figures["base_p50"].append(1000 * statistics.median(base_latencies))
+            figures["base_p99"].append(1000 * (percentile(base_latencies, 0.99) or 0))
+            figures["base_rate"].append(base_rate)
+        group = f"postgres, {processes} process(es), {count} operators, {tasks:,} tasks"
+        result.rows += [
+            Row.from_rounds(f"claim p50, keying {keying_s:g} s/form", "ms", figures["paced_p50"], group=group),
+            Row.from_rounds(f"claim p99, keying {keying_s:g} s/form", "ms", figures["paced_p99"],
+                            baseline=figures["base_p99"], target=Target("<=", 50), group=group),
+            Row.from_rounds("claim p50, flat out", "ms", figures["p50"], baseline=figures["base_p50"], group=group),
+            Row.from_rounds("claim p99, flat out", "ms", figures["p99"], baseline=figures["base_p99"], group=group),
+            Row.from_rounds("claim+submit, flat out", "1/s", figures["rate"], baseline=figures["base_rate"],
+                            target=None, group=group),
+        ]
+        ratios = [r / b for r, b in zip(figures["rate"], figures["base_rate"], strict=True) if r and b]
+        result.rows.append(Row.from_rounds("claim+submit ÷ SKIP LOCKED loop", "×", ratios,
+                                           target=Target(">=", 0.3), group=group))
+    result.notes.append("baseline: the textbook UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) claim and "
+                        "an UPDATE to complete, on a bare table, same connections, same run")
+    return result
