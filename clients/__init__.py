@@ -1,0 +1,1 @@
+"""Clients of the Madoguchi service: load generators and browser clients."""
