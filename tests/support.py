@@ -69,6 +69,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     display = overrides.pop("display", None) or DisplaySettings(heartbeat_s=5.0, watchdog_s=1.0)
     overrides.setdefault("public_burst", 1000)
     overrides.setdefault("kiosk_burst", 100_000)
+    overrides.setdefault("attachment_dir", tempfile.mkdtemp(prefix="madoguchi-attachments-"))
     return Settings(database_url=database_url, display=display, **overrides)
 
 

@@ -1,6 +1,7 @@
 """Random sequences of lobby and queue commands against the live service, checked against models."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx2
@@ -139,4 +140,115 @@ def lobby_machine(clean_db: str):  # type: ignore[no-untyped-def]
 def test_random_lobby_sequences_match_the_model(lobby_machine: type[Lobby]) -> None:
     run = settings(max_examples=15, stateful_step_count=25, deadline=None,
                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])(lobby_machine)
+    run.TestCase().runTest()
+
+
+class WorkQueue(RuleBasedStateMachine):
+    """Model of entry tasks under leases: open, leased (holder, expiry), done."""
+
+    server: Any = None
+    clock: Any = None
+    loop: Any = None
+    database_url = ""
+    municipalities = 0
+    lease_s = 60
+
+    @initialize()
+    def load(self) -> None:
+        """A municipality of its own for every example, so examples never share tasks."""
+        from app.domain.municipalities import municipality_check_digit
+        from tests.factories import status_report
+
+        WorkQueue.municipalities += 1
+        first5 = f"{20000 + WorkQueue.municipalities}"
+        code = first5 + str(municipality_check_digit(first5))
+        data = asyncio.run_coroutine_threadsafe(seed(self.database_url, code), self.loop).result(30)
+        with httpx2.Client(base_url=self.server.url + "/api/v1",
+                           headers={"Authorization": f"Bearer {data['tokens']['admin']}"}) as admin:
+            tokens = {who: admin.post("/admin/tokens", json={
+                "role": "operator", "name": who, "employer": "city"}).json()["token"] for who in "ab"}
+        self.clients = {name: httpx2.Client(base_url=self.server.url + "/api/v1",
+                                            headers={"Authorization": f"Bearer {token}"})
+                        for name, token in tokens.items()}
+        with httpx2.Client(base_url=self.server.url + "/api/v1",
+                           headers={"Authorization": f"Bearer {data['tokens']['intake']}"}) as intake:
+            self.ids = set()
+            for n in range(4):
+                body = status_report(applicant={"family_name": "佐藤", "household_ref": f"{id(self)}-{n}"})
+                self.ids.add(intake.post("/applications", json=body).json()["id"])
+        self.tasks: dict[str, dict[str, Any]] = {}
+
+    def teardown(self) -> None:
+        for client in getattr(self, "clients", {}).values():
+            client.close()
+
+    def available(self) -> set[str]:
+        now = self.clock.now()
+        return {t for t, m in self.tasks.items() if m["status"] == "leased" and m["expires"] <= now}
+
+    @rule(who=st.sampled_from(["a", "b"]))
+    def claim(self, who: str) -> None:
+        response = self.clients[who].post("/work/claim", json={"kinds": ["entry"]})
+        reopened = self.available()
+        untouched = len(self.ids) - len(self.tasks)
+        if not reopened and untouched == 0:
+            assert response.status_code == 204
+            return
+        assert response.status_code == 200, response.text
+        task = response.json()
+        assert task["application_id"] in self.ids
+        if task["id"] in self.tasks:
+            assert task["id"] in reopened  # only an expired lease is handed out again
+        self.tasks[task["id"]] = {"status": "leased", "holder": who, "token": task["lease_token"],
+                                  "expires": self.clock.now() + timedelta(seconds=self.lease_s),
+                                  "values": task["form"]["values"]}
+
+    def _held(self, who: str) -> list[str]:
+        return [t for t, m in self.tasks.items() if m["status"] == "leased"]
+
+    @precondition(lambda self: any(m["status"] == "leased" for m in getattr(self, "tasks", {}).values()))
+    @rule(data=st.data(), who=st.sampled_from(["a", "b"]), action=st.sampled_from(["heartbeat", "submit", "release"]))
+    def act(self, data: st.DataObject, who: str, action: str) -> None:
+        task_id = data.draw(st.sampled_from(sorted(self._held(who))))
+        model = self.tasks[task_id]
+        body: dict[str, Any] = {"lease_token": model["token"]}
+        if action == "submit":
+            body["values"] = model["values"]
+        response = self.clients[who].post(f"/work/{task_id}/{action}", json=body)
+        valid = model["holder"] == who and model["expires"] > self.clock.now()
+        if not valid:
+            assert response.status_code == 409, response.text
+            return
+        assert response.status_code == 200, response.text
+        if action == "heartbeat":
+            model["expires"] = self.clock.now() + timedelta(seconds=self.lease_s)
+        elif action == "submit":
+            model["status"] = "done"
+        else:
+            del self.tasks[task_id]
+
+    @rule(seconds=st.sampled_from([10, 45, 90]))
+    def wait(self, seconds: int) -> None:
+        self.clock.advance(seconds)
+
+    @invariant()
+    def nothing_done_twice(self) -> None:
+        done = [t for t, m in getattr(self, "tasks", {}).items() if m["status"] == "done"]
+        assert len(done) == len(set(done))
+
+
+@pytest.fixture
+def queue_machine(clean_db: str):  # type: ignore[no-untyped-def]
+    from app.settings import QueueSettings
+
+    clock = FakeClock()
+    with threaded_server(make_settings(clean_db, queue=QueueSettings(lease_s=60)), clock) as (server, loop):
+        WorkQueue.server, WorkQueue.clock, WorkQueue.loop = server, clock, loop
+        WorkQueue.database_url = clean_db
+        yield WorkQueue
+
+
+def test_random_lease_sequences_match_the_model(queue_machine: type[WorkQueue]) -> None:
+    run = settings(max_examples=12, stateful_step_count=25, deadline=None,
+                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])(queue_machine)
     run.TestCase().runTest()
