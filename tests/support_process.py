@@ -14,10 +14,16 @@ import httpx2
 from tests.support import free_port
 
 
+class ServerUrl(str):
+    """The base URL of a served process, with the process itself (tests kill it)."""
+
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
 def server_process(
     database_url: str, port: int | None = None, log_path: Path | None = None, **env: str
-) -> Iterator[str]:
+) -> Iterator[ServerUrl]:
     """`madoguchi serve` in its own process; yields its base URL once it answers /healthz.
 
     Its log goes to ``log_path`` when given (tests read it), else to a temporary file.
@@ -32,7 +38,8 @@ def server_process(
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = ServerUrl(f"http://127.0.0.1:{port}")
+    url.process = process
     try:
         deadline = time.monotonic() + 30
         while True:
