@@ -3,11 +3,15 @@
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
-from sqlalchemy import text
+from sqlalchemy import case, func, select, text
 
 from app.api.errors import problem
+from app.domain.applications import TaskStatus
+from app.domain.clock import business_day
+from app.domain.tickets import TicketStatus
 from app.resources import Resources
 from app.storage.migrations import current_revision, head_revision
+from app.storage.tables import Application, Task, Ticket, TicketCategory
 
 router = APIRouter(tags=["operations"])
 
@@ -42,4 +46,62 @@ async def metrics(request: Request) -> Response:
     if listener is not None:
         Gauge("madoguchi_listener_reconnects_total", "Times the LISTEN connection came back",
               registry=registry).set(listener.reconnects)
+    up = Gauge("madoguchi_metrics_database_up", "Whether this scrape could read the queue figures",
+               registry=registry)
+    try:
+        await _queue_metrics(resources, registry)
+        up.set(1)
+    except Exception:
+        up.set(0)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _queue_metrics(resources: Resources, registry: CollectorRegistry) -> None:
+    """Queue and lobby figures of every municipality, read fresh on each scrape (two queries)."""
+    now = resources.clock.now()
+    today = business_day(now)
+    step = ("municipality", "procedure", "kind")
+    depth = Gauge("madoguchi_queue_depth", "Open and leased tasks per procedure and step",
+                  step, registry=registry)
+    leased = Gauge("madoguchi_queue_leased", "Tasks someone holds a lease on", step, registry=registry)
+    oldest = Gauge("madoguchi_queue_oldest_age_seconds", "Age of the oldest open or leased task",
+                   step, registry=registry)
+    due_today = Gauge("madoguchi_queue_due_today", "Tasks whose application is due today",
+                      step, registry=registry)
+    overdue = Gauge("madoguchi_queue_overdue", "Tasks whose application is past its due day",
+                    step, registry=registry)
+    place = ("municipality", "office", "category")
+    waiting = Gauge("madoguchi_tickets_waiting", "Tickets waiting to be called today, per category",
+                    place, registry=registry)
+    wait = Gauge("madoguchi_ticket_wait_oldest_seconds", "How long the longest-waiting ticket has waited",
+                 place, registry=registry)
+    async with resources.sessionmaker() as session:
+        tasks = (await session.execute(
+            select(
+                Task.municipality_code, Task.procedure, Task.kind, func.count(),
+                func.sum(case((Task.status == TaskStatus.LEASED, 1), else_=0)),
+                func.min(Task.created_at),
+                func.sum(case((Application.due_on == today, 1), else_=0)),
+                func.sum(case((Application.due_on < today, 1), else_=0)),  # type: ignore[operator]
+            )
+            .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+            .where(Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]))  # type: ignore[attr-defined]
+            .group_by(Task.municipality_code, Task.procedure, Task.kind)
+        )).all()
+        tickets = (await session.execute(
+            select(Ticket.municipality_code, Ticket.office_id, TicketCategory.prefix, func.count(),
+                   func.min(Ticket.queued_at))
+            .join(TicketCategory, TicketCategory.id == Ticket.category_id)  # type: ignore[arg-type]
+            .where(Ticket.status == TicketStatus.WAITING, Ticket.business_day == today)
+            .group_by(Ticket.municipality_code, Ticket.office_id, TicketCategory.prefix)
+        )).all()
+    for code, procedure, kind, count, held, first, due, late in tasks:
+        labels = (code, procedure, kind)
+        depth.labels(*labels).set(count)
+        leased.labels(*labels).set(held or 0)
+        oldest.labels(*labels).set(max(0.0, (now - first).total_seconds()) if first else 0)
+        due_today.labels(*labels).set(due or 0)
+        overdue.labels(*labels).set(late or 0)
+    for code, office, prefix, count, first in tickets:
+        waiting.labels(code, office, prefix).set(count)
+        wait.labels(code, office, prefix).set(max(0.0, (now - first).total_seconds()) if first else 0)

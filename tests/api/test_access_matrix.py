@@ -62,6 +62,8 @@ def body_for(path: str, office: Office) -> Any:
         return {"lease_token": "stale"}
     if path.endswith("/work/claim"):
         return {}
+    if path.endswith("/qualifications"):
+        return ["resident.move_in"]
     if path.endswith("/tickets") and "admin" not in path:
         return {"category": office.category("A")}
     if path.endswith("/transfer"):
@@ -83,7 +85,8 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
     async with server.client(office.token("kiosk")) as kiosk:
         ticket = (await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})).json()
     async with server.client(office.token("admin")) as admin:
-        token_id = (await admin.get("/admin/tokens")).json()[0]["id"]
+        # An operator's token: admins may revoke any token, supervisors set operators' qualifications.
+        token_id = next(t["id"] for t in (await admin.get("/admin/tokens")).json() if t["role"] == "operator")
     async with server.client(office.token("intake")) as intake:
         application = (await intake.post("/applications", json=move_in())).json()
     engine = create_engine(server.settings.database_url)

@@ -1,0 +1,347 @@
+"""The work console in a real browser: keyboard-only keying, blind verification, review, lost leases,
+and the supervisor's board. Screenshots go to test-artifacts/."""
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, Request
+
+from app.domain.applications import get_path
+from app.settings import QueueSettings
+from tests.api.test_work_queue import blind_answers, receive, token
+from tests.factories import move_in, my_number, status_report
+from tests.support import LiveServer, Office, make_settings, run_server, seed
+
+pytestmark = pytest.mark.browser
+
+DESK = {"width": 1600, "height": 1000}
+
+# The paper form as the operators read it (the OCR had the address in full-width digits).
+PAPER: dict[str, Any] = copy.deepcopy(move_in()["fields"])
+PAPER["new_address"] = "熊本市中央区手取本町1-1"
+PAPER["members"][0]["kana"] = "タカハシ ヨシコ"
+
+# What the first operator keys, by path: dates in whatever notation the paper suggests.
+ENTRY_KEYS: dict[str, str] = {
+    "filing_date": "令和8年11月20日",
+    "filer_relation": "self",
+    "id_document": "my_number_card",
+    "move_date": "R8.11.16",
+    "new_address": PAPER["new_address"],
+    "new_postal_code": "860-8601",
+    "previous_address": PAPER["previous_address"],
+    "household_head_name": PAPER["household_head_name"],
+    "transfer_method": "certificate",
+    "previous_resident_code": PAPER["previous_resident_code"],
+    **{f"members[{i}].{key}": value for i, member in enumerate(PAPER["members"])
+       for key, value in member.items() if key != "my_number"},
+    "members[0].birth_date": "S60.4.1",
+}
+
+
+class Requests:
+    """Every API call a page makes, in order."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[tuple[str, str]] = []
+        page.on("request", self._record)
+
+    def _record(self, request: Request) -> None:
+        if "/api/v1/" in request.url:
+            self.seen.append((request.method, request.url.split("/api/v1", 1)[1].split("?")[0]))
+
+    def since(self, mark: int, *, heartbeats: bool = False) -> list[tuple[str, str]]:
+        return [r for r in self.seen[mark:] if heartbeats or not r[1].endswith("/heartbeat")]
+
+
+async def open_console(browser: Browser, server: LiveServer, secret: str) -> tuple[Page, Requests]:
+    page = await browser.new_page(viewport=DESK)  # type: ignore[arg-type]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    requests = Requests(page)
+    await page.goto(f"{server.url}/console/?token={secret}")
+    await page.wait_for_selector("body[data-ready]", timeout=10_000)
+    assert errors == []
+    assert "token=" not in page.url  # the secret leaves the address bar
+    return page, requests
+
+
+async def focused(page: Page) -> dict[str, str]:
+    return dict(await page.evaluate(
+        "(() => { const e = document.activeElement;"
+        " return {id: e.id || '', path: (e.dataset && e.dataset.path) || '', tag: e.tagName}; })()"))
+
+
+async def key_fields(page: Page, answers: dict[str, str], stop_at: str = "submit") -> list[str]:
+    """Walk the form with Enter, typing the answer wherever one is known; returns the paths typed."""
+    typed: list[str] = []
+    for _ in range(120):
+        here = await focused(page)
+        if here["id"] == stop_at:
+            return typed
+        answer = answers.get(here["path"])
+        if answer is not None:
+            if here["tag"] == "SELECT":
+                # Choices are numbered: typing the number selects it, as an operator would.
+                answer = await page.evaluate(
+                    "(code) => [...document.activeElement.options].find((o) => o.value === code).text.split(' ')[0]",
+                    answer)
+            await page.keyboard.type(answer)  # the box's text is selected on focus: typing replaces it
+            typed.append(here["path"])
+        await page.keyboard.press("Enter")
+    raise AssertionError("never reached the submit button")
+
+
+async def date_view(page: Page, path: str) -> str:
+    return str(await page.locator(f".row[data-path='{path}'] .date-view").inner_text())
+
+
+async def application_status(server: LiveServer, office: Office, application_id: str) -> str:
+    async with server.client(office.token("supervisor")) as supervisor:
+        return str((await supervisor.get(f"/applications/{application_id}")).json()["status"])
+
+
+async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approved(
+    server: LiveServer, office: Office, browser: Browser, artifacts: Path
+) -> None:
+    application_id = await receive(server, office, move_in())
+    keyer = await token(server, office, "operator", "入力 一郎")
+    checker = await token(server, office, "operator", "照合 花子")
+
+    # ---- entry: claim with F2, Enter through the form, F9 to submit
+    page, requests = await open_console(browser, server, keyer)
+    mark = len(requests.seen)
+    await page.keyboard.press("F2")
+    await page.wait_for_selector("body[data-mode='entry'] #task:not([hidden])")
+    assert (await focused(page))["path"] == "filing_date"
+    assert await page.locator(".row[data-path='new_address'].low-conf .conf.low").inner_text() == "72%"
+    assert await page.input_value(".row[data-path='members[0].my_number'] input") == "********" + my_number()[-4:]
+    assert await page.locator(".row.has-alert, .row.has-problem").count() > 0  # the validator's findings
+
+    # Japanese through the IME: Enter while composing only commits the text, it never moves on.
+    await page.keyboard.type(ENTRY_KEYS["filing_date"])
+    await page.keyboard.press("Enter")
+    assert (await focused(page))["path"] == "filer_name"
+    cdp = await page.context.new_cdp_session(page)
+    await page.keyboard.press("Backspace")
+    await cdp.send("Input.imeSetComposition", {"text": "たかはし", "selectionStart": 4, "selectionEnd": 4})
+    await page.keyboard.press("Enter")
+    assert (await focused(page))["path"] == "filer_name"
+    await cdp.send("Input.insertText", {"text": "髙橋"})
+    await page.keyboard.type(" 𠮷子")
+    assert await page.input_value(".row[data-path='filer_name'] input") == "髙橋 𠮷子"
+    await page.keyboard.press("Enter")
+    assert (await focused(page))["path"] == "filer_relation"
+
+    typed = ["filing_date", "filer_name", *await key_fields(page, ENTRY_KEYS)]
+    assert len(typed) >= 20, typed
+    # 和暦 shown back both ways, whichever way it was typed.
+    assert "2026-11-20" in await date_view(page, "filing_date")
+    assert "令和8年11月16日" in await date_view(page, "move_date")
+    assert "2026-11-16" in await date_view(page, "move_date")
+    assert "昭和60年4月1日" in await date_view(page, "members[0].birth_date")
+    assert "1985-04-01" in await date_view(page, "members[0].birth_date")
+    assert await page.locator("#lease-time").inner_text() in {"5:00", "4:59", "4:58", "4:57"}
+    await page.locator(".row[data-path='move_date'] input").focus()
+    await page.screenshot(path=artifacts / "console-entry.png")
+    async with page.expect_response("**/submit") as submitted:
+        await page.keyboard.press("F9")
+    assert (await submitted.value).status == 200
+    await page.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    # Keying a form of more than twenty fields: one claim, one submit, nothing per field.
+    step = requests.since(mark)
+    assert [m for m, _ in step] == ["POST", "POST"], step
+    assert step[0][1] == "/work/claim" and step[1][1].endswith("/submit")
+    assert requests.seen.count(("GET", "/procedures")) == 1
+    assert await application_status(server, office, application_id) == "verify"
+
+    # ---- blind verification by a second operator
+    verifier, verify_requests = await open_console(browser, server, checker)
+    mark = len(verify_requests.seen)
+    await verifier.keyboard.press("F2")
+    await verifier.wait_for_selector("body[data-mode='verify'] #task:not([hidden])")
+    field_keys = await verifier.locator(".form .row").evaluate_all("(rows) => rows.map((r) => r.dataset.path)")
+    assert "members[0].birth_date" in field_keys and "new_address" in field_keys and "members[0].my_number" in field_keys
+    html = await verifier.content()
+    values = await verifier.locator(".form input").evaluate_all("(inputs) => inputs.map((i) => i.value)")
+    assert all(v == "" for v in values)
+    for secret in ("手取本町", "昭和60年", "1985-04-01", "S60", "R8.11.16", my_number()[-4:], "72%"):
+        assert secret not in html, f"verify screen shows {secret!r}"
+    assert await verifier.locator(".form .ocr-value, .form .conf, .form .problem").count() == 0
+    assert await verifier.locator("#reveal").is_hidden()
+    await verifier.screenshot(path=artifacts / "console-verify.png")
+    answers = {path: str(get_path(PAPER, path) or "") for path in field_keys}
+    answers["members[0].birth_date"] = "昭和60年4月1日"  # another notation, the same day
+    answers["members[0].my_number"] = my_number()
+    assert len(await key_fields(verifier, answers)) == len(field_keys)
+    await verifier.keyboard.press("Control+Enter")
+    await verifier.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    assert "照合一致" in await verifier.locator("#message").inner_text()
+    assert [m for m, _ in verify_requests.since(mark)] == ["POST", "POST"]
+    assert await application_status(server, office, application_id) == "review"
+
+    # ---- review: the keyed values against OCR, the history, reveal (logged), approve
+    reviewer, _ = await open_console(browser, server, office.token("reviewer"))
+    await reviewer.keyboard.press("F2")
+    await reviewer.wait_for_selector("body[data-mode='review'] .history li")
+    assert await reviewer.locator(".compare tr[data-path='new_address'] .ocrv").inner_text() == "熊本市中央区手取本町１－１"
+    assert "全角" in await reviewer.locator(".compare tr[data-path='new_address'] .check .flag").inner_text()
+    await reviewer.keyboard.press("F6")
+    await reviewer.wait_for_selector("#reveal-dialog[open]")
+    await reviewer.keyboard.press("Enter")
+    await reviewer.wait_for_selector(".compare td.keyed.revealed")
+    assert await reviewer.locator(".compare tr[data-path='members[0].my_number'] td.keyed").inner_text() == my_number()
+    await reviewer.screenshot(path=artifacts / "console-review.png")
+    await reviewer.keyboard.press("F9")
+    await reviewer.wait_for_selector("#approve.armed")
+    await reviewer.keyboard.press("Enter")
+    await reviewer.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    assert await application_status(server, office, application_id) == "approved"
+    async with server.client(office.token("supervisor")) as supervisor:
+        log = (await supervisor.get("/access-log", params={"entity_id": application_id, "my_number_shown": "true"})).json()
+    assert [e["actor_role"] for e in log["items"]] == ["reviewer"]
+
+
+async def test_lost_lease_keeps_the_typing_and_sends_nothing(clean_db: str, browser: Browser, artifacts: Path) -> None:
+    async with run_server(make_settings(clean_db, queue=QueueSettings(lease_s=4))) as server:
+        office = Office(await seed(clean_db))
+        await receive(server, office, status_report())
+        page, requests = await open_console(browser, server, office.token("operator"))
+        await page.keyboard.press("F2")
+        await page.wait_for_selector("body[data-mode='entry'] #task:not([hidden])")
+        await page.keyboard.type("令和8年8月11日")
+        await page.keyboard.press("Enter")
+        await page.keyboard.type("佐藤 華子")
+        await page.keyboard.press("Enter")
+        await page.keyboard.press("Enter")
+        await page.keyboard.press("F4")  # 生年月日: unreadable on the paper
+        assert await page.input_value(".row[data-path='claimant_birth_date'] input") == "●"
+        # The operator stops typing: no more heartbeats, the lease runs out on screen.
+        await page.wait_for_selector("#lost:not([hidden])", timeout=10_000)
+        assert await page.locator("#lease").get_attribute("data-state") == "lost"
+        await page.keyboard.press("F9")
+        await page.wait_for_selector("#message[data-kind='error']")
+        assert "送信しません" in await page.locator("#message").inner_text()
+        await page.screenshot(path=artifacts / "console-lost-lease.png")
+        assert not [r for r in requests.seen if r[1].endswith("/submit")]
+
+        # Claiming again gets the same task back, with what was typed.
+        await page.keyboard.press("F2")
+        await page.wait_for_selector("#banner[data-kind='info']")
+        assert await page.is_hidden("#lost")
+        assert await page.input_value(".row[data-path='filing_date'] input") == "令和8年8月11日"
+        assert await page.input_value(".row[data-path='claimant_name'] input") == "佐藤 華子"
+        assert await page.input_value(".row[data-path='claimant_birth_date'] input") == "●"
+
+        # A supervisor releases it meanwhile: the next heartbeat is refused and the console says so.
+        async with server.client(office.token("supervisor")) as supervisor:
+            stats = (await supervisor.get("/work/stats")).json()
+            held = next(t for o in stats["operators"] for t in o["holding"])
+            await supervisor.post(f"/work/{held['task_id']}/release", json={})
+        await page.locator(".row[data-path='claimant_phone'] input").focus()
+        await page.keyboard.type("096-111-2222")
+        await page.wait_for_selector("#lost:not([hidden])", timeout=5_000)
+        assert "解放" in await page.locator("#lost-why").inner_text()
+        assert ("POST", f"/work/{held['task_id']}/heartbeat") in requests.seen
+        assert not [r for r in requests.seen if r[1].endswith("/submit")]
+
+
+async def test_supervisor_board_live_release_and_qualifications(
+    server: LiveServer, office: Office, browser: Browser, artifacts: Path
+) -> None:
+    late = move_in()
+    late["fields"]["move_date"] = "令和8年10月1日"
+    await receive(server, office, late)
+    await receive(server, office, status_report())
+    async with server.client(office.token("operator")) as operator:
+        held = (await operator.post("/work/claim", json={})).json()
+    board, _ = await open_console(browser, server, office.token("supervisor"))
+    await board.wait_for_selector("#steps-body tr[data-kind='entry']")
+    async with server.client(office.token("supervisor")) as supervisor:
+        overdue = sum(s["overdue"] for s in (await supervisor.get("/work/stats")).json()["steps"])
+    assert overdue >= 1
+    assert await board.locator(".kpi.bad .v").inner_text() == str(overdue)
+    await board.wait_for_selector(f"button[data-task='{held['id']}']")
+    assert await board.locator("#quals tbody tr").count() == 2  # the city's and the vendor's operator
+    await board.screenshot(path=artifacts / "console-supervisor.png", full_page=True)
+
+    # Updates live: a new application shows up without a reload.
+    before = int(await board.locator(".kpi >> nth=0").locator(".v").inner_text())
+    await receive(server, office, status_report(applicant={"family_name": "新規", "household_ref": "N-1"}))
+    await board.wait_for_function(
+        f"Number(document.querySelector('.kpi .v').textContent) === {before + 1}", timeout=10_000)
+
+    await board.click(f"button[data-task='{held['id']}']")
+    await board.wait_for_selector(f"button[data-task='{held['id']}']", state="detached", timeout=10_000)
+    async with server.client(office.token("supervisor")) as supervisor:
+        stats = (await supervisor.get("/work/stats")).json()
+        assert not [t for o in stats["operators"] for t in o["holding"]]
+
+        operators = (await supervisor.get("/work/operators")).json()
+        city = next(o for o in operators if o["employer"] == "city")
+        row = board.locator(f"#quals tr[data-operator='{city['token_id']}']")
+        await row.locator("td.all input").uncheck()
+        await row.locator("input[value='resident.move_in']").uncheck()
+        await row.locator("button").click()
+        await board.wait_for_selector("#message[data-kind='ok']")
+        operators = {o["token_id"]: o for o in (await supervisor.get("/work/operators")).json()}
+        assert "resident.move_in" not in operators[city["token_id"]]["qualifications"]
+        assert len(operators[city["token_id"]]["qualifications"]) == 11
+
+
+async def test_settling_operator_sees_both_keyings_then_the_reviewer_returns_it(
+    server: LiveServer, office: Office, browser: Browser, artifacts: Path
+) -> None:
+    application_id = await receive(server, office, status_report())
+    first, second = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    async with server.client(first) as a, server.client(second) as b:
+        entry = (await a.post("/work/claim", json={})).json()
+        values = entry["form"]["values"] | {"claimant_my_number": status_report()["fields"]["claimant_my_number"]}
+        await a.post(f"/work/{entry['id']}/submit", json={"lease_token": entry["lease_token"], "values": values})
+        verify = (await b.post("/work/claim", json={})).json()
+        keyed = blind_answers(verify, status_report()["fields"]) | {"claimant_birth_date": "H2.5.6"}
+        mismatch = await b.post(f"/work/{verify['id']}/submit", json={"lease_token": verify["lease_token"], "values": keyed})
+        assert mismatch.json()["application_status"] == "settle"
+
+    page, requests = await open_console(browser, server, office.token("operator"))
+    # F8 gives a task back, but only when pressed twice: one stray key loses nothing.
+    await page.keyboard.press("F2")
+    await page.wait_for_selector("body[data-mode='settle'] #task:not([hidden])")
+    await page.keyboard.type("H2")
+    await page.keyboard.press("F8")
+    await page.wait_for_selector("#message[data-kind='warn']")
+    assert await page.is_visible("#task")
+    async with page.expect_response("**/release"):
+        await page.keyboard.press("F8")
+    await page.wait_for_selector("body[data-mode='idle']")
+    mark = len(requests.seen)
+    await page.keyboard.press("F2")
+    await page.wait_for_selector("body[data-mode='settle'] #task:not([hidden])")
+    row = page.locator(".row[data-path='claimant_birth_date']")
+    takes = await row.locator(".take .val").all_inner_texts()
+    assert takes == ["平成2年5月5日（1990-05-05）", "H2.5.6（1990-05-06）"]
+    assert await page.input_value(".row[data-path='claimant_birth_date'] input") == ""
+    await page.keyboard.press("F3")  # the first keying was right
+    assert await page.input_value(".row[data-path='claimant_birth_date'] input") == "平成2年5月5日"
+    assert "1990-05-05" in await date_view(page, "claimant_birth_date")
+    await page.screenshot(path=artifacts / "console-settle.png")
+    await page.keyboard.press("F9")
+    await page.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    assert [m for m, _ in requests.since(mark)] == ["POST", "POST"]
+    assert await application_status(server, office, application_id) == "review"
+
+    # The reviewer returns it with a reason (F3, type the reason, Ctrl+Enter).
+    reviewer, _ = await open_console(browser, server, office.token("reviewer"))
+    await reviewer.keyboard.press("F2")
+    await reviewer.wait_for_selector("body[data-mode='review'] .history li")
+    await reviewer.keyboard.press("F3")
+    assert (await focused(reviewer))["id"] == "reason"
+    await reviewer.keyboard.type("生年月日の確認書類を添付してください")
+    await reviewer.keyboard.press("Control+Enter")
+    await reviewer.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    assert "差し戻しました" in await reviewer.locator("#message").inner_text()
+    async with server.client(office.token("supervisor")) as supervisor:
+        returned = (await supervisor.get(f"/applications/{application_id}")).json()
+    assert returned["status"] == "entry" and returned["return_reason"] == "生年月日の確認書類を添付してください"
