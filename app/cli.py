@@ -21,6 +21,8 @@ token_cli = typer.Typer(no_args_is_help=True, help="API tokens")
 admin_cli = typer.Typer(no_args_is_help=True, help="Municipalities, offices, counters, categories")
 cli.add_typer(token_cli, name="token")
 cli.add_typer(admin_cli, name="admin")
+batches_cli = typer.Typer(no_args_is_help=True, help="Vendor batches: seal, list, recall")
+cli.add_typer(batches_cli, name="batches")
 
 T = TypeVar("T")
 
@@ -143,15 +145,22 @@ def token_create(
     office: Annotated[str | None, typer.Option()] = None,
     employer: Annotated[Employer | None, typer.Option()] = None,
     qualification: Annotated[list[str] | None, typer.Option(help="Procedure code; repeatable")] = None,
+    contract: Annotated[str | None, typer.Option(help="Vendor contract id (vendor tokens only)")] = None,
 ) -> None:
     """Create a token and print it, alone, on stdout (it is not shown again)."""
     from app.services.admin import create_token
+    from app.services.batches import bind_token
 
-    issued = _run(lambda uow: create_token(
-        uow, municipality, role=role, name=name, office_id=office, employer=employer,
-        qualifications=qualification or None,
-    ))
-    sys.stdout.write(issued.secret + "\n")
+    async def work(uow: Any) -> Any:
+        issued = await create_token(
+            uow, municipality, role=role, name=name, office_id=office, employer=employer,
+            qualifications=qualification or None,
+        )
+        if contract is not None:
+            await bind_token(uow, issued.token, contract)
+        return issued
+
+    sys.stdout.write(_run(work).secret + "\n")
 
 
 @token_cli.command("revoke")
@@ -290,6 +299,88 @@ def backup(
         typer.echo(f"error: the copy failed its integrity check: {check}", err=True)
         raise typer.Exit(1)
     typer.echo(str(destination))
+
+
+@admin_cli.command("vendor-contract")
+def admin_vendor_contract(
+    municipality: Annotated[str, typer.Option()],
+    vendor_name: Annotated[str, typer.Option()],
+    procedure: Annotated[list[str], typer.Option(help="Procedure code; repeatable")],
+    field: Annotated[list[str], typer.Option(help="Allowed field, e.g. claimant_name or children[].name; repeatable")],
+    encoding: Annotated[list[str] | None, typer.Option(help="utf-8, utf-8-sig or cp932; repeatable")] = None,
+    include_my_number: Annotated[bool, typer.Option(help="Only under a 個人番号利用事務 contract")] = False,
+    legal_basis: Annotated[str | None, typer.Option()] = None,
+    batch_size: Annotated[int, typer.Option()] = 500,
+    seal_every_s: Annotated[int, typer.Option()] = 3600,
+    lease_s: Annotated[int, typer.Option()] = 1800,
+) -> None:
+    """Create a vendor contract (entry work of the given procedures); prints its id."""
+    from app.services.batches import create_contract
+
+    contract = _run(lambda uow: create_contract(
+        uow, municipality, vendor_name=vendor_name, procedures=procedure, steps=["entry"],
+        field_allow_list=field, include_my_number=include_my_number, legal_basis=legal_basis,
+        encodings=encoding or ["utf-8"], batch_size=batch_size, seal_every_s=seal_every_s, lease_s=lease_s,
+    ))
+    typer.echo(contract.id)
+
+
+@batches_cli.command("seal")
+def batches_seal(
+    contract: Annotated[str | None, typer.Option(help="One contract; default: every active contract")] = None,
+    municipality: Annotated[str | None, typer.Option(help="Only this municipality's contracts")] = None,
+) -> None:
+    """Seal vendor batches now (the schedule does the same); prints one JSON line per contract."""
+    from app.domain.errors import NotFound
+    from app.services import batches
+
+    async def work(uow: Any) -> list[dict[str, Any]]:
+        contracts = [c for c in await batches.list_contracts(uow, municipality)
+                     if (contract is None and c.is_active) or c.id == contract]
+        if contract is not None and not contracts:
+            raise NotFound("委託契約が見つかりません (no such vendor contract)", contract_id=contract)
+        reports = [await batches.seal(uow, c) for c in contracts]
+        return [{"contract": r.contract_id,
+                 "batches": [{"id": b.id, "procedure": b.procedure, "items": b.item_count} for b in r.batches],
+                 "held_back": r.held_back} for r in reports]
+
+    for line in _run(work):
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+@batches_cli.command("list")
+def batches_list(
+    municipality: Annotated[str, typer.Option()],
+    contract: Annotated[str | None, typer.Option()] = None,
+    state: Annotated[str | None, typer.Option(help="ready, leased, acknowledged or recalled")] = None,
+) -> None:
+    """List vendor batches, oldest first, one JSON line each."""
+    from app.domain.batches import BatchState
+    from app.services import batches
+
+    async def work(uow: Any) -> list[dict[str, Any]]:
+        states = [BatchState(state)] if state else None
+        rows = await batches.list_batches(uow, municipality, contract_id=contract, states=states, after=None,
+                                          limit=10_000)
+        return [{"id": b.id, "contract": b.contract_id, "procedure": b.procedure, "state": batches.state_of(b, uow.now()),
+                 "items": b.item_count, "results": b.results_count, "sealed_at": b.sealed_at.isoformat()}
+                for b in rows]
+
+    for line in _run(work):
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+@batches_cli.command("recall")
+def batches_recall(
+    municipality: Annotated[str, typer.Option()], batch: Annotated[str, typer.Argument()]
+) -> None:
+    """Take a batch back from the vendor: its unanswered items return to the internal queue."""
+    from app.domain.roles import Principal
+    from app.services import batches
+
+    system = Principal(token_id="cli", municipality_code=municipality, role=Role.ADMIN, name="madoguchi CLI")
+    recalled = _run(lambda uow: batches.recall(uow, system, batch))
+    typer.echo(f"recalled {recalled.id}: {recalled.returned_count} items back in the queue", err=True)
 
 
 def main() -> None:

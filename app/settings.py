@@ -27,6 +27,14 @@ class QueueSettings(BaseModel):
     confidence_threshold: float = 0.9
 
 
+class VendorSettings(BaseModel):
+    # Seal each active contract's batches on its own schedule (VendorContract.seal_every_s).
+    schedule: bool = True
+    schedule_tick_s: float = 60.0
+    # Rows read or written per statement when sealing and streaming: memory stays flat.
+    chunk_rows: int = 1000
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -49,6 +57,7 @@ class Settings(BaseSettings):
     display: DisplaySettings = DisplaySettings()
     lobby: LobbySettings = LobbySettings()
     queue: QueueSettings = QueueSettings()
+    vendor: VendorSettings = VendorSettings()
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api import admin, applications, core, display, lobby, qr, supervision, work
+from app.api import admin, applications, core, display, lobby, qr, supervision, vendor, work
 
 api_router = APIRouter()
 api_router.include_router(lobby.router)
@@ -13,3 +13,4 @@ api_router.include_router(supervision.router)  # before work: /work/me, /work/op
 api_router.include_router(work.router)
 api_router.include_router(core.router)
 api_router.include_router(admin.router)
+api_router.include_router(vendor.router)

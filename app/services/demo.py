@@ -61,6 +61,8 @@ async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
         issued = await admin.create_token(
             uow, code, role=role, name=f"demo {role}", office_id=office_id, employer=employer
         )
+        if role is Role.VENDOR:
+            issued.token.contract_id = contracts[0]["id"]  # the demo vendor pulls the demo contract
         tokens[role.value] = issued.secret
     issued = await admin.create_token(
         uow, code, role=Role.OPERATOR, name="demo vendor operator", employer=Employer.VENDOR

@@ -166,6 +166,23 @@ async def submit(
 ) -> Application:
     """Finish the held task: keyed values for entry/verify/settle, a decision for review."""
     task = await _held_task(uow, principal, task_id, lease_token)
+    return await finish_task(uow, principal, task, values=values, decision=decision, reason=reason)
+
+
+async def finish_task(
+    uow: UnitOfWork,
+    principal: Principal,
+    task: Task,
+    *,
+    values: dict[str, Any] | None,
+    decision: str | None,
+    reason: str | None,
+) -> Application:
+    """Record a task's work and open the next step; the caller has made sure it may act on it.
+
+    The one path for keyed values and decisions, whether they come from an operator's lease
+    on the task or from a vendor's batch (then ``principal`` is the vendor's operator).
+    """
     application = (await uow.session.execute(
         select(Application).where(Application.id == task.application_id).with_for_update()
     )).scalars().one()

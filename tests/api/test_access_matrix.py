@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import Task
-from tests.factories import move_in
+from tests.factories import move_in, status_report
 from tests.support import LiveServer, Office
 
 # Routes anyone may call: the resident's own ticket (by its secret key) and operations.
@@ -78,6 +78,13 @@ def body_for(path: str, office: Office) -> Any:
         return {"label": "99", "name_ja": "99番窓口", "name_en": "Counter 99", "categories": []}
     if path.endswith("/admin/tokens"):
         return {"role": "display", "name": "lobby TV", "office_id": office.id}
+    if path.endswith("/admin/vendor-contracts"):
+        return {"vendor_name": "入力センター", "procedures": ["child_rearing.status_report"],
+                "field_allow_list": ["claimant_name"]}
+    if path.endswith("/admin/vendor-contracts/{contract_id}"):
+        return {"batch_size": 100}
+    if path.endswith("/admin/vendor-contracts/{contract_id}/tokens"):
+        return {"name": "vendor system"}
     return None
 
 
@@ -89,6 +96,10 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
         token_id = next(t["id"] for t in (await admin.get("/admin/tokens")).json() if t["role"] == "operator")
     async with server.client(office.token("intake")) as intake:
         application = (await intake.post("/applications", json=move_in())).json()
+        await intake.post("/applications", json=status_report())  # work the demo contract sends out
+    async with server.client(office.token("admin")) as admin:
+        contract_id = (await admin.get("/admin/vendor-contracts")).json()[0]["id"]
+        batch_id = (await admin.post(f"/admin/vendor-contracts/{contract_id}/seal")).json()["batches"][0]["id"]
     engine = create_engine(server.settings.database_url)
     async with make_sessionmaker(engine)() as session:
         task_id = (await session.execute(
@@ -96,7 +107,8 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
         )).scalar_one()
     await engine.dispose()
     return {"office_id": office.id, "counter_id": office.counter("1"), "ticket_id": ticket["id"],
-            "token_id": token_id, "application_id": application["id"], "task_id": task_id}
+            "token_id": token_id, "application_id": application["id"], "task_id": task_id,
+            "contract_id": contract_id, "batch_id": batch_id}
 
 
 def fill(path: str, ids: dict[str, str]) -> str:

@@ -1,0 +1,1 @@
+"""Deterministic serialisation of sealed vendor batches."""

@@ -1,0 +1,228 @@
+"""Vendor batch SQL: eligible entry work, frozen items read in keyset chunks, leases, returns."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, exists, insert, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.applications import TaskKind, TaskStatus
+from app.domain.batches import BatchState
+from app.storage.tables import (
+    ApiToken,
+    Application,
+    Task,
+    VendorBatch,
+    VendorBatchItem,
+    VendorContract,
+    VendorHoldback,
+)
+
+CENTRAL = "central"
+# Tasks sealed into a batch sit in this queue, which no internal claim reads.
+BATCH_QUEUE = "batch"
+
+
+async def find_contract(
+    session: AsyncSession, contract_id: str, municipality_code: str, *, lock: bool = False
+) -> VendorContract | None:
+    statement = select(VendorContract).where(
+        VendorContract.id == contract_id, VendorContract.municipality_code == municipality_code
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalars().first()
+
+
+async def list_contracts(session: AsyncSession, municipality_code: str | None = None) -> list[VendorContract]:
+    statement = select(VendorContract).order_by(VendorContract.created_at, VendorContract.id)
+    if municipality_code is not None:
+        statement = statement.where(VendorContract.municipality_code == municipality_code)
+    return list((await session.execute(statement)).scalars())
+
+
+async def token_contract(session: AsyncSession, token_id: str) -> str | None:
+    return (await session.execute(select(ApiToken.contract_id).where(ApiToken.id == token_id))).scalar()
+
+
+async def eligible_entries(
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    contract_id: str,
+    procedure: str,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """The next open entry tasks of the central queue, most urgent first, with their forms.
+
+    Protected persons (支援措置) are never candidates. On PostgreSQL the tasks are locked with
+    SKIP LOCKED, so an operator's claim and a sealing never take the same task.
+    """
+    conditions = [
+        Task.municipality_code == municipality_code,
+        Task.kind == TaskKind.ENTRY,
+        Task.status == TaskStatus.OPEN,
+        Task.queue == CENTRAL,
+        Task.procedure == procedure,
+        Task.city_only.is_(False),  # type: ignore[attr-defined]
+        Application.is_protected.is_(False),  # type: ignore[attr-defined]
+        ~exists().where(VendorHoldback.contract_id == contract_id, VendorHoldback.task_id == Task.id),
+    ]
+    if after is not None:
+        conditions.append(tuple_(Task.urgency, Task.id) > tuple_(*after))
+    statement = (
+        select(
+            Task.id,
+            Task.urgency,
+            Application.id,
+            Application.values,
+            Application.applicant,
+            Application.ocr,
+            Application.due_on,
+        )
+        .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+        .where(*conditions)
+        .order_by(Task.urgency, Task.id)
+        .limit(limit)
+        .with_for_update(of=Task, skip_locked=True)  # type: ignore[arg-type]
+    )
+    return (await session.execute(statement)).all()
+
+
+async def add_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(VendorBatchItem.__table__), rows)  # type: ignore[arg-type]
+
+
+async def add_holdbacks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(VendorHoldback.__table__), rows)  # type: ignore[arg-type]
+
+
+async def move_to_batch(session: AsyncSession, batch_id: str, after_seq: int) -> int:
+    """Take the tasks of the items stored after ``after_seq`` out of the internal queue.
+
+    They stay open: the vendor's result finishes them. (A subquery, not a long IN list: one
+    plan whatever the chunk size.)
+    """
+    items = select(VendorBatchItem.task_id).where(
+        VendorBatchItem.batch_id == batch_id, VendorBatchItem.seq > after_seq
+    )
+    result = await session.execute(
+        update(Task)
+        .where(Task.id.in_(items), Task.status == TaskStatus.OPEN, Task.queue == CENTRAL)  # type: ignore[attr-defined]
+        .values(queue=BATCH_QUEUE, batch_id=batch_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def return_unanswered(session: AsyncSession, batch_id: str) -> int:
+    """Give the batch's unanswered tasks back to the internal queue; how many went back."""
+    result = await session.execute(
+        update(Task)
+        .where(
+            Task.id.in_(select(VendorBatchItem.task_id).where(VendorBatchItem.batch_id == batch_id)),  # type: ignore[attr-defined]
+            Task.batch_id == batch_id,
+            Task.queue == BATCH_QUEUE,
+            Task.status == TaskStatus.OPEN,
+        )
+        .values(queue=CENTRAL, batch_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def payloads_after(
+    session: AsyncSession, batch_id: str, after_seq: int, limit: int
+) -> list[tuple[int, str]]:
+    """(seq, frozen JSON line) of the next items, in sealing order: one keyset page."""
+    rows = await session.execute(
+        select(VendorBatchItem.seq, VendorBatchItem.payload)
+        .where(VendorBatchItem.batch_id == batch_id, VendorBatchItem.seq > after_seq)
+        .order_by(VendorBatchItem.seq)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    return [(seq, payload) for seq, payload in rows.all()]
+
+
+async def find_batch(
+    session: AsyncSession,
+    batch_id: str,
+    municipality_code: str,
+    *,
+    contract_id: str | None = None,
+    lock: bool = False,
+) -> VendorBatch | None:
+    statement = select(VendorBatch).where(
+        VendorBatch.id == batch_id, VendorBatch.municipality_code == municipality_code
+    )
+    if contract_id is not None:
+        statement = statement.where(VendorBatch.contract_id == contract_id)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalars().first()
+
+
+async def list_batches(
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    contract_id: str | None,
+    states: list[BatchState] | None,
+    now: datetime,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[VendorBatch]:
+    """Batches oldest first; a leased batch whose lease ran out counts as ready."""
+    conditions: list[Any] = [VendorBatch.municipality_code == municipality_code]
+    if contract_id is not None:
+        conditions.append(VendorBatch.contract_id == contract_id)
+    if states is not None:
+        live = VendorBatch.lease_expires_at > now  # type: ignore[operator]
+        wanted = [VendorBatch.state.in_([s for s in states if s is not BatchState.LEASED])]  # type: ignore[attr-defined]
+        if BatchState.LEASED in states:
+            wanted.append(and_(VendorBatch.state == BatchState.LEASED, live))
+        if BatchState.READY in states:
+            wanted.append(and_(VendorBatch.state == BatchState.LEASED, ~live))
+        conditions.append(or_(*wanted))
+    if after is not None:
+        sealed_at, batch_id = after
+        conditions.append(
+            or_(
+                VendorBatch.sealed_at > sealed_at,  # type: ignore[operator]
+                and_(VendorBatch.sealed_at == sealed_at, VendorBatch.id > batch_id),
+            )
+        )  # type: ignore[operator]
+    rows = await session.execute(
+        select(VendorBatch).where(*conditions).order_by(VendorBatch.sealed_at, VendorBatch.id).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def find_item(session: AsyncSession, batch_id: str, task_id: str) -> VendorBatchItem | None:
+    return (
+        (
+            await session.execute(
+                select(VendorBatchItem).where(
+                    VendorBatchItem.batch_id == batch_id, VendorBatchItem.task_id == task_id
+                )
+            )
+        )
+        .scalars()
+        .first()
+    )
+
+
+async def list_holdbacks(session: AsyncSession, contract_id: str, limit: int) -> list[VendorHoldback]:
+    """Work held back from this contract that still waits in the internal queue."""
+    rows = await session.execute(
+        select(VendorHoldback)
+        .join(Task, Task.id == VendorHoldback.task_id)  # type: ignore[arg-type]
+        .where(VendorHoldback.contract_id == contract_id, Task.status == TaskStatus.OPEN)
+        .order_by(VendorHoldback.created_at, VendorHoldback.task_id)
+        .limit(limit)
+    )
+    return list(rows.scalars())

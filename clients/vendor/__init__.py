@@ -1,0 +1,1 @@
+"""The outsourcing vendor's side of the batch API: list, lease, download, verify, push, ack."""
