@@ -2,13 +2,14 @@
 
 from fastapi import APIRouter
 
-from app.api import admin, applications, core, display, lobby, qr, supervision, vendor, work
+from app.api import admin, applications, attachments, core, display, lobby, qr, supervision, vendor, work
 
 api_router = APIRouter()
 api_router.include_router(lobby.router)
 api_router.include_router(display.router)
 api_router.include_router(qr.router)
 api_router.include_router(applications.router)
+api_router.include_router(attachments.router)
 api_router.include_router(supervision.router)  # before work: /work/me, /work/operators
 api_router.include_router(work.router)
 api_router.include_router(core.router)

@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -86,7 +87,7 @@ async def bulk_results(
         async for number, raw in split_lines(chunks, settings.max_bulk_line_bytes):
             batch.append((number, parse_line(raw, settings.max_bulk_line_bytes)))
             if len(batch) >= BATCH:
-                prepared = _prepare(batch, principal, resources.clock.now())
+                prepared = _prepare(batch, principal, resources.clock.now(), Path(settings.attachment_dir))
                 if pending is not None:
                     for line in await pending:
                         yield line
@@ -101,21 +102,21 @@ async def bulk_results(
             # The sender went away: the batch in flight still commits, as acknowledged ones do.
             await asyncio.shield(pending)
     if batch:
-        for line in await _store(_prepare(batch, principal, resources.clock.now()), principal, resources, settings):
+        for line in await _store(_prepare(batch, principal, resources.clock.now(), Path(settings.attachment_dir)), principal, resources, settings):
             yield line
 
 
 Prepared = list[tuple[int, Any, dict[str, Any] | None]]
 
 
-def _prepare(batch: list[tuple[int, Any]], principal: Principal, now: datetime) -> Prepared:
+def _prepare(batch: list[tuple[int, Any]], principal: Principal, now: datetime, root: Path) -> Prepared:
     """(line, parsed envelope or refusal, the row it becomes) — the pure, CPU-heavy part."""
     prepared: Prepared = []
     for number, parsed in batch:
         if isinstance(parsed, dict) or parsed.ticket is not None:
             prepared.append((number, parsed, None))
         else:
-            prepared.append((number, parsed, intake.application_row(principal, parsed.envelope(), now)))
+            prepared.append((number, parsed, intake.application_row(principal, parsed.envelope(), now, None, root)))
     return prepared
 
 

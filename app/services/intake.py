@@ -3,6 +3,7 @@
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -20,6 +21,7 @@ from app.domain.deadlines import Calendar, due_date
 from app.domain.errors import InvalidInput
 from app.domain.fields import validate_fields
 from app.domain.roles import Principal
+from app.services import attachments
 from app.services.uow import UnitOfWork
 from app.storage.db import new_id
 from app.storage.tables import Application, EventLog, Task, Ticket
@@ -160,7 +162,7 @@ async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> 
         if existing is not None:
             return existing, False
     ticket = await _linked_ticket(uow, principal, envelope.ticket)
-    application = build_application(principal, envelope, uow.now(), ticket)
+    application = build_application(principal, envelope, uow.now(), ticket, Path(uow.settings.attachment_dir))
     await store(uow, [application])
     if ticket is not None:
         ticket.application_id = application.id
@@ -169,20 +171,28 @@ async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> 
 
 
 def build_application(
-    principal: Principal, envelope: Envelope, now: datetime, ticket: Ticket | None = None
+    principal: Principal, envelope: Envelope, now: datetime, ticket: Ticket | None = None,
+    attachment_root: Path | None = None,
 ) -> Application:
     """The application a form becomes: values normalised, problems listed, due date and order set."""
-    return Application(**application_row(principal, envelope, now, ticket))
+    return Application(**application_row(principal, envelope, now, ticket, attachment_root))
 
 
 def application_row(
-    principal: Principal, envelope: Envelope, now: datetime, ticket: Ticket | None = None
+    principal: Principal, envelope: Envelope, now: datetime, ticket: Ticket | None = None,
+    attachment_root: Path | None = None,
 ) -> dict[str, Any]:
     """The application's column values (bulk intake inserts these without building objects)."""
     procedure = load_catalogue().get(envelope.procedure)
     received_on = business_day(envelope.received_at)
     merged = merge_ocr(envelope.fields, envelope.ocr)
     values, problems = validate_fields(procedure, merged, business_day(now))
+    if attachment_root is not None and envelope.attachments:
+        hashes = [a.get("sha256", "") for a in envelope.attachments]
+        problems = [*problems, *[
+            {"field": f"attachments[{i}]", "code": "attachment_missing",
+             "message": "添付ファイルが保管されていません (attachment not in the store)"}
+            for i in attachments.missing(attachment_root, principal.municipality_code, hashes)]]
     due_on = due_date(procedure, values, received_on, Calendar())
     return dict(
         id=new_id(),

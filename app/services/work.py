@@ -192,6 +192,12 @@ async def finish_task(
     if why:
         raise NotAllowed(why)
     before = ApplicationStatus(application.status)
+    application.updated_at = uow.now()
+    # The task is done before the next one is opened, so one flush writes both.
+    task.status = TaskStatus.DONE
+    task.completed_at = uow.now()
+    task.completed_by = principal.token_id
+    task.lease_token = None
     if kind is TaskKind.REVIEW:
         if values is not None or decision is None:
             raise InvalidInput.field("decision", "required", "審査結果を指定してください (give a decision)")
@@ -200,12 +206,12 @@ async def finish_task(
         if values is None or decision is not None:
             raise InvalidInput.field("values", "required", "入力値を送ってください (send the keyed values)")
         result = await _key(uow, principal, task, application, kind, values)
-    task.status = TaskStatus.DONE
-    task.completed_at = uow.now()
-    task.completed_by = principal.token_id
     task.result = result
-    task.lease_token = None
-    application.updated_at = uow.now()
+    if application.ticket_id is not None and application.status != ApplicationStatus.APPROVED:
+        # The resident's status page follows the application (approval calls them back).
+        await uow.session.execute(
+            update(Ticket).where(Ticket.id == application.ticket_id).values(progress=application.status)
+        )
     await work_store.free_household(
         uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
         holder_id=principal.token_id, now=uow.now(),

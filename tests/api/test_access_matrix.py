@@ -97,6 +97,8 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
     async with server.client(office.token("intake")) as intake:
         application = (await intake.post("/applications", json=move_in())).json()
         await intake.post("/applications", json=status_report())  # work the demo contract sends out
+        scan = f"scan of {office.id}".encode()
+        sha256 = (await intake.post("/attachments", content=scan)).json()["sha256"]
     async with server.client(office.token("admin")) as admin:
         contract_id = (await admin.get("/admin/vendor-contracts")).json()[0]["id"]
         batch_id = (await admin.post(f"/admin/vendor-contracts/{contract_id}/seal")).json()["batches"][0]["id"]
@@ -108,7 +110,7 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
     await engine.dispose()
     return {"office_id": office.id, "counter_id": office.counter("1"), "ticket_id": ticket["id"],
             "token_id": token_id, "application_id": application["id"], "task_id": task_id,
-            "contract_id": contract_id, "batch_id": batch_id}
+            "contract_id": contract_id, "batch_id": batch_id, "sha256": sha256}
 
 
 def fill(path: str, ids: dict[str, str]) -> str:

@@ -129,3 +129,24 @@ async def test_counter_application_links_its_ticket(server: LiveServer, office: 
     async with server.client() as resident:
         public = (await resident.get(f"/tickets/{ticket['id']}/public", params={"key": ticket["public_key"]})).json()
     assert public["progress"] == "received"
+
+
+async def test_attachments_are_stored_by_hash_and_missing_ones_flagged(server: LiveServer, office: Office) -> None:
+    import hashlib
+
+    scan = "住民異動届 スキャン".encode() * 100
+    async with server.client(office.token("intake")) as intake:
+        stored = await intake.post("/attachments", content=scan, headers={"content-type": "image/tiff"})
+        assert stored.status_code == 201
+        assert stored.json()["sha256"] == hashlib.sha256(scan).hexdigest()
+        body = move_in(attachments=[
+            {"name": "form.tif", "sha256": stored.json()["sha256"], "media_type": "image/tiff"},
+            {"name": "id.jpg", "sha256": "0" * 64, "media_type": "image/jpeg"},
+        ])
+        created = (await intake.post("/applications", json=body)).json()
+    assert [p["field"] for p in created["problems"] if p["code"] == "attachment_missing"] == ["attachments[1]"]
+    async with server.client(office.token("operator")) as operator:
+        download = await operator.get(f"/attachments/{stored.json()['sha256']}")
+        assert download.content == scan
+    async with server.client(office.token("operator_vendor")) as other:
+        assert (await other.get(f"/attachments/{'0' * 64}")).status_code == 404

@@ -345,6 +345,9 @@ async def test_approval_calls_the_waiting_resident_back_on_the_display(server: L
         entry = await claim(keyer)
         assert entry is not None and entry["application_id"] == filed["id"]
         await submit(keyer, entry, values=entry_values(entry))
+        async with server.client() as resident:
+            progress = (await resident.get(f"/tickets/{ticket['id']}/public", params={"key": ticket["public_key"]}))
+            assert progress.json()["progress"] == "verify"
         verify = await claim(checker)
         assert verify is not None
         await submit(checker, verify, values=blind_answers(verify))

@@ -1,0 +1,41 @@
+"""Attachments (scans, identity documents): stored by SHA-256; applications refer to them."""
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Path as PathParam, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from app.api.deps import Caller, SettingsDep, UowDep
+from app.domain.roles import Role
+from app.services import attachments
+from app.services.access import record_access
+
+router = APIRouter(prefix="/attachments", tags=["intake"])
+Uploader = Caller(Role.INTAKE, Role.COUNTER)
+Viewer = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR)
+Sha256 = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$")]
+
+
+class StoredAttachment(BaseModel):
+    sha256: str
+    size: int
+
+
+@router.post("", response_model=StoredAttachment, status_code=201,
+             summary="Upload a file (the raw body); refer to it by its SHA-256 in an application",
+             responses={413: {}, 422: {}})
+async def upload(request: Request, principal: Uploader, settings: SettingsDep) -> StoredAttachment:
+    sha, size = await attachments.store(
+        Path(settings.attachment_dir), principal.municipality_code, request.stream(), settings.max_body_bytes
+    )
+    return StoredAttachment(sha256=sha, size=size)
+
+
+@router.get("/{sha256}", response_class=FileResponse, summary="Download an attachment (logged)",
+            responses={200: {"content": {"application/octet-stream": {}}}, 404: {}})
+async def download(sha256: Sha256, uow: UowDep, principal: Viewer, settings: SettingsDep) -> FileResponse:
+    path = attachments.locate(Path(settings.attachment_dir), principal.municipality_code, sha256)
+    record_access(uow, principal, action="view", entity="attachment", entity_id=sha256)
+    return FileResponse(path, media_type="application/octet-stream")
