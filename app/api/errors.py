@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -125,6 +126,14 @@ async def on_database_down(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def on_os_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return await on_database_down(request, exc)
+    log.error("storage error: %s", type(exc).__name__, exc_info=exc)
+    return problem(503, "storage_unavailable", "保存領域に書き込めません (storage unavailable, retry later)",
+                   headers={"Retry-After": "30"})
+
+
 async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, OSError | ConnectionError):
         return await on_database_down(_request, exc)
@@ -139,4 +148,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, on_integrity_error)
     app.add_exception_handler(OperationalError, on_database_down)
     app.add_exception_handler(InterfaceError, on_database_down)
+    # Raw connection failures (the pool reconnecting while PostgreSQL is down) are answered
+    # here rather than by the catch-all, which would also close the client's connection.
+    app.add_exception_handler(OSError, on_os_error)
+    app.add_exception_handler(asyncpg.PostgresConnectionError, on_database_down)
+    app.add_exception_handler(asyncpg.InterfaceError, on_database_down)
     app.add_exception_handler(Exception, on_unexpected)
