@@ -37,6 +37,7 @@ import json
 import math
 import os
 import platform
+import re
 import signal
 import socket
 import statistics
@@ -181,12 +182,16 @@ class BenchOptions:
         return {k[4:]: v for k, v in self.params.items() if k.startswith("env.")}
 
     def database_url(self, db: str, name: str) -> str:
+        """SQLite in the work folder, or PostgreSQL database ``<name>_<pid of this run>``: two
+        runs at once never share (or drop) each other's database. ``run_scenarios`` drops the
+        PostgreSQL databases of this run at the end, and ``recreate_database`` those of runs
+        that died."""
         if db == "sqlite":
             return f"sqlite+aiosqlite:///{self.workdir / (name + '.db')}"
         if db == "postgres":
             if name in REFUSED_DATABASES:
                 raise ValueError(f"refusing to use database {name!r}")
-            return f"{self.pg_url.rstrip('/')}/{name}"
+            return f"{self.pg_url.rstrip('/')}/{name}_{os.getpid()}"
         raise ValueError(f"unknown database {db!r}")
 
     def log(self, message: str) -> None:
@@ -361,8 +366,27 @@ def free_port() -> int:
 # -- databases, seed, servers -------------------------------------------------------------
 
 
+_created_databases: dict[str, str] = {}  # name → admin DSN, dropped by drop_created_databases()
+_RUN_DATABASE = re.compile(r"^bench_[a-z0-9_]+_([0-9]+)$")
+
+
+def _admin_dsn(parsed: Any) -> str:
+    return parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 async def recreate_database(url: str) -> None:
-    """A fresh, empty database: SQLite files removed, or a PostgreSQL database dropped and created."""
+    """A fresh, empty database: SQLite files removed, or a PostgreSQL database dropped and
+    created (and the ``bench_*_<pid>`` databases of runs no longer alive dropped)."""
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -374,13 +398,34 @@ async def recreate_database(url: str) -> None:
     name = parsed.database or ""
     if not name or name in REFUSED_DATABASES or not name.replace("_", "").isalnum():
         raise ValueError(f"refusing to recreate database {name!r}")
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    admin = _admin_dsn(parsed)
     connection = await asyncpg.connect(admin)
     try:
+        for row in await connection.fetch("SELECT datname FROM pg_database"):
+            found = _RUN_DATABASE.match(row["datname"])
+            if found and not _alive(int(found.group(1))):
+                await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{name}"')
+        _created_databases[name] = admin
     finally:
         await connection.close()
+
+
+async def drop_created_databases() -> None:
+    """Drop the PostgreSQL databases this run created (its servers have stopped by now)."""
+    import asyncpg
+
+    for name, admin in list(_created_databases.items()):
+        try:
+            connection = await asyncpg.connect(admin)
+            try:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await connection.close()
+        except (OSError, asyncpg.PostgresError):
+            continue
+        _created_databases.pop(name, None)
 
 
 def _remove_sqlite(path: str) -> None:
@@ -494,17 +539,21 @@ def tail(path: Path, size: int = 2000) -> str:
 async def run_scenarios(names: list[str], options: BenchOptions) -> tuple[list[Result], list[str]]:
     results: list[Result] = []
     missing: list[str] = []
-    for name in names:
-        scenario = load_scenario(name)
-        if scenario is None:
-            missing.append(name)
-            options.log(f"{name}: not available yet")
-            continue
-        options.log(f"{name}: {'quick' if options.quick else 'full'} run, work folder {options.workdir}")
-        started = time.monotonic()
-        result = await scenario(options)
-        result.elapsed_s = time.monotonic() - started
-        results.append(result)
+    try:
+        for name in names:
+            scenario = load_scenario(name)
+            if scenario is None:
+                missing.append(name)
+                options.log(f"{name}: not available yet")
+                continue
+            options.log(f"{name}: {'quick' if options.quick else 'full'} run, work folder {options.workdir}")
+            started = time.monotonic()
+            result = await scenario(options)
+            result.elapsed_s = time.monotonic() - started
+            results.append(result)
+    finally:
+        kill_children()
+        await drop_created_databases()
     return results, missing
 
 
