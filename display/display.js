@@ -319,7 +319,10 @@ async function runAnnouncements() {
     while (pending.length && soundOn) {
       const next = pending.shift();
       await playChime();
+      // Switched off mid-announcement: not another word, not even the English half.
+      if (!soundOn) break;
       await speak(next.ja, "ja-JP");
+      if (!soundOn) break;
       await speak(next.en, "en-US");
       await pause(400);
     }
