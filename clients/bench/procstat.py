@@ -154,12 +154,11 @@ def host_busy_s() -> float:
     return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
-def cpu_of_named(name: str, cmdline_contains: str | None = None) -> float:
-    """CPU seconds used so far by every live process whose command name is ``name`` and,
-    if given, whose command line contains ``cmdline_contains`` (PostgreSQL shows
-    ``postgres: USER DATABASE HOST(PORT) STATE``, so a database's backends can be picked out;
-    ended backends are not counted)."""
-    total = 0.0
+def cpu_of_named(name: str, cmdline_contains: str | None = None) -> dict[int, float]:
+    """CPU seconds used so far, per pid, by every live process whose command name is ``name``
+    and, if given, whose command line contains ``cmdline_contains`` (PostgreSQL shows
+    ``postgres: USER DATABASE HOST(PORT) STATE``, so a database's backends can be picked out)."""
+    found: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -178,20 +177,20 @@ def cpu_of_named(name: str, cmdline_contains: str | None = None) -> float:
             except OSError:
                 continue
         fields = raw[raw.rindex(")") + 2 :].split()
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+        found[int(entry)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return found
 
 
 @dataclass(frozen=True)
 class HostMark:
     at: float
     busy_s: float
-    postgres_s: float
+    postgres_s: dict[int, float]  # per backend
     own_s: float  # this process (the load generator)
 
 
 def host_mark(database: str | None = None) -> HostMark:
-    postgres = cpu_of_named("postgres", f" {database} ") if database else 0.0
+    postgres = cpu_of_named("postgres", f" {database} ") if database else {}
     return HostMark(time.monotonic(), host_busy_s(), postgres, read_cpu_s(os.getpid()))
 
 
@@ -203,7 +202,8 @@ def host_since(start: HostMark, measured_cpu_s: float, database: str | None = No
     end = host_mark(database)
     wall = max(end.at - start.at, 1e-9)
     busy = end.busy_s - start.busy_s
-    postgres = end.postgres_s - start.postgres_s
+    # Backends that ended inside the window are not counted (a lower bound, never negative).
+    postgres = sum(cpu - start.postgres_s.get(pid, 0.0) for pid, cpu in end.postgres_s.items())
     own = end.own_s - start.own_s
     return {
         "busy_pct": 100 * busy / wall,
