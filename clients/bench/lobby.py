@@ -879,9 +879,9 @@ async def run_soak(options: BenchOptions, db: str, url: str, demo: Demo, sizes: 
                 report["rss_mb"] = server.sampler.samples[-1].rss_bytes / 2**20 if server.sampler else None
                 windows.append(report)
                 options.log(
-                    "lobby: soak {at:.0f} s: p99 {p99} ms, missed {m}, rss {rss:.1f} MB".format(
-                        at=report["at_s"], p99=report["latency_ms"]["p99"], m=report["missed"],
-                        rss=report["rss_mb"] or 0,
+                    "lobby: soak {at:.0f} s: p99 {p99:.1f} ms, missed {m}, rss {rss:.1f} MB".format(
+                        at=report["at_s"], p99=report["latency_ms"]["p99"] or math.nan,
+                        m=report["missed"], rss=report["rss_mb"] or 0,
                     )
                 )
                 if last:
@@ -959,9 +959,16 @@ async def run(options: BenchOptions) -> Result:
         db = "postgres" if "postgres" in dbs else dbs[0]
         await run_soak(options, db, options.database_url(db, "bench_lobby"), await prepare(db),
                        sizes, result)
-    result.notes.append(
-        f"{sizes.calls} calls per round, one every {sizes.interval_s:g} s by {4} counters, a ticket "
-        "issued between calls; every event goes to every display; latency = display receipt − "
-        "the call's HTTP response (baseline: − the bare server's acknowledgement)"
-    )
+    if sizes.rounds > 0:
+        result.notes.append(
+            f"{sizes.calls} calls per round, one every {sizes.interval_s:g} s by 4 counters, a ticket "
+            "issued between calls; every event goes to every display; latency = display receipt − "
+            "the call's HTTP response (baseline: − the bare server's acknowledgement)"
+        )
+    if options.soak_minutes > 0:
+        result.notes.append(
+            f"soak: a call every {sizes.soak_interval_s:g} s (the counter starts and finishes its "
+            "previous ticket first) and a ticket issued between calls; figures per "
+            f"{sizes.soak_collect_s:g} s window"
+        )
     return result
