@@ -3,10 +3,14 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.storage.db import new_id
+
+# The tasks a claim may take (an expired lease is taken over); the claim repeats this term so
+# that both databases use the partial index ix_task_ready.
+READY_PREDICATE = "status IN ('open', 'leased')"
 
 
 def json_column(nullable: bool = False) -> Any:
@@ -269,6 +273,9 @@ class Task(SQLModel, table=True):
     __tablename__ = "task"
     __table_args__ = (
         Index("ix_task_claim", "municipality_code", "status", "kind", "urgency"),
+        # The claim's order, over the tasks it may take: it reads from the front and stops.
+        Index("ix_task_ready", "municipality_code", "urgency", "created_at", "id",
+              postgresql_where=text(READY_PREDICATE), sqlite_where=text(READY_PREDICATE)),
         Index("ix_task_household", "municipality_code", "household_key", "status"),
         Index("ix_task_application", "application_id"),
     )

@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.applications import TaskStatus
-from app.storage.tables import HouseholdLock, Task, TaskExclusion
+from app.storage.tables import READY_PREDICATE, HouseholdLock, Task, TaskExclusion
 
 
 async def claim_task(
@@ -32,6 +32,7 @@ async def claim_task(
     """
     conditions = [
         Task.municipality_code == municipality_code,
+        text(f"task.{READY_PREDICATE}"),
         Task.kind.in_(kinds),  # type: ignore[attr-defined]
         Task.queue.in_(queues),  # type: ignore[attr-defined]
         or_(
