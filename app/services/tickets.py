@@ -60,18 +60,23 @@ async def _locked_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str) 
 async def _announce(
     uow: UnitOfWork, ticket: Ticket, event_type: str, counter: Counter | None, categories: set[str]
 ) -> int:
+    now = uow.now()
+    # Seq first: its row lock waits for every earlier lobby change to commit, so the figures
+    # counted below are those at this event's place in the order, not a concurrent writer's.
+    seq = await lobby_store.next_seq(uow.session, ticket.office_id, now)
     queues = await lobby.queue_states(
         uow.session, ticket.office_id, ticket.business_day, uow.settings, only=categories
     )
     extra: dict[str, object] = {"call_count": ticket.call_count}
     if counter is not None:
         extra |= {"counter_id": counter.id, "counter_label": counter.label}
-    seq = await lobby_store.append_event(
+    await lobby_store.add_event(
         uow.session,
+        seq=seq,
         municipality_code=ticket.municipality_code,
         office_id=ticket.office_id,
         type_=event_type,
-        at=uow.now(),
+        at=now,
         data=lobby.event_payload(ticket.number, queues, **extra),
     )
     uow.lobby_changed(ticket.office_id, seq)

@@ -11,23 +11,29 @@ from app.storage.tables import LobbyChannel, LobbyEvent
 NOTIFY_CHANNEL = "madoguchi_lobby"
 
 
-async def append_event(
-    session: AsyncSession,
-    *,
-    municipality_code: str,
-    office_id: str,
-    type_: str,
-    at: datetime,
-    data: dict[str, Any],
-) -> int:
-    """Store a lobby event with the office's next seq; the row lock orders concurrent writers."""
+async def next_seq(session: AsyncSession, office_id: str, at: datetime) -> int:
+    """Take the office's next seq. The channel row stays locked until this transaction ends, so
+    every earlier lobby change has committed and is visible to what this transaction reads next."""
     result = await session.execute(
         update(LobbyChannel)
         .where(LobbyChannel.office_id == office_id)  # type: ignore[arg-type]
         .values(seq=LobbyChannel.seq + 1, updated_at=at)
         .returning(LobbyChannel.seq)
     )
-    seq = int(result.scalar_one())
+    return int(result.scalar_one())
+
+
+async def add_event(
+    session: AsyncSession,
+    *,
+    seq: int,
+    municipality_code: str,
+    office_id: str,
+    type_: str,
+    at: datetime,
+    data: dict[str, Any],
+) -> None:
+    """Store the event of a seq taken with ``next_seq``, announced to every process on commit."""
     session.add(
         LobbyEvent(
             office_id=office_id,
@@ -44,6 +50,22 @@ async def append_event(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": NOTIFY_CHANNEL, "payload": f"{office_id}:{seq}"},
         )
+
+
+async def append_event(
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    office_id: str,
+    type_: str,
+    at: datetime,
+    data: dict[str, Any],
+) -> int:
+    """Store a lobby event with the office's next seq; the row lock orders concurrent writers."""
+    seq = await next_seq(session, office_id, at)
+    await add_event(
+        session, seq=seq, municipality_code=municipality_code, office_id=office_id, type_=type_, at=at, data=data
+    )
     return seq
 
 
