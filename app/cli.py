@@ -130,6 +130,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # The lobby hub writes display frames straight to this protocol's transport
+        # (app/realtime/direct.py); other implementations fall back to the slower ASGI send.
+        ws="websockets-sansio",
         ws_per_message_deflate=False,
         log_level="info",
         log_config=log_config("info"),

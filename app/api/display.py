@@ -8,6 +8,7 @@ from app.api.deps import principal_for_token
 from app.domain.errors import DomainError
 from app.domain.roles import Role
 from app.realtime.connection import DisplayConnection, DisplayOptions
+from app.realtime.direct import direct_writer
 from app.resources import Resources
 from app.services.uow import UnitOfWork
 from app.settings import Settings
@@ -52,4 +53,8 @@ async def lobby_feed(
         send_timeout_s=settings.display.send_timeout_s,
         history_limit=settings.display.history_events,
     )
-    await DisplayConnection(websocket, resources.hub, resources.feed, office_id, options).run()
+    # Under uvicorn's sansio websockets the hub writes frames straight to this socket.
+    direct = direct_writer(websocket._send, websocket.scope)
+    await DisplayConnection(
+        websocket, resources.hub, resources.feed, office_id, options, direct=direct
+    ).run()

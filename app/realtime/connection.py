@@ -2,7 +2,9 @@
 
 Order of work (REALTIME.md §3.4): subscribe, then read the snapshot, then stream. The display
 never sees an event twice or out of order from this loop: anything not newer than what it was
-sent is dropped, and a jump in seq is filled from the database before going on.
+sent is dropped, and a jump in seq is filled from the database before going on. Once the display
+is up to date and its socket drains, the hub writes events to it directly (hub.py) and this task
+only reads, beats after silence and takes over again when the hub hands the display back.
 """
 
 import asyncio
@@ -14,6 +16,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
+from app.realtime.direct import DirectWriter
 from app.realtime.hub import Hub, Subscription
 from app.realtime.messages import Heartbeat, LobbySnapshot, Resume
 
@@ -59,38 +62,41 @@ class DisplayConnection:
         feed: LobbyFeed,
         office_id: str,
         options: DisplayOptions,
+        direct: DirectWriter | None = None,
     ) -> None:
         self._socket = socket
         self._hub = hub
         self._feed = feed
         self._office_id = office_id
         self._options = options
-        self._last = 0
+        self._direct = direct
         self._epoch = ""
+        self._loop = asyncio.get_running_loop()
 
     async def run(self) -> None:
-        with self._hub.subscribe(self._office_id) as subscription:
+        with self._hub.subscribe(self._office_id, self._direct) as subscription:
             snapshot = await self._feed.snapshot(self._office_id)
             self._epoch = snapshot.epoch
             try:
-                await self._send(snapshot.model_dump_json())
-                self._last = snapshot.seq
+                await self._send(subscription, snapshot.model_dump_json())
+                subscription.last = snapshot.seq
                 reader = asyncio.create_task(self._read(subscription))
                 writer = asyncio.create_task(self._write(subscription))
                 done, pending = await asyncio.wait(
                     {reader, writer}, return_when=asyncio.FIRST_COMPLETED
                 )
+                subscription.live = False
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
                 for task in done:
                     error = task.exception()
                     if isinstance(error, SlowDisplay):
-                        await self._socket.close(CLOSE_TRY_AGAIN_LATER, "display too slow")
+                        await self._close_slow()
                     elif error is not None and not _is_disconnect(error):
                         raise error
             except SlowDisplay:
-                await self._socket.close(CLOSE_TRY_AGAIN_LATER, "display too slow")
+                await self._close_slow()
 
     async def _read(self, subscription: Subscription) -> None:
         while True:
@@ -107,37 +113,46 @@ class DisplayConnection:
                 subscription.request_resume(resume.after_seq)
 
     async def _write(self, subscription: Subscription) -> None:
-        options = self._options
+        heartbeat_s = self._options.heartbeat_s
         while True:
+            if not subscription.live and self._hub.may_go_live(subscription):
+                # Up to date and draining: the pump writes from the next event on.
+                subscription.live = True
             try:
-                # asyncio.timeout, not wait_for: wait_for wraps every get in a new task, which at
-                # a thousand displays per event is most of the fan-out's cost.
-                async with asyncio.timeout(options.heartbeat_s):
+                # asyncio.timeout_at, not wait_for: wait_for wraps every get in a new task.
+                async with asyncio.timeout_at(subscription.sent_at + heartbeat_s):
                     item = await subscription.queue.get()
             except TimeoutError:
-                beat = Heartbeat(seq=self._last, epoch=self._epoch, at=datetime.now(UTC))
-                await self._send(beat.model_dump_json())
+                if self._loop.time() < subscription.sent_at + heartbeat_s:
+                    continue  # the pump wrote in the meantime: not silent yet
+                subscription.live = False
+                beat = Heartbeat(seq=subscription.last, epoch=self._epoch, at=datetime.now(UTC))
+                await self._send(subscription, beat.model_dump_json())
                 continue
+            # Anything queued was queued while the pump was not writing to this display.
+            subscription.live = False
             if subscription.lagging or subscription.resume_from is not None:
-                after = self._last if subscription.resume_from is None else subscription.resume_from
+                after = (
+                    subscription.last if subscription.resume_from is None else subscription.resume_from
+                )
                 subscription.lagging = False
                 subscription.resume_from = None
                 _drain(subscription)
-                await self._catch_up(after)
+                await self._catch_up(subscription, after)
                 continue
             if item is None:
                 continue
             seq, text = item
-            if seq <= self._last:
+            if seq <= subscription.last:
                 continue
-            if seq > self._last + 1:
-                await self._catch_up(self._last)
+            if seq > subscription.last + 1:
+                await self._catch_up(subscription, subscription.last)
                 continue
-            await self._send(text)
-            self._last = seq
+            await self._send(subscription, text)
+            subscription.last = seq
             subscription.delivered += 1
 
-    async def _catch_up(self, after: int) -> None:
+    async def _catch_up(self, subscription: Subscription, after: int) -> None:
         """Send the events after ``after`` from the database, or a fresh snapshot if they are gone."""
         current, events = await self._feed.events_after(
             self._office_id, after, self._options.history_limit
@@ -148,20 +163,33 @@ class DisplayConnection:
         )
         if not complete:
             snapshot = await self._feed.snapshot(self._office_id)
-            await self._send(snapshot.model_dump_json())
+            await self._send(subscription, snapshot.model_dump_json())
             self._epoch = snapshot.epoch
-            self._last = snapshot.seq
+            subscription.last = snapshot.seq
             return
-        for seq, text in events:
-            await self._send(text)
-        self._last = max(self._last, current)
+        for _seq, text in events:
+            await self._send(subscription, text)
+        subscription.last = max(subscription.last, current)
 
-    async def _send(self, text: str) -> None:
+    async def _send(self, subscription: Subscription, text: str) -> None:
         try:
             async with asyncio.timeout(self._options.send_timeout_s):
                 await self._socket.send_text(text)
         except TimeoutError:
             raise SlowDisplay from None
+        subscription.sent_at = self._loop.time()
+
+    async def _close_slow(self) -> None:
+        """Close with 1013 so that the display reconnects and resyncs."""
+        if self._direct is not None:
+            # The socket is not draining, so the ASGI close would wait for it: the close frame
+            # goes behind the unread data instead, and a display that still reads nothing
+            # within the send timeout is cut off.
+            self._direct.close_behind(
+                CLOSE_TRY_AGAIN_LATER, "display too slow", self._options.send_timeout_s
+            )
+            return
+        await self._socket.close(CLOSE_TRY_AGAIN_LATER, "display too slow")
 
 
 def _drain(subscription: Subscription) -> None:

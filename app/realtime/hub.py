@@ -1,10 +1,16 @@
 """Fan-out of lobby events to the displays connected to this process.
 
 Whoever commits a lobby change (this process, or another through PostgreSQL NOTIFY) calls
-``notify(office, seq)``. One pump task reads the new events from the database, serialises each
-once and offers it to every display's bounded queue. ``notify`` never awaits, and a display
-whose queue is full is marked lagging instead of slowing the others; it then catches up from
-the database on its own (see connection.py).
+``notify(office, seq)``. One pump task reads the new events from the database and, in seq
+order, writes each one's frame (encoded once) straight to every display that is up to date
+and draining (``live``), and offers it to the bounded queue of every other display, whose own
+task sends it (see connection.py). ``notify`` never awaits; a display whose queue is full is
+marked lagging instead of slowing the others, and catches up from the database on its own.
+
+Exactly one side writes to a display at a time: the pump while ``live``, the display's task
+otherwise. The pump hands a display over (``live = False``, event queued) as soon as an event
+does not follow its ``last`` seq or its socket stops draining; the task hands it back only
+when its queue is empty and it has sent everything the pump has published.
 """
 
 import asyncio
@@ -13,6 +19,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from app.realtime.direct import DirectWriter, encode_text_frame
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +32,16 @@ FetchEvents = Callable[[str, int, int], Awaitable[list[tuple[int, str]]]]
 class Subscription:
     office_id: str
     queue: "asyncio.Queue[tuple[int, str] | None]"
+    direct: DirectWriter | None = None
+    # The seq of the last event (or snapshot) sent to the display.
+    last: int = 0
+    # The pump writes to the display itself; its task only beats and reads.
+    live: bool = False
     lagging: bool = False
     resume_from: int | None = None
     delivered: int = field(default=0)
+    # loop.time() of the last message sent, for heartbeats after silence.
+    sent_at: float = 0.0
 
     def wake(self) -> None:
         """Ask the writer to look at its flags (resume, lagging) now."""
@@ -36,6 +51,7 @@ class Subscription:
             self.lagging = True
 
     def request_resume(self, after_seq: int) -> None:
+        self.live = False
         self.resume_from = after_seq if self.resume_from is None else min(self.resume_from, after_seq)
         self.wake()
 
@@ -48,14 +64,17 @@ class Hub:
         self._published: dict[str, int] = {}
         self._wanted: dict[str, int] = {}
         self._wake = asyncio.Event()
+        self.direct_writes = 0
+        self.queued_writes = 0
 
     @contextmanager
-    def subscribe(self, office_id: str) -> Iterator[Subscription]:
-        subscription = Subscription(office_id, asyncio.Queue(self._queue_size))
+    def subscribe(self, office_id: str, direct: DirectWriter | None = None) -> Iterator[Subscription]:
+        subscription = Subscription(office_id, asyncio.Queue(self._queue_size), direct=direct)
         self._by_office[office_id].add(subscription)
         try:
             yield subscription
         finally:
+            subscription.live = False
             subscribers = self._by_office.get(office_id)
             if subscribers is not None:
                 subscribers.discard(subscription)
@@ -71,6 +90,20 @@ class Hub:
 
     def published_seq(self, office_id: str) -> int | None:
         return self._published.get(office_id)
+
+    def may_go_live(self, subscription: Subscription) -> bool:
+        """True when the pump can take over writing: nothing queued, nothing missed, draining."""
+        if (
+            subscription.direct is None
+            or subscription.lagging
+            or subscription.resume_from is not None
+            or not subscription.queue.empty()
+        ):
+            return False
+        published = self._published.get(subscription.office_id)
+        if published is not None and subscription.last < published:
+            return False
+        return subscription.direct.ready()
 
     def notify(self, office_id: str, seq: int) -> None:
         """Events up to ``seq`` exist for the office; never blocks the caller."""
@@ -106,14 +139,40 @@ class Hub:
         subscribers = self._by_office.get(office_id)
         if not subscribers:
             return
+        now = asyncio.get_running_loop().time()
         for seq, text in events:
-            for subscription in subscribers:
-                if subscription.lagging:
-                    continue
-                try:
-                    subscription.queue.put_nowait((seq, text))
-                except asyncio.QueueFull:
-                    # A stuck screen must never slow the others: it resyncs from the database.
-                    subscription.lagging = True
-            published = max(published, seq)
+            if seq <= published:
+                continue
+            self._fan_out(subscribers, seq, text, now)
+            published = seq
         self._published[office_id] = published
+
+    def _fan_out(self, subscribers: set[Subscription], seq: int, text: str, now: float) -> None:
+        frame: bytes | None = None
+        direct = queued = 0
+        for subscription in subscribers:
+            if subscription.live:
+                if seq <= subscription.last:
+                    continue  # its task already sent it from the database
+                writer = subscription.direct
+                if seq == subscription.last + 1 and writer is not None and writer.ready():
+                    if frame is None:
+                        frame = encode_text_frame(text)
+                    writer.write(frame)
+                    subscription.last = seq
+                    subscription.sent_at = now
+                    subscription.delivered += 1
+                    direct += 1
+                    continue
+                # Behind, ahead or not draining: its own task takes over from this event on.
+                subscription.live = False
+            if subscription.lagging:
+                continue
+            try:
+                subscription.queue.put_nowait((seq, text))
+                queued += 1
+            except asyncio.QueueFull:
+                # A stuck screen must never slow the others: it resyncs from the database.
+                subscription.lagging = True
+        self.direct_writes += direct
+        self.queued_writes += queued

@@ -1,0 +1,114 @@
+"""Display frames written straight to the socket, past the ASGI send path.
+
+Under uvicorn's websockets-sansio protocol (what ``madoguchi serve`` runs), an event is framed
+once and the same bytes are written to every up-to-date display's transport, as
+``websockets.broadcast`` does. Any other server, or a connection that negotiated an extension,
+gets no direct writer and is served through the ordinary ``send_text``.
+"""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from websockets.exceptions import InvalidState
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+try:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+except ImportError:  # pragma: no cover - uvicorn without websockets
+    WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
+
+# Above this many unsent bytes a display is no longer written to directly: its own task takes
+# over, waits for the socket to drain and closes it (1013) after the send timeout.
+HIGH_WATER_BYTES = 64 * 1024
+
+_MAX_WRAPPERS = 8
+
+
+def encode_text_frame(text: str) -> bytes:
+    """An unmasked, unfragmented, uncompressed text frame: the same bytes for every display."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+
+
+class DirectWriter:
+    """Writes pre-encoded frames to one display's transport while it keeps up."""
+
+    __slots__ = ("_protocol", "_transport")
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+        self._transport = protocol.transport
+
+    def ready(self) -> bool:
+        """Open, not closing, and draining: a frame written now goes out in order, whole."""
+        protocol = self._protocol
+        transport = self._transport
+        return (
+            not protocol.close_sent
+            and not protocol.disconnected
+            and protocol.writable.is_set()
+            and protocol.conn.state is State.OPEN
+            and not transport.is_closing()
+            and transport.get_write_buffer_size() <= HIGH_WATER_BYTES
+        )
+
+    def write(self, frame: bytes) -> None:
+        self._transport.write(frame)
+
+    def close_behind(self, code: int, reason: str, grace_s: float) -> None:
+        """Queue a close frame behind what the display has not read yet, and cut the
+        connection if it has still not read it all after ``grace_s``."""
+        protocol = self._protocol
+        transport = self._transport
+        if transport.is_closing() or protocol.close_sent:
+            return
+        try:
+            protocol.conn.send_close(code, reason)
+        except InvalidState:
+            return
+        transport.write(b"".join(protocol.conn.data_to_send()))
+        protocol.close_sent = True
+        asyncio.get_running_loop().call_later(grace_s, self._cut_if_stuck)
+
+    def _cut_if_stuck(self) -> None:
+        if self._transport.get_write_buffer_size() > 0:
+            self._transport.abort()
+
+
+def direct_writer(send: Callable[..., Any], scope: dict[str, Any]) -> DirectWriter | None:
+    """The direct writer behind an ASGI ``send``, or None when it is not uvicorn's sansio protocol.
+
+    Middleware wraps ``send`` in closures; they are followed through their ``send`` variable.
+    The protocol found must be the one serving ``scope``, and must not have negotiated an
+    extension (a compressed connection needs its own frames).
+    """
+    if WebSocketsSansIOProtocol is None:
+        return None
+    protocol = _server_protocol(send)
+    if protocol is None or getattr(protocol, "scope", None) is not scope:
+        return None
+    if protocol.conn.extensions or protocol.transport is None:
+        return None
+    return DirectWriter(protocol)
+
+
+def _server_protocol(send: Callable[..., Any]) -> Any:
+    current: Any = send
+    for _ in range(_MAX_WRAPPERS):
+        owner = getattr(current, "__self__", None)
+        if isinstance(owner, WebSocketsSansIOProtocol):
+            return owner
+        function = getattr(current, "__func__", current)
+        code = getattr(function, "__code__", None)
+        cells = getattr(function, "__closure__", None)
+        if code is None or not cells:
+            return None
+        wrapped = dict(zip(code.co_freevars, cells, strict=True)).get("send")
+        if wrapped is None:
+            return None
+        try:
+            current = wrapped.cell_contents
+        except ValueError:
+            return None
+    return None
