@@ -3,6 +3,7 @@
 import asyncio
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -23,6 +24,8 @@ cli.add_typer(token_cli, name="token")
 cli.add_typer(admin_cli, name="admin")
 batches_cli = typer.Typer(no_args_is_help=True, help="Vendor batches: seal, list, recall")
 cli.add_typer(batches_cli, name="batches")
+audit_cli = typer.Typer(no_args_is_help=True, help="Tamper-evident event and access logs")
+cli.add_typer(audit_cli, name="audit")
 
 T = TypeVar("T")
 
@@ -384,6 +387,116 @@ def batches_recall(
     system = Principal(token_id="cli", municipality_code=municipality, role=Role.ADMIN, name="madoguchi CLI")
     recalled = _run(lambda uow: batches.recall(uow, system, batch))
     typer.echo(f"recalled {recalled.id}: {recalled.returned_count} items back in the queue", err=True)
+
+
+class AuditLog(str, Enum):
+    EVENT = "event"
+    ACCESS = "access"
+    ALL = "all"
+
+
+def _audit_logs(choice: AuditLog) -> list[Any]:
+    from app.domain.audit import LogName
+
+    return list(LogName) if choice is AuditLog.ALL else [LogName(choice.value)]
+
+
+async def _with_sessionmaker(work: Callable[[Any], Awaitable[T]]) -> T:
+    engine = create_engine(Settings().database_url)
+    try:
+        return await work(make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+def _seal_lines(sealed: dict[Any, int]) -> list[str]:
+    return [f"{log} {code}: sealed {count} (封印 {count} 件)" for (log, code), count in sealed.items()]
+
+
+@audit_cli.command("seal")
+def audit_seal(
+    municipality: Annotated[str | None, typer.Option(help="Only this municipality's chains")] = None,
+    log: Annotated[AuditLog, typer.Option(help="Which log")] = AuditLog.ALL,
+) -> None:
+    """Chain every log row committed so far (the server does this every second)."""
+    from app.services import audit
+
+    settings = Settings()
+    sealed = asyncio.run(_with_sessionmaker(lambda maker: audit.seal(
+        maker, SystemClock(), logs=_audit_logs(log), municipality_code=municipality,
+        batch_rows=settings.audit.batch_rows,
+    )))
+    for line in _seal_lines(sealed):
+        typer.echo(line)
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    municipality: Annotated[str | None, typer.Option(help="Only this municipality's chains")] = None,
+    log: Annotated[AuditLog, typer.Option(help="Which log")] = AuditLog.ALL,
+    seal_first: Annotated[bool, typer.Option("--seal", help="Seal unsealed rows first")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per chain")] = False,
+) -> None:
+    """Recompute every chain; name the first broken entry of each. Exit 1 if any is broken.
+
+    Prints one line per chain (log, municipality): `OK <n> entries, head <hash>` or where it
+    breaks and how, plus the rows not yet sealed. Keep the printed heads somewhere else too:
+    a later run that shows a different history before them proves a rewrite.
+    """
+    from app.services import audit
+
+    settings = Settings()
+    logs = _audit_logs(log)
+
+    async def work(maker: Any) -> int:
+        if municipality is not None and not await audit.known_municipality(maker, municipality):
+            typer.echo(f"error: 団体が見つかりません (no such municipality): {municipality}", err=True)
+            return 2
+        if seal_first:
+            sealed = await audit.seal(maker, SystemClock(), logs=logs, municipality_code=municipality,
+                                      batch_rows=settings.audit.batch_rows)
+            for line in _seal_lines(sealed):
+                typer.echo(line, err=True)
+        broken = 0
+        async for report in audit.verify(maker, logs=logs, municipality_code=municipality,
+                                         chunk_rows=settings.audit.batch_rows):
+            broken += report.broken is not None
+            typer.echo(json.dumps(_report_json(report), ensure_ascii=False) if as_json
+                       else _report_line(report))
+        typer.echo(f"改ざんの疑い {broken} chain(s) broken" if broken else "改ざんなし all chains intact",
+                   err=True)
+        return 1 if broken else 0
+
+    raise typer.Exit(asyncio.run(_with_sessionmaker(work)))
+
+
+def _report_line(report: Any) -> str:
+    where = f"{report.log} {report.municipality_code}:"
+    unsealed = f"{report.unsealed} not yet sealed (未封印 {report.unsealed} 件)"
+    if report.broken is None:
+        from app.domain.audit import GENESIS_HASH
+
+        head = report.head.last_hash if report.head else GENESIS_HASH
+        return f"{where} OK {report.entries} entries, head {head}; {unsealed}"
+    b = report.broken
+    row = b.row_id if b.row_id is not None else "-"
+    return (f"{where} BROKEN at chain_seq {b.chain_seq}, row id {row}: {b.title_en} ({b.title_ja}); "
+            f"{b.detail}; {unsealed}")
+
+
+def _report_json(report: Any) -> dict[str, Any]:
+    b = report.broken
+    return {
+        "log": str(report.log), "municipality": report.municipality_code,
+        "status": "ok" if b is None else "broken", "entries": report.entries,
+        "head_seq": report.head.last_seq if report.head else 0,
+        "head_hash": report.head.last_hash if report.head else None,
+        "unsealed": report.unsealed,
+        "break": None if b is None else {
+            "kind": str(b.kind), "chain_seq": b.chain_seq, "row_id": b.row_id,
+            "title_ja": b.title_ja, "title_en": b.title_en, "detail": b.detail,
+        },
+    }
 
 
 def main() -> None:

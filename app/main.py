@@ -18,6 +18,7 @@ from app.domain.clock import Clock, SystemClock
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener, asyncpg_dsn
 from app.resources import Resources
+from app.services import audit
 from app.services.lobby_feed import DatabaseLobbyFeed
 from app.settings import Settings
 from app.storage import lobby as lobby_store
@@ -99,9 +100,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(listener.connected.wait(), 10)
         app.state.listener = listener
+        sealing_stop = asyncio.Event()
+        sealer = None
+        if settings.audit.seal_every_s > 0:
+            sealer = asyncio.create_task(
+                audit.run_sealer(resources.sessionmaker, resources.clock, settings.audit, sealing_stop),
+                name="audit-sealer",
+            )
         try:
             yield
         finally:
+            if sealer is not None:
+                # Let a seal in progress commit rather than cancel it halfway; cancel if it hangs.
+                sealing_stop.set()
+                await asyncio.wait({sealer}, timeout=10)
+                tasks.append(sealer)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

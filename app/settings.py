@@ -35,6 +35,14 @@ class VendorSettings(BaseModel):
     chunk_rows: int = 1000
 
 
+class AuditSettings(BaseModel):
+    # How often the server chains new event and access log rows (tamper evidence); 0 turns the
+    # background sealer off (then `madoguchi audit seal` does it).
+    seal_every_s: float = 1.0
+    # Rows per sealing transaction and per verification read: memory stays flat, locks short.
+    batch_rows: int = 1000
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -58,6 +66,7 @@ class Settings(BaseSettings):
     lobby: LobbySettings = LobbySettings()
     queue: QueueSettings = QueueSettings()
     vendor: VendorSettings = VendorSettings()
+    audit: AuditSettings = AuditSettings()
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,6 +11,8 @@ from app.storage.db import new_id
 # The tasks a claim may take (an expired lease is taken over); the claim repeats this term so
 # that both databases use the partial index ix_task_ready.
 READY_PREDICATE = "status IN ('open', 'leased')"
+# Log rows the audit sealer has not chained yet; it reads them through a partial index.
+UNSEALED_PREDICATE = "chain_seq IS NULL"
 
 
 def json_column(nullable: bool = False) -> Any:
@@ -167,7 +169,12 @@ class EventLog(SQLModel, table=True):
     """Append-only: every state change, who made it, when, from what to what."""
 
     __tablename__ = "event_log"
-    __table_args__ = (Index("ix_event_log_entity", "entity", "entity_id", "id"),)
+    __table_args__ = (
+        Index("ix_event_log_entity", "entity", "entity_id", "id"),
+        Index("ix_event_log_chain", "municipality_code", "chain_seq", unique=True),
+        Index("ix_event_log_unsealed", "municipality_code", "id",
+              postgresql_where=text(UNSEALED_PREDICATE), sqlite_where=text(UNSEALED_PREDICATE)),
+    )
 
     id: int | None = Field(
         default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -182,6 +189,10 @@ class EventLog(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=32)
     to_status: str | None = Field(default=None, max_length=32)
     data: dict[str, Any] | None = json_column(nullable=True)
+    # Place and hash in the municipality's tamper-evident chain (app/domain/audit.py). Writers
+    # leave both empty; the sealer fills them, so no writer waits for a chain lock.
+    chain_seq: int | None = Field(default=None, sa_type=BigInteger)
+    chain_hash: str | None = Field(default=None, max_length=64)
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -339,7 +350,12 @@ class AccessLog(SQLModel, table=True):
     """Every view of personal data, every My Number shown, every export (DOMAIN.md §7.12)."""
 
     __tablename__ = "access_log"
-    __table_args__ = (Index("ix_access_log_entity", "municipality_code", "entity_id"),)
+    __table_args__ = (
+        Index("ix_access_log_entity", "municipality_code", "entity_id"),
+        Index("ix_access_log_chain", "municipality_code", "chain_seq", unique=True),
+        Index("ix_access_log_unsealed", "municipality_code", "id",
+              postgresql_where=text(UNSEALED_PREDICATE), sqlite_where=text(UNSEALED_PREDICATE)),
+    )
 
     id: int | None = Field(
         default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -353,6 +369,21 @@ class AccessLog(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     my_number_shown: bool = False
     detail: dict[str, Any] | None = json_column(nullable=True)
+    # As on EventLog: filled by the sealer only.
+    chain_seq: int | None = Field(default=None, sa_type=BigInteger)
+    chain_hash: str | None = Field(default=None, max_length=64)
+
+
+class AuditChainHead(SQLModel, table=True):
+    """Per log and municipality, the last sealed entry of its chain; its row lock orders sealers."""
+
+    __tablename__ = "audit_chain_head"
+
+    log: str = Field(primary_key=True, max_length=16)
+    municipality_code: str = Field(foreign_key="municipality.code", primary_key=True, max_length=6)
+    last_seq: int = Field(default=0, sa_type=BigInteger)
+    last_hash: str = Field(max_length=64)
+    sealed_at: datetime
 
 
 class VendorBatch(SQLModel, table=True):

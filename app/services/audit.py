@@ -1,0 +1,168 @@
+"""Sealing the event and access logs into per-municipality hash chains, and verifying them.
+
+Writers never touch the chain: they insert log rows with chain_seq NULL, so no request waits
+for a chain lock. The sealer (in the app's lifespan, or ``madoguchi audit seal``) gives the
+rows their places in short transactions under the chain's head row lock; a row committed late
+with a smaller id simply gets a later chain_seq, so no committed row is ever skipped.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.domain.audit import (
+    ChainBreak,
+    ChainHead,
+    ChainWalker,
+    LogName,
+    canonical_json,
+    entry_hash,
+)
+from app.domain.clock import Clock
+from app.settings import AuditSettings
+from app.storage import audit as store
+
+log = logging.getLogger(__name__)
+
+Sessionmaker = async_sessionmaker[AsyncSession]
+
+
+async def seal_batch(
+    sessionmaker: Sessionmaker, clock: Clock, log_name: LogName, municipality_code: str, batch_rows: int
+) -> int:
+    """Chain up to ``batch_rows`` of one municipality's unsealed rows, oldest first, in one transaction."""
+    async with sessionmaker() as session:
+        now = clock.now()
+        head = await store.lock_head(session, log_name, municipality_code, now)
+        rows = await store.unsealed_rows(session, log_name, municipality_code, batch_rows)
+        if not rows:
+            await session.rollback()
+            return 0
+        seq, last_hash = head.last_seq, head.last_hash
+        seals = []
+        for row in rows:
+            seq += 1
+            last_hash = entry_hash(last_hash, canonical_json(log_name, {**row, "chain_seq": seq}))
+            seals.append({"row_id": row["id"], "seq": seq, "hash": last_hash})
+        await store.write_seals(session, log_name, seals)
+        await store.move_head(session, log_name, municipality_code, ChainHead(seq, last_hash), now)
+        await session.commit()
+        return len(seals)
+
+
+async def seal(
+    sessionmaker: Sessionmaker,
+    clock: Clock,
+    *,
+    logs: Iterable[LogName] = tuple(LogName),
+    municipality_code: str | None = None,
+    batch_rows: int = 1000,
+    stop: asyncio.Event | None = None,
+) -> dict[tuple[LogName, str], int]:
+    """Seal every row committed so far; how many rows each chain took.
+
+    Municipalities take turns a batch at a time, so one busy city never holds up the others.
+    """
+    sealed: dict[tuple[LogName, str], int] = {}
+    for log_name in logs:
+        async with sessionmaker() as session:
+            pending = await store.municipalities_with_unsealed(session, log_name)
+        if municipality_code is not None:
+            pending = [code for code in pending if code == municipality_code]
+        while pending and not (stop and stop.is_set()):
+            still = []
+            for code in pending:
+                count = await seal_batch(sessionmaker, clock, log_name, code, batch_rows)
+                sealed[(log_name, code)] = sealed.get((log_name, code), 0) + count
+                if count == batch_rows:
+                    still.append(code)
+            pending = still
+    return sealed
+
+
+async def run_sealer(
+    sessionmaker: Sessionmaker, clock: Clock, settings: AuditSettings, stop: asyncio.Event
+) -> None:
+    """The app's background sealer: seal, wait ``seal_every_s``, again, until ``stop`` is set.
+
+    A database that is down or restarting is logged once and retried with backoff.
+    """
+    failures = 0
+    while not stop.is_set():
+        try:
+            await seal(sessionmaker, clock, batch_rows=settings.batch_rows, stop=stop)
+        except Exception:
+            failures += 1
+            if failures == 1:
+                log.warning("audit sealing failed; retrying", exc_info=True)
+        else:
+            if failures:
+                log.info("audit sealing works again after %d failed attempts", failures)
+            failures = 0
+        delay = min(settings.seal_every_s * 2**failures, max(settings.seal_every_s, 30.0))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """One chain after verification: how long it is, its head, and its first break if any."""
+
+    log: LogName
+    municipality_code: str
+    entries: int
+    head: ChainHead | None
+    unsealed: int
+    broken: ChainBreak | None
+
+
+async def verify_chain(
+    sessionmaker: Sessionmaker, log_name: LogName, municipality_code: str, chunk_rows: int = 1000
+) -> ChainReport:
+    """Walk one chain in chain_seq order, a page at a time (constant memory, short reads)."""
+    async with sessionmaker() as session:
+        head = await store.find_head(session, log_name, municipality_code)
+    walker = ChainWalker(log_name)
+    # Rows up to the head read now; a seal that commits meanwhile is checked by the next run.
+    upto = head.last_seq if head is not None else None
+    after = 0
+    while True:
+        async with sessionmaker() as session:
+            rows = await store.sealed_rows(
+                session, log_name, municipality_code, after=after, upto=upto, limit=chunk_rows
+            )
+        if not all(walker.add(row) for row in rows) or len(rows) < chunk_rows:
+            break
+        after = int(rows[-1]["chain_seq"])
+    broken = walker.finish(head)
+    async with sessionmaker() as session:
+        if broken is None and head is not None:
+            beyond = await store.first_beyond_head(session, log_name, municipality_code)
+            if beyond is not None:
+                broken = walker.beyond_head(head, *beyond)
+        unsealed = await store.count_unsealed(session, log_name, municipality_code)
+    return ChainReport(log_name, municipality_code, walker.entries, head, unsealed, broken)
+
+
+async def verify(
+    sessionmaker: Sessionmaker,
+    *,
+    logs: Iterable[LogName] = tuple(LogName),
+    municipality_code: str | None = None,
+    chunk_rows: int = 1000,
+) -> AsyncIterator[ChainReport]:
+    """Every chain of the given logs (and municipality), one report each as it is checked."""
+    async with sessionmaker() as session:
+        codes = await store.chain_municipalities(session, municipality_code)
+    for log_name in logs:
+        for code in codes:
+            yield await verify_chain(sessionmaker, log_name, code, chunk_rows)
+
+
+async def known_municipality(sessionmaker: Sessionmaker, municipality_code: str) -> bool:
+    async with sessionmaker() as session:
+        return municipality_code in await store.chain_municipalities(session, municipality_code)

@@ -1,0 +1,145 @@
+"""SQL of the audit chains: unsealed rows, the locked head row, sealed rows in chain order."""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, select, union, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.audit import CHAINED_COLUMNS, GENESIS_HASH, ChainHead, LogName
+from app.storage.tables import AccessLog, AuditChainHead, EventLog, Municipality
+
+TABLES: dict[LogName, Table] = {
+    LogName.EVENT: EventLog.__table__,  # type: ignore[dict-item]
+    LogName.ACCESS: AccessLog.__table__,  # type: ignore[dict-item]
+}
+HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
+
+
+def _columns(log: LogName) -> list[Any]:
+    table = TABLES[log]
+    return [table.c[name] for name in CHAINED_COLUMNS[log]] + [table.c.chain_hash]
+
+
+async def municipalities_with_unsealed(session: AsyncSession, log: LogName) -> list[str]:
+    table = TABLES[log]
+    statement = select(table.c.municipality_code).where(table.c.chain_seq.is_(None)).distinct()
+    return sorted((await session.execute(statement)).scalars())
+
+
+async def lock_head(session: AsyncSession, log: LogName, municipality_code: str, now: datetime) -> ChainHead:
+    """The chain's head row, created at genesis if need be, locked until the transaction ends.
+
+    On PostgreSQL the row lock makes sealers in several processes take turns; on SQLite the
+    transaction already holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    where = (HEAD.c.log == str(log)) & (HEAD.c.municipality_code == municipality_code)
+    locked = select(HEAD.c.last_seq, HEAD.c.last_hash).where(where).with_for_update()
+    row = (await session.execute(locked)).first()
+    if row is None:
+        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        await session.execute(
+            insert(HEAD)
+            .values(log=str(log), municipality_code=municipality_code, last_seq=0,
+                    last_hash=GENESIS_HASH, sealed_at=now)
+            .on_conflict_do_nothing(index_elements=["log", "municipality_code"])
+        )
+        row = (await session.execute(locked)).one()
+    return ChainHead(int(row.last_seq), str(row.last_hash))
+
+
+async def unsealed_rows(
+    session: AsyncSession, log: LogName, municipality_code: str, limit: int
+) -> list[Mapping[str, Any]]:
+    """The oldest rows not yet in the chain (by id; a row committed late simply comes later)."""
+    table = TABLES[log]
+    statement = (
+        select(*_columns(log))
+        .where(table.c.municipality_code == municipality_code, table.c.chain_seq.is_(None))
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).mappings())
+
+
+async def write_seals(
+    session: AsyncSession, log: LogName, seals: Sequence[dict[str, Any]]
+) -> None:
+    """Give each row (``{"row_id", "seq", "hash"}``) its place and hash; one executemany."""
+    table = TABLES[log]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(chain_seq=bindparam("seq"), chain_hash=bindparam("hash"))
+    )
+    await session.execute(statement, list(seals))
+
+
+async def move_head(
+    session: AsyncSession, log: LogName, municipality_code: str, head: ChainHead, now: datetime
+) -> None:
+    await session.execute(
+        update(HEAD)
+        .where(HEAD.c.log == str(log), HEAD.c.municipality_code == municipality_code)
+        .values(last_seq=head.last_seq, last_hash=head.last_hash, sealed_at=now)
+    )
+
+
+async def find_head(session: AsyncSession, log: LogName, municipality_code: str) -> ChainHead | None:
+    row = (await session.execute(
+        select(HEAD.c.last_seq, HEAD.c.last_hash)
+        .where(HEAD.c.log == str(log), HEAD.c.municipality_code == municipality_code)
+    )).first()
+    return ChainHead(int(row.last_seq), str(row.last_hash)) if row else None
+
+
+async def sealed_rows(
+    session: AsyncSession, log: LogName, municipality_code: str, *, after: int, upto: int | None,
+    limit: int,
+) -> list[Mapping[str, Any]]:
+    """The next sealed rows in chain order after ``after`` (a keyset page, read by the chain index)."""
+    table = TABLES[log]
+    statement = select(*_columns(log)).where(
+        table.c.municipality_code == municipality_code, table.c.chain_seq > after
+    )
+    if upto is not None:
+        statement = statement.where(table.c.chain_seq <= upto)
+    statement = statement.order_by(table.c.chain_seq).limit(limit)
+    return list((await session.execute(statement)).mappings())
+
+
+async def first_beyond_head(
+    session: AsyncSession, log: LogName, municipality_code: str
+) -> tuple[int, int] | None:
+    """(chain_seq, id) of the first row numbered past the current head, in one statement."""
+    table = TABLES[log]
+    head_seq = (
+        select(HEAD.c.last_seq)
+        .where(HEAD.c.log == str(log), HEAD.c.municipality_code == municipality_code)
+        .scalar_subquery()
+    )
+    row = (await session.execute(
+        select(table.c.chain_seq, table.c.id)
+        .where(table.c.municipality_code == municipality_code, table.c.chain_seq > head_seq)
+        .order_by(table.c.chain_seq)
+        .limit(1)
+    )).first()
+    return (int(row.chain_seq), int(row.id)) if row else None
+
+
+async def count_unsealed(session: AsyncSession, log: LogName, municipality_code: str) -> int:
+    table = TABLES[log]
+    return int((await session.execute(
+        select(func.count()).select_from(table)
+        .where(table.c.municipality_code == municipality_code, table.c.chain_seq.is_(None))
+    )).scalar_one())
+
+
+async def chain_municipalities(session: AsyncSession, municipality_code: str | None) -> list[str]:
+    """Every municipality that has (or should have) chains: registered ones and those with heads."""
+    registered = select(Municipality.code.label("code"))  # type: ignore[attr-defined]
+    headed = select(HEAD.c.municipality_code.label("code"))
+    codes = sorted((await session.execute(union(registered, headed))).scalars())
+    return [c for c in codes if municipality_code is None or c == municipality_code]
