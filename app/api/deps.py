@@ -14,11 +14,11 @@ from app.settings import Settings
 from app.storage.tenancy import find_active_token
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:  # async: a sync dependency costs a thread hop
     return request.app.state.resources  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 

@@ -142,12 +142,10 @@ async def heartbeat(task_id: str, body: LeaseToken, uow: UowDep, principal: Work
              summary="Keyed values, or a review decision (approve / return / reject)",
              responses={403: {}, 404: {}, 409: {}, 422: {}})
 async def submit(task_id: str, body: SubmitWork, uow: UowDep, principal: Worker) -> SubmitOut:
-    application = await work_service.submit(
+    task, application = await work_service.submit(
         uow, principal, task_id, body.lease_token, values=body.values, decision=body.decision,
         reason=body.reason,
     )
-    task = await uow.session.get(Task, task_id)
-    assert task is not None
     return SubmitOut(task_id=task_id, application_id=application.id, application_status=application.status,
                      outcome=str((task.result or {}).get("outcome")))
 

@@ -4,7 +4,6 @@ from typing import Any
 
 from app.domain.roles import Principal
 from app.services.uow import UnitOfWork
-from app.storage.tables import AccessLog
 
 
 def record_access(
@@ -18,16 +17,14 @@ def record_access(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Write one access-log row in the same transaction as the read it records."""
-    uow.session.add(
-        AccessLog(
-            municipality_code=principal.municipality_code,
-            at=uow.now(),
-            actor_id=principal.token_id,
-            actor_role=principal.role,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            my_number_shown=my_number_shown,
-            detail=detail,
-        )
-    )
+    uow.record_access({
+        "municipality_code": principal.municipality_code,
+        "at": uow.now(),
+        "actor_id": principal.token_id,
+        "actor_role": principal.role,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "my_number_shown": my_number_shown,
+        "detail": detail,
+    })

@@ -702,7 +702,7 @@ async def _store_results(
                 continue
             item_id, values = parsed
             try:
-                async with session.begin_nested():
+                async with uow.savepoint():
                     answer = await _take(uow, vendor, batch, procedure, allowed, item_id, values)
             except DomainError as error:
                 answer = {

@@ -175,7 +175,7 @@ async def _store_lines(
             if isinstance(parsed, dict):
                 results.append({"line": number, **parsed})
                 continue
-            async with session.begin_nested():
+            async with uow.savepoint():
                 results.append(await _one(uow, number, parsed, principal))
         await uow.commit()
     return results

@@ -1,6 +1,12 @@
-"""One database transaction per command, plus what to announce once it has committed."""
+"""One database transaction per command, plus what to announce once it has committed.
 
-from collections.abc import Callable
+The event-log and access-log rows of a command are kept here and written just before the
+commit, in one statement on PostgreSQL (a data-modifying CTE writes the access rows): a claim
+or a submit is then one round trip shorter than with a flush per table.
+"""
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
-from app.storage.tables import EventLog
+from sqlalchemy import insert
+
+from app.storage.tables import AccessLog, EventLog
 
 LobbyNotifier = Callable[[str, int], None]
 
@@ -31,6 +39,8 @@ class UnitOfWork:
         self.principal: Principal | None = None
         self._notify_lobby = notify_lobby
         self._lobby_outbox: dict[str, int] = {}
+        self._events: list[dict[str, Any]] = []
+        self._access: list[dict[str, Any]] = []
         self._now: datetime | None = None
 
     def now(self) -> datetime:
@@ -59,22 +69,51 @@ class UnitOfWork:
     ) -> None:
         """Append to the event log in this transaction: who, when, what, from and to."""
         principal = self.principal
-        self.session.add(
-            EventLog(
-                municipality_code=municipality_code,
-                at=self.now(),
-                actor_id=principal.token_id if principal else None,
-                actor_role=principal.role if principal else None,
-                entity=entity,
-                entity_id=entity_id,
-                action=action,
-                from_status=from_status,
-                to_status=to_status,
-                data=data,
+        self._events.append({
+            "municipality_code": municipality_code,
+            "at": self.now(),
+            "actor_id": principal.token_id if principal else None,
+            "actor_role": principal.role if principal else None,
+            "entity": entity,
+            "entity_id": entity_id,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "data": data,
+        })
+
+    def record_access(self, row: dict[str, Any]) -> None:
+        """Append to the access log in this transaction (see app.services.access)."""
+        self._access.append(row)
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction; when it rolls back, so do the log rows kept inside it."""
+        marks = len(self._events), len(self._access)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._events[marks[0]:]
+            del self._access[marks[1]:]
+            raise
+
+    async def write_logs(self) -> None:
+        """Write the log rows kept so far (commit does it; a reader of the logs may call it)."""
+        events, self._events = self._events, []
+        access, self._access = self._access, []
+        if events and access and self.dialect == "postgresql":
+            await self.session.execute(
+                insert(EventLog).values(events).add_cte(insert(AccessLog).values(access).cte("access_rows"))
             )
-        )
+            return
+        if events:
+            await self.session.execute(insert(EventLog), events)
+        if access:
+            await self.session.execute(insert(AccessLog), access)
 
     async def commit(self) -> None:
+        await self.write_logs()
         await self.session.commit()
         outbox, self._lobby_outbox = self._lobby_outbox, {}
         if self._notify_lobby is not None:
@@ -83,4 +122,6 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._lobby_outbox.clear()
+        self._events.clear()
+        self._access.clear()
         await self.session.rollback()

@@ -72,18 +72,27 @@ async def claim(
     expires = now + timedelta(seconds=uow.settings.queue.lease_s)
     skip: list[str] = []
     for _ in range(CLAIM_ATTEMPTS):
-        task = await work_store.claim_task(
-            uow.session, municipality_code=principal.municipality_code, holder_id=principal.token_id,
-            kinds=list(allowed_kinds), queues=queues_for(principal), procedures=procedures,
-            city_staff=principal.employer is Employer.CITY, lease_token=secrets.token_urlsafe(24),
-            now=now, expires_at=expires, skip=skip,
-        )
-        if task is None:
-            return None
-        held = await work_store.take_household(
-            uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-            holder_id=principal.token_id, now=now, expires_at=expires,
-        )
+        query = {
+            "municipality_code": principal.municipality_code, "holder_id": principal.token_id,
+            "kinds": list(allowed_kinds), "queues": queues_for(principal), "procedures": procedures,
+            "city_staff": principal.employer is Employer.CITY, "lease_token": secrets.token_urlsafe(24),
+            "now": now, "expires_at": expires, "skip": skip,
+        }
+        application: Application | None = None
+        if uow.dialect == "postgresql":
+            claimed = await work_store.claim_task_with_household(uow.session, **query)
+            if claimed is None:
+                return None
+            task, application, held = claimed.task, claimed.application, claimed.household_held
+        else:
+            found = await work_store.claim_task(uow.session, **query)
+            if found is None:
+                return None
+            task = found
+            held = await work_store.take_household(
+                uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
+                holder_id=principal.token_id, now=now, expires_at=expires,
+            )
         if held:
             break
         # Another operator took a task of the same household a moment ago: put this one back.
@@ -91,8 +100,9 @@ async def claim(
         skip.append(task.id)
     else:
         return None
-    application = await uow.session.get(Application, task.application_id, populate_existing=True)
-    assert application is not None
+    if application is None:
+        application = await uow.session.get(Application, task.application_id, populate_existing=True)
+        assert application is not None
     uow.log(entity="task", entity_id=task.id, action="claim", municipality_code=task.municipality_code,
             to_status=TaskStatus.LEASED, data={"kind": task.kind, "application_id": application.id})
     record_access(uow, principal, action="work", entity="application", entity_id=application.id,
@@ -104,6 +114,12 @@ async def _held_task(uow: UnitOfWork, principal: Principal, task_id: str, lease_
     task = await work_store.lock_task(uow.session, task_id, principal.municipality_code)
     if task is None:
         raise NotFound("作業が見つかりません (no such task)", task_id=task_id)
+    _check_lease(uow, principal, task, lease_token)
+    return task
+
+
+def _check_lease(uow: UnitOfWork, principal: Principal, task: Task, lease_token: str) -> None:
+    task_id = task.id
     if (
         task.status != TaskStatus.LEASED
         or task.holder_id != principal.token_id
@@ -112,7 +128,6 @@ async def _held_task(uow: UnitOfWork, principal: Principal, task_id: str, lease_
         or task.lease_expires_at <= uow.now()
     ):
         raise StaleLease("リースが切れたか、他の人が担当しています (lease expired or not yours)", task_id=task_id)
-    return task
 
 
 async def heartbeat(uow: UnitOfWork, principal: Principal, task_id: str, lease_token: str) -> Task:
@@ -163,10 +178,16 @@ async def submit(
     values: dict[str, Any] | None,
     decision: str | None,
     reason: str | None,
-) -> Application:
+) -> tuple[Task, Application]:
     """Finish the held task: keyed values for entry/verify/settle, a decision for review."""
-    task = await _held_task(uow, principal, task_id, lease_token)
-    return await finish_task(uow, principal, task, values=values, decision=decision, reason=reason)
+    locked = await work_store.lock_task_and_application(uow.session, task_id, principal.municipality_code)
+    if locked is None:
+        raise NotFound("作業が見つかりません (no such task)", task_id=task_id)
+    task, application = locked
+    _check_lease(uow, principal, task, lease_token)
+    application = await finish_task(uow, principal, task, values=values, decision=decision, reason=reason,
+                                    application=application)
+    return task, application
 
 
 async def finish_task(
@@ -177,15 +198,18 @@ async def finish_task(
     values: dict[str, Any] | None,
     decision: str | None,
     reason: str | None,
+    application: Application | None = None,
 ) -> Application:
     """Record a task's work and open the next step; the caller has made sure it may act on it.
 
     The one path for keyed values and decisions, whether they come from an operator's lease
     on the task or from a vendor's batch (then ``principal`` is the vendor's operator).
+    ``application``, when given, is the task's application already locked by the caller.
     """
-    application = (await uow.session.execute(
-        select(Application).where(Application.id == task.application_id).with_for_update()
-    )).scalars().one()
+    if application is None:
+        application = (await uow.session.execute(
+            select(Application).where(Application.id == task.application_id).with_for_update()
+        )).scalars().one()
     kind = TaskKind(task.kind)
     why = refusal(principal, kind=kind, procedure=task.procedure, handled_by=application.handled_by,
                   city_only=task.city_only)
@@ -276,8 +300,7 @@ async def _key(
 async def _open_task(uow: UnitOfWork, application: Application, kind: TaskKind, **extra: Any) -> Task:
     queue = extra.pop("queue", "central")
     task = intake.new_task(application, kind, uow.now(), queue=queue, **extra)
-    uow.session.add(task)
-    await uow.session.flush()
+    uow.session.add(task)  # its id is made here, so the exclusions need no flush first
     if kind is not TaskKind.ENTRY:
         for token_id in dict.fromkeys(application.handled_by):
             uow.session.add(TaskExclusion(task_id=task.id, token_id=token_id,

@@ -42,7 +42,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
-        kwargs.setdefault("pool_pre_ping", True)
+        # No pre-ping: it is a round trip on every checkout. A connection that died with the
+        # server fails its statement (a 503) and SQLAlchemy then invalidates the whole pool,
+        # so one request per process sees a restart, and the next gets a fresh connection.
     return create_async_engine(url, **kwargs)
 
 

@@ -1,35 +1,22 @@
 """Work-queue SQL: the atomic claim, household locks, and queue statistics."""
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, text, update
+from sqlalchemy import DateTime, String, and_, delete, exists, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.applications import TaskStatus
-from app.storage.tables import READY_PREDICATE, HouseholdLock, Task, TaskExclusion
+from app.storage.tables import READY_PREDICATE, Application, HouseholdLock, Task, TaskExclusion
 
 
-async def claim_task(
-    session: AsyncSession,
-    *,
-    municipality_code: str,
-    holder_id: str,
-    kinds: list[str],
-    queues: list[str],
-    procedures: list[str] | None,
-    city_staff: bool,
-    lease_token: str,
-    now: datetime,
-    expires_at: datetime,
-    skip: list[str],
-) -> Task | None:
-    """Lease the most urgent task this holder may take, in one statement.
-
-    On PostgreSQL the candidate is locked with SKIP LOCKED, so concurrent claimers never wait
-    for each other or get the same task; on SQLite the write lock taken by BEGIN IMMEDIATE
-    makes the same UPDATE … RETURNING atomic.
-    """
+def _claim_conditions(
+    *, municipality_code: str, holder_id: str, kinds: list[str], queues: list[str],
+    procedures: list[str] | None, city_staff: bool, now: datetime, skip: list[str],
+) -> list[Any]:
+    """What a claimer may take: open or lapsed, theirs to do, household free, not skipped."""
     conditions = [
         Task.municipality_code == municipality_code,
         text(f"task.{READY_PREDICATE}"),
@@ -53,27 +40,123 @@ async def claim_task(
         conditions.append(Task.procedure.in_(procedures))  # type: ignore[attr-defined]
     if skip:
         conditions.append(Task.id.not_in(skip))  # type: ignore[attr-defined]
+    return conditions
+
+
+async def claim_task(
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    holder_id: str,
+    kinds: list[str],
+    queues: list[str],
+    procedures: list[str] | None,
+    city_staff: bool,
+    lease_token: str,
+    now: datetime,
+    expires_at: datetime,
+    skip: list[str],
+) -> Task | None:
+    """Lease the most urgent task this holder may take, in one statement.
+
+    On PostgreSQL the candidate is locked with SKIP LOCKED, so concurrent claimers never wait
+    for each other or get the same task; on SQLite the write lock taken by BEGIN IMMEDIATE
+    makes the same UPDATE … RETURNING atomic.
+    """
+    conditions = _claim_conditions(municipality_code=municipality_code, holder_id=holder_id, kinds=kinds,
+                                   queues=queues, procedures=procedures, city_staff=city_staff, now=now,
+                                   skip=skip)
     candidate = (
         select(Task.id)
         .where(*conditions)
         .order_by(Task.urgency, Task.created_at, Task.id)
         .limit(1)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
     )
+    lease = {"status": TaskStatus.LEASED, "lease_token": lease_token, "lease_expires_at": expires_at,
+             "holder_id": holder_id}
     statement = (
         update(Task)
-        .where(Task.id == candidate)
-        .values(
-            status=TaskStatus.LEASED,
-            lease_token=lease_token,
-            lease_expires_at=expires_at,
-            holder_id=holder_id,
-        )
+        .where(Task.id == candidate.scalar_subquery())
+        .values(**lease)
         .returning(Task)
         .execution_options(synchronize_session=False)
     )
     return (await session.execute(statement)).scalars().first()
+
+
+@dataclass(frozen=True)
+class PgClaim:
+    task: Task
+    application: Application
+    household_held: bool
+
+
+async def claim_task_with_household(
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    holder_id: str,
+    kinds: list[str],
+    queues: list[str],
+    procedures: list[str] | None,
+    city_staff: bool,
+    lease_token: str,
+    now: datetime,
+    expires_at: datetime,
+    skip: list[str],
+) -> PgClaim | None:
+    """PostgreSQL: lease the task, hold its household and read its application in one statement.
+
+    ``claim_task`` and ``take_household`` as data-modifying CTEs: one round trip instead of
+    three. When the household was taken by someone else in between, ``household_held`` is
+    False and the caller puts the task back (``unclaim``), as on SQLite.
+    """
+    conditions = _claim_conditions(municipality_code=municipality_code, holder_id=holder_id, kinds=kinds,
+                                   queues=queues, procedures=procedures, city_staff=city_staff, now=now,
+                                   skip=skip)
+    candidate = (
+        select(Task.id)
+        .where(*conditions)
+        .order_by(Task.urgency, Task.created_at, Task.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .cte("candidate")
+    )
+    task_table = Task.__table__
+    claimed = (
+        update(task_table)
+        .where(task_table.c.id == candidate.c.id)
+        .values(status=TaskStatus.LEASED, lease_token=lease_token, lease_expires_at=expires_at,
+                holder_id=holder_id)
+        .returning(*task_table.c)
+        .cte("claimed")
+    )
+    lock_table = HouseholdLock.__table__
+    upsert = postgresql.insert(lock_table).from_select(
+        ["municipality_code", "household_key", "holder_id", "expires_at"],
+        select(claimed.c.municipality_code, claimed.c.household_key,
+               literal(holder_id, String), literal(expires_at, DateTime(timezone=True))),
+    )
+    held = upsert.on_conflict_do_update(
+        index_elements=["municipality_code", "household_key"],
+        set_={"holder_id": upsert.excluded.holder_id, "expires_at": upsert.excluded.expires_at},
+        where=or_(lock_table.c.holder_id == holder_id, lock_table.c.holder_id.is_(None),
+                  lock_table.c.expires_at < now),
+    ).returning(lock_table.c.household_key).cte("held")
+    application_table = Application.__table__
+    statement = select(
+        claimed, application_table, exists(select(held.c.household_key)).label("household_held")
+    ).join(application_table, application_table.c.id == claimed.c.application_id)
+    row = (await session.execute(statement)).first()
+    if row is None:
+        return None
+    width = len(task_table.c)
+    task = Task.model_validate(dict(zip(task_table.c.keys(), row[:width], strict=True)))
+    application = Application.model_validate(
+        dict(zip(application_table.c.keys(), row[width:width + len(application_table.c)], strict=True))
+    )
+    return PgClaim(task, application, bool(row[-1]))
 
 
 async def take_household(
@@ -129,6 +212,20 @@ async def free_household(
             ~still_held,
         )
     )
+
+
+async def lock_task_and_application(
+    session: AsyncSession, task_id: str, municipality_code: str
+) -> tuple[Task, Application] | None:
+    """Lock a task and its application for a submit, in one statement."""
+    row = (await session.execute(
+        select(Task, Application)
+        .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+        .where(Task.id == task_id, Task.municipality_code == municipality_code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )).first()
+    return (row[0], row[1]) if row else None
 
 
 async def lock_task(session: AsyncSession, task_id: str, municipality_code: str) -> Task | None:
