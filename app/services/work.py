@@ -123,7 +123,7 @@ def _check_lease(uow: UnitOfWork, principal: Principal, task: Task, lease_token:
     if (
         task.status != TaskStatus.LEASED
         or task.holder_id != principal.token_id
-        or not secrets.compare_digest(task.lease_token or "", lease_token)
+        or not secrets.compare_digest((task.lease_token or "").encode(), lease_token.encode())
         or task.lease_expires_at is None
         or task.lease_expires_at <= uow.now()
     ):
