@@ -240,7 +240,7 @@ async def test_an_open_transaction_older_than_a_seal_is_sealed_once_it_commits(t
         async with slow_maker() as slow:
             uow = UnitOfWork(slow, clock=SystemClock(), settings=Settings(database_url=db.url))
             uow.log(entity="ticket", entity_id="slow", action="call", municipality_code=KUMAMOTO)
-            await slow.flush()  # takes its id now, commits after the others
+            await uow.write_logs()  # takes its id now, commits after the others
             await db.write(KUMAMOTO, events=2)
             assert await db.seal() == {(LogName.EVENT, KUMAMOTO): 2}
             await uow.commit()
