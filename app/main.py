@@ -18,6 +18,7 @@ from app.domain.clock import Clock, SystemClock
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener, asyncpg_dsn
 from app.resources import Resources
+from app.services.token_cache import TokenCache
 from app.services import audit
 from app.services.lobby_feed import DatabaseLobbyFeed
 from app.settings import Settings
@@ -70,7 +71,8 @@ def build_resources(settings: Settings, clock: Clock | None = None) -> Resources
     clock = clock or SystemClock()
     feed = DatabaseLobbyFeed(sessionmaker, settings, clock)
     hub = Hub(feed.fetch, queue_size=settings.display.queue_size)
-    return Resources(engine=engine, sessionmaker=sessionmaker, hub=hub, feed=feed, clock=clock)
+    return Resources(engine=engine, sessionmaker=sessionmaker, hub=hub, feed=feed, clock=clock,
+                     tokens=TokenCache(settings.token_cache_s))
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:

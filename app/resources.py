@@ -1,6 +1,6 @@
 """Everything with a lifetime, built once in the lifespan and reached through dependencies."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.clock import Clock
 from app.realtime.hub import Hub
 from app.services.lobby_feed import DatabaseLobbyFeed
+from app.services.token_cache import TokenCache
 
 
 @dataclass
@@ -17,3 +18,4 @@ class Resources:
     hub: Hub
     feed: DatabaseLobbyFeed
     clock: Clock
+    tokens: TokenCache = field(default_factory=lambda: TokenCache(0))

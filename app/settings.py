@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # Tickets per second per kiosk, and the burst (a stuck touch screen must not empty the day).
     kiosk_rate_per_s: float = 5.0
     kiosk_burst: int = 50
+    # Seconds a token's identity is remembered by a process (0: look it up on every request).
+    token_cache_s: float = 5.0
     display: DisplaySettings = DisplaySettings()
     lobby: LobbySettings = LobbySettings()
     queue: QueueSettings = QueueSettings()

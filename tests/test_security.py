@@ -1,5 +1,6 @@
 """Tokens, limits, and personal data kept out of logs."""
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from websockets.asyncio.client import connect
 
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import ApiToken, Application
+from app.storage.tenancy import hash_token
 from tests.factories import move_in, my_number, status_report
 from tests.support import LiveServer, Office, make_settings, run_server, seed
 from tests.support_process import server_process
@@ -30,19 +32,16 @@ async def test_tokens_are_stored_hashed_and_never_in_clear(server: LiveServer, o
 
 async def test_expired_and_revoked_tokens_are_refused(server: LiveServer, office: Office) -> None:
     async with server.client(office.token("admin")) as admin:
-        soon = (datetime.now(UTC) + timedelta(seconds=600)).isoformat()
+        soon = datetime.now(UTC) + timedelta(seconds=2)
         created = (await admin.post("/admin/tokens", json={
-            "role": "display", "name": "TV", "office_id": office.id, "expires_at": soon})).json()
+            "role": "display", "name": "TV", "office_id": office.id, "expires_at": soon.isoformat()})).json()
         revoked = (await admin.post("/admin/tokens", json={"role": "display", "name": "old TV", "office_id": office.id})).json()
+        async with server.client(revoked["token"]) as display:  # used, so its process knows it
+            assert (await display.get(f"/offices/{office.id}/lobby")).status_code == 200
         assert (await admin.delete(f"/admin/tokens/{revoked['id']}")).status_code == 204
     async with server.client(created["token"]) as display:
         assert (await display.get(f"/offices/{office.id}/lobby")).status_code == 200
-    engine = create_engine(server.settings.database_url)
-    async with make_sessionmaker(engine)() as session:
-        await session.execute(update(ApiToken).where(ApiToken.id == created["id"])
-                              .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
-        await session.commit()
-    await engine.dispose()
+    await asyncio.sleep((soon - datetime.now(UTC)).total_seconds() + 0.1)  # expiry holds for a known token
     for token in (created["token"], revoked["token"], "mdg_" + "x" * 43, "garbage"):
         async with server.client(token) as display:
             response = await display.get(f"/offices/{office.id}/lobby")
@@ -117,3 +116,21 @@ async def test_logs_of_a_full_flow_carry_no_my_number_name_or_secret(clean_db: s
                    ticket["public_key"], *office.data["tokens"].values()]:
         assert secret not in written, f"{secret[:6]}… leaked into the log"
 
+
+
+async def test_a_token_revoked_by_another_process_is_refused_within_the_cache_time(clean_db: str) -> None:
+    async with run_server(make_settings(clean_db, token_cache_s=0.5)) as server:
+        office = Office(await seed(clean_db))
+        async with server.client(office.token("display")) as display:
+            assert (await display.get(f"/offices/{office.id}/lobby")).status_code == 200  # now known here
+            engine = create_engine(clean_db)
+            async with engine.begin() as connection:  # as `madoguchi token revoke` does, from outside
+                await connection.execute(
+                    update(ApiToken).where(ApiToken.token_hash == hash_token(office.token("display")))
+                    .values(revoked_at=datetime.now(UTC)))
+            await engine.dispose()
+            revoked_at = asyncio.get_running_loop().time()
+            while (status := (await display.get(f"/offices/{office.id}/lobby")).status_code) == 200:
+                assert asyncio.get_running_loop().time() - revoked_at < 2.0, "a revoked token still works"
+                await asyncio.sleep(0.05)
+            assert status == 401

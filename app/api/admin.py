@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from app.api.deps import Caller, UowDep
+from app.api.deps import Caller, ResourcesDep, UowDep
 from app.api.schemas import Body, CounterOut
 from app.domain.roles import Employer, Role
 from app.services import admin
@@ -149,6 +149,7 @@ async def create_token(body: CreateToken, uow: UowDep, principal: Admin) -> Crea
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses={404: {}})
-async def revoke_token(token_id: str, uow: UowDep, principal: Admin) -> Response:
+async def revoke_token(token_id: str, uow: UowDep, resources: ResourcesDep, principal: Admin) -> Response:
     await admin.revoke_token(uow, principal.municipality_code, token_id)
+    uow.after_commit(lambda: resources.tokens.forget(token_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -11,7 +11,8 @@ from app.domain.roles import Employer, Principal, Role
 from app.resources import Resources
 from app.services.uow import UnitOfWork
 from app.settings import Settings
-from app.storage.tenancy import find_active_token
+from app.services.token_cache import TokenCache
+from app.storage.tenancy import find_active_token, hash_token
 
 
 async def get_resources(request: Request) -> Resources:  # async: a sync dependency costs a thread hop
@@ -41,9 +42,16 @@ UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 bearer = HTTPBearer(auto_error=False, description="Token created with `madoguchi token create`")
 
 
-async def principal_for_token(uow: UnitOfWork, secret: str | None) -> Principal:
+async def principal_for_token(uow: UnitOfWork, secret: str | None, cache: TokenCache | None = None) -> Principal:
     if not secret:
         raise NotAuthenticated("トークンが必要です (a bearer token is required)")
+    token_hash = hash_token(secret)
+    if cache is not None:
+        known = cache.get(token_hash, uow.now())
+        if known is not None:
+            uow.principal = known
+            return known
+        generation = cache.generation
     token = await find_active_token(uow.session, secret, uow.now())
     if token is None:
         raise NotAuthenticated("トークンが無効です (unknown, expired or revoked token)")
@@ -57,6 +65,8 @@ async def principal_for_token(uow: UnitOfWork, secret: str | None) -> Principal:
         qualifications=frozenset(token.qualifications) if token.qualifications is not None else None,
     )
     uow.principal = principal
+    if cache is not None:
+        cache.put(token_hash, principal, token.expires_at, generation)
     return principal
 
 
@@ -69,9 +79,12 @@ class RoleGuard:
     async def __call__(
         self,
         uow: UowDep,
+        resources: ResourcesDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
-        principal = await principal_for_token(uow, credentials.credentials if credentials else None)
+        principal = await principal_for_token(
+            uow, credentials.credentials if credentials else None, resources.tokens
+        )
         if principal.role not in self.roles:
             raise NotAllowed(
                 f"{principal.role} はこの操作をできません (role {principal.role} may not do this)"

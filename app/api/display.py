@@ -26,7 +26,7 @@ async def _authorise(resources: Resources, settings: Settings, token: str, offic
     async with resources.sessionmaker() as session:
         uow = UnitOfWork(session, clock=resources.clock, settings=settings)
         try:
-            principal = await principal_for_token(uow, token)
+            principal = await principal_for_token(uow, token, resources.tokens)
         except DomainError:
             return CLOSE_UNAUTHORISED
         if principal.role not in DISPLAY_ROLES:

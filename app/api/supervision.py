@@ -120,6 +120,8 @@ async def set_qualifications(
         qualifications = [code for code in catalogue.codes if code in wanted]
     before = token.qualifications
     token.qualifications = qualifications
+    tokens = request.app.state.resources.tokens
+    uow.after_commit(lambda: tokens.forget(token_id))
     uow.log(entity="api_token", entity_id=token.id, action="qualifications",
             municipality_code=principal.municipality_code,
             data={"from": before, "to": qualifications})

@@ -39,6 +39,7 @@ class UnitOfWork:
         self.principal: Principal | None = None
         self._notify_lobby = notify_lobby
         self._lobby_outbox: dict[str, int] = {}
+        self._after_commit: list[Callable[[], None]] = []
         self._events: list[dict[str, Any]] = []
         self._access: list[dict[str, Any]] = []
         self._now: datetime | None = None
@@ -112,9 +113,16 @@ class UnitOfWork:
         if access:
             await self.session.execute(insert(AccessLog), access)
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this command has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
+
     async def commit(self) -> None:
         await self.write_logs()
         await self.session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
         outbox, self._lobby_outbox = self._lobby_outbox, {}
         if self._notify_lobby is not None:
             for office_id, seq in outbox.items():  # only now: a rolled-back call is never shown
@@ -124,4 +132,5 @@ class UnitOfWork:
         self._lobby_outbox.clear()
         self._events.clear()
         self._access.clear()
+        self._after_commit.clear()
         await self.session.rollback()
