@@ -11,6 +11,7 @@ from app.storage.db import new_id
 # The tasks a claim may take (an expired lease is taken over); the claim repeats this term so
 # that both databases use the partial index ix_task_ready.
 READY_PREDICATE = "status IN ('open', 'leased')"
+REVIEW_READY_PREDICATE = "status IN ('open', 'leased') AND kind = 'review'"
 # Log rows the audit sealer has not chained yet; it reads them through a partial index.
 UNSEALED_PREDICATE = "chain_seq IS NULL"
 
@@ -287,6 +288,8 @@ class Task(SQLModel, table=True):
         # The claim's order, over the tasks it may take: it reads from the front and stops.
         Index("ix_task_ready", "municipality_code", "urgency", "created_at", "id",
               postgresql_where=text(READY_PREDICATE), sqlite_where=text(READY_PREDICATE)),
+        Index("ix_task_review_ready", "municipality_code", "urgency", "created_at", "id",
+              postgresql_where=text(REVIEW_READY_PREDICATE), sqlite_where=text(REVIEW_READY_PREDICATE)),
         Index("ix_task_household", "municipality_code", "household_key", "status"),
         Index("ix_task_application", "application_id"),
     )

@@ -4,12 +4,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, and_, delete, exists, literal, or_, select, text, update
+from sqlalchemy import DateTime, String, and_, delete, exists, literal, literal_column, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.applications import TaskStatus
+from app.domain.applications import TaskKind, TaskStatus
 from app.storage.tables import READY_PREDICATE, Application, HouseholdLock, Task, TaskExclusion
+
+
+def _kind_is(kinds: list[str]) -> Any:
+    """One kind is written inline, so that a reviewer's claim can use ix_task_review_ready."""
+    if len(kinds) == 1:
+        return Task.kind == literal_column(f"'{TaskKind(kinds[0]).value}'")
+    return Task.kind.in_(kinds)  # type: ignore[attr-defined]
 
 
 def _claim_conditions(
@@ -20,7 +27,7 @@ def _claim_conditions(
     conditions = [
         Task.municipality_code == municipality_code,
         text(f"task.{READY_PREDICATE}"),
-        Task.kind.in_(kinds),  # type: ignore[attr-defined]
+        _kind_is(kinds),
         Task.queue.in_(queues),  # type: ignore[attr-defined]
         or_(
             Task.status == TaskStatus.OPEN,

@@ -19,12 +19,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 READY = sa.text("status IN ('open', 'leased')")
+REVIEW_READY = sa.text("status IN ('open', 'leased') AND kind = 'review'")
 
 
 def upgrade() -> None:
     op.create_index('ix_task_ready', 'task', ['municipality_code', 'urgency', 'created_at', 'id'],
                     unique=False, postgresql_where=READY, sqlite_where=READY)
+    # Reviewers take only reviews: their own index, or they would walk past every entry task.
+    op.create_index('ix_task_review_ready', 'task', ['municipality_code', 'urgency', 'created_at', 'id'],
+                    unique=False, postgresql_where=REVIEW_READY, sqlite_where=REVIEW_READY)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_task_review_ready', table_name='task')
     op.drop_index('ix_task_ready', table_name='task')
