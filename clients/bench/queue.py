@@ -6,6 +6,7 @@ number of connections, in the same run.
 """
 
 import asyncio
+import random
 import statistics
 import time
 
@@ -44,8 +45,12 @@ async def drive(
     """Operators claim and submit for ``seconds``; (claim latencies, pairs per second).
 
     ``keying_s`` is the time an operator spends on the form between claim and submit (0: the
-    queue is driven flat out, which measures throughput; > 0: latency at a working pace).
+    queue is driven flat out, which measures throughput; > 0: latency at a working pace). At a
+    working pace operators start at random moments within one form's time and take between half
+    and one and a half times ``keying_s`` a form (seeded), as a room of people does; started
+    together with equal forms they would all claim in the same millisecond, every form.
     """
+    pace = random.Random(7)
     latencies: list[float] = []
     pairs = 0
     started_at = time.perf_counter()
@@ -57,6 +62,8 @@ async def drive(
         url = urls[index % len(urls)]
         async with httpx2.AsyncClient(base_url=url + "/api/v1", timeout=60,
                                       headers={"Authorization": f"Bearer {token}"}) as client:
+            if keying_s:
+                await asyncio.sleep(pace.uniform(0, keying_s))
             while time.perf_counter() < stop_at:
                 started = time.perf_counter()
                 response = await client.post("/work/claim", json={"kinds": ["entry"]})
@@ -66,7 +73,7 @@ async def drive(
                     return
                 task = response.json()
                 if keying_s:
-                    await asyncio.sleep(keying_s)
+                    await asyncio.sleep(pace.uniform(0.5 * keying_s, 1.5 * keying_s))
                 done = await client.post(f"/work/{task['id']}/submit",
                                          json={"lease_token": task["lease_token"], "values": task["form"]["values"]})
                 if done.status_code == 200:
