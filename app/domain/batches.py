@@ -97,7 +97,7 @@ def lease_refusal(
         return "Lease-Token ヘッダーが必要です (the Lease-Token header is required)"
     if effective_state(state, lease_expires_at, now) is not BatchState.LEASED:
         return "リースが切れています (the lease has expired; lease the batch again)"
-    if not secrets.compare_digest(lease_token or "", presented):
+    if not secrets.compare_digest((lease_token or "").encode(), presented.encode()):
         return "このリースは無効です (stale lease token: the batch was leased again)"
     return None
 

@@ -250,6 +250,6 @@ async def _apply(
 async def public_status(uow: UnitOfWork, *, ticket_id: str, key: str) -> TicketView:
     """The resident's view of their ticket, by the key printed in its QR code."""
     ticket = await uow.session.get(Ticket, ticket_id)
-    if ticket is None or not secrets.compare_digest(ticket.public_key, key):
+    if ticket is None or not secrets.compare_digest(ticket.public_key.encode(), key.encode()):
         raise NotFound("番号札が見つかりません (no such ticket)", ticket_id=ticket_id)
     return await view(uow, ticket)
