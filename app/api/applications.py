@@ -37,6 +37,19 @@ class RequestBodyStream(StreamingResponse):
         except OSError:
             return
 
+# One line of POST /applications/bulk's answer.
+BULK_RESULT_LINE = {
+    "type": "object",
+    "required": ["line", "status"],
+    "properties": {
+        "line": {"type": "integer", "description": "1-based line number of the input"},
+        "status": {"enum": ["created", "duplicate", "rejected"]},
+        "id": {"type": "string"},
+        "problems": {"type": "integer", "description": "Field problems stored with the application"},
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"}},
+    },
+}
+
 Intake = Caller(Role.INTAKE, Role.COUNTER)
 BulkIntake = Caller(Role.INTAKE)
 Reader = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR)
@@ -158,7 +171,8 @@ def application_out(application: Application) -> dict[str, Any]:
 @router.post(
     "/applications", status_code=201, response_model=ApplicationOut,
     summary="Hand in one application (counter, OCR, online portal, mail room)",
-    responses={200: {"description": "Already received (same external_ref from this sender)"},
+    responses={200: {"model": ApplicationOut,
+                     "description": "Already received (same external_ref from this sender)"},
                409: {}, 422: {}},
 )
 async def submit_application(
@@ -176,7 +190,11 @@ async def submit_application(
     "/applications/bulk",
     summary="NDJSON in, one NDJSON result per line out, streamed",
     response_class=RequestBodyStream,
-    responses={200: {"content": {"application/x-ndjson": {}}}, 422: {}},
+    responses={200: {"content": {"application/x-ndjson": {"schema": BULK_RESULT_LINE}}}, 422: {}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
+        "schema": {"$ref": "#/components/schemas/SubmitApplication"},
+        "description": "One application envelope per line",
+    }}}},
 )
 async def submit_bulk(
     request: Request, principal: BulkIntake, resources: ResourcesDep, settings: SettingsDep,

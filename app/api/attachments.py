@@ -25,7 +25,9 @@ class StoredAttachment(BaseModel):
 
 @router.post("", response_model=StoredAttachment, status_code=201,
              summary="Upload a file (the raw body); refer to it by its SHA-256 in an application",
-             responses={413: {}, 422: {}})
+             responses={413: {}, 422: {}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload(request: Request, principal: Uploader, settings: SettingsDep) -> StoredAttachment:
     sha, size = await attachments.store(
         Path(settings.attachment_dir), principal.municipality_code, request.stream(), settings.max_body_bytes

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.problems import document_problems
 from app.domain import errors
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,13 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        # FastAPI could not read the body (not UTF-8): bad input like any JSON error, so 422.
+        return problem(
+            422, "invalid_input", "入力に誤りがあります (the request is malformed)",
+            errors_=[{"field": "body", "code": "invalid_encoding",
+                      "message": "本文を読み取れません。UTF-8 の JSON を送ってください (body is not UTF-8 JSON)"}],
+        )
     code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
     return problem(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
@@ -142,6 +150,8 @@ async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error as problem+json, and list those answers in the app's OpenAPI."""
+    document_problems(app, HTTP_TITLES)
     app.add_exception_handler(errors.DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

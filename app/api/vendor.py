@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.applications import RequestBodyStream
 from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
@@ -79,7 +79,19 @@ class ContractTerms(Body):
     lease_s: int = Field(1800, ge=30, le=7 * 86400)
 
 
+def _terms_without_null(schema: dict[str, Any]) -> None:
+    """Every term but legal_basis is left out to keep it; null is not one of its values."""
+    for name, prop in schema.get("properties", {}).items():
+        options = [o for o in prop.get("anyOf", []) if o != {"type": "null"}]
+        if name != "legal_basis" and len(options) == 1:
+            del prop["anyOf"]
+            prop.update(options[0])
+            prop.pop("default", None)
+
+
 class ChangeContract(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_terms_without_null)
+
     procedures: list[str] | None = Field(None, min_length=1, max_length=20)
     steps: list[str] | None = Field(None, min_length=1, max_length=4)
     field_allow_list: list[str] | None = Field(None, max_length=300)
@@ -90,6 +102,16 @@ class ChangeContract(Body):
     seal_every_s: int | None = Field(None, ge=60, le=30 * 86400)
     lease_s: int | None = Field(None, ge=30, le=7 * 86400)
     is_active: bool | None = None
+
+    @field_validator(
+        "procedures", "steps", "field_allow_list", "include_my_number", "encodings",
+        "batch_size", "seal_every_s", "lease_s", "is_active",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("null にはできません。変えない項目は省いてください (leave the term out to keep it)")
+        return value
 
 
 class ContractOut(BaseModel):
@@ -245,6 +267,22 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
     raise InvalidInput.field("cursor", "invalid_cursor", "カーソルが不正です (invalid cursor)")
 
 
+# One line of the answer to POST /vendor/batches/{batch_id}/results.
+RESULT_LINE = {
+    "type": "object",
+    "required": ["line", "status"],
+    "properties": {
+        "line": {"type": "integer", "description": "1-based line number of the upload"},
+        "item": {"type": "string"},
+        "status": {
+            "enum": ["accepted", "duplicate", "rejected", "refused", "conflict", "withdrawn", "busy"],
+            "description": "busy: city staff hold the household, send the line again later",
+        },
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"}},
+    },
+}
+
+
 def _states(state: StateFilter) -> list[BatchState] | None:
     return None if state == "all" else [BatchState(state)]
 
@@ -350,7 +388,8 @@ def byte_range(header: str | None, if_range: str | None, etag: str, size: int) -
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/x-ndjson": {}, "text/csv": {}}},
-        206: {},
+        206: {"description": "The byte range asked for (Range)",
+              "content": {"application/x-ndjson": {}, "text/csv": {}}},
         404: {},
         409: {},
         416: {},
@@ -406,7 +445,12 @@ async def download_items(
     tags=["vendor"],
     summary="NDJSON {item, values} in, one NDJSON answer per line out; idempotent per item",
     response_class=RequestBodyStream,
-    responses={200: {"content": {"application/x-ndjson": {}}}, 404: {}, 409: {}, 422: {}},
+    responses={
+        200: {"content": {"application/x-ndjson": {"schema": RESULT_LINE}}},
+        404: {},
+        409: {},
+        422: {},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
