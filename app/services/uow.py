@@ -6,6 +6,7 @@ or a submit is then one round trip shorter than with a flush per table.
 """
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
@@ -15,11 +16,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 
 from app.storage.tables import AccessLog, EventLog
 
 LobbyNotifier = Callable[[str, int], None]
+
+
+_EVENT_COLUMNS = ("municipality_code", "at", "actor_id", "actor_role", "entity", "entity_id", "action",
+                  "from_status", "to_status", "data")
+_ACCESS_COLUMNS = ("municipality_code", "at", "actor_id", "actor_role", "action", "entity", "entity_id",
+                   "my_number_shown", "detail")
+# A command writes a few log rows; more than this many of either kind go in two plain inserts.
+_JOINED_MAX = 4
+
+
+@functools.lru_cache(maxsize=_JOINED_MAX * _JOINED_MAX)
+def _joined_insert(events: int, access: int) -> Any:
+    """PostgreSQL: ``events`` event-log rows and ``access`` access-log rows in one statement.
+
+    Built once per pair of counts with named parameters (``e0_action``, ``a0_entity_id``, …),
+    so it is compiled once, not on every command.
+    """
+    event_table, access_table = EventLog.__table__, AccessLog.__table__  # type: ignore[attr-defined]
+
+    def rows(table: Any, columns: tuple[str, ...], prefix: str, count: int) -> list[dict[str, Any]]:
+        return [{c: bindparam(f"{prefix}{i}_{c}", type_=table.c[c].type) for c in columns} for i in range(count)]
+
+    access_rows = insert(access_table).values(rows(access_table, _ACCESS_COLUMNS, "a", access)).cte("access_rows")
+    return insert(event_table).values(rows(event_table, _EVENT_COLUMNS, "e", events)).add_cte(access_rows)
 
 
 class UnitOfWork:
@@ -103,10 +128,10 @@ class UnitOfWork:
         """Write the log rows kept so far (commit does it; a reader of the logs may call it)."""
         events, self._events = self._events, []
         access, self._access = self._access, []
-        if events and access and self.dialect == "postgresql":
-            await self.session.execute(
-                insert(EventLog).values(events).add_cte(insert(AccessLog).values(access).cte("access_rows"))
-            )
+        if events and access and self.dialect == "postgresql" and max(len(events), len(access)) <= _JOINED_MAX:
+            params = {f"e{i}_{key}": value for i, row in enumerate(events) for key, value in row.items()}
+            params.update({f"a{i}_{key}": value for i, row in enumerate(access) for key, value in row.items()})
+            await self.session.execute(_joined_insert(len(events), len(access)), params)
             return
         if events:
             await self.session.execute(insert(EventLog), events)

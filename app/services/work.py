@@ -79,16 +79,13 @@ async def claim(
             "now": now, "expires_at": expires, "skip": skip,
         }
         application: Application | None = None
-        if uow.dialect == "postgresql":
-            claimed = await work_store.claim_task_with_household(uow.session, **query)
-            if claimed is None:
-                return None
+        claimed = await work_store.claim_task(uow.session, **query)
+        if claimed is None:
+            return None
+        if isinstance(claimed, work_store.PgClaim):
             task, application, held = claimed.task, claimed.application, claimed.household_held
         else:
-            found = await work_store.claim_task(uow.session, **query)
-            if found is None:
-                return None
-            task = found
+            task = claimed
             held = await work_store.take_household(
                 uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
                 holder_id=principal.token_id, now=now, expires_at=expires,

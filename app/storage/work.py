@@ -1,10 +1,25 @@
 """Work-queue SQL: the atomic claim, household locks, and queue statistics."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, and_, delete, exists, literal, literal_column, or_, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,42 +27,106 @@ from app.domain.applications import TaskKind, TaskStatus
 from app.storage.tables import READY_PREDICATE, Application, HouseholdLock, Task, TaskExclusion
 
 
-def _kind_is(kinds: list[str]) -> Any:
-    """One kind is written inline, so that a reviewer's claim can use ix_task_review_ready."""
-    if len(kinds) == 1:
-        return Task.kind == literal_column(f"'{TaskKind(kinds[0]).value}'")
-    return Task.kind.in_(kinds)  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class ClaimShape:
+    """What decides a claim statement's text; everything else is a bound parameter."""
+
+    postgresql: bool
+    kind: str | None  # the one kind asked for, written inline (reviewers use ix_task_review_ready)
+    procedures: bool
+    skip: bool
+    city_staff: bool
 
 
-def _claim_conditions(
-    *, municipality_code: str, holder_id: str, kinds: list[str], queues: list[str],
-    procedures: list[str] | None, city_staff: bool, now: datetime, skip: list[str],
-) -> list[Any]:
-    """What a claimer may take: open or lapsed, theirs to do, household free, not skipped."""
-    conditions = [
-        Task.municipality_code == municipality_code,
-        text(f"task.{READY_PREDICATE}"),
-        _kind_is(kinds),
-        Task.queue.in_(queues),  # type: ignore[attr-defined]
-        or_(
-            Task.status == TaskStatus.OPEN,
-            and_(Task.status == TaskStatus.LEASED, Task.lease_expires_at < now),  # type: ignore[operator]
-        ),
-        ~exists().where(TaskExclusion.task_id == Task.id, TaskExclusion.token_id == holder_id),
+@dataclass(frozen=True)
+class PgClaim:
+    task: Task
+    application: Application
+    household_held: bool
+
+
+TASK: Table = Task.__table__  # type: ignore[assignment]
+APPLICATION: Table = Application.__table__  # type: ignore[assignment]
+HOUSEHOLD: Table = HouseholdLock.__table__  # type: ignore[assignment]
+EXCLUSION: Table = TaskExclusion.__table__  # type: ignore[assignment]
+
+
+def _candidate(shape: ClaimShape) -> Select[Any]:
+    """The most urgent task the claimer may take: open or lapsed, theirs to do, household free."""
+    now = bindparam("p_now", type_=DateTime(timezone=True))
+    holder = bindparam("p_holder_id", type_=String())
+    conditions: list[Any] = [
+        TASK.c.municipality_code == bindparam("p_municipality_code"),
+        text(f"task.{READY_PREDICATE}"),  # repeated so that the partial index applies
+        TASK.c.kind == literal_column(f"'{TaskKind(shape.kind).value}'") if shape.kind
+        else TASK.c.kind.in_(bindparam("p_kinds", expanding=True)),
+        TASK.c.queue.in_(bindparam("p_queues", expanding=True)),
+        or_(TASK.c.status == TaskStatus.OPEN.value,
+            and_(TASK.c.status == TaskStatus.LEASED.value, TASK.c.lease_expires_at < now)),
+        ~exists().where(EXCLUSION.c.task_id == TASK.c.id, EXCLUSION.c.token_id == holder),
         ~exists().where(
-            HouseholdLock.municipality_code == Task.municipality_code,
-            HouseholdLock.household_key == Task.household_key,
-            HouseholdLock.holder_id != holder_id,
-            HouseholdLock.expires_at > now,  # type: ignore[operator]
+            HOUSEHOLD.c.municipality_code == TASK.c.municipality_code,
+            HOUSEHOLD.c.household_key == TASK.c.household_key,
+            HOUSEHOLD.c.holder_id != holder,
+            HOUSEHOLD.c.expires_at > now,
         ),
     ]
-    if not city_staff:
-        conditions.append(Task.city_only.is_(False))  # type: ignore[attr-defined]
-    if procedures is not None:
-        conditions.append(Task.procedure.in_(procedures))  # type: ignore[attr-defined]
-    if skip:
-        conditions.append(Task.id.not_in(skip))  # type: ignore[attr-defined]
-    return conditions
+    if not shape.city_staff:
+        conditions.append(TASK.c.city_only.is_(False))
+    if shape.procedures:
+        conditions.append(TASK.c.procedure.in_(bindparam("p_procedures", expanding=True)))
+    if shape.skip:
+        conditions.append(TASK.c.id.not_in(bindparam("p_skip", expanding=True)))
+    return (
+        select(TASK.c.id)
+        .where(*conditions)
+        .order_by(TASK.c.urgency, TASK.c.created_at, TASK.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+LEASE = {
+    "status": TaskStatus.LEASED.value,
+    "lease_token": bindparam("p_lease_token", type_=String()),
+    "lease_expires_at": bindparam("p_expires_at", type_=DateTime(timezone=True)),
+    "holder_id": bindparam("p_holder_id", type_=String()),
+}
+
+
+@functools.lru_cache(maxsize=64)
+def claim_statement(shape: ClaimShape) -> Any:
+    """The claim for one shape, built once: later claims reuse its compiled form.
+
+    PostgreSQL: lease the task, hold its household and read its application in one statement
+    (data-modifying CTEs), so a claim is one round trip; ``household_held`` is false when
+    someone else took the household in between, and the caller puts the task back.
+    SQLite: the UPDATE … RETURNING of the task alone (BEGIN IMMEDIATE makes it atomic).
+    """
+    if not shape.postgresql:
+        return (
+            update(TASK)
+            .where(TASK.c.id == _candidate(shape).scalar_subquery())
+            .values(**LEASE)
+            .returning(*TASK.c)
+        )
+    candidate = _candidate(shape).cte("candidate")
+    claimed = (
+        update(TASK).where(TASK.c.id == candidate.c.id).values(**LEASE).returning(*TASK.c).cte("claimed")
+    )
+    upsert = postgresql.insert(HOUSEHOLD).from_select(
+        ["municipality_code", "household_key", "holder_id", "expires_at"],
+        select(claimed.c.municipality_code, claimed.c.household_key, LEASE["holder_id"], LEASE["lease_expires_at"]),
+    )
+    held = upsert.on_conflict_do_update(
+        index_elements=["municipality_code", "household_key"],
+        set_={"holder_id": upsert.excluded.holder_id, "expires_at": upsert.excluded.expires_at},
+        where=or_(HOUSEHOLD.c.holder_id == LEASE["holder_id"], HOUSEHOLD.c.holder_id.is_(None),
+                  HOUSEHOLD.c.expires_at < bindparam("p_now", type_=DateTime(timezone=True))),
+    ).returning(HOUSEHOLD.c.household_key).cte("held")
+    return select(
+        claimed, APPLICATION, exists(select(held.c.household_key)).label("household_held")
+    ).join(APPLICATION, APPLICATION.c.id == claimed.c.application_id)
 
 
 async def claim_task(
@@ -63,105 +142,34 @@ async def claim_task(
     now: datetime,
     expires_at: datetime,
     skip: list[str],
-) -> Task | None:
+) -> Task | PgClaim | None:
     """Lease the most urgent task this holder may take, in one statement.
 
     On PostgreSQL the candidate is locked with SKIP LOCKED, so concurrent claimers never wait
-    for each other or get the same task; on SQLite the write lock taken by BEGIN IMMEDIATE
-    makes the same UPDATE … RETURNING atomic.
+    for each other or get the same task, and the answer is a ``PgClaim`` (task, application,
+    household held or not); on SQLite the write lock taken by BEGIN IMMEDIATE makes the
+    UPDATE … RETURNING atomic, and the answer is the task (the caller holds the household).
     """
-    conditions = _claim_conditions(municipality_code=municipality_code, holder_id=holder_id, kinds=kinds,
-                                   queues=queues, procedures=procedures, city_staff=city_staff, now=now,
-                                   skip=skip)
-    candidate = (
-        select(Task.id)
-        .where(*conditions)
-        .order_by(Task.urgency, Task.created_at, Task.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    lease = {"status": TaskStatus.LEASED, "lease_token": lease_token, "lease_expires_at": expires_at,
-             "holder_id": holder_id}
-    statement = (
-        update(Task)
-        .where(Task.id == candidate.scalar_subquery())
-        .values(**lease)
-        .returning(Task)
-        .execution_options(synchronize_session=False)
-    )
-    return (await session.execute(statement)).scalars().first()
-
-
-@dataclass(frozen=True)
-class PgClaim:
-    task: Task
-    application: Application
-    household_held: bool
-
-
-async def claim_task_with_household(
-    session: AsyncSession,
-    *,
-    municipality_code: str,
-    holder_id: str,
-    kinds: list[str],
-    queues: list[str],
-    procedures: list[str] | None,
-    city_staff: bool,
-    lease_token: str,
-    now: datetime,
-    expires_at: datetime,
-    skip: list[str],
-) -> PgClaim | None:
-    """PostgreSQL: lease the task, hold its household and read its application in one statement.
-
-    ``claim_task`` and ``take_household`` as data-modifying CTEs: one round trip instead of
-    three. When the household was taken by someone else in between, ``household_held`` is
-    False and the caller puts the task back (``unclaim``), as on SQLite.
-    """
-    conditions = _claim_conditions(municipality_code=municipality_code, holder_id=holder_id, kinds=kinds,
-                                   queues=queues, procedures=procedures, city_staff=city_staff, now=now,
-                                   skip=skip)
-    candidate = (
-        select(Task.id)
-        .where(*conditions)
-        .order_by(Task.urgency, Task.created_at, Task.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .cte("candidate")
-    )
-    task_table = Task.__table__
-    claimed = (
-        update(task_table)
-        .where(task_table.c.id == candidate.c.id)
-        .values(status=TaskStatus.LEASED, lease_token=lease_token, lease_expires_at=expires_at,
-                holder_id=holder_id)
-        .returning(*task_table.c)
-        .cte("claimed")
-    )
-    lock_table = HouseholdLock.__table__
-    upsert = postgresql.insert(lock_table).from_select(
-        ["municipality_code", "household_key", "holder_id", "expires_at"],
-        select(claimed.c.municipality_code, claimed.c.household_key,
-               literal(holder_id, String), literal(expires_at, DateTime(timezone=True))),
-    )
-    held = upsert.on_conflict_do_update(
-        index_elements=["municipality_code", "household_key"],
-        set_={"holder_id": upsert.excluded.holder_id, "expires_at": upsert.excluded.expires_at},
-        where=or_(lock_table.c.holder_id == holder_id, lock_table.c.holder_id.is_(None),
-                  lock_table.c.expires_at < now),
-    ).returning(lock_table.c.household_key).cte("held")
-    application_table = Application.__table__
-    statement = select(
-        claimed, application_table, exists(select(held.c.household_key)).label("household_held")
-    ).join(application_table, application_table.c.id == claimed.c.application_id)
-    row = (await session.execute(statement)).first()
+    pg = session.bind.dialect.name == "postgresql"
+    shape = ClaimShape(postgresql=pg, kind=kinds[0] if len(kinds) == 1 else None,
+                       procedures=procedures is not None, skip=bool(skip), city_staff=city_staff)
+    params: dict[str, Any] = {"p_municipality_code": municipality_code, "p_holder_id": holder_id, "p_now": now,
+                              "p_queues": queues, "p_lease_token": lease_token, "p_expires_at": expires_at}
+    if shape.kind is None:
+        params["p_kinds"] = kinds
+    if shape.procedures:
+        params["p_procedures"] = procedures  # an empty list matches nothing
+    if shape.skip:
+        params["p_skip"] = skip
+    row = (await session.execute(claim_statement(shape), params)).first()
     if row is None:
         return None
-    width = len(task_table.c)
-    task = Task.model_validate(dict(zip(task_table.c.keys(), row[:width], strict=True)))
+    width = len(TASK.c)
+    task = Task.model_validate(dict(zip(TASK.c.keys(), row[:width], strict=True)))
+    if not pg:
+        return task
     application = Application.model_validate(
-        dict(zip(application_table.c.keys(), row[width:width + len(application_table.c)], strict=True))
+        dict(zip(APPLICATION.c.keys(), row[width:width + len(APPLICATION.c)], strict=True))
     )
     return PgClaim(task, application, bool(row[-1]))
 
