@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, insert, text
 
 from app.storage.tables import AccessLog, EventLog
 
@@ -35,16 +35,22 @@ _JOINED_MAX = 4
 def _joined_insert(events: int, access: int) -> Any:
     """PostgreSQL: ``events`` event-log rows and ``access`` access-log rows in one statement.
 
-    Built once per pair of counts with named parameters (``e0_action``, ``a0_entity_id``, …),
-    so it is compiled once, not on every command.
+    Written once per pair of counts, with named parameters (``e0_action``, ``a0_entity_id``, …)
+    typed like their columns; as text it is cached whole (an INSERT with a CTE is not).
     """
     event_table, access_table = EventLog.__table__, AccessLog.__table__  # type: ignore[attr-defined]
 
-    def rows(table: Any, columns: tuple[str, ...], prefix: str, count: int) -> list[dict[str, Any]]:
-        return [{c: bindparam(f"{prefix}{i}_{c}", type_=table.c[c].type) for c in columns} for i in range(count)]
+    def values(columns: tuple[str, ...], prefix: str, count: int) -> str:
+        return ", ".join("(" + ", ".join(f":{prefix}{i}_{c}" for c in columns) + ")" for i in range(count))
 
-    access_rows = insert(access_table).values(rows(access_table, _ACCESS_COLUMNS, "a", access)).cte("access_rows")
-    return insert(event_table).values(rows(event_table, _EVENT_COLUMNS, "e", events)).add_cte(access_rows)
+    sql = (
+        f"WITH access_rows AS (INSERT INTO access_log ({', '.join(_ACCESS_COLUMNS)}) "
+        f"VALUES {values(_ACCESS_COLUMNS, 'a', access)}) "
+        f"INSERT INTO event_log ({', '.join(_EVENT_COLUMNS)}) VALUES {values(_EVENT_COLUMNS, 'e', events)}"
+    )
+    binds = [bindparam(f"e{i}_{c}", type_=event_table.c[c].type) for i in range(events) for c in _EVENT_COLUMNS]
+    binds += [bindparam(f"a{i}_{c}", type_=access_table.c[c].type) for i in range(access) for c in _ACCESS_COLUMNS]
+    return text(sql).bindparams(*binds)
 
 
 class UnitOfWork:
