@@ -50,7 +50,9 @@ async def test_expired_and_revoked_tokens_are_refused(server: LiveServer, office
 
 
 async def test_kiosk_and_public_status_are_rate_limited(clean_db: str) -> None:
-    async with run_server(make_settings(clean_db, kiosk_burst=3, public_burst=2)) as server:
+    # Refill so slow that a loaded machine cannot earn a token back during the test.
+    async with run_server(make_settings(clean_db, kiosk_burst=3, public_burst=2, kiosk_rate_per_s=0.01,
+                                        public_rate_per_s=0.01)) as server:
         office = Office(await seed(clean_db))
         async with server.client(office.token("kiosk")) as kiosk:
             answers = [await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
