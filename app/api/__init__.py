@@ -1,10 +1,11 @@
 """The HTTP and websocket edge."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from app.api import admin, applications, attachments, core, display, lobby, qr, supervision, vendor, work
+from app.api.params import refuse_nul
 
-api_router = APIRouter()
+api_router = APIRouter(dependencies=[Depends(refuse_nul)])
 api_router.include_router(lobby.router)
 api_router.include_router(display.router)
 api_router.include_router(qr.router)

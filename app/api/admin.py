@@ -1,9 +1,11 @@
 """Administration of a municipality's own configuration (the same actions as the CLI)."""
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, Field
+from fastapi import Body as BodyParam
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 
 from app.api.deps import Caller, ResourcesDep, UowDep
@@ -16,6 +18,7 @@ from app.storage.tables import ApiToken, Office
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Caller(Role.ADMIN)
+CategoryId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
 
 
 class CreateOffice(Body):
@@ -126,7 +129,8 @@ async def create_counter(office_id: str, body: CreateCounter, uow: UowDep, princ
 
 @router.put("/counters/{counter_id}/categories", response_model=CounterOut, responses={404: {}, 422: {}})
 async def set_counter_categories(
-    counter_id: str, categories: list[str], uow: UowDep, principal: Admin
+    counter_id: str, categories: Annotated[list[CategoryId], BodyParam(max_length=26)], uow: UowDep,
+    principal: Admin,
 ) -> CounterOut:
     counter = await ticket_service.get_counter(uow, principal, counter_id)
     await admin.set_counter_categories(uow, counter, categories)

@@ -1,15 +1,28 @@
 """Request and response bodies of the lobby and administration API."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from app.domain.text import NUL_MESSAGE, nul_locations
 from app.realtime.messages import QueueState
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        errors = [
+            InitErrorDetails(type=PydanticCustomError("nul_character", NUL_MESSAGE), loc=loc, input="")
+            for loc in nul_locations(data)
+        ]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data
 
 
 class IssueTicket(Body):

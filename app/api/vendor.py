@@ -260,7 +260,7 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         sealed_at, _, batch_id = value.partition("|")
-        if kind == "batch" and batch_id:
+        if kind == "batch" and batch_id.isascii() and batch_id.isalnum():  # ids are hex
             return datetime.fromisoformat(sealed_at), batch_id
     except (ValueError, UnicodeDecodeError):
         pass

@@ -42,6 +42,7 @@ from app.domain.catalogue import load_catalogue
 from app.domain.clock import Clock
 from app.domain.errors import DomainError, InvalidInput, NotFound, StaleLease
 from app.domain.roles import Employer, Principal, Role
+from app.domain.text import NUL_MESSAGE, nul_locations
 from app.exports.formats import ManifestBuilder, Writer, csv_columns, flatten, item_line
 from app.services import admin, vendor_contracts, work
 from app.services.access import record_access
@@ -658,6 +659,8 @@ def _parse(raw: bytes | None) -> tuple[str, dict[str, Any]] | dict[str, Any]:
             "invalid",
             "{item, values} の形で送ってください (send {item, values})",
         )
+    for loc in nul_locations(data):  # PostgreSQL cannot store U+0000
+        return _answer("rejected", ".".join(map(str, loc)), "nul_character", NUL_MESSAGE)
     return data["item"], data["values"]
 
 

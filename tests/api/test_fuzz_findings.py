@@ -1,5 +1,8 @@
 """What the schemathesis run (tests/test_schemathesis.py) found, each kept as a plain test."""
 
+import base64
+import json
+
 from tests.factories import move_in, status_report
 from tests.support import LiveServer, Office
 
@@ -76,3 +79,59 @@ async def test_a_body_that_is_not_utf8_is_invalid_input(server: LiveServer, offi
             "message": "本文を読み取れません。UTF-8 の JSON を送ってください (body is not UTF-8 JSON)",
         }
         assert len((await admin.get("/admin/offices")).json()) == 1
+
+
+async def test_nul_characters_are_invalid_input_wherever_they_are_sent(
+    server: LiveServer, office: Office
+) -> None:
+    """PostgreSQL cannot store or compare U+0000: it was a 500 there, and stored on SQLite."""
+    async with server.client(office.token("admin")) as admin:
+        nul = "nul_character"
+        for response, reason in (
+            (await admin.get("/admin/vendor-batches", params={"contract_id": "a\x00b"}), ("contract_id", nul)),
+            (await admin.get("/admin/vendor-contracts/a%00b"), ("contract_id", nul)),
+            (await admin.post("/admin/offices", json={"name_ja": "支所\x00", "name_en": "Branch"}), ("name_ja", nul)),
+            # A bare list of ids: its items are declared without U+0000 (a pattern).
+            (await admin.put(f"/admin/counters/{office.counter('1')}/categories", json=["\x00"]),
+             ("[0]", "string_pattern_mismatch")),
+        ):
+            assert response.status_code == 422, response.text
+            assert response.headers["content-type"] == PROBLEM
+            assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [reason]
+        cursor = base64.urlsafe_b64encode(b"batch:2026-11-27T00:00:00+00:00|\x00").decode()
+        response = await admin.get("/admin/vendor-batches", params={"cursor": cursor})
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["code"] == "invalid_cursor"
+        assert len((await admin.get("/admin/offices")).json()) == 1
+    body = move_in()
+    body["applicant"]["family_name"] = "髙橋\x00"
+    async with server.client(office.token("intake")) as intake:
+        response = await intake.post("/applications", json=body)
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["applicant.family_name"]
+        lines = (json.dumps(body) + "\n" + json.dumps(status_report("FINDING-NUL")) + "\n").encode()
+        bulk = await intake.post("/applications/bulk", content=lines,
+                                 headers={"content-type": "application/x-ndjson"})
+        results = [json.loads(line) for line in bulk.text.splitlines()]
+        assert [r["status"] for r in results] == ["rejected", "created"]
+        assert results[0]["errors"][0]["code"] == "nul_character"
+
+
+async def test_vendor_result_lines_with_nul_characters_are_rejected(server: LiveServer, office: Office) -> None:
+    async with server.client(office.token("intake")) as intake:
+        assert (await intake.post("/applications", json=status_report("FINDING-2"))).status_code == 201
+    async with server.client(office.token("admin")) as admin:
+        contract = (await admin.get("/admin/vendor-contracts")).json()[0]["id"]
+        batch = (await admin.post(f"/admin/vendor-contracts/{contract}/seal")).json()["batches"][0]["id"]
+    async with server.client(office.token("vendor")) as vendor:
+        lease = (await vendor.post(f"/vendor/batches/{batch}/lease")).json()["lease_token"]
+        item = json.loads((await vendor.get(f"/vendor/batches/{batch}/items",
+                                            headers={"Lease-Token": lease})).text.splitlines()[0])["item"]
+        line = json.dumps({"item": item, "values": {"claimant_name": "佐藤\x00花子"}}) + "\n"
+        response = await vendor.post(f"/vendor/batches/{batch}/results", content=line.encode(),
+                                     headers={"Lease-Token": lease, "content-type": "application/x-ndjson"})
+        assert response.status_code == 200
+        answer = json.loads(response.text)
+        assert answer["status"] == "rejected"
+        assert answer["errors"][0] == {"field": "values.claimant_name", "code": "nul_character",
+                                       "message": "NUL 文字 (U+0000) は使えません (text must not contain NUL characters)"}
