@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import random
 import signal
 
@@ -64,8 +65,15 @@ async def test_sigkill_loses_nothing_acknowledged(clean_db: str) -> None:
             seen.append(json.loads(await display.recv())["seq"])
             stop = asyncio.Event()
             load = asyncio.create_task(traffic(base, office, acknowledged, stop))
-            await asyncio.sleep(random.uniform(1.0, 2.5))
+            # A random moment once the traffic is well under way (seeded; printed for a replay).
+            kill_seed = int(os.environ.get("MADOGUCHI_CRASH_SEED") or random.randrange(1 << 30))
+            print(f"crash seed {kill_seed} (MADOGUCHI_CRASH_SEED={kill_seed} replays the kill moment)")
+            async with asyncio.timeout(60):
+                while len(acknowledged) < 20 or len(seen) < 1:
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(random.Random(kill_seed).uniform(0.0, 1.5))
             base.process.send_signal(signal.SIGKILL)
+            print(f"killed after {len(acknowledged)} acknowledged applications")
             try:
                 while True:
                     message = json.loads(await asyncio.wait_for(display.recv(), 5))
