@@ -1,6 +1,6 @@
 """The lobby: kiosks issue tickets, counters call and serve them, residents follow their number."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -37,9 +37,13 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 
 def ticket_out(view: TicketView) -> TicketOut:
+    return TicketOut(**_ticket_fields(view))
+
+
+def _ticket_fields(view: TicketView) -> dict[str, Any]:
     ticket = view.ticket
     waiting = ticket.status == TicketStatus.WAITING
-    return TicketOut(
+    return dict(
         id=ticket.id,
         number=ticket.number,
         status=ticket.status,
@@ -89,7 +93,7 @@ async def issue_ticket(
         )
         ticket = view.ticket
         out = IssuedTicketOut(
-            **ticket_out(view).model_dump(),
+            **_ticket_fields(view),
             public_key=ticket.public_key,
             status_url=f"{settings.public_base_url}/status/?ticket={ticket.id}&key={ticket.public_key}",
         )

@@ -32,6 +32,28 @@ async def estimate_for(
     )
 
 
+def queue_state(figures: ticket_store.QueueFigures) -> QueueState:
+    """What displays show of a category: residents waiting, and the wait a new ticket faces."""
+    return QueueState(
+        category_id=figures.category_id,
+        prefix=figures.prefix,
+        name_ja=figures.name_ja,
+        name_en=figures.name_en,
+        waiting=figures.waiting,
+        estimate_min=estimate_for_figures(figures, figures.waiting),
+    )
+
+
+def estimate_for_figures(figures: ticket_store.QueueFigures, ahead: int) -> int:
+    """Minutes of wait for a resident with ``ahead`` people before them in the category."""
+    return estimate_wait_minutes(
+        ahead=ahead,
+        recent_service_s=figures.recent_service_s,
+        default_service_s=figures.default_service_s,
+        counters=figures.counters,
+    )
+
+
 async def queue_states(
     session: AsyncSession,
     office_id: str,
@@ -40,23 +62,10 @@ async def queue_states(
     only: set[str] | None = None,
 ) -> list[QueueState]:
     """Waiting count and estimate for a new ticket, per category of the office."""
-    counts = await ticket_store.waiting_counts(session, office_id, day)
-    states = []
-    for category in await tenancy.list_categories(session, office_id):
-        if only is not None and category.id not in only:
-            continue
-        waiting = counts.get(category.id, 0)
-        states.append(
-            QueueState(
-                category_id=category.id,
-                prefix=category.prefix,
-                name_ja=category.name_ja,
-                name_en=category.name_en,
-                waiting=waiting,
-                estimate_min=await estimate_for(session, category, waiting, settings),
-            )
-        )
-    return states
+    figures = await ticket_store.queue_figures(
+        session, office_id, day, sample=settings.lobby.service_sample, only=only
+    )
+    return [queue_state(f) for f in figures]
 
 
 async def build_snapshot(

@@ -12,6 +12,7 @@ from app.services.uow import UnitOfWork
 from app.storage import lobby as lobby_store
 from app.storage import tenancy
 from app.storage import tickets as ticket_store
+from app.storage.db import new_id
 from app.storage.tables import Counter, Office, Ticket, TicketCategory
 
 EVENT_OF_ACTION = {
@@ -58,14 +59,29 @@ async def _locked_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str) 
 
 
 async def _announce(
-    uow: UnitOfWork, ticket: Ticket, event_type: str, counter: Counter | None, categories: set[str]
-) -> int:
+    uow: UnitOfWork,
+    ticket: Ticket,
+    event_type: str,
+    counter: Counter | None,
+    categories: set[str],
+    *,
+    ahead_of: Ticket | None = None,
+) -> tuple[int, list[ticket_store.QueueFigures]]:
+    """Append the lobby event of a change to ``ticket``: its seq and the queue figures it carries."""
     now = uow.now()
+    # The office's lobby changes queue on the channel row from here until commit: whatever can
+    # be written before taking it is written now.
+    await uow.write_logs()
     # Seq first: its row lock waits for every earlier lobby change to commit, so the figures
     # counted below are those at this event's place in the order, not a concurrent writer's.
     seq = await lobby_store.next_seq(uow.session, ticket.office_id, now)
-    queues = await lobby.queue_states(
-        uow.session, ticket.office_id, ticket.business_day, uow.settings, only=categories
+    figures = await ticket_store.queue_figures(
+        uow.session,
+        ticket.office_id,
+        ticket.business_day,
+        sample=uow.settings.lobby.service_sample,
+        only=categories,
+        ahead_of=ahead_of,
     )
     extra: dict[str, object] = {"call_count": ticket.call_count}
     if counter is not None:
@@ -77,10 +93,10 @@ async def _announce(
         office_id=ticket.office_id,
         type_=event_type,
         at=now,
-        data=lobby.event_payload(ticket.number, queues, **extra),
+        data=lobby.event_payload(ticket.number, [lobby.queue_state(f) for f in figures], **extra),
     )
     uow.lobby_changed(ticket.office_id, seq)
-    return seq
+    return seq, figures
 
 
 async def issue_ticket(
@@ -93,9 +109,15 @@ async def issue_ticket(
     language: str,
 ) -> TicketView:
     """Give a resident the next number of the category's day (never the same number twice)."""
-    office = await get_office(uow, principal, office_id)
-    category = await tenancy.find_category(uow.session, category_id, principal.municipality_code)
-    if category is None or category.office_id != office.id or not category.is_active:
+    found = None
+    if principal.may_use_office(office_id):
+        found = await ticket_store.find_office_and_category(
+            uow.session, office_id, category_id, principal.municipality_code
+        )
+    if found is None:
+        raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)
+    office, category = found
+    if category is None or not category.is_active:
         raise InvalidInput.field(
             "category", "unknown_category", "受付区分が見つかりません (no such category here)"
         )
@@ -107,7 +129,10 @@ async def issue_ticket(
         category_id=category.id,
         business_day=day,
     )
-    ticket = Ticket(
+    # Every value is ours or already validated: constructing skips the model's validation,
+    # which costs more than inserting the row.
+    ticket = Ticket.model_construct(
+        id=new_id(),
         municipality_code=office.municipality_code,
         office_id=office.id,
         category_id=category.id,
@@ -122,8 +147,7 @@ async def issue_ticket(
         issued_at=now,
         queued_at=now,
     )
-    uow.session.add(ticket)
-    await uow.session.flush()
+    await ticket_store.add_ticket(uow.session, ticket)
     uow.log(
         entity="ticket",
         entity_id=ticket.id,
@@ -132,8 +156,12 @@ async def issue_ticket(
         to_status=ticket.status,
         data={"number": ticket.number, "category_id": category.id, "is_priority": is_priority},
     )
-    await _announce(uow, ticket, "ticket.issued", None, {category.id})
-    return await view(uow, ticket, category)
+    # The figures the event carries also place the new ticket: no second read for the answer.
+    _seq, figures = await _announce(
+        uow, ticket, "ticket.issued", None, {category.id}, ahead_of=ticket
+    )
+    mine = figures[0]
+    return TicketView(ticket, mine.ahead, lobby.estimate_for_figures(mine, mine.ahead), None)
 
 
 async def view(uow: UnitOfWork, ticket: Ticket, category: TicketCategory | None = None) -> TicketView:
@@ -240,7 +268,7 @@ async def _apply(
         to_status=after,
         data={"counter_id": counter.id} if counter else None,
     )
-    seq = await _announce(
+    seq, _figures = await _announce(
         uow, ticket, EVENT_OF_ACTION[action], counter, (categories or set()) | {ticket.category_id}
     )
     if action in (TicketAction.CALL, TicketAction.RECALL):

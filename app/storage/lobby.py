@@ -1,9 +1,9 @@
 """The lobby channel: per-office event sequence and the events' history."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.storage.tables import LobbyChannel, LobbyEvent
@@ -11,16 +11,42 @@ from app.storage.tables import LobbyChannel, LobbyEvent
 NOTIFY_CHANNEL = "madoguchi_lobby"
 
 
+_lobby_channel = cast(Table, LobbyChannel.__table__)
+_lobby_event = cast(Table, LobbyEvent.__table__)
+
+_NEXT_SEQ = (
+    update(_lobby_channel)
+    .where(_lobby_channel.c.office_id == bindparam("office"))
+    .values(seq=_lobby_channel.c.seq + 1, updated_at=bindparam("at"))
+    .returning(_lobby_channel.c.seq)
+)
+
+
 async def next_seq(session: AsyncSession, office_id: str, at: datetime) -> int:
     """Take the office's next seq. The channel row stays locked until this transaction ends, so
     every earlier lobby change has committed and is visible to what this transaction reads next."""
-    result = await session.execute(
-        update(LobbyChannel)
-        .where(LobbyChannel.office_id == office_id)  # type: ignore[arg-type]
-        .values(seq=LobbyChannel.seq + 1, updated_at=at)
-        .returning(LobbyChannel.seq)
-    )
+    result = await session.execute(_NEXT_SEQ, {"office": office_id, "at": at})
     return int(result.scalar_one())
+
+
+_EVENT_INSERT = insert(_lobby_event)
+# One round trip on PostgreSQL: the row, and the notification every process's listener
+# receives only if this transaction commits.
+_EVENT_INSERT_NOTIFY = select(
+    func.pg_notify(NOTIFY_CHANNEL, bindparam("payload"))
+).select_from(
+    insert(_lobby_event)
+    .values(
+        office_id=bindparam("office_id"),
+        seq=bindparam("seq"),
+        municipality_code=bindparam("municipality_code"),
+        type=bindparam("type"),
+        at=bindparam("at"),
+        data=bindparam("data", type_=_lobby_event.c.data.type),
+    )
+    .returning(_lobby_event.c.seq)
+    .cte("stored")
+)
 
 
 async def add_event(
@@ -34,22 +60,14 @@ async def add_event(
     data: dict[str, Any],
 ) -> None:
     """Store the event of a seq taken with ``next_seq``, announced to every process on commit."""
-    session.add(
-        LobbyEvent(
-            office_id=office_id,
-            seq=seq,
-            municipality_code=municipality_code,
-            type=type_,
-            at=at,
-            data=data,
-        )
-    )
+    row = {
+        "office_id": office_id, "seq": seq, "municipality_code": municipality_code,
+        "type": type_, "at": at, "data": data,
+    }
     if session.bind.dialect.name == "postgresql":
-        # Delivered to every process's listener only if this transaction commits.
-        await session.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": NOTIFY_CHANNEL, "payload": f"{office_id}:{seq}"},
-        )
+        await session.execute(_EVENT_INSERT_NOTIFY, {**row, "payload": f"{office_id}:{seq}"})
+    else:
+        await session.execute(_EVENT_INSERT, row)
 
 
 async def append_event(

@@ -1,32 +1,114 @@
 """Ticket queries: daily numbering, the next ticket for a counter, queue depth and service times."""
 
+import functools
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.tickets import TicketStatus
-from app.storage.tables import Counter, CounterCategory, Ticket, TicketSequence
+from app.storage.tables import Counter, CounterCategory, Office, Ticket, TicketCategory, TicketSequence
+
+# The lobby's hot statements are built once, with bind parameters: building a statement costs
+# more CPU than running it, and every kiosk press and counter call runs several.
+_ticket = cast(Table, Ticket.__table__)
+_category = cast(Table, TicketCategory.__table__)
+_counter = cast(Table, Counter.__table__)
+_counter_category = cast(Table, CounterCategory.__table__)
+
+
+@dataclass
+class QueueFigures:
+    """One category's queue as it stands: what displays and wait estimates are made of."""
+
+    category_id: str
+    prefix: str
+    name_ja: str
+    name_en: str
+    default_service_s: int
+    waiting: int
+    counters: int
+    recent_service_s: list[float] = field(default_factory=list)
+    # Waiting tickets called before the one asked about (``queue_figures(ahead_of=...)``).
+    ahead: int = 0
+
+
+_OFFICE_AND_CATEGORY = (
+    select(Office, TicketCategory)
+    .outerjoin(
+        TicketCategory,
+        and_(
+            TicketCategory.id == bindparam("category_id"),  # type: ignore[arg-type]
+            TicketCategory.office_id == Office.id,  # type: ignore[arg-type]
+        ),
+    )
+    .where(
+        Office.id == bindparam("office_id"),  # type: ignore[arg-type]
+        Office.municipality_code == bindparam("municipality_code"),  # type: ignore[arg-type]
+    )
+)
+
+
+async def find_office_and_category(
+    session: AsyncSession, office_id: str, category_id: str, municipality_code: str
+) -> tuple[Office, TicketCategory | None] | None:
+    """The office (None if another municipality's) and the category, if it is one of the office's."""
+    row = (
+        await session.execute(
+            _OFFICE_AND_CATEGORY,
+            {"office_id": office_id, "category_id": category_id, "municipality_code": municipality_code},
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+_TICKET_INSERT = insert(_ticket)
+
+
+async def add_ticket(session: AsyncSession, ticket: Ticket) -> None:
+    """Insert a new ticket in one statement, without tracking it in the session."""
+    await session.execute(_TICKET_INSERT, ticket.model_dump())
+
+
+@functools.cache
+def _sequence_upsert(dialect: str) -> Any:
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_for(TicketSequence).values(
+        category_id=bindparam("category_id"),
+        business_day=bindparam("business_day"),
+        municipality_code=bindparam("municipality_code"),
+        last_value=1,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["category_id", "business_day"],
+        set_={"last_value": TicketSequence.last_value + 1},
+    ).returning(TicketSequence.last_value)
 
 
 async def allocate_sequence(
     session: AsyncSession, *, municipality_code: str, category_id: str, business_day: date
 ) -> int:
     """The next number of a category's day, in one atomic statement (row-locked upsert)."""
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(TicketSequence).values(
-        category_id=category_id,
-        business_day=business_day,
-        municipality_code=municipality_code,
-        last_value=1,
+    result = await session.execute(
+        _sequence_upsert(session.bind.dialect.name),
+        {"category_id": category_id, "business_day": business_day, "municipality_code": municipality_code},
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=["category_id", "business_day"],
-        set_={"last_value": TicketSequence.last_value + 1},
-    ).returning(TicketSequence.last_value)
-    return int((await session.execute(statement)).scalar_one())
+    return int(result.scalar_one())
 
 
 async def claim_next_for_counter(
@@ -73,43 +155,151 @@ async def lock_ticket(session: AsyncSession, ticket_id: str, municipality_code: 
     return (await session.execute(statement)).scalars().first()
 
 
-async def count_ahead(session: AsyncSession, ticket: Ticket) -> int:
-    """Waiting tickets of the same category that will be called before this one."""
+def _before(ticket: Table, *, priority: bool) -> Any:
+    """Of the waiting tickets, those called before a ticket queued at :queued_at with :ticket_id."""
     earlier = or_(
-        Ticket.queued_at < ticket.queued_at,
-        and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id),
+        ticket.c.queued_at < bindparam("queued_at"),
+        and_(ticket.c.queued_at == bindparam("queued_at"), ticket.c.id < bindparam("ticket_id")),
     )
     # Priority tickets are all ahead of a plain one; among equals, the earlier queued.
-    before = (
-        and_(Ticket.is_priority.is_(True), earlier)  # type: ignore[attr-defined]
-        if ticket.is_priority
-        else or_(Ticket.is_priority.is_(True), earlier)  # type: ignore[attr-defined]
-    )
-    statement = select(func.count()).where(
-        Ticket.office_id == ticket.office_id,
-        Ticket.business_day == ticket.business_day,
-        Ticket.category_id == ticket.category_id,
-        Ticket.status == TicketStatus.WAITING,
-        Ticket.target_counter_id.is_(None),  # type: ignore[union-attr]
-        Ticket.id != ticket.id,
-        before,
-    )
-    return int((await session.execute(statement)).scalar_one())
+    if priority:
+        return and_(ticket.c.is_priority.is_(True), earlier)
+    return or_(ticket.c.is_priority.is_(True), earlier)
 
 
-async def waiting_counts(
-    session: AsyncSession, office_id: str, business_day: date
-) -> dict[str, int]:
-    rows = await session.execute(
-        select(Ticket.category_id, func.count())
+@functools.cache
+def _count_ahead(priority: bool) -> Any:
+    return select(func.count()).where(
+        _ticket.c.office_id == bindparam("office_id"),
+        _ticket.c.business_day == bindparam("day"),
+        _ticket.c.category_id == bindparam("category_id"),
+        _ticket.c.status == TicketStatus.WAITING,
+        _ticket.c.target_counter_id.is_(None),
+        _ticket.c.id != bindparam("ticket_id"),
+        _before(_ticket, priority=priority),
+    )
+
+
+def _ahead_params(ticket: Ticket) -> dict[str, Any]:
+    return {"queued_at": ticket.queued_at, "ticket_id": ticket.id}
+
+
+async def count_ahead(session: AsyncSession, ticket: Ticket) -> int:
+    """Waiting tickets of the same category that will be called before this one."""
+    params = {
+        "office_id": ticket.office_id,
+        "day": ticket.business_day,
+        "category_id": ticket.category_id,
+        **_ahead_params(ticket),
+    }
+    return int((await session.execute(_count_ahead(ticket.is_priority), params)).scalar_one())
+
+
+@functools.cache
+def _figures(filtered: bool, ahead_of_priority: bool | None) -> CompoundSelect[Any]:
+    """One statement: a row per category (waiting count, active counters and optionally the
+    place of a ticket), then a row per recent service time of those categories."""
+    chosen = [_category.c.office_id == bindparam("office_id"), _category.c.is_active.is_(True)]
+    if filtered:
+        chosen.append(_category.c.id.in_(bindparam("only", expanding=True)))
+    waiting = _ticket.alias("waiting")
+    counted = (
+        select(func.count())
         .where(
-            Ticket.office_id == office_id,
-            Ticket.business_day == business_day,
-            Ticket.status == TicketStatus.WAITING,
+            waiting.c.office_id == _category.c.office_id,
+            waiting.c.business_day == bindparam("day"),
+            waiting.c.status == TicketStatus.WAITING,
+            waiting.c.category_id == _category.c.id,
         )
-        .group_by(Ticket.category_id)
+        .scalar_subquery()
     )
-    return {category_id: int(n) for category_id, n in rows}
+    serving = (
+        select(func.count())
+        .select_from(_counter_category.join(_counter, _counter.c.id == _counter_category.c.counter_id))
+        .where(_counter_category.c.category_id == _category.c.id, _counter.c.is_active.is_(True))
+        .scalar_subquery()
+    )
+    ahead: Any = literal(0)
+    if ahead_of_priority is not None:
+        queued = _ticket.alias("queued")
+        ahead = (
+            select(func.count())
+            .where(
+                queued.c.office_id == _category.c.office_id,
+                queued.c.business_day == bindparam("day"),
+                queued.c.category_id == _category.c.id,
+                queued.c.status == TicketStatus.WAITING,
+                queued.c.target_counter_id.is_(None),
+                queued.c.id != bindparam("ticket_id"),
+                _before(queued, priority=ahead_of_priority),
+            )
+            .scalar_subquery()
+        )
+    no_text = literal(None, type_=_category.c.prefix.type)
+    no_number = literal(None, type_=Integer())
+    no_time = literal(None, type_=_ticket.c.started_at.type)
+    categories = select(
+        literal(0).label("kind"), _category.c.id, _category.c.prefix, _category.c.name_ja,
+        _category.c.name_en, _category.c.default_service_s, counted, serving, ahead,
+        no_time, no_time, literal(0),
+    ).where(*chosen)
+    ranked = (
+        select(
+            _ticket.c.category_id,
+            _ticket.c.started_at,
+            _ticket.c.finished_at,
+            func.row_number()
+            .over(partition_by=_ticket.c.category_id, order_by=_ticket.c.finished_at.desc())
+            .label("recency"),
+        )
+        .where(
+            _ticket.c.category_id.in_(select(_category.c.id).where(*chosen)),
+            _ticket.c.status == TicketStatus.DONE,
+            _ticket.c.started_at.is_not(None),
+        )
+        .subquery("ranked")
+    )
+    recent = select(
+        literal(1), ranked.c.category_id, no_text, no_text, no_text, no_number, no_number,
+        no_number, no_number, ranked.c.started_at, ranked.c.finished_at, ranked.c.recency,
+    ).where(ranked.c.recency <= bindparam("sample"))
+    return union_all(categories, recent)
+
+
+async def queue_figures(
+    session: AsyncSession,
+    office_id: str,
+    business_day: date,
+    *,
+    sample: int,
+    only: set[str] | None = None,
+    ahead_of: Ticket | None = None,
+) -> list[QueueFigures]:
+    """Per active category of the office (or of ``only``), by prefix: the waiting count, the
+    active counters serving it and its last ``sample`` service times, in one statement.
+    With ``ahead_of``, also how many of its category's waiting tickets come before it."""
+    params: dict[str, Any] = {"office_id": office_id, "day": business_day, "sample": sample}
+    if only is not None:
+        params["only"] = sorted(only)
+    if ahead_of is not None:
+        params |= _ahead_params(ahead_of)
+    statement = _figures(only is not None, None if ahead_of is None else ahead_of.is_priority)
+    figures: dict[str, QueueFigures] = {}
+    times: list[tuple[str, int, float]] = []
+    for kind, category_id, *row, started, finished, recency in (
+        await session.execute(statement, params)
+    ).all():
+        if kind == 0:
+            prefix, name_ja, name_en, default_s, waiting, counters, ahead = row
+            figures[category_id] = QueueFigures(
+                category_id, prefix, name_ja, name_en, default_s,
+                waiting=int(waiting), counters=int(counters), ahead=int(ahead),
+            )
+        elif finished is not None:
+            times.append((category_id, recency, (finished - started).total_seconds()))
+    for category_id, _recency, seconds in sorted(times):
+        figures[category_id].recent_service_s.append(seconds)
+    return sorted(figures.values(), key=lambda f: f.prefix)
 
 
 async def recent_service_seconds(
