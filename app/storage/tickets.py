@@ -202,16 +202,26 @@ def _figures(filtered: bool, ahead_of_priority: bool | None) -> CompoundSelect[A
     chosen = [_category.c.office_id == bindparam("office_id"), _category.c.is_active.is_(True)]
     if filtered:
         chosen.append(_category.c.id.in_(bindparam("only", expanding=True)))
-    waiting = _ticket.alias("waiting")
-    counted = (
-        select(func.count())
-        .where(
-            waiting.c.office_id == _category.c.office_id,
-            waiting.c.business_day == bindparam("day"),
-            waiting.c.status == TicketStatus.WAITING,
-            waiting.c.category_id == _category.c.id,
+    # The office's waiting tickets are read once: the count per category and, for a ticket
+    # being placed, how many of its category come before it.
+    ahead: Any = literal(0)
+    if ahead_of_priority is not None:
+        ahead = func.count().filter(
+            and_(
+                _ticket.c.target_counter_id.is_(None),
+                _ticket.c.id != bindparam("ticket_id"),
+                _before(_ticket, priority=ahead_of_priority),
+            )
         )
-        .scalar_subquery()
+    waiting = (
+        select(_ticket.c.category_id, func.count().label("waiting"), ahead.label("ahead"))
+        .where(
+            _ticket.c.office_id == bindparam("office_id"),
+            _ticket.c.business_day == bindparam("day"),
+            _ticket.c.status == TicketStatus.WAITING,
+        )
+        .group_by(_ticket.c.category_id)
+        .subquery("waiting")
     )
     serving = (
         select(func.count())
@@ -219,30 +229,19 @@ def _figures(filtered: bool, ahead_of_priority: bool | None) -> CompoundSelect[A
         .where(_counter_category.c.category_id == _category.c.id, _counter.c.is_active.is_(True))
         .scalar_subquery()
     )
-    ahead: Any = literal(0)
-    if ahead_of_priority is not None:
-        queued = _ticket.alias("queued")
-        ahead = (
-            select(func.count())
-            .where(
-                queued.c.office_id == _category.c.office_id,
-                queued.c.business_day == bindparam("day"),
-                queued.c.category_id == _category.c.id,
-                queued.c.status == TicketStatus.WAITING,
-                queued.c.target_counter_id.is_(None),
-                queued.c.id != bindparam("ticket_id"),
-                _before(queued, priority=ahead_of_priority),
-            )
-            .scalar_subquery()
-        )
     no_text = literal(None, type_=_category.c.prefix.type)
     no_number = literal(None, type_=Integer())
     no_time = literal(None, type_=_ticket.c.started_at.type)
-    categories = select(
-        literal(0).label("kind"), _category.c.id, _category.c.prefix, _category.c.name_ja,
-        _category.c.name_en, _category.c.default_service_s, counted, serving, ahead,
-        no_time, no_time, literal(0),
-    ).where(*chosen)
+    categories = (
+        select(
+            literal(0).label("kind"), _category.c.id, _category.c.prefix, _category.c.name_ja,
+            _category.c.name_en, _category.c.default_service_s,
+            func.coalesce(waiting.c.waiting, 0), serving, func.coalesce(waiting.c.ahead, 0),
+            no_time, no_time, literal(0),
+        )
+        .select_from(_category.outerjoin(waiting, waiting.c.category_id == _category.c.id))
+        .where(*chosen)
+    )
     ranked = (
         select(
             _ticket.c.category_id,
@@ -262,7 +261,7 @@ def _figures(filtered: bool, ahead_of_priority: bool | None) -> CompoundSelect[A
     recent = select(
         literal(1), ranked.c.category_id, no_text, no_text, no_text, no_number, no_number,
         no_number, no_number, ranked.c.started_at, ranked.c.finished_at, ranked.c.recency,
-    ).where(ranked.c.recency <= bindparam("sample"))
+    ).where(ranked.c.recency <= bindparam("sample", type_=Integer()))
     return union_all(categories, recent)
 
 
