@@ -1,6 +1,7 @@
 """The application: settings, resources and routers put together. No business logic here."""
 
 import asyncio
+import gc
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -109,6 +110,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 audit.run_sealer(resources.sessionmaker, resources.clock, settings.audit, sealing_stop),
                 name="audit-sealer",
             )
+        # What start-up built (routes, schemas, table metadata, the catalogue) lives as long as
+        # the process: out of the collector's sight, a full collection scans only what requests
+        # leave behind, instead of stalling every request for a tenth of a second.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -38,7 +38,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     # Prepared statements are planned once with the statistics of that moment; a queue or an
     # intake table that grows from empty to millions keeps a plan made for an empty table.
-    kwargs.setdefault("connect_args", {"server_settings": {"plan_cache_mode": "force_custom_plan"}})
+    # No JIT: it compiles plans worth seconds, and costs milliseconds on the short statements
+    # this service runs (and on asyncpg's type introspection of each new connection).
+    kwargs.setdefault("connect_args", {"server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off"}})
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
