@@ -28,6 +28,7 @@ from app.domain.batches import (
 from app.domain.catalogue import load_catalogue
 from app.domain.errors import InvalidTransition
 from app.domain.fields import validate_fields
+from app.services.vendor_contracts import DEMO_ALLOW_LIST, DEMO_PROCEDURES
 from tests.factories import move_in, status_report
 
 FORBIDDEN = [pair for pair in itertools.product(BatchState, BatchAction) if pair not in TRANSITIONS]
@@ -307,3 +308,14 @@ def test_results_are_laid_over_the_form_and_rows_match_by_position() -> None:
     grown = merge_result(REARING, form, {"children": [{}, {}, {"name": "佐藤 星"}]})
     assert grown["children"][2] == {"name": "佐藤 星"} and grown["children"][0]["my_number"] == "987654321093"
     assert form["children"][0]["name"] == "佐藤 陽"  # the form itself is untouched
+
+
+def test_the_demo_contract_names_only_fields_of_its_procedures() -> None:
+    catalogue = load_catalogue()
+    procedures = [catalogue.get(code) for code in DEMO_PROCEDURES]
+    assert allow_list_problems(procedures, DEMO_ALLOW_LIST, include_my_number=False) == []
+    # Each procedure's batch carries the addresses the partner keys, not only names.
+    carried = {code: allowed_paths(catalogue.get(code), ExportTerms(allow_list=DEMO_ALLOW_LIST, include_my_number=False))
+               for code in DEMO_PROCEDURES}
+    assert "claimant_address" in carried["child_allowance.status_report"]
+    assert "new_address" in carried["resident.move_within"]
