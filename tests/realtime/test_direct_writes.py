@@ -13,18 +13,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app.main import create_app
 from app.realtime.connection import DisplayConnection, DisplayOptions
 from app.realtime.hub import Hub
 from app.settings import DisplaySettings
 from app.storage import lobby as lobby_store
 from app.storage.db import create_engine, make_sessionmaker
 from tests.realtime.test_slow_display import Feed, Socket
-from tests.support import LiveServer, Office, free_port, make_settings, seed
+from tests.support import LiveServer, Office, make_settings, run_server, seed
 
 # -- the pump and the display task, with a socket and a direct writer that share one wire ----
 
@@ -180,22 +178,9 @@ async def test_a_display_behind_the_pump_catches_up_from_history_first() -> None
 @contextlib.asynccontextmanager
 async def live_server(database_url: str, **display: Any) -> AsyncIterator[LiveServer]:
     """The app under uvicorn's default websocket protocol, compression on offer."""
-    port = free_port()
     settings = make_settings(database_url, display=DisplaySettings(**{"heartbeat_s": 30.0, **display}))
-    settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ws="websockets-sansio", ws_per_message_deflate=True))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", settings, app)
-    finally:
-        server.should_exit = True
-        await task
+    async with run_server(settings, ws="websockets-sansio", ws_per_message_deflate=True) as live:
+        yield live
 
 
 async def append_events(
