@@ -74,16 +74,21 @@ def seqs(wire: Wire) -> list[int]:
 
 
 @contextlib.asynccontextmanager
-async def displays(count: int, feed: Feed, **options: Any) -> AsyncIterator[tuple[Hub, list[Wire], list[WireSocket]]]:
-    hub = Hub(feed.fetch, queue_size=options.pop("queue_size", 64))
+async def displays(
+    count: int, feed: Feed, **options: Any
+) -> AsyncIterator[tuple[Hub, list[Wire], list[WireSocket]]]:
+    hub = Hub(feed.fetch)
     pump = asyncio.create_task(hub.run())
-    settings = DisplayOptions(**{"heartbeat_s": 30, "send_timeout_s": 5, "history_limit": 1000, **options})
+    settings = DisplayOptions(
+        **{"heartbeat_s": 30, "send_timeout_s": 5, "history_limit": 1000, **options}
+    )
     wires = [Wire() for _ in range(count)]
     sockets = [WireSocket(w) for w in wires]
-    tasks = [
-        asyncio.create_task(DisplayConnection(s, hub, feed, "office", settings, direct=FakeWriter(w)).run())
+    connections = [
+        DisplayConnection(s, hub, feed, "office", settings, direct=FakeWriter(w))
         for s, w in zip(sockets, wires, strict=True)
     ]
+    tasks = [asyncio.create_task(c.run()) for c in connections]
     await asyncio.sleep(0.05)
     try:
         yield hub, wires, sockets
@@ -178,7 +183,9 @@ async def test_a_display_behind_the_pump_catches_up_from_history_first() -> None
 @contextlib.asynccontextmanager
 async def live_server(database_url: str, **display: Any) -> AsyncIterator[LiveServer]:
     """The app under uvicorn's default websocket protocol, compression on offer."""
-    settings = make_settings(database_url, display=DisplaySettings(**{"heartbeat_s": 30.0, **display}))
+    settings = make_settings(
+        database_url, display=DisplaySettings(**{"heartbeat_s": 30.0, **display})
+    )
     async with run_server(settings, ws="websockets-sansio", ws_per_message_deflate=True) as live:
         yield live
 
@@ -219,7 +226,8 @@ async def test_compressed_and_direct_displays_receive_identical_streams(clean_db
     async with live_server(clean_db) as server:
         office = Office(await seed(clean_db))
         url = server.lobby_ws(office.id, office.token("display"))
-        async with connect(url, compression=None) as plain, connect(url, compression="deflate") as deflated:
+        async with connect(url, compression=None) as plain, \
+                connect(url, compression="deflate") as deflated:
             for ws in (plain, deflated):
                 assert json.loads(await ws.recv())["type"] == "lobby.snapshot"
             assert deflated.protocol.extensions and not plain.protocol.extensions
@@ -231,7 +239,9 @@ async def test_compressed_and_direct_displays_receive_identical_streams(clean_db
         assert hub.direct_writes >= 50 and hub.queued_writes >= 60
 
 
-async def test_slow_display_is_closed_with_1013_while_the_others_get_every_event(clean_db: str) -> None:
+async def test_slow_display_is_closed_with_1013_while_the_others_get_every_event(
+    clean_db: str,
+) -> None:
     async with live_server(clean_db, send_timeout_s=1.0) as server:
         office = Office(await seed(clean_db))
         url = server.lobby_ws(office.id, office.token("display"))
@@ -240,7 +250,8 @@ async def test_slow_display_is_closed_with_1013_while_the_others_get_every_event
         stuck_socket = socket.socket()
         stuck_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         stuck_socket.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(stuck_socket, ("127.0.0.1", int(url.split(":")[2].split("/")[0])))
+        port = int(server.url.rsplit(":", 1)[1])
+        await asyncio.get_running_loop().sock_connect(stuck_socket, ("127.0.0.1", port))
         async with connect(url, sock=stuck_socket, compression=None, max_queue=1) as stuck, \
                 connect(url, compression=None, max_size=2**24) as healthy:
             await stuck.recv()
@@ -276,7 +287,8 @@ async def test_display_resuming_mid_stream_gets_a_contiguous_sequence(clean_db: 
     async with live_server(clean_db) as server:
         office = Office(await seed(clean_db))
         await append_events(server, office, 10)
-        async with connect(server.lobby_ws(office.id, office.token("display")), compression=None) as ws:
+        url = server.lobby_ws(office.id, office.token("display"))
+        async with connect(url, compression=None) as ws:
             assert json.loads(await ws.recv())["seq"] == 10
             writer = asyncio.create_task(append_events(server, office, 30, pause_s=0.01))
             stream = await read_until(ws, 15)
