@@ -239,48 +239,72 @@ async def test_compressed_and_direct_displays_receive_identical_streams(clean_db
         assert hub.direct_writes >= 50 and hub.queued_writes >= 60
 
 
+@contextlib.asynccontextmanager
+async def stuck_and_healthy(
+    server: LiveServer, office: Office
+) -> AsyncIterator[tuple[ClientConnection, ClientConnection, int]]:
+    """A TV that stops reading after its snapshot (a tiny receive buffer) and one that reads;
+    more events than the kernel's loopback buffers (a few MB) hold are committed meanwhile."""
+    url = server.lobby_ws(office.id, office.token("display"))
+    stuck_socket = socket.socket()
+    stuck_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck_socket.setblocking(False)
+    port = int(server.url.rsplit(":", 1)[1])
+    await asyncio.get_running_loop().sock_connect(stuck_socket, ("127.0.0.1", port))
+    async with connect(url, sock=stuck_socket, compression=None, max_queue=1) as stuck, \
+            connect(url, compression=None, max_size=2**24) as healthy:
+        await stuck.recv()
+        await healthy.recv()
+        last = 0
+        for _ in range(6):
+            last = await append_events(server, office, 10, padding=120_000)
+            await asyncio.sleep(0.05)
+        assert await read_until(healthy, last) == list(range(1, last + 1))
+        hub = server.app.state.resources.hub
+        async with asyncio.timeout(10):
+            while hub.connection_count() > 1:  # the server has given up on the stuck one
+                await asyncio.sleep(0.05)
+        yield stuck, healthy, last
+
+
+async def read_to_the_end(ws: ClientConnection) -> tuple[list[int], ConnectionClosed]:
+    seen: list[int] = []
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                message = json.loads(await ws.recv())
+                if message["type"] != "lobby.snapshot":
+                    seen.append(message["seq"])
+    except ConnectionClosed as closed:
+        return seen, closed
+    raise AssertionError("the connection was not closed")  # pragma: no cover
+
+
 async def test_slow_display_is_closed_with_1013_while_the_others_get_every_event(
     clean_db: str,
 ) -> None:
     async with live_server(clean_db, send_timeout_s=1.0) as server:
         office = Office(await seed(clean_db))
-        url = server.lobby_ws(office.id, office.token("display"))
-        hub = server.app.state.resources.hub
-        # The stuck TV: a tiny receive buffer, and a client that stops reading after the snapshot.
-        stuck_socket = socket.socket()
-        stuck_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        stuck_socket.setblocking(False)
-        port = int(server.url.rsplit(":", 1)[1])
-        await asyncio.get_running_loop().sock_connect(stuck_socket, ("127.0.0.1", port))
-        async with connect(url, sock=stuck_socket, compression=None, max_queue=1) as stuck, \
-                connect(url, compression=None, max_size=2**24) as healthy:
-            await stuck.recv()
-            await healthy.recv()
-            last = 0
-            # More than the kernel's socket buffers (a few MB on loopback) can hold.
-            for _ in range(6):
-                last = await append_events(server, office, 10, padding=120_000)
-                await asyncio.sleep(0.05)
-            assert await read_until(healthy, last) == list(range(1, last + 1))
-            async with asyncio.timeout(10):
-                while hub.connection_count() > 1:
-                    await asyncio.sleep(0.05)
+        async with stuck_and_healthy(server, office) as (stuck, healthy, last):
             # It reads again: the backlog, then the close frame that tells it to reconnect.
-            seen: list[int] = []
-            try:
-                async with asyncio.timeout(10):
-                    while True:
-                        message = json.loads(await stuck.recv())
-                        if message["type"] != "lobby.snapshot":
-                            seen.append(message["seq"])
-            except ConnectionClosed as closed:
-                assert closed.rcvd is not None and closed.rcvd.code == 1013
-            else:  # pragma: no cover - the timeout above raises instead
-                raise AssertionError("the stuck display was not closed")
+            seen, closed = await read_to_the_end(stuck)
+            assert closed.rcvd is not None and closed.rcvd.code == 1013
             assert seen == list(range(1, len(seen) + 1)) and len(seen) < last
             # The healthy one goes on, written to directly.
             more = await append_events(server, office, 5)
             assert await read_until(healthy, more) == list(range(last + 1, more + 1))
+
+
+async def test_a_display_that_never_reads_again_is_cut_off(clean_db: str) -> None:
+    async with live_server(clean_db, send_timeout_s=0.5) as server:
+        office = Office(await seed(clean_db))
+        async with stuck_and_healthy(server, office) as (stuck, _healthy, last):
+            # Past the send timeout the close frame still waits behind unread data: the
+            # connection is dropped, and what it had not read goes with it.
+            await asyncio.sleep(1.5)
+            seen, closed = await read_to_the_end(stuck)
+            assert closed.rcvd is None
+            assert seen == list(range(1, len(seen) + 1)) and len(seen) < last
 
 
 async def test_display_resuming_mid_stream_gets_a_contiguous_sequence(clean_db: str) -> None:
