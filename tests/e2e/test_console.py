@@ -284,7 +284,10 @@ async def test_supervisor_board_live_release_and_qualifications(
         row = board.locator(f"#quals tr[data-operator='{city['token_id']}']")
         await row.locator("td.all input").uncheck()
         await row.locator("input[value='resident.move_in']").uncheck()
-        await row.locator("button").click()
+        # The release above left an "ok" message up: wait for this save's own answer.
+        async with board.expect_response(lambda r: r.url.endswith("/qualifications")) as saved:
+            await row.locator("button").click()
+        assert (await saved.value).status == 200
         await board.wait_for_selector("#message[data-kind='ok']")
         operators = {o["token_id"]: o for o in (await supervisor.get("/work/operators")).json()}
         assert "resident.move_in" not in operators[city["token_id"]]["qualifications"]
