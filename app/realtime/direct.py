@@ -7,7 +7,7 @@ gets no direct writer and is served through the ordinary ``send_text``.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from websockets.exceptions import InvalidState
@@ -76,7 +76,7 @@ class DirectWriter:
             self._transport.abort()
 
 
-def direct_writer(send: Callable[..., Any], scope: dict[str, Any]) -> DirectWriter | None:
+def direct_writer(send: Callable[..., Any], scope: Mapping[str, Any]) -> DirectWriter | None:
     """The direct writer behind an ASGI ``send``, or None when it is not uvicorn's sansio protocol.
 
     Middleware wraps ``send`` in closures; they are followed through their ``send`` variable.

@@ -49,13 +49,14 @@ class PgListener:
             lost = asyncio.Event()
             try:
                 connection = await asyncpg.connect(self._dsn)
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as error:
+            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
                 log.warning("lobby listener cannot connect (%s); retrying", type(error).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             try:
-                connection.add_termination_listener(lambda _c: lost.set())
+                # Bound now: a late callback of an earlier connection must not end this one's watch.
+                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(self._channel, self._callback)
                 delay = 0.2
                 self.connected.set()

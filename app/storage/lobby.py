@@ -11,8 +11,8 @@ from app.storage.tables import LobbyChannel, LobbyEvent
 NOTIFY_CHANNEL = "madoguchi_lobby"
 
 
-_lobby_channel = cast(Table, LobbyChannel.__table__)
-_lobby_event = cast(Table, LobbyEvent.__table__)
+_lobby_channel = cast(Table, LobbyChannel.__table__)  # type: ignore[attr-defined]
+_lobby_event = cast(Table, LobbyEvent.__table__)  # type: ignore[attr-defined]
 
 _NEXT_SEQ = (
     update(_lobby_channel)

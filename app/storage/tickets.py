@@ -22,14 +22,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.tickets import TicketStatus
-from app.storage.tables import Counter, CounterCategory, Office, Ticket, TicketCategory, TicketSequence
+from app.storage.tables import (
+    Counter,
+    CounterCategory,
+    Office,
+    Ticket,
+    TicketCategory,
+    TicketSequence,
+)
 
 # The lobby's hot statements are built once, with bind parameters: building a statement costs
 # more CPU than running it, and every kiosk press and counter call runs several.
-_ticket = cast(Table, Ticket.__table__)
-_category = cast(Table, TicketCategory.__table__)
-_counter = cast(Table, Counter.__table__)
-_counter_category = cast(Table, CounterCategory.__table__)
+_ticket = cast(Table, Ticket.__table__)  # type: ignore[attr-defined]
+_category = cast(Table, TicketCategory.__table__)  # type: ignore[attr-defined]
+_counter = cast(Table, Counter.__table__)  # type: ignore[attr-defined]
+_counter_category = cast(Table, CounterCategory.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -97,7 +104,7 @@ def _sequence_upsert(dialect: str) -> Any:
     return statement.on_conflict_do_update(
         index_elements=["category_id", "business_day"],
         set_={"last_value": TicketSequence.last_value + 1},
-    ).returning(TicketSequence.last_value)
+    ).returning(TicketSequence.last_value)  # type: ignore[call-overload]
 
 
 async def allocate_sequence(

@@ -32,8 +32,20 @@ class Wire:
 
     def __init__(self) -> None:
         self.texts: list[str] = []
-        self.draining = True
+        self.flowing = asyncio.Event()
+        self.flowing.set()
         self.direct = 0
+
+    @property
+    def draining(self) -> bool:
+        return self.flowing.is_set()
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        if value:
+            self.flowing.set()
+        else:
+            self.flowing.clear()
 
 
 class FakeWriter:
@@ -61,8 +73,7 @@ class WireSocket(Socket):
         self.incoming: asyncio.Queue[str] = asyncio.Queue()
 
     async def send_text(self, data: str) -> None:
-        while not self.wire.draining:
-            await asyncio.sleep(0.005)
+        await self.wire.flowing.wait()
         self.wire.texts.append(data)
 
     async def receive_text(self) -> str:
@@ -212,9 +223,9 @@ async def append_events(
     return seq
 
 
-async def read_until(ws: ClientConnection, seq: int, timeout: float = 10.0) -> list[int]:
+async def read_until(ws: ClientConnection, seq: int) -> list[int]:
     seen: list[int] = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(10):
         while not seen or seen[-1] < seq:
             message = json.loads(await ws.recv())
             if message["type"] not in ("heartbeat", "lobby.snapshot"):
@@ -262,7 +273,8 @@ async def stuck_and_healthy(
         assert await read_until(healthy, last) == list(range(1, last + 1))
         hub = server.app.state.resources.hub
         async with asyncio.timeout(10):
-            while hub.connection_count() > 1:  # the server has given up on the stuck one
+            # The server has given up on the stuck one (the hub has no event to wait on).
+            while hub.connection_count() > 1:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         yield stuck, healthy, last
 
