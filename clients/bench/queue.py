@@ -13,6 +13,7 @@ import time
 import asyncpg
 import httpx2
 
+from clients.bench.http1 import LeanClient
 from clients.bench.intake import send, status_report_line
 from clients.bench.runner import (
     BenchOptions,
@@ -54,14 +55,14 @@ async def drive(
     latencies: list[float] = []
     pairs = 0
     drained_at: list[float] = []
-    # Clients are made before the clock starts: each builds an SSL context (tens of ms of CPU
-    # in this process), and fifty of them would stall the requests already in flight.
-    clients = [httpx2.AsyncClient(base_url=urls[n % len(urls)] + "/api/v1", timeout=60,
-                                  headers={"Authorization": f"Bearer {token}"}) for n, token in enumerate(tokens)]
+    # Lean clients (clients/bench/http1.py): the load generator shares the cores with what it
+    # measures, and a general HTTP client costs it about a millisecond of CPU per request.
+    clients = [LeanClient(urls[n % len(urls)] + "/api/v1", timeout=60,
+                          headers={"Authorization": f"Bearer {token}"}) for n, token in enumerate(tokens)]
     started_at = time.perf_counter()
     stop_at = started_at + seconds
 
-    async def operator(client: httpx2.AsyncClient) -> None:
+    async def operator(client: LeanClient) -> None:
         nonlocal pairs
         async with client:
             if keying_s:
