@@ -12,6 +12,9 @@ from app.storage.db import new_id
 # that both databases use the partial index ix_task_ready.
 READY_PREDICATE = "status IN ('open', 'leased')"
 REVIEW_READY_PREDICATE = "status IN ('open', 'leased') AND kind = 'review'"
+# The lobby's figures: waiting tickets counted per category, the last service times per category.
+WAITING_PREDICATE = "status = 'waiting'"
+DONE_PREDICATE = "status = 'done'"
 # Log rows the audit sealer has not chained yet; it reads them through a partial index.
 UNSEALED_PREDICATE = "chain_seq IS NULL"
 
@@ -112,6 +115,13 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("numbered_category_id", "business_day", "sequence"),
         Index("ix_ticket_queue", "office_id", "business_day", "status", "queued_at"),
+        # A category's waiting tickets (the count every lobby event carries), without reading
+        # the rest of the office's queue.
+        Index("ix_ticket_waiting", "office_id", "business_day", "category_id", "queued_at",
+              postgresql_where=text(WAITING_PREDICATE), sqlite_where=text(WAITING_PREDICATE)),
+        # A category's latest service times, newest first, whatever the length of its history.
+        Index("ix_ticket_done", "category_id", "finished_at",
+              postgresql_where=text(DONE_PREDICATE), sqlite_where=text(DONE_PREDICATE)),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
