@@ -66,15 +66,18 @@ async def _announce(
     categories: set[str],
     *,
     ahead_of: Ticket | None = None,
+    seq: int | None = None,
 ) -> tuple[int, list[ticket_store.QueueFigures]]:
-    """Append the lobby event of a change to ``ticket``: its seq and the queue figures it carries."""
+    """Append the lobby event of a change to ``ticket``: its seq and the queue figures it carries.
+    ``seq``: already taken (and the channel row locked) by the caller's last statement."""
     now = uow.now()
-    # The office's lobby changes queue on the channel row from here until commit: whatever can
-    # be written before taking it is written now.
-    await uow.write_logs()
-    # Seq first: its row lock waits for every earlier lobby change to commit, so the figures
-    # counted below are those at this event's place in the order, not a concurrent writer's.
-    seq = await lobby_store.next_seq(uow.session, ticket.office_id, now)
+    postgres = uow.dialect == "postgresql"
+    if seq is None:
+        if not postgres:
+            await uow.write_logs()  # (PostgreSQL: they ride on the event below)
+        # Seq first: its row lock waits for every earlier lobby change to commit, so the figures
+        # counted below are those at this event's place in the order, not a concurrent writer's.
+        seq = await lobby_store.next_seq(uow.session, ticket.office_id, now)
     figures = await ticket_store.queue_figures(
         uow.session,
         ticket.office_id,
@@ -86,8 +89,7 @@ async def _announce(
     extra: dict[str, object] = {"call_count": ticket.call_count}
     if counter is not None:
         extra |= {"counter_id": counter.id, "counter_label": counter.label}
-    await lobby_store.add_event(
-        uow.session,
+    event = lobby_store.event_row(
         seq=seq,
         municipality_code=ticket.municipality_code,
         office_id=ticket.office_id,
@@ -95,6 +97,11 @@ async def _announce(
         at=now,
         data=lobby.event_payload(ticket.number, [lobby.queue_state(f) for f in figures], **extra),
     )
+    if postgres:
+        # The event, its notification and the command's log rows: one round trip.
+        await uow.execute_carrying_logs(lobby_store.EVENT_INSERT_NOTIFY, lobby_store.notify_params(event))
+    else:
+        await lobby_store.insert_event(uow.session, event)
     uow.lobby_changed(ticket.office_id, seq)
     return seq, figures
 
@@ -108,57 +115,65 @@ async def issue_ticket(
     is_priority: bool,
     language: str,
 ) -> TicketView:
-    """Give a resident the next number of the category's day (never the same number twice)."""
+    """Give a resident the next number of the category's day (never the same number twice).
+
+    On PostgreSQL a press is four statements: the office and category; the lobby seq, the
+    number and the ticket; the queue figures; the lobby event, its notification and the log row.
+    The office's lobby changes wait for each other from the second until commit."""
     found = None
     if principal.may_use_office(office_id):
-        found = await ticket_store.find_office_and_category(
-            uow.session, office_id, category_id, principal.municipality_code
+        found = await ticket_store.office_and_category(
+            uow.session, office_id=office_id, category_id=category_id,
+            municipality_code=principal.municipality_code,
         )
     if found is None:
         raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)
-    office, category = found
-    if category is None or not category.is_active:
+    if found.category_id is None or found.prefix is None or not found.category_active:
         raise InvalidInput.field(
             "category", "unknown_category", "受付区分が見つかりません (no such category here)"
         )
     now = uow.now()
-    day = business_day(now)
-    sequence = await ticket_store.allocate_sequence(
-        uow.session,
-        municipality_code=office.municipality_code,
-        category_id=category.id,
-        business_day=day,
-    )
-    # Every value is ours or already validated: constructing skips the model's validation,
-    # which costs more than inserting the row.
-    ticket = Ticket.model_construct(
-        id=new_id(),
-        municipality_code=office.municipality_code,
-        office_id=office.id,
-        category_id=category.id,
-        numbered_category_id=category.id,
-        business_day=day,
-        sequence=sequence,
-        number=format_number(category.prefix, sequence),
-        status=TicketStatus.WAITING,
-        is_priority=is_priority,
-        language=language,
-        public_key=secrets.token_urlsafe(16),
-        issued_at=now,
-        queued_at=now,
-    )
-    await ticket_store.add_ticket(uow.session, ticket)
+    values = {
+        "id": new_id(),
+        "municipality_code": found.municipality_code,
+        "office_id": found.office_id,
+        "category_id": found.category_id,
+        "numbered_category_id": found.category_id,
+        "business_day": business_day(now),
+        "status": TicketStatus.WAITING,
+        "is_priority": is_priority,
+        "language": language,
+        "public_key": secrets.token_urlsafe(16),
+        "issued_at": now,
+        "queued_at": now,
+    }
+    seq = None
+    if uow.dialect == "postgresql":
+        taken = await uow.execute_carrying_logs(
+            ticket_store.ISSUE_TAKING_SEQ, ticket_store.issue_params(values, found.prefix)
+        )
+        seq, sequence, number = taken.one()
+        # Every value is ours or already validated: constructing skips the model's validation,
+        # which costs more than inserting the row.
+        ticket = Ticket.model_construct(**values, sequence=sequence, number=number)
+    else:
+        sequence = await ticket_store.allocate_sequence(
+            uow.session, municipality_code=found.municipality_code, category_id=found.category_id,
+            business_day=values["business_day"],
+        )
+        ticket = Ticket.model_construct(**values, sequence=sequence, number=format_number(found.prefix, sequence))
+        await ticket_store.add_ticket(uow.session, ticket)
     uow.log(
         entity="ticket",
         entity_id=ticket.id,
         action="issue",
         municipality_code=ticket.municipality_code,
         to_status=ticket.status,
-        data={"number": ticket.number, "category_id": category.id, "is_priority": is_priority},
+        data={"number": ticket.number, "category_id": found.category_id, "is_priority": is_priority},
     )
     # The figures the event carries also place the new ticket: no second read for the answer.
     _seq, figures = await _announce(
-        uow, ticket, "ticket.issued", None, {category.id}, ahead_of=ticket
+        uow, ticket, "ticket.issued", None, {found.category_id}, ahead_of=ticket, seq=seq
     )
     mine = figures[0]
     return TicketView(ticket, mine.ahead, lobby.estimate_for_figures(mine, mine.ahead), None)

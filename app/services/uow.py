@@ -2,7 +2,8 @@
 
 The event-log and access-log rows of a command are kept here and written just before the
 commit, in one statement on PostgreSQL (a data-modifying CTE writes the access rows): a claim
-or a submit is then one round trip shorter than with a flush per table.
+or a submit is then one round trip shorter than with a flush per table. A hot command can
+also have them ride on one of its own statements (``execute_carrying_logs``).
 """
 
 import contextlib
@@ -11,13 +12,13 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Result, bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
-from sqlalchemy import bindparam, insert, text
-
+from app.storage.db import CteStatement
 from app.storage.tables import AccessLog, EventLog
 
 LobbyNotifier = Callable[[str, int], None]
@@ -31,26 +32,57 @@ _ACCESS_COLUMNS = ("municipality_code", "at", "actor_id", "actor_role", "action"
 _JOINED_MAX = 4
 
 
+def _values(columns: tuple[str, ...], prefix: str, count: int) -> str:
+    return ", ".join("(" + ", ".join(f":{prefix}{i}_{c}" for c in columns) + ")" for i in range(count))
+
+
+def _log_binds(events: int, access: int) -> list[Any]:
+    """Named parameters (``e0_action``, ``a0_entity_id``, …) typed like their columns."""
+    event_table, access_table = EventLog.__table__, AccessLog.__table__  # type: ignore[attr-defined]
+    binds = [bindparam(f"e{i}_{c}", type_=event_table.c[c].type) for i in range(events) for c in _EVENT_COLUMNS]
+    binds += [bindparam(f"a{i}_{c}", type_=access_table.c[c].type) for i in range(access) for c in _ACCESS_COLUMNS]
+    return binds
+
+
+def _access_cte(access: int) -> str:
+    return f"access_rows AS (INSERT INTO access_log ({', '.join(_ACCESS_COLUMNS)}) VALUES {_values(_ACCESS_COLUMNS, 'a', access)})"
+
+
+def _event_insert(events: int) -> str:
+    return f"INSERT INTO event_log ({', '.join(_EVENT_COLUMNS)}) VALUES {_values(_EVENT_COLUMNS, 'e', events)}"
+
+
 @functools.lru_cache(maxsize=_JOINED_MAX * _JOINED_MAX)
 def _joined_insert(events: int, access: int) -> Any:
     """PostgreSQL: ``events`` event-log rows and ``access`` access-log rows in one statement.
 
-    Written once per pair of counts, with named parameters (``e0_action``, ``a0_entity_id``, …)
-    typed like their columns; as text it is cached whole (an INSERT with a CTE is not).
+    Written once per pair of counts; as text it is cached whole (an INSERT with a CTE is not).
     """
-    event_table, access_table = EventLog.__table__, AccessLog.__table__  # type: ignore[attr-defined]
+    return text(f"WITH {_access_cte(access)} {_event_insert(events)}").bindparams(*_log_binds(events, access))
 
-    def values(columns: tuple[str, ...], prefix: str, count: int) -> str:
-        return ", ".join("(" + ", ".join(f":{prefix}{i}_{c}" for c in columns) + ")" for i in range(count))
 
-    sql = (
-        f"WITH access_rows AS (INSERT INTO access_log ({', '.join(_ACCESS_COLUMNS)}) "
-        f"VALUES {values(_ACCESS_COLUMNS, 'a', access)}) "
-        f"INSERT INTO event_log ({', '.join(_EVENT_COLUMNS)}) VALUES {values(_EVENT_COLUMNS, 'e', events)}"
-    )
-    binds = [bindparam(f"e{i}_{c}", type_=event_table.c[c].type) for i in range(events) for c in _EVENT_COLUMNS]
-    binds += [bindparam(f"a{i}_{c}", type_=access_table.c[c].type) for i in range(access) for c in _ACCESS_COLUMNS]
-    return text(sql).bindparams(*binds)
+@functools.lru_cache(maxsize=64)
+def _carrying(events: int, access: int, statement: CteStatement) -> Any:
+    """PostgreSQL: ``statement`` with the log rows written by WITH queries before its own."""
+    ctes = []
+    if access:
+        ctes.append(_access_cte(access))
+    if events:
+        ctes.append(f"event_rows AS ({_event_insert(events)})")
+    ctes.extend(statement.ctes)
+    sql = (f"WITH {', '.join(ctes)} " if ctes else "") + statement.final
+    return text(sql).bindparams(*_log_binds(events, access), *statement.binds)
+
+
+def _log_params(events: list[dict[str, Any]], access: list[dict[str, Any]]) -> dict[str, Any]:
+    params = {f"e{i}_{key}": value for i, row in enumerate(events) for key, value in row.items()}
+    params.update({f"a{i}_{key}": value for i, row in enumerate(access) for key, value in row.items()})
+    return params
+
+
+# Core inserts: the ORM's bulk-insert path costs several times more Python per row.
+_EVENT_INSERT = insert(EventLog.__table__)  # type: ignore[attr-defined]
+_ACCESS_INSERT = insert(AccessLog.__table__)  # type: ignore[attr-defined]
 
 
 class UnitOfWork:
@@ -135,14 +167,24 @@ class UnitOfWork:
         events, self._events = self._events, []
         access, self._access = self._access, []
         if events and access and self.dialect == "postgresql" and max(len(events), len(access)) <= _JOINED_MAX:
-            params = {f"e{i}_{key}": value for i, row in enumerate(events) for key, value in row.items()}
-            params.update({f"a{i}_{key}": value for i, row in enumerate(access) for key, value in row.items()})
-            await self.session.execute(_joined_insert(len(events), len(access)), params)
+            await self.session.execute(_joined_insert(len(events), len(access)), _log_params(events, access))
             return
+        # One row is one plain execute; several go as one executemany.
         if events:
-            await self.session.execute(insert(EventLog), events)
+            await self.session.execute(_EVENT_INSERT, events[0] if len(events) == 1 else events)
         if access:
-            await self.session.execute(insert(AccessLog), access)
+            await self.session.execute(_ACCESS_INSERT, access[0] if len(access) == 1 else access)
+
+    async def execute_carrying_logs(self, statement: CteStatement, params: dict[str, Any]) -> Result[Any]:
+        """PostgreSQL only: run ``statement``, writing the log rows kept so far in the same round
+        trip (as WITH queries before its own). More rows than a few go in their own inserts first."""
+        if max(len(self._events), len(self._access)) > _JOINED_MAX:
+            await self.write_logs()
+        events, self._events = self._events, []
+        access, self._access = self._access, []
+        return await self.session.execute(
+            _carrying(len(events), len(access), statement), {**_log_params(events, access), **params}
+        )
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this command has committed (never if it rolls back)."""

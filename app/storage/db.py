@@ -1,9 +1,11 @@
 """Engine and session factories, one per process; SQLite and PostgreSQL flavours."""
 
+import functools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import BindParameter, MetaData, TextClause, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
@@ -17,6 +19,24 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+
+
+@dataclass(frozen=True, eq=False)
+class CteStatement:
+    """A PostgreSQL statement in two parts, so that more rows can be written by the same
+    round trip: its own ``WITH`` queries (without the ``WITH``) and the final statement.
+    Built once at import; compared and hashed by identity (it keys compiled-statement caches)."""
+
+    ctes: tuple[str, ...]
+    final: str
+    binds: tuple[BindParameter[Any], ...] = ()
+
+
+@functools.cache
+def cte_text(statement: CteStatement) -> TextClause:
+    """``statement`` on its own, compiled once."""
+    sql = (f"WITH {', '.join(statement.ctes)} " if statement.ctes else "") + statement.final
+    return text(sql).bindparams(*statement.binds)
 
 
 def new_id() -> str:

@@ -6,6 +6,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.storage.db import CteStatement, cte_text as _cte_text
 from app.storage.tables import LobbyChannel, LobbyEvent
 
 NOTIFY_CHANNEL = "madoguchi_lobby"
@@ -30,23 +31,42 @@ async def next_seq(session: AsyncSession, office_id: str, at: datetime) -> int:
 
 
 _EVENT_INSERT = insert(_lobby_event)
-# One round trip on PostgreSQL: the row, and the notification every process's listener
-# receives only if this transaction commits.
-_EVENT_INSERT_NOTIFY = select(
-    func.pg_notify(NOTIFY_CHANNEL, bindparam("payload"))
-).select_from(
-    insert(_lobby_event)
-    .values(
-        office_id=bindparam("office_id"),
-        seq=bindparam("seq"),
-        municipality_code=bindparam("municipality_code"),
-        type=bindparam("type"),
-        at=bindparam("at"),
-        data=bindparam("data", type_=_lobby_event.c.data.type),
-    )
-    .returning(_lobby_event.c.seq)
-    .cte("stored")
+# PostgreSQL, one round trip: the row, and the notification every process's listener receives
+# only if this transaction commits. A CteStatement, so that a command's log rows can ride on it.
+EVENT_INSERT_NOTIFY = CteStatement(
+    ctes=(
+        "stored AS (INSERT INTO lobby_event (office_id, seq, municipality_code, type, at, data) "
+        "VALUES (:ev_office_id, :ev_seq, :ev_municipality_code, :ev_type, :ev_at, :ev_data) RETURNING seq)",
+    ),
+    final=f"SELECT pg_notify('{NOTIFY_CHANNEL}', :ev_payload) FROM stored",
+    binds=tuple(
+        bindparam("ev_" + name, type_=_lobby_event.c[name].type)
+        for name in ("office_id", "seq", "municipality_code", "type", "at", "data")
+    ),
 )
+
+
+def event_row(
+    *, seq: int, municipality_code: str, office_id: str, type_: str, at: datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "office_id": office_id, "seq": seq, "municipality_code": municipality_code,
+        "type": type_, "at": at, "data": data,
+    }
+
+
+def notify_params(row: dict[str, Any]) -> dict[str, Any]:
+    """``EVENT_INSERT_NOTIFY``'s parameters for an ``event_row``."""
+    return {"ev_payload": f"{row['office_id']}:{row['seq']}", **{"ev_" + k: v for k, v in row.items()}}
+
+
+async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Store an ``event_row`` of a seq taken with ``next_seq``, announced to every process on
+    commit (PostgreSQL)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(_cte_text(EVENT_INSERT_NOTIFY), notify_params(row))
+    else:
+        await session.execute(_EVENT_INSERT, row)
 
 
 async def add_event(
@@ -60,14 +80,9 @@ async def add_event(
     data: dict[str, Any],
 ) -> None:
     """Store the event of a seq taken with ``next_seq``, announced to every process on commit."""
-    row = {
-        "office_id": office_id, "seq": seq, "municipality_code": municipality_code,
-        "type": type_, "at": at, "data": data,
-    }
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(_EVENT_INSERT_NOTIFY, {**row, "payload": f"{office_id}:{seq}"})
-    else:
-        await session.execute(_EVENT_INSERT, row)
+    await insert_event(session, event_row(
+        seq=seq, municipality_code=municipality_code, office_id=office_id, type_=type_, at=at, data=data
+    ))
 
 
 async def append_event(

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     CompoundSelect,
+    Date,
     Integer,
     Table,
     and_,
@@ -14,14 +15,18 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
+    text,
+    true,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.tickets import TicketStatus
+from app.storage.db import CteStatement
 from app.storage.tables import (
     Counter,
     CounterCategory,
@@ -37,6 +42,11 @@ _ticket = cast(Table, Ticket.__table__)  # type: ignore[attr-defined]
 _category = cast(Table, TicketCategory.__table__)  # type: ignore[attr-defined]
 _counter = cast(Table, Counter.__table__)  # type: ignore[attr-defined]
 _counter_category = cast(Table, CounterCategory.__table__)  # type: ignore[attr-defined]
+
+# Status constants inline, not as parameters: a prepared statement's generic plan can then still
+# prove the partial indexes' predicates (ix_ticket_waiting, ix_ticket_done).
+_WAITING = literal_column(f"'{TicketStatus.WAITING.value}'")
+_DONE = literal_column(f"'{TicketStatus.DONE.value}'")
 
 
 @dataclass
@@ -84,7 +94,84 @@ async def find_office_and_category(
     return None if row is None else (row[0], row[1])
 
 
+@dataclass(frozen=True, slots=True)
+class OfficeCategory:
+    """What a kiosk press needs to know before the ticket exists."""
+
+    office_id: str
+    municipality_code: str
+    category_id: str | None
+    prefix: str | None
+    category_active: bool
+
+
+# PostgreSQL: the office and the category as plain columns (no ORM objects to build).
+_OFFICE_CATEGORY_PG = text(
+    """
+    SELECT o.id, o.municipality_code, c.id, c.prefix, coalesce(c.is_active, false)
+    FROM office o
+    LEFT JOIN ticket_category c ON c.id = :category_id AND c.office_id = o.id
+    WHERE o.id = :office_id AND o.municipality_code = :municipality_code
+    """
+)
+
+
+async def office_and_category(
+    session: AsyncSession, *, office_id: str, category_id: str, municipality_code: str
+) -> OfficeCategory | None:
+    """The office (None if unknown or another municipality's) and the category, if the office's."""
+    params = {"office_id": office_id, "category_id": category_id, "municipality_code": municipality_code}
+    if session.bind.dialect.name == "postgresql":
+        row = (await session.execute(_OFFICE_CATEGORY_PG, params)).first()
+        return None if row is None else OfficeCategory(*row)
+    found = await find_office_and_category(session, office_id, category_id, municipality_code)
+    if found is None:
+        return None
+    office, category = found
+    if category is None:
+        return OfficeCategory(office.id, office.municipality_code, None, None, False)
+    return OfficeCategory(office.id, office.municipality_code, category.id, category.prefix, category.is_active)
+
+
 _TICKET_INSERT = insert(_ticket)
+
+# PostgreSQL: the office's next lobby seq, the category's next number of the day and the new
+# ticket, in one round trip. The final UPDATE locks the office's channel row first (the WITH
+# queries it does not read run after it), then the number's row: every press of the office
+# takes them in that order, and holds the number's lock no longer than the channel's.
+# The printed number is made as format_number makes it (tests compare the two past 999).
+_ISSUE_COLUMNS = [c.name for c in _ticket.c if c.name not in ("sequence", "number")]
+ISSUE_TAKING_SEQ = CteStatement(
+    ctes=(
+        "drawn AS (INSERT INTO ticket_sequence (category_id, business_day, municipality_code, last_value) "
+        "VALUES (:t_category_id, :t_business_day, :t_municipality_code, 1) "
+        "ON CONFLICT (category_id, business_day) DO UPDATE SET last_value = ticket_sequence.last_value + 1 "
+        "RETURNING last_value)",
+        f"new_ticket AS (INSERT INTO ticket ({', '.join(_ISSUE_COLUMNS)}, sequence, number) "
+        f"SELECT {', '.join(':t_' + c for c in _ISSUE_COLUMNS)}, last_value, "
+        ":t_prefix || '-' || lpad(last_value::text, greatest(3, length(last_value::text)), '0') "
+        "FROM drawn RETURNING sequence, number)",
+    ),
+    final="UPDATE lobby_channel SET seq = seq + 1, updated_at = :t_issued_at WHERE office_id = :t_office_id "
+    "RETURNING seq, (SELECT sequence FROM new_ticket), (SELECT number FROM new_ticket)",
+    binds=tuple(bindparam("t_" + c.name, type_=c.type) for c in _ticket.c if c.name in _ISSUE_COLUMNS),
+)
+
+
+# The model's defaults (call_count 0, …) for the columns a new ticket leaves out.
+_ISSUE_DEFAULTS = {
+    "t_" + name: Ticket.model_fields[name].get_default(call_default_factory=False)
+    for name in _ISSUE_COLUMNS
+    if not Ticket.model_fields[name].is_required() and Ticket.model_fields[name].default_factory is None
+}
+
+
+def issue_params(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``ISSUE_TAKING_SEQ``'s parameters: the new ticket's columns but its number, and the prefix."""
+    params = dict(_ISSUE_DEFAULTS)
+    params.update({"t_" + key: value for key, value in values.items()})
+    params["t_prefix"] = prefix
+    return params
 
 
 async def add_ticket(session: AsyncSession, ticket: Ticket) -> None:
@@ -180,7 +267,7 @@ def _count_ahead(priority: bool) -> Any:
         _ticket.c.office_id == bindparam("office_id"),
         _ticket.c.business_day == bindparam("day"),
         _ticket.c.category_id == bindparam("category_id"),
-        _ticket.c.status == TicketStatus.WAITING,
+        _ticket.c.status == _WAITING,
         _ticket.c.target_counter_id.is_(None),
         _ticket.c.id != bindparam("ticket_id"),
         _before(_ticket, priority=priority),
@@ -203,7 +290,7 @@ async def count_ahead(session: AsyncSession, ticket: Ticket) -> int:
 
 
 @functools.cache
-def _figures(filtered: bool, ahead_of_priority: bool | None) -> CompoundSelect[Any]:
+def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> CompoundSelect[Any]:
     """One statement: a row per category (waiting count, active counters and optionally the
     place of a ticket), then a row per recent service time of those categories."""
     chosen = [_category.c.office_id == bindparam("office_id"), _category.c.is_active.is_(True)]
@@ -220,13 +307,16 @@ def _figures(filtered: bool, ahead_of_priority: bool | None) -> CompoundSelect[A
                 _before(_ticket, priority=ahead_of_priority),
             )
         )
+    waiting_where = [
+        _ticket.c.office_id == bindparam("office_id"),
+        _ticket.c.business_day == bindparam("day"),
+        _ticket.c.status == _WAITING,
+    ]
+    if filtered:
+        waiting_where.append(_ticket.c.category_id.in_(bindparam("only", expanding=True)))
     waiting = (
         select(_ticket.c.category_id, func.count().label("waiting"), ahead.label("ahead"))
-        .where(
-            _ticket.c.office_id == bindparam("office_id"),
-            _ticket.c.business_day == bindparam("day"),
-            _ticket.c.status == TicketStatus.WAITING,
-        )
+        .where(*waiting_where)
         .group_by(_ticket.c.category_id)
         .subquery("waiting")
     )
@@ -249,6 +339,31 @@ def _figures(filtered: bool, ahead_of_priority: bool | None) -> CompoundSelect[A
         .select_from(_category.outerjoin(waiting, waiting.c.category_id == _category.c.id))
         .where(*chosen)
     )
+    finished = [_ticket.c.status == _DONE, _ticket.c.started_at.is_not(None)]
+    if dialect == "postgresql":
+        # Per category, its newest finished tickets and no others: an index walk that stops
+        # after ``sample`` rows however long the category's history.
+        latest = (
+            select(
+                _ticket.c.started_at,
+                _ticket.c.finished_at,
+                func.row_number().over(order_by=_ticket.c.finished_at.desc()).label("recency"),
+            )
+            .where(_ticket.c.category_id == _category.c.id, *finished)
+            .order_by(_ticket.c.finished_at.desc())
+            .limit(bindparam("sample", type_=Integer()))
+            .lateral("latest")
+        )
+        recent = (
+            select(
+                literal(1), _category.c.id, no_text, no_text, no_text, no_number, no_number,
+                no_number, no_number, latest.c.started_at, latest.c.finished_at, latest.c.recency,
+            )
+            .select_from(_category.join(latest, true()))
+            .where(*chosen)
+        )
+        return union_all(categories, recent)
+    # SQLite (no LATERAL): rank the categories' finished tickets, through ix_ticket_done.
     ranked = (
         select(
             _ticket.c.category_id,
@@ -258,11 +373,7 @@ def _figures(filtered: bool, ahead_of_priority: bool | None) -> CompoundSelect[A
             .over(partition_by=_ticket.c.category_id, order_by=_ticket.c.finished_at.desc())
             .label("recency"),
         )
-        .where(
-            _ticket.c.category_id.in_(select(_category.c.id).where(*chosen)),
-            _ticket.c.status == TicketStatus.DONE,
-            _ticket.c.started_at.is_not(None),
-        )
+        .where(_ticket.c.category_id.in_(select(_category.c.id).where(*chosen)), *finished)
         .subquery("ranked")
     )
     recent = select(
@@ -289,7 +400,9 @@ async def queue_figures(
         params["only"] = sorted(only)
     if ahead_of is not None:
         params |= _ahead_params(ahead_of)
-    statement = _figures(only is not None, None if ahead_of is None else ahead_of.is_priority)
+    statement = _figures(
+        only is not None, None if ahead_of is None else ahead_of.is_priority, session.bind.dialect.name
+    )
     figures: dict[str, QueueFigures] = {}
     times: list[tuple[str, int, float]] = []
     for kind, category_id, *row, started, finished, recency in (

@@ -2,6 +2,10 @@
 
 import asyncio
 
+from sqlalchemy import text
+
+from app.storage.db import create_engine
+
 from tests.support import LiveServer, Office
 
 
@@ -28,6 +32,22 @@ async def test_issued_ticket_has_daily_number_position_and_status_url(server: Li
         wrong = await anonymous.get(f"/tickets/{second['id']}/public", params={"key": "nope"})
         assert wrong.status_code == 404
         assert wrong.headers["content-type"] == "application/problem+json"
+
+
+async def test_numbers_past_999_keep_every_digit(server: LiveServer, office: Office) -> None:
+    # The day's 999th resident of a category is A-999, the next A-1000 (not A-100 again).
+    await issue(server, office)
+    engine = create_engine(server.settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE ticket_sequence SET last_value = 998 WHERE category_id = :category"),
+                {"category": office.category("A")},
+            )
+    finally:
+        await engine.dispose()
+    numbers = [(await issue(server, office))["number"] for _ in range(2)]
+    assert numbers == ["A-999", "A-1000"]
 
 
 async def test_call_next_serves_priority_first_then_oldest(server: LiveServer, office: Office) -> None:
