@@ -208,25 +208,29 @@ async def extend_household(
     )
 
 
+# Built once, on the tables (the ORM's delete would also search the session for rows to expire).
+_FREE_HOUSEHOLD = delete(HOUSEHOLD).where(
+    HOUSEHOLD.c.municipality_code == bindparam("p_municipality_code"),
+    HOUSEHOLD.c.household_key == bindparam("p_household_key"),
+    HOUSEHOLD.c.holder_id == bindparam("p_holder_id"),
+    ~exists().where(
+        TASK.c.municipality_code == bindparam("p_municipality_code"),
+        TASK.c.household_key == bindparam("p_household_key"),
+        TASK.c.holder_id == bindparam("p_holder_id"),
+        TASK.c.status == TaskStatus.LEASED.value,
+        TASK.c.lease_expires_at > bindparam("p_now", type_=DateTime(timezone=True)),
+    ),
+)
+
+
 async def free_household(
     session: AsyncSession, *, municipality_code: str, household_key: str, holder_id: str, now: datetime
 ) -> None:
     """Let the household go unless the holder still leases another of its tasks (one statement)."""
-    still_held = exists().where(
-        Task.municipality_code == municipality_code,
-        Task.household_key == household_key,
-        Task.holder_id == holder_id,
-        Task.status == TaskStatus.LEASED,
-        Task.lease_expires_at > now,  # type: ignore[operator]
-    )
-    await session.execute(
-        delete(HouseholdLock).where(
-            HouseholdLock.municipality_code == municipality_code,
-            HouseholdLock.household_key == household_key,
-            HouseholdLock.holder_id == holder_id,
-            ~still_held,
-        )
-    )
+    await session.execute(_FREE_HOUSEHOLD, {
+        "p_municipality_code": municipality_code, "p_household_key": household_key,
+        "p_holder_id": holder_id, "p_now": now,
+    })
 
 
 async def lock_task_and_application(
