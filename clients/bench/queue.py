@@ -15,6 +15,7 @@ import httpx2
 
 from clients.bench.http1 import LeanClient
 from clients.bench.intake import send, status_report_line
+from clients.bench.lobby import BaselineServer
 from clients.bench.runner import (
     BenchOptions,
     Result,
@@ -125,6 +126,28 @@ async def baseline(dsn: str, rows: int, connections: int, seconds: float) -> tup
     return latencies, pairs / max(elapsed, 1e-6)
 
 
+async def ceiling(urls: list[str], connections: int, seconds: float) -> float:
+    """Pairs per second of two bare requests (a claim and a submit that do nothing), from the
+    same lean clients, against a bare ASGI app under the same uvicorn: the most any HTTP
+    service on this stack and machine could do, before any database or validation work."""
+    clients = [LeanClient(urls[n % len(urls)] + "/api/v1", timeout=60, headers={"Authorization": "Bearer x"})
+               for n in range(connections)]
+    pairs = 0
+    started_at = time.perf_counter()
+    stop_at = started_at + seconds
+
+    async def operator(client: LeanClient) -> None:
+        nonlocal pairs
+        async with client:
+            while time.perf_counter() < stop_at:
+                await client.post("/work/claim", json={"kinds": ["entry"]})
+                await client.post("/work/0/submit", json={"lease_token": "t", "values": {}})
+                pairs += 1
+
+    await asyncio.gather(*[operator(client) for client in clients])
+    return pairs / (time.perf_counter() - started_at)
+
+
 @register("queue")
 async def run(options: BenchOptions) -> Result:
     tasks = options.param("tasks", 5_000 if options.quick else 100_000)
@@ -139,7 +162,7 @@ async def run(options: BenchOptions) -> Result:
     lines = [status_report_line(n) for n in range(tasks)]
     for processes in process_counts:
         figures: dict[str, list[float | None]] = {k: [] for k in (
-            "p50", "p99", "rate", "paced_p50", "paced_p99", "base_p50", "base_p99", "base_rate")}
+            "p50", "p99", "rate", "paced_p50", "paced_p99", "base_p50", "base_p99", "base_rate", "ceiling")}
         for round_ in range(rounds):
             await recreate_database(url)
             demo = await asyncio.to_thread(seed_demo, url, options.env_params())
@@ -162,6 +185,13 @@ async def run(options: BenchOptions) -> Result:
             figures["base_p50"].append(1000 * statistics.median(base_latencies))
             figures["base_p99"].append(1000 * (percentile(base_latencies, 0.99) or 0))
             figures["base_rate"].append(base_rate)
+            bare = [await BaselineServer("http", options.workdir / f"queue-ceiling-{processes}-{round_}-{i}.log").start()
+                    for i in range(processes)]
+            try:
+                figures["ceiling"].append(await ceiling([b.url for b in bare], count, min(seconds, 10.0)))
+            finally:
+                for server in bare:
+                    server.stop()
         group = f"postgres, {processes} process(es), {count} operators, {tasks:,} tasks"
         result.rows += [
             Row.from_rounds(f"claim p50, keying {keying_s:g} s/form", "ms", figures["paced_p50"], group=group),
@@ -175,6 +205,11 @@ async def run(options: BenchOptions) -> Result:
         ratios = [r / b for r, b in zip(figures["rate"], figures["base_rate"], strict=True) if r and b]
         result.rows.append(Row.from_rounds("claim+submit ÷ SKIP LOCKED loop", "×", ratios,
                                            target=Target(">=", 0.3), group=group))
+        result.rows.append(Row.from_rounds("HTTP ceiling: 2 bare requests a pair", "1/s", figures["ceiling"],
+                                           baseline=figures["base_rate"], group=group))
+    result.notes.append("HTTP ceiling: as many uvicorn processes (as `madoguchi serve`) with an ASGI app that answers "
+                        "at once, the same lean clients and connections; its ratio is the most the target ratio "
+                        "could be for any HTTP service on this machine")
     result.notes.append("baseline: the textbook UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) claim and "
                         "an UPDATE to complete, on a bare table, same connections, same run")
     return result
