@@ -7,7 +7,12 @@ from typing import Any
 
 from sqlalchemy import BindParameter, MetaData, TextClause, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import SQLModel
 
 # Stable constraint names, set before the first migration so later ones can refer to them.

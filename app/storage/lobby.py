@@ -6,7 +6,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.storage.db import CteStatement, cte_text as _cte_text
+from app.storage.db import CteStatement, cte_text
 from app.storage.tables import LobbyChannel, LobbyEvent
 
 NOTIFY_CHANNEL = "madoguchi_lobby"
@@ -64,7 +64,7 @@ async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
     """Store an ``event_row`` of a seq taken with ``next_seq``, announced to every process on
     commit (PostgreSQL)."""
     if session.bind.dialect.name == "postgresql":
-        await session.execute(_cte_text(EVENT_INSERT_NOTIFY), notify_params(row))
+        await session.execute(cte_text(EVENT_INSERT_NOTIFY), notify_params(row))
     else:
         await session.execute(_EVENT_INSERT, row)
 

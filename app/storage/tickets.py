@@ -7,7 +7,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     CompoundSelect,
-    Date,
     Integer,
     Table,
     and_,

@@ -20,11 +20,11 @@ from clients.bench.runner import (
     BenchOptions,
     Result,
     Row,
-    servers,
     Target,
     recreate_database,
     register,
     seed_demo,
+    servers,
 )
 
 

@@ -1,11 +1,9 @@
 """The lobby through the HTTP API: issue, call, serve, and what residents and displays see."""
 
-import asyncio
 
 from sqlalchemy import text
 
 from app.storage.db import create_engine
-
 from tests.support import LiveServer, Office
 
 
