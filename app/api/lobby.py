@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from app.api.deps import Caller, SettingsDep, UowDep
+from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
 from app.api.idempotency import idempotent
 from app.api.schemas import (
     CounterBoard,
@@ -186,9 +186,14 @@ async def transfer_ticket(
     summary="Lobby snapshot: called numbers, waiting counts, estimates",
     responses={404: {}},
 )
-async def lobby_snapshot(office_id: str, uow: UowDep, principal: LobbyReader) -> LobbySnapshot:
-    office = await ticket_service.get_office(uow, principal, office_id)
-    return await lobby_service.build_snapshot(uow.session, office, uow.settings, uow.now())
+async def lobby_snapshot(
+    office_id: str, uow: UowDep, principal: LobbyReader, resources: ResourcesDep
+) -> LobbySnapshot:
+    await ticket_service.get_office(uow, principal, office_id)
+    # Allowed: this request's own transaction ends here (on SQLite it holds the write lock), and
+    # the snapshot is the displays' read: seq and tickets from one moment, in a session of its own.
+    await uow.commit()
+    return await resources.feed.snapshot(office_id)
 
 
 @router.get(

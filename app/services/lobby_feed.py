@@ -11,6 +11,7 @@ from app.realtime.messages import LobbySnapshot
 from app.services.lobby import build_snapshot
 from app.settings import Settings
 from app.storage import lobby as lobby_store
+from app.storage.db import read_one_moment
 from app.storage.tables import LobbyEvent, Office
 
 
@@ -32,7 +33,10 @@ class DatabaseLobbyFeed:
         self._clock = clock
 
     async def snapshot(self, office_id: str) -> LobbySnapshot:
+        """The lobby at one moment: the seq and the tickets read from the same snapshot, so the
+        state is exactly the one after event ``seq`` (the events after it follow as usual)."""
         async with self._sessionmaker() as session:
+            await read_one_moment(session)
             office = await session.get(Office, office_id)
             if office is None:
                 raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)

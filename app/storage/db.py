@@ -95,5 +95,17 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+async def read_one_moment(session: AsyncSession) -> None:
+    """Begin ``session``'s transaction so that every read in it sees the same moment.
+
+    PostgreSQL: REPEATABLE READ and read-only (its default, READ COMMITTED, gives each statement
+    the newest commits). SQLite: every transaction already holds the write lock from its start,
+    so nothing commits while it reads."""
+    if session.bind.dialect.name == "postgresql":
+        await session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
