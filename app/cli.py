@@ -3,9 +3,9 @@
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from pathlib import Path
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer

@@ -1,8 +1,8 @@
 """The application: settings, resources and routers put together. No business logic here."""
 
 import asyncio
-import gc
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,9 +19,9 @@ from app.domain.clock import Clock, SystemClock
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener, asyncpg_dsn
 from app.resources import Resources
-from app.services.token_cache import TokenCache
 from app.services import audit
 from app.services.lobby_feed import DatabaseLobbyFeed
+from app.services.token_cache import TokenCache
 from app.settings import Settings
 from app.storage import lobby as lobby_store
 from app.storage.db import create_engine, make_sessionmaker

@@ -7,7 +7,7 @@ import sys
 
 import httpx2
 
-from tests.support import run_server, make_settings, Office
+from tests.support import Office, make_settings, run_server
 
 
 def madoguchi(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx2
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from app.domain.tickets import TRANSITIONS, TicketAction, TicketStatus

@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter, Depends
 
-from app.api import admin, applications, attachments, core, display, lobby, qr, supervision, vendor, work
+from app.api import (
+    admin,
+    applications,
+    attachments,
+    core,
+    display,
+    lobby,
+    qr,
+    supervision,
+    vendor,
+    work,
+)
 from app.api.params import refuse_nul
 
 api_router = APIRouter(dependencies=[Depends(refuse_nul)])

@@ -9,9 +9,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.domain.errors import NotAllowed, NotAuthenticated
 from app.domain.roles import Employer, Principal, Role
 from app.resources import Resources
+from app.services.token_cache import TokenCache
 from app.services.uow import UnitOfWork
 from app.settings import Settings
-from app.services.token_cache import TokenCache
 from app.storage.tenancy import find_active_token, hash_token
 
 

@@ -2,8 +2,7 @@
 
 import json
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.clock import Clock
 from app.domain.errors import NotFound

@@ -4,13 +4,12 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import select
 
 from app.api.deps import RoleGuard
 from app.domain.roles import Role
 from app.main import create_app
 from app.settings import Settings
-from sqlalchemy import select
-
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import Task
 from tests.factories import move_in, status_report

@@ -5,6 +5,7 @@ import pytest
 from app.services import lobby as lobby_service
 from tests.support import LiveServer, Office, is_postgres
 
+
 async def _issue(server: LiveServer, office: Office) -> dict:
     async with server.client(office.token("kiosk")) as kiosk:
         response = await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
