@@ -140,9 +140,9 @@ async def office_and_category(
 _TICKET_INSERT = insert(_ticket)
 
 # PostgreSQL: the office's next lobby seq, the category's next number of the day and the new
-# ticket, in one round trip. The final UPDATE locks the office's channel row first (the WITH
-# queries it does not read run after it), then the number's row: every press of the office
-# takes them in that order, and holds the number's lock no longer than the channel's.
+# ticket, in one round trip. It locks the office's channel row and the number's row; only this
+# statement ever locks a number's row, so no two commands can take the two in opposite orders,
+# and the number's lock is held no longer than the channel's, which every lobby change takes.
 # The printed number is made as format_number makes it (tests compare the two past 999).
 _ISSUE_COLUMNS = [c.name for c in _ticket.c if c.name not in ("sequence", "number")]
 ISSUE_TAKING_SEQ = CteStatement(
