@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
-from app.storage.db import CteStatement
+from app.storage.db import CteStatement, cte_sql
 from app.storage.tables import AccessLog, EventLog
 
 LobbyNotifier = Callable[[str, int], None]
@@ -64,14 +64,12 @@ def _joined_insert(events: int, access: int) -> Any:
 @functools.lru_cache(maxsize=64)
 def _carrying(events: int, access: int, statement: CteStatement) -> Any:
     """PostgreSQL: ``statement`` with the log rows written by WITH queries before its own."""
-    ctes = []
+    logs = []
     if access:
-        ctes.append(_access_cte(access))
+        logs.append(_access_cte(access))
     if events:
-        ctes.append(f"event_rows AS ({_event_insert(events)})")
-    ctes.extend(statement.ctes)
-    sql = (f"WITH {', '.join(ctes)} " if ctes else "") + statement.final
-    return text(sql).bindparams(*_log_binds(events, access), *statement.binds)
+        logs.append(f"event_rows AS ({_event_insert(events)})")
+    return text(cte_sql(statement, tuple(logs))).bindparams(*_log_binds(events, access), *statement.binds)
 
 
 def _log_params(events: list[dict[str, Any]], access: list[dict[str, Any]]) -> dict[str, Any]:

@@ -37,11 +37,16 @@ class CteStatement:
     binds: tuple[BindParameter[Any], ...] = ()
 
 
+def cte_sql(statement: CteStatement, before: tuple[str, ...] = ()) -> str:
+    """``statement``'s text, with the WITH queries ``before`` ahead of its own."""
+    ctes = (*before, *statement.ctes)
+    return (f"WITH {', '.join(ctes)} " if ctes else "") + statement.final
+
+
 @functools.cache
 def cte_text(statement: CteStatement) -> TextClause:
     """``statement`` on its own, compiled once."""
-    sql = (f"WITH {', '.join(statement.ctes)} " if statement.ctes else "") + statement.final
-    return text(sql).bindparams(*statement.binds)
+    return text(cte_sql(statement)).bindparams(*statement.binds)
 
 
 def new_id() -> str:
