@@ -7,6 +7,7 @@ export class ApiError extends Error {
     this.status = status;
     this.problem = problem || null;
     this.code = (problem && problem.code) || "";
+    this.errors = (problem && problem.errors) || []; // field-level reasons of a 422
     this.retryAfterS = retryAfterS;
   }
 }

@@ -1,14 +1,8 @@
-// The console's calls to the API, and small DOM helpers shared by its modules.
+// The console's calls to the API (through /web-common/api.js), and small DOM helpers shared by its modules.
 
-export class ApiError extends Error {
-  constructor(status, problem) {
-    super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
-    this.status = status;
-    this.problem = problem || null;
-    this.code = (problem && problem.code) || "";
-    this.errors = (problem && problem.errors) || [];
-  }
-}
+import { ApiError, api as callApi, errorText } from "/web-common/api.js";
+
+export { ApiError, errorText };
 
 let token = "";
 
@@ -16,43 +10,9 @@ export function setToken(value) {
   token = value;
 }
 
-/** Call /api/v1; resolves to the JSON body (null for 204) or throws ApiError. */
-export async function api(path, { method = "GET", body, timeoutMs = 15000 } = {}) {
-  const headers = { Accept: "application/json, application/problem+json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
-  let response;
-  try {
-    response = await fetch(`/api/v1${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: "no-store",
-      signal: abort.signal,
-    });
-  } catch {
-    throw new ApiError(0, null);
-  } finally {
-    clearTimeout(timer);
-  }
-  if (response.status === 204) return null;
-  const type = response.headers.get("content-type") || "";
-  const data = type.includes("json") ? await response.json().catch(() => null) : null;
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
-}
-
-/** The problem's own (bilingual) detail, or a plain fallback. */
-export function errorText(error) {
-  if (error instanceof ApiError) {
-    if (error.status === 0) return "サーバーに接続できません (cannot reach the server)";
-    if (error.problem && error.problem.detail) return error.problem.detail;
-    if (error.problem && error.problem.title) return error.problem.title;
-    return `エラーが発生しました (error ${error.status})`;
-  }
-  return `エラーが発生しました (unexpected error: ${error && error.message})`;
+/** Call /api/v1 with the console's token; resolves to the JSON body (null for 204) or throws ApiError. */
+export function api(path, { timeoutMs = 15000, ...options } = {}) {
+  return callApi(path, { ...options, token, timeoutMs });
 }
 
 /** Build an element: h("td", {class: "x", dataset: {path}}, child, "text"). */
