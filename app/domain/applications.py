@@ -116,7 +116,7 @@ def refusal(
         return "入力・照合はオペレーターの業務です (entry and verification are for operators)"
     if city_only and principal.employer is not Employer.CITY:
         return "この申請は市職員のみが扱えます (city staff only)"
-    if kind is not TaskKind.ENTRY and principal.token_id in handled_by:
+    if kind is not TaskKind.ENTRY and principal.person_id in handled_by:
         return "自分が入力・照合した申請は扱えません (four eyes: you handled this one)"
     if principal.qualifications is not None and procedure not in principal.qualifications:
         return "この手続の担当ではありません (not qualified for this procedure)"

@@ -41,7 +41,9 @@ def check_token_shape(role: Role, employer: Employer | None, office_id: str | No
 class Principal:
     """The caller behind a token: one municipality, optionally one office."""
 
-    __slots__ = ("employer", "municipality_code", "name", "office_id", "qualifications", "role", "token_id")
+    __slots__ = (
+        "employer", "municipality_code", "name", "office_id", "person_id", "qualifications", "role", "token_id",
+    )
 
     def __init__(
         self,
@@ -53,8 +55,13 @@ class Principal:
         office_id: str | None = None,
         employer: Employer | None = None,
         qualifications: frozenset[str] | None = None,
+        person_id: str | None = None,
     ) -> None:
         self.token_id = token_id
+        # The person behind the credential: four eyes, household locks and the access log are
+        # per person, whichever of their tokens or sessions they use. Devices and systems are
+        # their own "person".
+        self.person_id = person_id or token_id
         self.municipality_code = municipality_code
         self.role = role
         self.name = name

@@ -20,7 +20,7 @@ def record_access(
     uow.record_access({
         "municipality_code": principal.municipality_code,
         "at": uow.now(),
-        "actor_id": principal.token_id,
+        "actor_id": principal.person_id,
         "actor_role": principal.role,
         "action": action,
         "entity": entity,

@@ -782,7 +782,7 @@ async def _take(
         session,
         municipality_code=task.municipality_code,
         household_key=task.household_key,
-        holder_id=vendor.token_id,
+        holder_id=vendor.person_id,
         now=now,
         expires_at=now + HOUSEHOLD_HOLD,
     ):

@@ -134,7 +134,7 @@ class UnitOfWork:
         self._events.append({
             "municipality_code": municipality_code,
             "at": self.now(),
-            "actor_id": principal.token_id if principal else None,
+            "actor_id": principal.person_id if principal else None,
             "actor_role": principal.role if principal else None,
             "entity": entity,
             "entity_id": entity_id,

@@ -73,7 +73,7 @@ async def claim(
     skip: list[str] = []
     for _ in range(CLAIM_ATTEMPTS):
         query = {
-            "municipality_code": principal.municipality_code, "holder_id": principal.token_id,
+            "municipality_code": principal.municipality_code, "holder_id": principal.person_id,
             "kinds": list(allowed_kinds), "queues": queues_for(principal), "procedures": procedures,
             "city_staff": principal.employer is Employer.CITY, "lease_token": secrets.token_urlsafe(24),
             "now": now, "expires_at": expires, "skip": skip,
@@ -88,7 +88,7 @@ async def claim(
             task = claimed
             held = await work_store.take_household(
                 uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-                holder_id=principal.token_id, now=now, expires_at=expires,
+                holder_id=principal.person_id, now=now, expires_at=expires,
             )
         if held:
             break
@@ -119,7 +119,7 @@ def _check_lease(uow: UnitOfWork, principal: Principal, task: Task, lease_token:
     task_id = task.id
     if (
         task.status != TaskStatus.LEASED
-        or task.holder_id != principal.token_id
+        or task.holder_id != principal.person_id
         or not secrets.compare_digest((task.lease_token or "").encode(), lease_token.encode())
         or task.lease_expires_at is None
         or task.lease_expires_at <= uow.now()
@@ -133,7 +133,7 @@ async def heartbeat(uow: UnitOfWork, principal: Principal, task_id: str, lease_t
     task.lease_expires_at = uow.now() + timedelta(seconds=uow.settings.queue.lease_s)
     await work_store.extend_household(
         uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-        holder_id=principal.token_id, expires_at=task.lease_expires_at,
+        holder_id=principal.person_id, expires_at=task.lease_expires_at,
     )
     return task
 
@@ -217,7 +217,7 @@ async def finish_task(
     # The task is done before the next one is opened, so one flush writes both.
     task.status = TaskStatus.DONE
     task.completed_at = uow.now()
-    task.completed_by = principal.token_id
+    task.completed_by = principal.person_id
     task.lease_token = None
     if kind is TaskKind.REVIEW:
         if values is not None or decision is None:
@@ -235,7 +235,7 @@ async def finish_task(
         )
     await work_store.free_household(
         uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-        holder_id=principal.token_id, now=uow.now(),
+        holder_id=principal.person_id, now=uow.now(),
     )
     uow.log(entity="application", entity_id=application.id, action=f"{kind}.{result['outcome']}",
             municipality_code=application.municipality_code, from_status=before, to_status=application.status,
@@ -279,7 +279,7 @@ async def _key(
             application.values = normalised
             application.problems = [dict(p) for p in problems]
             outcome, fields, keyed_paths = Outcome.SETTLED, [], paths
-    application.handled_by = [*application.handled_by, principal.token_id]
+    application.handled_by = [*application.handled_by, principal.person_id]
     after = next_status(ApplicationStatus(application.status), outcome, needs_verify=bool(fields))
     application.status = after
     next_kind = TaskKind(after.value)
@@ -299,8 +299,8 @@ async def _open_task(uow: UnitOfWork, application: Application, kind: TaskKind, 
     task = intake.new_task(application, kind, uow.now(), queue=queue, **extra)
     uow.session.add(task)  # its id is made here, so the exclusions need no flush first
     if kind is not TaskKind.ENTRY:
-        for token_id in dict.fromkeys(application.handled_by):
-            uow.session.add(TaskExclusion(task_id=task.id, token_id=token_id,
+        for person_id in dict.fromkeys(application.handled_by):
+            uow.session.add(TaskExclusion(task_id=task.id, token_id=person_id,
                                           municipality_code=application.municipality_code))
     return task
 
