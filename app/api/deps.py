@@ -63,6 +63,7 @@ async def principal_for_token(uow: UnitOfWork, secret: str | None, cache: TokenC
         office_id=token.office_id,
         employer=Employer(token.employer) if token.employer else None,
         qualifications=frozenset(token.qualifications) if token.qualifications is not None else None,
+        contract_id=token.contract_id,
     )
     uow.principal = principal
     if cache is not None:

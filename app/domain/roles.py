@@ -42,7 +42,7 @@ class Principal:
     """The caller behind a token: one municipality, optionally one office."""
 
     __slots__ = (
-        "employer", "municipality_code", "name", "office_id", "person_id", "qualifications", "role", "token_id",
+        "contract_id", "employer", "municipality_code", "name", "office_id", "person_id", "qualifications", "role", "token_id",
     )
 
     def __init__(
@@ -56,12 +56,15 @@ class Principal:
         employer: Employer | None = None,
         qualifications: frozenset[str] | None = None,
         person_id: str | None = None,
+        contract_id: str | None = None,
     ) -> None:
         self.token_id = token_id
         # The person behind the credential: four eyes, household locks and the access log are
         # per person, whichever of their tokens or sessions they use. Devices and systems are
         # their own "person".
         self.person_id = person_id or token_id
+        # The vendor contract a vendor-employed caller works under (None: no contract).
+        self.contract_id = contract_id
         self.municipality_code = municipality_code
         self.role = role
         self.name = name
