@@ -26,6 +26,10 @@ class FieldProblem(BaseModel):
     field: str = Field(description="The field, e.g. `applicant.family_name` or `children[0].name`")
     code: str = Field(description="Machine code of the reason")
     message: str = Field(description="The reason, in Japanese with English alongside")
+    level: str | None = Field(
+        None, description="For a form's field problems: `error` (blocks approval) or `warning` "
+        "(needs the reviewer's acknowledgement)",
+    )
 
 
 class ProblemDetails(BaseModel):

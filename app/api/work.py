@@ -12,6 +12,7 @@ from app.api.schemas import Body
 from app.domain.applications import TaskKind, concrete_fields, editable, get_path, mask
 from app.domain.catalogue import load_catalogue
 from app.domain.roles import Role
+from app.domain.validators import with_levels
 from app.services import work as work_service
 from app.services.stats import queue_stats
 from app.storage.tables import Application, Task
@@ -37,11 +38,31 @@ class ReleaseWork(Body):
     lease_token: str | None = Field(None, max_length=64)
 
 
+class Acknowledgement(Body):
+    field: str = Field(min_length=1, max_length=200, description="The warning's field path")
+    code: str = Field(min_length=1, max_length=64, description="The warning's code")
+
+
 class SubmitWork(Body):
     lease_token: str = Field(min_length=1, max_length=64)
-    values: dict[str, Any] | None = None
-    decision: Literal["approve", "return", "reject"] | None = None
+    values: dict[str, Any] | None = Field(
+        None, description="Keyed values (entry: the form; verify/settle: path → value); with "
+        "decision `correct`, the corrected fields as path → value")
+    decision: Literal["approve", "return", "correct", "reject"] | None = None
     reason: str | None = Field(None, max_length=2000)
+    submit_with_problems: bool = Field(
+        False, description="問題ありで送信: send keyed values although they have error-level "
+        "problems (recorded in the history); without it such a submit answers 422 with the problems")
+    acknowledge: list[Acknowledgement] = Field(
+        default_factory=list, max_length=200,
+        description="Approval: every open warning, by field and code (recorded in the history)")
+
+
+class OpenProblem(BaseModel):
+    field: str
+    code: str
+    message: str
+    level: Literal["error", "warning"]
 
 
 class TaskOut(BaseModel):
@@ -71,6 +92,9 @@ class SubmitOut(BaseModel):
     application_id: str
     application_status: str
     outcome: str
+    problems: list[OpenProblem] = Field(
+        description="Problems the step found (verify: only in the fields it keyed); review: the "
+        "application's open problems")
 
 
 def _ocr_view(application: Application, *, blind: bool, paths: set[str] | None = None) -> dict[str, Any]:
@@ -108,7 +132,8 @@ async def task_out(uow: Any, task: Task, application: Application) -> TaskOut:
     else:
         form = {
             "values": mask(procedure, editable(procedure, application.values)),
-            "problems": application.problems,
+            # Each with its level: errors block approval, warnings need acknowledging.
+            "problems": with_levels(application.problems),
             "ocr": _ocr_view(application, blind=False),
             "applicant": application.applicant,
             "attachments": application.attachments,
@@ -144,10 +169,13 @@ async def heartbeat(task_id: str, body: LeaseToken, uow: UowDep, principal: Work
 async def submit(task_id: str, body: SubmitWork, uow: UowDep, principal: Worker) -> SubmitOut:
     task, application = await work_service.submit(
         uow, principal, task_id, body.lease_token, values=body.values, decision=body.decision,
-        reason=body.reason,
+        reason=body.reason, submit_with_problems=body.submit_with_problems,
+        acknowledge=[a.model_dump() for a in body.acknowledge],
     )
+    result = task.result or {}
     return SubmitOut(task_id=task_id, application_id=application.id, application_status=application.status,
-                     outcome=str((task.result or {}).get("outcome")))
+                     outcome=str(result.get("outcome")),
+                     problems=[OpenProblem(**p) for p in result.get("problems", [])])
 
 
 @router.post("/{task_id}/release", response_model=LeaseOut,

@@ -2,7 +2,10 @@
 
 Steps (DOMAIN.md §3, §6): entry (key or correct the fields, OCR pre-filled) → verify (blind second
 keying of the risky fields) → settle (a third operator decides a mismatch) → review (a city
-reviewer approves, returns for correction or rejects). A returned application goes back to entry.
+reviewer approves, returns for correction, corrects it or rejects). A returned application goes
+back to entry; a reviewer's correction goes to a blind verify of the changed fields and then to
+review again. City staff may withdraw (取下げ) an application at any step, and reopen an approved
+one for correction (entry → verify → review again). Every move is a row of TRANSITIONS.
 """
 
 import copy
@@ -23,6 +26,7 @@ class ApplicationStatus(StrEnum):
     REVIEW = "review"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
 
 
 class TaskKind(StrEnum):
@@ -49,6 +53,9 @@ class Outcome(StrEnum):
     APPROVE = "approve"
     RETURN = "return"
     REJECT = "reject"
+    CORRECT = "correct"  # a reviewer keys corrected values; they are verified blind
+    WITHDRAW = "withdraw"  # 取下げ, by city staff, at any open step or after approval
+    REOPEN = "reopen"  # a correction of an approved application: entry, verify, review again
 
 
 STEP_OF_STATUS = {
@@ -67,10 +74,21 @@ TRANSITIONS: dict[tuple[ApplicationStatus, Outcome], ApplicationStatus] = {
     (ApplicationStatus.REVIEW, Outcome.APPROVE): ApplicationStatus.APPROVED,
     (ApplicationStatus.REVIEW, Outcome.RETURN): ApplicationStatus.ENTRY,
     (ApplicationStatus.REVIEW, Outcome.REJECT): ApplicationStatus.REJECTED,
+    (ApplicationStatus.REVIEW, Outcome.CORRECT): ApplicationStatus.VERIFY,
+    (ApplicationStatus.APPROVED, Outcome.REOPEN): ApplicationStatus.ENTRY,
+    **{
+        (status, Outcome.WITHDRAW): ApplicationStatus.WITHDRAWN
+        for status in (
+            ApplicationStatus.ENTRY, ApplicationStatus.VERIFY, ApplicationStatus.SETTLE,
+            ApplicationStatus.REVIEW, ApplicationStatus.APPROVED,
+        )
+    },
 }
 
-DECISIONS = frozenset({Outcome.APPROVE, Outcome.RETURN, Outcome.REJECT})
-FINAL = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.REJECTED})
+DECISIONS = frozenset({Outcome.APPROVE, Outcome.RETURN, Outcome.REJECT, Outcome.CORRECT})
+FINAL = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN})
+# Statuses the core system's feed carries: an approved record, or one withdrawn after approval.
+IN_CORE_FEED = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.WITHDRAWN})
 
 
 def next_status(

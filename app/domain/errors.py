@@ -72,6 +72,38 @@ class InvalidInput(DomainError):
         return cls(message, [{"field": field, "code": code, "message": message}])
 
 
+class ProblemsFound(InvalidInput):
+    """Keyed values with error-level problems, sent without ``submit_with_problems``."""
+
+    code = "problems_found"
+    title = "入力に問題があります / The keyed values have problems"
+
+
+class WarningsNotAcknowledged(InvalidInput):
+    """An approval that does not name every open warning in ``acknowledge``."""
+
+    code = "warnings_not_acknowledged"
+    title = "警告の確認が必要です / Warnings must be acknowledged"
+
+
+class OpenProblems(Conflict):
+    """Approval refused: the application still has error-level problems (DOMAIN.md §7.1)."""
+
+    code = "open_problems"
+    title = "未解決の問題があります / The application has open problems"
+
+    def __init__(self, message: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class VendorStaffDirection(NotAllowed):
+    """City staff may not direct the vendor's operators (偽装請負, DOMAIN.md §3.3)."""
+
+    code = "vendor_staff_direction"
+    title = "委託先従業員への指示はできません / Vendor staff take direction from their manager"
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
     title = "リクエストが多すぎます / Too many requests"

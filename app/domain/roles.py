@@ -11,6 +11,9 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     SUPERVISOR = "supervisor"
     VENDOR = "vendor"
+    # The vendor's 管理責任者 (DOMAIN.md §3.3): a vendor-employed person, the only one who
+    # assigns, qualifies or releases the vendor's operators' work.
+    VENDOR_MANAGER = "vendor_manager"
     INTAKE = "intake"
     CORE = "core"
     ADMIN = "admin"
@@ -25,16 +28,40 @@ class Employer(StrEnum):
 CITY_ONLY = frozenset({Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN, Role.COUNTER})
 # Roles bound to one office: a token of these kinds must name its office.
 OFFICE_BOUND = frozenset({Role.KIOSK, Role.DISPLAY, Role.COUNTER})
+# Roles whose holders are by definition the vendor's staff.
+VENDOR_ONLY = frozenset({Role.VENDOR_MANAGER})
 
 
 def check_token_shape(role: Role, employer: Employer | None, office_id: str | None) -> str | None:
     """Why a token of this shape must not exist, or None when it may."""
     if role in CITY_ONLY and employer is Employer.VENDOR:
         return "vendor-employed staff cannot hold this role (審査・決裁は市職員のみ)"
+    if role in VENDOR_ONLY and employer is not Employer.VENDOR:
+        return "the vendor's 管理責任者 is employed by the vendor (employer must be vendor)"
     if role in OFFICE_BOUND and office_id is None:
         return f"a {role} token must name its office"
     if role is Role.OPERATOR and employer is None:
         return "an operator token must say who employs the operator (city or vendor)"
+    return None
+
+
+def direction_refusal(director: "Principal", worker_employer: str | None) -> str | None:
+    """Why ``director`` may not assign, qualify or release the work of someone employed by
+    ``worker_employer``, or None when they may (DOMAIN.md §3.3, 偽装請負).
+
+    Vendor operators take direction from the vendor's 管理責任者 only; the 管理責任者 directs
+    the vendor's own staff, never the city's.
+    """
+    vendor_worker = worker_employer == Employer.VENDOR
+    if director.role is Role.VENDOR_MANAGER:
+        if not vendor_worker:
+            return "管理責任者は市職員に指示できません (the vendor's manager does not direct city staff)"
+        return None
+    if vendor_worker:
+        return (
+            "委託先の従業員への指示は管理責任者を通してください（偽装請負の防止）"
+            " (vendor staff take direction only from the vendor's 管理責任者)"
+        )
     return None
 
 

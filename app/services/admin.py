@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.municipalities import is_valid_municipality_code
-from app.domain.roles import Employer, Role, check_token_shape
+from app.domain.roles import VENDOR_ONLY, Employer, Role, check_token_shape
 from app.services.uow import UnitOfWork
 from app.storage.db import new_id
 from app.storage.tables import (
@@ -152,6 +152,8 @@ async def create_token(
         raise NotFound("団体が見つかりません (no such municipality)", code=municipality_code)
     if role in (Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN, Role.COUNTER) and employer is None:
         employer = Employer.CITY
+    if role in VENDOR_ONLY and employer is None:
+        employer = Employer.VENDOR
     reason = check_token_shape(role, employer, office_id)
     if reason:
         raise InvalidInput.field("role", "invalid_token_shape", reason)

@@ -796,7 +796,10 @@ async def _take(
     application = await session.get(Application, task.application_id, with_for_update=True)
     assert application is not None
     form = merge_result(procedure, editable(procedure, application.values), values)
-    application = await work.finish_task(uow, vendor, task, values=form, decision=None, reason=None)
+    # A batch result is what the vendor keyed from the paper: it is stored with its problems (the
+    # history says so) and an error among them keeps the application from approval.
+    application = await work.finish_task(uow, vendor, task, values=form, decision=None, reason=None,
+                                         submit_with_problems=True)
     # Nobody can say which vendor person keyed it, so the second keying is for city staff.
     await session.execute(
         update(Task)

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.domain.applications import (
+    DECISIONS,
     ApplicationStatus,
     Outcome,
     TaskKind,
     TaskStatus,
+    concrete_fields,
     get_path,
     next_status,
     refusal,
@@ -21,9 +23,18 @@ from app.domain.applications import (
 )
 from app.domain.catalogue import load_catalogue
 from app.domain.clock import business_day
-from app.domain.errors import InvalidInput, NotAllowed, NotFound, StaleLease
+from app.domain.errors import (
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    OpenProblems,
+    ProblemsFound,
+    StaleLease,
+    WarningsNotAcknowledged,
+)
 from app.domain.fields import validate_fields
 from app.domain.roles import Employer, Principal, Role
+from app.domain.validators import errors_in, warnings_in, with_levels
 from app.domain.validators.codes import mask_my_number
 from app.services import intake
 from app.services.access import record_access
@@ -175,6 +186,8 @@ async def submit(
     values: dict[str, Any] | None,
     decision: str | None,
     reason: str | None,
+    submit_with_problems: bool = False,
+    acknowledge: list[dict[str, str]] | None = None,
 ) -> tuple[Task, Application]:
     """Finish the held task: keyed values for entry/verify/settle, a decision for review."""
     locked = await work_store.lock_task_and_application(uow.session, task_id, principal.municipality_code)
@@ -183,7 +196,8 @@ async def submit(
     task, application = locked
     _check_lease(uow, principal, task, lease_token)
     application = await finish_task(uow, principal, task, values=values, decision=decision, reason=reason,
-                                    application=application)
+                                    application=application, submit_with_problems=submit_with_problems,
+                                    acknowledge=acknowledge)
     return task, application
 
 
@@ -196,12 +210,16 @@ async def finish_task(
     decision: str | None,
     reason: str | None,
     application: Application | None = None,
+    submit_with_problems: bool = False,
+    acknowledge: list[dict[str, str]] | None = None,
 ) -> Application:
     """Record a task's work and open the next step; the caller has made sure it may act on it.
 
     The one path for keyed values and decisions, whether they come from an operator's lease
     on the task or from a vendor's batch (then ``principal`` is the vendor's operator).
     ``application``, when given, is the task's application already locked by the caller.
+    Keyed values with error-level problems need ``submit_with_problems`` (問題ありで送信);
+    an approval needs every open warning named in ``acknowledge`` and no open error.
     """
     if application is None:
         application = (await uow.session.execute(
@@ -220,13 +238,18 @@ async def finish_task(
     task.completed_by = principal.person_id
     task.lease_token = None
     if kind is TaskKind.REVIEW:
-        if values is not None or decision is None:
+        if decision is None or (values is not None) != (decision == Outcome.CORRECT):
+            if decision == Outcome.CORRECT:
+                raise InvalidInput.field("values", "required",
+                                         "訂正する値を送ってください (send the corrected values)")
             raise InvalidInput.field("decision", "required", "審査結果を指定してください (give a decision)")
-        result = await _decide(uow, principal, application, decision, reason)
+        result = await _decide(uow, principal, application, decision, reason, acknowledge or [],
+                               values=values, submit_with_problems=submit_with_problems)
     else:
         if values is None or decision is not None:
             raise InvalidInput.field("values", "required", "入力値を送ってください (send the keyed values)")
-        result = await _key(uow, principal, task, application, kind, values)
+        result = await _key(uow, principal, task, application, kind, values,
+                            submit_with_problems=submit_with_problems)
     task.result = result
     if application.ticket_id is not None and application.status != ApplicationStatus.APPROVED:
         # The resident's status page follows the application (approval calls them back).
@@ -240,24 +263,31 @@ async def finish_task(
     uow.log(entity="application", entity_id=application.id, action=f"{kind}.{result['outcome']}",
             municipality_code=application.municipality_code, from_status=before, to_status=application.status,
             data={"task": task.id, "needs_verify": result.get("needs_verify", True), **(
-                {"reason": reason} if reason else {})})
+                {"reason": reason} if reason else {}), **{
+                key: result[key] for key in ("submitted_with_problems", "acknowledged", "corrected")
+                if result.get(key)}})
     return application
 
 
 async def _key(
     uow: UnitOfWork, principal: Principal, task: Task, application: Application, kind: TaskKind,
-    submitted: dict[str, Any],
+    submitted: dict[str, Any], *, submit_with_problems: bool,
 ) -> dict[str, Any]:
     procedure = load_catalogue().get(application.procedure)
     today = business_day(uow.now())
     if kind is TaskKind.ENTRY:
         keyed = _unmask(submitted, application.values)
         values, problems = validate_fields(procedure, keyed, today)
+        found = _check_problems(problems, None, submit_with_problems)
+        # A field changed since the last keying is verified blind like a risky one (a returned or
+        # reopened application's corrections are checked by a second person too).
+        changed = _changed_paths(procedure, application.values, values) if application.handled_by else []
         application.values = values
         application.problems = [dict(p) for p in problems]
         application.entry_employer = principal.employer
         risky = risky_paths(procedure, values, application.ocr, {p["field"] for p in problems},
                             uow.settings.queue.confidence_threshold)
+        risky += [p for p in changed if p not in risky]
         outcome, fields, keyed_paths = Outcome.KEYED, risky, sorted(submitted)
     else:
         paths = task.field_keys
@@ -269,6 +299,13 @@ async def _key(
         for path in paths:
             set_path(candidate, path, submitted[path])
         normalised, problems = validate_fields(procedure, candidate, today)
+        if kind is TaskKind.SETTLE:
+            # Settling decides the value: a required field cannot be settled as empty.
+            empty = [p for p in problems if p["code"] == "required" and p["field"] in paths]
+            if empty:
+                raise InvalidInput("必須項目を空にはできません (a required field cannot be settled empty)",
+                                   with_levels(empty))
+        found = _check_problems(problems, set(paths), submit_with_problems)
         if kind is TaskKind.VERIFY:
             differing = [p for p in paths if not same_value(get_path(normalised, p), get_path(application.values, p))]
             outcome = Outcome.MISMATCHED if differing else Outcome.MATCHED
@@ -288,10 +325,41 @@ async def _key(
         extra["note"] = "照合不一致 (verification mismatch)"
     await _open_task(uow, application, next_kind, **extra)
     result: dict[str, Any] = {"outcome": outcome.value, "keyed": keyed_paths, "needs_verify": bool(fields)}
+    # What the step found, for the answer: a blind verifier hears only of the fields they keyed.
+    result["problems"] = with_levels(
+        [p for p in problems if kind is not TaskKind.VERIFY or p["field"] in keyed_paths])
+    if found:
+        # Recorded in the history: which problems the operator chose to send on.
+        result["submitted_with_problems"] = [f"{p['field']}:{p['code']}" for p in found]
     if outcome is Outcome.MISMATCHED:
         result["mismatched"] = fields
         result["verify_values"] = (task.result or {}).get("verify_values", {})
     return result
+
+
+def _check_problems(
+    problems: list[dict[str, str]], paths: set[str] | None, submit_with_problems: bool
+) -> list[dict[str, str]]:
+    """The error-level problems in the keyed fields (all fields when ``paths`` is None).
+
+    Without ``submit_with_problems`` they refuse the submit (422, nothing changes); with it they
+    are accepted and returned, to be recorded in the history.
+    """
+    found = [p for p in errors_in(problems) if paths is None or p["field"] in paths]
+    if found and not submit_with_problems:
+        raise ProblemsFound(
+            "入力に問題があります。直すか「問題ありで送信」を選んでください "
+            "(the keyed values have problems: correct them or send submit_with_problems)",
+            with_levels(found),
+        )
+    return found
+
+
+def _changed_paths(procedure: Any, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Leaf fields whose value differs between two normalised forms (added or removed too)."""
+    old = {p: v for p, _s, v in concrete_fields(procedure, before)}
+    new = {p: v for p, _s, v in concrete_fields(procedure, after)}
+    return [p for p in dict.fromkeys([*new, *old]) if not same_value(old.get(p), new.get(p))]
 
 
 async def _open_task(uow: UnitOfWork, application: Application, kind: TaskKind, **extra: Any) -> Task:
@@ -306,17 +374,27 @@ async def _open_task(uow: UnitOfWork, application: Application, kind: TaskKind, 
 
 
 async def _decide(
-    uow: UnitOfWork, principal: Principal, application: Application, decision: str, reason: str | None
+    uow: UnitOfWork, principal: Principal, application: Application, decision: str, reason: str | None,
+    acknowledge: list[dict[str, str]], *, values: dict[str, Any] | None = None,
+    submit_with_problems: bool = False,
 ) -> dict[str, Any]:
     try:
         outcome = Outcome(decision)
     except ValueError:
         outcome = None
-    if outcome not in (Outcome.APPROVE, Outcome.RETURN, Outcome.REJECT):
+    if outcome not in DECISIONS or outcome is None:
         raise InvalidInput.field("decision", "invalid_decision",
-                                 "approve / return / reject のいずれかです (approve, return or reject)")
+                                 "approve / return / correct / reject のいずれかです "
+                                 "(approve, return, correct or reject)")
     if outcome is not Outcome.APPROVE and not (reason and reason.strip()):
         raise InvalidInput.field("reason", "required", "理由を入力してください (a reason is required)")
+    result: dict[str, Any] = {"outcome": outcome.value, "reason": reason}
+    if outcome is Outcome.APPROVE:
+        result["acknowledged"] = _check_approvable(application, acknowledge)
+    if outcome is Outcome.CORRECT:
+        assert values is not None
+        result |= await _correct(uow, principal, application, values, submit_with_problems)
+        return result
     application.status = next_status(ApplicationStatus(application.status), outcome)
     application.decided_at = uow.now() if outcome is not Outcome.RETURN else None
     if outcome is Outcome.APPROVE:
@@ -324,12 +402,76 @@ async def _decide(
         await _call_back_resident(uow, application)
     elif outcome is Outcome.RETURN:
         application.return_reason = reason
-        # Corrections of vendor-keyed work go to the vendor's manager, never to its operator.
-        queue = "vendor_manager" if application.entry_employer == Employer.VENDOR else "central"
-        await _open_task(uow, application, TaskKind.ENTRY, queue=queue, note=reason)
+        await _open_task(uow, application, TaskKind.ENTRY, queue=correction_queue(application), note=reason)
     else:
         application.return_reason = reason
-    return {"outcome": outcome.value, "reason": reason}
+    result["problems"] = with_levels(application.problems)
+    return result
+
+
+def correction_queue(application: Application) -> str:
+    """Corrections of vendor-keyed work go to the vendor's manager, never to its operator."""
+    return "vendor_manager" if application.entry_employer == Employer.VENDOR else "central"
+
+
+def _check_approvable(application: Application, acknowledge: list[dict[str, str]]) -> list[str]:
+    """Refuse approval while an error is open or a warning is not acknowledged by name.
+
+    Returns the acknowledged warnings as ``field:code``, for the history.
+    """
+    open_errors = errors_in(application.problems)
+    if open_errors:
+        raise OpenProblems(
+            "未解決の問題があるため承認できません。差し戻すか訂正してください "
+            "(open problems: return or correct the application before approving)",
+            with_levels(open_errors),
+        )
+    named = {(a.get("field"), a.get("code")) for a in acknowledge}
+    warnings = warnings_in(application.problems)
+    unacknowledged = [w for w in warnings if (w["field"], w["code"]) not in named]
+    if unacknowledged:
+        raise WarningsNotAcknowledged(
+            "警告を確認して acknowledge に挙げてください (acknowledge each warning to approve)",
+            with_levels(unacknowledged),
+        )
+    return [f"{w['field']}:{w['code']}" for w in warnings]
+
+
+async def _correct(
+    uow: UnitOfWork, principal: Principal, application: Application, submitted: dict[str, Any],
+    submit_with_problems: bool,
+) -> dict[str, Any]:
+    """A reviewer's correction: the changed fields go to a blind verify by someone else.
+
+    ``submitted`` maps field paths (``members[0].birth_date``) to corrected values. The reviewer
+    joins those who handled the application, so neither they nor the earlier keyers verify it,
+    and another reviewer reviews it again.
+    """
+    procedure = load_catalogue().get(application.procedure)
+    candidate = _copy(application.values)
+    for path, value in submitted.items():
+        if not isinstance(path, str) or not path:
+            raise InvalidInput.field("values", "invalid_path", "項目名が不正です (invalid field path)")
+        try:
+            set_path(candidate, path, value)
+        except (ValueError, TypeError, AttributeError, IndexError):
+            raise InvalidInput.field(f"values.{path}", "invalid_path",
+                                     "項目名が不正です (invalid field path)") from None
+    normalised, problems = validate_fields(procedure, candidate, business_day(uow.now()))
+    changed = _changed_paths(procedure, application.values, normalised)
+    if not changed:
+        raise InvalidInput.field("values", "unchanged", "訂正された項目がありません (nothing was changed)")
+    found = _check_problems(problems, set(changed), submit_with_problems)
+    application.values = normalised
+    application.problems = [dict(p) for p in problems]
+    application.handled_by = [*application.handled_by, principal.person_id]
+    application.status = next_status(ApplicationStatus(application.status), Outcome.CORRECT)
+    await _open_task(uow, application, TaskKind.VERIFY, field_keys=changed,
+                     note="審査担当による訂正の照合 (verify a reviewer's correction)")
+    result: dict[str, Any] = {"corrected": changed, "needs_verify": True, "problems": with_levels(problems)}
+    if found:
+        result["submitted_with_problems"] = [f"{p['field']}:{p['code']}" for p in found]
+    return result
 
 
 async def _next_core_seq(uow: UnitOfWork, municipality_code: str) -> int:

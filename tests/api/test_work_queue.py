@@ -41,6 +41,11 @@ async def submit(client: httpx2.AsyncClient, task: dict[str, Any], **body: Any) 
     return await client.post(f"/work/{task['id']}/submit", json={"lease_token": task["lease_token"], **body})
 
 
+def warnings_of(review: dict[str, Any]) -> list[dict[str, str]]:
+    """What a reviewer acknowledges to approve: every open warning, by field and code."""
+    return [{"field": p["field"], "code": p["code"]} for p in review["form"]["problems"] if p["level"] == "warning"]
+
+
 def blind_answers(task: dict[str, Any], source: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a careful second operator keys from the paper: the form's own values."""
     fields = dict(source or move_in()["fields"])
@@ -79,7 +84,7 @@ async def test_end_to_end_entry_verify_review_approve(server: LiveServer, office
         assert matched.json()["application_status"] == "review", matched.text
         review = await claim(r)
         assert review is not None and review["kind"] == "review"
-        approved = await submit(r, review, decision="approve")
+        approved = await submit(r, review, decision="approve", acknowledge=warnings_of(review))
         assert approved.json()["application_status"] == "approved"
     async with server.client(office.token("core")) as core:
         feed = (await core.get("/core/approved")).json()
@@ -322,7 +327,8 @@ async def test_decisions_are_final(server: LiveServer, office: Office, decision:
     async with server.client(office.token("reviewer")) as reviewer:
         review = await claim(reviewer)
         assert review is not None
-        response = await submit(reviewer, review, decision=decision, reason="不備" if decision == "reject" else None)
+        response = await submit(reviewer, review, decision=decision, reason="不備" if decision == "reject" else None,
+                                acknowledge=warnings_of(review))
         assert response.json()["application_status"] == ("approved" if decision == "approve" else "rejected")
         assert await claim(reviewer) is None
         again = await submit(reviewer, review, decision="approve")
@@ -356,7 +362,7 @@ async def test_approval_calls_the_waiting_resident_back_on_the_display(server: L
         async with server.client(office.token("reviewer")) as reviewer:
             review = await claim(reviewer)
             assert review is not None
-            await submit(reviewer, review, decision="approve")
+            await submit(reviewer, review, decision="approve", acknowledge=warnings_of(review))
         while (event := _json.loads(await asyncio.wait_for(display.recv(), 5)))["type"] == "heartbeat":
             pass
     assert event["type"] == "ticket.ready"

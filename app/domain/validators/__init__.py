@@ -79,6 +79,26 @@ ALERT_CODES = frozenset(
 )
 
 
+def level(code: str) -> str:
+    """``warning`` for an alert a reviewer may acknowledge, ``error`` for what blocks approval."""
+    return "warning" if code in ALERT_CODES else "error"
+
+
+def errors_in(problems: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The error-level problems: an application with any of these cannot be approved."""
+    return [p for p in problems if level(p["code"]) == "error"]
+
+
+def warnings_in(problems: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The warnings: approval needs each of them acknowledged by name (field and code)."""
+    return [p for p in problems if level(p["code"]) == "warning"]
+
+
+def with_levels(problems: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The problems as the API shows them: each with its ``level``."""
+    return [{**p, "level": level(p["code"])} for p in problems]
+
+
 def problem(path: str, code: str, label: str, **extra: object) -> Problem:
     """One problem in the ``{field, code, message}`` shape, message in Japanese and English."""
     ja, en = MESSAGES[code]
