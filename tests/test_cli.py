@@ -30,7 +30,7 @@ async def test_seed_demo_json_gives_independent_municipalities(clean_db: str) ->
     assert all({"id", "prefix"} <= c.keys() for c in office["categories"])
     assert kumamoto["vendor_contracts"] and "id" in kumamoto["vendor_contracts"][0]
     roles = {"kiosk", "display", "counter", "operator", "reviewer", "supervisor", "vendor", "intake",
-             "core", "admin", "operator_vendor"}
+             "core", "admin", "operator_vendor", "vendor_manager"}
     assert set(kumamoto["tokens"]) == roles
     async with run_server(make_settings(clean_db)) as server:
         async with server.client(kumamoto["tokens"]["display"]) as client:

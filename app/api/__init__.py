@@ -7,6 +7,7 @@ from app.api import (
     applications,
     attachments,
     core,
+    decisions,
     display,
     lobby,
     qr,
@@ -21,6 +22,7 @@ api_router.include_router(lobby.router)
 api_router.include_router(display.router)
 api_router.include_router(qr.router)
 api_router.include_router(applications.router)
+api_router.include_router(decisions.router)
 api_router.include_router(attachments.router)
 api_router.include_router(supervision.router)  # before work: /work/me, /work/operators
 api_router.include_router(work.router)

@@ -136,12 +136,21 @@ class ApplicationOut(BaseModel):
     proposals: list[dict[str, Any]]
 
 
+# What of an event's data the history shows: reasons and what a person chose to send on or
+# acknowledged (field paths and problem codes, never values).
+HISTORY_DETAIL = ("reason", "submitted_with_problems", "acknowledged", "corrected", "cancelled_tasks")
+
+
 class HistoryEntry(BaseModel):
     at: datetime
     action: str
     from_status: str | None
     to_status: str | None
     actor_role: str | None
+    actor_id: str | None = Field(None, description="The person who acted")
+    detail: dict[str, Any] = Field(
+        default_factory=dict, description="Reason; problems sent on (`field:code`); warnings "
+        "acknowledged; fields corrected; tasks cancelled")
 
 
 class ApplicationDetail(ApplicationOut):
@@ -250,7 +259,11 @@ async def read_application(
         "applicant": application.applicant, "values": values, "ocr": ocr,
         "attachments": application.attachments, "is_protected": application.is_protected,
         "return_reason": application.return_reason, "my_number_shown": shown,
-        "history": [HistoryEntry(**{k: row[k] for k in HistoryEntry.model_fields}) for row in history],
+        "history": [HistoryEntry(
+            at=row["at"], action=row["action"], from_status=row["from_status"], to_status=row["to_status"],
+            actor_role=row["actor_role"], actor_id=row["actor_id"],
+            detail={k: v for k, v in (row["data"] or {}).items() if k in HISTORY_DETAIL},
+        ) for row in history],
     }
 
 

@@ -15,14 +15,16 @@ from sqlalchemy import select
 from app.api.applications import may_reveal
 from app.api.deps import Caller, SettingsDep, UowDep
 from app.domain.catalogue import load_catalogue
-from app.domain.errors import InvalidInput, NotFound
-from app.domain.roles import Principal, Role
+from app.domain.errors import InvalidInput, NotFound, VendorStaffDirection
+from app.domain.roles import Employer, Principal, Role, direction_refusal
 from app.services.uow import UnitOfWork
 from app.storage.tables import AccessLog, ApiToken
 
 router = APIRouter(tags=["supervision"])
 
 Supervisor = Caller(Role.SUPERVISOR)
+# Who directs operators: the city's supervisor (city staff) or the vendor's 管理責任者 (vendor staff).
+Director = Caller(Role.SUPERVISOR, Role.VENDOR_MANAGER)
 ConsoleUser = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR)
 
 
@@ -83,28 +85,33 @@ async def me(principal: ConsoleUser, settings: SettingsDep) -> ConsoleSelf:
 
 
 @router.get("/work/operators", response_model=list[OperatorOut],
-            summary="The municipality's active operator tokens and their qualifications")
-async def operators(uow: UowDep, principal: Supervisor) -> list[OperatorOut]:
-    rows = await uow.session.execute(
-        select(ApiToken).where(ApiToken.municipality_code == principal.municipality_code,
-                               ApiToken.role == Role.OPERATOR,
-                               ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
-        .order_by(ApiToken.name, ApiToken.created_at)
-    )
+            summary="The municipality's active operator tokens and their qualifications "
+            "(the vendor's 管理責任者: the vendor's operators only)")
+async def operators(uow: UowDep, principal: Director) -> list[OperatorOut]:
+    query = select(ApiToken).where(ApiToken.municipality_code == principal.municipality_code,
+                                   ApiToken.role == Role.OPERATOR,
+                                   ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    if principal.role is Role.VENDOR_MANAGER:
+        query = query.where(ApiToken.employer == Employer.VENDOR)
+    rows = await uow.session.execute(query.order_by(ApiToken.name, ApiToken.created_at))
     now = uow.now()
     return [_operator_out(t) for t in rows.scalars() if t.expires_at is None or t.expires_at > now]
 
 
 @router.put("/work/operators/{token_id}/qualifications", response_model=OperatorOut,
-            summary="Set the procedures an operator may work on (null: all); logged",
-            responses={404: {}, 422: {}})
+            summary="Set the procedures an operator may work on (null: all); logged. Vendor "
+            "operators: their 管理責任者 only (city supervisors get 403 vendor_staff_direction)",
+            responses={403: {}, 404: {}, 422: {}})
 async def set_qualifications(
-    token_id: str, request: Request, uow: UowDep, principal: Supervisor,
+    token_id: str, request: Request, uow: UowDep, principal: Director,
     qualifications: Annotated[
         list[str] | None, Body(max_length=50, description="Procedure codes, or null for every procedure")
     ] = None,
 ) -> OperatorOut:
     token = await _operator_token(uow, principal, token_id)
+    why = direction_refusal(principal, token.employer)
+    if why:
+        raise VendorStaffDirection(why, token_id=token_id)
     if not (await request.body()).strip():
         # An empty body must not silently mean "every procedure": null has to be sent.
         raise InvalidInput.field("body", "required", "手続の一覧か null を送ってください (send a list or null)")

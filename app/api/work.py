@@ -20,9 +20,10 @@ from app.storage.tables import Application, Task
 router = APIRouter(prefix="/work", tags=["work queue"])
 
 Worker = Caller(Role.OPERATOR, Role.REVIEWER)
-Holder = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR)
+Holder = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR, Role.VENDOR_MANAGER)
 Supervisor = Caller(Role.SUPERVISOR)
-VendorManager = Caller(Role.VENDOR)
+# The vendor's 管理責任者 (a person), not the vendor's batch system.
+VendorManager = Caller(Role.VENDOR_MANAGER)
 
 
 class ClaimWork(Body):
@@ -179,7 +180,8 @@ async def submit(task_id: str, body: SubmitWork, uow: UowDep, principal: Worker)
 
 
 @router.post("/{task_id}/release", response_model=LeaseOut,
-             summary="Give the task back untouched (supervisors: any stuck task)", responses={404: {}, 409: {}})
+             summary="Give the task back untouched (supervisor: a stuck task of city staff; the vendor's "
+             "管理責任者: of the vendor's operators)", responses={403: {}, 404: {}, 409: {}})
 async def release(task_id: str, body: ReleaseWork, uow: UowDep, principal: Holder) -> LeaseOut:
     task = await work_service.release(uow, principal, task_id, body.lease_token)
     return LeaseOut(id=task.id, status=task.status, lease_expires_at=task.lease_expires_at)

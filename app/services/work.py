@@ -14,6 +14,7 @@ from app.domain.applications import (
     TaskKind,
     TaskStatus,
     concrete_fields,
+    editable,
     get_path,
     next_status,
     refusal,
@@ -30,10 +31,11 @@ from app.domain.errors import (
     OpenProblems,
     ProblemsFound,
     StaleLease,
+    VendorStaffDirection,
     WarningsNotAcknowledged,
 )
 from app.domain.fields import validate_fields
-from app.domain.roles import Employer, Principal, Role
+from app.domain.roles import Employer, Principal, Role, direction_refusal
 from app.domain.validators import errors_in, warnings_in, with_levels
 from app.domain.validators.codes import mask_my_number
 from app.services import intake
@@ -150,13 +152,20 @@ async def heartbeat(uow: UnitOfWork, principal: Principal, task_id: str, lease_t
 
 
 async def release(uow: UnitOfWork, principal: Principal, task_id: str, lease_token: str | None) -> Task:
-    """Give the task back untouched; a supervisor may release anyone's stuck task."""
-    if principal.role is Role.SUPERVISOR:
+    """Give the task back untouched.
+
+    A supervisor may release a stuck task held by city staff, and the vendor's 管理責任者 one
+    held by the vendor's operators; neither directs the other's people (DOMAIN.md §3.3).
+    """
+    if principal.role in (Role.SUPERVISOR, Role.VENDOR_MANAGER):
         task = await work_store.lock_task(uow.session, task_id, principal.municipality_code)
         if task is None:
             raise NotFound("作業が見つかりません (no such task)", task_id=task_id)
         if task.status != TaskStatus.LEASED:
             raise StaleLease("担当者のいない作業です (task is not leased)", task_id=task_id)
+        why = direction_refusal(principal, await holder_employer(uow, task.municipality_code, task.holder_id))
+        if why:
+            raise VendorStaffDirection(why, task_id=task_id)
     else:
         task = await _held_task(uow, principal, task_id, lease_token or "")
     holder = task.holder_id or ""
@@ -168,6 +177,13 @@ async def release(uow: UnitOfWork, principal: Principal, task_id: str, lease_tok
     uow.log(entity="task", entity_id=task.id, action="release", municipality_code=task.municipality_code,
             from_status=TaskStatus.LEASED, to_status=TaskStatus.OPEN, data={"holder": holder})
     return task
+
+
+async def holder_employer(uow: UnitOfWork, municipality_code: str, person_id: str | None) -> str | None:
+    """Who employs the person holding a task (city or vendor); None when unknown."""
+    if person_id is None:
+        return None
+    return await work_store.employer_of(uow.session, municipality_code, person_id)
 
 
 def _reopen(task: Task) -> None:
@@ -295,7 +311,8 @@ async def _key(
         if missing:
             raise InvalidInput("照合する項目が足りません (keyed fields missing)", [
                 {"field": p, "code": "required", "message": "入力してください (required)"} for p in missing])
-        candidate: dict[str, Any] = _copy(application.values)
+        # The stored form as written (dates as keyed, not normalised), with the keyed fields.
+        candidate: dict[str, Any] = editable(procedure, application.values)
         for path in paths:
             set_path(candidate, path, submitted[path])
         normalised, problems = validate_fields(procedure, candidate, today)
@@ -448,7 +465,7 @@ async def _correct(
     and another reviewer reviews it again.
     """
     procedure = load_catalogue().get(application.procedure)
-    candidate = _copy(application.values)
+    candidate = editable(procedure, application.values)
     for path, value in submitted.items():
         if not isinstance(path, str) or not path:
             raise InvalidInput.field("values", "invalid_path", "項目名が不正です (invalid field path)")
@@ -549,3 +566,106 @@ async def expire_leases(uow: UnitOfWork) -> int:
         .values(status=TaskStatus.OPEN, lease_token=None, lease_expires_at=None, holder_id=None)
     )
     return result.rowcount or 0
+
+
+def _city_staff(principal: Principal) -> None:
+    """Withdrawals and corrections of a decided application are the city's (DOMAIN.md §3.2)."""
+    if principal.role not in (Role.REVIEWER, Role.SUPERVISOR) or principal.employer is Employer.VENDOR:
+        raise NotAllowed("取下げ・訂正は市職員のみ (withdrawals and corrections are for city staff)")
+
+
+async def _locked_application(uow: UnitOfWork, principal: Principal, application_id: str) -> Application:
+    application = (await uow.session.execute(
+        select(Application)
+        .where(Application.id == application_id, Application.municipality_code == principal.municipality_code)
+        .with_for_update().execution_options(populate_existing=True)
+    )).scalars().first()
+    if application is None:
+        raise NotFound("申請が見つかりません (no such application)", application_id=application_id)
+    return application
+
+
+def _required_reason(reason: str) -> str:
+    if not reason.strip():
+        raise InvalidInput.field("reason", "required", "理由を入力してください (a reason is required)")
+    return reason
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    application: Application
+    cancelled_tasks: list[str]
+    core_seq: int | None  # its new position in the core feed, when it had been approved
+
+
+async def withdraw(uow: UnitOfWork, principal: Principal, application_id: str, reason: str) -> Withdrawal:
+    """取下げ: the application leaves the queue with a reason, at any open step or after approval.
+
+    Its open and leased tasks are cancelled (their leases revoked, so a holder's submit answers
+    409), the household is let go, and an approved application gets a new position in the core
+    system's feed, where it now reads ``withdrawn``. An application never approved does not
+    appear in the feed: the core system never received it.
+    """
+    _city_staff(principal)
+    _required_reason(reason)
+    application = await _locked_application(uow, principal, application_id)
+    before = ApplicationStatus(application.status)
+    application.status = next_status(before, Outcome.WITHDRAW)
+    tasks = (await uow.session.execute(
+        select(Task).where(Task.application_id == application.id,
+                           Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]))  # type: ignore[attr-defined]
+        .with_for_update()
+    )).scalars().all()
+    for task in tasks:
+        holder = task.holder_id
+        was = task.status
+        task.status = TaskStatus.CANCELLED
+        task.lease_token = None
+        task.lease_expires_at = None
+        task.holder_id = None
+        task.completed_at = uow.now()
+        task.completed_by = principal.person_id
+        if holder:
+            await work_store.free_household(
+                uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
+                holder_id=holder, now=uow.now(),
+            )
+        uow.log(entity="task", entity_id=task.id, action="cancel", municipality_code=task.municipality_code,
+                from_status=was, to_status=TaskStatus.CANCELLED, data={"reason": "withdrawn", "holder": holder})
+    application.updated_at = uow.now()
+    feed_seq = None
+    if before is ApplicationStatus.APPROVED:
+        application.core_seq = feed_seq = await _next_core_seq(uow, application.municipality_code)
+    if application.ticket_id is not None:
+        await uow.session.execute(
+            update(Ticket).where(Ticket.id == application.ticket_id).values(progress=application.status)
+        )
+    uow.log(entity="application", entity_id=application.id, action=f"application.{Outcome.WITHDRAW}",
+            municipality_code=application.municipality_code, from_status=before, to_status=application.status,
+            data={"reason": reason, "cancelled_tasks": [t.id for t in tasks],
+                  **({"core_seq": feed_seq} if feed_seq is not None else {})})
+    return Withdrawal(application, [t.id for t in tasks], feed_seq)
+
+
+async def open_correction(
+    uow: UnitOfWork, principal: Principal, application_id: str, reason: str
+) -> tuple[Application, Task]:
+    """Reopen an approved application for correction: entry, verify, review and approval again.
+
+    Until it is approved again it is out of the core system's feed; the new approval puts the
+    corrected record at a new position. The entry task carries the reason and, for vendor-keyed
+    work, goes to the vendor's 管理責任者.
+    """
+    _city_staff(principal)
+    _required_reason(reason)
+    application = await _locked_application(uow, principal, application_id)
+    before = ApplicationStatus(application.status)
+    application.status = next_status(before, Outcome.REOPEN)
+    application.return_reason = reason
+    application.decided_at = None
+    application.updated_at = uow.now()
+    task = await _open_task(uow, application, TaskKind.ENTRY, queue=correction_queue(application), note=reason)
+    uow.log(entity="application", entity_id=application.id, action=f"application.{Outcome.REOPEN}",
+            municipality_code=application.municipality_code, from_status=before, to_status=application.status,
+            data={"reason": reason, "task": task.id})
+    return application, task

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.applications import TaskKind, TaskStatus
-from app.storage.tables import READY_PREDICATE, Application, HouseholdLock, Task, TaskExclusion
+from app.storage.tables import READY_PREDICATE, ApiToken, Application, HouseholdLock, Task, TaskExclusion
 
 
 @dataclass(frozen=True)
@@ -261,3 +261,15 @@ async def unclaim(session: AsyncSession, task_id: str) -> None:
         .values(status=TaskStatus.OPEN, lease_token=None, lease_expires_at=None, holder_id=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def employer_of(session: AsyncSession, municipality_code: str, person_id: str) -> str | None:
+    """The employer (city or vendor) of a person who holds or did work.
+
+    A person is today the token they work with (Principal.person_id); a lookup of staff
+    people belongs here when they have their own table.
+    """
+    return (await session.execute(
+        select(ApiToken.employer).where(ApiToken.id == person_id,
+                                        ApiToken.municipality_code == municipality_code)
+    )).scalar_one_or_none()

@@ -151,7 +151,7 @@ async def test_vendor_keyed_returns_go_to_the_vendors_manager_not_the_operator(s
         review = await claim(reviewer)
         assert review is not None
         await submit(reviewer, review, decision="return", reason="続柄を確認")
-    async with server.client(vendor_op) as operator, server.client(office.token("vendor")) as manager:
+    async with server.client(vendor_op) as operator, server.client(office.token("vendor_manager")) as manager:
         assert await claim(operator) is None
         queue = (await manager.get("/work/vendor-queue")).json()
         assert [t["application_id"] for t in queue] == [application_id]
