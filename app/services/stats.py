@@ -49,9 +49,9 @@ async def queue_stats(uow: UnitOfWork, municipality_code: str) -> dict[str, Any]
     )).all():
         steps[(procedure, kind)]["done_last_hour"] += count
     day_ago = now - timedelta(hours=24)
-    names = dict((await uow.session.execute(
-        select(ApiToken.id, ApiToken.name).where(ApiToken.municipality_code == municipality_code)
-    )).all())
+    people = {row[0]: row for row in (await uow.session.execute(
+        select(ApiToken.id, ApiToken.name, ApiToken.employer).where(ApiToken.municipality_code == municipality_code)
+    )).all()}
     operators: dict[str, dict[str, Any]] = defaultdict(lambda: {"done_24h": 0, "holding": []})
     for holder, kind, count in (await uow.session.execute(
         select(Task.completed_by, Task.kind, func.count())
@@ -72,5 +72,8 @@ async def queue_stats(uow: UnitOfWork, municipality_code: str) -> dict[str, Any]
         "at": now,
         "steps": [{"procedure": p, "kind": k, **{**v, "oldest_at": v["oldest_at"]}}
                   for (p, k), v in sorted(steps.items())],
-        "operators": [{"token_id": t, "name": names.get(t, t), **v} for t, v in sorted(operators.items())],
+        # employer: a supervisor sees the vendor's operators' counts but directs only city staff.
+        "operators": [{"token_id": t, "name": people[t][1] if t in people else t,
+                       "employer": people[t][2] if t in people else None, **v}
+                      for t, v in sorted(operators.items())],
     }
