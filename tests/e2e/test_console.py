@@ -10,6 +10,7 @@ from playwright.async_api import Browser, Page, Request
 
 from app.domain.applications import get_path
 from app.settings import QueueSettings
+from tests.api.test_decisions import faulty_move_in
 from tests.api.test_work_queue import blind_answers, receive, token
 from tests.factories import move_in, my_number, status_report
 from tests.support import LiveServer, Office, make_settings, run_server, seed
@@ -194,11 +195,20 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     await reviewer.wait_for_selector(".compare td.keyed.revealed")
     assert await reviewer.locator(".compare tr[data-path='members[0].my_number'] td.keyed").inner_text() == my_number()
     await reviewer.screenshot(path=artifacts / "console-review.png")
+    # The warnings (𠮷 outside JIS) are acknowledged before approval: F9 leads to the checkbox.
+    await reviewer.keyboard.press("F9")
+    await reviewer.wait_for_selector("#ack-all:focus")
+    assert not await reviewer.locator("#approve.armed").count()
+    await reviewer.keyboard.press("Space")
     await reviewer.keyboard.press("F9")
     await reviewer.wait_for_selector("#approve.armed")
     await reviewer.keyboard.press("Enter")
     await reviewer.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
     assert await application_status(server, office, application_id) == "approved"
+    async with server.client(office.token("supervisor")) as supervisor:
+        history = (await supervisor.get(f"/applications/{application_id}")).json()["history"]
+    approval = next(e for e in history if e["action"] == "review.approve")
+    assert "filer_name:needs_identification" in approval["detail"]["acknowledged"]
     async with server.client(office.token("supervisor")) as supervisor:
         log = (await supervisor.get("/access-log", params={"entity_id": application_id, "my_number_shown": "true"})).json()
     assert [e["actor_role"] for e in log["items"]] == ["reviewer"]
@@ -348,3 +358,53 @@ async def test_settling_operator_sees_both_keyings_then_the_reviewer_returns_it(
     async with server.client(office.token("supervisor")) as supervisor:
         returned = (await supervisor.get(f"/applications/{application_id}")).json()
     assert returned["status"] == "entry" and returned["return_reason"] == "生年月日の確認書類を添付してください"
+
+
+async def test_operator_submits_with_problems_and_the_reviewer_sees_them_open(
+    server: LiveServer, office: Office, browser: Browser, artifacts: Path
+) -> None:
+    application_id = await receive(server, office, faulty_move_in())
+    page, _ = await open_console(browser, server, office.token("operator"))
+    await page.keyboard.press("F2")
+    await page.wait_for_selector("body[data-mode='entry'] #task:not([hidden])")
+    assert await page.is_hidden("#submit-problems")
+    async with page.expect_response("**/submit") as refused:
+        await page.keyboard.press("F9")
+    assert (await refused.value).status == 422
+    await page.wait_for_selector("#submit-problems:not([hidden])")
+    assert "問題ありで送信" in await page.locator("#message").inner_text()
+    assert await application_status(server, office, application_id) == "entry"  # nothing sent on
+    await page.screenshot(path=artifacts / "console-submit-with-problems.png")
+    async with page.expect_response("**/submit") as sent:
+        await page.keyboard.press("Shift+F9")
+    assert (await sent.value).status == 200
+    await page.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    assert await application_status(server, office, application_id) == "verify"
+
+    checker = await token(server, office, "operator", "照合")
+    async with server.client(checker) as b:
+        verify = (await b.post("/work/claim", json={})).json()
+        paper = faulty_move_in()["fields"]
+        answers = blind_answers(verify, paper) | {"new_address": paper["new_address"]}  # keyed as the OCR read it
+        done = await b.post(f"/work/{verify['id']}/submit", json={
+            "lease_token": verify["lease_token"], "values": answers, "submit_with_problems": True})
+        assert done.json()["application_status"] == "review", done.text
+
+    reviewer, _ = await open_console(browser, server, office.token("reviewer"))
+    await reviewer.keyboard.press("F2")
+    await reviewer.wait_for_selector("body[data-mode='review'] .history li")
+    assert await reviewer.is_visible(".open-errors")
+    assert await reviewer.locator("#side .plist li[data-level='error'][data-path='move_date']").count() == 1
+    assert "問題ありで送信" in await reviewer.locator(".history").inner_text()
+    await reviewer.keyboard.press("F9")
+    await reviewer.wait_for_selector("#ack-all:focus")
+    await reviewer.keyboard.press("Space")
+    await reviewer.keyboard.press("F9")
+    await reviewer.wait_for_selector("#approve.armed")
+    async with reviewer.expect_response("**/submit") as answer:
+        await reviewer.keyboard.press("Enter")
+    assert (await answer.value).status == 409
+    await reviewer.wait_for_selector("#message[data-kind='error']")
+    assert "承認できません" in await reviewer.locator("#message").inner_text()
+    await reviewer.screenshot(path=artifacts / "console-open-problems.png")
+    assert await application_status(server, office, application_id) == "review"

@@ -86,6 +86,7 @@ export const STATUS = {
   review: ["審査待ち", "review"],
   approved: ["承認済み", "approved"],
   rejected: ["却下", "rejected"],
+  withdrawn: ["取下げ", "withdrawn"],
 };
 
 export const ROLE = {

@@ -9,7 +9,8 @@ export const UNREADABLE = "●"; // what the server (and OCR products) read as "
 // Alerts need a reviewer's acknowledgement; every other problem code is an error to correct
 // (the server's ALERT_CODES, app/domain/validators).
 const ALERT_CODES = new Set(["not_cp932", "variation_sequence", "needs_identification", "account_holder_mismatch"]);
-export const isAlert = (problem) => ALERT_CODES.has(problem.code);
+// The server says each problem's level; the code list is the fallback for older answers.
+export const isAlert = (problem) => (problem.level ? problem.level === "warning" : ALERT_CODES.has(problem.code));
 
 // ---- the catalogue ---------------------------------------------------------------------------
 

@@ -13,6 +13,9 @@ const ACTION = {
   "review.approve": ["承認", "approved"],
   "review.return": ["差戻し", "returned"],
   "review.reject": ["却下", "rejected"],
+  "review.correct": ["審査担当が訂正", "corrected by the reviewer"],
+  "application.withdraw": ["取下げ", "withdrawn"],
+  "application.reopen": ["承認後の訂正を開始", "reopened for correction"],
   receive: ["受付", "received"],
 };
 
@@ -145,7 +148,15 @@ export function historyBlock(history) {
   return h("ol", { class: "history" }, history.map((e) => {
     const [ja, en] = ACTION[e.action] || [e.action, ""];
     const to = e.to_status && STATUS[e.to_status] ? STATUS[e.to_status][0] : e.to_status || "";
+    const detail = e.detail || {};
+    const notes = [
+      detail.reason ? `理由 reason: ${detail.reason}` : null,
+      detail.submitted_with_problems ? `問題ありで送信 sent with problems: ${detail.submitted_with_problems.join(", ")}` : null,
+      detail.acknowledged && detail.acknowledged.length ? `警告確認 acknowledged: ${detail.acknowledged.join(", ")}` : null,
+      detail.corrected ? `訂正 corrected: ${detail.corrected.join(", ")}` : null,
+    ].filter(Boolean);
     return h("li", {}, h("span", { class: "when num" }, dateTimeText(e.at)), h("span", { class: "what" }, ja, h("span", { class: "en" }, en)),
-      to ? h("span", { class: "to" }, `→ ${to}`) : null, e.actor_role ? h("span", { class: "role" }, e.actor_role) : null);
+      to ? h("span", { class: "to" }, `→ ${to}`) : null, e.actor_role ? h("span", { class: "role" }, e.actor_role) : null,
+      notes.length ? h("span", { class: "detail" }, notes.join(" / ")) : null);
   }));
 }

@@ -88,10 +88,14 @@ export class Board {
     const people = h("tbody", { id: "people-body" });
     for (const o of stats.operators || []) {
       const byKind = Object.entries(o.by_kind || {}).map(([k, n]) => `${(KIND[k] || [k])[0]} ${n}`).join(" · ");
+      // The vendor's operators take direction from their 管理責任者 only (偽装請負): counts, no release.
+      const vendorStaff = o.employer === "vendor";
       const held = o.holding.map((t) => {
         const left = t.lease_expires_at ? (new Date(t.lease_expires_at).getTime() - now) / 1000 : 0;
-        const release = h("button", { type: "button", class: "btn tiny danger", dataset: { task: t.task_id } }, "解放 Release");
-        release.addEventListener("click", () => this.release(t, o.name));
+        const release = vendorStaff
+          ? h("span", { class: "muted via-manager", title: "委託先の管理責任者に連絡してください (ask the vendor's manager)" }, "管理責任者へ via manager")
+          : h("button", { type: "button", class: "btn tiny danger", dataset: { task: t.task_id } }, "解放 Release");
+        if (!vendorStaff) release.addEventListener("click", () => this.release(t, o.name));
         return h("div", { class: `held ${t.stuck || left <= 0 ? "stuck" : ""}` },
           h("span", { class: "kind", dataset: { kind: t.kind } }, (KIND[t.kind] || [t.kind])[0]),
           h("span", { class: "p" }, this.catalogue.get(t.procedure).name_ja),
@@ -130,6 +134,14 @@ export class Board {
       codes.map((code) => h("th", { class: "p", title: `${this.catalogue.get(code).name_ja} / ${this.catalogue.get(code).name_en}` },
         h("span", { class: "v" }, this.catalogue.get(code).name_ja))), h("th", {}));
     const body = operators.map((o) => {
+      if (o.employer === "vendor") {
+        // Shown, not directed: the vendor's 管理責任者 sets their operators' work.
+        const what = o.qualifications === null ? "全手続 all" : `${o.qualifications.length}手続`;
+        return h("tr", { dataset: { operator: o.token_id }, class: "vendor-staff" },
+          h("th", { class: "name" }, o.name, h("span", { class: "emp vendor" }, "委託 vendor")),
+          h("td", { colspan: String(codes.length + 2), class: "muted" },
+            `${what} — 委託先の管理責任者が設定します (set by the vendor's manager)`));
+      }
       const all = h("input", { type: "checkbox", checked: o.qualifications === null, title: "全手続 (every procedure)" });
       const boxes = codes.map((code) => h("input", { type: "checkbox", value: code, checked: o.qualifications === null || o.qualifications.includes(code), disabled: o.qualifications === null }));
       const save = h("button", { type: "button", class: "btn tiny primary", disabled: true }, "保存 Save");

@@ -18,6 +18,7 @@ const OUTCOME = {
   settled: ["確定しました", "settled"],
   approve: ["承認しました", "approved"],
   return: ["差し戻しました", "returned for correction"],
+  correct: ["訂正しました: 照合へ回りました", "corrected: sent to verification"],
   reject: ["却下しました", "rejected"],
 };
 
@@ -69,6 +70,7 @@ export class Desk {
     this.buildFilters();
     $("claim").addEventListener("click", () => this.claim());
     $("submit").addEventListener("click", () => this.submit());
+    $("submit-problems").addEventListener("click", () => this.submitWithProblems());
     $("release").addEventListener("click", () => this.release(true));
     $("unreadable").addEventListener("click", () => this.unreadable());
     $("reveal").addEventListener("click", () => this.askReveal());
@@ -174,6 +176,7 @@ export class Desk {
     this.pendingDecision = null;
     this.markDecision();
     this.unlock();
+    $("submit-problems").hidden = true;
     this.state = "working";
     document.body.dataset.mode = task.kind;
     const ctx = {
@@ -257,12 +260,26 @@ export class Desk {
       parts.push(h("section", {}, h("h3", {}, bi("申請者", "Applicant")), applicantBlock(task.form.applicant)));
       const problems = task.form.problems || [];
       const errors = problems.filter((p) => !isAlert(p)).length;
-      parts.push(h("section", {}, h("h3", {}, bi("検証結果", "Validator"),
-        h("span", { class: `pill ${errors ? "bad" : problems.length ? "warn" : "ok"}`, title: "要修正 / 要確認 (errors / alerts)" }, `${errors} / ${problems.length - errors}`)),
+      const warnings = problems.length - errors;
+      const acknowledging = task.kind === "review" && warnings > 0;
+      parts.push(h("section", { id: "problems" }, h("h3", {}, bi("検証結果", "Validator"),
+        h("span", { class: `pill ${errors ? "bad" : problems.length ? "warn" : "ok"}`, title: "要修正 / 要確認 (errors / alerts)" }, `${errors} / ${warnings}`)),
+        task.kind === "review" && errors
+          ? h("p", { class: "open-errors" }, "未解決の問題があるため承認できません。差戻し（F3）してください",
+            h("span", { class: "en" }, " Open problems: approval is refused; return it (F3)"))
+          : null,
+        acknowledging
+          ? h("label", { class: "ack-all" }, h("input", { type: "checkbox", id: "ack-all" }),
+            bi(`警告${warnings}件をすべて確認しました`, `I have checked all ${warnings} warnings`))
+          : null,
         problems.length ? h("ul", { class: "plist" }, problems.map((p) => {
           const [ja] = this.catalogue.labelOf(task.procedure, p.field);
-          const item = h("li", { tabindex: "-1", class: isAlert(p) ? "alert" : "", dataset: { path: p.field } }, h("b", {}, ja), h("span", {}, p.message));
-          item.addEventListener("click", () => this.focusPath(p.field));
+          const ack = acknowledging && isAlert(p)
+            ? h("input", { type: "checkbox", class: "ack", tabindex: "-1", title: "確認 (acknowledge)", dataset: { field: p.field, code: p.code } })
+            : null;
+          const item = h("li", { tabindex: "-1", class: isAlert(p) ? "alert" : "", dataset: { path: p.field, level: isAlert(p) ? "warning" : "error" } },
+            h("b", {}, ack, ja), h("span", {}, p.message));
+          item.addEventListener("click", (event) => { if (event.target !== ack) this.focusPath(p.field); });
           return item;
         })) : h("p", { class: "muted" }, "問題はありません (no problems)")));
       const attachments = task.form.attachments || [];
@@ -286,6 +303,21 @@ export class Desk {
     parts.push(h("section", { class: "current-image" }, h("h3", {}, bi("記入欄の画像", "Field image")), h("div", { id: "image-view", class: "image-view" },
       h("span", { class: "muted" }, "項目を選ぶと表示します (select a field)"))));
     side.replaceChildren(...parts);
+    const all = $("ack-all");
+    if (all) {
+      const boxes = () => [...side.querySelectorAll("input.ack")];
+      all.addEventListener("change", () => { for (const box of boxes()) box.checked = all.checked; });
+      for (const box of boxes()) box.addEventListener("change", () => { all.checked = boxes().every((b) => b.checked); });
+    }
+  }
+
+  /** The warnings the reviewer ticked, by field and code (the approval names each one). */
+  acknowledged() {
+    return [...$("side").querySelectorAll("input.ack:checked")].map((box) => ({ field: box.dataset.field, code: box.dataset.code }));
+  }
+
+  unacknowledged() {
+    return [...$("side").querySelectorAll("input.ack:not(:checked)")];
   }
 
   banner(ja, en, kind) {
@@ -375,7 +407,7 @@ export class Desk {
     this.state = "lost";
     document.body.dataset.lost = "1";
     if (this.view && this.view.setDisabled) this.view.setDisabled(true);
-    for (const id of ["submit", "release", "unreadable", "reveal", "approve", "return", "reject"]) $(id).disabled = true;
+    for (const id of ["submit", "submit-problems", "release", "unreadable", "reveal", "approve", "return", "reject"]) $(id).disabled = true;
     $("reason").disabled = true;
     const lost = $("lost");
     lost.hidden = false;
@@ -388,7 +420,7 @@ export class Desk {
 
   unlock() {
     delete document.body.dataset.lost;
-    for (const id of ["submit", "release", "unreadable", "reveal", "approve", "return", "reject"]) $(id).disabled = false;
+    for (const id of ["submit", "submit-problems", "release", "unreadable", "reveal", "approve", "return", "reject"]) $(id).disabled = false;
     $("reason").disabled = false;
   }
 
@@ -468,7 +500,13 @@ export class Desk {
         this.lose("stale");
       } else if (error instanceof ApiError && error.status === 422) {
         const first = this.view.markErrors ? this.view.markErrors(error.errors) : null;
-        this.say(`${errorText(error)}`, "error");
+        if (error.code === "problems_found") {
+          // The operator decides: correct the fields, or send them on as they are (recorded).
+          $("submit-problems").hidden = false;
+          this.say(`${errorText(error)} — 直すか「問題ありで送信」（Shift+F9） / correct them or submit with problems (Shift+F9)`, "error");
+        } else {
+          this.say(`${errorText(error)}`, "error");
+        }
         if (first) {
           const target = first.querySelector("[data-nav]");
           if (target) target.focus();
@@ -480,6 +518,11 @@ export class Desk {
     } finally {
       delete document.body.dataset.sending;
     }
+  }
+
+  submitWithProblems() {
+    if ($("submit-problems").hidden || !this.view || !this.task || this.task.kind === "review") return;
+    this.submit({ values: this.view.collect(), submit_with_problems: true });
   }
 
   recordLast(task, ja, en) {
@@ -570,6 +613,16 @@ export class Desk {
       $("reason").focus();
       return;
     }
+    if (decision === "approve") {
+      const missing = this.unacknowledged();
+      if (missing.length) {
+        this.pendingDecision = null;
+        this.markDecision();
+        this.say(`警告${missing.length}件を確認し、チェックしてから承認してください (acknowledge each warning before approving)`, "warn");
+        ($("ack-all") || missing[0]).focus();
+        return;
+      }
+    }
     if (this.pendingDecision !== decision) {
       this.pendingDecision = decision;
       this.markDecision();
@@ -578,7 +631,13 @@ export class Desk {
       $(decision).focus();
       return;
     }
-    this.submit({ decision, reason: reason || null });
+    this.submit(this.decisionBody(decision, reason));
+  }
+
+  decisionBody(decision, reason) {
+    const body = { decision, reason: reason || null };
+    if (decision === "approve") body.acknowledge = this.acknowledged();
+    return body;
   }
 
   markDecision() {
@@ -617,11 +676,12 @@ export class Desk {
     }
     if (this.state !== "working" && this.state !== "lost") return;
     const review = this.task && this.task.kind === "review";
+    if (key === "F9" && event.shiftKey && !review) return act(() => this.submitWithProblems());
     if ((key === "Enter" && event.ctrlKey) || key === "F9") {
       if (review) {
         const decision = key === "F9" ? "approve" : this.pendingDecision || "approve";
         return act(() => {
-          if (key === "Enter" && this.pendingDecision === decision) this.submit({ decision, reason: $("reason").value.trim() || null });
+          if (key === "Enter" && this.pendingDecision === decision) this.submit(this.decisionBody(decision, $("reason").value.trim()));
           else this.decide(decision);
         });
       }
