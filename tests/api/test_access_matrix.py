@@ -55,6 +55,8 @@ def test_every_route_declares_its_roles() -> None:
 def body_for(path: str, office: Office) -> Any:
     if path.endswith("/applications"):
         return move_in()
+    if path.endswith(("/withdraw", "/correction")):
+        return {"reason": "申出による"}
     if path.startswith("/api/v1/work/{task_id}/submit"):
         return {"lease_token": "stale", "decision": "approve"}
     if path.startswith("/api/v1/work/{task_id}"):
