@@ -27,7 +27,7 @@ async def test_tokens_are_stored_hashed_and_never_in_clear(server: LiveServer, o
     await engine.dispose()
     for secret in office.data["tokens"].values():
         assert secret not in dump
-    assert len(office.data["tokens"]) == 11
+    assert len(office.data["tokens"]) == 12  # one per role, and the vendor's operator
 
 
 async def test_expired_and_revoked_tokens_are_refused(server: LiveServer, office: Office) -> None:

@@ -469,6 +469,11 @@ async def _correct(
     for path, value in submitted.items():
         if not isinstance(path, str) or not path:
             raise InvalidInput.field("values", "invalid_path", "項目名が不正です (invalid field path)")
+        stored = get_path(application.values, path)
+        if isinstance(value, str) and value.startswith("*") and isinstance(stored, str) and (
+            value == mask_my_number(stored)
+        ):
+            continue  # a masked My Number sent back as shown: unchanged
         try:
             set_path(candidate, path, value)
         except (ValueError, TypeError, AttributeError, IndexError):

@@ -154,6 +154,39 @@ async def test_warnings_must_each_be_acknowledged_and_the_acknowledgement_is_rec
     assert steps["review.approve"]["actor_role"] == "reviewer" and steps["review.approve"]["actor_id"]
 
 
+async def test_a_correction_that_changes_nothing_is_refused(server: LiveServer, office: Office) -> None:
+    await receive(server, office, status_report())
+    a, b = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    fields = status_report()["fields"]
+    async with server.client(a) as keyer, server.client(b) as checker:
+        entry = await claim(keyer)
+        assert entry is not None
+        await submit(keyer, entry, values=entry["form"]["values"] | {"claimant_my_number": fields["claimant_my_number"]})
+        verify = await claim(checker)
+        assert verify is not None
+        assert (await submit(checker, verify, values=blind_answers(verify, fields))).json()["application_status"] == "review"
+    async with server.client(office.token("reviewer")) as reviewer:
+        review = await claim(reviewer)
+        assert review is not None
+        masked = review["form"]["values"]["claimant_my_number"]
+        assert masked.startswith("*")
+        no_reason = await submit(reviewer, review, decision="correct", values={"claimant_phone": "096-111-1111"})
+        assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
+        unchanged = await submit(reviewer, review, decision="correct", reason="確認",
+                                 values={"claimant_my_number": masked, "claimant_name": fields["claimant_name"]})
+        assert unchanged.status_code == 422 and unchanged.json()["errors"][0]["code"] == "unchanged"
+        phone = await submit(reviewer, review, decision="correct", reason="電話番号の誤り",
+                             values={"claimant_my_number": masked, "claimant_phone": "096-111-1111"})
+        assert phone.status_code == 200, phone.text
+    async with server.client(office.token("supervisor")) as supervisor:
+        stored = (await supervisor.get(f"/applications/{review['application_id']}")).json()
+    # Only the phone changed: the My Number sent back masked kept the stored one.
+    assert stored["status"] == "verify" and stored["values"]["claimant_phone"] == "096-111-1111"
+    assert stored["values"]["claimant_my_number"] == masked
+    assert next(h for h in stored["history"] if h["action"] == "review.correct")["detail"]["corrected"] == [
+        "claimant_phone"]
+
+
 async def test_settle_refuses_an_empty_required_field(server: LiveServer, office: Office) -> None:
     await receive(server, office, status_report())
     ops = [await token(server, office, "operator", n) for n in "ABC"]
