@@ -138,7 +138,9 @@ class ApplicationOut(BaseModel):
 
 # What of an event's data the history shows: reasons and what a person chose to send on or
 # acknowledged (field paths and problem codes, never values).
-HISTORY_DETAIL = ("reason", "submitted_with_problems", "acknowledged", "corrected", "cancelled_tasks")
+HISTORY_DETAIL = (
+    "reason", "submitted_with_problems", "acknowledged", "corrected", "cancelled_tasks",
+)
 
 
 class HistoryEntry(BaseModel):
@@ -260,8 +262,8 @@ async def read_application(
         "attachments": application.attachments, "is_protected": application.is_protected,
         "return_reason": application.return_reason, "my_number_shown": shown,
         "history": [HistoryEntry(
-            at=row["at"], action=row["action"], from_status=row["from_status"], to_status=row["to_status"],
-            actor_role=row["actor_role"], actor_id=row["actor_id"],
+            at=row["at"], action=row["action"], from_status=row["from_status"],
+            to_status=row["to_status"], actor_role=row["actor_role"], actor_id=row["actor_id"],
             detail={k: v for k, v in (row["data"] or {}).items() if k in HISTORY_DETAIL},
         ) for row in history],
     }

@@ -58,15 +58,18 @@ def _seq(cursor: str | None) -> int:
 def _record(a: Application) -> ApprovedRecord:
     withdrawn = a.status == ApplicationStatus.WITHDRAWN
     return ApprovedRecord(
-        seq=a.core_seq or 0, application_id=a.id, status=a.status, procedure=a.procedure,  # type: ignore[arg-type]
-        approved_at=a.decided_at, withdrawn_at=a.updated_at if withdrawn else None, received_at=a.received_at,
+        seq=a.core_seq or 0, application_id=a.id, procedure=a.procedure,
+        status=a.status,  # type: ignore[arg-type]
+        approved_at=a.decided_at, withdrawn_at=a.updated_at if withdrawn else None,
+        received_at=a.received_at,
         applicant={} if withdrawn else a.applicant, values={} if withdrawn else a.values,
     )
 
 
 @router.get("/approved", response_model=ApprovedPage,
-            summary="Approved (and later withdrawn) records after the cursor, in the order they were "
-            "decided; an application appears once, at its latest position", responses={422: {}})
+            summary="Approved (and later withdrawn) records after the cursor, in the order they "
+            "were decided; an application appears once, at its latest position",
+            responses={422: {}})
 async def approved(
     uow: UowDep, principal: Core,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -84,8 +87,9 @@ async def approved(
     page = rows[:limit]
     for application in page:
         if application.status == ApplicationStatus.APPROVED:
-            record_access(uow, principal, action="export", entity="application", entity_id=application.id,
-                          my_number_shown=application.has_my_number, detail={"to": "core"})
+            record_access(uow, principal, action="export", entity="application",
+                          entity_id=application.id, my_number_shown=application.has_my_number,
+                          detail={"to": "core"})
     last = page[-1].core_seq if page else after
     return ApprovedPage(
         items=[_record(a) for a in page],

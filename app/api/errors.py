@@ -79,7 +79,8 @@ async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)
     status = http_status_for(type(exc))
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    field_errors = exc.errors if isinstance(exc, errors.InvalidInput | errors.OpenProblems) else None
+    listed = isinstance(exc, errors.InvalidInput | errors.OpenProblems)
+    field_errors = exc.errors if listed else None
     context = {k: v for k, v in exc.context.items() if isinstance(v, str | int | float | bool)}
     return problem(
         status, exc.code, exc.message, title=exc.title, errors_=field_errors, headers=headers,

@@ -53,7 +53,8 @@ class SubmitWork(Body):
     reason: str | None = Field(None, max_length=2000)
     submit_with_problems: bool = Field(
         False, description="問題ありで送信: send keyed values although they have error-level "
-        "problems (recorded in the history); without it such a submit answers 422 with the problems")
+        "problems (recorded in the history); without it such a submit answers 422 with the "
+        "problems")
     acknowledge: list[Acknowledgement] = Field(
         default_factory=list, max_length=200,
         description="Approval: every open warning, by field and code (recorded in the history)")
@@ -180,8 +181,9 @@ async def submit(task_id: str, body: SubmitWork, uow: UowDep, principal: Worker)
 
 
 @router.post("/{task_id}/release", response_model=LeaseOut,
-             summary="Give the task back untouched (supervisor: a stuck task of city staff; the vendor's "
-             "管理責任者: of the vendor's operators)", responses={403: {}, 404: {}, 409: {}})
+             summary="Give the task back untouched (supervisor: a stuck task of city staff; "
+             "the vendor's 管理責任者: of the vendor's operators)",
+             responses={403: {}, 404: {}, 409: {}})
 async def release(task_id: str, body: ReleaseWork, uow: UowDep, principal: Holder) -> LeaseOut:
     task = await work_service.release(uow, principal, task_id, body.lease_token)
     return LeaseOut(id=task.id, status=task.status, lease_expires_at=task.lease_expires_at)

@@ -86,7 +86,9 @@ TRANSITIONS: dict[tuple[ApplicationStatus, Outcome], ApplicationStatus] = {
 }
 
 DECISIONS = frozenset({Outcome.APPROVE, Outcome.RETURN, Outcome.REJECT, Outcome.CORRECT})
-FINAL = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN})
+FINAL = frozenset(
+    {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN}
+)
 # Statuses the core system's feed carries: an approved record, or one withdrawn after approval.
 IN_CORE_FEED = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.WITHDRAWN})
 

@@ -50,7 +50,8 @@ async def queue_stats(uow: UnitOfWork, municipality_code: str) -> dict[str, Any]
         steps[(procedure, kind)]["done_last_hour"] += count
     day_ago = now - timedelta(hours=24)
     people = {row[0]: row for row in (await uow.session.execute(
-        select(ApiToken.id, ApiToken.name, ApiToken.employer).where(ApiToken.municipality_code == municipality_code)
+        select(ApiToken.id, ApiToken.name, ApiToken.employer)
+        .where(ApiToken.municipality_code == municipality_code)
     )).all()}
     operators: dict[str, dict[str, Any]] = defaultdict(lambda: {"done_24h": 0, "holding": []})
     for holder, kind, count in (await uow.session.execute(

@@ -163,7 +163,8 @@ async def release(uow: UnitOfWork, principal: Principal, task_id: str, lease_tok
             raise NotFound("作業が見つかりません (no such task)", task_id=task_id)
         if task.status != TaskStatus.LEASED:
             raise StaleLease("担当者のいない作業です (task is not leased)", task_id=task_id)
-        why = direction_refusal(principal, await holder_employer(uow, task.municipality_code, task.holder_id))
+        employer = await holder_employer(uow, task.municipality_code, task.holder_id)
+        why = direction_refusal(principal, employer)
         if why:
             raise VendorStaffDirection(why, task_id=task_id)
     else:
@@ -179,7 +180,9 @@ async def release(uow: UnitOfWork, principal: Principal, task_id: str, lease_tok
     return task
 
 
-async def holder_employer(uow: UnitOfWork, municipality_code: str, person_id: str | None) -> str | None:
+async def holder_employer(
+    uow: UnitOfWork, municipality_code: str, person_id: str | None
+) -> str | None:
     """Who employs the person holding a task (city or vendor); None when unknown."""
     if person_id is None:
         return None
@@ -211,9 +214,10 @@ async def submit(
         raise NotFound("作業が見つかりません (no such task)", task_id=task_id)
     task, application = locked
     _check_lease(uow, principal, task, lease_token)
-    application = await finish_task(uow, principal, task, values=values, decision=decision, reason=reason,
-                                    application=application, submit_with_problems=submit_with_problems,
-                                    acknowledge=acknowledge)
+    application = await finish_task(
+        uow, principal, task, values=values, decision=decision, reason=reason,
+        application=application, submit_with_problems=submit_with_problems, acknowledge=acknowledge,
+    )
     return task, application
 
 
@@ -297,7 +301,9 @@ async def _key(
         found = _check_problems(problems, None, submit_with_problems)
         # A field changed since the last keying is verified blind like a risky one (a returned or
         # reopened application's corrections are checked by a second person too).
-        changed = _changed_paths(procedure, application.values, values) if application.handled_by else []
+        changed = (
+            _changed_paths(procedure, application.values, values) if application.handled_by else []
+        )
         application.values = values
         application.problems = [dict(p) for p in problems]
         application.entry_employer = principal.employer
@@ -391,8 +397,8 @@ async def _open_task(uow: UnitOfWork, application: Application, kind: TaskKind, 
 
 
 async def _decide(
-    uow: UnitOfWork, principal: Principal, application: Application, decision: str, reason: str | None,
-    acknowledge: list[dict[str, str]], *, values: dict[str, Any] | None = None,
+    uow: UnitOfWork, principal: Principal, application: Application, decision: str,
+    reason: str | None, acknowledge: list[dict[str, str]], *, values: dict[str, Any] | None = None,
     submit_with_problems: bool = False,
 ) -> dict[str, Any]:
     try:
@@ -419,7 +425,8 @@ async def _decide(
         await _call_back_resident(uow, application)
     elif outcome is Outcome.RETURN:
         application.return_reason = reason
-        await _open_task(uow, application, TaskKind.ENTRY, queue=correction_queue(application), note=reason)
+        await _open_task(uow, application, TaskKind.ENTRY, queue=correction_queue(application),
+                         note=reason)
     else:
         application.return_reason = reason
     result["problems"] = with_levels(application.problems)
@@ -490,7 +497,9 @@ async def _correct(
     application.status = next_status(ApplicationStatus(application.status), Outcome.CORRECT)
     await _open_task(uow, application, TaskKind.VERIFY, field_keys=changed,
                      note="審査担当による訂正の照合 (verify a reviewer's correction)")
-    result: dict[str, Any] = {"corrected": changed, "needs_verify": True, "problems": with_levels(problems)}
+    result: dict[str, Any] = {
+        "corrected": changed, "needs_verify": True, "problems": with_levels(problems),
+    }
     if found:
         result["submitted_with_problems"] = [f"{p['field']}:{p['code']}" for p in found]
     return result
@@ -575,14 +584,18 @@ async def expire_leases(uow: UnitOfWork) -> int:
 
 def _city_staff(principal: Principal) -> None:
     """Withdrawals and corrections of a decided application are the city's (DOMAIN.md §3.2)."""
-    if principal.role not in (Role.REVIEWER, Role.SUPERVISOR) or principal.employer is Employer.VENDOR:
+    city_role = principal.role in (Role.REVIEWER, Role.SUPERVISOR)
+    if not city_role or principal.employer is Employer.VENDOR:
         raise NotAllowed("取下げ・訂正は市職員のみ (withdrawals and corrections are for city staff)")
 
 
-async def _locked_application(uow: UnitOfWork, principal: Principal, application_id: str) -> Application:
+async def _locked_application(
+    uow: UnitOfWork, principal: Principal, application_id: str
+) -> Application:
     application = (await uow.session.execute(
         select(Application)
-        .where(Application.id == application_id, Application.municipality_code == principal.municipality_code)
+        .where(Application.id == application_id,
+               Application.municipality_code == principal.municipality_code)
         .with_for_update().execution_options(populate_existing=True)
     )).scalars().first()
     if application is None:
@@ -603,7 +616,9 @@ class Withdrawal:
     core_seq: int | None  # its new position in the core feed, when it had been approved
 
 
-async def withdraw(uow: UnitOfWork, principal: Principal, application_id: str, reason: str) -> Withdrawal:
+async def withdraw(
+    uow: UnitOfWork, principal: Principal, application_id: str, reason: str
+) -> Withdrawal:
     """取下げ: the application leaves the queue with a reason, at any open step or after approval.
 
     Its open and leased tasks are cancelled (their leases revoked, so a holder's submit answers
@@ -617,8 +632,10 @@ async def withdraw(uow: UnitOfWork, principal: Principal, application_id: str, r
     before = ApplicationStatus(application.status)
     application.status = next_status(before, Outcome.WITHDRAW)
     tasks = (await uow.session.execute(
-        select(Task).where(Task.application_id == application.id,
-                           Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]))  # type: ignore[attr-defined]
+        select(Task).where(
+            Task.application_id == application.id,
+            Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
+        )
         .with_for_update()
     )).scalars().all()
     for task in tasks:
@@ -632,21 +649,25 @@ async def withdraw(uow: UnitOfWork, principal: Principal, application_id: str, r
         task.completed_by = principal.person_id
         if holder:
             await work_store.free_household(
-                uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-                holder_id=holder, now=uow.now(),
+                uow.session, municipality_code=task.municipality_code,
+                household_key=task.household_key, holder_id=holder, now=uow.now(),
             )
-        uow.log(entity="task", entity_id=task.id, action="cancel", municipality_code=task.municipality_code,
-                from_status=was, to_status=TaskStatus.CANCELLED, data={"reason": "withdrawn", "holder": holder})
+        uow.log(entity="task", entity_id=task.id, action="cancel",
+                municipality_code=task.municipality_code, from_status=was,
+                to_status=TaskStatus.CANCELLED, data={"reason": "withdrawn", "holder": holder})
     application.updated_at = uow.now()
     feed_seq = None
     if before is ApplicationStatus.APPROVED:
         application.core_seq = feed_seq = await _next_core_seq(uow, application.municipality_code)
     if application.ticket_id is not None:
         await uow.session.execute(
-            update(Ticket).where(Ticket.id == application.ticket_id).values(progress=application.status)
+            update(Ticket).where(Ticket.id == application.ticket_id)
+            .values(progress=application.status)
         )
-    uow.log(entity="application", entity_id=application.id, action=f"application.{Outcome.WITHDRAW}",
-            municipality_code=application.municipality_code, from_status=before, to_status=application.status,
+    uow.log(entity="application", entity_id=application.id,
+            action=f"application.{Outcome.WITHDRAW}",
+            municipality_code=application.municipality_code,
+            from_status=before, to_status=application.status,
             data={"reason": reason, "cancelled_tasks": [t.id for t in tasks],
                   **({"core_seq": feed_seq} if feed_seq is not None else {})})
     return Withdrawal(application, [t.id for t in tasks], feed_seq)
@@ -669,8 +690,11 @@ async def open_correction(
     application.return_reason = reason
     application.decided_at = None
     application.updated_at = uow.now()
-    task = await _open_task(uow, application, TaskKind.ENTRY, queue=correction_queue(application), note=reason)
-    uow.log(entity="application", entity_id=application.id, action=f"application.{Outcome.REOPEN}",
-            municipality_code=application.municipality_code, from_status=before, to_status=application.status,
+    task = await _open_task(uow, application, TaskKind.ENTRY, queue=correction_queue(application),
+                            note=reason)
+    uow.log(entity="application", entity_id=application.id,
+            action=f"application.{Outcome.REOPEN}",
+            municipality_code=application.municipality_code,
+            from_status=before, to_status=application.status,
             data={"reason": reason, "task": task.id})
     return application, task

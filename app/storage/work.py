@@ -24,7 +24,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.applications import TaskKind, TaskStatus
-from app.storage.tables import READY_PREDICATE, ApiToken, Application, HouseholdLock, Task, TaskExclusion
+from app.storage.tables import (
+    READY_PREDICATE,
+    ApiToken,
+    Application,
+    HouseholdLock,
+    Task,
+    TaskExclusion,
+)
 
 
 @dataclass(frozen=True)

@@ -41,14 +41,18 @@ async def history(server: LiveServer, office: Office, application_id: str) -> li
     return response.json()["history"]  # type: ignore[no-any-return]
 
 
-async def core_feed(server: LiveServer, office: Office, cursor: str | None = None) -> dict[str, Any]:
+async def core_feed(
+    server: LiveServer, office: Office, cursor: str | None = None
+) -> dict[str, Any]:
     async with server.client(office.token("core")) as core:
         response = await core.get("/core/approved", params={"cursor": cursor} if cursor else {})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-async def test_an_application_with_open_errors_never_reaches_the_core_system(server: LiveServer, office: Office) -> None:
+async def test_an_application_with_open_errors_never_reaches_the_core_system(
+    server: LiveServer, office: Office
+) -> None:
     application_id = await receive(server, office, faulty_move_in())
     a, b, c = [await token(server, office, "operator", n) for n in "ABC"]
     second_reviewer = await token(server, office, "reviewer", "R2")
@@ -64,8 +68,11 @@ async def test_an_application_with_open_errors_never_reaches_the_core_system(ser
         assert refused.json()["code"] == "problems_found"
         assert codes(refused.json()["errors"]) == ERRORS
         assert {e["level"] for e in refused.json()["errors"]} == {"error"}
-        assert (await keyer.post(f"/work/{entry['id']}/heartbeat",
-                                 json={"lease_token": entry["lease_token"]})).status_code == 200
+        assert (
+            await keyer.post(
+                f"/work/{entry['id']}/heartbeat", json={"lease_token": entry["lease_token"]}
+            )
+        ).status_code == 200
         # 問題ありで送信: accepted, answered with the problems, recorded in the history.
         sent = await submit(keyer, entry, values=keyed(entry), submit_with_problems=True)
         assert sent.status_code == 200, sent.text
@@ -73,7 +80,9 @@ async def test_an_application_with_open_errors_never_reaches_the_core_system(ser
         assert ERRORS <= codes(sent.json()["problems"])
     async with server.client(b) as checker:
         verify = await claim(checker)
-        assert verify is not None and {"move_date", "members[0].my_number"} <= set(verify["field_keys"])
+        assert verify is not None and {"move_date", "members[0].my_number"} <= set(
+            verify["field_keys"]
+        )
         answers = blind_answers(verify, faulty_move_in()["fields"])
         refused = await submit(checker, verify, values=answers)
         assert refused.status_code == 422 and codes(refused.json()["errors"]) == ERRORS
@@ -81,21 +90,30 @@ async def test_an_application_with_open_errors_never_reaches_the_core_system(ser
         assert matched.json()["application_status"] == "review", matched.text
     steps = {h["action"]: h["detail"] for h in await history(server, office, application_id)}
     assert set(steps["entry.keyed"]["submitted_with_problems"]) == {f"{f}:{c}" for f, c in ERRORS}
-    assert set(steps["verify.matched"]["submitted_with_problems"]) == {f"{f}:{c}" for f, c in ERRORS}
+    assert set(steps["verify.matched"]["submitted_with_problems"]) == {
+        f"{f}:{c}" for f, c in ERRORS
+    }
 
     async with server.client(office.token("reviewer")) as reviewer:
         review = await claim(reviewer)
         assert review is not None
         assert ERRORS <= codes(review["form"]["problems"])
         # Approval is refused while errors are open, even with every warning acknowledged.
-        refused = await submit(reviewer, review, decision="approve", acknowledge=warnings_of(review))
+        refused = await submit(
+            reviewer, review, decision="approve", acknowledge=warnings_of(review)
+        )
         assert refused.status_code == 409, refused.text
         assert refused.json()["code"] == "open_problems"
         assert codes(refused.json()["errors"]) == ERRORS
         assert (await core_feed(server, office))["items"] == []
         # The reviewer corrects: the changed fields go to a blind verify by someone else.
-        corrected = await submit(reviewer, review, decision="correct", reason="原本で確認",
-                                 values={"move_date": "令和8年11月16日", "members[0].my_number": GOOD_MY_NUMBER})
+        corrected = await submit(
+            reviewer,
+            review,
+            decision="correct",
+            reason="原本で確認",
+            values={"move_date": "令和8年11月16日", "members[0].my_number": GOOD_MY_NUMBER},
+        )
         assert corrected.status_code == 200, corrected.text
         assert corrected.json()["application_status"] == "verify"
         assert not [p for p in corrected.json()["problems"] if p["level"] == "error"]
@@ -103,16 +121,23 @@ async def test_an_application_with_open_errors_never_reaches_the_core_system(ser
     async with server.client(a) as keyer, server.client(b) as checker, server.client(c) as third:
         assert await claim(keyer) is None and await claim(checker) is None  # they handled it
         verify = await claim(third)
-        assert verify is not None and set(verify["field_keys"]) == {"move_date", "members[0].my_number"}
+        assert verify is not None and set(verify["field_keys"]) == {
+            "move_date",
+            "members[0].my_number",
+        }
         assert set(verify["form"]) == {"ocr"}  # blind
-        matched = await submit(third, verify, values={"move_date": "R8.11.16", "members[0].my_number": GOOD_MY_NUMBER})
+        matched = await submit(
+            third, verify, values={"move_date": "R8.11.16", "members[0].my_number": GOOD_MY_NUMBER}
+        )
         assert matched.json()["application_status"] == "review", matched.text
     async with server.client(office.token("reviewer")) as reviewer:
         assert await claim(reviewer) is None  # who corrected does not review their correction
     async with server.client(second_reviewer) as reviewer:
         review = await claim(reviewer)
         assert review is not None and review["application_id"] == application_id
-        approved = await submit(reviewer, review, decision="approve", acknowledge=warnings_of(review))
+        approved = await submit(
+            reviewer, review, decision="approve", acknowledge=warnings_of(review)
+        )
         assert approved.json()["application_status"] == "approved", approved.text
     feed = await core_feed(server, office)
     assert [item["application_id"] for item in feed["items"]] == [application_id]
@@ -127,7 +152,10 @@ async def test_warnings_must_each_be_acknowledged_and_the_acknowledgement_is_rec
     server: LiveServer, office: Office
 ) -> None:
     application_id = await receive(server, office, move_in())
-    a, b = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    a, b = (
+        await token(server, office, "operator", "A"),
+        await token(server, office, "operator", "B"),
+    )
     async with server.client(a) as keyer, server.client(b) as checker:
         entry = await claim(keyer)
         assert entry is not None
@@ -150,41 +178,69 @@ async def test_warnings_must_each_be_acknowledged_and_the_acknowledgement_is_rec
         approved = await submit(reviewer, review, decision="approve", acknowledge=warnings)
         assert approved.status_code == 200 and approved.json()["application_status"] == "approved"
     steps = {h["action"]: h for h in await history(server, office, application_id)}
-    assert set(steps["review.approve"]["detail"]["acknowledged"]) == {f"{w['field']}:{w['code']}" for w in warnings}
-    assert steps["review.approve"]["actor_role"] == "reviewer" and steps["review.approve"]["actor_id"]
+    assert set(steps["review.approve"]["detail"]["acknowledged"]) == {
+        f"{w['field']}:{w['code']}" for w in warnings
+    }
+    assert (
+        steps["review.approve"]["actor_role"] == "reviewer" and steps["review.approve"]["actor_id"]
+    )
 
 
-async def test_a_correction_that_changes_nothing_is_refused(server: LiveServer, office: Office) -> None:
+async def test_a_correction_that_changes_nothing_is_refused(
+    server: LiveServer, office: Office
+) -> None:
     await receive(server, office, status_report())
-    a, b = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    a, b = (
+        await token(server, office, "operator", "A"),
+        await token(server, office, "operator", "B"),
+    )
     fields = status_report()["fields"]
     async with server.client(a) as keyer, server.client(b) as checker:
         entry = await claim(keyer)
         assert entry is not None
-        await submit(keyer, entry, values=entry["form"]["values"] | {"claimant_my_number": fields["claimant_my_number"]})
+        await submit(
+            keyer,
+            entry,
+            values=entry["form"]["values"] | {"claimant_my_number": fields["claimant_my_number"]},
+        )
         verify = await claim(checker)
         assert verify is not None
-        assert (await submit(checker, verify, values=blind_answers(verify, fields))).json()["application_status"] == "review"
+        assert (await submit(checker, verify, values=blind_answers(verify, fields))).json()[
+            "application_status"
+        ] == "review"
     async with server.client(office.token("reviewer")) as reviewer:
         review = await claim(reviewer)
         assert review is not None
         masked = review["form"]["values"]["claimant_my_number"]
         assert masked.startswith("*")
-        no_reason = await submit(reviewer, review, decision="correct", values={"claimant_phone": "096-111-1111"})
+        no_reason = await submit(
+            reviewer, review, decision="correct", values={"claimant_phone": "096-111-1111"}
+        )
         assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
-        unchanged = await submit(reviewer, review, decision="correct", reason="確認",
-                                 values={"claimant_my_number": masked, "claimant_name": fields["claimant_name"]})
+        unchanged = await submit(
+            reviewer,
+            review,
+            decision="correct",
+            reason="確認",
+            values={"claimant_my_number": masked, "claimant_name": fields["claimant_name"]},
+        )
         assert unchanged.status_code == 422 and unchanged.json()["errors"][0]["code"] == "unchanged"
-        phone = await submit(reviewer, review, decision="correct", reason="電話番号の誤り",
-                             values={"claimant_my_number": masked, "claimant_phone": "096-111-1111"})
+        phone = await submit(
+            reviewer,
+            review,
+            decision="correct",
+            reason="電話番号の誤り",
+            values={"claimant_my_number": masked, "claimant_phone": "096-111-1111"},
+        )
         assert phone.status_code == 200, phone.text
     async with server.client(office.token("supervisor")) as supervisor:
         stored = (await supervisor.get(f"/applications/{review['application_id']}")).json()
     # Only the phone changed: the My Number sent back masked kept the stored one.
     assert stored["status"] == "verify" and stored["values"]["claimant_phone"] == "096-111-1111"
     assert stored["values"]["claimant_my_number"] == masked
-    assert next(h for h in stored["history"] if h["action"] == "review.correct")["detail"]["corrected"] == [
-        "claimant_phone"]
+    assert next(h for h in stored["history"] if h["action"] == "review.correct")["detail"][
+        "corrected"
+    ] == ["claimant_phone"]
 
 
 async def test_settle_refuses_an_empty_required_field(server: LiveServer, office: Office) -> None:
@@ -194,7 +250,11 @@ async def test_settle_refuses_an_empty_required_field(server: LiveServer, office
         entry = await claim(a)
         assert entry is not None
         fields = status_report()["fields"]
-        sent = await submit(a, entry, values=entry["form"]["values"] | {"claimant_my_number": fields["claimant_my_number"]})
+        sent = await submit(
+            a,
+            entry,
+            values=entry["form"]["values"] | {"claimant_my_number": fields["claimant_my_number"]},
+        )
         assert sent.status_code == 200, sent.text
         verify = await claim(b)
         assert verify is not None
@@ -203,16 +263,23 @@ async def test_settle_refuses_an_empty_required_field(server: LiveServer, office
         settle = await claim(c)
         assert settle is not None and settle["field_keys"] == ["claimant_birth_date"]
         for empty in ("", None):
-            refused = await submit(c, settle, values={"claimant_birth_date": empty}, submit_with_problems=True)
+            refused = await submit(
+                c, settle, values={"claimant_birth_date": empty}, submit_with_problems=True
+            )
             assert refused.status_code == 422, refused.text
             assert codes(refused.json()["errors"]) == {("claimant_birth_date", "required")}
         settled = await submit(c, settle, values={"claimant_birth_date": "平成2年5月5日"})
         assert settled.status_code == 200 and settled.json()["application_status"] == "review"
 
 
-async def test_a_blind_verifier_hears_only_of_the_fields_they_keyed(server: LiveServer, office: Office) -> None:
+async def test_a_blind_verifier_hears_only_of_the_fields_they_keyed(
+    server: LiveServer, office: Office
+) -> None:
     await receive(server, office, move_in())
-    a, b = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    a, b = (
+        await token(server, office, "operator", "A"),
+        await token(server, office, "operator", "B"),
+    )
     async with server.client(a) as keyer, server.client(b) as checker:
         entry = await claim(keyer)
         assert entry is not None
@@ -222,7 +289,9 @@ async def test_a_blind_verifier_hears_only_of_the_fields_they_keyed(server: Live
         answers = blind_answers(verify) | {"members[0].my_number": BAD_MY_NUMBER}
         refused = await submit(checker, verify, values=answers)
         assert refused.status_code == 422
-        assert codes(refused.json()["errors"]) == {("members[0].my_number", "my_number_check_digit")}
+        assert codes(refused.json()["errors"]) == {
+            ("members[0].my_number", "my_number_check_digit")
+        }
         sent = await submit(checker, verify, values=answers, submit_with_problems=True)
         assert sent.status_code == 200 and sent.json()["application_status"] == "settle"
         # Not the first keying's warnings on other fields (filer_name, household_head_name …).
