@@ -622,9 +622,10 @@ async def withdraw(
     """取下げ: the application leaves the queue with a reason, at any open step or after approval.
 
     Its open and leased tasks are cancelled (their leases revoked, so a holder's submit answers
-    409), the household is let go, and an approved application gets a new position in the core
-    system's feed, where it now reads ``withdrawn``. An application never approved does not
-    appear in the feed: the core system never received it.
+    409), the household is let go, and an application approved before (even one reopened for
+    correction since) gets a new position in the core system's feed, where it now reads
+    ``withdrawn``. An application never approved does not appear in the feed: the core system
+    never received it.
     """
     _city_staff(principal)
     _required_reason(reason)
@@ -657,7 +658,9 @@ async def withdraw(
                 to_status=TaskStatus.CANCELLED, data={"reason": "withdrawn", "holder": holder})
     application.updated_at = uow.now()
     feed_seq = None
-    if before is ApplicationStatus.APPROVED:
+    if application.core_seq is not None:
+        # Approved once (perhaps reopened for correction since): the core system has the record
+        # and hears of the withdrawal at a new position.
         application.core_seq = feed_seq = await _next_core_seq(uow, application.municipality_code)
     if application.ticket_id is not None:
         await uow.session.execute(

@@ -193,3 +193,28 @@ async def test_a_correction_is_verified_and_reviewed_and_the_feed_carries_the_co
     assert [
         s["to_status"] for s in steps if s["action"].startswith(("review.", "application."))
     ] == ["approved", "entry", "approved"]
+
+
+async def test_withdrawing_a_correction_in_progress_tells_the_core_system(
+    server: LiveServer, office: Office
+) -> None:
+    application_id = await receive(server, office, move_in())
+    a, b = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    await approve(server, office, a, b, office.token("reviewer"))
+    first = await core_feed(server, office)
+    async with server.client(office.token("reviewer")) as reviewer:
+        opened = await reviewer.post(
+            f"/applications/{application_id}/correction", json={"reason": "氏名の確認"}
+        )
+        assert opened.status_code == 200
+        withdrawn = await reviewer.post(
+            f"/applications/{application_id}/withdraw", json={"reason": "本人が取下げ"}
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert withdrawn.json()["cancelled_tasks"] == [opened.json()["task_id"]]
+    # The core system imported the first approval: it hears of the withdrawal after it.
+    later = await core_feed(server, office, first["next_cursor"])
+    assert [(i["application_id"], i["status"]) for i in later["items"]] == [
+        (application_id, "withdrawn")
+    ]
+    assert later["items"][0]["seq"] > first["items"][0]["seq"]
