@@ -26,6 +26,7 @@ from app.domain.catalogue import load_catalogue
 from app.domain.clock import business_day
 from app.domain.errors import (
     InvalidInput,
+    InvalidTransition,
     NotAllowed,
     NotFound,
     OpenProblems,
@@ -411,6 +412,10 @@ async def _decide(
                                  "(approve, return, correct or reject)")
     if outcome is not Outcome.APPROVE and not (reason and reason.strip()):
         raise InvalidInput.field("reason", "required", "理由を入力してください (a reason is required)")
+    if outcome is Outcome.REJECT and application.core_seq is not None:
+        # Approved before and reopened for correction: the core system holds the record, so it
+        # is corrected (approved again) or withdrawn, never silently left behind as rejected.
+        raise InvalidTransition(entity="application", current="reopened", action=outcome)
     result: dict[str, Any] = {"outcome": outcome.value, "reason": reason}
     if outcome is Outcome.APPROVE:
         result["acknowledged"] = _check_approvable(application, acknowledge)

@@ -178,6 +178,9 @@ async def test_a_correction_is_verified_and_reviewed_and_the_feed_carries_the_co
     async with server.client(second_reviewer) as reviewer:
         review = await claim(reviewer)
         assert review is not None
+        # The core system holds the first approval: the correction is approved or withdrawn.
+        rejected = await submit(reviewer, review, decision="reject", reason="不要")
+        assert rejected.status_code == 409 and rejected.json()["code"] == "invalid_transition"
         done = await submit(reviewer, review, decision="approve", acknowledge=warnings_of(review))
         assert done.json()["application_status"] == "approved"
     feed = await core_feed(server, office, first["next_cursor"])
