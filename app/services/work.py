@@ -22,7 +22,7 @@ from app.domain.applications import (
 from app.domain.catalogue import load_catalogue
 from app.domain.clock import business_day
 from app.domain.errors import InvalidInput, NotAllowed, NotFound, StaleLease
-from app.domain.fields import validate_fields
+from app.domain.fields import require_strict_types, validate_fields
 from app.domain.roles import Employer, Principal, Role
 from app.domain.validators.codes import mask_my_number
 from app.services import intake
@@ -251,6 +251,7 @@ async def _key(
     procedure = load_catalogue().get(application.procedure)
     today = business_day(uow.now())
     if kind is TaskKind.ENTRY:
+        require_strict_types(procedure, submitted, "values.")
         keyed = _unmask(submitted, application.values)
         values, problems = validate_fields(procedure, keyed, today)
         application.values = values
@@ -268,6 +269,7 @@ async def _key(
         candidate: dict[str, Any] = _copy(application.values)
         for path in paths:
             set_path(candidate, path, submitted[path])
+        require_strict_types(procedure, candidate, "values.", only=paths)
         normalised, problems = validate_fields(procedure, candidate, today)
         if kind is TaskKind.VERIFY:
             differing = [p for p in paths if not same_value(get_path(normalised, p), get_path(application.values, p))]
