@@ -30,6 +30,9 @@ class ShapeLimits:
     max_abs_integer: int = SAFE_INTEGER
 
 
+DEFAULT_LIMITS = ShapeLimits()
+
+
 class NotANumber:
     """A number the sender wrote that has no finite value (NaN, Infinity, 1e400, 10**5000)."""
 
@@ -87,7 +90,7 @@ def _problem(path: str, code: str, limit: int | None = None) -> Problem:
     return {"field": path or "body", "code": code, "message": _MESSAGES[code].format(limit=limit)}
 
 
-def check_shape(value: Any, limits: ShapeLimits = ShapeLimits(), root: str = "") -> list[Problem]:
+def check_shape(value: Any, limits: ShapeLimits = DEFAULT_LIMITS, root: str = "") -> list[Problem]:
     """Every way ``value`` (as returned by ``loads``) exceeds ``limits``; [] when it fits.
 
     The walk is iterative and stops descending at ``max_depth``, so it is cheap for any input.
@@ -131,5 +134,5 @@ def check_shape(value: Any, limits: ShapeLimits = ShapeLimits(), root: str = "")
     return problems
 
 
-def too_deep_problem(limits: ShapeLimits = ShapeLimits(), root: str = "") -> Problem:
+def too_deep_problem(limits: ShapeLimits = DEFAULT_LIMITS, root: str = "") -> Problem:
     return _problem(root, "too_deep", limits.max_depth)
