@@ -328,7 +328,11 @@ def require_strict_types(
         if only is None or p["field"] in only
     ]
     if wrong:
-        raise InvalidInput("個人番号は文字列で送ってください (My Numbers must be sent as strings)", wrong)
+        raise InvalidInput(
+            "個人番号は文字列で、その一覧はオブジェクトの配列で送ってください "
+            "(My Numbers must be strings, and groups holding them lists of objects)",
+            wrong,
+        )
 
 
 def validate_fields(
