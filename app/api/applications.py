@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from starlette.requests import ClientDisconnect
 
 from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
 from app.api.idempotency import idempotent
@@ -215,8 +216,12 @@ async def submit_bulk(
     from app.services.bulk import bulk_results
 
     async def stream() -> AsyncIterator[bytes]:
-        async for line in bulk_results(request.stream(), principal, resources, settings):
-            yield line
+        try:
+            async for line in bulk_results(request.stream(), principal, resources, settings):
+                yield line
+        except ClientDisconnect:
+            # The sender went away mid-body: what was committed stays, and a resend says so.
+            return
 
     return RequestBodyStream(stream(), media_type="application/x-ndjson")
 
