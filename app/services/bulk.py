@@ -52,7 +52,7 @@ class LineSplitter:
             if newlines:
                 if bytes(self.partial).strip():
                     self.number += 1
-                    yield self._line(bytes(self.partial))
+                    yield self._line(bytes(self.partial) + chunk[:chunk.find(b"\n")])
                     newlines -= 1
                 self.number += newlines
                 self.partial.clear()
@@ -102,11 +102,13 @@ class LineSplitter:
         return self.number, line
 
 
-async def split_lines(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[tuple[int, bytes | None]]:
+async def split_lines(
+    chunks: AsyncIterator[bytes], max_bytes: int, *, report_empty: bool = False
+) -> AsyncIterator[tuple[int, bytes | None]]:
     """(line number, bytes) per non-blank line; None for a line longer than ``max_bytes``.
 
-    A stream without a single non-blank line yields one (last line number, b"") entry, so that
-    the sender hears about it (parse_line reports it as ``no_lines``).
+    With ``report_empty``, a stream without a single non-blank line yields one (last line
+    number, b"") so that the sender hears about it (parse_line reports it as ``no_lines``).
     """
     splitter = LineSplitter(max_bytes)
     async for chunk in chunks:
@@ -114,7 +116,7 @@ async def split_lines(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIter
             yield line
     for line in splitter.finish():
         yield line
-    if not splitter.seen_any:
+    if report_empty and not splitter.seen_any:
         yield max(splitter.number, 1), b""
 
 
@@ -159,7 +161,7 @@ async def bulk_results(
     pending: asyncio.Task[list[bytes]] | None = None
     limits = settings.json_shape.limits()
     try:
-        async for number, raw in split_lines(chunks, settings.max_bulk_line_bytes):
+        async for number, raw in split_lines(chunks, settings.max_bulk_line_bytes, report_empty=True):
             batch.append((number, parse_line(raw, settings.max_bulk_line_bytes, limits)))
             if len(batch) >= BATCH:
                 prepared = _prepare(batch, principal, resources.clock.now(), Path(settings.attachment_dir))

@@ -201,3 +201,27 @@ async def test_a_my_number_must_be_a_string_in_bulk_too(server: LiveServer, offi
     assert [(r["status"], r["errors"][0]["field"]) for r in results] == [
         ("rejected", "fields.claimant_my_number")] * 4
     assert await count(server) == 0
+
+
+async def test_vendor_result_lines_get_the_same_shape_limits(server: LiveServer, office: Office) -> None:
+    from tests.api.test_vendor import download, items_of, lease, make_contract, report, seal, vendor_token
+
+    async with server.client(office.token("intake")) as intake:
+        assert (await intake.post("/applications", json=report())).status_code == 201
+    contract_id = await make_contract(server, office)
+    token = await vendor_token(server, office, contract_id)
+    [batch] = (await seal(server, office, contract_id))["batches"]
+    async with server.client(token) as vendor:
+        grant = await lease(vendor, batch["id"])
+        [item] = items_of((await download(vendor, batch["id"], grant["lease_token"])).content, "jsonl", "utf-8")
+        deep: Any = "佐藤 花子"
+        for _ in range(100):
+            deep = [deep]
+        body = json.dumps({"item": item["item"], "values": {"claimant_name": deep}}).encode()
+        response = await vendor.post(
+            f"/vendor/batches/{batch['id']}/results", content=body + b"\n",
+            headers={"Lease-Token": grant["lease_token"], "Content-Type": "application/x-ndjson"},
+        )
+    [answer] = results_of(response)
+    assert answer["status"] == "rejected" and answer["errors"][0]["code"] == "too_deep"
+    assert answer["errors"][0]["field"].startswith("values.claimant_name")

@@ -179,9 +179,13 @@ json_values = st.recursive(
 def accepted_bodies(draw: st.DrawFn) -> dict[str, Any]:
     body = status_report()
     fields = body["fields"]
-    for key in ("claimant_name", "claimant_kana", "children", "claimant_birth_date"):
+    for key in ("claimant_name", "claimant_kana", "claimant_birth_date"):
         if draw(st.booleans()):
             fields[key] = draw(json_values)
+    # Children holding My Numbers must be a list of objects (else a 422): mostly send one.
+    children = st.lists(st.dictionaries(odd_text | st.sampled_from(["name", "my_number"]), json_values,
+                                        max_size=4), max_size=3)
+    fields["children"] = draw(st.one_of(children, children, children, json_values))
     fields.update(draw(st.dictionaries(odd_text, json_values, max_size=3)))
     # The deepest nesting the limits allow: body (1) → fields (2) → the value (3) … 32.
     fields["deep"] = nested(draw(st.integers(0, LIMITS.max_depth - 3)), draw(scalars))
@@ -238,4 +242,4 @@ async def test_whatever_is_accepted_can_be_read_claimed_exported_and_sealed(
                     assert items.status_code == 200, (fmt, encoding, items.text)
 
     await asyncio.to_thread(store_then_use)
-    assert seen["accepted"] >= 20 and seen["sealed"] > 0
+    assert seen["accepted"] >= 15 and seen["sealed"] > 0
