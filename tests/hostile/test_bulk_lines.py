@@ -204,7 +204,15 @@ async def test_a_my_number_must_be_a_string_in_bulk_too(server: LiveServer, offi
 
 
 async def test_vendor_result_lines_get_the_same_shape_limits(server: LiveServer, office: Office) -> None:
-    from tests.api.test_vendor import download, items_of, lease, make_contract, report, seal, vendor_token
+    from tests.api.test_vendor import (
+        download,
+        items_of,
+        lease,
+        make_contract,
+        report,
+        seal,
+        vendor_token,
+    )
 
     async with server.client(office.token("intake")) as intake:
         assert (await intake.post("/applications", json=report())).status_code == 201
