@@ -94,6 +94,14 @@ async def test_a_field_nested_256_deep_is_refused_and_the_queue_still_claims(
         assert claimed.status_code == 200, claimed.text
         assert claimed.json()["application_id"] == fine.json()["id"]
         assert (await operator.get(f"/applications/{fine.json()['id']}")).status_code == 200
+        released = await operator.post(
+            f"/work/{claimed.json()['id']}/release", json={"lease_token": claimed.json()["lease_token"]})
+        assert released.status_code == 200
+    # And the vendor seal takes the good form.
+    from tests.api.test_vendor import make_contract, seal
+
+    [batch] = (await seal(server, office, await make_contract(server, office)))["batches"]
+    assert batch["item_count"] == 1
 
 
 @pytest.mark.parametrize(
