@@ -265,10 +265,11 @@ def intake(
     totals = send_file(file, url=url, token=token, chunk_lines=chunk_lines, report=report)
     typer.echo(
         f"受付 created {totals['created']} · 重複 duplicate {totals['duplicate']} · "
-        f"不備 rejected {totals['rejected']}",
+        f"参照番号の競合 conflict {totals['conflict']} · 不備 rejected {totals['rejected']} · "
+        f"未保存 failed {totals['failed']}",
         err=True,
     )
-    raise typer.Exit(1 if totals["rejected"] else 0)
+    raise typer.Exit(1 if totals["rejected"] or totals["conflict"] or totals["failed"] else 0)
 
 
 @cli.command()

@@ -23,7 +23,7 @@ def chunks(handle: IO[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
 
 
 def send_file(path: Path, *, url: str, token: str, chunk_lines: int, report: Path | None) -> dict[str, int]:
-    totals = {"created": 0, "duplicate": 0, "rejected": 0}
+    totals = {"created": 0, "duplicate": 0, "conflict": 0, "rejected": 0, "failed": 0}
     out = report.open("w", encoding="utf-8") if report else None
     size = path.stat().st_size
     progress = Progress(
@@ -45,7 +45,7 @@ def send_file(path: Path, *, url: str, token: str, chunk_lines: int, report: Pat
                     totals[result["status"]] = totals.get(result["status"], 0) + 1
                     if out:
                         out.write(json.dumps(result, ensure_ascii=False) + "\n")
-                    if result["status"] == "rejected":
+                    if result["status"] in ("rejected", "conflict", "failed"):
                         reasons = "; ".join(f"{e['field']}: {e['message']}" for e in result.get("errors", []))
                         print(f"line {result['line']}: {reasons}", file=sys.stderr)
                 progress.update(bar, advance=sum(len(line) for line in lines))

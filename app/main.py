@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from app.api import api_router, ops
 from app.api.errors import install_error_handlers
-from app.api.limits import BodySizeLimit
+from app.api.limits import BodySizeLimit, JsonShapeLimit
 from app.api.pages import install_pages
 from app.api.ratelimit import RateLimiter
 from app.domain.clock import Clock, SystemClock
@@ -136,6 +136,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Added last, the size limit is outermost: it counts the bytes the shape check reads.
+    app.add_middleware(JsonShapeLimit, limits=settings.json_shape.limits())
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
     app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_s, settings.kiosk_burst)

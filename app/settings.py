@@ -3,6 +3,8 @@
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.domain.shape import SAFE_INTEGER, ShapeLimits
+
 
 class DisplaySettings(BaseModel):
     heartbeat_s: float = 15.0
@@ -43,6 +45,19 @@ class AuditSettings(BaseModel):
     batch_rows: int = 1000
 
 
+class JsonShapeSettings(BaseModel):
+    """The shape every JSON body, bulk line and websocket message must fit (app/domain/shape.py)."""
+
+    max_depth: int = 32
+    max_string_chars: int = 20_000
+    max_members: int = 1_000
+    max_items: int = 1_000
+    max_abs_integer: int = SAFE_INTEGER
+
+    def limits(self) -> ShapeLimits:
+        return ShapeLimits(**self.model_dump())
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -55,6 +70,7 @@ class Settings(BaseSettings):
     environment: str = "development"
     max_body_bytes: int = 10 * 1024 * 1024
     max_bulk_line_bytes: int = 256 * 1024
+    json_shape: JsonShapeSettings = JsonShapeSettings()
     attachment_dir: str = "./var/attachments"
     # The resident's status page: requests per second per client address, and the burst.
     public_rate_per_s: float = 2.0

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from starlette.requests import ClientDisconnect
 
 from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
 from app.api.idempotency import idempotent
@@ -43,7 +44,12 @@ BULK_RESULT_LINE = {
     "required": ["line", "status"],
     "properties": {
         "line": {"type": "integer", "description": "1-based line number of the input"},
-        "status": {"enum": ["created", "duplicate", "rejected"]},
+        "status": {
+            "enum": ["created", "duplicate", "conflict", "rejected", "failed"],
+            "description": "created: stored now; duplicate: the same form was stored before (id); "
+                           "conflict: another form with this external_ref is stored (id); "
+                           "rejected: bad line, nothing stored; failed: not stored, send it again",
+        },
         "id": {"type": "string"},
         "problems": {"type": "integer", "description": "Field problems stored with the application"},
         "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"}},
@@ -183,8 +189,10 @@ def application_out(application: Application) -> dict[str, Any]:
     "/applications", status_code=201, response_model=ApplicationOut,
     summary="Hand in one application (counter, OCR, online portal, mail room)",
     responses={200: {"model": ApplicationOut,
-                     "description": "Already received (same external_ref from this sender)"},
-               409: {}, 422: {}},
+                     "description": "Already received (same external_ref and content from this sender)"},
+               409: {"description": "external_ref_conflict: this sender stored other content under this "
+                                    "external_ref (context.application_id names it)"},
+               422: {}},
 )
 async def submit_application(
     body: SubmitApplication, uow: UowDep, principal: Intake,
@@ -219,8 +227,12 @@ async def submit_bulk(
     from app.services.bulk import bulk_results
 
     async def stream() -> AsyncIterator[bytes]:
-        async for line in bulk_results(request.stream(), principal, resources, settings):
-            yield line
+        try:
+            async for line in bulk_results(request.stream(), principal, resources, settings):
+                yield line
+        except ClientDisconnect:
+            # The sender went away mid-body: what was committed stays, and a resend says so.
+            return
 
     return RequestBodyStream(stream(), media_type="application/x-ndjson")
 

@@ -303,11 +303,14 @@ def _safe(text: str) -> bool:
 
 
 def _strings(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string of an item with its path, member names included (they become CSV headers)."""
     if isinstance(node, str):
         yield path, node
     elif isinstance(node, dict):
         for key, value in node.items():
-            yield from _strings(value, f"{path}.{key}" if path else str(key))
+            inner = f"{path}.{key}" if path else str(key)
+            yield inner, str(key)
+            yield from _strings(value, inner)
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _strings(value, f"{path}[{index}]")

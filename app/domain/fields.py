@@ -16,10 +16,11 @@ written; codes and messages are in ``app.domain.validators``. Normalised shapes 
 
 import unicodedata
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 
 from app.domain.catalogue import FieldSpec, Procedure, parse_condition
+from app.domain.errors import InvalidInput
 from app.domain.validators import ALERT_CODES, Problem, codes, cp932, kana, problem
 from app.domain.validators.names import check_name
 from app.domain.validators.relationship import normalise_relationship
@@ -180,7 +181,9 @@ class _Check:
         if digits is None:
             self.add(path, "my_number_format", spec)
             return value
-        if codes.my_number_check_digit(digits[:11]) != int(digits[11]):
+        if codes.is_placeholder_my_number(digits):
+            self.add(path, "my_number_placeholder", spec)
+        elif codes.my_number_check_digit(digits[:11]) != int(digits[11]):
             self.add(path, "my_number_check_digit", spec)
         return digits
 
@@ -276,6 +279,60 @@ class _Check:
                 "account_number": out["account_number"],
             }
         return out
+
+
+def _holds_my_number(spec: FieldSpec) -> bool:
+    return spec.type == "my_number" or any(_holds_my_number(f) for f in spec.fields)
+
+
+def strict_type_errors(procedure: Procedure, fields: Mapping[str, object]) -> list[Problem]:
+    """Values whose JSON type makes them unsafe to store at all (a 422, not a form problem).
+
+    A My Number must be a string: a number, list or object could not be masked like one. A group
+    holding My Numbers must be a list of objects, for the same reason.
+    """
+    problems: list[Problem] = []
+
+    def walk(specs: tuple[FieldSpec, ...], level: Mapping[str, object], prefix: str) -> None:
+        for spec in specs:
+            value = level.get(spec.key)
+            if value is None:
+                continue
+            path = prefix + spec.key
+            if spec.type == "my_number" and not isinstance(value, str):
+                problems.append(problem(path, "my_number_not_string", spec.label_ja))
+            elif spec.type == "group" and _holds_my_number(spec):
+                if not isinstance(value, list) or not all(isinstance(i, Mapping) for i in value):
+                    problems.append(problem(path, "wrong_type", spec.label_ja))
+                    continue
+                for index, item in enumerate(value):
+                    walk(spec.fields, item, f"{path}[{index}].")
+
+    walk(procedure.fields, fields, "")
+    return problems
+
+
+def require_strict_types(
+    procedure: Procedure,
+    fields: Mapping[str, object],
+    prefix: str,
+    only: Collection[str] | None = None,
+) -> None:
+    """Raise InvalidInput (a 422) listing strict_type_errors, the fields' paths after ``prefix``.
+
+    ``only`` limits the check to these paths (what was keyed now, not what was stored before).
+    """
+    wrong = [
+        {**p, "field": prefix + p["field"]}
+        for p in strict_type_errors(procedure, fields)
+        if only is None or p["field"] in only
+    ]
+    if wrong:
+        raise InvalidInput(
+            "個人番号は文字列で、その一覧はオブジェクトの配列で送ってください "
+            "(My Numbers must be strings, and groups holding them lists of objects)",
+            wrong,
+        )
 
 
 def validate_fields(

@@ -42,6 +42,7 @@ from app.domain.catalogue import load_catalogue
 from app.domain.clock import Clock
 from app.domain.errors import DomainError, InvalidInput, NotFound, StaleLease
 from app.domain.roles import Employer, Principal, Role
+from app.domain.shape import ShapeLimits, check_shape
 from app.domain.text import NUL_MESSAGE, nul_locations
 from app.exports.formats import ManifestBuilder, Writer, csv_columns, flatten, item_line
 from app.services import admin, vendor_contracts, work
@@ -645,13 +646,15 @@ async def result_lines(
             yield line
 
 
-def _parse(raw: bytes | None) -> tuple[str, dict[str, Any]] | dict[str, Any]:
+def _parse(raw: bytes | None, limits: ShapeLimits) -> tuple[str, dict[str, Any]] | dict[str, Any]:
     if raw is None:
         return _answer("rejected", "line", "line_too_long", "1行が長すぎます (line too long)")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return _answer("rejected", "line", "invalid_json", "JSON として読めません (not JSON)")
+    if problems := check_shape(data, limits):  # the limits every JSON body and bulk line has
+        return {"status": "rejected", "errors": problems}
     if not isinstance(data, dict) or not isinstance(data.get("item"), str) or "values" not in data:
         return _answer(
             "rejected",
@@ -698,8 +701,9 @@ async def _store_results(
         procedure = load_catalogue().get(batch.procedure)
         allowed = allowed_paths(procedure, terms_of(batch))
         counts: dict[str, int] = {}
+        limits = settings.json_shape.limits()
         for number, raw in group:
-            parsed = _parse(raw)
+            parsed = _parse(raw, limits)
             if isinstance(parsed, dict):
                 answers.append({"line": number, **parsed})
                 continue

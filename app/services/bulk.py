@@ -1,21 +1,25 @@
 """Bulk intake: NDJSON in, one result line per input line out, in constant memory.
 
 Lines are stored in batches, one transaction per batch and a savepoint per line, and each
-batch's results are streamed back only after it has committed: "created" means durable.
+batch's results are streamed back only after it has committed: "created" means durable, and
+every other status means nothing of that line was stored. Every non-blank input line gets exactly
+one result, in order, whatever it holds; blank lines count in the numbering but get none.
 """
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
+from app.domain import shape
 from app.domain.errors import DomainError
 from app.domain.roles import Principal
+from app.domain.shape import ShapeLimits
 from app.resources import Resources
 from app.services import intake
 from app.services.uow import UnitOfWork
@@ -23,47 +27,119 @@ from app.settings import Settings
 
 BATCH = 500
 
+log = logging.getLogger(__name__)
 
-async def split_lines(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[tuple[int, bytes | None]]:
-    """(line number, bytes) per line; None for a line longer than ``max_bytes`` (skipped)."""
-    buffer = b""
-    number = 0
-    too_long = False
+
+class LineSplitter:
+    """Cuts a byte stream into lines in time linear in its length, whatever the stream holds.
+
+    At most ``max_bytes`` of one line is ever held: a longer line is dropped as it arrives and
+    reported once, as ``None``, when its newline (or the end) comes. Line numbers count every
+    line, blank ones included; blank (whitespace-only) lines are not yielded.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.partial = bytearray()
+        self.number = 0
+        self.overlong = False
+        self.seen_any = False
+
+    def feed(self, chunk: bytes) -> Iterator[tuple[int, bytes | None]]:
+        if not chunk.strip() and not self.overlong and len(self.partial) + len(chunk) <= self.max_bytes:
+            # Only whitespace (say a megabyte of newlines): count the lines in one C-level pass.
+            newlines = chunk.count(b"\n")
+            if newlines:
+                if bytes(self.partial).strip():
+                    self.number += 1
+                    yield self._line(bytes(self.partial) + chunk[:chunk.find(b"\n")])
+                    newlines -= 1
+                self.number += newlines
+                self.partial.clear()
+                self.partial += chunk[chunk.rfind(b"\n") + 1:]
+            else:
+                self.partial += chunk
+            return
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            piece = chunk[start:end]
+            start = end + 1
+            self.number += 1
+            if self.overlong or len(self.partial) + len(piece) > self.max_bytes:
+                self.overlong = False
+                self.partial.clear()
+                yield self._line(None)
+            elif self.partial:
+                line = bytes(self.partial) + piece
+                self.partial.clear()
+                if line.strip():
+                    yield self._line(line)
+            elif piece.strip():
+                yield self._line(piece)
+        rest = chunk[start:]
+        if self.overlong:
+            return
+        if len(self.partial) + len(rest) > self.max_bytes:
+            self.overlong = True
+            self.partial.clear()
+        else:
+            self.partial += rest
+
+    def finish(self) -> Iterator[tuple[int, bytes | None]]:
+        """The last line if the stream did not end with a newline."""
+        if self.overlong:
+            self.number += 1
+            yield self._line(None)
+        elif bytes(self.partial).strip():
+            self.number += 1
+            yield self._line(bytes(self.partial))
+        self.partial.clear()
+
+    def _line(self, line: bytes | None) -> tuple[int, bytes | None]:
+        self.seen_any = True
+        if line is not None and self.number == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark some editors write
+        return self.number, line
+
+
+async def split_lines(
+    chunks: AsyncIterator[bytes], max_bytes: int, *, report_empty: bool = False
+) -> AsyncIterator[tuple[int, bytes | None]]:
+    """(line number, bytes) per non-blank line; None for a line longer than ``max_bytes``.
+
+    With ``report_empty``, a stream without a single non-blank line yields one (last line
+    number, b"") so that the sender hears about it (parse_line reports it as ``no_lines``).
+    """
+    splitter = LineSplitter(max_bytes)
     async for chunk in chunks:
-        buffer += chunk
-        while True:
-            end = buffer.find(b"\n")
-            if end < 0:
-                if len(buffer) > max_bytes:
-                    too_long, buffer = True, b""
-                break
-            line, buffer = buffer[:end], buffer[end + 1:]
-            number += 1
-            if too_long or len(line) > max_bytes:
-                too_long = False
-                yield number, None
-            elif line.strip():
-                yield number, line
-    if too_long:
-        yield number + 1, None
-    elif buffer.strip():
-        yield number + 1, buffer
+        for line in splitter.feed(chunk):
+            yield line
+    for line in splitter.finish():
+        yield line
+    if report_empty and not splitter.seen_any:
+        yield max(splitter.number, 1), b""
 
 
-def parse_line(raw: bytes | None, max_bytes: int) -> Any:
+def parse_line(raw: bytes | None, max_bytes: int, limits: ShapeLimits = shape.DEFAULT_LIMITS) -> Any:
     """A validated envelope, or a result dict describing why the line was refused."""
     from app.api.applications import SubmitApplication  # the envelope is the HTTP contract
 
     if raw is None:
         return _refused("line", "line_too_long", f"1行が長すぎます (line over {max_bytes} bytes)")
+    if not raw.strip():
+        return _refused("body", "no_lines", "申請の行がありません (no application lines were sent)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return _refused("line", "invalid_utf8", "UTF-8 ではありません (not valid UTF-8)")
     try:
-        data = json.loads(text)
+        data = shape.loads(text)
+    except shape.TooDeep:
+        return {"status": "rejected", "errors": [shape.too_deep_problem(limits)]}
     except ValueError:
         return _refused("line", "invalid_json", "JSON として読めません (not JSON)")
+    if problems := shape.check_shape(data, limits):
+        return {"status": "rejected", "errors": problems}
     try:
         return SubmitApplication.model_validate(data)
     except ValidationError as error:
@@ -83,9 +159,10 @@ async def bulk_results(
     """Validate each batch while the previous one is being written: CPU and database overlap."""
     batch: list[tuple[int, Any]] = []
     pending: asyncio.Task[list[bytes]] | None = None
+    limits = settings.json_shape.limits()
     try:
-        async for number, raw in split_lines(chunks, settings.max_bulk_line_bytes):
-            batch.append((number, parse_line(raw, settings.max_bulk_line_bytes)))
+        async for number, raw in split_lines(chunks, settings.max_bulk_line_bytes, report_empty=True):
+            batch.append((number, parse_line(raw, settings.max_bulk_line_bytes, limits)))
             if len(batch) >= BATCH:
                 prepared = _prepare(batch, principal, resources.clock.now(), Path(settings.attachment_dir))
                 if pending is not None:
@@ -115,26 +192,56 @@ def _prepare(batch: list[tuple[int, Any]], principal: Principal, now: datetime, 
     for number, parsed in batch:
         if isinstance(parsed, dict) or parsed.ticket is not None:
             prepared.append((number, parsed, None))
-        else:
-            prepared.append((number, parsed, intake.application_row(principal, parsed.envelope(), now, None, root)))
+            continue
+        try:
+            row = intake.application_row(principal, parsed.envelope(), now, None, root)
+        except DomainError as error:
+            prepared.append((number, _rejected(error), None))
+            continue
+        prepared.append((number, parsed, row))
     return prepared
+
+
+def _rejected(error: DomainError) -> dict[str, Any]:
+    return {"status": "rejected", "errors": getattr(error, "errors", None) or [
+        {"field": "line", "code": error.code, "message": error.message}]}
 
 
 async def _store(
     batch: Prepared, principal: Principal, resources: Resources, settings: Settings
 ) -> list[bytes]:
+    """One result per line of the batch, after the lines it reports as stored have committed."""
     try:
         results = await _store_batch(batch, principal, resources, settings)
-    except IntegrityError:
-        # A concurrent sender stored one of these refs first: go line by line.
-        results = await _store_lines(batch, principal, resources, settings)
+    except Exception as error:  # noqa: BLE001 — every line must still get its answer
+        # A concurrent sender stored one of these refs first, or one line upsets the database:
+        # go line by line, each in its own savepoint.
+        log.info("bulk batch falls back to line by line: %s", type(error).__name__)
+        try:
+            results = await _store_lines(batch, principal, resources, settings)
+        except Exception as error:  # noqa: BLE001
+            log.warning("bulk batch not stored: %s", type(error).__name__)
+            results = [{"line": number, **parsed} if isinstance(parsed, dict) else _not_stored(number)
+                       for number, parsed, _row in batch]
     return [(json.dumps(r, ensure_ascii=False) + "\n").encode() for r in results]
+
+
+def _not_stored(number: int) -> dict[str, Any]:
+    return {"line": number, "status": "failed", "errors": [{
+        "field": "line", "code": "not_stored",
+        "message": "保存できませんでした。この行を再送してください (not stored; send this line again)"}]}
 
 
 def _uow(session: Any, principal: Principal, resources: Resources, settings: Settings) -> UnitOfWork:
     uow = UnitOfWork(session, clock=resources.clock, settings=settings, notify_lobby=resources.hub.notify)
     uow.principal = principal
     return uow
+
+
+def _conflict(number: int, stored_id: str) -> dict[str, Any]:
+    conflict = intake.ReferenceConflict(stored_id)
+    return {"line": number, "status": "conflict", "id": stored_id,
+            "errors": [{"field": "external_ref", "code": conflict.code, "message": conflict.message}]}
 
 
 async def _store_batch(
@@ -153,10 +260,14 @@ async def _store_batch(
             elif row is None:
                 results.append(await _one(uow, number, parsed, principal))
             elif row["external_ref"] and row["external_ref"] in known:
-                results.append({"line": number, "status": "duplicate", "id": known[row["external_ref"]]})
+                stored_id, stored = known[row["external_ref"]]
+                if stored == intake.fingerprint(row):
+                    results.append({"line": number, "status": "duplicate", "id": stored_id})
+                else:
+                    results.append(_conflict(number, stored_id))
             else:
                 if row["external_ref"]:
-                    known[row["external_ref"]] = row["id"]
+                    known[row["external_ref"]] = (row["id"], intake.fingerprint(row))
                 fresh.append(row)
                 results.append({"line": number, "status": "created", "id": row["id"],
                                 "problems": len(row["problems"])})
@@ -175,8 +286,12 @@ async def _store_lines(
             if isinstance(parsed, dict):
                 results.append({"line": number, **parsed})
                 continue
-            async with uow.savepoint():
-                results.append(await _one(uow, number, parsed, principal))
+            try:
+                async with uow.savepoint():
+                    results.append(await _one(uow, number, parsed, principal))
+            except Exception as error:  # noqa: BLE001 — this line is not stored; the rest go on
+                log.warning("bulk line %d not stored: %s", number, type(error).__name__)
+                results.append(_not_stored(number))
         await uow.commit()
     return results
 
@@ -184,8 +299,9 @@ async def _store_lines(
 async def _one(uow: UnitOfWork, number: int, parsed: Any, principal: Principal) -> dict[str, Any]:
     try:
         application, created = await intake.receive(uow, principal, parsed.envelope())
+    except intake.ReferenceConflict as conflict:
+        return _conflict(number, str(conflict.context["application_id"]))
     except DomainError as error:
-        return {"line": number, "status": "rejected", "errors": getattr(error, "errors", None) or [
-            {"field": "line", "code": error.code, "message": error.message}]}
+        return {"line": number, **_rejected(error)}
     return {"line": number, "status": "created" if created else "duplicate", "id": application.id,
             "problems": len(application.problems)}

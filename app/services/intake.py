@@ -1,6 +1,8 @@
 """Every intake stream (counter/OCR, online, mail, bulk OCR) becomes one kind of application."""
 
 import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,8 +20,8 @@ from app.domain.applications import (
 from app.domain.catalogue import Procedure, load_catalogue
 from app.domain.clock import business_day
 from app.domain.deadlines import Calendar, due_date
-from app.domain.errors import InvalidInput
-from app.domain.fields import validate_fields
+from app.domain.errors import Conflict, InvalidInput
+from app.domain.fields import require_strict_types, validate_fields
 from app.domain.roles import Principal
 from app.services import attachments
 from app.services.uow import UnitOfWork
@@ -127,18 +129,53 @@ def _age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-async def find_by_references(uow: UnitOfWork, principal: Principal, refs: list[str]) -> dict[str, str]:
-    """external_ref → application id, for the refs this sender has already sent."""
+async def find_by_references(
+    uow: UnitOfWork, principal: Principal, refs: list[str]
+) -> dict[str, tuple[str, str]]:
+    """external_ref → (application id, content fingerprint), for refs this sender already sent."""
     if not refs:
         return {}
     rows = await uow.session.execute(
-        select(Application.external_ref, Application.id).where(
+        select(Application.external_ref, Application.id, *_CONTENT_COLUMNS).where(
             Application.municipality_code == principal.municipality_code,
             Application.sender_id == principal.token_id,
             Application.external_ref.in_(refs),  # type: ignore[union-attr]
         )
     )
-    return {ref: app_id for ref, app_id in rows if ref is not None}
+    return {row[0]: (row[1], fingerprint(row._mapping)) for row in rows if row[0] is not None}
+
+
+# What a form says, as stored: two envelopes with the same reference are the same form (a
+# harmless resend) only if all of this is equal. received_at is not compared: a sender retrying
+# after a lost answer may stamp the form again.
+_CONTENT_KEYS = ("procedure", "channel", "ticket_id", "applicant", "fields", "ocr", "attachments",
+                 "is_protected")
+_CONTENT_COLUMNS = tuple(getattr(Application, key) for key in _CONTENT_KEYS)
+
+
+def fingerprint(content: Mapping[str, Any]) -> str:
+    """A digest of what a form says (an application row, or a stored application's columns)."""
+    canonical = {key: content[key] for key in _CONTENT_KEYS}
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def application_content(application: Application) -> dict[str, Any]:
+    return {key: getattr(application, key) for key in _CONTENT_KEYS}
+
+
+class ReferenceConflict(Conflict):
+    """The sender already sent a different form under this external_ref: they decide what it is."""
+
+    code = "external_ref_conflict"
+    title = "同じ参照番号で内容が異なります / Same reference, different content"
+
+    def __init__(self, application_id: str) -> None:
+        super().__init__(
+            "この参照番号 (external_ref) で別の内容の申請が受付済みです "
+            "(an application with this external_ref and different content is already stored)",
+            application_id=application_id,
+        )
 
 
 async def find_by_reference(uow: UnitOfWork, principal: Principal, external_ref: str) -> Application | None:
@@ -155,14 +192,17 @@ async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> 
     """Store a form with its field problems and open its entry task; (application, created).
 
     Field problems never reject a paper form: the resident has handed it in. A second form with
-    the same external_ref from the same sender is the same form (bulk resends are harmless).
+    the same external_ref from the same sender and the same content is the same form (resends
+    are harmless); with other content it is a ReferenceConflict naming the stored one.
     """
+    ticket = await _linked_ticket(uow, principal, envelope.ticket)
+    application = build_application(principal, envelope, uow.now(), ticket, Path(uow.settings.attachment_dir))
     if envelope.external_ref:
         existing = await find_by_reference(uow, principal, envelope.external_ref)
         if existing is not None:
+            if fingerprint(application_content(existing)) != fingerprint(application_content(application)):
+                raise ReferenceConflict(existing.id)
             return existing, False
-    ticket = await _linked_ticket(uow, principal, envelope.ticket)
-    application = build_application(principal, envelope, uow.now(), ticket, Path(uow.settings.attachment_dir))
     await store(uow, [application])
     if ticket is not None:
         ticket.application_id = application.id
@@ -184,6 +224,7 @@ def application_row(
 ) -> dict[str, Any]:
     """The application's column values (bulk intake inserts these without building objects)."""
     procedure = load_catalogue().get(envelope.procedure)
+    require_strict_types(procedure, envelope.fields, "fields.")
     received_on = business_day(envelope.received_at)
     merged = merge_ocr(envelope.fields, envelope.ocr)
     values, problems = validate_fields(procedure, merged, business_day(now))

@@ -35,7 +35,7 @@ from app.domain.errors import (
     VendorStaffDirection,
     WarningsNotAcknowledged,
 )
-from app.domain.fields import validate_fields
+from app.domain.fields import require_strict_types, validate_fields
 from app.domain.roles import Employer, Principal, Role, direction_refusal
 from app.domain.validators import errors_in, warnings_in, with_levels
 from app.domain.validators.codes import mask_my_number
@@ -297,6 +297,7 @@ async def _key(
     procedure = load_catalogue().get(application.procedure)
     today = business_day(uow.now())
     if kind is TaskKind.ENTRY:
+        require_strict_types(procedure, submitted, "values.")
         keyed = _unmask(submitted, application.values)
         values, problems = validate_fields(procedure, keyed, today)
         found = _check_problems(problems, None, submit_with_problems)
@@ -322,6 +323,7 @@ async def _key(
         candidate: dict[str, Any] = editable(procedure, application.values)
         for path in paths:
             set_path(candidate, path, submitted[path])
+        require_strict_types(procedure, candidate, "values.", only=paths)
         normalised, problems = validate_fields(procedure, candidate, today)
         if kind is TaskKind.SETTLE:
             # Settling decides the value: a required field cannot be settled as empty.

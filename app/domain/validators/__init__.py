@@ -22,6 +22,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "future": ("{label}が未来の日付です", "date is in the future"),
     "my_number_format": ("{label}は12桁の数字です", "must be 12 digits"),
     "my_number_check_digit": ("{label}の検査用数字が合いません", "check digit does not match"),
+    "my_number_placeholder": (
+        "{label}が仮の番号（同じ数字の並び）です",
+        "a placeholder, not a real number (all digits the same)",
+    ),
+    "my_number_not_string": (
+        "{label}は文字列（12桁の数字）で送ってください",
+        "must be sent as a string of 12 digits",
+    ),
     "postal_code_format": ("{label}は7桁の数字です", "must be 7 digits"),
     "municipality_code_invalid": (
         "{label}が正しい地方公共団体コードではありません",

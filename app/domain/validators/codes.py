@@ -8,6 +8,7 @@ from app.domain.municipalities import is_valid_municipality_code, municipality_c
 __all__ = [
     "format_postal_code",
     "is_valid_municipality_code",
+    "is_placeholder_my_number",
     "is_valid_my_number",
     "mask_my_number",
     "municipality_check_digit",
@@ -41,16 +42,30 @@ def my_number_check_digit(first11: str) -> int:
     return 0 if remainder <= 1 else 11 - remainder
 
 
+# Full-width digits are the only other digits a 個人番号 may be written with: circled ①,
+# superscript ¹ and other scripts' digits (٣, ३ …) are not folded (NFKC would fold some).
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
 def normalise_my_number(text: str) -> str | None:
     """Twelve ASCII digits when ``text`` has the shape of a 個人番号 (check digit not tested)."""
-    digits = normalise_digits(text)
+    digits = _SEPARATORS.sub("", text.translate(_FULL_WIDTH_DIGITS))
     return digits if _is_ascii_digits(digits, 12) else None
+
+
+def is_placeholder_my_number(digits: str) -> bool:
+    """``000000000000``, ``111111111111`` …: what forms carry when the number was not known."""
+    return len(set(digits)) == 1
 
 
 def is_valid_my_number(text: str) -> bool:
     """Twelve digits (full-width and separators allowed) whose last is the check digit."""
     digits = normalise_my_number(text)
-    return digits is not None and my_number_check_digit(digits[:11]) == int(digits[11])
+    return (
+        digits is not None
+        and not is_placeholder_my_number(digits)
+        and my_number_check_digit(digits[:11]) == int(digits[11])
+    )
 
 
 def mask_my_number(text: str) -> str:
