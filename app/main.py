@@ -78,6 +78,7 @@ def build_resources(settings: Settings, clock: Clock | None = None) -> Resources
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    settings.check_production()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

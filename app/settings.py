@@ -1,7 +1,16 @@
 """Service settings: read once from MADOGUCHI_* variables, then passed around as values."""
 
-from pydantic import BaseModel
+import functools
+
+from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.domain.audit import AuditKeys
+
+# Used when no audit key is configured (development and tests only; production refuses to start).
+# It is in the source code, so a MAC made with it proves nothing: configure a real key.
+DEVELOPMENT_AUDIT_KEY_ID = "dev"
+DEVELOPMENT_AUDIT_KEY = "madoguchi development audit key - not a secret"
 
 
 class DisplaySettings(BaseModel):
@@ -41,6 +50,23 @@ class AuditSettings(BaseModel):
     seal_every_s: float = 1.0
     # Rows per sealing transaction and per verification read: memory stays flat, locks short.
     batch_rows: int = 1000
+    # The MAC key of every event and access log row (MADOGUCHI_AUDIT__KEY, at least 32 characters
+    # of a random secret) and its id stored with each row (MADOGUCHI_AUDIT__KEY_ID). Never in the
+    # database. After a rotation keep the old keys in retired_keys ({"id": "secret"}, as JSON).
+    key: SecretStr | None = None
+    key_id: str = "k1"
+    retired_keys: dict[str, SecretStr] = {}
+
+    @functools.cached_property
+    def keys(self) -> AuditKeys:
+        """The keyring: the configured key, or the development key when none is set."""
+        current, secret = (
+            (self.key_id, self.key.get_secret_value()) if self.key is not None
+            else (DEVELOPMENT_AUDIT_KEY_ID, DEVELOPMENT_AUDIT_KEY)
+        )
+        secrets = {k: v.get_secret_value().encode() for k, v in self.retired_keys.items()}
+        secrets[current] = secret.encode()
+        return AuditKeys(current=current, secrets=secrets)
 
 
 class Settings(BaseSettings):
@@ -69,6 +95,14 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     vendor: VendorSettings = VendorSettings()
     audit: AuditSettings = AuditSettings()
+
+    def check_production(self) -> None:
+        """Refuse to run in production with what is only fit for development."""
+        if self.environment == "production":
+            if self.audit.key is None:
+                raise ValueError("MADOGUCHI_AUDIT__KEY is required in production (the audit log MAC key)")
+            if len(self.audit.key.get_secret_value()) < 32:
+                raise ValueError("MADOGUCHI_AUDIT__KEY must be at least 32 characters")
 
     @property
     def is_sqlite(self) -> bool:
