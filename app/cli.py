@@ -137,6 +137,8 @@ def serve(
         # (app/realtime/direct.py); other implementations fall back to the slower ASGI send.
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        # uvicorn's httptools protocol with a deadline on the request head (slowloris).
+        http="app.http_protocol:HttpProtocol",
         log_level="info",
         log_config=log_config("info"),
         proxy_headers=False,

@@ -85,9 +85,19 @@ class Settings(BaseSettings):
     # The resident's status page: requests per second per client address, and the burst.
     public_rate_per_s: float = 2.0
     public_burst: int = 30
-    # Tickets per second per kiosk, and the burst (a stuck touch screen must not empty the day).
+    # Tickets per second per kiosk or counter token, and the burst (a stuck touch screen must
+    # not empty the day).
     kiosk_rate_per_s: float = 5.0
     kiosk_burst: int = 50
+    # Pages, their files, /docs, /openapi.json, /healthz, /readyz, /metrics: per client address.
+    page_rate_per_s: float = 20.0
+    page_burst: int = 200
+    # The request line and headers must arrive within this many seconds of the connection (or
+    # of the first byte of a later request on it); else the connection is closed (408).
+    header_timeout_s: float = 10.0
+    # A request body must arrive within this many seconds of its headers; else 408 and close.
+    # 10 MiB (the largest body) takes under 10 s at 10 Mbit/s.
+    body_timeout_s: float = 60.0
     # Seconds a token's identity is remembered by a process (0: look it up on every request).
     token_cache_s: float = 5.0
     display: DisplaySettings = DisplaySettings()
