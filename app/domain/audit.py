@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -99,7 +99,7 @@ class AuditKeys:
     (keys retired by a rotation stay here so that the rows they signed still verify)."""
 
     current: str
-    secrets: Mapping[str, bytes]
+    secrets: Mapping[str, bytes] = field(repr=False)  # never in a log or a traceback
 
     def sign(self, log: LogName, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` with its ``mac_key`` and ``mac`` set (the same dict, for inserting)."""
