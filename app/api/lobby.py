@@ -40,7 +40,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 # The office a status link was issued for: a link naming another office finds no ticket.
 OfficeParam = Annotated[
     str | None,
-    Query(max_length=64, description="The ticket's office, as in its status link (links issued "
+    Query(alias="office", max_length=64, description="The ticket's office, as in its status link (links issued "
                                      "before it was added carry none and still work)"),
 ]
 
@@ -124,10 +124,10 @@ async def issue_ticket(
 )
 async def public_ticket(
     ticket_id: str, uow: UowDep, request: Request, key: Annotated[str, Query(max_length=64)],
-    office: OfficeParam = None,
+    office_id: OfficeParam = None,
 ) -> PublicTicketOut:
     request.app.state.public_limiter.check(request)
-    view = await ticket_service.public_status(uow, ticket_id=ticket_id, key=key, office_id=office)
+    view = await ticket_service.public_status(uow, ticket_id=ticket_id, key=key, office_id=office_id)
     ticket = view.ticket
     office = await uow.session.get(Office, ticket.office_id)
     assert office is not None

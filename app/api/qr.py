@@ -31,11 +31,11 @@ def qr_svg(text: str) -> bytes:
 )
 async def ticket_qr(
     ticket_id: str, uow: UowDep, settings: SettingsDep, request: Request,
-    key: Annotated[str, Query(max_length=64)], office: OfficeParam = None,
+    key: Annotated[str, Query(max_length=64)], office_id: OfficeParam = None,
 ) -> Response:
     request.app.state.public_limiter.check(request)
     # The same key (and office) check as the resident's status endpoint: a wrong one is a 404.
-    ticket = (await ticket_service.public_status(uow, ticket_id=ticket_id, key=key, office_id=office)).ticket
+    ticket = (await ticket_service.public_status(uow, ticket_id=ticket_id, key=key, office_id=office_id)).ticket
     return Response(
         qr_svg(status_url(settings.public_base_url, ticket.office_id, ticket.id, ticket.public_key)),
         media_type="image/svg+xml",

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = 'c16e0d000003'
 down_revision: str | None = '7d2e4c1b9a60'
 branch_labels: str | Sequence[str] | None = None
