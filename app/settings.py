@@ -2,7 +2,7 @@
 
 import functools
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.domain.audit import AuditKeys
@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     vendor: VendorSettings = VendorSettings()
     audit: AuditSettings = AuditSettings()
+
+    @model_validator(mode="after")
+    def _production_has_an_audit_key(self) -> "Settings":
+        # Every entry point (server, CLI, tests) reads settings here first.
+        self.check_production()
+        return self
 
     def check_production(self) -> None:
         """Refuse to run in production with what is only fit for development."""
