@@ -131,8 +131,10 @@ class _BodyTimeout(HTTPException):
 
 class BodyReadTimeout:
     """A request body must arrive within ``timeout_s`` of its headers: a client that trickles it
-    (slowloris on the body) gets 408 and its connection is closed. Once the body is complete,
-    nothing is timed (a long download still hears about a disconnect)."""
+    (slowloris on the body) gets 408 and its connection is closed. A route that has already
+    started its answer (bulk intake streams a result per line) is told the client went away
+    (``http.disconnect``), as if the connection had broken. Once the body is complete, nothing
+    is timed (a long download still hears about a disconnect)."""
 
     def __init__(self, app: ASGIApp, timeout_s: float) -> None:
         self.app = app
@@ -145,15 +147,21 @@ class BodyReadTimeout:
         deadline = time.monotonic() + self.timeout_s
         complete = False
         started = False
+        cut_off = False
 
         async def timed_receive() -> Message:
-            nonlocal complete
+            nonlocal complete, cut_off
+            if cut_off:
+                return {"type": "http.disconnect"}
             if complete:
                 return await receive()
             remaining = deadline - time.monotonic()
             try:
                 message = await asyncio.wait_for(receive(), max(remaining, 0.0))
             except TimeoutError:
+                if started:
+                    cut_off = True
+                    return {"type": "http.disconnect"}
                 raise _BodyTimeout(self.timeout_s) from None
             if message["type"] != "http.request" or not message.get("more_body", False):
                 complete = True

@@ -123,6 +123,31 @@ async def test_a_body_sent_slowly_gets_408_and_the_connection_closes(strict: Liv
     assert all(q["waiting"] == 0 for q in board["queues"])
 
 
+async def test_a_streamed_answer_whose_body_stalls_is_treated_as_a_broken_connection(
+    strict: LiveServer,
+) -> None:
+    """Bulk intake answers line by line while reading: once its answer has started, a body that
+    stops coming reaches it as a disconnect (as a broken connection would), and the connection
+    is closed; the server stays healthy."""
+    office = Office(await seed(strict.settings.database_url))
+    body = b'{"procedure": "nope"}\n' * 20
+    head = (f"POST /api/v1/applications/bulk HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {office.token('intake')}\r\nContent-Type: application/x-ndjson\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    reader, writer = await connect(strict)
+    writer.write(head)
+    await writer.drain()
+    started = time.monotonic()
+    sender = asyncio.create_task(trickle(writer, body, every_s=0.2))
+    answer = await read_until_closed(reader, BODY_TIMEOUT_S + HEAD_TIMEOUT_S + 4)
+    sender.cancel()
+    writer.close()
+    assert not answer.startswith(b"HTTP/1.1 5")
+    assert time.monotonic() - started <= BODY_TIMEOUT_S + HEAD_TIMEOUT_S + 3
+    async with strict.client() as anonymous:
+        assert (await anonymous.get(strict.url + "/healthz")).status_code == 200
+
+
 async def test_a_body_sent_in_time_is_served(strict: LiveServer) -> None:
     office = Office(await seed(strict.settings.database_url))
     async with strict.client(office.token("kiosk")) as kiosk:
