@@ -137,6 +137,8 @@ def serve(
         # (app/realtime/direct.py); other implementations fall back to the slower ASGI send.
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        # uvicorn's httptools protocol with a deadline on the request head (slowloris).
+        http="app.http_protocol:HttpProtocol",
         log_level="info",
         log_config=log_config("info"),
         proxy_headers=False,
@@ -423,9 +425,10 @@ def audit_seal(
     from app.services import audit
 
     settings = Settings()
+    settings.check_production()
     sealed = asyncio.run(_with_sessionmaker(lambda maker: audit.seal(
         maker, SystemClock(), logs=_audit_logs(log), municipality_code=municipality,
-        batch_rows=settings.audit.batch_rows,
+        batch_rows=settings.audit.batch_rows, keys=settings.audit.keys,
     )))
     for line in _seal_lines(sealed):
         typer.echo(line)
@@ -438,15 +441,18 @@ def audit_verify(
     seal_first: Annotated[bool, typer.Option("--seal", help="Seal unsealed rows first")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per chain")] = False,
 ) -> None:
-    """Recompute every chain; name the first broken entry of each. Exit 1 if any is broken.
+    """Recompute every chain and every MAC; name the first broken entry of each and the rows the
+    sealer refused. Exit 1 if any chain is broken or holds refused rows.
 
-    Prints one line per chain (log, municipality): `OK <n> entries, head <hash>` or where it
-    breaks and how, plus the rows not yet sealed. Keep the printed heads somewhere else too:
+    Prints one line per chain (log, municipality): `OK <n> entries, head <hash>`, or where it
+    breaks and how, or `REFUSED` with the ids of rows that carry no valid MAC (written outside
+    the service), plus the rows not yet sealed. Keep the printed heads somewhere else too:
     a later run that shows a different history before them proves a rewrite.
     """
     from app.services import audit
 
     settings = Settings()
+    settings.check_production()
     logs = _audit_logs(log)
 
     async def work(maker: Any) -> int:
@@ -455,13 +461,13 @@ def audit_verify(
             return 2
         if seal_first:
             sealed = await audit.seal(maker, SystemClock(), logs=logs, municipality_code=municipality,
-                                      batch_rows=settings.audit.batch_rows)
+                                      batch_rows=settings.audit.batch_rows, keys=settings.audit.keys)
             for line in _seal_lines(sealed):
                 typer.echo(line, err=True)
         broken = 0
         async for report in audit.verify(maker, logs=logs, municipality_code=municipality,
-                                         chunk_rows=settings.audit.batch_rows):
-            broken += report.broken is not None
+                                         chunk_rows=settings.audit.batch_rows, keys=settings.audit.keys):
+            broken += not report.ok
             typer.echo(json.dumps(_report_json(report), ensure_ascii=False) if as_json
                        else _report_line(report))
         typer.echo(f"改ざんの疑い {broken} chain(s) broken" if broken else "改ざんなし all chains intact",
@@ -478,6 +484,12 @@ def _report_line(report: Any) -> str:
         from app.domain.audit import GENESIS_HASH
 
         head = report.head.last_hash if report.head else GENESIS_HASH
+        if report.rejected:
+            ids = ", ".join(str(i) for i in report.rejected_ids)
+            more = ", …" if report.rejected > len(report.rejected_ids) else ""
+            return (f"{where} REFUSED {report.rejected} row(s) without a valid MAC, not chained "
+                    f"(鍵の署名がない記録 {report.rejected} 件): row ids {ids}{more}; "
+                    f"chain OK {report.entries} entries, head {head}; {unsealed}")
         return f"{where} OK {report.entries} entries, head {head}; {unsealed}"
     b = report.broken
     row = b.row_id if b.row_id is not None else "-"
@@ -489,10 +501,13 @@ def _report_json(report: Any) -> dict[str, Any]:
     b = report.broken
     return {
         "log": str(report.log), "municipality": report.municipality_code,
-        "status": "ok" if b is None else "broken", "entries": report.entries,
+        "status": "broken" if b is not None else ("refused" if report.rejected else "ok"),
+        "entries": report.entries,
         "head_seq": report.head.last_seq if report.head else 0,
         "head_hash": report.head.last_hash if report.head else None,
         "unsealed": report.unsealed,
+        "refused": report.rejected, "refused_row_ids": list(report.rejected_ids),
+        "unkeyed": report.unkeyed,
         "break": None if b is None else {
             "kind": str(b.kind), "chain_seq": b.chain_seq, "row_id": b.row_id,
             "title_ja": b.title_ja, "title_en": b.title_en, "detail": b.detail,

@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from app.api import api_router, ops
+from app.api.edge import AnonymousPageLimit, BodyReadTimeout, EdgeHeaders
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit, JsonShapeLimit
 from app.api.pages import install_pages
@@ -78,6 +79,7 @@ def build_resources(settings: Settings, clock: Clock | None = None) -> Resources
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    settings.check_production()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -139,6 +141,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     # Added last, the size limit is outermost: it counts the bytes the shape check reads.
     app.add_middleware(JsonShapeLimit, limits=settings.json_shape.limits())
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyReadTimeout, timeout_s=settings.body_timeout_s)
+    app.add_middleware(
+        AnonymousPageLimit, limiter=RateLimiter(settings.page_rate_per_s, settings.page_burst)
+    )
+    # Outermost of the app's own middleware: its 413s, 408s and 429s carry the headers too.
+    app.add_middleware(EdgeHeaders)
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
     app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_s, settings.kiosk_burst)
     app.include_router(api_router, prefix="/api/v1")

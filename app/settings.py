@@ -1,9 +1,17 @@
 """Service settings: read once from MADOGUCHI_* variables, then passed around as values."""
 
-from pydantic import BaseModel
+import functools
+
+from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.domain.shape import SAFE_INTEGER, ShapeLimits
+from app.domain.audit import AuditKeys
+
+# Used when no audit key is configured (development and tests only; production refuses to start).
+# It is in the source code, so a MAC made with it proves nothing: configure a real key.
+DEVELOPMENT_AUDIT_KEY_ID = "dev"
+DEVELOPMENT_AUDIT_KEY = "madoguchi development audit key - not a secret"
 
 
 class DisplaySettings(BaseModel):
@@ -43,6 +51,23 @@ class AuditSettings(BaseModel):
     seal_every_s: float = 1.0
     # Rows per sealing transaction and per verification read: memory stays flat, locks short.
     batch_rows: int = 1000
+    # The MAC key of every event and access log row (MADOGUCHI_AUDIT__KEY, at least 32 characters
+    # of a random secret) and its id stored with each row (MADOGUCHI_AUDIT__KEY_ID). Never in the
+    # database. After a rotation keep the old keys in retired_keys ({"id": "secret"}, as JSON).
+    key: SecretStr | None = None
+    key_id: str = "k1"
+    retired_keys: dict[str, SecretStr] = {}
+
+    @functools.cached_property
+    def keys(self) -> AuditKeys:
+        """The keyring: the configured key, or the development key when none is set."""
+        current, secret = (
+            (self.key_id, self.key.get_secret_value()) if self.key is not None
+            else (DEVELOPMENT_AUDIT_KEY_ID, DEVELOPMENT_AUDIT_KEY)
+        )
+        secrets = {k: v.get_secret_value().encode() for k, v in self.retired_keys.items()}
+        secrets[current] = secret.encode()
+        return AuditKeys(current=current, secrets=secrets)
 
 
 class JsonShapeSettings(BaseModel):
@@ -75,9 +100,19 @@ class Settings(BaseSettings):
     # The resident's status page: requests per second per client address, and the burst.
     public_rate_per_s: float = 2.0
     public_burst: int = 30
-    # Tickets per second per kiosk, and the burst (a stuck touch screen must not empty the day).
+    # Tickets per second per kiosk or counter token, and the burst (a stuck touch screen must
+    # not empty the day).
     kiosk_rate_per_s: float = 5.0
     kiosk_burst: int = 50
+    # Pages, their files, /docs, /openapi.json, /healthz, /readyz, /metrics: per client address.
+    page_rate_per_s: float = 20.0
+    page_burst: int = 200
+    # The request line and headers must arrive within this many seconds of the connection (or
+    # of the first byte of a later request on it); else the connection is closed (408).
+    header_timeout_s: float = 10.0
+    # A request body must arrive within this many seconds of its headers; else 408 and close.
+    # 10 MiB (the largest body) takes under 10 s at 10 Mbit/s.
+    body_timeout_s: float = 60.0
     # Seconds a token's identity is remembered by a process (0: look it up on every request).
     token_cache_s: float = 5.0
     display: DisplaySettings = DisplaySettings()
@@ -85,6 +120,20 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     vendor: VendorSettings = VendorSettings()
     audit: AuditSettings = AuditSettings()
+
+    @model_validator(mode="after")
+    def _production_has_an_audit_key(self) -> "Settings":
+        # Every entry point (server, CLI, tests) reads settings here first.
+        self.check_production()
+        return self
+
+    def check_production(self) -> None:
+        """Refuse to run in production with what is only fit for development."""
+        if self.environment == "production":
+            if self.audit.key is None:
+                raise ValueError("MADOGUCHI_AUDIT__KEY is required in production (the audit log MAC key)")
+            if len(self.audit.key.get_secret_value()) < 32:
+                raise ValueError("MADOGUCHI_AUDIT__KEY must be at least 32 characters")
 
     @property
     def is_sqlite(self) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.domain.clock import SystemClock
+from app.http_protocol import HttpProtocol
 from app.main import create_app
 from app.services.demo import seed_demo
 from app.services.uow import UnitOfWork
@@ -69,6 +70,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     display = overrides.pop("display", None) or DisplaySettings(heartbeat_s=5.0, watchdog_s=1.0)
     overrides.setdefault("public_burst", 1000)
     overrides.setdefault("kiosk_burst", 100_000)
+    overrides.setdefault("page_burst", 100_000)
     overrides.setdefault("attachment_dir", tempfile.mkdtemp(prefix="madoguchi-attachments-"))
     return Settings(database_url=database_url, display=display, **overrides)
 
@@ -104,7 +106,7 @@ async def run_server(
     app = create_app(settings, clock=clock)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning",
-        **{"ws_per_message_deflate": False, **uvicorn_options},
+        **{"ws_per_message_deflate": False, "http": HttpProtocol, **uvicorn_options},
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

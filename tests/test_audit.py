@@ -40,6 +40,8 @@ from tests.support import LiveServer, Office, make_settings, run_server, seed
 KUMAMOTO, ADACHI = "431001", "131211"
 TABLE = {LogName.EVENT: "event_log", LogName.ACCESS: "access_log"}
 Reports = dict[tuple[LogName, str], audit.ChainReport]
+# The keys the services sign with under the test settings (no key configured: the development key).
+KEYS = AuditSettings().keys
 
 
 @dataclass
@@ -48,12 +50,12 @@ class Database:
     maker: async_sessionmaker[AsyncSession]
 
     async def seal(self, **kwargs: Any) -> dict[tuple[LogName, str], int]:
-        return await audit.seal(self.maker, SystemClock(), **kwargs)
+        return await audit.seal(self.maker, SystemClock(), keys=KEYS, **kwargs)
 
     async def reports(self, chunk_rows: int = 3, **kwargs: Any) -> Reports:
         # Small pages, so every check also crosses page boundaries.
         return {(r.log, r.municipality_code): r
-                async for r in audit.verify(self.maker, chunk_rows=chunk_rows, **kwargs)}
+                async for r in audit.verify(self.maker, chunk_rows=chunk_rows, keys=KEYS, **kwargs)}
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
         async with self.maker() as session:
@@ -149,7 +151,8 @@ def test_canonical_form_is_sorted_compact_utf8_json_with_utc_datetimes() -> None
 @pytest.mark.parametrize(("log", "model"), [(LogName.EVENT, EventLog), (LogName.ACCESS, AccessLog)])
 def test_every_log_column_is_chained(log: LogName, model: Any) -> None:
     """A new log column must be added to the chain on purpose, or it would go unprotected."""
-    assert set(model.__table__.c.keys()) - {"chain_hash"} == set(CHAINED_COLUMNS[log])
+    # The MAC and its key id are checked on their own (they cover the chained content).
+    assert set(model.__table__.c.keys()) - {"chain_hash", "mac", "mac_key"} == set(CHAINED_COLUMNS[log])
 
 
 # ---- sealing ---------------------------------------------------------------------------------
@@ -217,6 +220,7 @@ async def test_a_row_committed_late_with_a_smaller_id_is_chained_after(two_citie
     top = (await db.sql("SELECT max(id) FROM event_log"))[0][0]
     row = {"municipality_code": KUMAMOTO, "at": datetime.now(UTC), "entity": "ticket", "entity_id": "t1",
            "action": "call", "data": {"counter": "1"}}
+    KEYS.sign(LogName.EVENT, row)  # as the service writes it
     async with db.maker() as session:
         await session.execute(insert(EventLog.__table__).values(id=top + 10, **row))
         await session.commit()
@@ -377,8 +381,9 @@ async def test_a_changed_last_entry_is_named_against_the_head(two_cities: Databa
     assert (broken.kind, broken.chain_seq, broken.row_id) == (BreakKind.CONTENT_CHANGED, last.chain_seq, last.id)
 
 
-async def test_a_row_rewritten_with_a_recomputed_hash_is_caught_at_the_next_entry(two_cities: Database) -> None:
-    """Recomputing one hash does not help: the next entry was chained to the old one."""
+async def test_a_row_rewritten_with_a_recomputed_hash_is_caught_by_its_mac(two_cities: Database) -> None:
+    """Recomputing its hash does not help: the row's MAC no longer matches, and without the MAC
+    check the next entry (chained to the old hash) would still tell."""
     db = two_cities
     chain = await db.chain(LogName.EVENT, KUMAMOTO)
     target = chain[9]
@@ -390,8 +395,17 @@ async def test_a_row_rewritten_with_a_recomputed_hash_is_caught_at_the_next_entr
     await db.sql("UPDATE event_log SET chain_hash = :h WHERE id = :id", h=rewritten, id=target.id)
     broken = assert_only_broken(await db.reports(), LogName.EVENT, KUMAMOTO).broken
     assert broken is not None
-    assert (broken.kind, broken.chain_seq, broken.row_id) == (BreakKind.CONTENT_CHANGED, 11, chain[10].id)
-    assert "the entry before it was rewritten together with its hash" in broken.detail
+    assert (broken.kind, broken.chain_seq, broken.row_id) == (BreakKind.MAC_MISMATCH, 10, target.id)
+    keyless = audit.ChainWalker(LogName.EVENT)
+    async with db.maker() as session:
+        rows = (await session.execute(
+            select(table).where(table.c.municipality_code == KUMAMOTO, table.c.chain_seq.is_not(None))
+            .order_by(table.c.chain_seq))).mappings().all()
+    for r in rows:
+        keyless.add(r)
+    assert keyless.broken is not None
+    assert (keyless.broken.kind, keyless.broken.chain_seq) == (BreakKind.CONTENT_CHANGED, 11)
+    assert "the entry before it was rewritten together with its hash" in keyless.broken.detail
 
 
 async def test_a_deleted_middle_entry_is_named_as_missing(two_cities: Database) -> None:

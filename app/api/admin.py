@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 
 from app.api.deps import Caller, ResourcesDep, UowDep
-from app.api.schemas import Body, CounterOut
+from app.api.schemas import AwareDatetime, Body, CounterOut
 from app.domain.roles import Employer, Role
 from app.services import admin
 from app.services import tickets as ticket_service
@@ -62,7 +62,7 @@ class CreateToken(Body):
     office_id: str | None = Field(None, max_length=64)
     employer: Employer | None = None
     qualifications: list[str] | None = Field(None, max_length=50)
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None
 
 
 class TokenOut(BaseModel):

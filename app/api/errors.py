@@ -35,6 +35,7 @@ HTTP_TITLES = {
     403: "権限がありません / Not allowed",
     404: "見つかりません / Not found",
     405: "このメソッドは使えません / Method not allowed",
+    408: "時間内に受信できませんでした / Request timeout",
     409: "競合しました / Conflict",
     413: "大きすぎます / Payload too large",
     415: "対応していない形式です / Unsupported media type",
@@ -79,6 +80,8 @@ async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)
     status = http_status_for(type(exc))
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, errors.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     listed = isinstance(exc, errors.InvalidInput | errors.OpenProblems)
     field_errors = exc.errors if listed else None
     context = {k: v for k, v in exc.context.items() if isinstance(v, str | int | float | bool)}
@@ -118,7 +121,8 @@ async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
             errors_=[{"field": "body", "code": "invalid_encoding",
                       "message": "本文を読み取れません。UTF-8 の JSON を送ってください (body is not UTF-8 JSON)"}],
         )
-    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+            413: "too_large"}.get(exc.status_code, "http_error")
     return problem(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 

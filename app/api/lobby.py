@@ -1,6 +1,7 @@
 """The lobby: kiosks issue tickets, counters call and serve them, residents follow their number."""
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -34,6 +35,19 @@ Kiosk = Caller(Role.KIOSK, Role.COUNTER)
 CounterStaff = Caller(Role.COUNTER)
 LobbyReader = Caller(Role.DISPLAY, Role.COUNTER, Role.KIOSK)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+# The office a status link was issued for: a link naming another office finds no ticket.
+OfficeParam = Annotated[
+    str | None,
+    Query(alias="office", max_length=64, description="The ticket's office, as in its status link (links issued "
+                                     "before it was added carry none and still work)"),
+]
+
+
+def status_url(base_url: str, office_id: str, ticket_id: str, key: str) -> str:
+    """The resident's status page of a ticket: its office, id and key (what the QR code opens)."""
+    return f"{base_url}/status/?{urlencode({'office': office_id, 'ticket': ticket_id, 'key': key})}"
 
 
 def ticket_out(view: TicketView) -> TicketOut:
@@ -79,8 +93,8 @@ async def issue_ticket(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    if principal.role is Role.KIOSK:
-        request.app.state.kiosk_limiter.check(request, key=principal.token_id)
+    # Per token, kiosk or counter alike: a stuck screen or a looping script cannot empty the day.
+    request.app.state.kiosk_limiter.check(request, key=principal.token_id)
 
     async def run() -> tuple[int, dict[str, object]]:
         view = await ticket_service.issue_ticket(
@@ -95,7 +109,7 @@ async def issue_ticket(
         out = IssuedTicketOut(
             **_ticket_fields(view),
             public_key=ticket.public_key,
-            status_url=f"{settings.public_base_url}/status/?ticket={ticket.id}&key={ticket.public_key}",
+            status_url=status_url(settings.public_base_url, ticket.office_id, ticket.id, ticket.public_key),
         )
         return 201, out.model_dump(mode="json")
 
@@ -109,10 +123,11 @@ async def issue_ticket(
     responses={404: {}, 429: {}},
 )
 async def public_ticket(
-    ticket_id: str, uow: UowDep, request: Request, key: Annotated[str, Query(max_length=64)]
+    ticket_id: str, uow: UowDep, request: Request, key: Annotated[str, Query(max_length=64)],
+    office_id: OfficeParam = None,
 ) -> PublicTicketOut:
     request.app.state.public_limiter.check(request)
-    view = await ticket_service.public_status(uow, ticket_id=ticket_id, key=key)
+    view = await ticket_service.public_status(uow, ticket_id=ticket_id, key=key, office_id=office_id)
     ticket = view.ticket
     office = await uow.session.get(Office, ticket.office_id)
     assert office is not None

@@ -13,7 +13,8 @@ from app.resources import Resources
 from app.storage.migrations import current_revision, head_revision
 from app.storage.tables import Application, Task, Ticket, TicketCategory
 
-router = APIRouter(tags=["operations"])
+# Anonymous, outside /api: limited per client address like the pages (app/api/edge.py).
+router = APIRouter(tags=["operations"], responses={429: {}})
 
 
 @router.get("/healthz", summary="The process is up")

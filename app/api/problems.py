@@ -2,7 +2,7 @@
 
 Which problem+json statuses a route can answer follows from how it is declared: a role guard
 means 401 and 403, a path parameter 404, any parameter or body 422, a write 409 (a concurrent
-writer won) and 413, the database 503. Statuses a route declares itself (``responses={429: {}}``)
+writer won), a body 413 and 408 (not received in time), the database 503. Statuses a route declares itself (``responses={429: {}}``)
 get the same problem+json schema, so the document lists every status the service sends.
 """
 
@@ -76,7 +76,7 @@ def _statuses(route: APIRoute, method: str, operation: dict[str, Any]) -> set[in
     if method in WRITES:
         statuses.add(409)
     if method in BODIES:
-        statuses.add(413)
+        statuses |= {408, 413}
     return statuses
 
 
@@ -91,8 +91,9 @@ def _response(status: int, titles: dict[int, str], existing: dict[str, Any] | No
         response["headers"] = {"WWW-Authenticate": {
             "required": True, "description": "`Bearer`", "schema": {"type": "string"},
         }}
-    if status == 503:
+    if status in (429, 503):
         response["headers"] = {"Retry-After": {
+            "required": status == 429,
             "description": "Seconds to wait before retrying", "schema": {"type": "string"},
         }}
     return response

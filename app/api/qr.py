@@ -2,12 +2,12 @@
 
 import io
 from typing import Annotated
-from urllib.parse import urlencode
 
 import segno
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import SettingsDep, UowDep
+from app.api.lobby import OfficeParam, status_url
 from app.services import tickets as ticket_service
 
 router = APIRouter(tags=["lobby"])
@@ -27,16 +27,17 @@ def qr_svg(text: str) -> bytes:
     "/tickets/{ticket_id}/qr.svg",
     response_class=Response,
     summary="QR code of the ticket's status page (SVG)",
-    responses={200: {"content": {"image/svg+xml": {}}}, 404: {}},
+    responses={200: {"content": {"image/svg+xml": {}}}, 404: {}, 429: {}},
 )
 async def ticket_qr(
-    ticket_id: str, uow: UowDep, settings: SettingsDep, key: Annotated[str, Query(max_length=64)]
+    ticket_id: str, uow: UowDep, settings: SettingsDep, request: Request,
+    key: Annotated[str, Query(max_length=64)], office_id: OfficeParam = None,
 ) -> Response:
-    # The same key check as the resident's status endpoint: a wrong key is a 404.
-    ticket = (await ticket_service.public_status(uow, ticket_id=ticket_id, key=key)).ticket
-    query = urlencode({"ticket": ticket.id, "key": ticket.public_key})
+    request.app.state.public_limiter.check(request)
+    # The same key (and office) check as the resident's status endpoint: a wrong one is a 404.
+    ticket = (await ticket_service.public_status(uow, ticket_id=ticket_id, key=key, office_id=office_id)).ticket
     return Response(
-        qr_svg(f"{settings.public_base_url}/status/?{query}"),
+        qr_svg(status_url(settings.public_base_url, ticket.office_id, ticket.id, ticket.public_key)),
         media_type="image/svg+xml",
         # What a ticket's code says never changes; only its holder may cache it.
         headers={"Cache-Control": "private, max-age=86400"},

@@ -1,13 +1,28 @@
 """Request and response bodies of the lobby and administration API."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.domain.text import NUL_MESSAGE, nul_locations
 from app.realtime.messages import QueueState
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise PydanticCustomError(
+            "timezone_required",
+            "タイムゾーン付きの日時で指定してください (a date-time with a UTC offset, "
+            "e.g. 2026-12-04T09:00:00+09:00 or 2026-12-04T00:00:00Z)",
+        )
+    return value
+
+
+# Every date-time a request carries (body or query): an instant, so it must say its offset.
+# A naive value would be read in whatever zone the server runs in; it is a 422 on its field.
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class Body(BaseModel):

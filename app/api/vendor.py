@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.api.applications import RequestBodyStream
 from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
 from app.api.errors import problem
-from app.api.schemas import Body
+from app.api.schemas import AwareDatetime, Body
 from app.domain.batches import FORMATS, BatchState
 from app.domain.errors import InvalidInput
 from app.domain.roles import Role
@@ -133,7 +133,7 @@ class ContractOut(BaseModel):
 
 class CreateVendorToken(Body):
     name: str = Field(min_length=1, max_length=200)
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None
 
 
 class VendorTokenOut(BaseModel):

@@ -10,12 +10,25 @@ with ``chain_hash(0)`` = 64 zeros (GENESIS_HASH). ``canonical_json`` is one JSON
 sorted at every level, no whitespace, non-ASCII written as itself, encoded as UTF-8; text is
 never normalised; datetimes are UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``. Anyone can recompute
 a chain from a database dump with these rules and any SHA-256 tool.
+
+Each row also carries a keyed MAC written with it by the service (``mac``, ``mac_key``):
+
+    mac = hex(HMAC-SHA256(key[mac_key], mac_content(entry)))
+
+where ``mac_content`` is the canonical JSON (same rules) of the columns in MAC_COLUMNS (the
+chained ones except ``id`` and ``chain_seq``, which a writer does not know yet) plus ``"log"``
+and ``"mac_key"``; JSON columns are taken as they read back from the database. The key lives in
+the service's settings, never in the database: a row inserted with SQL by someone without the key
+has no valid MAC, and the sealer refuses to chain it. The chain hash alone needs no key, so whoever
+can write the tables could rewrite a row and recompute every hash after it; the MAC cannot be
+recomputed that way. Recomputing a MAC needs the key; recomputing the chain does not.
 """
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -36,6 +49,15 @@ CHAINED_COLUMNS: dict[LogName, tuple[str, ...]] = {
                      "action", "entity", "entity_id", "my_number_shown", "detail"),
 }
 
+
+# What a row's MAC covers: what its writer knows (no id, no place in the chain yet).
+MAC_COLUMNS: dict[LogName, tuple[str, ...]] = {
+    log: tuple(c for c in columns if c not in ("id", "chain_seq")) for log, columns in CHAINED_COLUMNS.items()
+}
+# Columns stored as JSON: covered as they read back (a tuple is a list, keys are strings).
+JSON_COLUMNS = ("data", "detail")
+# chain_hash of a row the sealer refused (its MAC is wrong or missing); its chain_seq stays NULL.
+REJECTED = "rejected"
 
 # The chained columns that hold datetimes (the others are text, numbers, booleans and JSON).
 DATETIME_COLUMNS = ("at",)
@@ -58,6 +80,44 @@ def canonical_json(log: LogName, row: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+def mac_content(log: LogName, key_id: str, row: Mapping[str, Any]) -> bytes:
+    """The bytes a row's MAC covers (module docstring)."""
+    content = {name: row.get(name) for name in MAC_COLUMNS[log]}
+    content["log"] = str(log)
+    content["mac_key"] = key_id
+    for name in DATETIME_COLUMNS:
+        content[name] = _utc(content[name])
+    for name in JSON_COLUMNS:
+        if content.get(name) is not None:
+            content[name] = json.loads(json.dumps(content[name]))
+    return _ENCODER.encode(content).encode("utf-8", "surrogatepass")
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    """The MAC keys: ``current`` signs new rows; every key in ``secrets`` is accepted when checking
+    (keys retired by a rotation stay here so that the rows they signed still verify)."""
+
+    current: str
+    secrets: Mapping[str, bytes] = field(repr=False)  # never in a log or a traceback
+
+    def sign(self, log: LogName, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with its ``mac_key`` and ``mac`` set (the same dict, for inserting)."""
+        key = self.secrets[self.current]
+        row["mac_key"] = self.current
+        row["mac"] = hmac.new(key, mac_content(log, self.current, row), hashlib.sha256).hexdigest()
+        return row
+
+    def check(self, log: LogName, row: Mapping[str, Any]) -> bool:
+        """True when the row's MAC was made by one of these keys over the row as it is now."""
+        key_id, mac = row.get("mac_key"), row.get("mac")
+        key = self.secrets.get(key_id) if isinstance(key_id, str) else None
+        if key is None or not isinstance(mac, str):
+            return False
+        expected = hmac.new(key, mac_content(log, key_id, row), hashlib.sha256).hexdigest()  # type: ignore[arg-type]
+        return hmac.compare_digest(expected, mac)
+
+
 def entry_hash(prev_hash: str, canonical: bytes) -> str:
     """The chain hash of an entry whose predecessor's hash is ``prev_hash``."""
     return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
@@ -71,6 +131,7 @@ class BreakKind(StrEnum):
     HEAD_MISMATCH = "head_mismatch"
     HEAD_MISSING = "head_missing"
     BEYOND_HEAD = "beyond_head"
+    MAC_MISMATCH = "mac_mismatch"
 
 
 BREAK_TITLES: dict[BreakKind, tuple[str, str]] = {
@@ -81,6 +142,7 @@ BREAK_TITLES: dict[BreakKind, tuple[str, str]] = {
     BreakKind.HEAD_MISMATCH: ("チェーンの先頭が一致しません", "head mismatch"),
     BreakKind.HEAD_MISSING: ("チェーンの先頭がありません", "head missing"),
     BreakKind.BEYOND_HEAD: ("先頭より後に記録があります", "entries beyond the head"),
+    BreakKind.MAC_MISMATCH: ("サービスの鍵による署名が一致しません", "MAC does not match the service's key"),
 }
 
 
@@ -88,6 +150,8 @@ BREAK_TITLES: dict[BreakKind, tuple[str, str]] = {
 class ChainHead:
     last_seq: int
     last_hash: str
+    # Entries up to this chain_seq were sealed before rows carried MACs (the migration's head).
+    unkeyed_upto: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,8 +188,13 @@ class ChainWalker:
     was altered after sealing; if it continues from the recomputed one, the stored hash was.
     """
 
-    def __init__(self, log: LogName) -> None:
+    def __init__(self, log: LogName, keys: AuditKeys | None = None, unkeyed_upto: int = 0) -> None:
         self.log = log
+        # With keys, every entry must also carry a valid MAC, except those sealed before MACs
+        # existed (chain_seq up to ``unkeyed_upto``, with no MAC at all); they are counted.
+        self.keys = keys
+        self.unkeyed_upto = unkeyed_upto
+        self.unkeyed = 0
         self.entries = 0
         self.last_seq = 0
         self.last_hash = GENESIS_HASH
@@ -156,9 +225,23 @@ class ChainWalker:
         if stored != expected:
             self._suspect = _Suspect(seq, row["id"], stored, expected)
             return True
+        if self.keys is not None and not self._keyed(seq, row):
+            self.broken = ChainBreak(
+                BreakKind.MAC_MISMATCH, seq, row["id"],
+                "the entry's hash follows the chain but its MAC is not one the service's key makes: "
+                "it was written or rewritten (with the chain recomputed) outside the service",
+            )
+            return False
         self.entries += 1
         self.last_seq, self.last_hash = seq, expected
         return True
+
+    def _keyed(self, seq: int, row: Mapping[str, Any]) -> bool:
+        assert self.keys is not None
+        if row.get("mac") is None and row.get("mac_key") is None and seq <= self.unkeyed_upto:
+            self.unkeyed += 1
+            return True
+        return self.keys.check(self.log, row)
 
     def finish(self, head: ChainHead | None) -> ChainBreak | None:
         """Compare the end of the walk with the head row; the first break found, if any."""

@@ -105,8 +105,14 @@ class VendorStaffDirection(NotAllowed):
 
 
 class RateLimited(DomainError):
+    """Too many requests; ``retry_after_s`` is when the client may try again (Retry-After)."""
+
     code = "rate_limited"
     title = "リクエストが多すぎます / Too many requests"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1, **context: object) -> None:
+        super().__init__(message, **context)
+        self.retry_after_s = max(1, int(retry_after_s))
 
 
 class Unavailable(DomainError):

@@ -3,6 +3,15 @@
 The same frozen items always give the same bytes: each item's JSON line is stored at sealing,
 the CSV columns are fixed at sealing, and nothing here depends on time, locale or dict order.
 Encoding is strict: a character the file cannot carry is an error, never a ``?`` (§5.5).
+
+CSV cells are spreadsheet-safe (OWASP "CSV injection"): a text cell that starts with ``=``,
+``+``, ``-``, ``@``, a tab, a carriage return, a line feed or ``'`` is written with one ``'``
+in front, so a spreadsheet shows it as text instead of evaluating it; a reader gets the value
+back by dropping one leading ``'``. JSON numbers are written as numbers (``-5``, ``-0.25``):
+such a cell holds only a sign, digits, ``.`` and an exponent, which no spreadsheet evaluates,
+so a negative amount stays a number. The header goes through the same rule. Batches sealed
+before this rule carry no ``"csv_cells"`` in their manifest and are still written as sealed.
+JSON Lines are never touched.
 """
 
 import csv
@@ -23,10 +32,16 @@ MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 CHARSETS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "cp932": "Windows-31J"}
 CODECS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "cp932": "cp932"}
 META_COLUMNS = ("item", "procedure", "due_on")
+# What a batch's manifest says about its CSV cells (absent: sealed before the rule, written raw).
+CSV_CELLS = "neutralised"
+# The first characters a spreadsheet may evaluate, and the quote the rule itself adds.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "'")
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 __all__ = [
     "CHARSETS",
+    "CSV_CELLS",
+    "FORMULA_TRIGGERS",
     "ENCODINGS",
     "FORMATS",
     "MEDIA_TYPES",
@@ -37,6 +52,7 @@ __all__ = [
     "flatten",
     "item_line",
     "preamble",
+    "neutralise",
     "render",
 ]
 
@@ -44,6 +60,21 @@ __all__ = [
 def item_line(item: Mapping[str, Any]) -> str:
     """An item's JSON line as it is frozen (UTF-8 text, keys in the order they were built)."""
     return orjson.dumps(item).decode()
+
+
+def neutralise(cell: str) -> str:
+    """A text cell a spreadsheet will show as text: one ``'`` before a formula trigger."""
+    return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
+
+
+class _Number(str):
+    """A cell that came from a JSON number: a spreadsheet reads it as a number, never a formula."""
+
+    __slots__ = ()
+
+
+def _safe(cell: str) -> str:
+    return cell if type(cell) is _Number else neutralise(cell)
 
 
 def _cell(value: Any) -> str:
@@ -54,7 +85,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return str(value)
+        return _Number(value)
     return orjson.dumps(value).decode()
 
 
@@ -104,15 +135,19 @@ def csv_columns(procedure: Procedure, applicant_keys: Sequence[str], seen: Itera
     return [*META_COLUMNS, *applicant, *values]
 
 
-def render(fmt: str, columns: Sequence[str], payloads: Sequence[str]) -> str:
-    """The text of a run of items; CSV rows end in CRLF (RFC 4180, what Excel writes)."""
+def render(fmt: str, columns: Sequence[str], payloads: Sequence[str], *, safe: bool = True) -> str:
+    """The text of a run of items; CSV rows end in CRLF (RFC 4180, what Excel writes).
+
+    ``safe=False`` only for batches sealed before the spreadsheet-safe rule (module docstring).
+    """
     if fmt == "jsonl":
         return "".join(f"{p}\n" for p in payloads)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for payload in payloads:
         row = flatten(orjson.loads(payload))
-        writer.writerow([row.get(c, "") for c in columns])
+        cells = [row.get(c, "") for c in columns]
+        writer.writerow([_safe(c) for c in cells] if safe else cells)
     return buffer.getvalue()
 
 
@@ -121,12 +156,14 @@ def encode(text: str, encoding: str) -> bytes:
     return text.encode(CODECS[encoding], errors="strict")
 
 
-def preamble(fmt: str, encoding: str, columns: Sequence[str]) -> bytes:
+def preamble(fmt: str, encoding: str, columns: Sequence[str], *, safe: bool = True) -> bytes:
     """What precedes the first item: the BOM once (never per chunk), and the CSV header."""
     head = BOM if encoding == "utf-8-sig" else b""
     if fmt == "csv":
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerow(columns)
+        csv.writer(buffer, lineterminator="\r\n").writerow(
+            [neutralise(c) for c in columns] if safe else columns
+        )
         head += encode(buffer.getvalue(), encoding)
     return head
 
@@ -134,16 +171,16 @@ def preamble(fmt: str, encoding: str, columns: Sequence[str]) -> bytes:
 class Writer:
     """The bytes of one format and encoding, chunk by chunk."""
 
-    def __init__(self, fmt: str, encoding: str, columns: Sequence[str]) -> None:
+    def __init__(self, fmt: str, encoding: str, columns: Sequence[str], *, safe: bool = True) -> None:
         if fmt not in FORMATS or encoding not in ENCODINGS:
             raise ValueError(f"unknown format {fmt}/{encoding}")
-        self.fmt, self.encoding, self.columns = fmt, encoding, list(columns)
+        self.fmt, self.encoding, self.columns, self.safe = fmt, encoding, list(columns), safe
 
     def start(self) -> bytes:
-        return preamble(self.fmt, self.encoding, self.columns)
+        return preamble(self.fmt, self.encoding, self.columns, safe=self.safe)
 
     def chunk(self, payloads: Sequence[str]) -> bytes:
-        return encode(render(self.fmt, self.columns, payloads), self.encoding)
+        return encode(render(self.fmt, self.columns, payloads, safe=self.safe), self.encoding)
 
 
 class ManifestBuilder:
@@ -168,11 +205,12 @@ class ManifestBuilder:
                 self._feed(fmt, encoding, encode(text, encoding))
 
     def manifest(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """``{format: {encoding: {"sha256": hex, "bytes": n}}}``"""
-        return {
+        """``{format: {encoding: {"sha256": hex, "bytes": n}}, "csv_cells": "neutralised"}``"""
+        files: dict[str, Any] = {
             fmt: {
                 e: {"sha256": self._digests[(fmt, e)].hexdigest(), "bytes": self._sizes[(fmt, e)]}
                 for e in self.encodings
             }
             for fmt in FORMATS
         }
+        return {**files, "csv_cells": CSV_CELLS}

@@ -44,7 +44,7 @@ from app.domain.errors import DomainError, InvalidInput, NotFound, StaleLease
 from app.domain.roles import Employer, Principal, Role
 from app.domain.shape import ShapeLimits, check_shape
 from app.domain.text import NUL_MESSAGE, nul_locations
-from app.exports.formats import ManifestBuilder, Writer, csv_columns, flatten, item_line
+from app.exports.formats import CSV_CELLS, ManifestBuilder, Writer, csv_columns, flatten, item_line
 from app.services import admin, vendor_contracts, work
 from app.services.access import record_access
 from app.services.admin import IssuedToken
@@ -482,6 +482,8 @@ class Download:
     legal_basis: str | None
     has_my_number: bool
     item_count: int
+    # CSV cells neutralised for spreadsheets (every batch sealed since the rule; formats.py).
+    safe: bool = True
 
 
 async def open_download(
@@ -512,6 +514,7 @@ async def open_download(
         legal_basis=batch.legal_basis,
         has_my_number=batch.has_my_number,
         item_count=batch.item_count,
+        safe=batch.manifest.get("csv_cells") == CSV_CELLS,
     )
 
 
@@ -540,7 +543,7 @@ async def stream(
     sessionmaker: async_sessionmaker[AsyncSession], download: Download, chunk: int
 ) -> AsyncIterator[bytes]:
     """The file's bytes from the frozen items, one short read per chunk (no transaction held)."""
-    writer = Writer(download.fmt, download.encoding, download.columns)
+    writer = Writer(download.fmt, download.encoding, download.columns, safe=download.safe)
     whole = download.first == 0 and download.last == download.size - 1
     digest = hashlib.sha256()
     position, after = 0, 0

@@ -17,6 +17,7 @@ from app.domain.applications import (
     concrete_fields,
     has_my_number,
 )
+from app.domain.audit import LogName
 from app.domain.catalogue import Procedure, load_catalogue
 from app.domain.clock import business_day
 from app.domain.deadlines import Calendar, due_date
@@ -276,14 +277,14 @@ async def insert_rows(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
         "household_key": row["household_key"], "urgency": row["urgency"], "queue": "central",
         "city_only": row["is_protected"], "field_keys": [], "created_at": now,
     } for row in rows])
-    await uow.session.execute(insert(EventLog), [{
+    await uow.session.execute(insert(EventLog), uow.sign(LogName.EVENT, [{
         "municipality_code": row["municipality_code"], "at": now,
         "actor_id": principal.token_id if principal else None,
         "actor_role": principal.role if principal else None,
         "entity": "application", "entity_id": row["id"], "action": "receive",
         "to_status": row["status"],
         "data": {"procedure": row["procedure"], "channel": row["channel"], "problems": len(row["problems"])},
-    } for row in rows])
+    } for row in rows]))
 
 
 async def store(uow: UnitOfWork, applications: list[Application]) -> None:

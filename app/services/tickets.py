@@ -290,9 +290,16 @@ async def _apply(
         ticket.last_call_seq = seq
 
 
-async def public_status(uow: UnitOfWork, *, ticket_id: str, key: str) -> TicketView:
-    """The resident's view of their ticket, by the key printed in its QR code."""
+async def public_status(
+    uow: UnitOfWork, *, ticket_id: str, key: str, office_id: str | None = None
+) -> TicketView:
+    """The resident's view of their ticket, by the key printed in its QR code; a link that names
+    an office finds only that office's tickets."""
     ticket = await uow.session.get(Ticket, ticket_id)
-    if ticket is None or not secrets.compare_digest(ticket.public_key.encode(), key.encode()):
+    if (
+        ticket is None
+        or not secrets.compare_digest(ticket.public_key.encode(), key.encode())
+        or (office_id is not None and office_id != ticket.office_id)
+    ):
         raise NotFound("番号札が見つかりません (no such ticket)", ticket_id=ticket_id)
     return await view(uow, ticket)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Result, bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.audit import LogName
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
@@ -25,9 +26,9 @@ LobbyNotifier = Callable[[str, int], None]
 
 
 _EVENT_COLUMNS = ("municipality_code", "at", "actor_id", "actor_role", "entity", "entity_id", "action",
-                  "from_status", "to_status", "data")
+                  "from_status", "to_status", "data", "mac_key", "mac")
 _ACCESS_COLUMNS = ("municipality_code", "at", "actor_id", "actor_role", "action", "entity", "entity_id",
-                   "my_number_shown", "detail")
+                   "my_number_shown", "detail", "mac_key", "mac")
 # A command writes a few log rows; more than this many of either kind go in two plain inserts.
 _JOINED_MAX = 4
 
@@ -160,10 +161,19 @@ class UnitOfWork:
             del self._access[marks[1]:]
             raise
 
-    async def write_logs(self) -> None:
-        """Write the log rows kept so far (commit does it; a reader of the logs may call it)."""
+    def sign(self, log: LogName, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows with their keyed MACs: the sealer chains no log row without one."""
+        keys = self.settings.audit.keys
+        return [keys.sign(log, row) for row in rows]
+
+    def _take_logs(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         events, self._events = self._events, []
         access, self._access = self._access, []
+        return self.sign(LogName.EVENT, events), self.sign(LogName.ACCESS, access)
+
+    async def write_logs(self) -> None:
+        """Write the log rows kept so far (commit does it; a reader of the logs may call it)."""
+        events, access = self._take_logs()
         if events and access and self.dialect == "postgresql" and max(len(events), len(access)) <= _JOINED_MAX:
             await self.session.execute(_joined_insert(len(events), len(access)), _log_params(events, access))
             return
@@ -178,8 +188,7 @@ class UnitOfWork:
         trip (as WITH queries before its own). More rows than a few go in their own inserts first."""
         if max(len(self._events), len(self._access)) > _JOINED_MAX:
             await self.write_logs()
-        events, self._events = self._events, []
-        access, self._access = self._access, []
+        events, access = self._take_logs()
         return await self.session.execute(
             _carrying(len(events), len(access), statement), {**_log_params(events, access), **params}
         )

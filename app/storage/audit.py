@@ -8,7 +8,7 @@ from sqlalchemy import Table, bindparam, func, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.audit import CHAINED_COLUMNS, GENESIS_HASH, ChainHead, LogName
+from app.domain.audit import CHAINED_COLUMNS, GENESIS_HASH, REJECTED, ChainHead, LogName
 from app.storage.tables import AccessLog, AuditChainHead, EventLog, Municipality
 
 TABLES: dict[LogName, Table] = {
@@ -20,12 +20,19 @@ HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
 
 def _columns(log: LogName) -> list[Any]:
     table = TABLES[log]
-    return [table.c[name] for name in CHAINED_COLUMNS[log]] + [table.c.chain_hash]
+    return [table.c[name] for name in CHAINED_COLUMNS[log]] + [
+        table.c.chain_hash, table.c.mac, table.c.mac_key
+    ]
+
+
+def _unsealed(table: Table) -> Any:
+    """Not chained and not refused (a refused row keeps chain_seq NULL, chain_hash REJECTED)."""
+    return table.c.chain_seq.is_(None) & table.c.chain_hash.is_(None)
 
 
 async def municipalities_with_unsealed(session: AsyncSession, log: LogName) -> list[str]:
     table = TABLES[log]
-    statement = select(table.c.municipality_code).where(table.c.chain_seq.is_(None)).distinct()
+    statement = select(table.c.municipality_code).where(_unsealed(table)).distinct()
     return sorted((await session.execute(statement)).scalars())
 
 
@@ -36,7 +43,7 @@ async def lock_head(session: AsyncSession, log: LogName, municipality_code: str,
     transaction already holds the database's write lock (BEGIN IMMEDIATE).
     """
     where = (HEAD.c.log == str(log)) & (HEAD.c.municipality_code == municipality_code)
-    locked = select(HEAD.c.last_seq, HEAD.c.last_hash).where(where).with_for_update()
+    locked = select(HEAD.c.last_seq, HEAD.c.last_hash, HEAD.c.unkeyed_upto).where(where).with_for_update()
     row = (await session.execute(locked)).first()
     if row is None:
         insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
@@ -47,7 +54,7 @@ async def lock_head(session: AsyncSession, log: LogName, municipality_code: str,
             .on_conflict_do_nothing(index_elements=["log", "municipality_code"])
         )
         row = (await session.execute(locked)).one()
-    return ChainHead(int(row.last_seq), str(row.last_hash))
+    return ChainHead(int(row.last_seq), str(row.last_hash), int(row.unkeyed_upto))
 
 
 async def unsealed_rows(
@@ -57,11 +64,34 @@ async def unsealed_rows(
     table = TABLES[log]
     statement = (
         select(*_columns(log))
-        .where(table.c.municipality_code == municipality_code, table.c.chain_seq.is_(None))
+        .where(table.c.municipality_code == municipality_code, _unsealed(table))
         .order_by(table.c.id)
         .limit(limit)
     )
     return list((await session.execute(statement)).mappings())
+
+
+async def reject(session: AsyncSession, log: LogName, row_ids: Sequence[int]) -> None:
+    """Mark rows the sealer refused: they stay out of the chain, and out of the next seal."""
+    table = TABLES[log]
+    await session.execute(
+        update(table).where(table.c.id.in_(row_ids), table.c.chain_seq.is_(None)).values(chain_hash=REJECTED)
+    )
+
+
+async def rejected_rows(
+    session: AsyncSession, log: LogName, municipality_code: str, limit: int
+) -> tuple[int, list[int]]:
+    """How many rows the sealer refused, and the ids of the first ``limit`` of them."""
+    table = TABLES[log]
+    where = (table.c.municipality_code == municipality_code) & table.c.chain_seq.is_(None) & (
+        table.c.chain_hash == REJECTED
+    )
+    count = int((await session.execute(select(func.count()).select_from(table).where(where))).scalar_one())
+    ids = list((await session.execute(
+        select(table.c.id).where(where).order_by(table.c.id).limit(limit)
+    )).scalars()) if count else []
+    return count, [int(i) for i in ids]
 
 
 async def write_seals(
@@ -89,10 +119,10 @@ async def move_head(
 
 async def find_head(session: AsyncSession, log: LogName, municipality_code: str) -> ChainHead | None:
     row = (await session.execute(
-        select(HEAD.c.last_seq, HEAD.c.last_hash)
+        select(HEAD.c.last_seq, HEAD.c.last_hash, HEAD.c.unkeyed_upto)
         .where(HEAD.c.log == str(log), HEAD.c.municipality_code == municipality_code)
     )).first()
-    return ChainHead(int(row.last_seq), str(row.last_hash)) if row else None
+    return ChainHead(int(row.last_seq), str(row.last_hash), int(row.unkeyed_upto)) if row else None
 
 
 async def sealed_rows(
@@ -133,7 +163,7 @@ async def count_unsealed(session: AsyncSession, log: LogName, municipality_code:
     table = TABLES[log]
     return int((await session.execute(
         select(func.count()).select_from(table)
-        .where(table.c.municipality_code == municipality_code, table.c.chain_seq.is_(None))
+        .where(table.c.municipality_code == municipality_code, _unsealed(table))
     )).scalar_one())
 
 

@@ -204,6 +204,10 @@ class EventLog(SQLModel, table=True):
     # leave both empty; the sealer fills them, so no writer waits for a chain lock.
     chain_seq: int | None = Field(default=None, sa_type=BigInteger)
     chain_hash: str | None = Field(default=None, max_length=64)
+    # The writer's keyed MAC and the id of its key (app/domain/audit.py): only the service can
+    # write a row the sealer will chain. NULL on rows sealed before MACs existed.
+    mac: str | None = Field(default=None, max_length=64)
+    mac_key: str | None = Field(default=None, max_length=16)
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -385,6 +389,8 @@ class AccessLog(SQLModel, table=True):
     # As on EventLog: filled by the sealer only.
     chain_seq: int | None = Field(default=None, sa_type=BigInteger)
     chain_hash: str | None = Field(default=None, max_length=64)
+    mac: str | None = Field(default=None, max_length=64)
+    mac_key: str | None = Field(default=None, max_length=16)
 
 
 class AuditChainHead(SQLModel, table=True):
@@ -397,6 +403,8 @@ class AuditChainHead(SQLModel, table=True):
     last_seq: int = Field(default=0, sa_type=BigInteger)
     last_hash: str = Field(max_length=64)
     sealed_at: datetime
+    # Entries up to here were sealed before rows carried MACs (set once, by the migration).
+    unkeyed_upto: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class VendorBatch(SQLModel, table=True):

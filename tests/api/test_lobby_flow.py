@@ -22,7 +22,9 @@ async def test_issued_ticket_has_daily_number_position_and_status_url(server: Li
     assert (first["number"], second["number"]) == ("A-001", "A-002")
     assert second["position"] == 2 and second["ahead"] == 1
     assert second["estimate_min"] > 0
-    assert second["status_url"].startswith(server.url + "/status/?ticket=")
+    assert second["status_url"] == (
+        f"{server.url}/status/?office={office.id}&ticket={second['id']}&key={second['public_key']}"
+    )
     async with server.client() as anonymous:
         public = await anonymous.get(f"/tickets/{second['id']}/public", params={"key": second["public_key"]})
         assert public.status_code == 200

@@ -33,15 +33,18 @@ def test_every_error_answer_is_documented_as_problem_json(document: dict[str, An
 
 def test_statuses_follow_from_how_each_route_is_declared(document: dict[str, Any]) -> None:
     ops = dict(operations(document))
-    # Role guard, database, path parameter, body, write.
+    # Role guard, database, path parameter, body (too large, too slow), write.
     assert set(ops["POST /api/v1/tickets/{ticket_id}/transfer"]["responses"]) == {
-        "200", "401", "403", "404", "409", "413", "422", "503"}
+        "200", "401", "403", "404", "408", "409", "413", "422", "503"}
     # Role guard and database only.
     assert set(ops["GET /api/v1/work/stats"]["responses"]) == {"200", "401", "403", "503"}
     # Anyone with the key: no 401/403; the rate limit the route declares itself.
     assert set(ops["GET /api/v1/tickets/{ticket_id}/public"]["responses"]) == {
         "200", "404", "422", "429", "503"}
-    assert set(ops["GET /healthz"]["responses"]) == {"200"}
+    assert ops["GET /api/v1/tickets/{ticket_id}/public"]["responses"]["429"]["headers"]["Retry-After"][
+        "required"] is True
+    # Anonymous outside the API: limited per address like the pages.
+    assert set(ops["GET /healthz"]["responses"]) == {"200", "429"}
     unauthenticated = ops["GET /api/v1/procedures"]["responses"]["401"]
     assert unauthenticated["headers"]["WWW-Authenticate"]["required"] is True
 

@@ -48,6 +48,9 @@ class CheckedBrowser:
         self.errors: list[str] = []
 
     async def new_page(self, **options: Any) -> Page:
+        # Playwright's wait_for_function evaluates its string, which the pages' Content-Security-
+        # Policy (no 'unsafe-eval') refuses; tests/e2e/test_csp.py loads every page with it on.
+        options.setdefault("bypass_csp", True)
         page = await self._browser.new_page(**options)
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
         return page

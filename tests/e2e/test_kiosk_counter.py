@@ -42,7 +42,8 @@ async def test_kiosk_issues_a_ticket_with_its_qr_code_and_the_status_page_follow
     qr_url = urlparse(await kiosk.get_attribute("#ticket-qr", "src") or "")
     ticket_id = qr_url.path.split("/")[-2]
     key = parse_qs(qr_url.query)["key"][0]
-    status_url = f"{server.url}/status/?ticket={ticket_id}&key={key}"
+    assert parse_qs(qr_url.query)["office"] == [office.id]
+    status_url = f"{server.url}/status/?office={office.id}&ticket={ticket_id}&key={key}"
     async with server.client() as anonymous:
         svg = await anonymous.get(f"/tickets/{ticket_id}/qr.svg", params={"key": key})
         assert svg.status_code == 200

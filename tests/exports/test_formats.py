@@ -124,7 +124,8 @@ def test_the_manifest_is_the_sha256_and_size_of_every_file() -> None:
     builder = ManifestBuilder(["cp932", "utf-8"], COLUMNS)
     builder.add(PAYLOADS)
     manifest = builder.manifest()
-    assert list(manifest) == ["jsonl", "csv"] and list(manifest["csv"]) == ["utf-8", "cp932"]
+    assert list(manifest) == ["jsonl", "csv", "csv_cells"] and list(manifest["csv"]) == ["utf-8", "cp932"]
+    assert manifest["csv_cells"] == "neutralised"
     for fmt in ("jsonl", "csv"):
         for encoding in ("utf-8", "cp932"):
             data = whole(fmt, encoding, [PAYLOADS])

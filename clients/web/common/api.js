@@ -99,7 +99,8 @@ export function h(tag, attrs = {}, ...children) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === false || value === null || value === undefined) continue;
     if (name === "class") node.className = value;
-    else if (name === "style") node.setAttribute("style", value);
+    // Through the CSSOM: the pages' Content-Security-Policy refuses inline style attributes.
+    else if (name === "style") node.style.cssText = value;
     else node.setAttribute(name, value === true ? "" : value);
   }
   for (const child of children) {

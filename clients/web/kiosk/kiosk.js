@@ -113,7 +113,7 @@ function showIssued(ticket) {
   $("ticket-priority").hidden = !ticket.is_priority;
   setText($("ticket-ahead"), ticket.ahead);
   setText($("ticket-estimate"), ticket.estimate_min);
-  $("ticket-qr").src = `/api/v1/tickets/${encodeURIComponent(ticket.id)}/qr.svg?key=${encodeURIComponent(ticket.public_key)}`;
+  $("ticket-qr").src = `/api/v1/tickets/${encodeURIComponent(ticket.id)}/qr.svg?key=${encodeURIComponent(ticket.public_key)}&office=${encodeURIComponent(ticket.office_id)}`;
   screens.start.hidden = true;
   screens.issued.hidden = false;
   secondsLeft = RESET_S;

@@ -1,4 +1,4 @@
-// The resident's status page (/status/?ticket=ID&key=K): position, estimate, and the counter to
+// The resident's status page (/status/?office=O&ticket=ID&key=K): position, estimate, and the counter to
 // go to once called. Polls the public endpoint gently: every 10 s while the page is visible,
 // every 30 s in the background, never again once the ticket is finished. That endpoint is
 // rate-limited per address (2/s, bursts of 30), and a whole lobby may share one address.
@@ -7,6 +7,8 @@ import { STATUS, api, counterName, errorText, query, setText, timeWithSeconds } 
 
 const TICKET = query.get("ticket") || "";
 const KEY = query.get("key") || "";
+// Links issued before the office was added to them carry none; the server then skips that check.
+const OFFICE = query.get("office") || "";
 const POLL_MS = 10000;
 const BACKGROUND_POLL_MS = 30000;
 const FINISHED = new Set(["done", "cancelled"]);
@@ -82,7 +84,8 @@ async function refresh() {
   lastFetchAt = Date.now();
   let delay = document.hidden ? BACKGROUND_POLL_MS : POLL_MS;
   try {
-    const ticket = await api(`/tickets/${encodeURIComponent(TICKET)}/public?key=${encodeURIComponent(KEY)}`);
+    const office = OFFICE ? `&office=${encodeURIComponent(OFFICE)}` : "";
+    const ticket = await api(`/tickets/${encodeURIComponent(TICKET)}/public?key=${encodeURIComponent(KEY)}${office}`);
     render(ticket);
     showError("");
     if (FINISHED.has(ticket.status)) stopped = true;

@@ -1,0 +1,77 @@
+"""Every page works under its Content-Security-Policy, in Chromium, with the policy enforced.
+
+The other browser tests bypass the policy (Playwright's wait_for_function evaluates strings);
+here each page is loaded as a resident's phone or a lobby screen would load it, any policy
+violation the page reports is collected, and the page must come up and do its job.
+"""
+
+import pytest
+from playwright.async_api import Page
+
+from tests.e2e.conftest import LANDSCAPE, SPEECH_STUB, CheckedBrowser
+from tests.support import LiveServer, Office
+
+pytestmark = pytest.mark.browser
+
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__violations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+async def open_enforced(browser: CheckedBrowser, url: str) -> Page:
+    page = await browser.new_page(viewport=LANDSCAPE, bypass_csp=False)
+    await page.add_init_script(SPEECH_STUB + RECORD_VIOLATIONS)
+    response = await page.goto(url)
+    assert response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    return page
+
+
+async def no_violations(page: Page) -> None:
+    assert await page.evaluate("window.__violations") == []
+
+
+async def test_every_page_runs_under_its_policy(
+    browser: CheckedBrowser, server: LiveServer, office: Office
+) -> None:
+    async with server.client(office.token("kiosk")) as kiosk:
+        ticket = (await kiosk.post(f"/offices/{office.id}/tickets",
+                                   json={"category": office.category("A")})).json()
+
+    display = await open_enforced(
+        browser, f"{server.url}/display/?office={office.id}&token={office.token('display')}")
+    await display.wait_for_selector("body[data-connection='live']", timeout=10_000)
+    await no_violations(display)
+
+    kiosk_page = await open_enforced(
+        browser, f"{server.url}/kiosk/?office={office.id}&token={office.token('kiosk')}")
+    await kiosk_page.click(f"button.category[data-category='{office.category('A')}']")
+    await kiosk_page.wait_for_selector("#issued:not([hidden])")
+    qr = kiosk_page.locator("#ticket-qr")
+    await qr.wait_for()
+    assert await qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    await no_violations(kiosk_page)
+
+    counter = await open_enforced(
+        browser, f"{server.url}/counter/?counter={office.counter('4')}&token={office.token('counter')}")
+    await counter.wait_for_selector(".queue[data-category]", timeout=10_000)
+    await no_violations(counter)
+
+    phone = await open_enforced(browser, ticket["status_url"])
+    await phone.wait_for_selector("body[data-status='waiting']", timeout=10_000)
+    await no_violations(phone)
+
+    console = await open_enforced(browser, f"{server.url}/console/?token={office.token('supervisor')}")
+    await console.wait_for_selector("body[data-ready]", timeout=10_000)
+    await no_violations(console)
+
+
+async def test_a_page_cannot_be_framed(browser: CheckedBrowser, server: LiveServer, office: Office) -> None:
+    page = await browser.new_page(bypass_csp=False)
+    await page.set_content(f'<iframe id="f" src="{server.url}/status/"></iframe>')
+    frame = page.frame_locator("#f")
+    await page.wait_for_timeout(1000)
+    assert await frame.locator("body[data-status]").count() == 0
+    assert await frame.locator("#number").count() == 0
