@@ -5,8 +5,8 @@ import functools
 from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.domain.shape import SAFE_INTEGER, ShapeLimits
 from app.domain.audit import AuditKeys
+from app.domain.shape import SAFE_INTEGER, ShapeLimits
 
 # Used when no audit key is configured (development and tests only; production refuses to start).
 # It is in the source code, so a MAC made with it proves nothing: configure a real key.
