@@ -309,15 +309,15 @@ def city_only_fields(procedure: Procedure, field_keys: Iterable[str]) -> list[st
 
 
 def outsourced_kinds(contract: ContractScope | None) -> frozenset[TaskKind]:
-    """The task kinds a vendor's operators may take under the contract."""
+    """The task kinds a vendor's operators may take in the central queue under the contract.
+
+    Keying, blind verification and settling are the 補助的 work a contract may cover (DOMAIN.md
+    §3.2); the task's fields decide the rest (``task_refusal``). The contract's ``steps`` say
+    which steps go out as batches to the vendor's own system.
+    """
     if contract is None:
         return frozenset()
-    kinds = set()
-    if "entry" in contract.steps:
-        kinds.add(TaskKind.ENTRY)
-    if "verify" in contract.steps:
-        kinds.update({TaskKind.VERIFY, TaskKind.SETTLE})
-    return frozenset(kinds)
+    return frozenset({TaskKind.ENTRY, TaskKind.VERIFY, TaskKind.SETTLE})
 
 
 def task_refusal(viewer: Viewer, procedure: Procedure, *, kind: TaskKind, field_keys: Iterable[str],
@@ -327,7 +327,7 @@ def task_refusal(viewer: Viewer, procedure: Procedure, *, kind: TaskKind, field_
     if why or not viewer.vendor_side:
         return why
     if kind not in outsourced_kinds(viewer.contract):
-        return "この工程は委託契約の範囲外です (step outside the contract)"
+        return "この工程は委託できません (step not outsourced)"
     visible = vendor_patterns(procedure, viewer)
     if any(pattern_of(p) not in visible for p in field_keys):
         return "委託契約で扱えない項目を含みます (fields outside the contract)"
