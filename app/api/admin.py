@@ -155,7 +155,9 @@ async def list_tokens(uow: UowDep, principal: Admin) -> list[TokenOut]:
 async def create_token(body: CreateToken, uow: UowDep, principal: Admin) -> CreatedTokenOut:
     from app.services.batches import bind_token  # the vendor module owns contracts
 
-    issued = await admin.create_token(uow, principal.municipality_code, **body.model_dump(exclude={"contract_id"}))
+    issued = await admin.create_token(
+        uow, principal.municipality_code, **body.model_dump(exclude={"contract_id"})
+    )
     if body.contract_id is not None:
         await bind_token(uow, issued.token, body.contract_id)
     return CreatedTokenOut(**issued.token.model_dump(), token=issued.secret)

@@ -268,7 +268,10 @@ async def get_application(
     application = await uow.session.get(Application, application_id)
     if application is None or application.municipality_code != principal.municipality_code:
         raise NotFound("申請が見つかりません (no such application)", application_id=application_id)
-    if application_refusal(viewer, procedure=application.procedure, protected=application.is_protected):
+    why = application_refusal(
+        viewer, procedure=application.procedure, protected=application.is_protected
+    )
+    if why:
         raise NotFound("申請が見つかりません (no such application)", application_id=application_id)
     return application
 

@@ -77,7 +77,9 @@ class SubmitOut(BaseModel):
     outcome: str
 
 
-async def task_out(uow: Any, principal: Principal, viewer: Viewer, task: Task, application: Application) -> TaskOut:
+async def task_out(
+    uow: Any, principal: Principal, viewer: Viewer, task: Task, application: Application
+) -> TaskOut:
     """The task's screen, through the visibility policy; its access-log row says what it showed."""
     procedure = load_catalogue().get(application.procedure)
     kind = TaskKind(task.kind)

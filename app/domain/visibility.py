@@ -69,8 +69,11 @@ class Viewer:
 
     @classmethod
     def of(cls, principal: Principal, contract: ContractScope | None = None) -> "Viewer":
-        return cls(role=str(principal.role), vendor_side=is_vendor_side(principal),
-                   contract=contract if is_vendor_side(principal) else None)
+        return cls(
+            role=str(principal.role),
+            vendor_side=is_vendor_side(principal),
+            contract=contract if is_vendor_side(principal) else None,
+        )
 
 
 def is_vendor_side(principal: Principal) -> bool:
@@ -90,7 +93,9 @@ def support_measure_paths(procedure: Procedure, values: Mapping[str, Any]) -> li
     """Fields whose value says the person is under 支援措置 (a choice flagged in the catalogue)."""
     found = []
     for path, spec, value in concrete_fields(procedure, values):
-        if spec.type == "choice" and any(c.support_measure and c.code == value for c in spec.choices):
+        if spec.type == "choice" and any(
+            c.support_measure and c.code == value for c in spec.choices
+        ):
             found.append(path)
     return found
 
@@ -133,8 +138,13 @@ def export_patterns(procedure: Procedure, terms: ExportTerms) -> frozenset[str]:
     return allowed_paths(procedure, terms)
 
 
-def field_form(viewer: Viewer, spec: FieldSpec, pattern: str, purpose: Purpose,
-               visible: frozenset[str] | None = None) -> Form:
+def field_form(
+    viewer: Viewer,
+    spec: FieldSpec,
+    pattern: str,
+    purpose: Purpose,
+    visible: frozenset[str] | None = None,
+) -> Form:
     """How one field reaches this viewer. ``visible`` is ``vendor_patterns`` for vendor viewers."""
     if viewer.vendor_side:
         if visible is None or pattern not in visible:
@@ -162,7 +172,9 @@ class Shown:
 class Lens:
     """The policy applied to one application for one viewer and purpose."""
 
-    def __init__(self, viewer: Viewer, procedure: Procedure, purpose: Purpose = Purpose.SCREEN) -> None:
+    def __init__(
+        self, viewer: Viewer, procedure: Procedure, purpose: Purpose = Purpose.SCREEN
+    ) -> None:
         self.viewer = viewer
         self.procedure = procedure
         self.purpose = purpose
@@ -189,7 +201,9 @@ class Lens:
         """The fields the viewer may see, each in its form; groups keep their row positions."""
         source = editable(self.procedure, values) if as_edited else values
 
-        def level(specs: Iterable[FieldSpec], data: Mapping[str, Any], prefix: str, concrete: str) -> dict[str, Any]:
+        def level(
+            specs: Iterable[FieldSpec], data: Mapping[str, Any], prefix: str, concrete: str
+        ) -> dict[str, Any]:
             out: dict[str, Any] = {}
             for spec in specs:
                 if spec.key not in data:
@@ -199,8 +213,12 @@ class Lens:
                 if spec.type == "group":
                     if not isinstance(value, list):
                         continue
-                    rows = [level(spec.fields, row, f"{pattern}[].", f"{path}[{i}].")
-                            if isinstance(row, Mapping) else {} for i, row in enumerate(value)]
+                    rows = [
+                        level(spec.fields, row, f"{pattern}[].", f"{path}[{i}].")
+                        if isinstance(row, Mapping)
+                        else {}
+                        for i, row in enumerate(value)
+                    ]
                     if not self.viewer.vendor_side or any(rows):
                         out[spec.key] = rows
                     continue
@@ -240,8 +258,13 @@ class Lens:
                 out[path] = shown
         return out
 
-    def ocr(self, ocr: Mapping[str, Mapping[str, Any]] | None, *, blind: bool = False,
-            only: Iterable[str] | None = None) -> dict[str, Any]:
+    def ocr(
+        self,
+        ocr: Mapping[str, Mapping[str, Any]] | None,
+        *,
+        blind: bool = False,
+        only: Iterable[str] | None = None,
+    ) -> dict[str, Any]:
         """OCR readings of visible fields; My Number text masked unless shown in full."""
         wanted = set(only) if only is not None else None
         view: dict[str, Any] = {}
@@ -320,8 +343,14 @@ def outsourced_kinds(contract: ContractScope | None) -> frozenset[TaskKind]:
     return frozenset({TaskKind.ENTRY, TaskKind.VERIFY, TaskKind.SETTLE})
 
 
-def task_refusal(viewer: Viewer, procedure: Procedure, *, kind: TaskKind, field_keys: Iterable[str],
-                 protected: bool) -> str | None:
+def task_refusal(
+    viewer: Viewer,
+    procedure: Procedure,
+    *,
+    kind: TaskKind,
+    field_keys: Iterable[str],
+    protected: bool,
+) -> str | None:
     """Why this viewer may not take or see this task (None: they may)."""
     why = application_refusal(viewer, procedure=procedure.code, protected=protected)
     if why or not viewer.vendor_side:
@@ -348,14 +377,21 @@ def keyed_refusals(lens: Lens, submitted: Mapping[str, Any]) -> list[dict[str, s
                         walk(row, f"{path}[{index}].")
                 continue
             if not lens.may_see(path):
-                problems.append({"field": f"values.{path}", "code": "not_allowed",
-                                 "message": "契約で認められていない項目です (field outside the contract)"})
+                problems.append(
+                    {
+                        "field": f"values.{path}",
+                        "code": "not_allowed",
+                        "message": "契約で認められていない項目です (field outside the contract)",
+                    }
+                )
 
     walk(submitted, "")
     return problems
 
 
-def merge_keyed(lens: Lens, stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> dict[str, Any]:
+def merge_keyed(
+    lens: Lens, stored: Mapping[str, Any], submitted: Mapping[str, Any]
+) -> dict[str, Any]:
     """A vendor's keyed form laid over the stored values: the fields they never saw stay."""
     import copy
 
@@ -374,4 +410,3 @@ def merge_keyed(lens: Lens, stored: Mapping[str, Any], submitted: Mapping[str, A
 
     walk(submitted, "")
     return merged
-

@@ -55,7 +55,9 @@ def missing(root: Path, municipality_code: str, hashes: list[str]) -> list[int]:
     return [i for i, sha in enumerate(hashes) if not _path(root, municipality_code, sha).is_file()]
 
 
-async def referring_applications(uow: "UnitOfWork", municipality_code: str, sha256: str) -> list[str]:
+async def referring_applications(
+    uow: "UnitOfWork", municipality_code: str, sha256: str
+) -> list[str]:
     """Ids of the applications that list this attachment (for the download's access-log row)."""
     from sqlalchemy import String, cast, select
 

@@ -166,10 +166,13 @@ async def issue_token(
 
 
 async def bind_token(uow: UnitOfWork, token: ApiToken, contract_id: str) -> None:
-    """Bind a vendor-side token (the vendor's system, its manager or operators) to a contract of
-    its own municipality; city staff carry none. A vendor-employed person sees nothing without one."""
-    holder = Principal(token_id=token.id, municipality_code=token.municipality_code, role=Role(token.role),
-                       name=token.name, employer=Employer(token.employer) if token.employer else None)
+    """Bind a vendor-side token (the vendor's system, its manager or operators) to a contract
+    of its own municipality; city staff carry none. A vendor-employed person sees nothing
+    without one."""
+    holder = Principal(
+        token_id=token.id, municipality_code=token.municipality_code, role=Role(token.role),
+        name=token.name, employer=Employer(token.employer) if token.employer else None,
+    )
     if not is_vendor_side(holder):
         raise InvalidInput.field(
             "contract",

@@ -115,15 +115,17 @@ async def claim(
         if held and viewer.vendor_side:
             # The contract's allow-list decides field by field, which the claim statement cannot.
             if application is None:
-                application = await uow.session.get(Application, task.application_id, populate_existing=True)
+                application = await uow.session.get(
+                    Application, task.application_id, populate_existing=True
+                )
                 assert application is not None
             procedure = load_catalogue().get(task.procedure)
             if task_refusal(viewer, procedure, kind=TaskKind(task.kind), field_keys=task.field_keys,
                             protected=application.is_protected):
                 await work_store.unclaim(uow.session, task.id)
                 await work_store.free_household(
-                    uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-                    holder_id=principal.person_id, now=now,
+                    uow.session, municipality_code=task.municipality_code,
+                    household_key=task.household_key, holder_id=principal.person_id, now=now,
                 )
                 skip.append(task.id)
                 application = None

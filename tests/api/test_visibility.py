@@ -1,4 +1,4 @@
-"""The visibility policy on the paths that change data: vendor keying and a DV reason keyed later."""
+"""The visibility policy where data changes: vendor keying, a DV reason keyed later."""
 
 import httpx2
 
@@ -8,14 +8,37 @@ from tests.support import LiveServer, Office
 
 async def vendor_operator(server: LiveServer, office: Office) -> str:
     async with server.client(office.token("admin")) as admin:
-        contract = (await post_json(admin, "/admin/vendor-contracts", {
-            "vendor_name": "入力センター株式会社", "procedures": [PROCEDURE], "field_allow_list": ALLOW}))["id"]
-        return str((await post_json(admin, "/admin/tokens", {
-            "role": "operator", "name": "委託 オペレーター", "employer": "vendor", "contract_id": contract}))["token"])
+        contract = (
+            await post_json(
+                admin,
+                "/admin/vendor-contracts",
+                {
+                    "vendor_name": "入力センター株式会社",
+                    "procedures": [PROCEDURE],
+                    "field_allow_list": ALLOW,
+                },
+            )
+        )["id"]
+        return str(
+            (
+                await post_json(
+                    admin,
+                    "/admin/tokens",
+                    {
+                        "role": "operator",
+                        "name": "委託 オペレーター",
+                        "employer": "vendor",
+                        "contract_id": contract,
+                    },
+                )
+            )["token"]
+        )
 
 
 async def stored_values(client: httpx2.AsyncClient, application_id: str) -> dict[str, object]:
-    answer = await client.get(f"/applications/{application_id}", params={"reveal_my_number": "true"})
+    answer = await client.get(
+        f"/applications/{application_id}", params={"reveal_my_number": "true"}
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()["values"]  # type: ignore[no-any-return]
 
@@ -31,14 +54,28 @@ async def test_a_vendor_operator_keys_only_the_contracts_fields_and_the_rest_sta
         before = await stored_values(city, application_id)
         task = await post_json(operator, "/work/claim", {}, 200)
         form = task["form"]["values"]
-        assert "spouse_name" not in form and "claimant_my_number" not in form and "filing_reason" not in form
-        outside = await operator.post(f"/work/{task['id']}/submit", json={
-            "lease_token": task["lease_token"], "values": {**form, "spouse_name": "別人 三郎"}})
+        assert (
+            "spouse_name" not in form
+            and "claimant_my_number" not in form
+            and "filing_reason" not in form
+        )
+        outside = await operator.post(
+            f"/work/{task['id']}/submit",
+            json={
+                "lease_token": task["lease_token"],
+                "values": {**form, "spouse_name": "別人 三郎"},
+            },
+        )
         assert outside.status_code == 422, outside.text
         assert [e["field"] for e in outside.json()["errors"]] == ["values.spouse_name"]
         assert await stored_values(city, application_id) == before  # nothing changed
-        keyed = await operator.post(f"/work/{task['id']}/submit", json={
-            "lease_token": task["lease_token"], "values": {**form, "claimant_name": "公開 一朗"}})
+        keyed = await operator.post(
+            f"/work/{task['id']}/submit",
+            json={
+                "lease_token": task["lease_token"],
+                "values": {**form, "claimant_name": "公開 一朗"},
+            },
+        )
         assert keyed.status_code == 200, keyed.text
         after = await stored_values(city, application_id)
     assert after["claimant_name"] == "公開 一朗"
@@ -51,29 +88,55 @@ async def test_a_dv_reason_keyed_at_entry_keeps_every_later_step_with_the_city(
     server: LiveServer, office: Office
 ) -> None:
     async with server.client(office.token("intake")) as intake:
-        application_id = (await post_json(intake, "/applications", report("公開 一郎", "44444444444")))["id"]
+        application_id = (
+            await post_json(intake, "/applications", report("公開 一郎", "44444444444"))
+        )["id"]
     token = await vendor_operator(server, office)
     async with server.client(office.token("operator")) as city, server.client(token) as vendor:
         assert (await vendor.get(f"/applications/{application_id}")).status_code == 200
         entry = await post_json(city, "/work/claim", {}, 200)
-        keyed = await city.post(f"/work/{entry['id']}/submit", json={
-            "lease_token": entry["lease_token"], "values": {**entry["form"]["values"], "filing_reason": "dv_evacuee"}})
+        keyed = await city.post(
+            f"/work/{entry['id']}/submit",
+            json={
+                "lease_token": entry["lease_token"],
+                "values": {**entry["form"]["values"], "filing_reason": "dv_evacuee"},
+            },
+        )
         assert keyed.status_code == 200, keyed.text
         assert (await city.get(f"/applications/{application_id}")).json()["is_protected"] is True
-        assert (await vendor.post("/work/claim", json={})).status_code == 204  # the verify task is city-only
+        assert (
+            await vendor.post("/work/claim", json={})
+        ).status_code == 204  # the verify task is city-only
         assert (await vendor.get(f"/applications/{application_id}")).status_code == 404
 
 
-async def test_a_vendor_side_caller_without_a_contract_sees_nothing(server: LiveServer, office: Office) -> None:
+async def test_a_vendor_side_caller_without_a_contract_sees_nothing(
+    server: LiveServer, office: Office
+) -> None:
     async with server.client(office.token("intake")) as intake:
-        application_id = (await post_json(intake, "/applications", report("公開 一郎", "44444444444")))["id"]
+        application_id = (
+            await post_json(intake, "/applications", report("公開 一郎", "44444444444"))
+        )["id"]
     async with server.client(office.token("admin")) as admin:
-        loose = (await post_json(admin, "/admin/tokens", {
-            "role": "operator", "name": "契約なし", "employer": "vendor"}))["token"]
-        system = (await post_json(admin, "/admin/tokens", {"role": "vendor", "name": "契約なし system"}))["token"]
-        city_contract = await admin.post("/admin/tokens", json={
-            "role": "operator", "name": "市職員", "employer": "city",
-            "contract_id": (await admin.get("/admin/vendor-contracts")).json()[0]["id"]})
+        loose = (
+            await post_json(
+                admin,
+                "/admin/tokens",
+                {"role": "operator", "name": "契約なし", "employer": "vendor"},
+            )
+        )["token"]
+        system = (
+            await post_json(admin, "/admin/tokens", {"role": "vendor", "name": "契約なし system"})
+        )["token"]
+        city_contract = await admin.post(
+            "/admin/tokens",
+            json={
+                "role": "operator",
+                "name": "市職員",
+                "employer": "city",
+                "contract_id": (await admin.get("/admin/vendor-contracts")).json()[0]["id"],
+            },
+        )
     assert city_contract.status_code == 422  # city staff work under no vendor contract
     async with server.client(loose) as operator, server.client(system) as manager:
         assert (await operator.post("/work/claim", json={})).status_code == 204

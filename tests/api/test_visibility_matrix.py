@@ -33,8 +33,14 @@ PROCEDURE = "child_allowance.status_report"
 STAFF_ROLES = {Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR, Role.VENDOR} | {
     r for r in Role if r.value == "vendor_manager"
 }
-ALLOW = ["claimant_name", "claimant_kana", "claimant_birth_date", "recipient_number", "children",
-         "applicant.family_name"]
+ALLOW = [
+    "claimant_name",
+    "claimant_kana",
+    "claimant_birth_date",
+    "recipient_number",
+    "children",
+    "applicant.family_name",
+]
 OUTSIDE_ALLOW = "外山 秀樹"  # spouse_name: no contract names it
 PROTECTED_NAMES = ("鬼塚 美咲", "権藤 沙織", "宍戸 遥")
 SUPPORT_MARKERS = ("dv_evacuee", "配偶者からの暴力")
@@ -53,7 +59,7 @@ NO_APPLICATION_DATA = {
     "GET /api/v1/procedures": "the public catalogue",
     "GET /api/v1/vendor/batches": "batch metadata",
     "POST /api/v1/vendor/batches/{batch_id}/lease": "the lease and the manifest (counts, hashes)",
-    "POST /api/v1/vendor/batches/{batch_id}/results": "per-item outcomes of the vendor's own keying",
+    "POST /api/v1/vendor/batches/{batch_id}/results": "outcomes of the vendor's own keying",
     "POST /api/v1/vendor/batches/{batch_id}/ack": "the batch's state",
     "POST /api/v1/admin/vendor-contracts/{contract_id}/seal": "city staff: counts, and which "
     "characters CP932 cannot carry",
@@ -104,7 +110,11 @@ CALLERS = [
     Caller("operator", "city", "n/a"),
     Caller("reviewer", "city", "n/a"),
     Caller("supervisor", "city", "n/a"),
-    *[Caller(role, "vendor", c) for role in ("operator", "vendor") for c in ("none", "plain", "my_number")],
+    *[
+        Caller(role, "vendor", c)
+        for role in ("operator", "vendor")
+        for c in ("none", "plain", "my_number")
+    ],
 ]
 
 
@@ -117,8 +127,11 @@ def report(name: str, number_base: str, *, reason: str = "other", **extra: Any) 
         "procedure": PROCEDURE,
         "channel": "ocr",
         "received_at": "2026-06-10T09:00:00+09:00",
-        "applicant": {"family_name": name.split()[0], "given_name": name.split()[1],
-                      "phone": "096-111-2222"},
+        "applicant": {
+            "family_name": name.split()[0],
+            "given_name": name.split()[1],
+            "phone": "096-111-2222",
+        },
         "fields": {
             "filing_date": "令和8年6月10日",
             "claimant_name": name,
@@ -132,12 +145,24 @@ def report(name: str, number_base: str, *, reason: str = "other", **extra: Any) 
             "filing_reason": reason,
             "pension_type": "employees_pension",
             "spouse_name": OUTSIDE_ALLOW,
-            "children": [{"name": "試験 陽", "kana": "シケン ヒナタ", "birth_date": "平成30年1月9日",
-                          "relationship": "子", "living_together": True}],
+            "children": [
+                {
+                    "name": "試験 陽",
+                    "kana": "シケン ヒナタ",
+                    "birth_date": "平成30年1月9日",
+                    "relationship": "子",
+                    "living_together": True,
+                }
+            ],
         },
-        "ocr": {"claimant_my_number": {"value": my_number(number_base), "confidence": 0.99,
-                                       "image": "crop://1/my_number"},
-                "spouse_name": {"value": OUTSIDE_ALLOW, "confidence": 0.95}},
+        "ocr": {
+            "claimant_my_number": {
+                "value": my_number(number_base),
+                "confidence": 0.99,
+                "image": "crop://1/my_number",
+            },
+            "spouse_name": {"value": OUTSIDE_ALLOW, "confidence": 0.95},
+        },
         **extra,
     }
 
@@ -162,40 +187,96 @@ async def claim_for(client: httpx2.AsyncClient, application_id: str, kind: str) 
     return task  # type: ignore[no-any-return]
 
 
-async def settle_case(server: LiveServer, office: Office, seed: Seed, label: str, body: dict[str, Any],
-                      differ: str, other: Any, keyers: tuple[str, str]) -> None:
-    """Key and verify one application through the API so that ``differ`` mismatches: a settle task."""
+async def settle_case(
+    server: LiveServer,
+    office: Office,
+    seed: Seed,
+    label: str,
+    body: dict[str, Any],
+    differ: str,
+    other: Any,
+    keyers: tuple[str, str],
+) -> None:
+    """Key and verify one application through the API so that ``differ`` mismatches (settle)."""
     async with server.client(office.token("intake")) as intake:
         seed.apps[label] = (await post_json(intake, "/applications", body))["id"]
     async with server.client(keyers[0]) as first, server.client(keyers[1]) as second:
         entry = await claim_for(first, seed.apps[label], "entry")
-        done = await first.post(f"/work/{entry['id']}/submit",
-                                json={"lease_token": entry["lease_token"], "values": entry["form"]["values"]})
+        done = await first.post(
+            f"/work/{entry['id']}/submit",
+            json={"lease_token": entry["lease_token"], "values": entry["form"]["values"]},
+        )
         assert done.json()["application_status"] == "verify", done.text
         verify = await claim_for(second, seed.apps[label], "verify")
         keyed = {p: get_path(body["fields"], p) for p in verify["field_keys"]} | {differ: other}
-        mismatch = await second.post(f"/work/{verify['id']}/submit",
-                                     json={"lease_token": verify["lease_token"], "values": keyed})
+        mismatch = await second.post(
+            f"/work/{verify['id']}/submit",
+            json={"lease_token": verify["lease_token"], "values": keyed},
+        )
         assert mismatch.json()["application_status"] == "settle", mismatch.text
 
 
 async def seed_everything(server: LiveServer, office: Office) -> Seed:
     seed = Seed()
     async with server.client(office.token("admin")) as admin:
-        keyers = tuple([(await post_json(admin, "/admin/tokens", {
-            "role": "operator", "name": f"keyer {n}", "employer": "city"}))["token"] for n in "AB"])
-        for name, terms in (("plain", {}), ("my_number", {
-                "include_my_number": True, "legal_basis": "番号法9条1項 別表第一",
-                "field_allow_list": [*ALLOW, "claimant_my_number"]})):
-            seed.contracts[name] = (await post_json(admin, "/admin/vendor-contracts", {
-                "vendor_name": "入力センター株式会社", "procedures": [PROCEDURE], "steps": ["entry"],
-                "field_allow_list": ALLOW, **terms}))["id"]
+        keyers = tuple(
+            [
+                (
+                    await post_json(
+                        admin,
+                        "/admin/tokens",
+                        {"role": "operator", "name": f"keyer {n}", "employer": "city"},
+                    )
+                )["token"]
+                for n in "AB"
+            ]
+        )
+        for name, terms in (
+            ("plain", {}),
+            (
+                "my_number",
+                {
+                    "include_my_number": True,
+                    "legal_basis": "番号法9条1項 別表第一",
+                    "field_allow_list": [*ALLOW, "claimant_my_number"],
+                },
+            ),
+        ):
+            seed.contracts[name] = (
+                await post_json(
+                    admin,
+                    "/admin/vendor-contracts",
+                    {
+                        "vendor_name": "入力センター株式会社",
+                        "procedures": [PROCEDURE],
+                        "steps": ["entry"],
+                        "field_allow_list": ALLOW,
+                        **terms,
+                    },
+                )
+            )["id"]
     # Two settle tasks, keyed before anything else is received: a My Number, a birth date.
     numbers = {"settle_mn": "11111111111", "settle_date": "22222222222"}
-    await settle_case(server, office, seed, "settle_mn", report("持田 恵", numbers["settle_mn"]),
-                      "claimant_my_number", my_number("33333333333"), keyers)
-    await settle_case(server, office, seed, "settle_date", report("森下 恵", numbers["settle_date"]),
-                      "claimant_birth_date", "平成2年5月6日", keyers)
+    await settle_case(
+        server,
+        office,
+        seed,
+        "settle_mn",
+        report("持田 恵", numbers["settle_mn"]),
+        "claimant_my_number",
+        my_number("33333333333"),
+        keyers,
+    )
+    await settle_case(
+        server,
+        office,
+        seed,
+        "settle_date",
+        report("森下 恵", numbers["settle_date"]),
+        "claimant_birth_date",
+        "平成2年5月6日",
+        keyers,
+    )
     seed.numbers |= {my_number(b) for b in numbers.values()} | {my_number("33333333333")}
     async with server.client(office.token("intake")) as intake:
         for label in ("open", "dv_form", "flagged"):
@@ -212,17 +293,29 @@ async def seed_everything(server: LiveServer, office: Office) -> Seed:
         }
         for index, (label, body) in enumerate(cases.items()):
             if index < len(seed.attachments):
-                body["attachments"] = [{"name": "scan.pdf", "sha256": seed.attachments[index],
-                                        "media_type": "application/pdf"}]
+                body["attachments"] = [
+                    {
+                        "name": "scan.pdf",
+                        "sha256": seed.attachments[index],
+                        "media_type": "application/pdf",
+                    }
+                ]
             seed.apps[label] = (await post_json(intake, "/applications", body))["id"]
             seed.numbers.add(body["fields"]["claimant_my_number"])
     # Work the reviewer returned to the vendor's manager (vendor-keyed corrections).
     engine = create_engine(server.settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            await session.execute(update(Task).where(
-                Task.application_id.in_([seed.apps["returned"], seed.apps["returned_protected"]]),  # type: ignore[attr-defined]
-                Task.kind == "entry").values(queue="vendor_manager"))
+            await session.execute(
+                update(Task)
+                .where(
+                    Task.application_id.in_(
+                        [seed.apps["returned"], seed.apps["returned_protected"]]
+                    ),  # type: ignore[attr-defined]
+                    Task.kind == "entry",
+                )
+                .values(queue="vendor_manager")
+            )
             await session.commit()
     finally:
         await engine.dispose()
@@ -235,11 +328,20 @@ async def caller_token(server: LiveServer, office: Office, seed: Seed, caller: C
     contract = seed.contracts.get(caller.contract)
     async with server.client(office.token("admin")) as admin:
         if caller.role == "vendor" and contract is not None:
-            answer = await post_json(admin, f"/admin/vendor-contracts/{contract}/tokens", {"name": "vendor system"})
+            answer = await post_json(
+                admin, f"/admin/vendor-contracts/{contract}/tokens", {"name": "vendor system"}
+            )
         else:
-            answer = await post_json(admin, "/admin/tokens", {
-                "role": caller.role, "name": f"vendor {caller.role}", "employer": "vendor",
-                **({"contract_id": contract} if contract else {})})
+            answer = await post_json(
+                admin,
+                "/admin/tokens",
+                {
+                    "role": caller.role,
+                    "name": f"vendor {caller.role}",
+                    "employer": "vendor",
+                    **({"contract_id": contract} if contract else {}),
+                },
+            )
     return str(answer["token"])
 
 
@@ -262,16 +364,22 @@ async def access_rows_after(server: LiveServer, after: int) -> tuple[int, list[t
     engine = create_engine(server.settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            rows = (await session.execute(
-                select(AccessLog.id, AccessLog.my_number_shown, AccessLog.action)
-                .where(AccessLog.id > after).order_by(AccessLog.id))).all()
+            rows = (
+                await session.execute(
+                    select(AccessLog.id, AccessLog.my_number_shown, AccessLog.action)
+                    .where(AccessLog.id > after)
+                    .order_by(AccessLog.id)
+                )
+            ).all()
             last = (await session.execute(select(func.max(AccessLog.id)))).scalar() or 0
     finally:
         await engine.dispose()
     return last, [(bool(r[1]), str(r[2])) for r in rows]
 
 
-async def drive(server: LiveServer, office: Office, seed: Seed, caller: Caller, token: str) -> list[Seen]:
+async def drive(
+    server: LiveServer, office: Office, seed: Seed, caller: Caller, token: str
+) -> list[Seen]:
     seen: list[Seen] = []
     last, _ = await access_rows_after(server, 0)
     role = Role(caller.role)
@@ -281,55 +389,92 @@ async def drive(server: LiveServer, office: Office, seed: Seed, caller: Caller, 
         return roles is not None and role in roles
 
     async with server.client(token) as client:
-        async def call(route: str, method: str, url: str, *, personal: Callable[[httpx2.Response], bool],
-                       full_ok: Callable[[httpx2.Response], bool] = lambda r: False, **kwargs: Any) -> httpx2.Response:
+
+        async def call(
+            route: str,
+            method: str,
+            url: str,
+            *,
+            personal: Callable[[httpx2.Response], bool],
+            full_ok: Callable[[httpx2.Response], bool] = lambda r: False,
+            **kwargs: Any,
+        ) -> httpx2.Response:
             nonlocal last
             response = await client.request(method, url, **kwargs)
             last, rows = await access_rows_after(server, last)
-            seen.append(Seen(route, response.status_code, response.content, personal(response), rows,
-                             full_ok(response)))
+            seen.append(
+                Seen(
+                    route,
+                    response.status_code,
+                    response.content,
+                    personal(response),
+                    rows,
+                    full_ok(response),
+                )
+            )
             return response
 
         route = "GET /api/v1/applications/{application_id}"
         if may(route):
             for application_id in seed.apps.values():
                 for reveal in (False, True):
-                    await call(route, "GET", f"/applications/{application_id}",
-                               params={"reveal_my_number": "true"} if reveal else {},
-                               personal=lambda r: r.status_code == 200,
-                               full_ok=lambda r, reveal=reveal: reveal and r.status_code == 200)
+                    await call(
+                        route,
+                        "GET",
+                        f"/applications/{application_id}",
+                        params={"reveal_my_number": "true"} if reveal else {},
+                        personal=lambda r: r.status_code == 200,
+                        full_ok=lambda r, reveal=reveal: reveal and r.status_code == 200,
+                    )
         route = "GET /api/v1/attachments/{sha256}"
         if may(route):
             for sha in seed.attachments:
-                await call(route, "GET", f"/attachments/{sha}", personal=lambda r: r.status_code == 200)
+                await call(
+                    route, "GET", f"/attachments/{sha}", personal=lambda r: r.status_code == 200
+                )
         route = "POST /api/v1/work/claim"
         if may(route):
             for _ in range(12):
-                response = await call(route, "POST", "/work/claim", json={},
-                                      personal=lambda r: r.status_code == 200,
-                                      full_ok=lambda r: r.status_code == 200 and settles_a_my_number(r.json()))
+                response = await call(
+                    route,
+                    "POST",
+                    "/work/claim",
+                    json={},
+                    personal=lambda r: r.status_code == 200,
+                    full_ok=lambda r: r.status_code == 200 and settles_a_my_number(r.json()),
+                )
                 if response.status_code != 200:
                     break
         route = "GET /api/v1/work/vendor-queue"
         if may(route):
-            await call(route, "GET", "/work/vendor-queue",
-                       personal=lambda r: r.status_code == 200 and bool(r.json()))
+            await call(
+                route,
+                "GET",
+                "/work/vendor-queue",
+                personal=lambda r: r.status_code == 200 and bool(r.json()),
+            )
         route = "GET /api/v1/vendor/batches/{batch_id}/items"
         if may(route):
             contract = seed.contracts.get(caller.contract)
             if contract is not None:
                 async with server.client(office.token("supervisor")) as supervisor:
-                    await post_json(supervisor, f"/admin/vendor-contracts/{contract}/seal", None, 200)
+                    await post_json(
+                        supervisor, f"/admin/vendor-contracts/{contract}/seal", None, 200
+                    )
             batches = await client.get("/vendor/batches", params={"state": "ready"})
             for batch in batches.json().get("items", []) if batches.status_code == 200 else []:
                 leased = await client.post(f"/vendor/batches/{batch['id']}/lease")
                 assert leased.status_code == 200, leased.text
                 for fmt in ("jsonl", "csv"):
-                    await call(route, "GET", f"/vendor/batches/{batch['id']}/items",
-                               params={"format": fmt, "encoding": "utf-8"},
-                               headers={"Lease-Token": leased.json()["lease_token"]},
-                               personal=lambda r: r.status_code == 200,
-                               full_ok=lambda r: caller.contract == "my_number")
+                    await call(
+                        route,
+                        "GET",
+                        f"/vendor/batches/{batch['id']}/items",
+                        params={"format": fmt, "encoding": "utf-8"},
+                        headers={"Lease-Token": leased.json()["lease_token"]},
+                        personal=lambda r: r.status_code == 200,
+                        full_ok=lambda r: caller.contract == "my_number",
+                    )
     return seen
 
 
@@ -360,25 +505,39 @@ async def test_what_each_caller_sees(server: LiveServer, office: Office, caller:
                 # The one exception: a batch for the vendor's system under 個人番号利用事務 (rule 11).
                 assert not shown, f"{where}: full My Number {shown}"
             assert not any(m in text for m in SUPPORT_MARKERS), f"{where}: 支援措置 reason"
-            assert not any(n in text for n in PROTECTED_NAMES), f"{where}: a protected person's form"
+            assert not any(n in text for n in PROTECTED_NAMES), (
+                f"{where}: a protected person's form"
+            )
             assert OUTSIDE_ALLOW not in text, f"{where}: a field outside the allow-list"
             if caller.contract == "none":
-                assert not response.personal, f"{where}: a vendor-side caller without a contract saw data"
+                assert not response.personal, (
+                    f"{where}: a vendor-side caller without a contract saw data"
+                )
         else:
-            assert not shown or response.full_number_allowed, f"{where}: My Number not masked by default"
+            assert not shown or response.full_number_allowed, (
+                f"{where}: My Number not masked by default"
+            )
         if response.personal:
             assert response.rows, f"{where}: personal data without an access-log row"
             assert any(r[0] for r in response.rows) == bool(shown), (
-                f"{where}: my_number_shown {response.rows} but full numbers {shown}")
+                f"{where}: my_number_shown {response.rows} but full numbers {shown}"
+            )
         else:
-            assert not any(r[0] for r in response.rows), f"{where}: logged a My Number it did not show"
+            assert not any(r[0] for r in response.rows), (
+                f"{where}: logged a My Number it did not show"
+            )
     await what_they_may_see(server, office, seed, caller, token, seen)
 
 
-async def what_they_may_see(server: LiveServer, office: Office, seed: Seed, caller: Caller, token: str,
-                            seen: list[Seen]) -> None:
+async def what_they_may_see(
+    server: LiveServer, office: Office, seed: Seed, caller: Caller, token: str, seen: list[Seen]
+) -> None:
     """The other side: what the policy lets through does arrive (the scan above is not vacuous)."""
-    reads = {r.body: r for r in seen if r.route.startswith("GET /api/v1/applications") and r.status == 200}
+    reads = {
+        r.body: r
+        for r in seen
+        if r.route.startswith("GET /api/v1/applications") and r.status == 200
+    }
     if caller.vendor_side and caller.contract == "none":
         assert not reads and all(r.status in (204, 403, 404) or not r.personal for r in seen)
         return
@@ -391,14 +550,20 @@ async def what_they_may_see(server: LiveServer, office: Office, seed: Seed, call
             if caller.vendor_side:
                 assert "spouse_name" not in values and "filing_reason" not in values
                 if caller.contract == "my_number":
-                    assert values["claimant_my_number"] == "********" + my_number("44444444444")[-4:]
+                    assert (
+                        values["claimant_my_number"] == "********" + my_number("44444444444")[-4:]
+                    )
                 else:
                     assert "claimant_my_number" not in values
                 for label in ("dv_form", "flagged", "returned_protected"):
-                    assert (await client.get(f"/applications/{seed.apps[label]}")).status_code == 404
+                    assert (
+                        await client.get(f"/applications/{seed.apps[label]}")
+                    ).status_code == 404
             else:
                 assert values["spouse_name"] == OUTSIDE_ALLOW and values["filing_reason"] == "other"
-                assert (await client.get(f"/applications/{seed.apps['dv_form']}")).json()["is_protected"]
+                assert (await client.get(f"/applications/{seed.apps['dv_form']}")).json()[
+                    "is_protected"
+                ]
     claims = [r for r in seen if r.route == "POST /api/v1/work/claim" and r.status == 200]
     if caller == Caller("operator", "city", "n/a"):
         # City operators get the protected persons' work and the My Number settle, in full.
@@ -422,9 +587,16 @@ async def test_intake_marks_a_dv_evacuee_form_protected(server: LiveServer, offi
     engine = create_engine(server.settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            protected = dict((await session.execute(select(Application.id, Application.is_protected))).all())
-            city_only = dict((await session.execute(
-                select(Task.application_id, Task.city_only).where(Task.status == "open"))).all())
+            protected = dict(
+                (await session.execute(select(Application.id, Application.is_protected))).all()
+            )
+            city_only = dict(
+                (
+                    await session.execute(
+                        select(Task.application_id, Task.city_only).where(Task.status == "open")
+                    )
+                ).all()
+            )
     finally:
         await engine.dispose()
     assert protected[seed.apps["dv_form"]] and protected[seed.apps["flagged"]]

@@ -26,19 +26,26 @@ from tests.factories import my_number
 PROCEDURE = load_catalogue().get("child_allowance.status_report")
 NUMBER = my_number("12345678901")
 VALUES = {
-    "claimant_name": "佐藤 花子", "claimant_my_number": NUMBER, "filing_reason": "other",
-    "spouse_name": "佐藤 一郎", "children": [{"name": "佐藤 陽", "my_number": my_number("98765432109")}],
+    "claimant_name": "佐藤 花子",
+    "claimant_my_number": NUMBER,
+    "filing_reason": "other",
+    "spouse_name": "佐藤 一郎",
+    "children": [{"name": "佐藤 陽", "my_number": my_number("98765432109")}],
 }
 ALLOW = ("claimant_name", "children", "applicant.family_name")
 
 
 def principal(role: Role, employer: Employer | None) -> Principal:
-    return Principal(token_id="t", municipality_code="431001", role=role, name="x", employer=employer)
+    return Principal(
+        token_id="t", municipality_code="431001", role=role, name="x", employer=employer
+    )
 
 
 def vendor(*, my_numbers: bool = False, contract: bool = True) -> Viewer:
     allow = (*ALLOW, "claimant_my_number") if my_numbers else ALLOW
-    scope = ContractScope(frozenset({PROCEDURE.code}), frozenset({"entry"}), ExportTerms(allow, my_numbers))
+    scope = ContractScope(
+        frozenset({PROCEDURE.code}), frozenset({"entry"}), ExportTerms(allow, my_numbers)
+    )
     return Viewer.of(principal(Role.OPERATOR, Employer.VENDOR), scope if contract else None)
 
 
@@ -49,8 +56,13 @@ def test_vendor_side_means_the_employer_or_a_vendor_role() -> None:
     assert is_vendor_side(principal(Role.OPERATOR, Employer.VENDOR))
     assert is_vendor_side(principal(Role.VENDOR, None))
     assert not is_vendor_side(principal(Role.OPERATOR, Employer.CITY))
-    manager = Principal(token_id="t", municipality_code="431001", role="vendor_manager",  # type: ignore[arg-type]
-                        name="x", employer=Employer.VENDOR)
+    manager = Principal(
+        token_id="t",
+        municipality_code="431001",
+        role="vendor_manager",  # type: ignore[arg-type]
+        name="x",
+        employer=Employer.VENDOR,
+    )
     assert is_vendor_side(manager)
 
 
@@ -61,7 +73,9 @@ def test_city_staff_see_every_field_with_my_numbers_masked_unless_the_step_needs
     assert seen["spouse_name"] == "佐藤 一郎" and seen["filing_reason"] == "other"
     assert not lens.shown.my_number_shown
     revealed = Lens(CITY, PROCEDURE, Purpose.REVEAL)
-    assert revealed.values(VALUES)["claimant_my_number"] == NUMBER and revealed.shown.my_number_shown
+    assert (
+        revealed.values(VALUES)["claimant_my_number"] == NUMBER and revealed.shown.my_number_shown
+    )
 
 
 @pytest.mark.parametrize("my_numbers", [False, True])
@@ -74,7 +88,8 @@ def test_vendors_see_the_allow_list_and_never_a_full_my_number(my_numbers: bool)
     assert seen.get("claimant_my_number") == ("********" + NUMBER[-4:] if my_numbers else None)
     assert not lens.shown.my_number_shown
     assert Lens(vendor(my_numbers=my_numbers), PROCEDURE).applicant(
-        {"family_name": "佐藤", "phone": "096"}) == {"family_name": "佐藤"}
+        {"family_name": "佐藤", "phone": "096"}
+    ) == {"family_name": "佐藤"}
 
 
 def test_only_an_export_under_a_my_number_contract_carries_the_number() -> None:
@@ -101,23 +116,37 @@ def test_a_dv_evacuee_reason_protects_the_person() -> None:
 def test_settling_a_my_number_is_for_city_staff_in_full() -> None:
     assert settle_purpose(PROCEDURE, ["claimant_my_number"]) is Purpose.SETTLE_MY_NUMBER
     assert settle_purpose(PROCEDURE, ["claimant_birth_date"]) is Purpose.SCREEN
-    assert city_only_fields(PROCEDURE, ["claimant_my_number", "claimant_birth_date", "filing_reason"]) == [
-        "claimant_my_number", "filing_reason"]
+    assert city_only_fields(
+        PROCEDURE, ["claimant_my_number", "claimant_birth_date", "filing_reason"]
+    ) == ["claimant_my_number", "filing_reason"]
 
 
 def test_vendors_take_only_tasks_whose_fields_they_may_see() -> None:
-    ok = dict(kind=TaskKind.SETTLE, protected=False)
-    assert task_refusal(vendor(), PROCEDURE, field_keys=["claimant_name"], **ok) is None  # type: ignore[arg-type]
-    assert task_refusal(vendor(), PROCEDURE, field_keys=["spouse_name"], **ok)  # type: ignore[arg-type]
-    assert task_refusal(vendor(contract=False), PROCEDURE, field_keys=[], **ok)  # type: ignore[arg-type]
-    assert task_refusal(CITY, PROCEDURE, field_keys=["spouse_name"], kind=TaskKind.SETTLE, protected=True) is None
+    def refusal(viewer: Viewer, keys: list[str]) -> str | None:
+        return task_refusal(viewer, PROCEDURE, kind=TaskKind.SETTLE, field_keys=keys, protected=False)
+
+    assert refusal(vendor(), ["claimant_name"]) is None
+    assert refusal(vendor(), ["spouse_name"])
+    assert refusal(vendor(contract=False), [])
+    assert (
+        task_refusal(
+            CITY, PROCEDURE, field_keys=["spouse_name"], kind=TaskKind.SETTLE, protected=True
+        )
+        is None
+    )
 
 
 def test_vendor_keying_stays_inside_the_contract_and_keeps_what_they_never_saw() -> None:
     lens = Lens(vendor(), PROCEDURE)
-    assert [p["field"] for p in keyed_refusals(lens, {"claimant_name": "x", "spouse_name": "y"})] == [
-        "values.spouse_name"]
-    merged = merge_keyed(lens, VALUES, {"claimant_name": "佐藤 はな子", "children": [{"name": "佐藤 ひなた"}]})
+    assert [
+        p["field"] for p in keyed_refusals(lens, {"claimant_name": "x", "spouse_name": "y"})
+    ] == ["values.spouse_name"]
+    merged = merge_keyed(
+        lens, VALUES, {"claimant_name": "佐藤 はな子", "children": [{"name": "佐藤 ひなた"}]}
+    )
     assert merged["claimant_name"] == "佐藤 はな子" and merged["claimant_my_number"] == NUMBER
-    assert merged["children"][0] == {"name": "佐藤 ひなた", "my_number": VALUES["children"][0]["my_number"]}
+    assert merged["children"][0] == {
+        "name": "佐藤 ひなた",
+        "my_number": VALUES["children"][0]["my_number"],
+    }
     assert merged["spouse_name"] == "佐藤 一郎" and merged["filing_reason"] == "other"
