@@ -143,3 +143,25 @@ async def test_a_vendor_side_caller_without_a_contract_sees_nothing(
         refused = await operator.get(f"/applications/{application_id}")
         assert refused.status_code == 403 and "contract" in refused.json()["detail"]
         assert (await manager.get("/work/vendor-queue")).status_code == 403
+
+
+async def test_held_back_work_names_residents_characters_and_is_logged(
+    server: LiveServer, office: Office
+) -> None:
+    from sqlalchemy import select
+
+    from app.storage.tables import AccessLog
+    from tests.api.test_vendor import db_rows, sealed_batch
+    from tests.api.test_vendor import report as rearing_report
+
+    contract_id, _token, sealed = await sealed_batch(server, office, [rearing_report("𠮷田 花子")])
+    [held] = sealed["held_back"]
+    async with server.client(office.token("admin")) as admin:
+        listed = await admin.get(f"/admin/vendor-contracts/{contract_id}/held-back")
+    assert [h["application_id"] for h in listed.json()] == [held["application_id"]]
+    rows = await db_rows(server, select(AccessLog.actor_role, AccessLog.entity_id, AccessLog.detail)
+                         .where(AccessLog.action == "view").order_by(AccessLog.id))
+    assert [(role, entity, detail["fields"]) for role, entity, detail in rows] == [
+        ("supervisor", held["application_id"], ["values.claimant_name"]),  # the seal's answer
+        ("admin", held["application_id"], ["values.claimant_name"]),  # the list
+    ]

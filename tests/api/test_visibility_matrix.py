@@ -61,10 +61,9 @@ NO_APPLICATION_DATA = {
     "POST /api/v1/vendor/batches/{batch_id}/lease": "the lease and the manifest (counts, hashes)",
     "POST /api/v1/vendor/batches/{batch_id}/results": "outcomes of the vendor's own keying",
     "POST /api/v1/vendor/batches/{batch_id}/ack": "the batch's state",
-    "POST /api/v1/admin/vendor-contracts/{contract_id}/seal": "city staff: counts, and which "
-    "characters CP932 cannot carry",
-    "GET /api/v1/admin/vendor-contracts/{contract_id}/held-back": "city staff: which characters "
-    "CP932 cannot carry",
+    # City staff only; the characters CP932 cannot carry are logged (tests/api/test_visibility.py).
+    "POST /api/v1/admin/vendor-contracts/{contract_id}/seal": "counts, held-back characters",
+    "GET /api/v1/admin/vendor-contracts/{contract_id}/held-back": "held-back characters",
     "POST /api/v1/admin/vendor-batches/{batch_id}/recall": "city staff: the batch's state",
     "GET /api/v1/admin/vendor-batches": "city staff: batch metadata",
 }
