@@ -165,3 +165,24 @@ async def test_held_back_work_names_residents_characters_and_is_logged(
         ("supervisor", held["application_id"], ["values.claimant_name"]),  # the seal's answer
         ("admin", held["application_id"], ["values.claimant_name"]),  # the list
     ]
+
+
+async def test_a_verify_task_with_a_field_outside_the_contract_is_put_back_for_others(
+    server: LiveServer, office: Office
+) -> None:
+    async with server.client(office.token("intake")) as intake:
+        application_id = (await post_json(intake, "/applications", report("公開 一郎", "44444444444")))["id"]
+    token = await vendor_operator(server, office)  # its allow-list has no My Number
+    async with server.client(office.token("admin")) as admin:
+        checker = (await post_json(admin, "/admin/tokens", {
+            "role": "operator", "name": "照合 担当", "employer": "city"}))["token"]
+    async with server.client(office.token("operator")) as city, server.client(token) as vendor:
+        entry = await post_json(city, "/work/claim", {}, 200)
+        done = await city.post(f"/work/{entry['id']}/submit", json={
+            "lease_token": entry["lease_token"], "values": entry["form"]["values"]})
+        assert done.json()["application_status"] == "verify", done.text
+        assert (await vendor.post("/work/claim", json={})).status_code == 204
+    async with server.client(checker) as other:
+        verify = await post_json(other, "/work/claim", {}, 200)  # put back untouched, household free
+    assert verify["application_id"] == application_id and verify["kind"] == "verify"
+    assert "claimant_my_number" in verify["field_keys"]
