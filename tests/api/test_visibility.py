@@ -159,8 +159,12 @@ async def test_held_back_work_names_residents_characters_and_is_logged(
     async with server.client(office.token("admin")) as admin:
         listed = await admin.get(f"/admin/vendor-contracts/{contract_id}/held-back")
     assert [h["application_id"] for h in listed.json()] == [held["application_id"]]
-    rows = await db_rows(server, select(AccessLog.actor_role, AccessLog.entity_id, AccessLog.detail)
-                         .where(AccessLog.action == "view").order_by(AccessLog.id))
+    rows = await db_rows(
+        server,
+        select(AccessLog.actor_role, AccessLog.entity_id, AccessLog.detail)
+        .where(AccessLog.action == "view")
+        .order_by(AccessLog.id),
+    )
     assert [(role, entity, detail["fields"]) for role, entity, detail in rows] == [
         ("supervisor", held["application_id"], ["values.claimant_name"]),  # the seal's answer
         ("admin", held["application_id"], ["values.claimant_name"]),  # the list
@@ -171,18 +175,29 @@ async def test_a_verify_task_with_a_field_outside_the_contract_is_put_back_for_o
     server: LiveServer, office: Office
 ) -> None:
     async with server.client(office.token("intake")) as intake:
-        application_id = (await post_json(intake, "/applications", report("公開 一郎", "44444444444")))["id"]
+        application_id = (
+            await post_json(intake, "/applications", report("公開 一郎", "44444444444"))
+        )["id"]
     token = await vendor_operator(server, office)  # its allow-list has no My Number
     async with server.client(office.token("admin")) as admin:
-        checker = (await post_json(admin, "/admin/tokens", {
-            "role": "operator", "name": "照合 担当", "employer": "city"}))["token"]
+        checker = (
+            await post_json(
+                admin,
+                "/admin/tokens",
+                {"role": "operator", "name": "照合 担当", "employer": "city"},
+            )
+        )["token"]
     async with server.client(office.token("operator")) as city, server.client(token) as vendor:
         entry = await post_json(city, "/work/claim", {}, 200)
-        done = await city.post(f"/work/{entry['id']}/submit", json={
-            "lease_token": entry["lease_token"], "values": entry["form"]["values"]})
+        done = await city.post(
+            f"/work/{entry['id']}/submit",
+            json={"lease_token": entry["lease_token"], "values": entry["form"]["values"]},
+        )
         assert done.json()["application_status"] == "verify", done.text
         assert (await vendor.post("/work/claim", json={})).status_code == 204
     async with server.client(checker) as other:
-        verify = await post_json(other, "/work/claim", {}, 200)  # put back untouched, household free
+        verify = await post_json(
+            other, "/work/claim", {}, 200
+        )  # put back untouched, household free
     assert verify["application_id"] == application_id and verify["kind"] == "verify"
     assert "claimant_my_number" in verify["field_keys"]

@@ -123,7 +123,9 @@ def test_settling_a_my_number_is_for_city_staff_in_full() -> None:
 
 def test_vendors_take_only_tasks_whose_fields_they_may_see() -> None:
     def refusal(viewer: Viewer, keys: list[str]) -> str | None:
-        return task_refusal(viewer, PROCEDURE, kind=TaskKind.SETTLE, field_keys=keys, protected=False)
+        return task_refusal(
+            viewer, PROCEDURE, kind=TaskKind.SETTLE, field_keys=keys, protected=False
+        )
 
     assert refusal(vendor(), ["claimant_name"]) is None
     assert refusal(vendor(), ["spouse_name"])
