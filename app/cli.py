@@ -153,7 +153,9 @@ def token_create(
     office: Annotated[str | None, typer.Option()] = None,
     employer: Annotated[Employer | None, typer.Option()] = None,
     qualification: Annotated[list[str] | None, typer.Option(help="Procedure code; repeatable")] = None,
-    contract: Annotated[str | None, typer.Option(help="Vendor contract id (vendor tokens only)")] = None,
+    contract: Annotated[
+        str | None, typer.Option(help="Vendor contract id (vendor-side tokens only)")
+    ] = None,
 ) -> None:
     """Create a token and print it, alone, on stdout (it is not shown again)."""
     from app.services.admin import create_token

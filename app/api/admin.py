@@ -63,6 +63,10 @@ class CreateToken(Body):
     employer: Employer | None = None
     qualifications: list[str] | None = Field(None, max_length=50)
     expires_at: AwareDatetime | None = None
+    contract_id: str | None = Field(
+        None, max_length=64,
+        description="Vendor-side tokens: the vendor contract the holder works under (without one a "
+                    "vendor-employed person sees nothing)")
 
 
 class TokenOut(BaseModel):
@@ -71,6 +75,7 @@ class TokenOut(BaseModel):
     name: str
     office_id: str | None
     employer: str | None
+    contract_id: str | None = None
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
@@ -148,7 +153,13 @@ async def list_tokens(uow: UowDep, principal: Admin) -> list[TokenOut]:
 
 @router.post("/tokens", response_model=CreatedTokenOut, status_code=201, responses={404: {}, 422: {}})
 async def create_token(body: CreateToken, uow: UowDep, principal: Admin) -> CreatedTokenOut:
-    issued = await admin.create_token(uow, principal.municipality_code, **body.model_dump())
+    from app.services.batches import bind_token  # the vendor module owns contracts
+
+    issued = await admin.create_token(
+        uow, principal.municipality_code, **body.model_dump(exclude={"contract_id"})
+    )
+    if body.contract_id is not None:
+        await bind_token(uow, issued.token, body.contract_id)
     return CreatedTokenOut(**issued.token.model_dump(), token=issued.secret)
 
 

@@ -12,13 +12,14 @@ from starlette.requests import ClientDisconnect
 from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
 from app.api.idempotency import idempotent
 from app.api.schemas import Body
-from app.domain.applications import mask
 from app.domain.catalogue import load_catalogue
 from app.domain.errors import InvalidInput, NotAllowed, NotFound
-from app.domain.roles import Employer, Principal, Role
+from app.domain.roles import Principal, Role
+from app.domain.visibility import Lens, Purpose, Viewer, application_refusal, may_reveal
 from app.services import intake
 from app.services.access import record_access
 from app.services.uow import UnitOfWork
+from app.services.visibility import viewer_for
 from app.storage.tables import Application, EventLog
 
 router = APIRouter(tags=["intake"])
@@ -172,7 +173,7 @@ class ApplicationDetail(ApplicationOut):
     history: list[HistoryEntry]
 
 
-def application_out(application: Application) -> dict[str, Any]:
+def application_out(application: Application, lens: Lens | None = None) -> dict[str, Any]:
     due_at = None
     if application.due_on is not None:
         due_at = datetime.fromisoformat(f"{application.due_on.isoformat()}T23:59:59+09:00")
@@ -181,7 +182,9 @@ def application_out(application: Application) -> dict[str, Any]:
         status=application.status, received_at=application.received_at, due_at=due_at,
         due_on=application.due_on.isoformat() if application.due_on else None,
         external_ref=application.external_ref, ticket_id=application.ticket_id,
-        problems=[Problem(**p) for p in application.problems], proposals=application.proposals,
+        problems=[Problem(**p) for p in application.problems
+                  if lens is None or lens.may_see(str(p.get("field", "")))],
+        proposals=application.proposals if lens is None or not lens.viewer.vendor_side else [],
     ).model_dump(mode="json")
 
 
@@ -237,11 +240,6 @@ async def submit_bulk(
     return RequestBodyStream(stream(), media_type="application/x-ndjson")
 
 
-def may_reveal(principal: Principal) -> bool:
-    """My Number is shown only to city staff whose work needs it, and only when they ask."""
-    return principal.role in (Role.REVIEWER, Role.OPERATOR) and principal.employer is Employer.CITY
-
-
 @router.get(
     "/applications/{application_id}", response_model=ApplicationDetail,
     summary="An application, its fields and history (every read is in the access log)",
@@ -251,27 +249,29 @@ async def read_application(
     application_id: str, uow: UowDep, principal: Reader,
     reveal_my_number: Annotated[bool, Query(description="Show My Numbers (logged)")] = False,
 ) -> dict[str, Any]:
-    application = await get_application(uow, principal, application_id)
-    if reveal_my_number and not may_reveal(principal):
+    viewer = await viewer_for(uow, principal)
+    application = await get_application(uow, principal, application_id, viewer)
+    if reveal_my_number and not may_reveal(viewer):
         raise NotAllowed("個人番号を表示する権限がありません (not allowed to reveal My Numbers)")
     procedure = load_catalogue().get(application.procedure)
-    shown = reveal_my_number and application.has_my_number
-    values = application.values if shown else mask(procedure, application.values)
-    ocr = application.ocr
-    if ocr and not shown:
-        masked_paths = {p for p, s in _my_number_paths(procedure, application.values)}
-        ocr = {k: ({**v, "value": "********"} if k in masked_paths else v) for k, v in ocr.items()}
+    lens = Lens(viewer, procedure, Purpose.REVEAL if reveal_my_number else Purpose.SCREEN)
+    values = lens.values(application.values)
+    ocr = lens.ocr(application.ocr) if application.ocr is not None else None
+    applicant = lens.applicant(application.applicant)
+    shown = lens.shown.my_number_shown
     record_access(uow, principal, action="view", entity="application", entity_id=application.id,
-                  my_number_shown=shown)
+                  my_number_shown=shown, detail=lens.shown.detail())
     history = (await uow.session.execute(
         EventLog.__table__.select().where(
             EventLog.entity == "application", EventLog.entity_id == application.id  # type: ignore[arg-type]
         ).order_by(EventLog.id)  # type: ignore[arg-type]
     )).mappings().all()
     return {
-        **application_out(application),
-        "applicant": application.applicant, "values": values, "ocr": ocr,
-        "attachments": application.attachments, "is_protected": application.is_protected,
+        **application_out(application, lens),
+        "applicant": applicant, "values": values, "ocr": ocr,
+        # Scans show the whole form, which no allow-list can cut: they stay with city staff.
+        "attachments": [] if viewer.vendor_side else application.attachments,
+        "is_protected": application.is_protected,
         "return_reason": application.return_reason, "my_number_shown": shown,
         "history": [HistoryEntry(
             at=row["at"], action=row["action"], from_status=row["from_status"],
@@ -281,18 +281,24 @@ async def read_application(
     }
 
 
-def _my_number_paths(procedure: Any, values: dict[str, Any]) -> list[tuple[str, Any]]:
-    from app.domain.applications import concrete_fields
+async def get_application(
+    uow: UnitOfWork, principal: Principal, application_id: str, viewer: Viewer | None = None
+) -> Application:
+    """The application, if it belongs to the caller's municipality and they may see it.
 
-    return [(p, s) for p, s, _v in concrete_fields(procedure, values) if s.type == "my_number"]
-
-
-async def get_application(uow: UnitOfWork, principal: Principal, application_id: str) -> Application:
-    """The application, if it belongs to the caller's municipality and they may see it."""
+    A vendor-employed caller without a contract gets 403; an application outside their
+    contract, or of a person under 支援措置, does not exist for them (404).
+    """
+    viewer = viewer or await viewer_for(uow, principal)
+    if viewer.vendor_side and viewer.contract is None:
+        raise NotAllowed("委託契約がないため閲覧できません (no vendor contract: nothing to see)")
     application = await uow.session.get(Application, application_id)
     if application is None or application.municipality_code != principal.municipality_code:
         raise NotFound("申請が見つかりません (no such application)", application_id=application_id)
-    if application.is_protected and principal.employer is Employer.VENDOR:
+    why = application_refusal(
+        viewer, procedure=application.procedure, protected=application.is_protected
+    )
+    if why:
         raise NotFound("申請が見つかりません (no such application)", application_id=application_id)
     return application
 

@@ -9,9 +9,11 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from app.api.deps import Caller, SettingsDep, UowDep
+from app.domain.errors import NotFound
 from app.domain.roles import Role
 from app.services import attachments
 from app.services.access import record_access
+from app.services.visibility import viewer_for
 
 router = APIRouter(prefix="/attachments", tags=["intake"])
 Uploader = Caller(Role.INTAKE, Role.COUNTER)
@@ -39,6 +41,12 @@ async def upload(request: Request, principal: Uploader, settings: SettingsDep) -
 @router.get("/{sha256}", response_class=FileResponse, summary="Download an attachment (logged)",
             responses={200: {"content": {"application/octet-stream": {}}}, 404: {}})
 async def download(sha256: Sha256, uow: UowDep, principal: Viewer, settings: SettingsDep) -> FileResponse:
+    """Scans show whole forms, which no allow-list can cut: city staff only (DOMAIN.md §4.6)."""
+    viewer = await viewer_for(uow, principal)
+    if viewer.vendor_side:
+        raise NotFound("添付ファイルが見つかりません (no such attachment)", sha256=sha256)
     path = attachments.locate(Path(settings.attachment_dir), principal.municipality_code, sha256)
-    record_access(uow, principal, action="view", entity="attachment", entity_id=sha256)
+    referring = await attachments.referring_applications(uow, principal.municipality_code, sha256)
+    record_access(uow, principal, action="view", entity="attachment", entity_id=sha256,
+                  detail={"applications": referring})
     return FileResponse(path, media_type="application/octet-stream")

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from app.api.applications import may_reveal
 from app.api.deps import Caller, SettingsDep, UowDep
 from app.domain.catalogue import load_catalogue
 from app.domain.errors import InvalidInput, NotFound, VendorStaffDirection
 from app.domain.roles import Employer, Principal, Role, direction_refusal
+from app.domain.visibility import Viewer, may_reveal
 from app.services.uow import UnitOfWork
 from app.storage.tables import AccessLog, ApiToken
 
@@ -79,7 +79,7 @@ async def me(principal: ConsoleUser, settings: SettingsDep) -> ConsoleSelf:
         token_id=principal.token_id, name=principal.name, role=principal.role,
         employer=principal.employer,
         qualifications=sorted(principal.qualifications) if principal.qualifications is not None else None,
-        may_reveal_my_number=may_reveal(principal), lease_s=settings.queue.lease_s,
+        may_reveal_my_number=may_reveal(Viewer.of(principal)), lease_s=settings.queue.lease_s,
         confidence_threshold=settings.queue.confidence_threshold,
     )
 

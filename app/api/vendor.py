@@ -23,9 +23,11 @@ from app.api.errors import problem
 from app.api.schemas import AwareDatetime, Body
 from app.domain.batches import FORMATS, BatchState
 from app.domain.errors import InvalidInput
-from app.domain.roles import Role
+from app.domain.roles import Principal, Role
 from app.exports.formats import CHARSETS, MEDIA_TYPES
 from app.services import batches
+from app.services.access import record_access
+from app.services.uow import UnitOfWork
 from app.storage.tables import VendorBatch, VendorContract
 
 
@@ -580,6 +582,15 @@ async def create_vendor_token(
     return VendorTokenOut(**issued.token.model_dump(), token=issued.secret)
 
 
+def log_held_back(uow: UnitOfWork, principal: Principal, held: list[dict[str, Any]]) -> None:
+    """Held-back work names characters of residents' fields: each is a view, logged."""
+    for item in held:
+        fields = sorted({str(p.get("field")) for p in item["problems"]})
+        record_access(uow, principal, action="view", entity="application",
+                      entity_id=item["application_id"],
+                      detail={"held_back": item["task_id"], "fields": fields})
+
+
 def held_out(held: dict[str, Any]) -> HeldBackOut:
     return HeldBackOut(
         task_id=held["task_id"],
@@ -599,6 +610,7 @@ def held_out(held: dict[str, Any]) -> HeldBackOut:
 async def seal_contract(contract_id: str, uow: UowDep, principal: Staff) -> SealOut:
     contract = await batches.get_contract(uow, principal.municipality_code, contract_id)
     report = await batches.seal(uow, contract)
+    log_held_back(uow, principal, report.held_back)
     return SealOut(
         contract_id=contract.id,
         batches=[batch_out(b, uow.now()) for b in report.batches],
@@ -620,7 +632,9 @@ async def list_held_back(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[HeldBackOut]:
     contract = await batches.get_contract(uow, principal.municipality_code, contract_id)
-    return [held_out(h) for h in await batches.held_back(uow, contract, limit)]
+    held = await batches.held_back(uow, contract, limit)
+    log_held_back(uow, principal, held)
+    return [held_out(h) for h in held]
 
 
 @router.get("/admin/vendor-batches", response_model=BatchPage, tags=["admin"])

@@ -9,12 +9,16 @@ from sqlalchemy import select
 
 from app.api.deps import Caller, UowDep
 from app.api.schemas import Body
-from app.domain.applications import TaskKind, concrete_fields, editable, get_path, mask
+from app.domain.applications import TaskKind, get_path
 from app.domain.catalogue import load_catalogue
-from app.domain.roles import Role
+from app.domain.errors import NotAllowed
+from app.domain.roles import Principal, Role
 from app.domain.validators import with_levels
+from app.domain.visibility import Lens, Viewer, settle_purpose
 from app.services import work as work_service
+from app.services.access import record_access
 from app.services.stats import queue_stats
+from app.services.visibility import viewer_for
 from app.storage.tables import Application, Task
 
 router = APIRouter(prefix="/work", tags=["work queue"])
@@ -99,47 +103,44 @@ class SubmitOut(BaseModel):
         "application's open problems")
 
 
-def _ocr_view(application: Application, *, blind: bool, paths: set[str] | None = None) -> dict[str, Any]:
-    procedure = load_catalogue().get(application.procedure)
-    my_numbers = {p for p, s, _v in concrete_fields(procedure, application.values) if s.type == "my_number"}
-    view: dict[str, Any] = {}
-    for path, read in (application.ocr or {}).items():
-        if paths is not None and path not in paths:
-            continue
-        if blind:
-            view[path] = {k: read[k] for k in ("image",) if k in read}
-        else:
-            view[path] = {**read, **({"value": "********"} if path in my_numbers and "value" in read else {})}
-    return view
-
-
-async def task_out(uow: Any, task: Task, application: Application) -> TaskOut:
+async def task_out(
+    uow: Any, principal: Principal, viewer: Viewer, task: Task, application: Application
+) -> TaskOut:
+    """The task's screen, through the visibility policy; its access-log row says what it showed."""
     procedure = load_catalogue().get(application.procedure)
     kind = TaskKind(task.kind)
     form: dict[str, Any]
     if kind is TaskKind.VERIFY:
         # Blind: neither the first keying nor the OCR text, only where to look.
-        form = {"ocr": _ocr_view(application, blind=True, paths=set(task.field_keys))}
+        lens = Lens(viewer, procedure)
+        form = {"ocr": lens.ocr(application.ocr, blind=True, only=task.field_keys)}
     elif kind is TaskKind.SETTLE:
+        lens = Lens(viewer, procedure, settle_purpose(procedure, task.field_keys))
         verify = (await uow.session.execute(
             select(Task).where(Task.application_id == application.id, Task.kind == TaskKind.VERIFY,
                                Task.status == "done").order_by(Task.completed_at.desc())  # type: ignore[union-attr]
         )).scalars().first()
         verify_values = ((verify.result or {}).get("verify_values") or {}) if verify else {}
         form = {
-            "entry_values": {p: get_path(application.values, p) for p in task.field_keys},
-            "verify_values": {p: verify_values.get(p) for p in task.field_keys},
-            "ocr": _ocr_view(application, blind=False, paths=set(task.field_keys)),
+            "entry_values": lens.picked(task.field_keys, lambda p: get_path(application.values, p)),
+            "verify_values": lens.picked(task.field_keys, verify_values.get),
+            "ocr": lens.ocr(application.ocr, only=task.field_keys),
         }
     else:
+        lens = Lens(viewer, procedure)
         form = {
-            "values": mask(procedure, editable(procedure, application.values)),
+            "values": lens.values(application.values, as_edited=True),
             # Each with its level: errors block approval, warnings need acknowledging.
-            "problems": with_levels(application.problems),
-            "ocr": _ocr_view(application, blind=False),
-            "applicant": application.applicant,
-            "attachments": application.attachments,
+            "problems": with_levels(
+                [p for p in application.problems if lens.may_see(str(p.get("field", "")))]),
+            "ocr": lens.ocr(application.ocr),
+            "applicant": lens.applicant(application.applicant),
+            # Scans show the whole form, which no allow-list can cut: they stay with city staff.
+            "attachments": [] if viewer.vendor_side else application.attachments,
         }
+    record_access(uow, principal, action="work", entity="application", entity_id=application.id,
+                  my_number_shown=lens.shown.my_number_shown,
+                  detail={"task": task.id, "kind": task.kind, **lens.shown.detail()})
     return TaskOut(
         id=task.id, kind=task.kind, status=task.status, procedure=task.procedure,
         procedure_name_ja=procedure.name_ja, procedure_name_en=procedure.name_en,
@@ -155,7 +156,7 @@ async def claim(body: ClaimWork, uow: UowDep, principal: Worker) -> TaskOut | Re
     claimed = await work_service.claim(uow, principal, kinds=body.kinds, procedures=body.procedures)
     if claimed is None:
         return Response(status_code=204)
-    return await task_out(uow, claimed.task, claimed.application)
+    return await task_out(uow, principal, claimed.viewer, claimed.task, claimed.application)
 
 
 @router.post("/{task_id}/heartbeat", response_model=LeaseOut, summary="Extend the lease",
@@ -198,12 +199,18 @@ async def stats(uow: UowDep, principal: Supervisor) -> dict[str, Any]:
             summary="Returned vendor-keyed work, for the vendor's 管理責任者 to assign")
 async def vendor_queue(uow: UowDep, principal: VendorManager,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[TaskOut]:
+    viewer = await viewer_for(uow, principal)
+    if viewer.contract is None:
+        raise NotAllowed("委託契約がないため閲覧できません (no vendor contract: nothing to see)")
     rows = (await uow.session.execute(
         select(Task, Application).join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
         .where(Task.municipality_code == principal.municipality_code, Task.queue == "vendor_manager",
-               Task.status == "open").order_by(Task.urgency).limit(limit)
+               Task.status == "open", Task.city_only.is_(False),  # type: ignore[attr-defined]
+               Application.is_protected.is_(False),  # type: ignore[attr-defined]
+               Task.procedure.in_(sorted(viewer.contract.procedures)))  # type: ignore[attr-defined]
+        .order_by(Task.urgency).limit(limit)
     )).all()
-    return [await task_out(uow, task, application) for task, application in rows]
+    return [await task_out(uow, principal, viewer, task, application) for task, application in rows]
 
 
 @router.post("/{task_id}/dispatch", response_model=LeaseOut,

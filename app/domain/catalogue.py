@@ -93,6 +93,8 @@ class Choice(_Model):
     code: str
     label_ja: str
     label_en: str
+    # Choosing it says the person is under 支援措置 (DV protection): city staff only.
+    support_measure: bool = Field(default=False, exclude_if=lambda v: not v)
 
 
 class FieldSpec(_Model):

@@ -5,8 +5,12 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.domain.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from app.services.uow import UnitOfWork
 
 
 def _path(root: Path, municipality_code: str, sha256: str) -> Path:
@@ -49,3 +53,20 @@ def locate(root: Path, municipality_code: str, sha256: str) -> Path:
 def missing(root: Path, municipality_code: str, hashes: list[str]) -> list[int]:
     """Indexes of the referenced attachments that this store does not hold."""
     return [i for i, sha in enumerate(hashes) if not _path(root, municipality_code, sha).is_file()]
+
+
+async def referring_applications(
+    uow: "UnitOfWork", municipality_code: str, sha256: str
+) -> list[str]:
+    """Ids of the applications that list this attachment (for the download's access-log row)."""
+    from sqlalchemy import String, cast, select
+
+    from app.storage.tables import Application
+
+    rows = await uow.session.execute(
+        select(Application.id, Application.attachments).where(
+            Application.municipality_code == municipality_code,
+            cast(Application.attachments, String).contains(sha256),
+        ).order_by(Application.id).limit(100)
+    )
+    return [id_ for id_, listed in rows if any(a.get("sha256") == sha256 for a in listed or [])]

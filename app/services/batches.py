@@ -27,7 +27,6 @@ from app.domain.batches import (
     BatchState,
     ExportTerms,
     allow_list_problems,
-    allowed_paths,
     carries_my_number,
     cp932_problems,
     effective_state,
@@ -44,6 +43,7 @@ from app.domain.errors import DomainError, InvalidInput, NotFound, StaleLease
 from app.domain.roles import Employer, Principal, Role
 from app.domain.shape import ShapeLimits, check_shape
 from app.domain.text import NUL_MESSAGE, nul_locations
+from app.domain.visibility import export_patterns, is_vendor_side
 from app.exports.formats import CSV_CELLS, ManifestBuilder, Writer, csv_columns, flatten, item_line
 from app.services import admin, vendor_contracts, work
 from app.services.access import record_access
@@ -167,12 +167,18 @@ async def issue_token(
 
 
 async def bind_token(uow: UnitOfWork, token: ApiToken, contract_id: str) -> None:
-    """Bind a vendor token to a contract of its own municipality; other roles carry none."""
-    if token.role != Role.VENDOR:
+    """Bind a vendor-side token (the vendor's system, its manager or operators) to a contract
+    of its own municipality; city staff carry none. A vendor-employed person sees nothing
+    without one."""
+    holder = Principal(
+        token_id=token.id, municipality_code=token.municipality_code, role=Role(token.role),
+        name=token.name, employer=Employer(token.employer) if token.employer else None,
+    )
+    if not is_vendor_side(holder):
         raise InvalidInput.field(
             "contract",
             "not_a_vendor_token",
-            "契約に結び付けられるのは vendor のトークンだけです (vendor tokens only)",
+            "契約に結び付けられるのは委託先のトークンだけです (vendor-side tokens only)",
         )
     contract = await get_contract(uow, token.municipality_code, contract_id)
     token.contract_id = contract.id
@@ -213,7 +219,7 @@ async def seal(uow: UnitOfWork, contract: VendorContract) -> SealReport:
 async def _seal_procedure(uow: UnitOfWork, contract: VendorContract, code: str, report: SealReport) -> None:
     procedure = load_catalogue().get(code)
     terms = terms_of(contract)
-    allowed = allowed_paths(procedure, terms)
+    allowed = export_patterns(procedure, terms)
     may_carry_numbers = bool(allowed & my_number_paths(procedure))
     chunk = uow.settings.vendor.chunk_rows
     check_cp932 = "cp932" in contract.encodings
@@ -702,7 +708,7 @@ async def _store_results(
             employer=Employer.VENDOR,
         )
         procedure = load_catalogue().get(batch.procedure)
-        allowed = allowed_paths(procedure, terms_of(batch))
+        allowed = export_patterns(procedure, terms_of(batch))
         counts: dict[str, int] = {}
         limits = settings.json_shape.limits()
         for number, raw in group:

@@ -67,6 +67,8 @@ async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
     issued = await admin.create_token(
         uow, code, role=Role.OPERATOR, name="demo vendor operator", employer=Employer.VENDOR
     )
+    # A vendor-employed person sees nothing without a contract: the demo one.
+    issued.token.contract_id = contracts[0]["id"]
     tokens["operator_vendor"] = issued.secret
     return {
         "municipality": code,

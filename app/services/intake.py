@@ -24,6 +24,7 @@ from app.domain.deadlines import Calendar, due_date
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.fields import require_strict_types, validate_fields
 from app.domain.roles import Principal
+from app.domain.visibility import is_protected
 from app.services import attachments
 from app.services.uow import UnitOfWork
 from app.storage.db import new_id
@@ -255,7 +256,7 @@ def application_row(
         problems=[dict(p) for p in problems],
         proposals=proposals_for(procedure, values, received_on),
         household_key=household_key(envelope.applicant, values),
-        is_protected=envelope.support_measure,
+        is_protected=is_protected(procedure, values, envelope.support_measure),
         has_my_number=has_my_number(procedure, values),
         urgency=urgency_of(due_on, envelope.received_at, resident_waiting=ticket is not None),
         handled_by=[],
@@ -312,7 +313,7 @@ def new_task(application: Application, kind: TaskKind, now: datetime, **extra: A
         procedure=application.procedure,
         household_key=application.household_key,
         urgency=application.urgency,
-        city_only=application.is_protected,
+        city_only=bool(extra.pop("city_only", False)) or application.is_protected,
         field_keys=extra.pop("field_keys", []),
         created_at=now,
         **extra,

@@ -11,8 +11,11 @@ from app.storage.tables import VendorContract
 ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
 STEPS = ("entry", "verify")
 
-# The demo office's outsourcing partner keys the two 現況届 and 転居届: names and addresses.
-DEMO_PROCEDURES = ("child_allowance.status_report", "child_rearing.status_report", "resident.move_within")
+# The demo office's outsourcing partner keys the two 現況届, 転入届 and 転居届: names and addresses.
+DEMO_PROCEDURES = (
+    "child_allowance.status_report", "child_rearing.status_report",
+    "resident.move_in", "resident.move_within",
+)
 DEMO_ALLOW_LIST = (
     "applicant.family_name", "applicant.given_name", "applicant.family_name_kana",
     "applicant.given_name_kana", "applicant.birth_date",

@@ -39,9 +39,19 @@ from app.domain.fields import require_strict_types, validate_fields
 from app.domain.roles import Employer, Principal, Role, direction_refusal
 from app.domain.validators import errors_in, warnings_in, with_levels
 from app.domain.validators.codes import mask_my_number
+from app.domain.visibility import (
+    Lens,
+    Viewer,
+    city_only_fields,
+    is_protected,
+    keyed_refusals,
+    merge_keyed,
+    outsourced_kinds,
+    task_refusal,
+)
 from app.services import intake
-from app.services.access import record_access
 from app.services.uow import UnitOfWork
+from app.services.visibility import viewer_for
 from app.storage import lobby as lobby_store
 from app.storage import work as work_store
 from app.storage.tables import Application, CoreFeed, Counter, Task, TaskExclusion, Ticket
@@ -55,6 +65,7 @@ CLAIM_ATTEMPTS = 8
 class Claimed:
     task: Task
     application: Application
+    viewer: Viewer
 
 
 def claimable_kinds(principal: Principal, requested: list[TaskKind] | None) -> list[TaskKind]:
@@ -76,8 +87,19 @@ def queues_for(principal: Principal) -> list[str]:
 async def claim(
     uow: UnitOfWork, principal: Principal, *, kinds: list[TaskKind] | None, procedures: list[str] | None
 ) -> Claimed | None:
-    """Lease one task the caller is qualified and allowed for; None when there is none."""
+    """Lease one task the caller is qualified and allowed for; None when there is none.
+
+    A vendor-employed operator takes only the steps and procedures of their contract, and only
+    tasks whose fields the contract lets them see (none at all without a contract).
+    """
+    viewer = await viewer_for(uow, principal)
     allowed_kinds = claimable_kinds(principal, kinds)
+    if viewer.vendor_side:
+        outsourced = outsourced_kinds(viewer.contract)
+        allowed_kinds = [k for k in allowed_kinds if k in outsourced]
+        if viewer.contract is not None:
+            covered = viewer.contract.procedures
+            procedures = [p for p in (procedures or sorted(covered)) if p in covered]
     if not allowed_kinds:
         return None
     if principal.qualifications is not None:
@@ -104,6 +126,24 @@ async def claim(
                 uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
                 holder_id=principal.person_id, now=now, expires_at=expires,
             )
+        if held and viewer.vendor_side:
+            # The contract's allow-list decides field by field, which the claim statement cannot.
+            if application is None:
+                application = await uow.session.get(
+                    Application, task.application_id, populate_existing=True
+                )
+                assert application is not None
+            procedure = load_catalogue().get(task.procedure)
+            if task_refusal(viewer, procedure, kind=TaskKind(task.kind), field_keys=task.field_keys,
+                            protected=application.is_protected):
+                await work_store.unclaim(uow.session, task.id)
+                await work_store.free_household(
+                    uow.session, municipality_code=task.municipality_code,
+                    household_key=task.household_key, holder_id=principal.person_id, now=now,
+                )
+                skip.append(task.id)
+                application = None
+                continue
         if held:
             break
         # Another operator took a task of the same household a moment ago: put this one back.
@@ -116,9 +156,8 @@ async def claim(
         assert application is not None
     uow.log(entity="task", entity_id=task.id, action="claim", municipality_code=task.municipality_code,
             to_status=TaskStatus.LEASED, data={"kind": task.kind, "application_id": application.id})
-    record_access(uow, principal, action="work", entity="application", entity_id=application.id,
-                  detail={"task": task.id, "kind": task.kind})
-    return Claimed(task, application)
+    # The access-log row is written with the view itself (app/api/work.py), saying what it showed.
+    return Claimed(task, application, viewer)
 
 
 async def _held_task(uow: UnitOfWork, principal: Principal, task_id: str, lease_token: str) -> Task:
@@ -215,6 +254,15 @@ async def submit(
         raise NotFound("作業が見つかりません (no such task)", task_id=task_id)
     task, application = locked
     _check_lease(uow, principal, task, lease_token)
+    viewer = await viewer_for(uow, principal)
+    if viewer.vendor_side and values is not None:
+        # A vendor operator keys only what the contract shows them; the rest stays as stored.
+        lens = Lens(viewer, load_catalogue().get(application.procedure))
+        problems = keyed_refusals(lens, values)
+        if problems:
+            raise InvalidInput("契約で認められていない項目です (fields outside the contract)", problems)
+        if TaskKind(task.kind) is TaskKind.ENTRY:
+            values = merge_keyed(lens, application.values, values)
     application = await finish_task(
         uow, principal, task, values=values, decision=decision, reason=reason,
         application=application, submit_with_problems=submit_with_problems, acknowledge=acknowledge,
@@ -342,6 +390,10 @@ async def _key(
             application.values = normalised
             application.problems = [dict(p) for p in problems]
             outcome, fields, keyed_paths = Outcome.SETTLED, [], paths
+    # A form that says its person is under 支援措置 (a DV evacuee, say) keeps every later step
+    # with city staff, whoever keyed it.
+    if not application.is_protected and is_protected(procedure, application.values, False):
+        application.is_protected = True
     application.handled_by = [*application.handled_by, principal.person_id]
     after = next_status(ApplicationStatus(application.status), outcome, needs_verify=bool(fields))
     application.status = after
@@ -349,6 +401,8 @@ async def _key(
     extra: dict[str, Any] = {"field_keys": fields if next_kind in (TaskKind.VERIFY, TaskKind.SETTLE) else []}
     if next_kind is TaskKind.SETTLE:
         extra["note"] = "照合不一致 (verification mismatch)"
+        # Settling a My Number shows both keyings in full: city staff only.
+        extra["city_only"] = bool(city_only_fields(procedure, fields))
     await _open_task(uow, application, next_kind, **extra)
     result: dict[str, Any] = {"outcome": outcome.value, "keyed": keyed_paths, "needs_verify": bool(fields)}
     # What the step found, for the answer: a blind verifier hears only of the fields they keyed.
