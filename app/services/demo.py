@@ -61,8 +61,9 @@ async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
         issued = await admin.create_token(
             uow, code, role=role, name=f"demo {role}", office_id=office_id, employer=employer
         )
-        if role is Role.VENDOR:
-            issued.token.contract_id = contracts[0]["id"]  # the demo vendor pulls the demo contract
+        if role in (Role.VENDOR, Role.VENDOR_MANAGER):
+            # The demo vendor pulls the demo contract; its 管理責任者 manages the work under it.
+            issued.token.contract_id = contracts[0]["id"]
         tokens[role.value] = issued.secret
     issued = await admin.create_token(
         uow, code, role=Role.OPERATOR, name="demo vendor operator", employer=Employer.VENDOR

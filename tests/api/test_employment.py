@@ -170,6 +170,9 @@ async def test_seed_demo_and_token_create_make_a_vendor_manager(clean_db: str) -
         "vendor_manager",
         "--name",
         "管理責任者 佐々木",
+        # Without a contract a vendor-employed person sees nothing (the visibility policy).
+        "--contract",
+        seeded["vendor_contracts"][0]["id"],
     )
     assert created.returncode == 0, created.stderr
     async with run_server(make_settings(clean_db)) as server:

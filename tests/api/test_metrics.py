@@ -1,5 +1,6 @@
 """GET /metrics: queue depth, oldest age and overdue per municipality, procedure and step; lobby waits."""
 
+from datetime import date, timedelta
 from typing import Any
 
 import httpx2
@@ -33,7 +34,12 @@ async def test_metrics_per_municipality_procedure_and_step(
     late = move_in()
     late["fields"]["move_date"] = "令和8年10月1日"  # due 14 days later: long past
     await receive(server, office, late)
-    await receive(server, office, move_in(applicant={"family_name": "別", "household_ref": "H-2"}))
+    on_time = move_in(applicant={"family_name": "別", "household_ref": "H-2"})
+    # Moved yesterday: due in 13 days whatever the day the suite runs.
+    on_time["fields"]["move_date"] = (date.today() - timedelta(days=1)).isoformat()
+    on_time["fields"]["filing_date"] = date.today().isoformat()
+    on_time.pop("ocr")
+    await receive(server, office, on_time)
     await receive(server, other_office, status_report())
     async with server.client(office.token("operator")) as operator:
         assert await claim(operator) is not None

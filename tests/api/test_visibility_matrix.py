@@ -66,6 +66,8 @@ NO_APPLICATION_DATA = {
     "GET /api/v1/admin/vendor-contracts/{contract_id}/held-back": "held-back characters",
     "POST /api/v1/admin/vendor-batches/{batch_id}/recall": "city staff: the batch's state",
     "GET /api/v1/admin/vendor-batches": "city staff: batch metadata",
+    "POST /api/v1/applications/{application_id}/withdraw": "city staff: the new status only",
+    "POST /api/v1/applications/{application_id}/correction": "city staff: the new status only",
 }
 DRIVEN = {
     "GET /api/v1/applications/{application_id}",
@@ -497,7 +499,10 @@ async def test_what_each_caller_sees(server: LiveServer, office: Office, caller:
     seed = await seed_everything(server, office)
     token = await caller_token(server, office, seed, caller)
     seen = await drive(server, office, seed, caller, token)
-    assert seen, f"{caller}: no route of the matrix is open to this role"
+    # The vendor's system reaches application data only through batches of its contract: without
+    # one it has nothing to lease, so nothing of the matrix answers it.
+    assert seen or (caller.role == "vendor" and caller.contract == "none"), (
+        f"{caller}: no route of the matrix is open to this role")
     for response in seen:
         where = f"{caller} {response.route} → {response.status}"
         text = response.body.decode("utf-8", errors="replace")
