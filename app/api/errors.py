@@ -79,6 +79,8 @@ async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)
     status = http_status_for(type(exc))
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc.context.get("retry_after_s"), int):
+        headers = {"Retry-After": str(exc.context["retry_after_s"])}
     field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else None
     context = {k: v for k, v in exc.context.items() if isinstance(v, str | int | float | bool)}
     return problem(
