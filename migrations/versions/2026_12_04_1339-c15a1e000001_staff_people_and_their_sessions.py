@@ -14,7 +14,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = 'c15a1e000001'
 down_revision: str | None = '7d2e4c1b9a60'
 branch_labels: str | Sequence[str] | None = None

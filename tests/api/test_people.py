@@ -1,4 +1,4 @@
-"""Staff are people: sign-in, sessions, CSRF, the SSO proxy, and four eyes per person (issue 15.3)."""
+"""Staff are people: sign-in, sessions, CSRF, the SSO proxy, four eyes per person (issue 15.3)."""
 
 import contextlib
 import json
@@ -36,13 +36,27 @@ async def in_db(server: LiveServer, work: Callable[[UnitOfWork], Awaitable[T]]) 
         await engine.dispose()
 
 
-async def add_person(server: LiveServer, office: Office, staff_id: str, name: str, role: Role = Role.OPERATOR,
-                     employer: Employer = Employer.CITY, **extra: Any) -> str:
+async def add_person(
+    server: LiveServer,
+    office: Office,
+    staff_id: str,
+    name: str,
+    role: Role = Role.OPERATOR,
+    employer: Employer = Employer.CITY,
+    **extra: Any,
+) -> str:
     extra.setdefault("password", PASSWORD)
 
     async def work(uow: UnitOfWork) -> str:
-        person = await people.create_staff(uow, office.data["municipality"], staff_id=staff_id, name=name,
-                                           role=role, employer=employer, **extra)
+        person = await people.create_staff(
+            uow,
+            office.data["municipality"],
+            staff_id=staff_id,
+            name=name,
+            role=role,
+            employer=employer,
+            **extra,
+        )
         return person.id
 
     return await in_db(server, work)
@@ -54,8 +68,13 @@ async def person_token(server: LiveServer, office: Office, staff_id: str) -> str
 
     async def work(uow: UnitOfWork) -> str:
         person = await people.get_staff(uow, code, staff_id)
-        issued = await admin.create_token(uow, code, role=Role(person.role), name=f"{person.name} token",
-                                          employer=Employer(person.employer))
+        issued = await admin.create_token(
+            uow,
+            code,
+            role=Role(person.role),
+            name=f"{person.name} token",
+            employer=Employer(person.employer),
+        )
         await people.link_token(uow, issued.token, code, staff_id)
         return issued.secret
 
@@ -68,8 +87,14 @@ async def signed_in(
 ) -> AsyncIterator[httpx2.AsyncClient]:
     """A client holding a console session: the cookie, and the CSRF header the console sends."""
     async with server.client() as client:
-        response = await client.post("/auth/login", json={
-            "municipality": office.data["municipality"], "staff_id": staff_id, "password": password})
+        response = await client.post(
+            "/auth/login",
+            json={
+                "municipality": office.data["municipality"],
+                "staff_id": staff_id,
+                "password": password,
+            },
+        )
         assert response.status_code == 200, response.text
         client.headers["X-Madoguchi-CSRF"] = response.json()["csrf_token"]
         yield client
@@ -77,9 +102,13 @@ async def signed_in(
 
 async def events(server: LiveServer, action: str) -> list[EventLog]:
     async def work(uow: UnitOfWork) -> list[EventLog]:
-        return list((await uow.session.execute(
-            select(EventLog).where(EventLog.action == action).order_by(EventLog.id)  # type: ignore[arg-type]
-        )).scalars())
+        return list(
+            (
+                await uow.session.execute(
+                    select(EventLog).where(EventLog.action == action).order_by(EventLog.id)  # type: ignore[arg-type]
+                )
+            ).scalars()
+        )
 
     return await in_db(server, work)
 
@@ -87,15 +116,21 @@ async def events(server: LiveServer, action: str) -> list[EventLog]:
 async def test_sign_in_me_and_sign_out(server: LiveServer, office: Office) -> None:
     person = await add_person(server, office, "K-0042", "窓口 花子")
     async with server.client() as client:
-        response = await client.post("/auth/login", json={
-            "municipality": "431001", "staff_id": "K-0042", "password": PASSWORD})
+        response = await client.post(
+            "/auth/login",
+            json={"municipality": "431001", "staff_id": "K-0042", "password": PASSWORD},
+        )
         assert response.status_code == 200, response.text
         cookie = response.headers["set-cookie"]
-        # Only a random id, which no script can read, sent to no other site, and not over http as Secure.
+        # Only a random id, no script can read it, no other site sends it; not Secure over http.
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/api/v1" in cookie
         assert "Secure" not in cookie and PASSWORD not in cookie and person not in cookie
         body = response.json()
-        assert body["person_id"] == person and body["name"] == "窓口 花子" and body["role"] == "operator"
+        assert (
+            body["person_id"] == person
+            and body["name"] == "窓口 花子"
+            and body["role"] == "operator"
+        )
         assert response.headers["cache-control"] == "no-store"
         secret = client.cookies["madoguchi_session"]
 
@@ -120,29 +155,60 @@ async def test_sign_in_me_and_sign_out(server: LiveServer, office: Office) -> No
     assert [e.actor_id for e in await events(server, "logout")] == [person]
 
 
-async def test_wrong_password_is_logged_and_locks_the_person_out(server: LiveServer, office: Office) -> None:
+async def test_wrong_password_is_logged_and_locks_the_person_out(
+    server: LiveServer, office: Office
+) -> None:
     await add_person(server, office, "K-0007", "鈴木 一郎")
     async with server.client() as client:
-        unknown = await client.post("/auth/login", json={
-            "municipality": "431001", "staff_id": "nobody", "password": "whatever-password"})
+        unknown = await client.post(
+            "/auth/login",
+            json={"municipality": "431001", "staff_id": "nobody", "password": "whatever-password"},
+        )
         assert unknown.status_code == 401
         for _ in range(AuthSettings().max_failures):
-            wrong = await client.post("/auth/login", json={
-                "municipality": "431001", "staff_id": "K-0007", "password": "not-the-password"})
+            wrong = await client.post(
+                "/auth/login",
+                json={
+                    "municipality": "431001",
+                    "staff_id": "K-0007",
+                    "password": "not-the-password",
+                },
+            )
             assert wrong.status_code == 401
             # The same answer as an unknown staff number: nothing tells which one was wrong.
             assert wrong.json()["detail"] == unknown.json()["detail"]
-        locked = await client.post("/auth/login", json={
-            "municipality": "431001", "staff_id": "K-0007", "password": PASSWORD})
+        locked = await client.post(
+            "/auth/login",
+            json={"municipality": "431001", "staff_id": "K-0007", "password": PASSWORD},
+        )
         assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 60
         assert "madoguchi_session" not in client.cookies
-        bad = await client.post("/auth/login", json={"municipality": "43", "staff_id": "", "password": ""})
+        bad = await client.post(
+            "/auth/login", json={"municipality": "43", "staff_id": "", "password": ""}
+        )
         assert bad.status_code == 422
-        assert {e["field"] for e in bad.json()["errors"]} == {"municipality", "staff_id", "password"}
+        assert {e["field"] for e in bad.json()["errors"]} == {
+            "municipality",
+            "staff_id",
+            "password",
+        }
+    async with server.client(office.token("supervisor")) as supervisor:
+        report = (await supervisor.get("/auth/failures")).json()
+    assert [r["reason"] for r in report][:2] == ["locked", "wrong_password_locked"]
+    assert report[-1] == {**report[-1], "staff_id": "nobody", "person_id": None}
+    async with server.client(office.token("operator")) as operator:
+        assert (await operator.get("/auth/failures")).status_code == 403
     failed = await events(server, "login_failed")
     reasons = [(e.data or {}).get("reason") for e in failed]
-    assert reasons == ["unknown_staff", "wrong_password", "wrong_password", "wrong_password", "wrong_password",
-                       "wrong_password_locked", "locked"]
+    assert reasons == [
+        "unknown_staff",
+        "wrong_password",
+        "wrong_password",
+        "wrong_password",
+        "wrong_password",
+        "wrong_password_locked",
+        "locked",
+    ]
     assert all(e.municipality_code == "431001" for e in failed)
     dumped = json.dumps([e.data for e in failed], ensure_ascii=False)
     assert "not-the-password" not in dumped and PASSWORD not in dumped
@@ -156,7 +222,9 @@ async def test_session_ends_after_idle_time_and_lifetime(clean_db: str) -> None:
         await add_person(server, office, "K-1", "時間 切子")
         async with signed_in(server, office, "K-1") as client:
             clock.advance(500)
-            assert (await client.get("/work/me")).status_code == 200  # used: the idle clock restarts
+            assert (
+                await client.get("/work/me")
+            ).status_code == 200  # used: the idle clock restarts
             clock.advance(500)
             assert (await client.get("/work/me")).status_code == 200
             clock.advance(601)
@@ -183,8 +251,16 @@ async def test_cookie_requests_that_change_something_need_the_csrf_header(
 
         async def leased() -> int:
             async def work(uow: UnitOfWork) -> int:
-                return len(list((await uow.session.execute(
-                    select(Task.id).where(Task.status == "leased"))).scalars()))
+                return len(
+                    list(
+                        (
+                            await uow.session.execute(
+                                select(Task.id).where(Task.status == "leased")
+                            )
+                        ).scalars()
+                    )
+                )
+
             return await in_db(server, work)
 
         assert await leased() == 0  # refused means nothing happened
@@ -198,49 +274,91 @@ async def test_sso_header_is_trusted_only_with_the_proxy_secret(clean_db: str) -
     auth = AuthSettings(sso_header="X-Forwarded-User", sso_secret="proxy-shared-secret-1")
     async with run_server(make_settings(clean_db, auth=auth)) as server:
         office = Office(await seed(clean_db, "431001"))
-        person = await add_person(server, office, "K-3", "統合 認証", role=Role.REVIEWER,
-                                  sso_subject="k3@city.example.lg.jp", password=None)
+        person = await add_person(
+            server,
+            office,
+            "K-3",
+            "統合 認証",
+            role=Role.REVIEWER,
+            sso_subject="k3@city.example.lg.jp",
+            password=None,
+        )
         async with server.client() as client:
-            forged = await client.post("/auth/sso", headers={"X-Forwarded-User": "k3@city.example.lg.jp"})
+            forged = await client.post(
+                "/auth/sso", headers={"X-Forwarded-User": "k3@city.example.lg.jp"}
+            )
             assert forged.status_code == 401
-            wrong = await client.post("/auth/sso", headers={"X-Forwarded-User": "k3@city.example.lg.jp",
-                                                             "X-Madoguchi-Proxy-Secret": "guess"})
+            wrong = await client.post(
+                "/auth/sso",
+                headers={
+                    "X-Forwarded-User": "k3@city.example.lg.jp",
+                    "X-Madoguchi-Proxy-Secret": "guess",
+                },
+            )
             assert wrong.status_code == 401 and "madoguchi_session" not in client.cookies
-            unknown = await client.post("/auth/sso", headers={"X-Forwarded-User": "other@city.example.lg.jp",
-                                                               "X-Madoguchi-Proxy-Secret": "proxy-shared-secret-1"})
+            unknown = await client.post(
+                "/auth/sso",
+                headers={
+                    "X-Forwarded-User": "other@city.example.lg.jp",
+                    "X-Madoguchi-Proxy-Secret": "proxy-shared-secret-1",
+                },
+            )
             assert unknown.status_code == 401
-            ok = await client.post("/auth/sso", headers={"X-Forwarded-User": "k3@city.example.lg.jp",
-                                                          "X-Madoguchi-Proxy-Secret": "proxy-shared-secret-1"})
+            ok = await client.post(
+                "/auth/sso",
+                headers={
+                    "X-Forwarded-User": "k3@city.example.lg.jp",
+                    "X-Madoguchi-Proxy-Secret": "proxy-shared-secret-1",
+                },
+            )
             assert ok.status_code == 200, ok.text
             assert ok.json()["person_id"] == person and ok.json()["method"] == "sso"
             assert "HttpOnly" in ok.headers["set-cookie"]
             me = (await client.get("/work/me")).json()
             assert me["person_id"] == person and me["role"] == "reviewer"
             # A person with no password cannot sign in with one.
-            none = await client.post("/auth/login", json={"municipality": "431001", "staff_id": "K-3",
-                                                           "password": "anything-at-all"})
+            none = await client.post(
+                "/auth/login",
+                json={"municipality": "431001", "staff_id": "K-3", "password": "anything-at-all"},
+            )
             assert none.status_code == 401
     # Without SSO configured, the header means nothing at all.
     async with run_server(make_settings(clean_db)) as plain, plain.client() as client:
-        ignored = await client.post("/auth/sso", headers={"X-Forwarded-User": "k3@city.example.lg.jp",
-                                                           "X-Madoguchi-Proxy-Secret": "proxy-shared-secret-1"})
+        ignored = await client.post(
+            "/auth/sso",
+            headers={
+                "X-Forwarded-User": "k3@city.example.lg.jp",
+                "X-Madoguchi-Proxy-Secret": "proxy-shared-secret-1",
+            },
+        )
         assert ignored.status_code == 401
 
 
-async def test_four_eyes_hold_across_two_tokens_of_one_person(server: LiveServer, office: Office) -> None:
+async def test_four_eyes_hold_across_two_tokens_of_one_person(
+    server: LiveServer, office: Office
+) -> None:
     """The reproduced bug: one person with two tokens keyed and verified the same application."""
     await receive(server, office, move_in())
     person = await add_person(server, office, "K-10", "二枚 持子")
     await add_person(server, office, "K-11", "別人 照子")
-    first, second = await person_token(server, office, "K-10"), await person_token(server, office, "K-10")
+    first, second = (
+        await person_token(server, office, "K-10"),
+        await person_token(server, office, "K-10"),
+    )
     other = await person_token(server, office, "K-11")
-    async with server.client(first) as a, server.client(second) as a_again, server.client(other) as b:
+    async with (
+        server.client(first) as a,
+        server.client(second) as a_again,
+        server.client(other) as b,
+    ):
         me = (await a_again.get("/work/me")).json()
         assert me["person_id"] == person and me["name"] == "二枚 持子"
         entry = await claim(a)
         assert entry is not None and entry["kind"] == "entry"
         assert (await submit(a, entry, values=entry_values(entry))).status_code == 200
-        assert await claim(a_again) is None  # the same person, by their other token: not the verifier
+        assert (
+            await claim(a_again) is None
+        )  # the same person, by their other token: not the verifier
         verify = await claim(b)
         assert verify is not None and verify["kind"] == "verify"
         assert (await submit(b, verify, values=blind_answers(verify))).status_code == 200
@@ -262,8 +380,13 @@ async def test_four_eyes_hold_across_a_token_and_a_session_and_the_logs_name_the
         assert shown.status_code == 200, shown.text
 
     async def rows(uow: UnitOfWork) -> list[AccessLog]:
-        return list((await uow.session.execute(
-            select(AccessLog).where(AccessLog.entity_id == application_id))).scalars())
+        return list(
+            (
+                await uow.session.execute(
+                    select(AccessLog).where(AccessLog.entity_id == application_id)
+                )
+            ).scalars()
+        )
 
     logged = await in_db(server, rows)
     assert logged and {row.actor_id for row in logged} == {person}
@@ -283,16 +406,22 @@ async def test_a_persons_qualifications_and_deactivation_reach_every_credential(
         # The person is listed once, by person; their token is not a second operator.
         assert listed[person]["staff_id"] == "K-30" and listed[person]["token_id"] is None
         assert not [o for o in listed.values() if o["name"] == "資格 変子 token"]
-        moved = await supervisor.put(f"/work/operators/{person}/qualifications", json=["child_allowance.claim"])
+        moved = await supervisor.put(
+            f"/work/operators/{person}/qualifications", json=["child_allowance.claim"]
+        )
         assert moved.status_code == 200, moved.text
     async with server.client(token) as by_token, signed_in(server, office, "K-30") as by_session:
-        assert (await by_token.get("/work/me")).json()["qualifications"] == ["child_allowance.claim"]
-        assert (await by_session.get("/work/me")).json()["qualifications"] == ["child_allowance.claim"]
+        assert (await by_token.get("/work/me")).json()["qualifications"] == [
+            "child_allowance.claim"
+        ]
+        assert (await by_session.get("/work/me")).json()["qualifications"] == [
+            "child_allowance.claim"
+        ]
         assert await claim(by_session) is None  # the 転入届 is not theirs any more
 
         await in_db(server, lambda uow: people.deactivate(uow, "431001", "K-30"))
         assert (await by_session.get("/work/me")).status_code == 401
-    # A token's identity is remembered for token_cache_s; past that, the deactivated person's token is dead.
+    # A token is remembered for token_cache_s; after that a deactivated person's token is dead.
     async with run_server(make_settings(server.settings.database_url, token_cache_s=0)) as fresh:
         async with fresh.client(token) as by_token:
             assert (await by_token.get("/work/me")).status_code == 401
