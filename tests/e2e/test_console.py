@@ -209,6 +209,9 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     answers["members[0].birth_date"] = "昭和60年4月1日"  # another notation, the same day
     answers["members[0].my_number"] = my_number()
     assert len(await key_fields(verifier, answers)) == len(field_keys)
+    # The draft of the blind keying is on the terminal, without the My Number just keyed.
+    await verifier.wait_for_function("JSON.stringify({...localStorage}).includes('手取本町')")
+    assert my_number() not in await verifier.evaluate("JSON.stringify({...localStorage})")
     await verifier.keyboard.press("Control+Enter")
     await verifier.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
     assert "照合一致" in await verifier.locator("#message").inner_text()
