@@ -430,3 +430,16 @@ async def test_a_persons_qualifications_and_deactivation_reach_every_credential(
         return list((await uow.session.execute(select(StaffSession))).scalars())
 
     assert all(s.revoked_at is not None for s in await in_db(server, sessions))
+
+
+async def test_sso_header_from_a_listed_proxy_address_only(clean_db: str) -> None:
+    subject = {"X-Forwarded-User": "k4@city.example.lg.jp"}
+    for proxies, expected in ((["10.0.0.0/8"], 401), (["127.0.0.1/32"], 200)):
+        auth = AuthSettings(sso_header="X-Forwarded-User", sso_trusted_proxies=proxies)
+        async with run_server(make_settings(clean_db, auth=auth)) as server:
+            office = Office(await seed(clean_db, "431001"))
+            if expected == 401:
+                await add_person(server, office, "K-4", "代理 経由", sso_subject=subject["X-Forwarded-User"])
+            async with server.client() as client:
+                response = await client.post("/auth/sso", headers=subject)
+                assert response.status_code == expected, (proxies, response.text)
