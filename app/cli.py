@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from app.domain.clock import SystemClock
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, InvalidInput
 from app.domain.roles import Employer, Role
 from app.settings import Settings
 from app.storage.db import create_engine, make_sessionmaker
@@ -26,6 +26,8 @@ batches_cli = typer.Typer(no_args_is_help=True, help="Vendor batches: seal, list
 cli.add_typer(batches_cli, name="batches")
 audit_cli = typer.Typer(no_args_is_help=True, help="Tamper-evident event and access logs")
 cli.add_typer(audit_cli, name="audit")
+staff_cli = typer.Typer(no_args_is_help=True, help="Staff people who sign in to the consoles")
+cli.add_typer(staff_cli, name="staff")
 
 T = TypeVar("T")
 
@@ -95,7 +97,10 @@ def _print_demo(result: dict[str, Any], settings: Settings) -> None:
         f"Counter {c['label']}:       {base}/counter/?counter={c['id']}&token={tokens['counter']}"
         for c in office["counters"]
     ]
-    lines.append(f"Console:         {base}/console/?token={tokens['operator']}")
+    lines.append(f"Console:         {base}/console/  (sign in as one of the staff below)")
+    lines.append(f"Staff (municipality {result['municipality']}; passwords shown once):")
+    lines += [f"  {key:16} {person['staff_id']:22} {person['password']}"
+              for key, person in result.get("staff", {}).items()]
     lines.append("Tokens (shown once):")
     lines += [f"  {role:16} {secret}" for role, secret in tokens.items()]
     typer.echo("\n".join(lines))
@@ -148,26 +153,36 @@ def serve(
 @token_cli.command("create")
 def token_create(
     municipality: Annotated[str, typer.Option()],
-    role: Annotated[Role, typer.Option()],
-    name: Annotated[str, typer.Option()],
+    role: Annotated[Role | None, typer.Option(help="Required unless --staff gives it")] = None,
+    name: Annotated[str | None, typer.Option(help="Required unless --staff gives it")] = None,
     office: Annotated[str | None, typer.Option()] = None,
     employer: Annotated[Employer | None, typer.Option()] = None,
     qualification: Annotated[list[str] | None, typer.Option(help="Procedure code; repeatable")] = None,
     contract: Annotated[
         str | None, typer.Option(help="Vendor contract id (vendor-side tokens only)")
     ] = None,
+    staff: Annotated[str | None, typer.Option(help="Staff number of the person this token belongs to")] = None,
 ) -> None:
     """Create a token and print it, alone, on stdout (it is not shown again)."""
+    from app.services import people
     from app.services.admin import create_token
     from app.services.batches import bind_token
 
     async def work(uow: Any) -> Any:
+        person = await people.get_staff(uow, municipality, staff) if staff is not None else None
+        token_role = role or (Role(person.role) if person else None)
+        token_name = name or (person.name if person else None)
+        if token_role is None or token_name is None:
+            raise InvalidInput.field("role", "required", "--role と --name が必要です (--role and --name, or --staff)")
         issued = await create_token(
-            uow, municipality, role=role, name=name, office_id=office, employer=employer,
+            uow, municipality, role=token_role, name=token_name, office_id=office,
+            employer=employer or (Employer(person.employer) if person else None),
             qualifications=qualification or None,
         )
         if contract is not None:
             await bind_token(uow, issued.token, contract)
+        if staff is not None:
+            await people.link_token(uow, issued.token, municipality, staff)
         return issued
 
     sys.stdout.write(_run(work).secret + "\n")
@@ -182,6 +197,71 @@ def token_revoke(
 
     _run(lambda uow: revoke_token(uow, municipality, token_id))
     typer.echo("revoked", err=True)
+
+
+def _read_password(prompt: bool) -> str:
+    """The password from standard input (one line), never from the command line."""
+    if prompt and sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("パスワード / password: ")
+        if getpass.getpass("もう一度 / again: ") != first:
+            typer.echo("error: the passwords differ", err=True)
+            raise typer.Exit(2)
+        return first
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
+
+
+@staff_cli.command("create")
+def staff_create(
+    municipality: Annotated[str, typer.Option()],
+    staff_id: Annotated[str, typer.Option(help="The city's or vendor's staff number")],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[Role, typer.Option()],
+    employer: Annotated[Employer, typer.Option()],
+    office: Annotated[str | None, typer.Option()] = None,
+    contract: Annotated[str | None, typer.Option(help="Vendor contract id (vendor staff)")] = None,
+    qualification: Annotated[list[str] | None, typer.Option(help="Procedure code; repeatable")] = None,
+    sso_subject: Annotated[str | None, typer.Option(help="The user the city's SSO proxy names")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+    no_password: Annotated[bool, typer.Option("--no-password", help="SSO sign-in only")] = False,
+) -> None:
+    """Register a person who signs in to the consoles; the password is read from stdin (or asked)."""
+    from app.services import people
+
+    password = None if no_password else _read_password(not password_stdin)
+    person = _run(lambda uow: people.create_staff(
+        uow, municipality, staff_id=staff_id, name=name, role=role, employer=employer, office_id=office,
+        contract_id=contract, password=password, sso_subject=sso_subject, qualifications=qualification or None,
+    ))
+    typer.echo(person.id)
+
+
+@staff_cli.command("passwd")
+def staff_passwd(
+    municipality: Annotated[str, typer.Option()],
+    staff_id: Annotated[str, typer.Option()],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+) -> None:
+    """Set a person's password (read from stdin or asked); their sessions end."""
+    from app.services import people
+
+    password = _read_password(not password_stdin)
+    _run(lambda uow: people.set_password(uow, municipality, staff_id, password))
+    typer.echo("password set", err=True)
+
+
+@staff_cli.command("deactivate")
+def staff_deactivate(
+    municipality: Annotated[str, typer.Option()],
+    staff_id: Annotated[str, typer.Option()],
+) -> None:
+    """The person can no longer sign in; sessions end, their tokens stop working."""
+    from app.services import people
+
+    _run(lambda uow: people.deactivate(uow, municipality, staff_id))
+    typer.echo("deactivated", err=True)
 
 
 @admin_cli.command("municipality")

@@ -83,6 +83,26 @@ class JsonShapeSettings(BaseModel):
         return ShapeLimits(**self.model_dump())
 
 
+class AuthSettings(BaseModel):
+    """Staff sign-in to the consoles (README, How staff sign in)."""
+
+    # A session ends this long after sign-in, or after this long without a request.
+    session_ttl_s: int = 8 * 3600
+    idle_timeout_s: int = 30 * 60
+    # After this many failed sign-ins in a row the person is locked out for lockout_s.
+    max_failures: int = 5
+    lockout_s: int = 15 * 60
+    cookie_name: str = "madoguchi_session"
+    # "auto": Secure when the request came over https (or public_base_url is https).
+    cookie_secure: str = "auto"
+    # The city's SSO proxy: the header naming the person's SSO subject (e.g. X-Forwarded-User).
+    # Trusted only with the shared secret in sso_secret_header, or from a trusted proxy address.
+    sso_header: str | None = None
+    sso_secret: str | None = None
+    sso_secret_header: str = "X-Madoguchi-Proxy-Secret"
+    sso_trusted_proxies: list[str] = []
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -120,6 +140,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     vendor: VendorSettings = VendorSettings()
     audit: AuditSettings = AuditSettings()
+    auth: AuthSettings = AuthSettings()
 
     @model_validator(mode="after")
     def _production_has_an_audit_key(self) -> "Settings":

@@ -6,6 +6,7 @@ from app.api import (
     admin,
     applications,
     attachments,
+    auth,
     core,
     decisions,
     display,
@@ -18,6 +19,7 @@ from app.api import (
 from app.api.params import refuse_nul
 
 api_router = APIRouter(dependencies=[Depends(refuse_nul)])
+api_router.include_router(auth.router)
 api_router.include_router(lobby.router)
 api_router.include_router(display.router)
 api_router.include_router(qr.router)

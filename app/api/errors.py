@@ -82,6 +82,8 @@ async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, errors.RateLimited):
         headers = {"Retry-After": str(exc.retry_after_s)}
+    elif isinstance(exc.context.get("retry_after_s"), int):
+        headers = {"Retry-After": str(exc.context["retry_after_s"])}
     listed = isinstance(exc, errors.InvalidInput | errors.OpenProblems)
     field_errors = exc.errors if listed else None
     context = {k: v for k, v in exc.context.items() if isinstance(v, str | int | float | bool)}

@@ -17,8 +17,9 @@ from app.domain.catalogue import load_catalogue
 from app.domain.errors import InvalidInput, NotFound, VendorStaffDirection
 from app.domain.roles import Employer, Principal, Role, direction_refusal
 from app.domain.visibility import Viewer, may_reveal
+from app.services.stats import actor_names
 from app.services.uow import UnitOfWork
-from app.storage.tables import AccessLog, ApiToken
+from app.storage.tables import AccessLog, ApiToken, Staff
 
 router = APIRouter(tags=["supervision"])
 
@@ -29,7 +30,9 @@ ConsoleUser = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR)
 
 
 class OperatorOut(BaseModel):
-    token_id: str
+    id: str = Field(description="The person (a staff member's id) or, for a token of no person, the token")
+    token_id: str | None = Field(description="The token, for an operator token that names no person")
+    staff_id: str | None = Field(description="The staff number, for a person")
     name: str
     employer: str | None
     qualifications: list[str] | None = Field(description="Procedure codes; null: every procedure")
@@ -56,7 +59,8 @@ class AccessPage(BaseModel):
 
 
 class ConsoleSelf(BaseModel):
-    token_id: str
+    token_id: str = Field(description="The token, or the session, this request came with")
+    person_id: str = Field(description="The person: the same for all their tokens and sessions")
     name: str
     role: str
     employer: str | None
@@ -66,17 +70,21 @@ class ConsoleSelf(BaseModel):
     confidence_threshold: float
 
 
-def _operator_out(token: ApiToken) -> OperatorOut:
-    return OperatorOut(token_id=token.id, name=token.name, employer=token.employer,
-                       qualifications=token.qualifications, created_at=token.created_at,
-                       expires_at=token.expires_at)
+def _operator_out(row: ApiToken | Staff) -> OperatorOut:
+    if isinstance(row, Staff):
+        return OperatorOut(id=row.id, token_id=None, staff_id=row.staff_id, name=row.name,
+                           employer=row.employer, qualifications=row.qualifications,
+                           created_at=row.created_at, expires_at=None)
+    return OperatorOut(id=row.id, token_id=row.id, staff_id=None, name=row.name, employer=row.employer,
+                       qualifications=row.qualifications, created_at=row.created_at,
+                       expires_at=row.expires_at)
 
 
 @router.get("/work/me", response_model=ConsoleSelf,
             summary="Who the console is talking to, and the queue's lease and confidence settings")
 async def me(principal: ConsoleUser, settings: SettingsDep) -> ConsoleSelf:
     return ConsoleSelf(
-        token_id=principal.token_id, name=principal.name, role=principal.role,
+        token_id=principal.token_id, person_id=principal.person_id, name=principal.name, role=principal.role,
         employer=principal.employer,
         qualifications=sorted(principal.qualifications) if principal.qualifications is not None else None,
         may_reveal_my_number=may_reveal(Viewer.of(principal)), lease_s=settings.queue.lease_s,
@@ -85,17 +93,25 @@ async def me(principal: ConsoleUser, settings: SettingsDep) -> ConsoleSelf:
 
 
 @router.get("/work/operators", response_model=list[OperatorOut],
-            summary="The municipality's active operator tokens and their qualifications "
-            "(the vendor's 管理責任者: the vendor's operators only)")
+            summary="The municipality's operators (people, and tokens of no person) and their "
+            "qualifications (the vendor's 管理責任者: the vendor's operators only)")
 async def operators(uow: UowDep, principal: Director) -> list[OperatorOut]:
+    staff_query = select(Staff).where(
+        Staff.municipality_code == principal.municipality_code, Staff.role == Role.OPERATOR,
+        Staff.is_active.is_(True))  # type: ignore[attr-defined]
     query = select(ApiToken).where(ApiToken.municipality_code == principal.municipality_code,
                                    ApiToken.role == Role.OPERATOR,
+                                   ApiToken.staff_id.is_(None),  # type: ignore[union-attr]
                                    ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     if principal.role is Role.VENDOR_MANAGER:
+        staff_query = staff_query.where(Staff.employer == Employer.VENDOR)
         query = query.where(ApiToken.employer == Employer.VENDOR)
-    rows = await uow.session.execute(query.order_by(ApiToken.name, ApiToken.created_at))
+    staff = await uow.session.execute(staff_query)
+    rows = await uow.session.execute(query)
     now = uow.now()
-    return [_operator_out(t) for t in rows.scalars() if t.expires_at is None or t.expires_at > now]
+    tokens = [t for t in rows.scalars() if t.expires_at is None or t.expires_at > now]
+    listed = [_operator_out(row) for row in [*staff.scalars(), *tokens]]
+    return sorted(listed, key=lambda o: (o.name, o.created_at))
 
 
 @router.put("/work/operators/{token_id}/qualifications", response_model=OperatorOut,
@@ -108,7 +124,7 @@ async def set_qualifications(
         list[str] | None, Body(max_length=50, description="Procedure codes, or null for every procedure")
     ] = None,
 ) -> OperatorOut:
-    token = await _operator_token(uow, principal, token_id)
+    token = await _operator(uow, principal, token_id)
     why = direction_refusal(principal, token.employer)
     if why:
         raise VendorStaffDirection(why, token_id=token_id)
@@ -128,20 +144,38 @@ async def set_qualifications(
     before = token.qualifications
     token.qualifications = qualifications
     tokens = request.app.state.resources.tokens
-    uow.after_commit(lambda: tokens.forget(token_id))
-    uow.log(entity="api_token", entity_id=token.id, action="qualifications",
+    if isinstance(token, Staff):
+        # The person's tokens carry the person's qualifications: drop what this process remembers.
+        linked = list((await uow.session.execute(
+            select(ApiToken.id).where(ApiToken.staff_id == token.id))).scalars())
+        token.updated_at = uow.now()
+
+        def forget_linked() -> None:
+            for linked_id in linked:
+                tokens.forget(linked_id)
+
+        uow.after_commit(forget_linked)
+    else:
+        uow.after_commit(lambda: tokens.forget(token_id))
+    uow.log(entity="staff" if isinstance(token, Staff) else "api_token", entity_id=token.id, action="qualifications",
             municipality_code=principal.municipality_code,
             data={"from": before, "to": qualifications})
     return _operator_out(token)
 
 
-async def _operator_token(uow: UnitOfWork, principal: Principal, token_id: str) -> ApiToken:
+async def _operator(uow: UnitOfWork, principal: Principal, token_id: str) -> ApiToken | Staff:
+    """An operator by person id, or an operator token of no person by its id."""
+    person = await uow.session.get(Staff, token_id, with_for_update=True)
+    if person is not None and person.municipality_code == principal.municipality_code \
+            and person.role == Role.OPERATOR and person.is_active:
+        return person
     token = await uow.session.get(ApiToken, token_id, with_for_update=True)
     if (
         token is None
         or token.municipality_code != principal.municipality_code
         or token.role != Role.OPERATOR
         or token.revoked_at is not None
+        or token.staff_id is not None
     ):
         raise NotFound("オペレーターが見つかりません (no such operator)", token_id=token_id)
     return token
@@ -188,11 +222,7 @@ async def access_log(
         query.order_by(AccessLog.id.desc()).limit(limit + 1)  # type: ignore[union-attr]
     )).scalars())
     page = rows[:limit]
-    actors = {row.actor_id for row in page}
-    names = dict((await uow.session.execute(
-        select(ApiToken.id, ApiToken.name).where(ApiToken.municipality_code == principal.municipality_code,
-                                                 ApiToken.id.in_(actors))  # type: ignore[attr-defined]
-    )).all()) if actors else {}
+    names = await actor_names(uow, principal.municipality_code, {row.actor_id for row in page})
     return AccessPage(
         items=[AccessEntry(id=row.id or 0, at=row.at, actor_id=row.actor_id, actor_name=names.get(row.actor_id),
                            actor_role=row.actor_role, action=row.action, entity=row.entity,

@@ -26,6 +26,16 @@ class Employer(StrEnum):
 
 # Roles whose holders are by definition city staff (DOMAIN.md §3.5: decisions stay with the city).
 CITY_ONLY = frozenset({Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN, Role.COUNTER})
+# Devices (lobby screens, kiosks, counter terminals) and systems (intake, vendor, core) are no
+# person; every other role is held by a person who signs in (app/services/people.py).
+DEVICE_ROLES = frozenset({Role.KIOSK, Role.DISPLAY, Role.COUNTER})
+SYSTEM_ROLES = frozenset({Role.VENDOR, Role.INTAKE, Role.CORE})
+
+
+def is_person_role(role: Role) -> bool:
+    return role not in DEVICE_ROLES and role not in SYSTEM_ROLES
+
+
 # Roles bound to one office: a token of these kinds must name its office.
 OFFICE_BOUND = frozenset({Role.KIOSK, Role.DISPLAY, Role.COUNTER})
 # Roles whose holders are by definition the vendor's staff.

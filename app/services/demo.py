@@ -1,13 +1,15 @@
 """A demo office that works out of the box: counters, categories, a vendor contract, tokens."""
 
+import secrets
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
 
 from app.domain.roles import Employer, Role
-from app.services import admin
+from app.services import admin, people
 from app.services.uow import UnitOfWork
-from app.storage.tables import Counter, Municipality, Office, TicketCategory
+from app.storage.tables import Counter, Municipality, Office, Staff, TicketCategory
 
 NAMES = {"431001": ("熊本市", "Kumamoto City"), "131211": ("足立区", "Adachi City")}
 
@@ -18,6 +20,20 @@ CATEGORIES = [
 ]
 # label → prefixes served
 COUNTERS = [("1", "AC"), ("2", "A"), ("3", "B"), ("4", "ABC")]
+# key in the output → staff number, name, role, employer: the people who sign in to the console.
+STAFF = [
+    ("operator", "demo-operator", "入力 太郎", Role.OPERATOR, Employer.CITY),
+    ("operator_vendor", "demo-vendor-operator", "委託 花子", Role.OPERATOR, Employer.VENDOR),
+    ("reviewer", "demo-reviewer", "審査 次郎", Role.REVIEWER, Employer.CITY),
+    ("supervisor", "demo-supervisor", "監督 三郎", Role.SUPERVISOR, Employer.CITY),
+]
+
+
+@cache
+def _demo_password(key: str) -> tuple[str, str]:
+    """One demo password (and its argon2id hash) per person and process: hashing is slow on purpose."""
+    password = f"demo-{secrets.token_urlsafe(12)}"
+    return password, people.hash_password_blocking(password)
 
 
 async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
@@ -71,6 +87,7 @@ async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
     # A vendor-employed person sees nothing without a contract: the demo one.
     issued.token.contract_id = contracts[0]["id"]
     tokens["operator_vendor"] = issued.secret
+    staff = await _demo_staff(uow, code, office.id, contracts[0]["id"])
     return {
         "municipality": code,
         "offices": [{
@@ -84,7 +101,27 @@ async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
         }],
         "vendor_contracts": contracts,
         "tokens": tokens,
+        "staff": staff,
     }
+
+
+async def _demo_staff(uow: UnitOfWork, code: str, office_id: str, contract_id: str) -> dict[str, Any]:
+    """The demo people, created once; every run gives them new passwords, shown here once."""
+    out: dict[str, Any] = {}
+    for key, staff_id, name, role, employer in STAFF:
+        password, password_hash = _demo_password(key)
+        person: Staff | None = await people.find_staff(uow, code, staff_id)
+        if person is None:
+            person = await people.create_staff(
+                uow, code, staff_id=staff_id, name=name, role=role, employer=employer,
+                office_id=office_id if employer is Employer.CITY else None,
+                contract_id=contract_id if employer is Employer.VENDOR else None,
+            )
+        person.password_hash, person.is_active = password_hash, True
+        person.failed_logins, person.locked_until = 0, None
+        out[key] = {"staff_id": staff_id, "password": password, "person_id": person.id,
+                    "name": name, "role": role.value, "employer": employer.value}
+    return out
 
 
 async def _demo_vendor_contracts(uow: UnitOfWork, code: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select
 from app.domain.applications import TaskStatus
 from app.domain.clock import business_day
 from app.services.uow import UnitOfWork
-from app.storage.tables import ApiToken, Application, Task
+from app.storage.tables import ApiToken, Application, Staff, Task
 
 
 async def queue_stats(uow: UnitOfWork, municipality_code: str) -> dict[str, Any]:
@@ -49,10 +49,6 @@ async def queue_stats(uow: UnitOfWork, municipality_code: str) -> dict[str, Any]
     )).all():
         steps[(procedure, kind)]["done_last_hour"] += count
     day_ago = now - timedelta(hours=24)
-    people = {row[0]: row for row in (await uow.session.execute(
-        select(ApiToken.id, ApiToken.name, ApiToken.employer)
-        .where(ApiToken.municipality_code == municipality_code)
-    )).all()}
     operators: dict[str, dict[str, Any]] = defaultdict(lambda: {"done_24h": 0, "holding": []})
     for holder, kind, count in (await uow.session.execute(
         select(Task.completed_by, Task.kind, func.count())
@@ -69,12 +65,40 @@ async def queue_stats(uow: UnitOfWork, municipality_code: str) -> dict[str, Any]
         operators[holder]["holding"].append(
             {"task_id": task_id, "kind": kind, "procedure": procedure, "lease_expires_at": expires,
              "stuck": expires is not None and expires < now})
+    people = await actor_details(uow, municipality_code, set(operators))
     return {
         "at": now,
         "steps": [{"procedure": p, "kind": k, **{**v, "oldest_at": v["oldest_at"]}}
                   for (p, k), v in sorted(steps.items())],
-        # employer: a supervisor sees the vendor's operators' counts but directs only city staff.
-        "operators": [{"token_id": t, "name": people[t][1] if t in people else t,
-                       "employer": people[t][2] if t in people else None, **v}
+        # person_id: a staff member (all their tokens and sessions) or a token of no person;
+        # token_id repeats it for older readers. employer: a supervisor sees the vendor's
+        # operators' counts but directs only city staff.
+        "operators": [{"person_id": t, "token_id": t, "name": people.get(t, (t, None))[0],
+                       "employer": people.get(t, (t, None))[1], **v}
                       for t, v in sorted(operators.items())],
     }
+
+
+async def actor_names(uow: UnitOfWork, municipality_code: str, ids: set[str]) -> dict[str, str]:
+    """Names of the people (staff) and tokens the logs and the queue name as actors."""
+    return {k: name for k, (name, _employer) in (await actor_details(uow, municipality_code, ids)).items()}
+
+
+async def actor_details(
+    uow: UnitOfWork, municipality_code: str, ids: set[str]
+) -> dict[str, tuple[str, str | None]]:
+    """(name, employer) of the people (staff) and tokens the logs and the queue name as actors."""
+    if not ids:
+        return {}
+    details: dict[str, tuple[str, str | None]] = {
+        row[0]: (row[1], row[2]) for row in (await uow.session.execute(
+            select(ApiToken.id, ApiToken.name, ApiToken.employer).where(
+                ApiToken.municipality_code == municipality_code,
+                ApiToken.id.in_(ids))  # type: ignore[attr-defined]
+        )).all()}
+    details.update((row[0], (row[1], row[2])) for row in (await uow.session.execute(
+        select(Staff.id, Staff.name, Staff.employer).where(
+            Staff.municipality_code == municipality_code,
+            Staff.id.in_(ids))  # type: ignore[attr-defined]
+    )).all())
+    return details

@@ -97,6 +97,58 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
     # A vendor token sees the batches of this one contract; without it, none.
     contract_id: str | None = Field(default=None, foreign_key="vendor_contract.id", max_length=32)
+    # The person a staff token belongs to: their tokens and sessions are one person (four eyes).
+    staff_id: str | None = Field(default=None, foreign_key="staff.id", index=True, max_length=32)
+
+
+class Staff(SQLModel, table=True):
+    """A person who works the consoles: city staff or a vendor's employee (DOMAIN.md §3.5)."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        UniqueConstraint("municipality_code", "staff_id"),
+        UniqueConstraint("sso_subject"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
+    # The city's or the vendor's own staff number: what the person types to sign in.
+    staff_id: str = Field(max_length=32)
+    name: str
+    employer: str = Field(max_length=8)
+    role: str = Field(max_length=16)
+    office_id: str | None = Field(default=None, foreign_key="office.id", max_length=32)
+    contract_id: str | None = Field(default=None, foreign_key="vendor_contract.id", max_length=32)
+    # Procedure codes the person may work on; None: every procedure.
+    qualifications: list[str] | None = json_column(nullable=True)
+    # argon2id (PHC string); None: no password sign-in (SSO only).
+    password_hash: str | None = Field(default=None, max_length=255)
+    # The subject the city's SSO proxy names in its header.
+    sso_subject: str | None = Field(default=None, max_length=200)
+    is_active: bool = True
+    # Consecutive failed sign-ins, and until when sign-in is refused after too many.
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in console: the cookie holds a random secret, only its hash is stored."""
+
+    __tablename__ = "staff_session"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
+    staff_id: str = Field(foreign_key="staff.id", index=True, max_length=32)
+    session_hash: str = Field(unique=True, max_length=64)
+    # Echoed in X-Madoguchi-CSRF by every state-changing request made with the cookie.
+    csrf_token: str = Field(max_length=64)
+    method: str = Field(max_length=16)
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
 
 
 class TicketSequence(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """audit row MAC: each event and access log row carries its writer's keyed MAC
 
 Revision ID: c16e0d000003
-Revises: 7d2e4c1b9a60
+Revises: c15a1e000001
 Create Date: 2026-12-04 14:00:00
 
 The sealer chains only rows whose HMAC-SHA256 (key in the service's settings, never in the
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = 'c16e0d000003'
-down_revision: str | None = '7d2e4c1b9a60'
+down_revision: str | None = 'c15a1e000001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

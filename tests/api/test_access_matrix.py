@@ -15,8 +15,10 @@ from app.storage.tables import Task
 from tests.factories import move_in, status_report
 from tests.support import LiveServer, Office
 
-# Routes anyone may call: the resident's own ticket (by its secret key) and operations.
-PUBLIC = {"/api/v1/tickets/{ticket_id}/public", "/api/v1/tickets/{ticket_id}/qr.svg", "/healthz", "/readyz", "/metrics"}
+# Routes anyone may call: the resident's own ticket (by its secret key) and operations; staff
+# sign-in, which checks the password, the SSO proxy or the session cookie itself.
+PUBLIC = {"/api/v1/tickets/{ticket_id}/public", "/api/v1/tickets/{ticket_id}/qr.svg", "/healthz", "/readyz", "/metrics",
+          "/api/v1/auth/login", "/api/v1/auth/sso", "/api/v1/auth/me", "/api/v1/auth/logout"}
 
 
 def api_routes() -> list[tuple[str, APIRoute]]:

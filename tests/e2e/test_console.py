@@ -11,6 +11,7 @@ from playwright.async_api import Browser, Page, Request
 from app.domain.applications import get_path
 from app.settings import QueueSettings
 from tests.api.test_decisions import faulty_move_in
+from tests.api.test_people import PASSWORD, add_person
 from tests.api.test_work_queue import blind_answers, receive, token
 from tests.factories import move_in, my_number, status_report
 from tests.support import LiveServer, Office, make_settings, run_server, seed
@@ -57,15 +58,47 @@ class Requests:
         return [r for r in self.seen[mark:] if heartbeats or not r[1].endswith("/heartbeat")]
 
 
-async def open_console(browser: Browser, server: LiveServer, secret: str) -> tuple[Page, Requests]:
+# Who signs in: (staff number, password).
+Who = tuple[str, str]
+
+
+def demo(office: Office, key: str) -> Who:
+    """One of the demo people seed-demo creates: operator, operator_vendor, reviewer, supervisor."""
+    person = office.data["staff"][key]
+    return str(person["staff_id"]), str(person["password"])
+
+
+async def person(server: LiveServer, office: Office, staff_id: str, name: str) -> Who:
+    await add_person(server, office, staff_id, name)
+    return staff_id, PASSWORD
+
+
+async def sign_in(page: Page, who: Who, municipality: str = "431001") -> None:
+    """Through the form, by keyboard alone: type, Tab, type, Tab, type, Enter."""
+    await page.wait_for_selector("#signin:not([hidden])", timeout=10_000)
+    if await page.input_value("#signin-municipality") != municipality:
+        await page.locator("#signin-municipality").fill("")
+        await page.locator("#signin-municipality").focus()
+        await page.keyboard.type(municipality)
+    await page.locator("#signin-staff").fill("")
+    await page.locator("#signin-staff").focus()
+    await page.keyboard.type(who[0])
+    await page.keyboard.press("Tab")
+    assert (await focused(page))["id"] == "signin-password"
+    await page.keyboard.type(who[1])
+    await page.keyboard.press("Enter")
+
+
+async def open_console(browser: Browser, server: LiveServer, who: Who) -> tuple[Page, Requests]:
     page = await browser.new_page(viewport=DESK)  # type: ignore[arg-type]
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     requests = Requests(page)
-    await page.goto(f"{server.url}/console/?token={secret}")
+    await page.goto(f"{server.url}/console/")
+    await sign_in(page, who)
     await page.wait_for_selector("body[data-ready]", timeout=10_000)
     assert errors == []
-    assert "token=" not in page.url  # the secret leaves the address bar
+    assert "token=" not in page.url
     return page, requests
 
 
@@ -108,8 +141,8 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     server: LiveServer, office: Office, browser: Browser, artifacts: Path
 ) -> None:
     application_id = await receive(server, office, move_in())
-    keyer = await token(server, office, "operator", "入力 一郎")
-    checker = await token(server, office, "operator", "照合 花子")
+    keyer = await person(server, office, "K-101", "入力 一郎")
+    checker = await person(server, office, "K-102", "照合 花子")
 
     # ---- entry: claim with F2, Enter through the form, F9 to submit
     page, requests = await open_console(browser, server, keyer)
@@ -177,6 +210,9 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     answers["members[0].birth_date"] = "昭和60年4月1日"  # another notation, the same day
     answers["members[0].my_number"] = my_number()
     assert len(await key_fields(verifier, answers)) == len(field_keys)
+    # The draft of the blind keying is on the terminal, without the My Number just keyed.
+    await verifier.wait_for_function("JSON.stringify({...localStorage}).includes('手取本町')")
+    assert my_number() not in await verifier.evaluate("JSON.stringify({...localStorage})")
     await verifier.keyboard.press("Control+Enter")
     await verifier.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
     assert "照合一致" in await verifier.locator("#message").inner_text()
@@ -184,7 +220,7 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     assert await application_status(server, office, application_id) == "review"
 
     # ---- review: the keyed values against OCR, the history, reveal (logged), approve
-    reviewer, _ = await open_console(browser, server, office.token("reviewer"))
+    reviewer, _ = await open_console(browser, server, demo(office, "reviewer"))
     await reviewer.keyboard.press("F2")
     await reviewer.wait_for_selector("body[data-mode='review'] .history li")
     assert await reviewer.locator(".compare tr[data-path='new_address'] .ocrv").inner_text() == "熊本市中央区手取本町１－１"
@@ -218,7 +254,7 @@ async def test_lost_lease_keeps_the_typing_and_sends_nothing(clean_db: str, brow
     async with run_server(make_settings(clean_db, queue=QueueSettings(lease_s=4))) as server:
         office = Office(await seed(clean_db))
         await receive(server, office, status_report())
-        page, requests = await open_console(browser, server, office.token("operator"))
+        page, requests = await open_console(browser, server, demo(office, "operator"))
         await page.keyboard.press("F2")
         await page.wait_for_selector("body[data-mode='entry'] #task:not([hidden])")
         await page.keyboard.type("令和8年8月11日")
@@ -267,14 +303,15 @@ async def test_supervisor_board_live_release_and_qualifications(
     await receive(server, office, status_report())
     async with server.client(office.token("operator")) as operator:
         held = (await operator.post("/work/claim", json={})).json()
-    board, _ = await open_console(browser, server, office.token("supervisor"))
+    board, _ = await open_console(browser, server, demo(office, "supervisor"))
     await board.wait_for_selector("#steps-body tr[data-kind='entry']")
     async with server.client(office.token("supervisor")) as supervisor:
         overdue = sum(s["overdue"] for s in (await supervisor.get("/work/stats")).json()["steps"])
     assert overdue >= 1
     assert await board.locator(".kpi.bad .v").inner_text() == str(overdue)
     await board.wait_for_selector(f"button[data-task='{held['id']}']")
-    assert await board.locator("#quals tbody tr").count() == 2  # the city's and the vendor's operator
+    # The city's and the vendor's demo operators, as people and as tokens of no person.
+    assert await board.locator("#quals tbody tr").count() == 4
     await board.screenshot(path=artifacts / "console-supervisor.png", full_page=True)
 
     # Updates live: a new application shows up without a reload.
@@ -291,7 +328,7 @@ async def test_supervisor_board_live_release_and_qualifications(
 
         operators = (await supervisor.get("/work/operators")).json()
         city = next(o for o in operators if o["employer"] == "city")
-        row = board.locator(f"#quals tr[data-operator='{city['token_id']}']")
+        row = board.locator(f"#quals tr[data-operator='{city['id']}']")
         await row.locator("td.all input").uncheck()
         await row.locator("input[value='resident.move_in']").uncheck()
         # The release above left an "ok" message up: wait for this save's own answer.
@@ -299,9 +336,9 @@ async def test_supervisor_board_live_release_and_qualifications(
             await row.locator("button").click()
         assert (await saved.value).status == 200
         await board.wait_for_selector("#message[data-kind='ok']")
-        operators = {o["token_id"]: o for o in (await supervisor.get("/work/operators")).json()}
-        assert "resident.move_in" not in operators[city["token_id"]]["qualifications"]
-        assert len(operators[city["token_id"]]["qualifications"]) == 11
+        operators = {o["id"]: o for o in (await supervisor.get("/work/operators")).json()}
+        assert "resident.move_in" not in operators[city["id"]]["qualifications"]
+        assert len(operators[city["id"]]["qualifications"]) == 11
 
 
 async def test_settling_operator_sees_both_keyings_then_the_reviewer_returns_it(
@@ -318,7 +355,7 @@ async def test_settling_operator_sees_both_keyings_then_the_reviewer_returns_it(
         mismatch = await b.post(f"/work/{verify['id']}/submit", json={"lease_token": verify["lease_token"], "values": keyed})
         assert mismatch.json()["application_status"] == "settle"
 
-    page, requests = await open_console(browser, server, office.token("operator"))
+    page, requests = await open_console(browser, server, demo(office, "operator"))
     # F8 gives a task back, but only when pressed twice: one stray key loses nothing.
     await page.keyboard.press("F2")
     await page.wait_for_selector("body[data-mode='settle'] #task:not([hidden])")
@@ -346,7 +383,7 @@ async def test_settling_operator_sees_both_keyings_then_the_reviewer_returns_it(
     assert await application_status(server, office, application_id) == "review"
 
     # The reviewer returns it with a reason (F3, type the reason, Ctrl+Enter).
-    reviewer, _ = await open_console(browser, server, office.token("reviewer"))
+    reviewer, _ = await open_console(browser, server, demo(office, "reviewer"))
     await reviewer.keyboard.press("F2")
     await reviewer.wait_for_selector("body[data-mode='review'] .history li")
     await reviewer.keyboard.press("F3")
@@ -364,7 +401,7 @@ async def test_operator_submits_with_problems_and_the_reviewer_sees_them_open(
     server: LiveServer, office: Office, browser: Browser, artifacts: Path
 ) -> None:
     application_id = await receive(server, office, faulty_move_in())
-    page, _ = await open_console(browser, server, office.token("operator"))
+    page, _ = await open_console(browser, server, demo(office, "operator"))
     await page.keyboard.press("F2")
     await page.wait_for_selector("body[data-mode='entry'] #task:not([hidden])")
     assert await page.is_hidden("#submit-problems")
@@ -390,7 +427,7 @@ async def test_operator_submits_with_problems_and_the_reviewer_sees_them_open(
             "lease_token": verify["lease_token"], "values": answers, "submit_with_problems": True})
         assert done.json()["application_status"] == "review", done.text
 
-    reviewer, _ = await open_console(browser, server, office.token("reviewer"))
+    reviewer, _ = await open_console(browser, server, demo(office, "reviewer"))
     await reviewer.keyboard.press("F2")
     await reviewer.wait_for_selector("body[data-mode='review'] .history li")
     assert await reviewer.is_visible(".open-errors")
@@ -408,3 +445,63 @@ async def test_operator_submits_with_problems_and_the_reviewer_sees_them_open(
     assert "承認できません" in await reviewer.locator("#message").inner_text()
     await reviewer.screenshot(path=artifacts / "console-open-problems.png")
     assert await application_status(server, office, application_id) == "review"
+
+
+@pytest.mark.parametrize("key", ["operator", "reviewer", "supervisor"])
+async def test_each_kind_of_staff_signs_in_through_the_form(
+    server: LiveServer, office: Office, browser: Browser, key: str
+) -> None:
+    page = await browser.new_page(viewport=DESK)  # type: ignore[arg-type]
+    await page.goto(f"{server.url}/console/?token={office.token(key)}")  # an old link: the token is not used
+    await page.wait_for_selector("#signin:not([hidden])")
+    assert "token=" not in page.url
+    # The form is keyboard-first: focus starts in it, every input has its label.
+    assert (await focused(page))["id"] == "signin-municipality"
+    for field in ("signin-municipality", "signin-staff", "signin-password"):
+        assert await page.locator(f"label[for='{field}']").count() == 1
+    staff_id, password = demo(office, key)
+    await sign_in(page, (staff_id, "wrong password!"))
+    await page.wait_for_selector("#signin-error:not([hidden])")
+    assert "wrong staff number or password" in await page.locator("#signin-error").inner_text()
+    assert await page.input_value("#signin-password") == ""
+    await sign_in(page, (staff_id, password))
+    await page.wait_for_selector("body[data-ready]")
+    assert await page.get_attribute("body", "data-view") == ("board" if key == "supervisor" else "desk")
+    assert await page.locator("#who-name").inner_text() == office.data["staff"][key]["name"]
+    assert await page.is_hidden("#signin")
+    # The session cookie is HttpOnly: nothing on the page can read it.
+    assert "madoguchi_session" not in await page.evaluate("document.cookie")
+    # A reload keeps the session (the cookie), without signing in again.
+    await page.reload()
+    await page.wait_for_selector("body[data-ready]")
+    assert await page.is_hidden("#signin")
+
+
+async def test_drafts_never_keep_a_my_number_and_sign_out_leaves_nothing(
+    server: LiveServer, office: Office, browser: Browser, artifacts: Path
+) -> None:
+    await receive(server, office, move_in())
+    page, _ = await open_console(browser, server, demo(office, "operator"))
+    await page.keyboard.press("F2")
+    await page.wait_for_selector("body[data-mode='entry'] #task:not([hidden])")
+    await page.locator(".row[data-path='new_address'] input").fill("熊本市中央区手取本町1-1")
+    box = page.locator(".row[data-path='members[0].my_number'] input")
+    await box.fill(my_number())
+    await box.dispatch_event("input")
+    await page.wait_for_function(
+        "Object.keys(localStorage).some((k) => k.startsWith('madoguchi.console.draft.') &&"
+        " localStorage.getItem(k).includes('手取本町'))")
+    stored = await page.evaluate("JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+    assert my_number() not in stored  # the draft kept the address, not the number
+    assert "********" + my_number()[-4:] in stored  # the masked one it came with stands in its place
+
+    await page.click("#signout")
+    await page.wait_for_selector("#signin:not([hidden])")
+    await page.screenshot(path=artifacts / "console-signin.png")
+    local = await page.evaluate("JSON.stringify({...localStorage})")
+    assert "draft" not in local and "手取本町" not in local and my_number() not in local
+    assert await page.evaluate("sessionStorage.length") == 0
+    me = await page.evaluate("fetch('/api/v1/auth/me').then((r) => r.status)")
+    assert me == 401  # the session ended on the server too
+    work = await page.evaluate("fetch('/api/v1/work/me').then((r) => r.status)")
+    assert work == 401

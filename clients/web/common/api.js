@@ -15,8 +15,8 @@ export class ApiError extends Error {
 export const query = new URLSearchParams(location.search);
 
 /** Call the API; resolves to the JSON body (null for 204) or throws ApiError with the problem. */
-export async function api(path, { token, method = "GET", body, idempotencyKey, timeoutMs = 10000 } = {}) {
-  const headers = { Accept: "application/json, application/problem+json" };
+export async function api(path, { token, method = "GET", body, idempotencyKey, timeoutMs = 10000, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json, application/problem+json", ...extra };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;

@@ -4,15 +4,29 @@ import { ApiError, api as callApi, errorText } from "/web-common/api.js";
 
 export { ApiError, errorText };
 
-let token = "";
+// The console works by the session cookie (HttpOnly: no script here can read it). Requests that
+// change anything echo the session's CSRF token, which the cookie alone cannot provide.
+let csrf = "";
+let onSignedOut = () => {};
 
-export function setToken(value) {
-  token = value;
+export function setCsrf(value) {
+  csrf = value;
 }
 
-/** Call /api/v1 with the console's token; resolves to the JSON body (null for 204) or throws ApiError. */
-export function api(path, { timeoutMs = 15000, ...options } = {}) {
-  return callApi(path, { ...options, token, timeoutMs });
+/** Called when the server says the session has ended (expired, idle, revoked). */
+export function whenSignedOut(callback) {
+  onSignedOut = callback;
+}
+
+/** Call /api/v1 with the console's session; resolves to the JSON body (null for 204) or throws ApiError. */
+export async function api(path, { timeoutMs = 15000, method = "GET", ...options } = {}) {
+  const headers = method === "GET" ? {} : { "X-Madoguchi-CSRF": csrf };
+  try {
+    return await callApi(path, { ...options, method, headers, timeoutMs });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401 && !path.startsWith("/auth/")) onSignedOut();
+    throw error;
+  }
 }
 
 /** Build an element: h("td", {class: "x", dataset: {path}}, child, "text"). */

@@ -1,27 +1,86 @@
-// The operators', reviewers' and supervisors' console: /console/?token=T.
-// Reads who it is (GET /work/me) and the catalogue (GET /procedures, once, cached for the
-// session), then opens the desk (operators, reviewers) or the board (supervisors).
+// The operators', reviewers' and supervisors' console: /console/. People sign in with their
+// staff number and password (or arrive signed in through the city's SSO proxy); the session is
+// an HttpOnly cookie. No token ever travels in the address. Reads who it is (GET /work/me) and
+// the catalogue (GET /procedures, once, cached for the session), then opens the desk (operators,
+// reviewers) or the board (supervisors). Signing out ends the session on the server and clears
+// what this terminal kept (drafts, the catalogue).
 
-import { api, errorText, h, ROLE, setText, setToken, timeText } from "./api.js";
+import { api, errorText, h, ROLE, setCsrf, setText, timeText, whenSignedOut } from "./api.js";
 import { Catalogue } from "./form.js";
 import { Board } from "./supervisor.js";
-import { Desk, purgeOldDrafts } from "./work.js";
+import { clearDrafts, Desk, purgeOldDrafts } from "./work.js";
 
 const $ = (id) => document.getElementById(id);
-const TOKEN_KEY = "madoguchi.console.token";
 const CATALOGUE_KEY = "madoguchi.console.catalogue";
+const MUNICIPALITY_KEY = "madoguchi.console.municipality";
+let desk = null;
 
-function takeToken() {
+function dropTokenFromAddress() {
+  // Old bookmarks may still carry ?token=…: it is not used, and it leaves the address bar.
   const params = new URLSearchParams(location.search);
-  const fromUrl = params.get("token");
-  if (fromUrl) {
-    sessionStorage.setItem(TOKEN_KEY, fromUrl);
-    // Keep the secret out of the address bar, the history and screenshots.
-    params.delete("token");
-    const rest = params.toString();
-    history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+  if (!params.has("token")) return;
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+}
+
+/** Forget everything this terminal kept for the person: drafts, the cached catalogue. */
+function forgetLocal() {
+  clearDrafts();
+  sessionStorage.clear();
+}
+
+function showSignIn(message = "") {
+  document.body.dataset.view = "signin";
+  for (const id of ["desk", "board"]) $(id).hidden = true;
+  $("signout").hidden = true;
+  $("signin").hidden = false;
+  setText($("who-name"), "");
+  $("who-role").replaceChildren();
+  const form = $("signin-form");
+  const remembered = localStorage.getItem(MUNICIPALITY_KEY);
+  if (remembered && !form.municipality.value) form.municipality.value = remembered;
+  setText($("signin-error"), message);
+  $("signin-error").hidden = !message;
+  (form.municipality.value ? form.staff_id : form.municipality).focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const form = event.target;
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const session = await api("/auth/login", {
+      method: "POST",
+      body: { municipality: form.municipality.value.trim(), staff_id: form.staff_id.value.trim(), password: form.password.value },
+    });
+    form.password.value = "";
+    localStorage.setItem(MUNICIPALITY_KEY, session.municipality);
+    setCsrf(session.csrf_token);
+    $("signin").hidden = true;
+    await openConsole();
+  } catch (error) {
+    form.password.value = "";
+    setText($("signin-error"), errorText(error));
+    $("signin-error").hidden = false;
+    form.password.focus();
+  } finally {
+    button.disabled = false;
   }
-  return fromUrl || sessionStorage.getItem(TOKEN_KEY) || "";
+}
+
+async function signOut() {
+  $("signout").disabled = true;
+  if (desk) await desk.leave();
+  try {
+    await api("/auth/logout", { method: "POST" });
+  } catch {
+    /* the session may be over already: what this terminal kept goes all the same */
+  }
+  forgetLocal();
+  // A fresh page: nothing of the signed-in person stays in memory either.
+  location.replace(location.pathname);
 }
 
 let messageTimer = 0;
@@ -57,13 +116,25 @@ async function catalogue() {
 async function start() {
   setInterval(() => setText($("clock"), timeText()), 1000);
   setText($("clock"), timeText());
-  const token = takeToken();
-  if (!token) {
-    document.body.dataset.view = "error";
-    say("トークンがありません。/console/?token=… で開いてください (open with ?token=…)", "error");
+  dropTokenFromAddress();
+  $("signin-form").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", signOut);
+  whenSignedOut(() => {
+    if (document.body.dataset.view !== "signin") location.replace(`${location.pathname}?ended=1`);
+  });
+  let session;
+  try {
+    session = await api("/auth/me");
+  } catch {
+    const ended = new URLSearchParams(location.search).has("ended");
+    showSignIn(ended ? "サインインが切れました。もう一度サインインしてください (session ended; sign in again)" : "");
     return;
   }
-  setToken(token);
+  setCsrf(session.csrf_token);
+  await openConsole();
+}
+
+async function openConsole() {
   let me;
   let procedures;
   try {
@@ -78,6 +149,8 @@ async function start() {
   $("who-role").replaceChildren(h("span", {}, roleJa), h("span", { class: "en" }, roleEn),
     me.employer === "vendor" ? h("span", { class: "emp vendor" }, "委託 vendor") : h("span", { class: "emp city" }, "市 city"));
   document.body.dataset.role = me.role;
+  $("signout").hidden = false;
+  $("signout").disabled = false;
   purgeOldDrafts();
   if (me.role === "supervisor") {
     document.body.dataset.view = "board";
@@ -86,7 +159,7 @@ async function start() {
   } else {
     document.body.dataset.view = "desk";
     $("desk").hidden = false;
-    new Desk({ me, catalogue: procedures, say });
+    desk = new Desk({ me, catalogue: procedures, say });
   }
   document.body.dataset.ready = "1";
 }

@@ -157,7 +157,7 @@ export class Board {
       save.addEventListener("click", async () => {
         const body = all.checked ? null : boxes.filter((b) => b.checked).map((b) => b.value);
         try {
-          const saved = await api(`/work/operators/${encodeURIComponent(o.token_id)}/qualifications`, { method: "PUT", body });
+          const saved = await api(`/work/operators/${encodeURIComponent(o.id)}/qualifications`, { method: "PUT", body });
           save.disabled = true;
           const what = saved.qualifications === null ? "全手続 (all)" : `${saved.qualifications.length}手続`;
           this.say(`${o.name} の担当を変更しました: ${what} (qualifications saved; logged)`, "ok");
@@ -165,7 +165,7 @@ export class Board {
           this.say(errorText(error), "error");
         }
       });
-      return h("tr", { dataset: { operator: o.token_id } },
+      return h("tr", { dataset: { operator: o.id } },
         h("th", { class: "name" }, o.name, h("span", { class: `emp ${o.employer}` }, o.employer === "vendor" ? "委託 vendor" : "市 city")),
         h("td", { class: "all" }, all), boxes.map((b) => h("td", {}, b)), h("td", {}, save));
     });

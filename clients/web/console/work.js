@@ -2,6 +2,8 @@
 // The lease counts down on screen and is extended by heartbeats only while the operator works;
 // a lost lease locks the form, keeps what was typed in localStorage (by task id) for the next
 // claim of the same task, and sends nothing. Keying sends nothing per field: claim, then submit.
+// Drafts never hold a My Number (a keyed one is left out; the masked form stays), and signing
+// out removes them all.
 
 import { api, ApiError, bi, dateTimeText, duration, errorText, h, KIND, STATUS, setText, tokyoToday } from "./api.js";
 import { EntryForm, getPath, isAlert, SettleForm, UNREADABLE, VerifyForm } from "./form.js";
@@ -34,6 +36,14 @@ function setPath(values, path, value) {
     } else if (last) node[m[1]][Number(m[2])] = value;
     else node = node[m[1]][Number(m[2])];
   });
+}
+
+/** Remove every draft kept on this terminal (sign-out). */
+export function clearDrafts() {
+  for (let i = localStorage.length - 1; i >= 0; i -= 1) {
+    const key = localStorage.key(i);
+    if (key && key.startsWith(DRAFT_PREFIX)) localStorage.removeItem(key);
+  }
 }
 
 export function purgeOldDrafts() {
@@ -424,10 +434,24 @@ export class Desk {
     $("reason").disabled = false;
   }
 
+  /** Sign-out: give back the task in hand and keep no draft of it. */
+  async leave() {
+    clearTimeout(this.draftTimer);
+    const task = this.task;
+    this.state = "signed-out";
+    if (task && task.lease_token) {
+      try {
+        await api(`/work/${encodeURIComponent(task.id)}/release`, { method: "POST", body: { lease_token: task.lease_token } });
+      } catch {
+        /* lost already: the lease runs out by itself */
+      }
+    }
+  }
+
   // ---- drafts (localStorage, by operator and task) ------------------------------------------
 
   draftKey(taskId = this.task && this.task.id) {
-    return `${DRAFT_PREFIX}${this.me.token_id}.${taskId}`;
+    return `${DRAFT_PREFIX}${this.me.person_id}.${taskId}`;
   }
 
   scheduleDraft() {
@@ -446,11 +470,30 @@ export class Desk {
       for (const [path, { real, masked }] of this.revealed) {
         if (getPath(draft.values, path) === real) setPath(draft.values, path, masked);
       }
+      this.withoutMyNumbers(draft.values);
     }
     try {
       localStorage.setItem(this.draftKey(), JSON.stringify(draft));
     } catch {
       /* storage full or disabled: nothing more to do */
+    }
+  }
+
+  /** A keyed My Number never reaches the terminal's storage: the masked one the form came with, or blank. */
+  withoutMyNumbers(values) {
+    const original = (this.task.form && this.task.form.values) || {};
+    for (const [path, node] of this.view.rows) {
+      if (node.dataset.type !== "my_number") continue;
+      const given = getPath(original, path);
+      const safe = typeof given === "string" && given.startsWith("*") ? given : "";
+      if (Object.prototype.hasOwnProperty.call(values, path)) values[path] = safe; // by path (verify, settle)
+      else {
+        try {
+          if (getPath(values, path) !== undefined) setPath(values, path, safe);
+        } catch {
+          /* the draft has no such member: nothing to strip */
+        }
+      }
     }
   }
 
