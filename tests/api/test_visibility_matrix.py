@@ -67,6 +67,7 @@ NO_APPLICATION_DATA = {
     "POST /api/v1/admin/vendor-batches/{batch_id}/recall": "city staff: the batch's state",
     "GET /api/v1/admin/vendor-batches": "city staff: batch metadata",
     "POST /api/v1/applications/{application_id}/withdraw": "city staff: the new status only",
+    "GET /api/v1/auth/failures": "failed sign-ins: staff numbers and times, no residents",
     "POST /api/v1/applications/{application_id}/correction": "city staff: the new status only",
 }
 DRIVEN = {
