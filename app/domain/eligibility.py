@@ -47,8 +47,10 @@ def fiscal_year_end_after_age(born: date, age: int) -> date:
 
 def age_on(born: date, on: date) -> int:
     """Age in whole years on ``on``, counted as the law does (a year ends on the birthday eve)."""
-    years = on.year - born.year
-    return years if reaches_age_on(born, years) <= on else years - 1
+    years = on.year - born.year + 1  # the eve of 1 January's birthday falls a year early
+    while years > 0 and reaches_age_on(born, years) > on:
+        years -= 1
+    return years
 
 
 def is_eligible_child(born: date, on: date) -> bool:
