@@ -34,7 +34,8 @@ HIGH_RISK_TYPES = frozenset({"my_number", "bank_account"})
 
 
 # ---- conditions: a small, safe subset of Python expressions, checked when the file loads:
-# "a == 'x'", "a != 'x'", "a in ('x', 'y')", "a not in ('x', 'y')", "a", "not a", "and", "or", parentheses.
+# "a == 'x'", "a != 'x'", "a in ('x', 'y')", "a not in ('x', 'y')", "a", "not a", "and", "or",
+# parentheses.
 # A name is looked up in the group item first, then the form; a missing one counts as None.
 Test = Callable[[Mapping[str, object]], bool]
 

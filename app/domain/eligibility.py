@@ -78,7 +78,11 @@ class Child:
 def third_child_ranks(children: Iterable[Child], on: date) -> list[int | None]:
     """Each child's rank (1 = eldest counted) in the given order; None when not counted."""
     items = list(children)
-    counted = [i for i, c in enumerate(items) if counts_for_rank(c.born, on, costs_confirmed=c.costs_confirmed)]
+    counted = [
+        i
+        for i, c in enumerate(items)
+        if counts_for_rank(c.born, on, costs_confirmed=c.costs_confirmed)
+    ]
     order = sorted(counted, key=lambda i: items[i].born)
     ranks: list[int | None] = [None] * len(items)
     for rank, index in enumerate(order, start=1):
@@ -105,7 +109,11 @@ def _add_months(day: date, months: int) -> date:
 
 
 def partial_stop_from(
-    payment_start: date, cause: date, *, youngest_born: date | None = None, claimed_on: date | None = None
+    payment_start: date,
+    cause: date,
+    *,
+    youngest_born: date | None = None,
+    claimed_on: date | None = None,
 ) -> date:
     """The first month (its day 1) of 児童扶養手当's 一部支給停止 (法13条の3).
 
@@ -114,7 +122,11 @@ def partial_stop_from(
     child turns 3. The stop applies from the month after the period has fully elapsed.
     """
     five_from = _month_start(payment_start)
-    if youngest_born is not None and claimed_on is not None and age_on(youngest_born, claimed_on) < YOUNG_CHILD_AGE:
+    if (
+        youngest_born is not None
+        and claimed_on is not None
+        and age_on(youngest_born, claimed_on) < YOUNG_CHILD_AGE
+    ):
         five_from = _add_months(_month_start(reaches_age_on(youngest_born, YOUNG_CHILD_AGE)), 1)
     five = _add_months(five_from, 12 * PARTIAL_STOP_YEARS_FROM_START)
     seven = _add_months(_month_start(cause), 12 * PARTIAL_STOP_YEARS_FROM_CAUSE)
@@ -130,4 +142,6 @@ def partial_stop_applies(
     claimed_on: date | None = None,
 ) -> bool:
     """Whether ``on`` falls in the 一部支給停止 period (an 適用除外届 is then expected)."""
-    return on >= partial_stop_from(payment_start, cause, youngest_born=youngest_born, claimed_on=claimed_on)
+    return on >= partial_stop_from(
+        payment_start, cause, youngest_born=youngest_born, claimed_on=claimed_on
+    )

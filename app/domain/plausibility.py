@@ -31,7 +31,9 @@ def _failed(problems: list[Problem]) -> set[str]:
     return {p["field"] for p in errors_in(problems)}
 
 
-def _items(procedure: Procedure, values: Mapping[str, object]) -> Iterator[tuple[str, FieldSpec, dict[str, object]]]:
+def _items(
+    procedure: Procedure, values: Mapping[str, object]
+) -> Iterator[tuple[str, FieldSpec, dict[str, object]]]:
     """Each item of each group: (its path prefix, the group's spec, its values)."""
     for spec in procedure.fields:
         items = values.get(spec.key)
@@ -49,7 +51,9 @@ def _sub(group: FieldSpec, key: str) -> FieldSpec | None:
     return next((f for f in group.fields if f.key == key), None)
 
 
-def foreign_birth_dates(procedure: Procedure, values: Mapping[str, object], failed: set[str]) -> list[Problem]:
+def foreign_birth_dates(
+    procedure: Procedure, values: Mapping[str, object], failed: set[str]
+) -> list[Problem]:
     """標準仕様書 1.1.2 (j20): a foreign resident's 生年月日 is kept in 西暦, never in an era."""
     out = []
     for prefix, group, item in _items(procedure, values):
@@ -66,7 +70,9 @@ def foreign_birth_dates(procedure: Procedure, values: Mapping[str, object], fail
     return out
 
 
-def child_older_than_parent(procedure: Procedure, values: Mapping[str, object], failed: set[str]) -> list[Problem]:
+def child_older_than_parent(
+    procedure: Procedure, values: Mapping[str, object], failed: set[str]
+) -> list[Problem]:
     """A child born less than 10 years after the claimant (a warning, DOMAIN.md §7.20)."""
     claimant = _day(values.get("claimant_birth_date"), "earliest")
     if claimant is None or "claimant_birth_date" in failed:
@@ -80,7 +86,9 @@ def child_older_than_parent(procedure: Procedure, values: Mapping[str, object], 
         path = prefix + "birth_date"
         born = _day(item.get("birth_date"), "latest")
         if group.key == "children" and born is not None and path not in failed and born < limit:
-            out.append(problem(path, "child_too_old_for_claimant", _label(_sub(group, "birth_date"), path)))
+            out.append(
+                problem(path, "child_too_old_for_claimant", _label(_sub(group, "birth_date"), path))
+            )
     return out
 
 
@@ -100,7 +108,9 @@ def move_far_in_future(
         day = _day(values.get("reason_date"), "earliest")
         spec = procedure.field("reason_date")
         if spec and day is not None and day > today + timedelta(days=FUTURE_MOVE_DAYS):
-            out.append(problem("reason_date", "move_date_far_future", spec.label_ja, days=FUTURE_MOVE_DAYS))
+            out.append(
+                problem("reason_date", "move_date_far_future", spec.label_ja, days=FUTURE_MOVE_DAYS)
+            )
     return out
 
 
@@ -108,12 +118,16 @@ def _move_day(values: Mapping[str, object]) -> tuple[str, date] | None:
     for key in MOVE_DATE_KEYS:
         if (day := _day(values.get(key), "latest")) is not None:
             return key, day
-    if values.get("claim_reason") == "move_in" and (day := _day(values.get("reason_date"), "latest")):
+    if values.get("claim_reason") == "move_in" and (
+        day := _day(values.get("reason_date"), "latest")
+    ):
         return "reason_date", day
     return None
 
 
-def born_after_move(procedure: Procedure, values: Mapping[str, object], failed: set[str]) -> list[Problem]:
+def born_after_move(
+    procedure: Procedure, values: Mapping[str, object], failed: set[str]
+) -> list[Problem]:
     """A person of the form born after the move they are filed for (a warning)."""
     move = _move_day(values)
     if move is None or move[0] in failed:
@@ -127,15 +141,21 @@ def born_after_move(procedure: Procedure, values: Mapping[str, object], failed: 
     return out
 
 
-def repeated_my_numbers(procedure: Procedure, values: Mapping[str, object], failed: set[str]) -> list[Problem]:
+def repeated_my_numbers(
+    procedure: Procedure, values: Mapping[str, object], failed: set[str]
+) -> list[Problem]:
     """The same 個人番号 on two persons of one form (a warning; the number is never shown)."""
     seen: dict[str, str] = {}
     out = []
     places: list[tuple[str, FieldSpec, object]] = [
-        (spec.key, spec, values.get(spec.key)) for spec in procedure.fields if spec.type == "my_number"
+        (spec.key, spec, values.get(spec.key))
+        for spec in procedure.fields
+        if spec.type == "my_number"
     ]
     for prefix, group, item in _items(procedure, values):
-        places += [(prefix + s.key, s, item.get(s.key)) for s in group.fields if s.type == "my_number"]
+        places += [
+            (prefix + s.key, s, item.get(s.key)) for s in group.fields if s.type == "my_number"
+        ]
     for path, spec, number in places:
         if not isinstance(number, str) or path in failed:
             continue
@@ -146,7 +166,9 @@ def repeated_my_numbers(procedure: Procedure, values: Mapping[str, object], fail
     return out
 
 
-def partial_stop(procedure: Procedure, values: Mapping[str, object], failed: set[str]) -> list[Problem]:
+def partial_stop(
+    procedure: Procedure, values: Mapping[str, object], failed: set[str]
+) -> list[Problem]:
     """児童扶養手当法13条の3: at the 現況届, flag a recipient whose 一部支給停止 has begun."""
     start = _day(values.get("payment_start_date"), "earliest")
     cause = _day(values.get("eligibility_date"), "earliest")
@@ -159,7 +181,9 @@ def partial_stop(procedure: Procedure, values: Mapping[str, object], failed: set
     since = partial_stop_from(start, cause)
     if filed < since:
         return []
-    return [problem("payment_start_date", "partial_stop_due", spec.label_ja, since=since.isoformat())]
+    return [
+        problem("payment_start_date", "partial_stop_due", spec.label_ja, since=since.isoformat())
+    ]
 
 
 def cross_checks(

@@ -3,21 +3,41 @@
 from typing import Any
 
 from app.domain.validators import level
-from tests.api.test_work_queue import blind_answers, claim, entry_values, receive, submit, token, warnings_of
+from tests.api.test_work_queue import (
+    blind_answers,
+    claim,
+    entry_values,
+    receive,
+    submit,
+    token,
+    warnings_of,
+)
 from tests.factories import move_in, status_report
 from tests.support import LiveServer, Office
 
 PERMANENT_RESIDENT = {
-    "name": "KIM MINJUN", "kana": "キム ミンジュン", "birth_date": "1985-04-01", "sex": "male",
-    "relationship": "世帯主", "is_foreign": True, "name_alphabet": "KIM MINJUN", "nationality": "韓国",
-    "residence_category": "mid_long_term", "residence_status": "永住者",
-    "residence_card_number": "ＡＢ１２３４５６７８ＣＤ", "common_name": "金 民俊",
+    "name": "KIM MINJUN",
+    "kana": "キム ミンジュン",
+    "birth_date": "1985-04-01",
+    "sex": "male",
+    "relationship": "世帯主",
+    "is_foreign": True,
+    "name_alphabet": "KIM MINJUN",
+    "nationality": "韓国",
+    "residence_category": "mid_long_term",
+    "residence_status": "永住者",
+    "residence_card_number": "ＡＢ１２３４５６７８ＣＤ",
+    "common_name": "金 民俊",
 }
 
 
 def foreign_move_in() -> dict[str, Any]:
     body = move_in()
-    body["fields"] = {**body["fields"], "household_head_name": "KIM MINJUN", "members": [PERMANENT_RESIDENT]}
+    body["fields"] = {
+        **body["fields"],
+        "household_head_name": "KIM MINJUN",
+        "members": [PERMANENT_RESIDENT],
+    }
     return body
 
 
@@ -26,8 +46,15 @@ async def test_a_permanent_residents_move_in_without_an_end_of_stay_is_approved(
 ) -> None:
     body = foreign_move_in()
     application_id = await receive(server, office, body)
-    keyer, checker = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
-    async with server.client(keyer) as a, server.client(checker) as b, server.client(office.token("reviewer")) as r:
+    keyer, checker = (
+        await token(server, office, "operator", "A"),
+        await token(server, office, "operator", "B"),
+    )
+    async with (
+        server.client(keyer) as a,
+        server.client(checker) as b,
+        server.client(office.token("reviewer")) as r,
+    ):
         entry = await claim(a)
         assert entry is not None
         assert [p for p in entry["form"]["problems"] if p["level"] == "error"] == []
@@ -44,11 +71,15 @@ async def test_a_permanent_residents_move_in_without_an_end_of_stay_is_approved(
         feed = (await core.get("/core/approved")).json()
     [item] = [i for i in feed["items"] if i["application_id"] == application_id]
     member = item["values"]["members"][0]
-    assert member["residence_card_number"] == "AB12345678CD" and "residence_period_end" not in member
+    assert (
+        member["residence_card_number"] == "AB12345678CD" and "residence_period_end" not in member
+    )
     assert member["common_name"] == "金 民俊"
 
 
-async def test_a_wareki_birth_date_on_a_foreign_resident_is_an_error(server: LiveServer, office: Office) -> None:
+async def test_a_wareki_birth_date_on_a_foreign_resident_is_an_error(
+    server: LiveServer, office: Office
+) -> None:
     body = foreign_move_in()
     body["fields"]["members"] = [{**PERMANENT_RESIDENT, "birth_date": "昭和60年4月1日"}]
     application_id = await receive(server, office, body)
@@ -66,7 +97,10 @@ async def test_a_move_in_and_a_claim_at_one_address_in_two_widths_share_the_lock
     report = status_report()
     report["fields"] = {**report["fields"], "claimant_address": "熊本市中央区 手取本町1-1"}
     await receive(server, office, report)
-    a, b = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    a, b = (
+        await token(server, office, "operator", "A"),
+        await token(server, office, "operator", "B"),
+    )
     async with server.client(a) as first, server.client(b) as second:
         assert await claim(first) is not None
         assert await claim(second) is None  # the same household is held by A

@@ -109,7 +109,9 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
         children = [eligibility.Child(d(b), c) for b, c in case["children"]]
         ranks = eligibility.third_child_ranks(children, on)
         assert ranks == case["ranks"]
-        amounts = [eligibility.monthly_amount(c.born, r, on) for c, r in zip(children, ranks)]
+        amounts = [
+            eligibility.monthly_amount(c.born, r, on) for c, r in zip(children, ranks, strict=True)
+        ]
         assert amounts == case["amounts"]
     elif kind == "partial_stop_from":
         stop = eligibility.partial_stop_from(
@@ -131,7 +133,9 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
     elif kind == "my_number":
         form = copy.deepcopy(CLAIM)
         form[case["field"]] = case["text"]
-        _, problems = validate_fields(CATALOGUE.get("child_allowance.claim"), form, date(2024, 5, 10))
+        _, problems = validate_fields(
+            CATALOGUE.get("child_allowance.claim"), form, date(2024, 5, 10)
+        )
         assert [p["code"] for p in problems] == ([case["code"]] if case["code"] else [])
         if problems:
             assert problems[0]["field"] == case["field"]
@@ -160,14 +164,18 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
 def test_enough_vectors_of_every_kind() -> None:
     kinds = {c["kind"] for c in CASES}
     assert len(CASES) >= 150
-    assert {"wareki", "prompt_due", "eligible_until", "counts_for_rank", "partial_stop_from"} <= kinds
+    assert {
+        "wareki",
+        "prompt_due",
+        "eligible_until",
+        "counts_for_rank",
+        "partial_stop_from",
+    } <= kinds
     assert {"residence_card", "resident_code", "my_number", "kana", "household"} <= kinds
     methods = {c["transfer_method"] for c in CASES if c["kind"] == "prompt_due"}
     assert methods == {"certificate", "card_special", "from_abroad"}
 
 
-@pytest.mark.parametrize(
-    "case", CASES, ids=[f"{i}-{c['kind']}" for i, c in enumerate(CASES)]
-)
+@pytest.mark.parametrize("case", CASES, ids=[f"{i}-{c['kind']}" for i, c in enumerate(CASES)])
 def test_vector(case: dict[str, Any]) -> None:
     check(copy.deepcopy(case))

@@ -52,7 +52,11 @@ def test_a_permanent_resident_needs_no_end_of_stay() -> None:
 
 
 def test_a_special_permanent_resident_needs_no_end_of_stay_nor_status() -> None:
-    member = {**FOREIGN, "residence_category": "特別永住者", "residence_card_number": "xy 8765 4321 zw"}
+    member = {
+        **FOREIGN,
+        "residence_category": "特別永住者",
+        "residence_card_number": "xy 8765 4321 zw",
+    }
     del member["residence_status"]
     values, problems = validate_fields(MOVE_IN, move_in_with(member), TODAY)
     assert problems == []
@@ -89,8 +93,11 @@ def test_a_malformed_residence_card_number_is_refused_and_an_alias_is_kept() -> 
 
 
 def test_the_resident_record_code_has_a_check_digit() -> None:
-    for written, code in [("1234567890", "resident_code_format"), ("1234567890a", "resident_code_format"),
-                          ("12345678904", "resident_code_check_digit")]:
+    for written, code in [
+        ("1234567890", "resident_code_format"),
+        ("1234567890a", "resident_code_format"),
+        ("12345678904", "resident_code_check_digit"),
+    ]:
         form = {**GOOD_MOVE_IN, "previous_resident_code": written}
         assert codes(validate_fields(MOVE_IN, form, TODAY)[1]) == [("previous_resident_code", code)]
 
@@ -102,7 +109,9 @@ def test_the_pre_2024_items_are_gone_from_the_claim() -> None:
     keys = {key for key, _ in CLAIM.walk()}
     assert not keys & {"address_on_january_1", "health_insurance_confirmed"}
     form = {**GOOD_CLAIM, "bank_account": {**GOOD_CLAIM["bank_account"], "account_type": "貯蓄"}}  # type: ignore[dict-item]
-    assert codes(validate_fields(CLAIM, form, date(2024, 5, 10))[1]) == [("bank_account", "bank_account_invalid")]
+    assert codes(validate_fields(CLAIM, form, date(2024, 5, 10))[1]) == [
+        ("bank_account", "bank_account_invalid")
+    ]
 
 
 def test_a_move_in_prompts_for_a_high_school_age_child_and_rolls_its_due_date() -> None:
@@ -146,7 +155,9 @@ def test_a_move_far_in_the_future_is_a_warning_but_a_planned_move_out_is_not() -
     assert move_far_in_future(move_out, values, set(), TODAY) == []
     far = {"reason_date": {"earliest": (TODAY + timedelta(days=15)).isoformat()}}
     near = {"reason_date": {"earliest": (TODAY + timedelta(days=14)).isoformat()}}
-    assert codes(move_far_in_future(termination, far, set(), TODAY)) == [("reason_date", "move_date_far_future")]
+    assert codes(move_far_in_future(termination, far, set(), TODAY)) == [
+        ("reason_date", "move_date_far_future")
+    ]
     assert move_far_in_future(termination, near, set(), TODAY) == []
     assert level("move_date_far_future") == "warning"
 
@@ -165,7 +176,10 @@ def test_the_same_my_number_on_two_persons_is_a_warning_that_never_shows_it() ->
     form["spouse_my_number"] = form["claimant_my_number"]
     problems = validate_fields(CLAIM, form, date(2024, 5, 10))[1]
     assert codes(problems) == [("spouse_my_number", "my_number_repeated")]
-    assert "621498320257" not in problems[0]["message"] and "claimant_my_number" in problems[0]["message"]
+    assert (
+        "621498320257" not in problems[0]["message"]
+        and "claimant_my_number" in problems[0]["message"]
+    )
     assert level("my_number_repeated") == "warning"
 
 
@@ -188,7 +202,9 @@ def test_the_partial_stop_is_flagged_at_the_status_report() -> None:
 def test_a_move_in_and_a_child_allowance_claim_share_the_household_key() -> None:
     move_in = {"new_address": "熊本市中央区手取本町１－１", "new_katagaki": "手取ハイツ１０１"}
     claim = {"claimant_address": "熊本市中央区手取本町1-1 手取ハイツ101"}
-    assert household_key({"family_name": "山田"}, move_in) == household_key({"family_name": "佐藤"}, claim)
+    assert household_key({"family_name": "山田"}, move_in) == household_key(
+        {"family_name": "佐藤"}, claim
+    )
 
 
 # ---- property tests of the date functions over 1989–2099
@@ -204,7 +220,10 @@ def test_the_18_year_end_is_a_31_march_within_a_year_after_the_birthday_eve(born
     assert (end.month, end.day) == (3, 31) and eve <= end < eve + timedelta(days=366)
     assert eligibility.is_eligible_child(born, end)
     assert not eligibility.is_eligible_child(born, end + timedelta(days=1))
-    assert eligibility.age_on(born, eve) == 18 and eligibility.age_on(born, eve - timedelta(days=1)) == 17
+    assert (
+        eligibility.age_on(born, eve) == 18
+        and eligibility.age_on(born, eve - timedelta(days=1)) == 17
+    )
 
 
 @settings(max_examples=300)
@@ -243,7 +262,10 @@ def test_the_partial_stop_is_a_first_of_month_within_5_and_7_years(start: date, 
 def test_the_prompt_due_date_is_open_and_at_least_15_days_after(move: date) -> None:
     if move.year > 2098:
         return
-    values = {"move_date": {"iso": move.isoformat()}, "members": [{"birth_date": {"iso": move.isoformat()}}]}
+    values = {
+        "move_date": {"iso": move.isoformat()},
+        "members": [{"birth_date": {"iso": move.isoformat()}}],
+    }
     [proposal] = child_allowance_prompts(MOVE_IN, values, Calendar())
     due = date.fromisoformat(proposal["due_on"])
     assert not Calendar().is_closed(due)

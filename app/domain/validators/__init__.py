@@ -74,7 +74,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_few_items": ("{label}は{limit}件以上必要です", "at least {limit} needed"),
     "too_many_items": ("{label}は{limit}件までです", "at most {limit} allowed"),
     "bank_account_invalid": ("{label}の{part}が正しくありません", "invalid {part}"),
-    "seireki_required": ("{label}は西暦で記入してください", "write this date in the Western calendar"),
+    "seireki_required": (
+        "{label}は西暦で記入してください",
+        "write this date in the Western calendar",
+    ),
     "resident_code_format": ("{label}は11桁の数字です", "must be 11 digits"),
     "resident_code_check_digit": ("{label}の検査数字が合いません", "check digit does not match"),
     "residence_card_format": (

@@ -101,7 +101,7 @@ def resident_code_check_digit(first10: str) -> int:
 
 
 def normalise_resident_code(text: str) -> str | None:
-    """Eleven ASCII digits when ``text`` has the shape of a 住民票コード (check digit not tested)."""
+    """Eleven ASCII digits when ``text`` is shaped like a 住民票コード (check digit not tested)."""
     digits = _SEPARATORS.sub("", text.translate(_FULL_WIDTH_DIGITS))
     return digits if _is_ascii_digits(digits, 11) else None
 
@@ -115,9 +115,8 @@ def is_valid_resident_code(text: str) -> bool:
 # 在留カード (入管法19条の4, 施行規則19条の6) and 特別永住者証明書 (入管特例法8条): both numbers
 # are 12 characters, 2 Latin letters, 8 digits, 2 Latin letters (e.g. AB12345678CD).
 _CARD_NUMBER = re.compile(r"[A-Z]{2}[0-9]{8}[A-Z]{2}")
-_FULL_WIDTH_ALNUM = str.maketrans(
-    {chr(c): chr(c - 0xFEE0) for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
-)
+_FULL_WIDTH_RANGES = (range(0xFF10, 0xFF1A), range(0xFF21, 0xFF3B), range(0xFF41, 0xFF5B))
+_FULL_WIDTH_ALNUM = str.maketrans({chr(c): chr(c - 0xFEE0) for r in _FULL_WIDTH_RANGES for c in r})
 
 
 def normalise_residence_card_number(text: str) -> str | None:
