@@ -162,7 +162,7 @@ def repeated_my_numbers(
         if number in seen:
             out.append(problem(path, "my_number_repeated", spec.label_ja, other=seen[number]))
         else:
-            seen[number] = path
+            seen[number] = f"{spec.label_ja} ({path})"
     return out
 
 
