@@ -29,7 +29,7 @@ def move_in(**overrides: Any) -> dict[str, Any]:
             "previous_address": "福岡市博多区博多駅前２丁目",
             "household_head_name": "髙橋 𠮷子",
             "transfer_method": "certificate",
-            "previous_resident_code": "12345678901",
+            "previous_resident_code": "12345678903",
             "members": [
                 {"name": "髙橋 𠮷子", "kana": "たかはし よしこ", "birth_date": "昭和60年4月1日", "sex": "female",
                  "relationship": "世帯主", "honseki": "福岡県福岡市", "hittousha": "髙橋 𠮷子",

@@ -25,6 +25,7 @@ PROCEDURE_CODES = (  # CONTRACT.md, in its order
 FieldType = Literal[
     "text", "name", "kana", "date", "wareki_date", "my_number", "postal_code", "municipality_code",
     "relationship", "bank_account", "account_name_kana", "integer", "boolean", "choice", "group",
+    "resident_code", "residence_card_number",
 ]
 # fmt: on
 DATE_TYPES = frozenset({"date", "wareki_date"})
@@ -33,7 +34,8 @@ HIGH_RISK_TYPES = frozenset({"my_number", "bank_account"})
 
 
 # ---- conditions: a small, safe subset of Python expressions, checked when the file loads:
-# "a == 'x'", "a != 'x'", "a in ('x', 'y')", "a", "not a", "and", "or", parentheses.
+# "a == 'x'", "a != 'x'", "a in ('x', 'y')", "a not in ('x', 'y')", "a", "not a", "and", "or",
+# parentheses.
 # A name is looked up in the group item first, then the form; a missing one counts as None.
 Test = Callable[[Mapping[str, object]], bool]
 
@@ -58,11 +60,13 @@ def _compile(node: ast.expr, keys: set[str], text: str) -> Test:
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.left, ast.Name):
         keys.add(key := node.left.id)
         op, right = node.ops[0], node.comparators[0]
-        items = right.elts if isinstance(op, ast.In) and isinstance(right, ast.Tuple) else [right]
+        listed = isinstance(op, ast.In | ast.NotIn) and isinstance(right, ast.Tuple)
+        items = cast(ast.Tuple, right).elts if listed else [right]
         if all(isinstance(item, ast.Constant) for item in items):
             options = [cast(ast.Constant, item).value for item in items]
-            if isinstance(op, ast.In):
-                return lambda scope: scope.get(key) in options
+            if isinstance(op, ast.In | ast.NotIn):
+                inside = isinstance(op, ast.In)
+                return lambda scope: (scope.get(key) in options) is inside
             if isinstance(op, ast.Eq | ast.NotEq):
                 equal = isinstance(op, ast.Eq)
                 return lambda scope: (scope.get(key) == options[0]) is equal

@@ -21,6 +21,7 @@ from datetime import date
 
 from app.domain.catalogue import FieldSpec, Procedure, parse_condition
 from app.domain.errors import InvalidInput
+from app.domain.plausibility import cross_checks
 from app.domain.validators import ALERT_CODES, Problem, codes, cp932, kana, problem
 from app.domain.validators.names import check_name
 from app.domain.validators.relationship import normalise_relationship
@@ -31,8 +32,9 @@ _UNSURE = object()
 
 _TRUE = {"true", "1", "yes", "y", "はい", "有", "あり", "○", "〇", "◯", "✓", "レ", "する"}
 _FALSE = {"false", "0", "no", "n", "いいえ", "無", "なし", "×", "しない"}
-# 全銀 account-type codes as banks use them in transfer files: 1 普通, 2 当座, 4 貯蓄.
-_ACCOUNT_KINDS = {"ordinary": ("普通", "1"), "current": ("当座", "2"), "savings": ("貯蓄", "4")}
+# 全銀 account-type codes as banks use them in transfer files: 1 普通, 2 当座. A 貯蓄預金 (4)
+# cannot receive the allowance transfers (児童手当・児童扶養手当 are paid to 普通/当座 only).
+_ACCOUNT_KINDS = {"ordinary": ("普通", "1"), "current": ("当座", "2")}
 _ACCOUNT_TYPES = {alias: kind for kind, more in _ACCOUNT_KINDS.items() for alias in (kind, *more)}
 
 
@@ -170,6 +172,8 @@ class _Check:
         except DateProblem as exc:
             self.add(path, exc.code, spec)
             return date_value(value)
+        if spec.type == "date" and parsed.era is not None:  # 西暦 only (標準仕様書 j20)
+            self.add(path, "seireki_required", spec)
         if spec.not_after_today and parsed.earliest is not None and parsed.earliest > self.today:
             self.add(path, "future", spec)
         return parsed.as_value()
@@ -186,6 +190,22 @@ class _Check:
         elif codes.my_number_check_digit(digits[:11]) != int(digits[11]):
             self.add(path, "my_number_check_digit", spec)
         return digits
+
+    def _resident_code(self, spec: FieldSpec, value: object, path: str) -> object:
+        digits = codes.normalise_resident_code(value) if isinstance(value, str) else None
+        if digits is None:
+            self.add(path, "resident_code_format", spec)
+            return value
+        if codes.resident_code_check_digit(digits[:10]) != int(digits[10]):
+            self.add(path, "resident_code_check_digit", spec)
+        return digits
+
+    def _residence_card_number(self, spec: FieldSpec, value: object, path: str) -> object:
+        number = codes.normalise_residence_card_number(value) if isinstance(value, str) else None
+        if number is None:
+            self.add(path, "residence_card_format", spec)
+            return value
+        return number
 
     def _postal_code(self, spec: FieldSpec, value: object, path: str) -> object:
         code = codes.normalise_postal_code(value) if isinstance(value, str) else None
@@ -341,4 +361,4 @@ def validate_fields(
     """Normalise an application's fields and list every problem; never raises on bad values."""
     check = _Check(today)
     values = check.level(procedure.fields, fields, "", {})
-    return values, check.problems
+    return values, check.problems + cross_checks(procedure, values, check.problems, today)

@@ -23,6 +23,8 @@ from app.domain.clock import business_day
 from app.domain.deadlines import Calendar, due_date
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.fields import require_strict_types, validate_fields
+from app.domain.household import household_key
+from app.domain.prompts import child_allowance_prompts
 from app.domain.roles import Principal
 from app.domain.visibility import is_protected
 from app.services import attachments
@@ -69,18 +71,6 @@ def merge_ocr(fields: dict[str, Any], ocr: dict[str, dict[str, Any]] | None) -> 
     return merged
 
 
-def household_key(applicant: dict[str, Any], values: dict[str, Any]) -> str:
-    """Which household a form is about: the sender's reference, else its address and head."""
-    explicit = applicant.get("household_ref")
-    if explicit:
-        basis = f"ref:{explicit}"
-    else:
-        address = values.get("new_address") or values.get("address") or applicant.get("address") or ""
-        head = values.get("household_head_name") or applicant.get("family_name") or ""
-        basis = f"addr:{address}|{head}"
-    return hashlib.sha256(basis.encode()).hexdigest()[:32]
-
-
 def urgency_of(due_on: date | None, received_at: datetime, *, resident_waiting: bool) -> int:
     """The queue order key, fixed at creation: earlier due first; a waiting resident goes ahead."""
     if due_on is not None:
@@ -93,42 +83,8 @@ def urgency_of(due_on: date | None, received_at: datetime, *, resident_waiting: 
 
 
 def proposals_for(procedure: Procedure, values: dict[str, Any], received_on: date) -> list[dict[str, Any]]:
-    """Cross-procedure prompts (DOMAIN.md §7.23): a 転入 with children under 18 → 児童手当."""
-    if procedure.code != "resident.move_in":
-        return []
-    move = _iso(values.get("move_date"))
-    children = []
-    for path, spec, value in concrete_fields(procedure, values):
-        if path.endswith(".birth_date") and spec.type in ("date", "wareki_date"):
-            born = _iso(value)
-            if born and move and _age_on(born, move) < 18:
-                children.append(path.split(".")[0])
-    if not children or move is None:
-        return []
-    base = _iso(values.get("planned_move_out_date")) or move
-    claim = load_catalogue().find("child_allowance.claim")
-    return [{
-        "procedure": "child_allowance.claim",
-        "reason": "18歳未満の子を含む転入: 児童手当の認定請求 (move-in with children under 18)",
-        "members": children,
-        "due_on": (base + timedelta(days=15)).isoformat(),
-        "name_ja": claim.name_ja if claim else "児童手当 認定請求",
-    }]
-
-
-def _iso(value: Any) -> date | None:
-    if isinstance(value, dict):
-        value = value.get("iso")
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _age_on(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    """Cross-procedure prompts (DOMAIN.md §7.23); the rules live in app.domain.prompts."""
+    return child_allowance_prompts(procedure, values, Calendar())
 
 
 async def find_by_references(

@@ -124,6 +124,9 @@ def test_deadline_rules(code: str, kinds: list[str]) -> None:
         ("a == False", {}, False),
         ("a and (b or not c)", {"a": 1, "c": True}, False),
         ("a and (b or not c)", {"a": 1, "b": 1, "c": True}, True),
+        ("s not in ('永住者', 'x')", {"s": "永住者"}, False),
+        ("s not in ('永住者', 'x')", {"s": "留学"}, True),
+        ("s not in ('永住者', 'x')", {}, True),
     ],
 )
 def test_conditions(text: str, values: dict[str, object], holds: bool) -> None:

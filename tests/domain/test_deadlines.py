@@ -155,9 +155,16 @@ RECEIVED = date(2024, 4, 10)
         ),
         (
             "child_allowance.revision",
-            {"reason_date": iso("2024-04-01")},
+            {"reason_date": iso("2024-04-01"), "revision_kind": "increase"},
             RECEIVED,
             date(2024, 4, 16),
+        ),
+        # 額改定届 (decrease): 速やかに, no dated deadline (施行規則3条)
+        (
+            "child_allowance.revision",
+            {"reason_date": iso("2024-04-01"), "revision_kind": "decrease"},
+            RECEIVED,
+            None,
         ),
         # 現況届 windows: 2024-06-30 and 2024-08-31 fall on weekends
         ("child_allowance.status_report", {}, date(2024, 6, 10), date(2024, 7, 1)),

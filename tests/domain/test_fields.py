@@ -36,7 +36,7 @@ GOOD_MOVE_IN = {
     "previous_address": "福岡市中央区天神1丁目1番1号",
     "household_head_name": "山田太郎",
     "transfer_method": "転出証明書",
-    "previous_resident_code": "12345678901",
+    "previous_resident_code": "12345678903",
     "members": [
         MEMBER,
         {
@@ -79,7 +79,6 @@ GOOD_CLAIM = {
         "account_number": "12345",
     },
     "account_name_kana": "ヤマダ タロウ",
-    "health_insurance_confirmed": True,
 }
 
 
@@ -152,7 +151,7 @@ def test_conditional_fields() -> None:
     foreign = copy.deepcopy(GOOD_MOVE_IN)
     member = foreign["members"][0]  # type: ignore[index]
     del member["honseki"], member["hittousha"]
-    member.update(is_foreign="はい", residence_category="中長期在留者")
+    member.update(is_foreign="はい", residence_category="中長期在留者", birth_date="1975-05-01")
     assert codes(validate_fields(MOVE_IN, foreign, TODAY)[1]) == [
         (f"members[0].{key}", "required")
         for key in (

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.validators.relationship import LINKS, normalise_relationship
+from app.domain.validators.relationship import IN_LAW_CHILD, LINKS, normalise_relationship
 
 
 @pytest.mark.parametrize(
@@ -25,8 +25,11 @@ from app.domain.validators.relationship import LINKS, normalise_relationship
         ("妻の長男", "妻の子"),
         ("孫", "子の子"),
         ("曾孫", "子の子の子"),
-        ("嫁", "子の妻"),
-        ("婿", "子の夫"),
+        ("嫁", "子（子の妻）"),  # j110 ②: one link, not the chain 子の妻
+        ("婿", "子（子の夫）"),
+        ("子の夫", "子（子の夫）"),
+        ("子(子の妻)", "子（子の妻）"),
+        ("婿の父", "子（子の夫）の父"),
         ("世帯主の子", "子"),
     ],
 )
@@ -62,7 +65,8 @@ LINK = st.sampled_from(sorted(LINKS))
 @given(st.lists(LINK, min_size=1, max_size=4))
 def test_chains_of_up_to_four_links_are_standard(links: list[str]) -> None:
     chain = "の".join(links)
-    assert normalise_relationship(chain).value == chain
+    # j110 ②: the two-link 子の夫/子の妻 alone is written 子（子の夫）/子（子の妻）
+    assert normalise_relationship(chain).value == IN_LAW_CHILD.get(chain, chain)
     assert normalise_relationship(chain).code is None
 
 

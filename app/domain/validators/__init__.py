@@ -74,6 +74,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_few_items": ("{label}は{limit}件以上必要です", "at least {limit} needed"),
     "too_many_items": ("{label}は{limit}件までです", "at most {limit} allowed"),
     "bank_account_invalid": ("{label}の{part}が正しくありません", "invalid {part}"),
+    "seireki_required": (
+        "{label}は西暦で記入してください",
+        "write this date in the Western calendar",
+    ),
+    "resident_code_format": ("{label}は11桁の数字です", "must be 11 digits"),
+    "resident_code_check_digit": ("{label}の検査数字が合いません", "check digit does not match"),
+    "residence_card_format": (
+        "{label}は英字2桁・数字8桁・英字2桁です",
+        "must be 2 letters, 8 digits and 2 letters",
+    ),
+    # Plausibility (warnings): what a reviewer checks with the resident before approving.
+    "child_too_old_for_claimant": (
+        "{label}が請求者の生年月日から10年未満です",
+        "child born less than 10 years after the claimant",
+    ),
+    "move_date_far_future": (
+        "{label}が{days}日より先の日付です",
+        "more than {days} days in the future",
+    ),
+    "born_after_move": ("{label}が異動日より後です", "born after the date of the move"),
+    "my_number_repeated": (
+        "{label}が{other}と同じ個人番号です",
+        "same My Number as {other}",
+    ),
+    "partial_stop_due": (
+        "{label}: 一部支給停止の時期（{since}から）です。適用除外届を確認してください",
+        "partial suspension applies from {since}; check for the exemption notice",
+    ),
 }
 # Alerts need a reviewer's acknowledgement; every other code is an error that blocks
 # 本登録 until corrected (標準仕様書 11.1, j1440).
@@ -83,6 +111,11 @@ ALERT_CODES = frozenset(
         "variation_sequence",
         "needs_identification",
         "account_holder_mismatch",
+        "child_too_old_for_claimant",
+        "move_date_far_future",
+        "born_after_move",
+        "my_number_repeated",
+        "partial_stop_due",
     }
 )
 

@@ -84,3 +84,46 @@ def normalise_postal_code(text: str) -> str | None:
 def format_postal_code(code: str) -> str:
     """The display form 999-9999 of a stored seven-digit postal code."""
     return f"{code[:3]}-{code[3:]}"
+
+
+def resident_code_check_digit(first10: str) -> int:
+    """Check digit of a 住民票コード (住民基本台帳法施行規則1条: 10 random digits + 1 check digit).
+
+    DOMAIN.md does not give the 算式; implemented: modulus 11 with the weights of the 個人番号
+    算式 (Pn the n-th digit from the right, Qn = n+1 for n ≤ 6, n−5 after), 0 when the remainder
+    is 0 or 1, the scheme the 個人番号 算式 (総務省令第85号5条) was carried over from.
+    """
+    if not _is_ascii_digits(first10, 10):
+        raise ValueError("a 住民票コード base is 10 ASCII digits")
+    total = sum(int(first10[10 - n]) * (n + 1 if n <= 6 else n - 5) for n in range(1, 11))
+    remainder = total % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def normalise_resident_code(text: str) -> str | None:
+    """Eleven ASCII digits when ``text`` is shaped like a 住民票コード (check digit not tested)."""
+    digits = _SEPARATORS.sub("", text.translate(_FULL_WIDTH_DIGITS))
+    return digits if _is_ascii_digits(digits, 11) else None
+
+
+def is_valid_resident_code(text: str) -> bool:
+    """Eleven digits (full-width and separators allowed) whose last is the check digit."""
+    digits = normalise_resident_code(text)
+    return digits is not None and resident_code_check_digit(digits[:10]) == int(digits[10])
+
+
+# 在留カード (入管法19条の4, 施行規則19条の6) and 特別永住者証明書 (入管特例法8条): both numbers
+# are 12 characters, 2 Latin letters, 8 digits, 2 Latin letters (e.g. AB12345678CD).
+_CARD_NUMBER = re.compile(r"[A-Z]{2}[0-9]{8}[A-Z]{2}")
+_FULL_WIDTH_RANGES = (range(0xFF10, 0xFF1A), range(0xFF21, 0xFF3B), range(0xFF41, 0xFF5B))
+_FULL_WIDTH_ALNUM = str.maketrans({chr(c): chr(c - 0xFEE0) for r in _FULL_WIDTH_RANGES for c in r})
+
+
+def normalise_residence_card_number(text: str) -> str | None:
+    """The upper-case ASCII card number, or None when it is not 2 letters, 8 digits, 2 letters.
+
+    Full-width letters and digits and separators are folded; nothing else (circled digits and
+    other scripts stay and fail).
+    """
+    folded = _SEPARATORS.sub("", text.translate(_FULL_WIDTH_ALNUM)).upper()
+    return folded if folded.isascii() and _CARD_NUMBER.fullmatch(folded) else None

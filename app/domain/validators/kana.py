@@ -17,9 +17,15 @@ _KATAKANA = re.compile(r"[ァ-ヺー・ヽヾ\u3000]")
 ZENGIN_MAX_LENGTH = 40  # typical bank limit for 口座名義 (bank-dependent; DOMAIN.md §5.2)
 
 
+# A spacing 濁点/半濁点 (゛ U+309B, ゜ U+309C) written after a kana joins it, as its combining
+# form does (JIS X 0208 has only the spacing marks; 標準仕様書 j330 matches カ゛ as ガ).
+# NFKC alone would turn ゛ into a space and a combining mark, splitting the reading in two.
+_SPACING_MARKS = str.maketrans({"\u309b": "\u3099", "\u309c": "\u309a"})
+
+
 def normalise_furigana(text: str) -> str:
     """Full-width katakana from half-width kana or hiragana, parts split by one full-width space."""
-    s = unicodedata.normalize("NFKC", text)
+    s = unicodedata.normalize("NFKC", text.translate(_SPACING_MARKS))
     s = jaconv.hira2kata(s)
     s = s.translate({ord(d): "ー" for d in _DASHES})
     return "\u3000".join(s.split())

@@ -1,10 +1,11 @@
 """続柄 (relationship to the 世帯主) in the standard vocabulary (標準仕様書 1.1.11, j110).
 
 Allowed: 世帯主, 縁故者, 同居人 on their own, or a chain of up to four links from
-夫 妻 夫（未届） 妻（未届） 子 父 母 兄 姉 弟 妹 joined with 「の」 (子の子の子の子).
-A relationship needing five or more links is recorded as 縁故者. Words like 孫 or 長男 are
-not standard: unambiguous ones are rewritten (孫 → 子の子), ambiguous ones (祖父) are
-reported with the standard candidates.
+夫 妻 夫（未届） 妻（未届） 子 子（子の夫） 子（子の妻） 父 母 兄 姉 弟 妹 joined with 「の」
+(子の子の子の子). A relationship needing five or more links is recorded as 縁故者. Words like
+孫 or 長男 are not standard (j110 lists 孫 among what is not kept): unambiguous ones are
+rewritten to the standard's own form (孫 → 子の子, its example ③; 婿 → 子（子の夫）, item ②),
+ambiguous ones (祖父) are reported with the standard candidates.
 """
 
 import re
@@ -14,8 +15,11 @@ from dataclasses import dataclass
 MAX_LINKS = 4
 STANDALONE = frozenset({"世帯主", "縁故者", "同居人"})
 LINKS = frozenset(
-    {"夫", "妻", "夫（未届）", "妻（未届）", "子", "父", "母", "兄", "姉", "弟", "妹"}
+    {"夫", "妻", "夫（未届）", "妻（未届）", "子", "子（子の夫）", "子（子の妻）", "父", "母"}
+    | {"兄", "姉", "弟", "妹"}
 )
+# j110 ②: a child's spouse is written 子（子の夫）/子（子の妻）, one link, not the chain 子の夫.
+IN_LAW_CHILD = {"子の夫": "子（子の夫）", "子の妻": "子（子の妻）"}
 
 # Everyday words with exactly one standard spelling.
 ALIASES: dict[str, str] = {
@@ -47,8 +51,8 @@ ALIASES: dict[str, str] = {
     "曽孫": "子の子の子",
     "ひ孫": "子の子の子",
     "玄孫": "子の子の子の子",
-    "婿": "子の夫",
-    "嫁": "子の妻",
+    "婿": "子（子の夫）",
+    "嫁": "子（子の妻）",
     "養父": "父",
     "養母": "母",
     "実父": "父",
@@ -95,10 +99,11 @@ def normalise_relationship(text: str) -> RelationshipCheck:
     s = s.removeprefix("世帯主の")  # 続柄 is relative to the head already: 世帯主の子 = 子
     if s in AMBIGUOUS:
         return RelationshipCheck(text, "not_standard", AMBIGUOUS[s])
+    s = IN_LAW_CHILD.get(s, s)
     links: list[str] = []
-    for word in s.split("の"):
+    for word in re.split(r"の(?![^（]*）)", s):  # the の inside 子（子の夫） does not split
         expanded = ALIASES.get(word, word)
-        links.extend(expanded.split("の"))
+        links.extend(re.split(r"の(?![^（]*）)", expanded))
     if any(link not in LINKS for link in links):
         return RelationshipCheck(text, "not_standard", _suggest(s))
     if len(links) > MAX_LINKS:
