@@ -71,6 +71,14 @@ class DirectWriter:
         protocol.close_sent = True
         asyncio.get_running_loop().call_later(grace_s, self._cut_if_stuck)
 
+    def buffered(self) -> int:
+        """Bytes written to the socket that the display has not read yet."""
+        return self._transport.get_write_buffer_size()
+
+    def abort(self) -> None:
+        """Drop the connection at once, and whatever is still queued for it."""
+        self._transport.abort()
+
     def _cut_if_stuck(self) -> None:
         if self._transport.get_write_buffer_size() > 0:
             self._transport.abort()

@@ -76,8 +76,8 @@ class WireSocket(Socket):
         await self.wire.flowing.wait()
         self.wire.texts.append(data)
 
-    async def receive_text(self) -> str:
-        return await self.incoming.get()
+    async def receive(self) -> dict[str, str]:
+        return {"type": "websocket.receive", "text": await self.incoming.get()}
 
 
 def seqs(wire: Wire) -> list[int]:
