@@ -23,6 +23,8 @@ class DisplaySettings(BaseModel):
     # and cuts any display with more than max_buffered_bytes unread (1013).
     guard_s: float = 1.0
     max_buffered_bytes: int = 1024 * 1024
+    # The kernel's send buffer per display socket (0: the system's autotuning, megabytes).
+    socket_send_buffer_bytes: int = 64 * 1024
     # A gap is replayed this many events per database read; at most replay_readers such reads
     # run at once per process.
     replay_page: int = 200

@@ -63,6 +63,8 @@ async def lobby_feed(
     )
     # Under uvicorn's sansio websockets the hub writes frames straight to this socket.
     direct = direct_writer(websocket._send, websocket.scope)
+    if direct is not None and display.socket_send_buffer_bytes > 0:
+        direct.limit_kernel_buffer(display.socket_send_buffer_bytes)
     await DisplayConnection(
         websocket, resources.hub, resources.feed, office_id, options, direct=direct
     ).run(token_id=principal.token_id)

@@ -7,6 +7,7 @@ gets no direct writer and is served through the ordinary ``send_text``.
 """
 
 import asyncio
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -70,6 +71,17 @@ class DirectWriter:
         transport.write(b"".join(protocol.conn.data_to_send()))
         protocol.close_sent = True
         asyncio.get_running_loop().call_later(grace_s, self._cut_if_stuck)
+
+    def limit_kernel_buffer(self, size: int) -> None:
+        """Cap the kernel's send buffer of this socket (Linux autotunes loopback and LAN
+        sockets up to megabytes): a display that stops reading then holds at most about
+        ``size`` bytes there, and is noticed as slow after that much instead of megabytes."""
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+            except OSError:
+                pass
 
     def buffered(self) -> int:
         """Bytes written to the socket that the display has not read yet."""

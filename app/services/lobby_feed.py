@@ -14,7 +14,7 @@ from app.realtime.messages import LobbySnapshot
 from app.services.lobby import build_snapshot
 from app.settings import Settings
 from app.storage import lobby as lobby_store
-from app.storage.db import read_only, read_one_moment
+from app.storage.db import read_one_moment, read_only
 from app.storage.tables import ApiToken, LobbyEvent, Office
 
 # Token ids per look-up statement of the display token check.
