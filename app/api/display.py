@@ -14,6 +14,7 @@ from app.resources import Resources
 from app.services.uow import UnitOfWork
 from app.settings import Settings
 from app.storage import tenancy
+from app.storage.db import read_only
 
 router = APIRouter(tags=["lobby"])
 
@@ -26,6 +27,8 @@ async def _authorise(
 ) -> Principal | int:
     """The token's principal when it may watch the office, else the close code to send."""
     async with resources.sessionmaker() as session:
+        # Reads only: a reconnecting room of displays never takes SQLite's write lock.
+        await read_only(session)
         uow = UnitOfWork(session, clock=resources.clock, settings=settings)
         try:
             principal = await principal_for_token(uow, token, resources.tokens)

@@ -69,6 +69,7 @@ class DatabaseLobbyFeed:
     async def fetch(self, office_id: str, after_seq: int, up_to: int) -> list[tuple[int, str]]:
         """The hub's read: events in (after_seq, up_to], serialised once for every display."""
         async with self._sessionmaker() as session:
+            await read_only(session)
             events = await lobby_store.list_events_after(
                 session, office_id, after_seq, up_to=up_to, limit=self._settings.display.history_events
             )
@@ -76,6 +77,7 @@ class DatabaseLobbyFeed:
 
     async def channel_seqs(self, office_ids: list[str]) -> dict[str, int]:
         async with self._sessionmaker() as session:
+            await read_only(session)
             return await lobby_store.channel_seqs(session, office_ids)
 
     async def live_tokens(self, token_ids: Collection[str], now: datetime) -> set[str]:

@@ -126,12 +126,15 @@ async def read_one_moment(session: AsyncSession) -> None:
     """Begin ``session``'s transaction so that every read in it sees the same moment.
 
     PostgreSQL: REPEATABLE READ and read-only (its default, READ COMMITTED, gives each statement
-    the newest commits). SQLite: every transaction already holds the write lock from its start,
-    so nothing commits while it reads."""
+    the newest commits). SQLite: a deferred transaction, which in WAL mode reads one snapshot
+    from its first statement to its end without taking the write lock (kiosks and counters
+    commit meanwhile; this transaction does not see them)."""
     if session.bind.dialect.name == "postgresql":
         await session.connection(
             execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
         )
+    else:
+        await read_only(session)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
