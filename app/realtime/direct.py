@@ -70,7 +70,13 @@ class DirectWriter:
             return
         transport.write(b"".join(protocol.conn.data_to_send()))
         protocol.close_sent = True
-        asyncio.get_running_loop().call_later(grace_s, self._cut_if_stuck)
+        # uvicorn's close timer: cancelled, and the connection closed, when the display answers
+        # the close frame; otherwise the connection is cut when it fires. A display that reads
+        # a byte a second must not keep its socket open for as long as it likes.
+        timer = getattr(protocol, "close_timer", None)
+        if timer is not None:
+            timer.cancel()
+        protocol.close_timer = asyncio.get_running_loop().call_later(grace_s, self._cut)
 
     def limit_kernel_buffer(self, size: int) -> None:
         """Cap the kernel's send buffer of this socket (Linux autotunes loopback and LAN
@@ -91,8 +97,9 @@ class DirectWriter:
         """Drop the connection at once, and whatever is still queued for it."""
         self._transport.abort()
 
-    def _cut_if_stuck(self) -> None:
-        if self._transport.get_write_buffer_size() > 0:
+    def _cut(self) -> None:
+        self._protocol.close_timer = None
+        if not self._transport.is_closing():
             self._transport.abort()
 
 

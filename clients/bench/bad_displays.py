@@ -33,30 +33,50 @@ class Counts:
         self.failed = 0
 
 
-async def handshake(host: str, port: int, path: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def handshake(host: str, port: int, path: str) -> socket.socket:
+    """A connected websocket on a bare non-blocking socket (no transport reading ahead)."""
+    loop = asyncio.get_running_loop()
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     raw.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(raw, (host, port))
-    reader, writer = await asyncio.open_connection(sock=raw, limit=4096)
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write(
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
-    if not head.startswith(b"HTTP/1.1 101"):
-        raise ConnectionError(head[:80].decode(errors="replace"))
-    return reader, writer
+    try:
+        await loop.sock_connect(raw, (host, port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        await loop.sock_sendall(raw, (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = await asyncio.wait_for(loop.sock_recv(raw, 1024), 60)
+            if not chunk:
+                raise ConnectionError("closed during the handshake")
+            head += chunk
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise ConnectionError(head[:80].decode(errors="replace"))
+    except BaseException:
+        raw.close()
+        raise
+    return raw
+
+
+async def read_slowly(raw: socket.socket) -> None:
+    """512 bytes a second until the server closes."""
+    loop = asyncio.get_running_loop()
+    while True:
+        if not await loop.sock_recv(raw, 512):
+            return
+        await asyncio.sleep(1.0)
 
 
 async def bad_display(config: dict[str, Any], slow: bool, counts: Counts, ready: asyncio.Event,
                       settled: list[int], total: int) -> None:
+    loop = asyncio.get_running_loop()
     first = True
     while True:
         try:
-            reader, writer = await handshake(config["host"], config["port"], config["path"])
-        except (OSError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+            raw = await handshake(config["host"], config["port"], config["path"])
+        except (OSError, ConnectionError, TimeoutError):
             counts.failed += 1
             await asyncio.sleep(1.0)
             continue
@@ -67,17 +87,17 @@ async def bad_display(config: dict[str, Any], slow: bool, counts: Counts, ready:
             if settled[0] == total:
                 ready.set()
         try:
-            writer.write(RESUME_FROM_ZERO.serialize(mask=True))
+            await loop.sock_sendall(raw, RESUME_FROM_ZERO.serialize(mask=True))
             if slow:
-                while await reader.read(512):
-                    await asyncio.sleep(1.0)
+                await read_slowly(raw)
                 counts.dropped += 1
             else:
                 # Never read; after a while the television is switched off and on again.
                 await asyncio.sleep(SILENT_LIFETIME_S)
-        except (OSError, asyncio.IncompleteReadError):
+        except OSError:
             counts.dropped += 1
-        writer.transport.abort()
+        finally:
+            raw.close()
         await asyncio.sleep(0.5)
 
 

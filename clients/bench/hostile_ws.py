@@ -68,12 +68,15 @@ class BadDisplays:
         self.log_path = log_path
         self.process: subprocess.Popen[Any] | None = None
 
-    async def start(self) -> dict[str, Any]:
+    def _spawn(self) -> subprocess.Popen[Any]:
         with open(self.log_path, "ab") as log:
-            self.process = spawn(
+            return spawn(
                 [sys.executable, "-m", "clients.bench.bad_displays"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
             )
+
+    async def start(self) -> dict[str, Any]:
+        self.process = self._spawn()
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(json.dumps(self.config) + "\n")
         self.process.stdin.flush()
@@ -130,7 +133,7 @@ async def run(options: BenchOptions) -> Result:
                                                        f"{db}-hostile-{index}"))
                 finally:
                     bad_reports.append({"ready": ready, **(await bad.stop())})
-        result.rows += rows(group, sizes, clean, hostile)
+        result.rows += rows(group, sizes, clean, hostile, bad_reports)
         result.details[group] = {"clean": clean, "hostile": hostile, "bad": bad_reports}
     result.notes.append(
         f"'with bad clients': {sizes.bad // 2} silent and {sizes.bad - sizes.bad // 2} slow displays, "
@@ -151,7 +154,7 @@ def _g(rounds: list[dict[str, Any]], *path: str) -> list[Any]:
 
 
 def rows(group: str, sizes: HostileSizes, clean: list[dict[str, Any]],
-         hostile: list[dict[str, Any]]) -> list[Row]:
+         hostile: list[dict[str, Any]], bad: list[dict[str, Any]]) -> list[Row]:
     clean_p99 = [v for v in _g(clean, "swarm", "latency_ms", "p99") if v is not None]
     limit = P99_WITHIN * sorted(clean_p99)[len(clean_p99) // 2] if clean_p99 else None
     g = f"{group}, with {sizes.bad} bad clients (baseline: without)"
@@ -176,6 +179,10 @@ def rows(group: str, sizes: HostileSizes, clean: list[dict[str, Any]],
                         baseline=_g(clean, "drive", "call_http_ms", "p99"), group=g),
         Row.from_rounds("request errors", "count", _g(hostile, "drive", "error_count"),
                         baseline=_g(clean, "drive", "error_count"), target=Target("==", 0, over="max"),
+                        group=g),
+        Row.from_rounds("bad clients' connections (reconnects included)", "count",
+                        _g(bad, "connections"), group=g),
+        Row.from_rounds("slow clients dropped by the server", "count", _g(bad, "dropped_by_server"),
                         group=g),
         Row.from_rounds("server peak RSS", "MB", _g(hostile, "server", "rss_peak_mb"),
                         baseline=_g(clean, "server", "rss_peak_mb"), group=g),

@@ -217,6 +217,33 @@ async def test_a_16_mib_frame_is_closed_with_1009_and_costs_the_server_no_memory
     assert grown_mib < 8, f"server peak RSS grew by {grown_mib:.1f} MiB"
 
 
+async def test_a_ping_flood_that_never_reads_its_pongs_is_cut_within_seconds(
+    hostile_server: LiveServer, office: Office
+) -> None:
+    """Pongs are written by the protocol, past the send path: the hard cap on unread bytes
+    (1 MiB) cuts the connection at the next sweep, well before a heartbeat would notice."""
+    path = f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+    flooder = await SilentDisplay.open(hostile_server, path)
+    hub = hostile_server.app.state.resources.hub
+    ping = Frame(Opcode.PING, b"p" * 125).serialize(mask=True)
+    try:
+        deadline = time.monotonic() + 1
+        while hub.connection_count() == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert hub.connection_count() == 1
+        began = time.monotonic()
+        for _ in range(40):
+            flooder.writer.write(ping * 500)  # 2.6 MB of pings in all, no pong read
+            await asyncio.sleep(0.01)
+        while hub.connection_count() > 0 and time.monotonic() - began < 10:
+            await asyncio.sleep(0.05)
+        assert hub.connection_count() == 0
+        # The heartbeat (5 s) and the send timeout (2 s) would have taken 7 s.
+        assert time.monotonic() - began < 4
+    finally:
+        flooder.abort()
+
+
 async def test_a_flood_of_messages_is_closed_with_1008(hostile_server: LiveServer, office: Office) -> None:
     url = hostile_server.lobby_ws(office.id, office.token("display"))
     async with connect(url) as flood, connect(url) as calm:
