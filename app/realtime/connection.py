@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from app.realtime.direct import DirectWriter
+from app.realtime.direct import DirectWriter, encode_text_frame
 from app.realtime.hub import Hub, Subscription
 from app.realtime.inbound import (
     CLOSE_POLICY_VIOLATION,
@@ -190,11 +190,9 @@ class DisplayConnection:
             if not events or events[0][0] != position + 1:
                 await self._resync(subscription)  # pruned meanwhile, or an epoch change
                 return
-            for seq, text in events:
-                if seq > target:
-                    break
-                await self._send(subscription, text)
-                position = seq
+            texts = [text for seq, text in events if seq <= target]
+            await self._send_page(subscription, texts)
+            position = events[len(texts) - 1][0]
             subscription.last = max(subscription.last, position)
             if position < target:
                 _, events = await self._feed.events_after(
@@ -207,6 +205,23 @@ class DisplayConnection:
         await self._send(subscription, snapshot.model_dump_json())
         self._epoch = snapshot.epoch
         subscription.last = snapshot.seq
+
+    async def _send_page(self, subscription: Subscription, texts: list[str]) -> None:
+        """Several events at once: under the direct writer, framed and written in one go once
+        the socket drains (a tenth of the CPU of one ASGI send each)."""
+        direct = self._direct
+        if direct is not None:
+            try:
+                async with asyncio.timeout(self._options.send_timeout_s):
+                    await direct.drained()
+            except TimeoutError:
+                raise SlowDisplay from None
+            if direct.ready():
+                direct.write(b"".join(encode_text_frame(text) for text in texts))
+                subscription.sent_at = self._loop.time()
+                return
+        for text in texts:
+            await self._send(subscription, text)
 
     async def _send(self, subscription: Subscription, text: str) -> None:
         try:

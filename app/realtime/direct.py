@@ -57,6 +57,10 @@ class DirectWriter:
     def write(self, frame: bytes) -> None:
         self._transport.write(frame)
 
+    async def drained(self) -> None:
+        """Until the socket is below its low-water mark again (at once if it is), or lost."""
+        await self._protocol.writable.wait()
+
     def close_behind(self, code: int, reason: str, grace_s: float) -> None:
         """Queue a close frame behind what the display has not read yet, and cut the
         connection if it has still not read it all after ``grace_s``."""

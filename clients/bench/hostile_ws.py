@@ -12,7 +12,9 @@ calling on a schedule, a kiosk issuing between calls) twice, back to back:
 
 Figures: the healthy displays' call→display p50/p99 side by side (target: p99 within 20 % of
 the clean run), missed events, and the server's peak RSS in each. Sizes: ``--opt
-displays=1000 bad=200 calls=200 history=3000``; ``--quick`` runs 200 healthy and 40 bad.
+displays=1000 bad=200 calls=200 history=3000``; ``--quick`` runs 200 healthy and 40 bad;
+``--opt database_url=postgresql+asyncpg://…/mydb`` serves from an existing database of yours
+(emptied first, never dropped) instead of a ``bench_*`` database of the run.
 """
 
 import asyncio
@@ -94,6 +96,23 @@ class BadDisplays:
             stop_process(self.process)
 
 
+async def empty_database(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    if not url.startswith("postgresql"):
+        await recreate_database(url)
+        return
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
 def _lobby_sizes(sizes: HostileSizes) -> Sizes:
     return Sizes(displays=sizes.displays, calls=sizes.calls, interval_s=sizes.interval_s,
                  rounds=1, processes=[1], issues=0, issue_concurrency=8,
@@ -107,9 +126,17 @@ async def run(options: BenchOptions) -> Result:
     result = Result("hostile_ws")
     result.details["sizes"] = sizes.__dict__
     lobby_sizes = _lobby_sizes(sizes)
+    explicit = options.params.get("database_url")
+    if explicit:
+        dbs = ["postgres" if explicit.startswith("postgresql") else "sqlite"]
     for db in dbs:
-        url = options.database_url(db, "bench_hostile_ws")
-        await recreate_database(url)
+        if explicit:
+            # A database of your own (``--opt database_url=...``): emptied, never dropped.
+            url = explicit
+            await empty_database(url)
+        else:
+            url = options.database_url(db, "bench_hostile_ws")
+            await recreate_database(url)
         demo = Demo(await asyncio.to_thread(seed_demo, url, options.env_params()),
                     database=url.rsplit("/", 1)[-1] if db == "postgres" else None)
         group = f"{db}, 1 process, {sizes.displays} healthy displays"
