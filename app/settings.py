@@ -25,8 +25,8 @@ class DisplaySettings(BaseModel):
     max_buffered_bytes: int = 1024 * 1024
     # The kernel's send buffer per display socket (0: the system's autotuning, megabytes).
     socket_send_buffer_bytes: int = 64 * 1024
-    # A gap is replayed this many events per database read; at most replay_readers such reads
-    # run at once per process.
+    # A gap is replayed this many events per database read; at most replay_readers reads for
+    # displays (connecting: token and snapshot; replaying: a page) run at once per process.
     replay_page: int = 200
     replay_readers: int = 4
 

@@ -26,7 +26,7 @@ async def _authorise(
     resources: Resources, settings: Settings, token: str, office_id: str
 ) -> Principal | int:
     """The token's principal when it may watch the office, else the close code to send."""
-    async with resources.sessionmaker() as session:
+    async with resources.feed.display_reads, resources.sessionmaker() as session:
         # Reads only: a reconnecting room of displays never takes SQLite's write lock.
         await read_only(session)
         uow = UnitOfWork(session, clock=resources.clock, settings=settings)

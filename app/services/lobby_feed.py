@@ -37,14 +37,14 @@ class DatabaseLobbyFeed:
         self._sessionmaker = sessionmaker
         self._settings = settings
         self._clock = clock
-        # Replays of displays catching up share a few connections, whatever they ask for:
-        # the pool stays free for kiosks and counters.
-        self._replays = asyncio.Semaphore(max(1, settings.display.replay_readers))
+        # Displays connecting (token check, snapshot) and catching up share a few database
+        # connections, however many ask at once: the pool stays free for kiosks and counters.
+        self.display_reads = asyncio.Semaphore(max(1, settings.display.replay_readers))
 
     async def snapshot(self, office_id: str) -> LobbySnapshot:
         """The lobby at one moment: the seq and the tickets read from the same snapshot, so the
         state is exactly the one after event ``seq`` (the events after it follow as usual)."""
-        async with self._sessionmaker() as session:
+        async with self.display_reads, self._sessionmaker() as session:
             await read_one_moment(session)
             office = await session.get(Office, office_id)
             if office is None:
@@ -56,7 +56,7 @@ class DatabaseLobbyFeed:
     ) -> tuple[int, list[tuple[int, str]]]:
         """One page of a display's replay, read in a short read-only session (on SQLite a
         deferred transaction: it takes no write lock, so kiosks never wait for it)."""
-        async with self._replays, self._sessionmaker() as session:
+        async with self.display_reads, self._sessionmaker() as session:
             await read_only(session)
             channel = await lobby_store.get_channel(session, office_id)
             if channel is None:
