@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from clients.bench.lobby import Demo, Sizes, issue_some, product_round
+from clients.bench.procstat import ProcSampler, Sample
 from clients.bench.runner import (
     BenchOptions,
     Result,
@@ -69,6 +70,8 @@ class BadDisplays:
         self.config = {"host": host, "port": port, "path": path, "silent": silent, "slow": slow}
         self.log_path = log_path
         self.process: subprocess.Popen[Any] | None = None
+        self.sampler: ProcSampler | None = None
+        self.mark: Sample | None = None
 
     def _spawn(self) -> subprocess.Popen[Any]:
         with open(self.log_path, "ab") as log:
@@ -83,16 +86,21 @@ class BadDisplays:
         self.process.stdin.write(json.dumps(self.config) + "\n")
         self.process.stdin.flush()
         line = await asyncio.wait_for(asyncio.to_thread(self.process.stdout.readline), 300)
+        self.sampler = ProcSampler(self.process.pid).start()
+        self.mark = self.sampler.mark()
         return dict(json.loads(line))
 
     async def stop(self) -> dict[str, Any]:
         assert self.process is not None and self.process.stdin is not None
         assert self.process.stdout is not None
+        cpu_pct = self.sampler.since(self.mark).cpu_pct if self.sampler and self.mark else None
         self.process.stdin.close()
         try:
             line = await asyncio.wait_for(asyncio.to_thread(self.process.stdout.readline), 30)
-            return dict(json.loads(line)) if line else {}
+            return {**(json.loads(line) if line else {}), "cpu_pct": cpu_pct}
         finally:
+            if self.sampler is not None:
+                self.sampler.stop()
             stop_process(self.process)
 
 
@@ -209,12 +217,13 @@ def rows(group: str, sizes: HostileSizes, clean: list[dict[str, Any]],
                         group=g),
         Row.from_rounds("bad clients' connections (reconnects included)", "count",
                         _g(bad, "connections"), group=g),
-        Row.from_rounds("slow clients dropped by the server", "count", _g(bad, "dropped_by_server"),
-                        group=g),
         Row.from_rounds("server peak RSS", "MB", _g(hostile, "server", "rss_peak_mb"),
                         baseline=_g(clean, "server", "rss_peak_mb"), group=g),
         Row.from_rounds("server CPU", "% core", _g(hostile, "server", "cpu_pct"),
                         baseline=_g(clean, "server", "cpu_pct"), group=g),
-        Row.from_rounds("other load on the host (noise)", "% core", _g(hostile, "host", "other_pct"),
-                        baseline=_g(clean, "host", "other_pct"), group=g),
+        Row.from_rounds("bad clients' process CPU (load generator)", "% core", _g(bad, "cpu_pct"),
+                        group=g),
+        Row.from_rounds("other load on the host (bad clients included)", "% core",
+                        _g(hostile, "host", "other_pct"), baseline=_g(clean, "host", "other_pct"),
+                        group=g),
     ]
