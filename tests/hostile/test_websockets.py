@@ -36,9 +36,9 @@ async def first_message(ws: ClientConnection) -> dict[str, Any]:
     return json.loads(await asyncio.wait_for(ws.recv(), 10))
 
 
-async def closed_with(ws: ClientConnection, timeout: float = 10) -> tuple[int | None, str | None]:
-    """Read until the server closes; the code and reason it sent."""
-    deadline = time.monotonic() + timeout
+async def closed_with(ws: ClientConnection, within: float = 10) -> tuple[int | None, str | None]:
+    """Read until the server closes (at most ``within`` seconds); the code and reason it sent."""
+    deadline = time.monotonic() + within
     try:
         while True:
             await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
