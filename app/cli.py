@@ -119,6 +119,7 @@ def serve(
     import uvicorn
 
     from app.logs import log_config
+    from app.realtime.inbound import server_options
 
     settings = Settings()
     if settings.is_sqlite and workers > 1:
@@ -140,8 +141,8 @@ def serve(
         workers=workers,
         # The lobby hub writes display frames straight to this protocol's transport
         # (app/realtime/direct.py); other implementations fall back to the slower ASGI send.
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
+        # Frames over display.max_message_bytes are refused unread (1009).
+        **server_options(settings.display.max_message_bytes),
         # uvicorn's httptools protocol with a deadline on the request head (slowloris).
         http="app.http_protocol:HttpProtocol",
         log_level="info",

@@ -17,6 +17,7 @@ from app.api.limits import BodySizeLimit, JsonShapeLimit
 from app.api.pages import install_pages
 from app.api.ratelimit import RateLimiter
 from app.domain.clock import Clock, SystemClock
+from app.realtime.guard import guard_displays
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener, asyncpg_dsn
 from app.resources import Resources
@@ -93,6 +94,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             ),
             asyncio.create_task(_prune(resources, settings.display.history_events), name="lobby-prune"),
         ]
+        # Revoked or expired tokens close their displays within guard_s (at once when revoked
+        # through this process).
+        tokens_changed = asyncio.Event()
+        resources.tokens.on_forget.append(lambda _token_id: tokens_changed.set())
+        tasks.append(asyncio.create_task(
+            guard_displays(
+                resources.hub, resources.feed.live_tokens, resources.clock.now,
+                settings.display.guard_s, settings.display.max_buffered_bytes, tokens_changed,
+            ),
+            name="display-guard",
+        ))
         listener = None
         if resources.engine.dialect.name == "postgresql":
             listener = PgListener(

@@ -23,6 +23,22 @@ class DisplaySettings(BaseModel):
     history_events: int = 5000
     # How often each process checks the channel rows for events it may have missed.
     watchdog_s: float = 5.0
+    # Hostile or broken displays (README, Reliability). Largest frame a display may send; the
+    # server refuses a bigger one (close 1009) before reading it.
+    max_message_bytes: int = 64 * 1024
+    # Messages a display may send: this many a second on average, this many at once (1008).
+    messages_per_s: float = 2.0
+    message_burst: int = 10
+    # How often each process re-checks the tokens of its displays (revoked or expired: 4401)
+    # and cuts any display with more than max_buffered_bytes unread (1013).
+    guard_s: float = 1.0
+    max_buffered_bytes: int = 1024 * 1024
+    # The kernel's send buffer per display socket (0: the system's autotuning, megabytes).
+    socket_send_buffer_bytes: int = 64 * 1024
+    # A gap is replayed this many events per database read; at most replay_readers reads for
+    # displays (connecting: token and snapshot; replaying: a page) run at once per process.
+    replay_page: int = 200
+    replay_readers: int = 4
 
 
 class LobbySettings(BaseModel):

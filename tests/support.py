@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 from app.domain.clock import SystemClock
 from app.http_protocol import HttpProtocol
 from app.main import create_app
+from app.realtime.inbound import server_options
 from app.services.demo import seed_demo
 from app.services.uow import UnitOfWork
 from app.settings import DisplaySettings, Settings
@@ -104,9 +105,11 @@ async def run_server(
     port = port or free_port()
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
     app = create_app(settings, clock=clock)
+    # The websocket settings `madoguchi serve` uses (sansio protocol, frame limit, no deflate).
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning",
-        **{"ws_per_message_deflate": False, "http": HttpProtocol, **uvicorn_options},
+        **{**server_options(settings.display.max_message_bytes), "http": HttpProtocol,
+           **uvicorn_options},
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

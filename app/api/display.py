@@ -6,24 +6,29 @@ from fastapi import APIRouter, Query, WebSocket
 
 from app.api.deps import principal_for_token
 from app.domain.errors import DomainError
-from app.domain.roles import Role
+from app.domain.roles import Principal, Role
 from app.realtime.connection import DisplayConnection, DisplayOptions
 from app.realtime.direct import direct_writer
+from app.realtime.guard import CLOSE_UNAUTHORISED
 from app.resources import Resources
 from app.services.uow import UnitOfWork
 from app.settings import Settings
 from app.storage import tenancy
+from app.storage.db import read_only
 
 router = APIRouter(tags=["lobby"])
 
 DISPLAY_ROLES = frozenset({Role.DISPLAY, Role.COUNTER})
-CLOSE_UNAUTHORISED = 4401
 CLOSE_NOT_FOUND = 4404
 
 
-async def _authorise(resources: Resources, settings: Settings, token: str, office_id: str) -> int | None:
-    """None when the token may watch the office, else the close code to send."""
-    async with resources.sessionmaker() as session:
+async def _authorise(
+    resources: Resources, settings: Settings, token: str, office_id: str
+) -> Principal | int:
+    """The token's principal when it may watch the office, else the close code to send."""
+    async with resources.feed.display_reads, resources.sessionmaker() as session:
+        # Reads only: a reconnecting room of displays never takes SQLite's write lock.
+        await read_only(session)
         uow = UnitOfWork(session, clock=resources.clock, settings=settings)
         try:
             principal = await principal_for_token(uow, token, resources.tokens)
@@ -34,7 +39,7 @@ async def _authorise(resources: Resources, settings: Settings, token: str, offic
         office = await tenancy.find_office(session, office_id, principal.municipality_code)
         if office is None or not principal.may_use_office(office_id):
             return CLOSE_NOT_FOUND
-    return None
+    return principal
 
 
 @router.websocket("/ws/offices/{office_id}/lobby")
@@ -44,17 +49,25 @@ async def lobby_feed(
     resources: Resources = websocket.app.state.resources
     settings: Settings = websocket.app.state.settings
     await websocket.accept()
-    refusal = await _authorise(resources, settings, token, office_id)
-    if refusal is not None:
-        await websocket.close(refusal, "unauthorised" if refusal == CLOSE_UNAUTHORISED else "no such office")
+    principal = await _authorise(resources, settings, token, office_id)
+    if not isinstance(principal, Principal):
+        reason = "unauthorised" if principal == CLOSE_UNAUTHORISED else "no such office"
+        await websocket.close(principal, reason)
         return
+    display = settings.display
     options = DisplayOptions(
-        heartbeat_s=settings.display.heartbeat_s,
-        send_timeout_s=settings.display.send_timeout_s,
-        history_limit=settings.display.history_events,
+        heartbeat_s=display.heartbeat_s,
+        send_timeout_s=display.send_timeout_s,
+        history_limit=display.history_events,
+        replay_page=display.replay_page,
+        max_message_bytes=display.max_message_bytes,
+        messages_per_s=display.messages_per_s,
+        message_burst=display.message_burst,
     )
     # Under uvicorn's sansio websockets the hub writes frames straight to this socket.
     direct = direct_writer(websocket._send, websocket.scope)
+    if direct is not None and display.socket_send_buffer_bytes > 0:
+        direct.limit_kernel_buffer(display.socket_send_buffer_bytes)
     await DisplayConnection(
         websocket, resources.hub, resources.feed, office_id, options, direct=direct
-    ).run()
+    ).run(token_id=principal.token_id)

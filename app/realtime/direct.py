@@ -7,6 +7,7 @@ gets no direct writer and is served through the ordinary ``send_text``.
 """
 
 import asyncio
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -56,6 +57,10 @@ class DirectWriter:
     def write(self, frame: bytes) -> None:
         self._transport.write(frame)
 
+    async def drained(self) -> None:
+        """Until the socket is below its low-water mark again (at once if it is), or lost."""
+        await self._protocol.writable.wait()
+
     def close_behind(self, code: int, reason: str, grace_s: float) -> None:
         """Queue a close frame behind what the display has not read yet, and cut the
         connection if it has still not read it all after ``grace_s``."""
@@ -69,10 +74,36 @@ class DirectWriter:
             return
         transport.write(b"".join(protocol.conn.data_to_send()))
         protocol.close_sent = True
-        asyncio.get_running_loop().call_later(grace_s, self._cut_if_stuck)
+        # uvicorn's close timer: cancelled, and the connection closed, when the display answers
+        # the close frame; otherwise the connection is cut when it fires. A display that reads
+        # a byte a second must not keep its socket open for as long as it likes.
+        timer = getattr(protocol, "close_timer", None)
+        if timer is not None:
+            timer.cancel()
+        protocol.close_timer = asyncio.get_running_loop().call_later(grace_s, self._cut)
 
-    def _cut_if_stuck(self) -> None:
-        if self._transport.get_write_buffer_size() > 0:
+    def limit_kernel_buffer(self, size: int) -> None:
+        """Cap the kernel's send buffer of this socket (Linux autotunes loopback and LAN
+        sockets up to megabytes): a display that stops reading then holds at most about
+        ``size`` bytes there, and is noticed as slow after that much instead of megabytes."""
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+            except OSError:
+                pass
+
+    def buffered(self) -> int:
+        """Bytes written to the socket that the display has not read yet."""
+        return self._transport.get_write_buffer_size()
+
+    def abort(self) -> None:
+        """Drop the connection at once, and whatever is still queued for it."""
+        self._transport.abort()
+
+    def _cut(self) -> None:
+        self._protocol.close_timer = None
+        if not self._transport.is_closing():
             self._transport.abort()
 
 

@@ -42,6 +42,18 @@ class Subscription:
     delivered: int = field(default=0)
     # loop.time() of the last message sent, for heartbeats after silence.
     sent_at: float = 0.0
+    # The display's token: the hub's sweep closes the connection once it is revoked or expired.
+    token_id: str | None = None
+    # Set (code, reason) by end(): the display's task closes the socket with them.
+    ending: tuple[int, str] | None = None
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def end(self, code: int, reason: str) -> None:
+        """Ask the display's task to close the connection (the pump stops writing to it now)."""
+        self.live = False
+        if self.ending is None:
+            self.ending = (code, reason)
+        self.ended.set()
 
     def wake(self) -> None:
         """Ask the writer to look at its flags (resume, lagging) now."""
@@ -68,8 +80,16 @@ class Hub:
         self.queued_writes = 0
 
     @contextmanager
-    def subscribe(self, office_id: str, direct: DirectWriter | None = None) -> Iterator[Subscription]:
-        subscription = Subscription(office_id, asyncio.Queue(self._queue_size), direct=direct)
+    def subscribe(
+        self,
+        office_id: str,
+        direct: DirectWriter | None = None,
+        *,
+        token_id: str | None = None,
+    ) -> Iterator[Subscription]:
+        subscription = Subscription(
+            office_id, asyncio.Queue(self._queue_size), direct=direct, token_id=token_id
+        )
         self._by_office[office_id].add(subscription)
         try:
             yield subscription
@@ -84,6 +104,30 @@ class Hub:
 
     def offices(self) -> list[str]:
         return list(self._by_office)
+
+    def subscriptions(self) -> list[Subscription]:
+        return [s for subs in self._by_office.values() for s in subs]
+
+    def end_token(self, token_id: str, code: int, reason: str) -> int:
+        """Close every display connected with this token; returns how many."""
+        ended = 0
+        for subscription in self.subscriptions():
+            if subscription.token_id == token_id:
+                subscription.end(code, reason)
+                ended += 1
+        return ended
+
+    def end_overfull(self, max_buffered: int, code: int, reason: str) -> int:
+        """Cut every display with more than ``max_buffered`` unsent bytes (protocol pongs and
+        closes are written past the send path, so this is the hard cap); returns how many."""
+        cut = 0
+        for subscription in self.subscriptions():
+            writer = subscription.direct
+            if writer is not None and writer.buffered() > max_buffered:
+                writer.abort()
+                subscription.end(code, reason)
+                cut += 1
+        return cut
 
     def connection_count(self) -> int:
         return sum(len(subs) for subs in self._by_office.values())
@@ -151,6 +195,8 @@ class Hub:
         frame: bytes | None = None
         direct = queued = 0
         for subscription in subscribers:
+            if subscription.ending is not None:
+                continue
             if subscription.live:
                 if seq <= subscription.last:
                     continue  # its task already sent it from the database

@@ -91,10 +91,30 @@ DisplayMessage = Annotated[
 
 
 class Resume(_Message):
-    """Sent by a display that saw a gap: replays the events after ``after_seq``."""
+    """Sent by a display that saw a gap: replays the events after ``after_seq``.
+
+    The only message a display sends (inbound.py reads it strictly; anything else is closed).
+    """
 
     type: Literal["resume"] = "resume"
-    after_seq: int = Field(ge=0)
+    after_seq: int = Field(ge=0, le=2**63 - 1)
+
+
+# How the server closes a display's connection, and what the display should do. A display
+# reconnects after every close (with backoff) and starts again from the snapshot.
+CLOSE_CODES: dict[str, str] = {
+    "1003": "a binary frame: text frames only",
+    "1008": "a message that is not a valid resume (reason says which), or more messages than "
+            "the budget (2 a second, 10 at once; reason 'too many messages')",
+    "1009": "a frame over 64 KiB, refused before it is read",
+    "1011": "the server failed; reconnect",
+    "1012": "the server is restarting; reconnect",
+    "1013": "the display did not read for the send timeout (10 s), or held more than 1 MiB "
+            "unread: reconnect, the snapshot brings it up to date",
+    "4401": "the token is unknown, revoked or expired (re-checked every second while "
+            "connected); a new token is needed",
+    "4404": "no such office for this token",
+}
 
 
 display_message_adapter: TypeAdapter[DisplayMessage] = TypeAdapter(DisplayMessage)
@@ -107,4 +127,5 @@ def protocol_schema() -> dict[str, object]:
         "title": "Madoguchi lobby display protocol",
         "server_to_display": display_message_adapter.json_schema(),
         "display_to_server": Resume.model_json_schema(),
+        "close_codes": CLOSE_CODES,
     }

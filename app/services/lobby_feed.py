@@ -1,7 +1,11 @@
 """Reads for lobby displays, each in its own short session (a display holds none for hours)."""
 
+import asyncio
 import json
+from collections.abc import Collection
+from datetime import datetime
 
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.clock import Clock
@@ -10,8 +14,11 @@ from app.realtime.messages import LobbySnapshot
 from app.services.lobby import build_snapshot
 from app.settings import Settings
 from app.storage import lobby as lobby_store
-from app.storage.db import read_one_moment
-from app.storage.tables import LobbyEvent, Office
+from app.storage.db import read_one_moment, read_only
+from app.storage.tables import ApiToken, LobbyEvent, Office
+
+# Token ids per look-up statement of the display token check.
+_TOKEN_BATCH = 500
 
 
 def serialise_event(event: LobbyEvent) -> str:
@@ -30,11 +37,14 @@ class DatabaseLobbyFeed:
         self._sessionmaker = sessionmaker
         self._settings = settings
         self._clock = clock
+        # Displays connecting (token check, snapshot) and catching up share a few database
+        # connections, however many ask at once: the pool stays free for kiosks and counters.
+        self.display_reads = asyncio.Semaphore(max(1, settings.display.replay_readers))
 
     async def snapshot(self, office_id: str) -> LobbySnapshot:
         """The lobby at one moment: the seq and the tickets read from the same snapshot, so the
         state is exactly the one after event ``seq`` (the events after it follow as usual)."""
-        async with self._sessionmaker() as session:
+        async with self.display_reads, self._sessionmaker() as session:
             await read_one_moment(session)
             office = await session.get(Office, office_id)
             if office is None:
@@ -44,7 +54,10 @@ class DatabaseLobbyFeed:
     async def events_after(
         self, office_id: str, after_seq: int, limit: int
     ) -> tuple[int, list[tuple[int, str]]]:
-        async with self._sessionmaker() as session:
+        """One page of a display's replay, read in a short read-only session (on SQLite a
+        deferred transaction: it takes no write lock, so kiosks never wait for it)."""
+        async with self.display_reads, self._sessionmaker() as session:
+            await read_only(session)
             channel = await lobby_store.get_channel(session, office_id)
             if channel is None:
                 return 0, []
@@ -56,6 +69,7 @@ class DatabaseLobbyFeed:
     async def fetch(self, office_id: str, after_seq: int, up_to: int) -> list[tuple[int, str]]:
         """The hub's read: events in (after_seq, up_to], serialised once for every display."""
         async with self._sessionmaker() as session:
+            await read_only(session)
             events = await lobby_store.list_events_after(
                 session, office_id, after_seq, up_to=up_to, limit=self._settings.display.history_events
             )
@@ -63,4 +77,22 @@ class DatabaseLobbyFeed:
 
     async def channel_seqs(self, office_ids: list[str]) -> dict[str, int]:
         async with self._sessionmaker() as session:
+            await read_only(session)
             return await lobby_store.channel_seqs(session, office_ids)
+
+    async def live_tokens(self, token_ids: Collection[str], now: datetime) -> set[str]:
+        """The ids among ``token_ids`` of tokens neither revoked nor expired at ``now``."""
+        ids = sorted(token_ids)
+        live: set[str] = set()
+        async with self._sessionmaker() as session:
+            await read_only(session)
+            for start in range(0, len(ids), _TOKEN_BATCH):
+                rows = await session.execute(
+                    select(ApiToken.id).where(
+                        ApiToken.id.in_(ids[start : start + _TOKEN_BATCH]),  # type: ignore[attr-defined]
+                        ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),  # type: ignore[union-attr,operator]
+                    )
+                )
+                live.update(rows.scalars())
+        return live

@@ -9,6 +9,7 @@ the CLI takes effect there within ``ttl_s``. Expiry is checked on every use.
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +31,8 @@ class TokenCache:
         self._hash_of: dict[str, str] = {}
         # Bumped by every forget: a lookup that started before it must not store what it read.
         self.generation = 0
+        # Called with the token id on every forget (lobby displays watching with it are closed).
+        self.on_forget: list[Callable[[str], None]] = []
 
     def get(self, token_hash: str, now: datetime) -> Principal | None:
         entry = self._entries.get(token_hash)
@@ -54,6 +57,8 @@ class TokenCache:
         token_hash = self._hash_of.get(token_id)
         if token_hash is not None:
             self._drop(token_hash)
+        for listener in self.on_forget:
+            listener(token_id)
 
     def _drop(self, token_hash: str) -> None:
         entry = self._entries.pop(token_hash, None)

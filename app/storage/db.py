@@ -100,19 +100,41 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Every transaction takes the write lock up front. A deferred transaction that reads
         # and then writes can fail with SQLITE_BUSY when another writer got in between, which
         # would turn two kiosks issuing at once into an error instead of a short wait.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Sessions that only read (read_only below) begin deferred: in WAL mode they see one
+        # snapshot and never hold the write lock.
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "madoguchi_read_only"
+
+
+async def read_only(session: AsyncSession) -> None:
+    """Begin ``session``'s transaction as one that never writes.
+
+    SQLite: a deferred transaction, which takes no write lock (kiosks and counters never wait
+    for it). PostgreSQL: a read-only transaction. Call before the session's first statement."""
+    if session.bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"postgresql_readonly": True})
+    else:
+        await session.connection(execution_options={_READ_ONLY: True})
 
 
 async def read_one_moment(session: AsyncSession) -> None:
     """Begin ``session``'s transaction so that every read in it sees the same moment.
 
     PostgreSQL: REPEATABLE READ and read-only (its default, READ COMMITTED, gives each statement
-    the newest commits). SQLite: every transaction already holds the write lock from its start,
-    so nothing commits while it reads."""
+    the newest commits). SQLite: a deferred transaction, which in WAL mode reads one snapshot
+    from its first statement to its end without taking the write lock (kiosks and counters
+    commit meanwhile; this transaction does not see them)."""
     if session.bind.dialect.name == "postgresql":
         await session.connection(
             execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
         )
+    else:
+        await read_only(session)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

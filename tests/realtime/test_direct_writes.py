@@ -55,12 +55,19 @@ class FakeWriter:
     def ready(self) -> bool:
         return self.wire.draining
 
-    def write(self, frame: bytes) -> None:
+    def write(self, frames: bytes) -> None:
         assert self.wire.draining, "written to while not draining"
-        length = frame[1] & 0x7F
-        offset = 2 if length < 126 else 4 if length == 126 else 10
-        self.wire.texts.append(frame[offset:].decode())
-        self.wire.direct += 1
+        while frames:  # one frame from the pump, a page of them from a replay
+            length = frames[1] & 0x7F
+            offset = 2 if length < 126 else 4 if length == 126 else 10
+            if length >= 126:
+                length = int.from_bytes(frames[2:offset], "big")
+            self.wire.texts.append(frames[offset:offset + length].decode())
+            frames = frames[offset + length:]
+            self.wire.direct += 1
+
+    async def drained(self) -> None:
+        await self.wire.flowing.wait()
 
     def close_behind(self, code: int, reason: str, grace_s: float) -> None:
         self.wire.texts.append(f"close {code}")
@@ -76,8 +83,8 @@ class WireSocket(Socket):
         await self.wire.flowing.wait()
         self.wire.texts.append(data)
 
-    async def receive_text(self) -> str:
-        return await self.incoming.get()
+    async def receive(self) -> dict[str, str]:
+        return {"type": "websocket.receive", "text": await self.incoming.get()}
 
 
 def seqs(wire: Wire) -> list[int]:

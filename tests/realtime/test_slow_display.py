@@ -37,9 +37,9 @@ class Socket:
             await self._never.wait()  # the TV froze after the snapshot
         self.sent.append(data)
 
-    async def receive_text(self) -> str:
+    async def receive(self) -> dict[str, str]:
         await self._never.wait()
-        return ""
+        return {"type": "websocket.disconnect"}
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.closed = code
