@@ -186,6 +186,17 @@ def partial_stop(
     ]
 
 
+def payee_account_conflict(procedure: Procedure, values: Mapping[str, object]) -> list[Problem]:
+    """公金受取口座登録法 (令和3年法律第38号): the registered account replaces a bank account."""
+    if values.get("payee_account_kind") != "public_benefit":
+        return []
+    return [
+        problem(key, "not_with_public_benefit_account", spec.label_ja)
+        for key in ("bank_account", "account_name_kana")
+        if key in values and (spec := procedure.field(key)) is not None
+    ]
+
+
 def cross_checks(
     procedure: Procedure, values: Mapping[str, object], problems: list[Problem], today: date
 ) -> list[Problem]:
@@ -198,4 +209,5 @@ def cross_checks(
         *born_after_move(procedure, values, failed),
         *repeated_my_numbers(procedure, values, failed),
         *partial_stop(procedure, values, failed),
+        *payee_account_conflict(procedure, values),
     ]

@@ -84,6 +84,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{label}は英字2桁・数字8桁・英字2桁です",
         "must be 2 letters, 8 digits and 2 letters",
     ),
+    "not_with_public_benefit_account": (
+        "公金受取口座を選んだ場合、{label}は記入しません",
+        "not used when the public-benefit account is chosen",
+    ),
     # Plausibility (warnings): what a reviewer checks with the resident before approving.
     "child_too_old_for_claimant": (
         "{label}が請求者の生年月日から10年未満です",
