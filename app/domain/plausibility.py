@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from app.domain.catalogue import FieldSpec, Procedure
 from app.domain.eligibility import partial_stop_from
+from app.domain.household import head_of_household_problems
 from app.domain.validators import Problem, errors_in, problem
 from app.domain.validators.wareki import DateProblem, parse_wareki
 
@@ -210,4 +211,5 @@ def cross_checks(
         *repeated_my_numbers(procedure, values, failed),
         *partial_stop(procedure, values, failed),
         *payee_account_conflict(procedure, values),
+        *head_of_household_problems(procedure.code, values, failed),
     ]

@@ -35,7 +35,7 @@ FOREIGN = {
 
 
 def move_in_with(member: dict[str, object]) -> dict[str, object]:
-    return {**GOOD_MOVE_IN, "members": [member]}
+    return {**GOOD_MOVE_IN, "household_head_name": member["name"], "members": [member]}
 
 
 def codes(problems: list[dict[str, str]]) -> list[tuple[str, str]]:

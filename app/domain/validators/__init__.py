@@ -88,6 +88,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "公金受取口座を選んだ場合、{label}は記入しません",
         "not used when the public-benefit account is chosen",
     ),
+    "two_household_heads": (
+        "世帯（{household}）に世帯主が2人います: {other}",
+        "two heads of household in {household}: {other}",
+    ),
+    "household_head_mismatch": (
+        "世帯（{household}）の世帯主 {other} の続柄が世帯主になっていません",
+        "{other} is named head of household of {household} but not marked as such",
+    ),
+    "household_without_head": (
+        "世帯（{household}）の世帯主が転出し、{count}人が残ります。先に世帯主変更届が必要です",
+        "the head leaves {household} with {count} persons staying: a change of head comes first",
+    ),
+    "household_head_proposed": (
+        "世帯（{household}）の世帯主が転出します。残る{other}を世帯主とします（職権）",
+        "the head leaves {household}: {other}, the one person staying, becomes head",
+    ),
     # Plausibility (warnings): what a reviewer checks with the resident before approving.
     "child_too_old_for_claimant": (
         "{label}が請求者の生年月日から10年未満です",
@@ -120,6 +136,7 @@ ALERT_CODES = frozenset(
         "born_after_move",
         "my_number_repeated",
         "partial_stop_due",
+        "household_head_proposed",
     }
 )
 
