@@ -14,6 +14,7 @@ from app.api.idempotency import idempotent
 from app.api.schemas import Body
 from app.domain.catalogue import load_catalogue
 from app.domain.errors import InvalidInput, NotAllowed, NotFound
+from app.domain.household import resulting_household
 from app.domain.roles import Principal, Role
 from app.domain.visibility import Lens, Purpose, Viewer, application_refusal, may_reveal
 from app.services import intake
@@ -171,6 +172,10 @@ class ApplicationDetail(ApplicationOut):
     return_reason: str | None
     my_number_shown: bool
     history: list[HistoryEntry]
+    resulting_household: dict[str, Any] | None = Field(
+        None, description="Moves and household changes, city staff only: the household the form "
+        "forms or leaves behind (members or who leaves and stays, the head); `remaining` is null "
+        "where the form does not say who stays")
 
 
 def application_out(application: Application, lens: Lens | None = None) -> dict[str, Any]:
@@ -273,6 +278,8 @@ async def read_application(
         "attachments": [] if viewer.vendor_side else application.attachments,
         "is_protected": application.is_protected,
         "return_reason": application.return_reason, "my_number_shown": shown,
+        "resulting_household": None if viewer.vendor_side
+        else resulting_household(application.procedure, application.values),
         "history": [HistoryEntry(
             at=row["at"], action=row["action"], from_status=row["from_status"],
             to_status=row["to_status"], actor_role=row["actor_role"], actor_id=row["actor_id"],

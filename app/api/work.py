@@ -12,6 +12,7 @@ from app.api.schemas import Body
 from app.domain.applications import TaskKind, get_path
 from app.domain.catalogue import load_catalogue
 from app.domain.errors import NotAllowed
+from app.domain.household import resulting_household
 from app.domain.roles import Principal, Role
 from app.domain.validators import with_levels
 from app.domain.visibility import Lens, Viewer, settle_purpose
@@ -138,6 +139,9 @@ async def task_out(
             # Scans show the whole form, which no allow-list can cut: they stay with city staff.
             "attachments": [] if viewer.vendor_side else application.attachments,
         }
+        if kind is TaskKind.REVIEW and not viewer.vendor_side:
+            # 世帯主 (DOMAIN.md §7 rule 9): the household as it will be once approved.
+            form["resulting_household"] = resulting_household(procedure.code, application.values)
     record_access(uow, principal, action="work", entity="application", entity_id=application.id,
                   my_number_shown=lens.shown.my_number_shown,
                   detail={"task": task.id, "kind": task.kind, **lens.shown.detail()})
