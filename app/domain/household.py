@@ -110,8 +110,8 @@ def resulting_household(procedure: str, values: Mapping[str, object]) -> dict[st
         heads = [m.get("name") for m in staying if m.get("relationship") == HEAD]
         leaving_head = next((m.get("name") for m in members if m.get("relationship") == HEAD), None)
         head = heads[0] if heads else None
-        if head is None and leaving_head is not None and remaining is not None and len(remaining) == 1:
-            head = remaining[0]
+        if head is None and leaving_head is not None and remaining and len(remaining) == 1:
+            head = remaining[0]  # 職権: the one person staying
         return {
             "household": _household_label(procedure, values),
             "leaving": names,
@@ -145,15 +145,36 @@ def head_of_household_problems(
         head_name = values.get("household_head_name")
         marked = [(i, m) for i, m in enumerate(members) if m.get("relationship") == HEAD]
         for index, member in marked[1:]:
-            out.append(problem(f"members[{index}].relationship", "two_household_heads", label,
-                               household=label, other=str(member.get("name"))))
+            out.append(
+                problem(
+                    f"members[{index}].relationship",
+                    "two_household_heads",
+                    label,
+                    household=label,
+                    other=str(member.get("name")),
+                )
+            )
         if marked and isinstance(head_name, str) and not _is_named(marked[0][1], head_name):
-            out.append(problem("household_head_name", "two_household_heads", label,
-                               household=label, other=str(marked[0][1].get("name"))))
+            out.append(
+                problem(
+                    "household_head_name",
+                    "two_household_heads",
+                    label,
+                    household=label,
+                    other=str(marked[0][1].get("name")),
+                )
+            )
         for index, member in enumerate(members):
             if _is_named(member, head_name) and member.get("relationship") != HEAD:
-                out.append(problem(f"members[{index}].relationship", "household_head_mismatch",
-                                   label, household=label, other=str(member.get("name"))))
+                out.append(
+                    problem(
+                        f"members[{index}].relationship",
+                        "household_head_mismatch",
+                        label,
+                        household=label,
+                        other=str(member.get("name")),
+                    )
+                )
         return out
     if procedure != MOVE_OUT or "remaining_members" not in values:
         return out
@@ -161,13 +182,34 @@ def head_of_household_problems(
     heads = [(i, m) for i, m in enumerate(staying) if m.get("relationship") == HEAD]
     head_leaves = any(m.get("relationship") == HEAD for m in members)
     for index, member in heads[1:]:
-        out.append(problem(f"remaining_members[{index}].relationship", "two_household_heads",
-                           label, household=label, other=str(member.get("name"))))
+        out.append(
+            problem(
+                f"remaining_members[{index}].relationship",
+                "two_household_heads",
+                label,
+                household=label,
+                other=str(member.get("name")),
+            )
+        )
     if head_leaves and not heads:
         if len(staying) == 1:
-            out.append(problem("remaining_members[0].name", "household_head_proposed", label,
-                               household=label, other=str(staying[0].get("name"))))
+            out.append(
+                problem(
+                    "remaining_members[0].name",
+                    "household_head_proposed",
+                    label,
+                    household=label,
+                    other=str(staying[0].get("name")),
+                )
+            )
         elif len(staying) >= 2:
-            out.append(problem("remaining_members", "household_without_head", label,
-                               household=label, count=len(staying)))
+            out.append(
+                problem(
+                    "remaining_members",
+                    "household_without_head",
+                    label,
+                    household=label,
+                    count=len(staying),
+                )
+            )
     return out

@@ -15,7 +15,9 @@ from tests.factories import move_in
 from tests.support import LiveServer, Office
 
 
-async def test_a_move_in_with_two_heads_names_the_household(server: LiveServer, office: Office) -> None:
+async def test_a_move_in_with_two_heads_names_the_household(
+    server: LiveServer, office: Office
+) -> None:
     body = move_in()
     body["fields"] = copy.deepcopy(body["fields"])
     body["fields"]["members"][1]["relationship"] = "世帯主"
@@ -28,10 +30,19 @@ async def test_a_move_in_with_two_heads_names_the_household(server: LiveServer, 
     assert detail["resulting_household"]["members"] == ["髙橋 𠮷子", "髙橋 朗"]
 
 
-async def test_the_reviewer_sees_the_resulting_household(server: LiveServer, office: Office) -> None:
+async def test_the_reviewer_sees_the_resulting_household(
+    server: LiveServer, office: Office
+) -> None:
     await receive(server, office, move_in())
-    keyer, checker = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
-    async with server.client(keyer) as a, server.client(checker) as b, server.client(office.token("reviewer")) as r:
+    keyer, checker = (
+        await token(server, office, "operator", "A"),
+        await token(server, office, "operator", "B"),
+    )
+    async with (
+        server.client(keyer) as a,
+        server.client(checker) as b,
+        server.client(office.token("reviewer")) as r,
+    ):
         entry = await claim(a)
         assert entry is not None and "resulting_household" not in entry["form"]
         assert (await submit(a, entry, values=entry_values(entry))).status_code == 200

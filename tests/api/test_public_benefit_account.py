@@ -44,8 +44,13 @@ FIELDS: dict[str, Any] = {
     "reason_date": "令和8年11月10日",
     "payee_account_kind": "public_benefit",
     "children": [
-        {"name": "山田 一郎", "kana": "ヤマダ イチロウ", "birth_date": "令和8年11月10日",
-         "relationship": "子", "living_together": "はい"}
+        {
+            "name": "山田 一郎",
+            "kana": "ヤマダ イチロウ",
+            "birth_date": "令和8年11月10日",
+            "relationship": "子",
+            "living_together": "はい",
+        }
     ],
 }
 
@@ -67,7 +72,9 @@ async def test_a_claim_paid_to_the_public_benefit_account_reaches_the_vendor_and
     async with server.client(office.token("operator")) as operator:
         detail = (await operator.get(f"/applications/{application_id}")).json()
     assert detail["values"]["payee_account_kind"] == "public_benefit"
-    assert [p for p in detail["problems"] if p["field"] in ("bank_account", "account_name_kana")] == []
+    assert [
+        p for p in detail["problems"] if p["field"] in ("bank_account", "account_name_kana")
+    ] == []
 
     contract_id = await make_contract(
         server, office, procedures=[PROCEDURE], field_allow_list=ALLOWED
@@ -76,7 +83,9 @@ async def test_a_claim_paid_to_the_public_benefit_account_reaches_the_vendor_and
     [batch] = (await seal(server, office, contract_id))["batches"]
     async with server.client(vendor) as client:
         grant = await lease(client, batch["id"])
-        csv_data = (await download(client, batch["id"], grant["lease_token"], "csv", "cp932")).content
+        csv_data = (
+            await download(client, batch["id"], grant["lease_token"], "csv", "cp932")
+        ).content
         [row] = items_of(csv_data, "csv", "cp932")
         # The vendor's file carries the choice; no empty bank-account columns ask for one.
         assert row["payee_account_kind"] == "public_benefit"
@@ -85,7 +94,10 @@ async def test_a_claim_paid_to_the_public_benefit_account_reaches_the_vendor_and
         [item] = items_of(json_data, "jsonl", "utf-8")
         assert item["values"]["payee_account_kind"] == "public_benefit"
         answers = await push(
-            client, batch["id"], grant["lease_token"], [{"item": item["item"], "values": item["values"]}]
+            client,
+            batch["id"],
+            grant["lease_token"],
+            [{"item": item["item"], "values": item["values"]}],
         )
         assert answers[0]["status"] == "accepted", answers
 
@@ -117,7 +129,10 @@ async def test_a_bank_account_next_to_the_public_benefit_account_is_a_problem(
 ) -> None:
     body = public_benefit_claim()
     body["fields"]["bank_account"] = {
-        "bank_code": "0001", "branch_code": "001", "account_type": "普通", "account_number": "12345"
+        "bank_code": "0001",
+        "branch_code": "001",
+        "account_type": "普通",
+        "account_number": "12345",
     }
     application_id = await receive(server, office, body)
     async with server.client(office.token("operator")) as operator:

@@ -33,22 +33,44 @@ JOINING = [
     ("one head, named", [("山田太郎", "世帯主"), ("山田花子", "妻")], "山田太郎", []),
     ("head written with a space", [("山田太郎", "世帯主")], "山田 太郎", []),
     ("joining another's household", [("山田花子", "妻"), ("山田一郎", "子")], "山田太郎", []),
-    ("two marked heads", [("山田太郎", "世帯主"), ("山田花子", "世帯主")], "山田太郎",
-     [("members[1].relationship", "two_household_heads")]),
-    ("marked head is not the named head", [("山田花子", "世帯主")], "山田太郎",
-     [("household_head_name", "two_household_heads")]),
-    ("named head among members marked otherwise", [("山田太郎", "子"), ("山田花子", "妻")], "山田太郎",
-     [("members[0].relationship", "household_head_mismatch")]),
+    (
+        "two marked heads",
+        [("山田太郎", "世帯主"), ("山田花子", "世帯主")],
+        "山田太郎",
+        [("members[1].relationship", "two_household_heads")],
+    ),
+    (
+        "marked head is not the named head",
+        [("山田花子", "世帯主")],
+        "山田太郎",
+        [("household_head_name", "two_household_heads")],
+    ),
+    (
+        "named head among members marked otherwise",
+        [("山田太郎", "子"), ("山田花子", "妻")],
+        "山田太郎",
+        [("members[0].relationship", "household_head_mismatch")],
+    ),
 ]
 
 
 @pytest.mark.parametrize("procedure", ["resident.move_in", "resident.move_within"])
-@pytest.mark.parametrize(("case", "people", "head", "expected"), JOINING, ids=[c[0] for c in JOINING])
+@pytest.mark.parametrize(
+    ("case", "people", "head", "expected"), JOINING, ids=[c[0] for c in JOINING]
+)
 def test_a_household_formed_by_a_move_has_at_most_one_head(
-    procedure: str, case: str, people: list[tuple[str, str]], head: str, expected: list[tuple[str, str]]
+    procedure: str,
+    case: str,
+    people: list[tuple[str, str]],
+    head: str,
+    expected: list[tuple[str, str]],
 ) -> None:
-    values = {"new_address": "熊本市中央区手取本町1番1号", "new_katagaki": "手取ハイツ101",
-              "household_head_name": head, "members": [{"name": n, "relationship": r} for n, r in people]}
+    values = {
+        "new_address": "熊本市中央区手取本町1番1号",
+        "new_katagaki": "手取ハイツ101",
+        "household_head_name": head,
+        "members": [{"name": n, "relationship": r} for n, r in people],
+    }
     problems = head_of_household_problems(procedure, values)
     assert codes(problems) == expected
     assert all(HOUSE in p["message"] and level(p["code"]) == "error" for p in problems)
@@ -63,25 +85,38 @@ def test_the_full_form_check_names_the_household_and_blocks_approval() -> None:
 
 
 def test_a_household_change_to_two_heads_is_refused() -> None:
-    values = {"change_kind": "merger", "address": "熊本市東区月出3-1", "household_head_name": "佐藤花子",
-              "previous_household_head_name": "佐藤一郎",
-              "members": [{"name": "佐藤花子", "relationship": "世帯主"},
-                          {"name": "佐藤一郎", "relationship": "世帯主"}]}
+    values = {
+        "change_kind": "merger",
+        "address": "熊本市東区月出3-1",
+        "household_head_name": "佐藤花子",
+        "previous_household_head_name": "佐藤一郎",
+        "members": [
+            {"name": "佐藤花子", "relationship": "世帯主"},
+            {"name": "佐藤一郎", "relationship": "世帯主"},
+        ],
+    }
     assert codes(head_of_household_problems("resident.household_change", values)) == [
         ("members[1].relationship", "two_household_heads")
     ]
 
 
 def test_a_foreign_head_may_be_named_by_the_alias() -> None:
-    values = {"new_address": "熊本市", "household_head_name": "金田 民俊",
-              "members": [{"name": "金 珉俊", "common_name": "金田 民俊", "relationship": "世帯主"}]}
+    values = {
+        "new_address": "熊本市",
+        "household_head_name": "金田 民俊",
+        "members": [{"name": "金 珉俊", "common_name": "金田 民俊", "relationship": "世帯主"}],
+    }
     assert head_of_household_problems("resident.move_in", values) == []
 
 
 # 転出: the head among the movers, and who stays as the form says (absent: not judged)
-def move_out(movers: list[tuple[str, str]], staying: list[tuple[str, str]] | None) -> dict[str, Any]:
-    values: dict[str, Any] = {"current_address": "熊本市東区月出3-1",
-                              "members": [{"name": n, "relationship": r} for n, r in movers]}
+def move_out(
+    movers: list[tuple[str, str]], staying: list[tuple[str, str]] | None
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "current_address": "熊本市東区月出3-1",
+        "members": [{"name": n, "relationship": r} for n, r in movers],
+    }
     if staying is not None:
         values["remaining_members"] = [{"name": n, "relationship": r} for n, r in staying]
     return values
@@ -89,23 +124,53 @@ def move_out(movers: list[tuple[str, str]], staying: list[tuple[str, str]] | Non
 
 MOVE_OUT = [
     ("head leaves, nobody said to stay", [("佐藤一郎", "世帯主")], None, [], None),
-    ("head stays", [("佐藤陽", "子")], [("佐藤一郎", "世帯主"), ("佐藤花子", "妻")], [], "佐藤一郎"),
-    ("head leaves, one stays", [("佐藤一郎", "世帯主")], [("佐藤花子", "妻")],
-     [("remaining_members[0].name", "household_head_proposed")], "佐藤花子"),
-    ("head leaves, two stay", [("佐藤一郎", "世帯主")], [("佐藤花子", "妻"), ("佐藤陽", "子")],
-     [("remaining_members", "household_without_head")], None),
-    ("head leaves, two stay, new head named", [("佐藤一郎", "世帯主")],
-     [("佐藤花子", "世帯主"), ("佐藤陽", "子")], [], "佐藤花子"),
-    ("two heads stay", [("佐藤陽", "子")], [("佐藤一郎", "世帯主"), ("佐藤花子", "世帯主")],
-     [("remaining_members[1].relationship", "two_household_heads")], "佐藤一郎"),
+    (
+        "head stays",
+        [("佐藤陽", "子")],
+        [("佐藤一郎", "世帯主"), ("佐藤花子", "妻")],
+        [],
+        "佐藤一郎",
+    ),
+    (
+        "head leaves, one stays",
+        [("佐藤一郎", "世帯主")],
+        [("佐藤花子", "妻")],
+        [("remaining_members[0].name", "household_head_proposed")],
+        "佐藤花子",
+    ),
+    (
+        "head leaves, two stay",
+        [("佐藤一郎", "世帯主")],
+        [("佐藤花子", "妻"), ("佐藤陽", "子")],
+        [("remaining_members", "household_without_head")],
+        None,
+    ),
+    (
+        "head leaves, two stay, new head named",
+        [("佐藤一郎", "世帯主")],
+        [("佐藤花子", "世帯主"), ("佐藤陽", "子")],
+        [],
+        "佐藤花子",
+    ),
+    (
+        "two heads stay",
+        [("佐藤陽", "子")],
+        [("佐藤一郎", "世帯主"), ("佐藤花子", "世帯主")],
+        [("remaining_members[1].relationship", "two_household_heads")],
+        "佐藤一郎",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "movers", "staying", "expected", "head"), MOVE_OUT,
-                         ids=[c[0] for c in MOVE_OUT])
+@pytest.mark.parametrize(
+    ("case", "movers", "staying", "expected", "head"), MOVE_OUT, ids=[c[0] for c in MOVE_OUT]
+)
 def test_a_move_out_leaves_the_household_with_one_head(
-    case: str, movers: list[tuple[str, str]], staying: list[tuple[str, str]] | None,
-    expected: list[tuple[str, str]], head: str | None,
+    case: str,
+    movers: list[tuple[str, str]],
+    staying: list[tuple[str, str]] | None,
+    expected: list[tuple[str, str]],
+    head: str | None,
 ) -> None:
     values = move_out(movers, staying)
     assert codes(head_of_household_problems("resident.move_out", values)) == expected
@@ -124,13 +189,26 @@ def test_one_person_staying_is_proposed_as_head_in_a_warning() -> None:
 
 def test_two_staying_behind_a_leaving_head_block_until_a_change_of_head() -> None:
     form = {
-        "filing_date": "令和6年4月10日", "filer_name": "佐藤一郎", "filer_relation": "self",
-        "id_document": "drivers_license", "planned_move_date": "R6.4.20",
-        "current_address": "熊本市東区月出3-1", "destination_address": "福岡市中央区天神1-1",
-        "members": [{"name": "佐藤一郎", "kana": "サトウ イチロウ", "birth_date": "S50.5.1",
-                     "sex": "male", "relationship": "世帯主"}],
-        "remaining_members": [{"name": "佐藤花子", "relationship": "妻"},
-                              {"name": "佐藤陽", "relationship": "子"}],
+        "filing_date": "令和6年4月10日",
+        "filer_name": "佐藤一郎",
+        "filer_relation": "self",
+        "id_document": "drivers_license",
+        "planned_move_date": "R6.4.20",
+        "current_address": "熊本市東区月出3-1",
+        "destination_address": "福岡市中央区天神1-1",
+        "members": [
+            {
+                "name": "佐藤一郎",
+                "kana": "サトウ イチロウ",
+                "birth_date": "S50.5.1",
+                "sex": "male",
+                "relationship": "世帯主",
+            }
+        ],
+        "remaining_members": [
+            {"name": "佐藤花子", "relationship": "妻"},
+            {"name": "佐藤陽", "relationship": "子"},
+        ],
     }
     problems = validate_fields(CATALOGUE.get("resident.move_out"), form, date(2024, 4, 10))[1]
     assert codes(problems) == [("remaining_members", "household_without_head")]
@@ -139,8 +217,14 @@ def test_two_staying_behind_a_leaving_head_block_until_a_change_of_head() -> Non
 
 
 def test_the_resulting_household_of_a_move_in() -> None:
-    summary = resulting_household("resident.move_in", move_in("山田太郎", member("山田太郎", "世帯主"),
-                                                             member("山田花子", "長女")))
-    assert summary == {"household": HOUSE, "members": ["山田太郎", "山田花子"], "head": "山田太郎",
-                       "head_among_members": True}
+    summary = resulting_household(
+        "resident.move_in",
+        move_in("山田太郎", member("山田太郎", "世帯主"), member("山田花子", "長女")),
+    )
+    assert summary == {
+        "household": HOUSE,
+        "members": ["山田太郎", "山田花子"],
+        "head": "山田太郎",
+        "head_among_members": True,
+    }
     assert resulting_household("child_allowance.claim", {}) is None

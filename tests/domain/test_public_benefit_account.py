@@ -12,7 +12,9 @@ from tests.domain.test_fields import GOOD_CLAIM
 
 CATALOGUE = load_catalogue()
 ON = date(2024, 5, 10)
-WITHOUT_BANK = {k: v for k, v in GOOD_CLAIM.items() if k not in ("bank_account", "account_name_kana")}
+WITHOUT_BANK = {
+    k: v for k, v in GOOD_CLAIM.items() if k not in ("bank_account", "account_name_kana")
+}
 
 
 def codes(problems: list[dict[str, str]]) -> list[tuple[str, str]]:
@@ -28,7 +30,9 @@ def test_every_claim_with_a_payee_offers_the_public_benefit_account(procedure: s
 
 def test_the_public_benefit_account_needs_no_bank_account_nor_holder() -> None:
     claim = CATALOGUE.get("child_allowance.claim")
-    values, problems = validate_fields(claim, {**WITHOUT_BANK, "payee_account_kind": "public_benefit"}, ON)
+    values, problems = validate_fields(
+        claim, {**WITHOUT_BANK, "payee_account_kind": "public_benefit"}, ON
+    )
     assert problems == []
     assert values["payee_account_kind"] == "public_benefit"
 
