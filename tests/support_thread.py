@@ -4,17 +4,25 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from tests.support import LiveServer, run_server
 
 
+def office_hours_today() -> datetime:
+    """10:00 in Japan on today's Japanese date: a test that moves the clock by minutes stays within
+    one business day, whenever the suite runs (from the real time it would cross midnight JST,
+    15:00 UTC, and tickets issued before midnight are not called after it)."""
+    jst = timezone(timedelta(hours=9))
+    return datetime.now(jst).replace(hour=10, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
 class FakeClock:
     """A clock the test moves forward by hand (lease expiry without sleeping)."""
 
-    def __init__(self) -> None:
-        self._now = datetime.now(UTC)
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime.now(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:

@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from app.domain.tickets import TRANSITIONS, TicketAction, TicketStatus
 from tests.support import make_settings, seed
-from tests.support_thread import FakeClock, threaded_server
+from tests.support_thread import FakeClock, office_hours_today, threaded_server
 
 PATHS = {TicketAction.RECALL: "recall", TicketAction.START: "start", TicketAction.FINISH: "finish",
          TicketAction.NO_SHOW: "no-show", TicketAction.CANCEL: "cancel"}
@@ -242,7 +242,7 @@ class WorkQueue(RuleBasedStateMachine):
 def queue_machine(clean_db: str):  # type: ignore[no-untyped-def]
     from app.settings import QueueSettings
 
-    clock = FakeClock()
+    clock = FakeClock(office_hours_today())
     with threaded_server(make_settings(clean_db, queue=QueueSettings(lease_s=60)), clock) as (server, loop):
         WorkQueue.server, WorkQueue.clock, WorkQueue.loop = server, clock, loop
         WorkQueue.database_url = clean_db

@@ -11,7 +11,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 
 from tests.support import LiveServer, Office, make_settings, run_server, seed
-from tests.support_thread import FakeClock
+from tests.support_thread import FakeClock, office_hours_today
 
 
 async def serve(server: LiveServer, office: Office, clock: FakeClock, seconds: float) -> None:
@@ -40,7 +40,7 @@ def minutes(ahead: int, per_resident_s: float, counters: int = 3) -> int:
 async def test_issue_answer_and_event_carry_waits_from_the_median_service_time(
     clean_db: str,
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(office_hours_today())
     async with run_server(make_settings(clean_db), clock=clock) as server:
         office = Office(await seed(clean_db))
         first = await issue(server, office, clock)
