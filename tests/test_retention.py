@@ -1,0 +1,180 @@
+"""Retention (DOMAIN.md §7 rule 22): `madoguchi retention` purges the personal data of finished
+applications whose period has ended, keeps counts and the audit chain, and lists first with
+--dry-run."""
+
+import json
+from dataclasses import dataclass
+import os
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.pool import NullPool
+
+from app.storage.db import create_engine
+from tests.api.test_work_queue import blind_answers, claim, entry_values, receive, submit, token, warnings_of
+from tests.factories import move_in, my_number, status_report
+from tests.support import LiveServer, Office
+
+# What identifies the people on the forms below: none of it may survive a purge.
+PERSONAL = ["髙橋", "𠮷子", "タカハシ", "佐藤", "花子", "サトウ", "手取本町", "博多", "月出", "096-000-0000",
+            "12345678903", my_number(), my_number("12345678901"), my_number("98765432109"), "crop://"]
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def madoguchi(server: LiveServer, *args: str) -> Ran:
+    """The command in its own process, while the server (in this event loop) keeps running."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app", *args,
+        env={**os.environ, "MADOGUCHI_DATABASE_URL": server.settings.database_url,
+             "MADOGUCHI_ATTACHMENT_DIR": server.settings.attachment_dir},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return Ran(process.returncode, out.decode(), err.decode())
+
+
+async def sql(server: LiveServer, statement: str, **params: Any) -> list[Any]:
+    engine = create_engine(server.settings.database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            result = await connection.execute(text(statement), params)
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def upload(server: LiveServer, office: Office, content: bytes) -> dict[str, str]:
+    async with server.client(office.token("intake")) as intake:
+        response = await intake.post("/attachments", content=content)
+    assert response.status_code == 201, response.text
+    return {"name": "scan.pdf", "sha256": response.json()["sha256"], "media_type": "application/pdf"}
+
+
+async def approve_move_in(server: LiveServer, office: Office, body: dict[str, Any]) -> str:
+    application_id = await receive(server, office, body)
+    keyer, checker = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    async with server.client(keyer) as a, server.client(checker) as b, server.client(office.token("reviewer")) as r:
+        entry = await claim(a)
+        assert entry is not None
+        assert (await submit(a, entry, values=entry_values(entry))).status_code == 200
+        verify = await claim(b)
+        assert verify is not None
+        keyed = blind_answers(verify) | {"members[0].birth_date": "S60.4.1"}
+        assert (await submit(b, verify, values=keyed)).status_code == 200
+        review = await claim(r)
+        assert review is not None
+        approved = await submit(r, review, decision="approve", acknowledge=warnings_of(review))
+        assert approved.json()["application_status"] == "approved", approved.text
+    return application_id
+
+
+async def withdraw(server: LiveServer, office: Office, body: dict[str, Any]) -> str:
+    application_id = await receive(server, office, body)
+    async with server.client(office.token("supervisor")) as supervisor:
+        response = await supervisor.post(f"/applications/{application_id}/withdraw",
+                                         json={"reason": "本人から取下げの申出"})
+    assert response.status_code == 200, response.text
+    return application_id
+
+
+async def backdate(server: LiveServer, application_id: str, received: str, finished: str | None) -> None:
+    await sql(server, "UPDATE application SET received_at = :received, updated_at = :finished, "
+                      "decided_at = CASE WHEN decided_at IS NULL THEN NULL ELSE :finished END WHERE id = :id",
+              received=received, finished=finished or received, id=application_id)
+
+
+async def application_rows(server: LiveServer) -> dict[str, str]:
+    rows = await sql(server, "SELECT * FROM application ORDER BY id")
+    return {row.id: json.dumps([str(v) for v in row], ensure_ascii=False) for row in rows}
+
+
+async def counts(server: LiveServer) -> list[Any]:
+    return await sql(server, "SELECT municipality_code, procedure, status, channel, count(*) FROM application "
+                             "GROUP BY municipality_code, procedure, status, channel ORDER BY 1, 2, 3, 4")
+
+
+async def test_purge_removes_expired_personal_data_and_keeps_counts_and_the_audit_chain(
+    server: LiveServer, office: Office, other_office: Office
+) -> None:
+    shared = await upload(server, office, b"scan shared by two forms")
+    private = await upload(server, office, b"scan of one form only")
+    # A: a 転入届 approved in January 2019 (住基: 1 year from receipt) -> expired.
+    old_move_in = await approve_move_in(server, office, move_in(attachments=[shared, private]))
+    # B: a 児童扶養手当 現況届 withdrawn in 令和元年度 -> 5 years from 1 April 2020 -> expired.
+    old_report = await withdraw(server, office, status_report(applicant={"family_name": "佐藤", "household_ref": "H-2"}))
+    # D: withdrawn in February 2025 (令和6年度) -> kept until 1 April 2030.
+    recent_report = await withdraw(server, office, status_report(applicant={"family_name": "佐藤", "household_ref": "H-3"}))
+    # C: received in 2019 but never finished -> never expires; it lists the shared scan.
+    unfinished = await receive(server, office, move_in(attachments=[shared]))
+    await backdate(server, old_move_in, "2019-01-10 01:00:00", "2019-01-20 01:00:00")
+    await backdate(server, old_report, "2019-08-10 01:00:00", "2019-09-01 01:00:00")
+    await backdate(server, recent_report, "2024-08-10 01:00:00", "2025-02-01 01:00:00")
+    await backdate(server, unfinished, "2019-01-10 01:00:00", None)
+    root = Path(server.settings.attachment_dir) / "431001"
+    shared_file, private_file = (root / a["sha256"][:2] / a["sha256"] for a in (shared, private))
+    assert shared_file.is_file() and private_file.is_file()
+
+    before, counted = await application_rows(server), await counts(server)
+    listed = await madoguchi(server, "retention", "--dry-run", "--municipality", "431001")
+    assert listed.returncode == 0, listed.stderr
+    lines = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert {(x["id"], x["procedure"], x["expires_on"]) for x in lines} == {
+        (old_move_in, "resident.move_in", "2020-01-10"),
+        (old_report, "child_rearing.status_report", "2025-04-01"),
+    }
+    kinds = {x["id"]: set(x["kinds"]) for x in lines}
+    assert {"applicant", "fields", "my_numbers", "ocr", "attachments", "task_results"} <= kinds[old_move_in]
+    assert {"applicant", "fields", "my_numbers"} <= kinds[old_report]
+    assert "would purge 2" in listed.stderr
+    # The dry run changed nothing.
+    assert await application_rows(server) == before
+    assert shared_file.is_file() and private_file.is_file()
+    # Scoped by municipality: another city's run lists nothing of this one.
+    elsewhere = await madoguchi(server, "retention", "--dry-run", "--municipality", "131211")
+    assert elsewhere.returncode == 0 and elsewhere.stdout == "", elsewhere.stderr
+
+    purged = await madoguchi(server, "retention", "--municipality", "431001")
+    assert purged.returncode == 0, purged.stderr
+    assert {json.loads(line)["id"] for line in purged.stdout.splitlines()} == {old_move_in, old_report}
+    assert "purged 2" in purged.stderr and "files deleted 1, kept 1" in purged.stderr
+
+    after = await application_rows(server)
+    for application_id in (old_move_in, old_report):
+        leftovers = [p for p in PERSONAL if p in after[application_id]]
+        assert leftovers == [], (application_id, leftovers)
+        tasks = json.dumps([str(v) for row in await sql(
+            server, "SELECT * FROM task WHERE application_id = :id", id=application_id) for v in row],
+            ensure_ascii=False)
+        assert [p for p in PERSONAL if p in tasks] == []
+    # What is not expired is untouched; the row of a purged one keeps its ids and status.
+    assert after[unfinished] == before[unfinished] and after[recent_report] == before[recent_report]
+    assert (await sql(server, "SELECT status, procedure FROM application WHERE id = :id", id=old_move_in)) == [
+        ("approved", "resident.move_in")]
+    assert await counts(server) == counted
+    # The private scan is gone; the one the unfinished form still lists stays.
+    assert not private_file.exists() and shared_file.is_file()
+    # One event row per purge says what kinds went, never the data.
+    events = await sql(server, "SELECT entity_id, data FROM event_log WHERE action = 'retention.purge'")
+    assert {e.entity_id for e in events} == {old_move_in, old_report}
+    assert [p for p in PERSONAL if p in json.dumps([str(e.data) for e in events], ensure_ascii=False)] == []
+    verified = await madoguchi(server, "audit", "verify", "--seal")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    # Purged once: a second run finds nothing more.
+    again = await madoguchi(server, "retention", "--municipality", "431001")
+    assert again.returncode == 0 and again.stdout == "", again.stderr
+
+
+async def test_retention_of_an_unknown_municipality_is_an_error(server: LiveServer, office: Office) -> None:
+    result = await madoguchi(server, "retention", "--dry-run", "--municipality", "999999")
+    assert result.returncode == 2
+    assert "no such municipality" in result.stderr
