@@ -4,16 +4,18 @@ applications whose period has ended, keeps counts and the audit chain, and lists
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 import os
 import asyncio
 import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.pool import NullPool
 
 from app.storage.db import create_engine
+from app.storage.tables import Application
 from tests.api.test_work_queue import blind_answers, claim, entry_values, receive, submit, token, warnings_of
 from tests.factories import move_in, my_number, status_report
 from tests.support import LiveServer, Office
@@ -88,9 +90,19 @@ async def withdraw(server: LiveServer, office: Office, body: dict[str, Any]) -> 
 
 
 async def backdate(server: LiveServer, application_id: str, received: str, finished: str | None) -> None:
-    await sql(server, "UPDATE application SET received_at = :received, updated_at = :finished, "
-                      "decided_at = CASE WHEN decided_at IS NULL THEN NULL ELSE :finished END WHERE id = :id",
-              received=received, finished=finished or received, id=application_id)
+    """Move an application's dates back in time (UTC), as if it had been filed then."""
+    received_at = datetime.fromisoformat(received).replace(tzinfo=UTC)
+    finished_at = datetime.fromisoformat(finished).replace(tzinfo=UTC) if finished else received_at
+    engine = create_engine(server.settings.database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            row = Application.__table__.c  # type: ignore[attr-defined]
+            await connection.execute(update(Application.__table__).where(row.id == application_id).values(  # type: ignore[attr-defined]
+                received_at=received_at, updated_at=finished_at))
+            await connection.execute(update(Application.__table__).where(  # type: ignore[attr-defined]
+                row.id == application_id, row.decided_at.is_not(None)).values(decided_at=finished_at))
+    finally:
+        await engine.dispose()
 
 
 async def application_rows(server: LiveServer) -> dict[str, str]:
