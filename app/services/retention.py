@@ -176,7 +176,7 @@ async def purge(
         application.has_my_number = False
         await uow.session.execute(
             update(Task).where(Task.application_id == application.id)  # type: ignore[arg-type]
-            .values(result=None, note=None))
+            .values(result=None, note=None, household_key="purged"))
         await uow.session.execute(
             update(VendorBatchItem).where(VendorBatchItem.application_id == application.id)  # type: ignore[arg-type]
             .values(payload="{}", result=None, result_sha256=None))
