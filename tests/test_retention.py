@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.pool import NullPool
 
+from app.settings import RetentionSettings
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import Application, Task
 from tests.api.test_work_queue import blind_answers, claim, entry_values, receive, submit, token, warnings_of
 from tests.factories import move_in, my_number, status_report
-from tests.support import LiveServer, Office
+from tests.support import LiveServer, Office, run_server
 
 # What identifies the people on the forms below: none of it may survive a purge.
 PERSONAL = ["髙橋", "𠮷", "タカハシ", "佐藤", "花子", "サトウ", "手取本町", "博多", "月出", "096-000-0000",
@@ -204,3 +205,20 @@ async def test_retention_of_an_unknown_municipality_is_an_error(server: LiveServ
     result = await madoguchi(server, "retention", "--dry-run", "--municipality", "999999")
     assert result.returncode == 2
     assert "no such municipality" in result.stderr
+
+
+async def test_the_server_purges_on_its_schedule_only_when_turned_on(server: LiveServer, office: Office) -> None:
+    expired = await withdraw(server, office, status_report())
+    await backdate(server, expired, "2019-08-10 01:00:00", "2019-09-01 01:00:00")
+    purge_events = "SELECT entity_id FROM event_log WHERE action = 'retention.purge'"
+    await asyncio.sleep(1.5)  # the running server (job off by default) leaves it alone
+    assert await sql(server, purge_events) == []
+    assert "佐藤" in (await application_rows(server))[expired]
+    settings = server.settings.model_copy(update={"retention": RetentionSettings(every_s=3600)})
+    async with run_server(settings):
+        for _ in range(100):
+            if await sql(server, purge_events):
+                break
+            await asyncio.sleep(0.1)
+    assert [row.entity_id for row in await sql(server, purge_events)] == [expired]
+    assert [p for p in PERSONAL if p in (await application_rows(server))[expired]] == []
