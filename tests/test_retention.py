@@ -196,6 +196,13 @@ async def test_purge_removes_expired_personal_data_and_keeps_counts_and_the_audi
     assert [p for p in PERSONAL if p in as_text([e.data for e in events])] == []
     verified = await madoguchi(server, "audit", "verify", "--seal")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    # Staff still see the purged application (ids, status, dates); its private scan is gone.
+    async with server.client(office.token("supervisor")) as supervisor:
+        shown = await supervisor.get(f"/applications/{old_move_in}")
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["status"] == "approved" and "髙橋" not in shown.text
+        assert (await supervisor.get(f"/attachments/{private['sha256']}")).status_code == 404
+        assert (await supervisor.get(f"/attachments/{shared['sha256']}")).status_code == 200
     # Purged once: a second run finds nothing more.
     again = await madoguchi(server, "retention", "--municipality", "431001")
     assert again.returncode == 0 and again.stdout == "", again.stderr

@@ -23,6 +23,7 @@ from app.services.uow import UnitOfWork
 from app.storage.tables import Application, EventLog, Task, VendorBatchItem
 
 PURGE_ACTION = "retention.purge"
+PURGED_MESSAGE = "保存期間の経過により削除されました (purged after its retention period)"
 # Applications read per statement while looking for expired ones: memory stays flat.
 _PAGE = 500
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -145,9 +146,10 @@ async def _still_listed(uow: UnitOfWork, municipality_code: str, sha256: str, pu
 
 
 def _problem_codes(problems: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    # Problem messages may quote what was keyed; their field and code are what statistics count.
-    keep = ("field", "code", "severity")
-    return [{k: p[k] for k in keep if k in p} for p in problems or []]
+    # Problem messages may quote what was keyed; their field, code and level are what statistics
+    # count, and the message says why it is gone.
+    keep = ("field", "code", "level")
+    return [{**{k: p[k] for k in keep if k in p}, "message": PURGED_MESSAGE} for p in problems or []]
 
 
 async def purge(
