@@ -15,9 +15,9 @@ from app.api.edge import AnonymousPageLimit, BodyReadTimeout, EdgeHeaders
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit, JsonShapeLimit
 from app.api.pages import install_pages
-from app.jobs import retention as retention_job
 from app.api.ratelimit import RateLimiter
 from app.domain.clock import Clock, SystemClock
+from app.jobs import retention as retention_job
 from app.realtime.guard import guard_displays
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener, asyncpg_dsn

@@ -2,12 +2,12 @@
 applications whose period has ended, keeps counts and the audit chain, and lists first with
 --dry-run."""
 
+import asyncio
 import json
+import os
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-import os
-import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,36 @@ from sqlalchemy.pool import NullPool
 from app.settings import RetentionSettings
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import Application, Task
-from tests.api.test_work_queue import blind_answers, claim, entry_values, receive, submit, token, warnings_of
+from tests.api.test_work_queue import (
+    blind_answers,
+    claim,
+    entry_values,
+    receive,
+    submit,
+    token,
+    warnings_of,
+)
 from tests.factories import move_in, my_number, status_report
 from tests.support import LiveServer, Office, run_server
 
 # What identifies the people on the forms below: none of it may survive a purge.
-PERSONAL = ["髙橋", "𠮷", "タカハシ", "佐藤", "花子", "サトウ", "手取本町", "博多", "月出", "096-000-0000",
-            "12345678903", my_number(), my_number("12345678901"), my_number("98765432109"), "crop://"]
+PERSONAL = [
+    "髙橋",
+    "𠮷",
+    "タカハシ",
+    "佐藤",
+    "花子",
+    "サトウ",
+    "手取本町",
+    "博多",
+    "月出",
+    "096-000-0000",
+    "12345678903",
+    my_number(),
+    my_number("12345678901"),
+    my_number("98765432109"),
+    "crop://",
+]
 
 
 @dataclass
@@ -36,10 +59,17 @@ class Ran:
 async def madoguchi(server: LiveServer, *args: str) -> Ran:
     """The command in its own process, while the server (in this event loop) keeps running."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", *args,
-        env={**os.environ, "MADOGUCHI_DATABASE_URL": server.settings.database_url,
-             "MADOGUCHI_ATTACHMENT_DIR": server.settings.attachment_dir},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "app",
+        *args,
+        env={
+            **os.environ,
+            "MADOGUCHI_DATABASE_URL": server.settings.database_url,
+            "MADOGUCHI_ATTACHMENT_DIR": server.settings.attachment_dir,
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode is not None
@@ -60,13 +90,24 @@ async def upload(server: LiveServer, office: Office, content: bytes) -> dict[str
     async with server.client(office.token("intake")) as intake:
         response = await intake.post("/attachments", content=content)
     assert response.status_code == 201, response.text
-    return {"name": "scan.pdf", "sha256": response.json()["sha256"], "media_type": "application/pdf"}
+    return {
+        "name": "scan.pdf",
+        "sha256": response.json()["sha256"],
+        "media_type": "application/pdf",
+    }
 
 
 async def approve_move_in(server: LiveServer, office: Office, body: dict[str, Any]) -> str:
     application_id = await receive(server, office, body)
-    keyer, checker = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
-    async with server.client(keyer) as a, server.client(checker) as b, server.client(office.token("reviewer")) as r:
+    keyer, checker = (
+        await token(server, office, "operator", "A"),
+        await token(server, office, "operator", "B"),
+    )
+    async with (
+        server.client(keyer) as a,
+        server.client(checker) as b,
+        server.client(office.token("reviewer")) as r,
+    ):
         entry = await claim(a)
         assert entry is not None
         assert (await submit(a, entry, values=entry_values(entry))).status_code == 200
@@ -84,13 +125,16 @@ async def approve_move_in(server: LiveServer, office: Office, body: dict[str, An
 async def withdraw(server: LiveServer, office: Office, body: dict[str, Any]) -> str:
     application_id = await receive(server, office, body)
     async with server.client(office.token("supervisor")) as supervisor:
-        response = await supervisor.post(f"/applications/{application_id}/withdraw",
-                                         json={"reason": "本人から取下げの申出"})
+        response = await supervisor.post(
+            f"/applications/{application_id}/withdraw", json={"reason": "本人から取下げの申出"}
+        )
     assert response.status_code == 200, response.text
     return application_id
 
 
-async def backdate(server: LiveServer, application_id: str, received: str, finished: str | None) -> None:
+async def backdate(
+    server: LiveServer, application_id: str, received: str, finished: str | None
+) -> None:
     """Move an application's dates back in time (UTC), as if it had been filed then."""
     received_at = datetime.fromisoformat(received).replace(tzinfo=UTC)
     finished_at = datetime.fromisoformat(finished).replace(tzinfo=UTC) if finished else received_at
@@ -98,10 +142,20 @@ async def backdate(server: LiveServer, application_id: str, received: str, finis
     try:
         async with engine.begin() as connection:
             row = Application.__table__.c  # type: ignore[attr-defined]
-            await connection.execute(update(Application.__table__).where(row.id == application_id).values(  # type: ignore[attr-defined]
-                received_at=received_at, updated_at=finished_at))
-            await connection.execute(update(Application.__table__).where(  # type: ignore[attr-defined]
-                row.id == application_id, row.decided_at.is_not(None)).values(decided_at=finished_at))
+            await connection.execute(
+                update(Application.__table__)
+                .where(row.id == application_id)
+                .values(  # type: ignore[attr-defined]
+                    received_at=received_at, updated_at=finished_at
+                )
+            )
+            await connection.execute(
+                update(Application.__table__)
+                .where(  # type: ignore[attr-defined]
+                    row.id == application_id, row.decided_at.is_not(None)
+                )
+                .values(decided_at=finished_at)
+            )
     finally:
         await engine.dispose()
 
@@ -111,7 +165,10 @@ async def rows_of(server: LiveServer, table: Any, *where: Any) -> list[dict[str,
     engine = create_engine(server.settings.database_url, poolclass=NullPool)
     try:
         async with make_sessionmaker(engine)() as session:
-            return [row.model_dump() for row in (await session.scalars(select(table).where(*where))).all()]
+            return [
+                row.model_dump()
+                for row in (await session.scalars(select(table).where(*where))).all()
+            ]
     finally:
         await engine.dispose()
 
@@ -125,8 +182,11 @@ async def application_rows(server: LiveServer) -> dict[str, str]:
 
 
 async def counts(server: LiveServer) -> list[Any]:
-    return await sql(server, "SELECT municipality_code, procedure, status, channel, count(*) FROM application "
-                             "GROUP BY municipality_code, procedure, status, channel ORDER BY 1, 2, 3, 4")
+    return await sql(
+        server,
+        "SELECT municipality_code, procedure, status, channel, count(*) FROM application "
+        "GROUP BY municipality_code, procedure, status, channel ORDER BY 1, 2, 3, 4",
+    )
 
 
 async def test_purge_removes_expired_personal_data_and_keeps_counts_and_the_audit_chain(
@@ -137,9 +197,13 @@ async def test_purge_removes_expired_personal_data_and_keeps_counts_and_the_audi
     # A: a 転入届 approved in January 2019 (住基: 1 year from receipt) -> expired.
     old_move_in = await approve_move_in(server, office, move_in(attachments=[shared, private]))
     # B: a 児童扶養手当 現況届 withdrawn in 令和元年度 -> 5 years from 1 April 2020 -> expired.
-    old_report = await withdraw(server, office, status_report(applicant={"family_name": "佐藤", "household_ref": "H-2"}))
+    old_report = await withdraw(
+        server, office, status_report(applicant={"family_name": "佐藤", "household_ref": "H-2"})
+    )
     # D: withdrawn in February 2025 (令和6年度) -> kept until 1 April 2030.
-    recent_report = await withdraw(server, office, status_report(applicant={"family_name": "佐藤", "household_ref": "H-3"}))
+    recent_report = await withdraw(
+        server, office, status_report(applicant={"family_name": "佐藤", "household_ref": "H-3"})
+    )
     # C: received in 2019 but never finished -> never expires; it lists the shared scan.
     unfinished = await receive(server, office, move_in(attachments=[shared]))
     await backdate(server, old_move_in, "2019-01-10 01:00:00", "2019-01-20 01:00:00")
@@ -162,7 +226,9 @@ async def test_purge_removes_expired_personal_data_and_keeps_counts_and_the_audi
         (old_report, "child_rearing.status_report", "2025-04-01"),
     }
     kinds = {x["id"]: set(x["kinds"]) for x in lines}
-    assert {"applicant", "fields", "my_numbers", "ocr", "attachments", "task_results"} <= kinds[old_move_in]
+    assert {"applicant", "fields", "my_numbers", "ocr", "attachments", "task_results"} <= kinds[
+        old_move_in
+    ]
     assert {"applicant", "fields", "my_numbers"} <= kinds[old_report]
     assert "would purge 2" in listed.stderr
     # The dry run changed nothing.
@@ -174,7 +240,10 @@ async def test_purge_removes_expired_personal_data_and_keeps_counts_and_the_audi
 
     purged = await madoguchi(server, "retention", "--municipality", "431001")
     assert purged.returncode == 0, purged.stderr
-    assert {json.loads(line)["id"] for line in purged.stdout.splitlines()} == {old_move_in, old_report}
+    assert {json.loads(line)["id"] for line in purged.stdout.splitlines()} == {
+        old_move_in,
+        old_report,
+    }
     assert "purged 2" in purged.stderr and "files deleted 1, kept 1" in purged.stderr
 
     after = await application_rows(server)
@@ -185,13 +254,18 @@ async def test_purge_removes_expired_personal_data_and_keeps_counts_and_the_audi
         assert [p for p in PERSONAL if p in tasks] == []
     # What is not expired is untouched; the row of a purged one keeps its ids and status.
     assert after[unfinished] == before[unfinished] and after[recent_report] == before[recent_report]
-    assert (await sql(server, "SELECT status, procedure FROM application WHERE id = :id", id=old_move_in)) == [
-        ("approved", "resident.move_in")]
+    assert (
+        await sql(
+            server, "SELECT status, procedure FROM application WHERE id = :id", id=old_move_in
+        )
+    ) == [("approved", "resident.move_in")]
     assert await counts(server) == counted
     # The private scan is gone; the one the unfinished form still lists stays.
     assert not private_file.exists() and shared_file.is_file()
     # One event row per purge says what kinds went, never the data.
-    events = await sql(server, "SELECT entity_id, data FROM event_log WHERE action = 'retention.purge'")
+    events = await sql(
+        server, "SELECT entity_id, data FROM event_log WHERE action = 'retention.purge'"
+    )
     assert {e.entity_id for e in events} == {old_move_in, old_report}
     assert [p for p in PERSONAL if p in as_text([e.data for e in events])] == []
     verified = await madoguchi(server, "audit", "verify", "--seal")
@@ -208,13 +282,17 @@ async def test_purge_removes_expired_personal_data_and_keeps_counts_and_the_audi
     assert again.returncode == 0 and again.stdout == "", again.stderr
 
 
-async def test_retention_of_an_unknown_municipality_is_an_error(server: LiveServer, office: Office) -> None:
+async def test_retention_of_an_unknown_municipality_is_an_error(
+    server: LiveServer, office: Office
+) -> None:
     result = await madoguchi(server, "retention", "--dry-run", "--municipality", "999999")
     assert result.returncode == 2
     assert "no such municipality" in result.stderr
 
 
-async def test_the_server_purges_on_its_schedule_only_when_turned_on(server: LiveServer, office: Office) -> None:
+async def test_the_server_purges_on_its_schedule_only_when_turned_on(
+    server: LiveServer, office: Office
+) -> None:
     expired = await withdraw(server, office, status_report())
     await backdate(server, expired, "2019-08-10 01:00:00", "2019-09-01 01:00:00")
     purge_events = "SELECT entity_id FROM event_log WHERE action = 'retention.purge'"

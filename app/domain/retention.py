@@ -46,18 +46,22 @@ PERIODS: dict[str, Period] = {
     # 住民基本台帳法施行令34条4項: 届出書 are kept at least 1 year from receipt (DOMAIN.md §4.5).
     "resident": Period(1, Start.RECEIPT, 1, "住基法施行令34条4項 (DOMAIN.md §4.5)"),
     # 児童扶養手当 請求書等: 5 years from the fiscal year after completion (厚生省通知 1972, §4.5).
-    "child_rearing": Period(5, Start.FISCAL_YEAR_AFTER_COMPLETION, 5,
-                            "厚生省通知 1972 (DOMAIN.md §4.5)"),
+    "child_rearing": Period(
+        5, Start.FISCAL_YEAR_AFTER_COMPLETION, 5, "厚生省通知 1972 (DOMAIN.md §4.5)"
+    ),
     # 児童手当: each city's 文書管理規程 sets it; default 5 years like 児童扶養手当 (DOMAIN.md §4.5).
-    "child_allowance": Period(5, Start.FISCAL_YEAR_AFTER_COMPLETION, None,
-                              "市の文書管理規程 (DOMAIN.md §4.5)"),
+    "child_allowance": Period(
+        5, Start.FISCAL_YEAR_AFTER_COMPLETION, None, "市の文書管理規程 (DOMAIN.md §4.5)"
+    ),
 }
 
 # Access logs: the city's period (DOMAIN.md §7 rule 12, §4.4). Not purged by the job: the rows are
 # sealed in the tamper-evident chain, which a deletion would break.
 ACCESS_LOG_YEARS = 5
 
-FINISHED = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN})
+FINISHED = frozenset(
+    {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN}
+)
 
 
 def family(procedure: str) -> str:
@@ -84,14 +88,24 @@ def periods(overrides: dict[str, int] | None = None) -> dict[str, Period]:
     for name, years in (overrides or {}).items():
         base = table.get(name)
         if base is None:
-            errors.append((f"retention.years.{name}", "unknown",
-                           f"保存期間の分類がありません (no such record class): {name}"))
+            errors.append(
+                (
+                    f"retention.years.{name}",
+                    "unknown",
+                    f"保存期間の分類がありません (no such record class): {name}",
+                )
+            )
             continue
         floor = base.minimum_years if base.minimum_years is not None else 1
         if years < floor:
-            errors.append((f"retention.years.{name}", "below_minimum",
-                           f"保存期間は{floor}年未満にできません (retention cannot be shorter than "
-                           f"{floor} year(s))"))
+            errors.append(
+                (
+                    f"retention.years.{name}",
+                    "below_minimum",
+                    f"保存期間は{floor}年未満にできません (retention cannot be shorter than "
+                    f"{floor} year(s))",
+                )
+            )
             continue
         table[name] = Period(years, base.start, base.minimum_years, base.source)
     if errors:

@@ -14,8 +14,9 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def purge_once(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
-                     settings: Settings) -> retention.PurgeReport:
+async def purge_once(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> retention.PurgeReport:
     async with sessionmaker() as session:
         uow = UnitOfWork(session, clock=clock, settings=settings)
         report = await retention.purge(uow, settings.retention.periods())
@@ -23,8 +24,12 @@ async def purge_once(sessionmaker: async_sessionmaker[AsyncSession], clock: Cloc
     return report
 
 
-async def run(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings,
-              stop: asyncio.Event) -> None:
+async def run(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    stop: asyncio.Event,
+) -> None:
     """Purge, wait ``every_s``, again, until ``stop`` is set; a failure is logged and retried."""
     while not stop.is_set():
         try:
@@ -34,7 +39,10 @@ async def run(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, sett
         else:
             if report.applications:
                 # Ids and counts only: never the data.
-                log.info("retention purged %d application(s), deleted %d file(s)",
-                         len(report.applications), report.files_deleted)
+                log.info(
+                    "retention purged %d application(s), deleted %d file(s)",
+                    len(report.applications),
+                    report.files_deleted,
+                )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.retention.every_s)

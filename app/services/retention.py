@@ -42,10 +42,15 @@ class Expired:
     attachments: tuple[str, ...]
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.application_id, "municipality": self.municipality_code,
-                "procedure": self.procedure, "status": self.status,
-                "expires_on": self.expires_on.isoformat(), "kinds": [str(k) for k in self.kinds],
-                "attachments": len(self.attachments)}
+        return {
+            "id": self.application_id,
+            "municipality": self.municipality_code,
+            "procedure": self.procedure,
+            "status": self.status,
+            "expires_on": self.expires_on.isoformat(),
+            "kinds": [str(k) for k in self.kinds],
+            "attachments": len(self.attachments),
+        }
 
 
 @dataclass
@@ -63,7 +68,8 @@ def _local_day(moment: datetime | None, zone: ZoneInfo) -> date | None:
 
 def _purged_ids(municipality_code: str | None) -> Any:
     query = select(EventLog.entity_id).where(
-        EventLog.entity == "application", EventLog.action == PURGE_ACTION)
+        EventLog.entity == "application", EventLog.action == PURGE_ACTION
+    )
     if municipality_code is not None:
         query = query.where(EventLog.municipality_code == municipality_code)
     return query
@@ -73,7 +79,12 @@ async def _kinds(uow: UnitOfWork, application: Application) -> tuple[RecordKind,
     kinds = []
     if application.applicant:
         kinds.append(RecordKind.APPLICANT)
-    if application.fields or application.values or application.proposals or application.return_reason:
+    if (
+        application.fields
+        or application.values
+        or application.proposals
+        or application.return_reason
+    ):
         kinds.append(RecordKind.FIELDS)
     if application.has_my_number:
         kinds.append(RecordKind.MY_NUMBERS)
@@ -81,23 +92,34 @@ async def _kinds(uow: UnitOfWork, application: Application) -> tuple[RecordKind,
         kinds.append(RecordKind.OCR)
     if application.attachments:
         kinds.append(RecordKind.ATTACHMENTS)
-    has_task_data = await uow.session.scalar(select(Task.id).where(
-        Task.application_id == application.id,
-        (Task.result.is_not(None)) | (Task.note.is_not(None)),  # type: ignore[union-attr]
-    ).limit(1))
+    has_task_data = await uow.session.scalar(
+        select(Task.id)
+        .where(
+            Task.application_id == application.id,
+            (Task.result.is_not(None)) | (Task.note.is_not(None)),  # type: ignore[union-attr]
+        )
+        .limit(1)
+    )
     if has_task_data is not None:
         kinds.append(RecordKind.TASK_RESULTS)
-    has_payload = await uow.session.scalar(select(VendorBatchItem.seq).where(
-        VendorBatchItem.application_id == application.id,
-        VendorBatchItem.payload != "{}",
-    ).limit(1))
+    has_payload = await uow.session.scalar(
+        select(VendorBatchItem.seq)
+        .where(
+            VendorBatchItem.application_id == application.id,
+            VendorBatchItem.payload != "{}",
+        )
+        .limit(1)
+    )
     if has_payload is not None:
         kinds.append(RecordKind.VENDOR_PAYLOADS)
     return tuple(kinds)
 
 
 async def find_expired(
-    uow: UnitOfWork, periods: dict[str, Period], *, municipality_code: str | None = None,
+    uow: UnitOfWork,
+    periods: dict[str, Period],
+    *,
+    municipality_code: str | None = None,
     today: date | None = None,
 ) -> list[tuple[Application, Expired]]:
     """Finished, not yet purged applications whose retention ended on or before ``today``."""
@@ -108,53 +130,86 @@ async def find_expired(
     found: list[tuple[Application, Expired]] = []
     after = ""
     while True:
-        query = select(Application).where(
-            Application.status.in_([str(s) for s in FINISHED]),  # type: ignore[attr-defined]
-            Application.received_at <= received_before,
-            Application.id > after,
-            Application.id.not_in(_purged_ids(municipality_code)),  # type: ignore[attr-defined]
-        ).order_by(Application.id).limit(_PAGE)  # type: ignore[arg-type]
+        query = (
+            select(Application)
+            .where(
+                Application.status.in_([str(s) for s in FINISHED]),  # type: ignore[attr-defined]
+                Application.received_at <= received_before,
+                Application.id > after,
+                Application.id.not_in(_purged_ids(municipality_code)),  # type: ignore[attr-defined]
+            )
+            .order_by(Application.id)
+            .limit(_PAGE)
+        )  # type: ignore[arg-type]
         if municipality_code is not None:
             query = query.where(Application.municipality_code == municipality_code)
         page = list((await uow.session.scalars(query)).all())
         for application in page:
             completed = application.decided_at or application.updated_at
-            expiry = expires_on(application.procedure, application.status,
-                                _local_day(application.received_at, zone) or today,
-                                _local_day(completed, zone), periods)
+            expiry = expires_on(
+                application.procedure,
+                application.status,
+                _local_day(application.received_at, zone) or today,
+                _local_day(completed, zone),
+                periods,
+            )
             if expiry is None or expiry > today:
                 continue
-            hashes = tuple(a["sha256"] for a in application.attachments or []
-                           if isinstance(a.get("sha256"), str) and _SHA256.fullmatch(a["sha256"]))
-            found.append((application, Expired(
-                application.id, application.municipality_code, application.procedure,
-                application.status, expiry, await _kinds(uow, application), hashes)))
+            hashes = tuple(
+                a["sha256"]
+                for a in application.attachments or []
+                if isinstance(a.get("sha256"), str) and _SHA256.fullmatch(a["sha256"])
+            )
+            found.append(
+                (
+                    application,
+                    Expired(
+                        application.id,
+                        application.municipality_code,
+                        application.procedure,
+                        application.status,
+                        expiry,
+                        await _kinds(uow, application),
+                        hashes,
+                    ),
+                )
+            )
         if len(page) < _PAGE:
             return found
         after = page[-1].id
 
 
-async def _still_listed(uow: UnitOfWork, municipality_code: str, sha256: str, purging: set[str]) -> bool:
+async def _still_listed(
+    uow: UnitOfWork, municipality_code: str, sha256: str, purging: set[str]
+) -> bool:
     rows = await uow.session.execute(
         select(Application.id, Application.attachments).where(
             Application.municipality_code == municipality_code,
             cast(Application.attachments, String).contains(sha256),
         )
     )
-    return any(id_ not in purging and any(a.get("sha256") == sha256 for a in listed or [])
-               for id_, listed in rows)
+    return any(
+        id_ not in purging and any(a.get("sha256") == sha256 for a in listed or [])
+        for id_, listed in rows
+    )
 
 
 def _problem_codes(problems: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     # Problem messages may quote what was keyed; their field, code and level are what statistics
     # count, and the message says why it is gone.
     keep = ("field", "code", "level")
-    return [{**{k: p[k] for k in keep if k in p}, "message": PURGED_MESSAGE} for p in problems or []]
+    return [
+        {**{k: p[k] for k in keep if k in p}, "message": PURGED_MESSAGE} for p in problems or []
+    ]
 
 
 async def purge(
-    uow: UnitOfWork, periods: dict[str, Period], *, municipality_code: str | None = None,
-    dry_run: bool = False, today: date | None = None,
+    uow: UnitOfWork,
+    periods: dict[str, Period],
+    *,
+    municipality_code: str | None = None,
+    dry_run: bool = False,
+    today: date | None = None,
 ) -> PurgeReport:
     """Purge (or with ``dry_run`` only list) what has expired. The caller commits; the files go
     after the commit, so a rolled-back purge deletes nothing."""
@@ -177,16 +232,30 @@ async def purge(
         application.household_key = "purged"
         application.has_my_number = False
         await uow.session.execute(
-            update(Task).where(Task.application_id == application.id)  # type: ignore[arg-type]
-            .values(result=None, note=None, household_key="purged"))
+            update(Task)
+            .where(Task.application_id == application.id)  # type: ignore[arg-type]
+            .values(result=None, note=None, household_key="purged")
+        )
         await uow.session.execute(
-            update(VendorBatchItem).where(VendorBatchItem.application_id == application.id)  # type: ignore[arg-type]
-            .values(payload="{}", result=None, result_sha256=None))
+            update(VendorBatchItem)
+            .where(VendorBatchItem.application_id == application.id)  # type: ignore[arg-type]
+            .values(payload="{}", result=None, result_sha256=None)
+        )
         files.update((item.municipality_code, sha) for sha in item.attachments)
-        uow.log(entity="application", entity_id=item.application_id, action=PURGE_ACTION,
-                municipality_code=item.municipality_code, from_status=item.status, to_status=item.status,
-                data={"procedure": item.procedure, "expired_on": item.expires_on.isoformat(),
-                      "kinds": [str(k) for k in item.kinds], "attachments": len(item.attachments)})
+        uow.log(
+            entity="application",
+            entity_id=item.application_id,
+            action=PURGE_ACTION,
+            municipality_code=item.municipality_code,
+            from_status=item.status,
+            to_status=item.status,
+            data={
+                "procedure": item.procedure,
+                "expired_on": item.expires_on.isoformat(),
+                "kinds": [str(k) for k in item.kinds],
+                "attachments": len(item.attachments),
+            },
+        )
     await uow.session.flush()
     doomed = []
     for code, sha in sorted(files):
