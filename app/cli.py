@@ -475,6 +475,39 @@ def batches_recall(
     typer.echo(f"recalled {recalled.id}: {recalled.returned_count} items back in the queue", err=True)
 
 
+@cli.command("retention")
+def retention_purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be purged")] = False,
+    municipality: Annotated[str | None, typer.Option(help="Only this municipality's applications")] = None,
+) -> None:
+    """Purge the personal data of finished applications whose retention period has ended.
+
+    Prints one JSON line per application (id, procedure, expiry date, kinds of data) and a
+    summary; with --dry-run nothing changes.
+    """
+    from app.domain.errors import NotFound
+    from app.services import retention
+    from app.storage.tables import Municipality
+
+    settings = Settings()
+
+    async def work(uow: Any) -> retention.PurgeReport:
+        if municipality is not None and await uow.session.get(Municipality, municipality) is None:
+            raise NotFound("団体が見つかりません (no such municipality)", municipality=municipality)
+        return await retention.purge(uow, settings.retention.periods(), municipality_code=municipality,
+                                     dry_run=dry_run)
+
+    report = _run(work, settings)
+    for item in report.applications:
+        sys.stdout.write(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
+    count = len(report.applications)
+    if dry_run:
+        typer.echo(f"削除予定 {count} 件 (would purge {count} application(s)); nothing changed", err=True)
+    else:
+        typer.echo(f"削除 {count} 件 (purged {count} application(s)); files deleted "
+                   f"{report.files_deleted}, kept {report.files_kept} (still listed elsewhere)", err=True)
+
+
 class AuditLog(str, Enum):
     EVENT = "event"
     ACCESS = "access"

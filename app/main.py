@@ -17,6 +17,7 @@ from app.api.limits import BodySizeLimit, JsonShapeLimit
 from app.api.pages import install_pages
 from app.api.ratelimit import RateLimiter
 from app.domain.clock import Clock, SystemClock
+from app.jobs import retention as retention_job
 from app.realtime.guard import guard_displays
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener, asyncpg_dsn
@@ -124,6 +125,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 audit.run_sealer(resources.sessionmaker, resources.clock, settings.audit, sealing_stop),
                 name="audit-sealer",
             )
+        purger = None
+        if settings.retention.every_s > 0:
+            purger = asyncio.create_task(
+                retention_job.run(resources.sessionmaker, resources.clock, settings, sealing_stop),
+                name="retention-purge",
+            )
         # What start-up built (routes, schemas, table metadata, the catalogue) lives as long as
         # the process: out of the collector's sight, a full collection scans only what requests
         # leave behind, instead of stalling every request for a tenth of a second.
@@ -137,6 +144,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 sealing_stop.set()
                 await asyncio.wait({sealer}, timeout=10)
                 tasks.append(sealer)
+            if purger is not None:
+                sealing_stop.set()
+                await asyncio.wait({purger}, timeout=10)
+                tasks.append(purger)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -5,7 +5,10 @@ import functools
 from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.domain import retention
 from app.domain.audit import AuditKeys
+from app.domain.errors import InvalidInput
+from app.domain.retention import ACCESS_LOG_YEARS
 from app.domain.shape import SAFE_INTEGER, ShapeLimits
 
 # Used when no audit key is configured (development and tests only; production refuses to start).
@@ -86,6 +89,34 @@ class AuditSettings(BaseModel):
         return AuditKeys(current=current, secrets=secrets)
 
 
+class RetentionSettings(BaseModel):
+    """How long personal data of finished applications is kept (README, Retention)."""
+
+    # How often the server purges what has expired (86400: daily); 0 turns the job off (then
+    # `madoguchi retention` does it).
+    every_s: float = 0.0
+    # Longer periods per record class ("resident", "child_rearing", "child_allowance"), in
+    # years; a period shorter than the law's minimum is refused at startup.
+    years: dict[str, int] = {}
+    # Access logs: the city's period (not purged by the job, see README).
+    access_log_years: int = ACCESS_LOG_YEARS
+
+    @model_validator(mode="after")
+    def _never_below_the_minimum(self) -> "RetentionSettings":
+        try:
+            retention.periods(self.years)
+        except InvalidInput as error:
+            raise ValueError("; ".join(f"{e['field']}: {e['message']}" for e in error.errors)) from None
+        if self.access_log_years < 1:
+            raise ValueError("retention.access_log_years: 1年未満にできません (at least 1 year)")
+        if self.every_s < 0:
+            raise ValueError("retention.every_s: 0以上 (0 or more)")
+        return self
+
+    def periods(self) -> dict[str, retention.Period]:
+        return retention.periods(self.years)
+
+
 class JsonShapeSettings(BaseModel):
     """The shape every JSON body, bulk line and websocket message must fit (app/domain/shape.py)."""
 
@@ -157,6 +188,7 @@ class Settings(BaseSettings):
     vendor: VendorSettings = VendorSettings()
     audit: AuditSettings = AuditSettings()
     auth: AuthSettings = AuthSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="after")
     def _production_has_an_audit_key(self) -> "Settings":

@@ -17,6 +17,11 @@ def _path(root: Path, municipality_code: str, sha256: str) -> Path:
     return root / municipality_code / sha256[:2] / sha256
 
 
+def file_path(root: Path, municipality_code: str, sha256: str) -> Path:
+    """Where the file of this hash is (or would be) stored."""
+    return _path(root, municipality_code, sha256)
+
+
 async def store(root: Path, municipality_code: str, chunks: AsyncIterator[bytes], max_bytes: int) -> tuple[str, int]:
     """Write the upload to a temporary file while hashing it, then move it into place."""
     folder = root / municipality_code
