@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from collections.abc import Collection
 from datetime import datetime
 
@@ -40,6 +41,19 @@ class DatabaseLobbyFeed:
         # Displays connecting (token check, snapshot) and catching up share a few database
         # connections, however many ask at once: the pool stays free for kiosks and counters.
         self.display_reads = asyncio.Semaphore(max(1, settings.display.replay_readers))
+        # (office, municipality) pairs found in the database, and until when (monotonic) they
+        # are trusted without a read: as long as a cached token.
+        self._offices: dict[tuple[str, str], float] = {}
+
+    def office_known(self, office_id: str, municipality_code: str) -> bool:
+        until = self._offices.get((office_id, municipality_code))
+        return until is not None and time.monotonic() < until
+
+    def remember_office(self, office_id: str, municipality_code: str) -> None:
+        if self._settings.token_cache_s > 0:
+            self._offices[(office_id, municipality_code)] = (
+                time.monotonic() + self._settings.token_cache_s
+            )
 
     async def snapshot(self, office_id: str) -> LobbySnapshot:
         """The lobby at one moment: the seq and the tickets read from the same snapshot, so the
