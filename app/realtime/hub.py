@@ -26,6 +26,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.realtime.direct import DirectWriter, encode_text_frame
 from app.realtime.messages import LobbySnapshot
@@ -310,7 +311,7 @@ class Hub:
         if task is None:
             task = loop.create_task(self._load_snapshot(office_id, load))
             self._snapshot_loads[office_id] = task
-            task.add_done_callback(lambda _t: self._snapshot_loads.pop(office_id, None))
+            task.add_done_callback(lambda t: _done(self._snapshot_loads, office_id, t))
         else:
             self.snapshot_hits += 1
         # Shielded: a display that leaves while waiting does not cancel the others' read.
@@ -356,7 +357,7 @@ class Hub:
             self._window_loaded_at[office_id] = loop.time()
             task = loop.create_task(self._load_window(office_id))
             self._window_loads[office_id] = task
-            task.add_done_callback(lambda _t: self._window_loads.pop(office_id, None))
+            task.add_done_callback(lambda t: _done(self._window_loads, office_id, t))
         await asyncio.shield(task)
         return self._window_slice(office_id, after_seq)
 
@@ -395,3 +396,11 @@ class Hub:
         elif current and current[-1][0] > loaded[-1][0]:
             return  # the fan-out is ahead and not joined to what was read: keep its window
         self._windows[office_id] = loaded
+
+
+def _done(loads: dict[str, Any], office_id: str, task: "asyncio.Task[Any]") -> None:
+    """A shared read is over: the next one starts afresh. Its error, if every display that
+    waited for it has left, is logged here rather than lost."""
+    loads.pop(office_id, None)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("lobby read for reconnecting displays failed", exc_info=task.exception())

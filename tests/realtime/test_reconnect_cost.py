@@ -177,7 +177,9 @@ async def test_a_replay_from_memory_is_written_a_page_at_a_time_as_the_display_d
     socket = WireSocket(wire)
     tasks = [
         asyncio.create_task(
-            DisplayConnection(socket, hub, feed, "office", options, direct=FillingWriter(wire)).run()
+            DisplayConnection(
+                socket, hub, feed, "office", options, direct=FillingWriter(wire)
+            ).run()
         ),
         asyncio.create_task(
             DisplayConnection(
