@@ -315,7 +315,13 @@ class Hub:
         else:
             self.snapshot_hits += 1
         # Shielded: a display that leaves while waiting does not cancel the others' read.
-        return await asyncio.shield(task)
+        encoded = await asyncio.shield(task)
+        published = self._published.get(office_id)
+        if published is not None and encoded.seq < published:
+            # Read before an event this display subscribed too late to be sent: it would wait
+            # for the next one to see it. Its own read is at least as new as the fan-out.
+            encoded = await self._load_snapshot(office_id, load)
+        return encoded
 
     def _snapshot_fresh(self, office_id: str, snapshot: EncodedSnapshot, now: float) -> bool:
         published = self._published.get(office_id)

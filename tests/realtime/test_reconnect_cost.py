@@ -30,8 +30,9 @@ class CountingFeed(Feed):
 
     async def snapshot(self, office_id: str) -> LobbySnapshot:
         self.snapshot_reads += 1
+        taken = await super().snapshot(office_id)  # the state when the read began
         await asyncio.sleep(0.01)  # a read takes a moment: displays arrive meanwhile
-        return await super().snapshot(office_id)
+        return taken
 
     async def events_after(
         self, office_id: str, after_seq: int, limit: int
@@ -215,3 +216,38 @@ async def test_a_replay_from_memory_is_written_a_page_at_a_time_as_the_display_d
         task.cancel()
     pump.cancel()
     await asyncio.gather(*tasks, pump, return_exceptions=True)
+
+
+async def test_a_display_joining_a_snapshot_read_overtaken_by_an_event_still_gets_it() -> None:
+    feed = CountingFeed()
+    hub = Hub(feed.fetch, recent=feed.recent, snapshot_ttl_s=60)
+    pump = asyncio.create_task(hub.run())
+    options = DisplayOptions(heartbeat_s=30, send_timeout_s=5, history_limit=1000)
+    first, late = Wire(), Wire()
+    connect = [
+        asyncio.create_task(
+            DisplayConnection(
+                WireSocket(first), hub, feed, "office", options, direct=FakeWriter(first)
+            ).run()
+        )
+    ]
+    await asyncio.sleep(0.001)  # the first display's snapshot read (seq 0) is under way
+    feed.seq = 1
+    hub.notify("office", 1)  # event 1 is fanned out while it reads
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    # The late display subscribes after event 1 went out, and joins the read still running.
+    connect.append(asyncio.create_task(
+        DisplayConnection(
+            WireSocket(late), hub, feed, "office", options, direct=FakeWriter(late)
+        ).run()
+    ))
+    await asyncio.sleep(0.1)
+    for task in connect:
+        task.cancel()
+    pump.cancel()
+    await asyncio.gather(*connect, pump, return_exceptions=True)
+    # Without waiting for a next event, each has event 1: in its snapshot or sent after it.
+    for wire in (first, late):
+        (snapshot,) = snapshot_seqs(wire)
+        assert seqs(wire) == list(range(snapshot + 1, 2))
