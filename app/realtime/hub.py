@@ -39,9 +39,8 @@ FetchEvents = Callable[[str, int, int], Awaitable[list[tuple[int, str]]]]
 RecentEvents = Callable[[str, int], Awaitable[tuple[int, list[tuple[int, str]]]]]
 LoadSnapshot = Callable[[], Awaitable[LobbySnapshot]]
 
-# At most one window load per office in this many seconds (a window that cannot reach back
-# as far as displays ask is not reloaded for every one of them).
-_WINDOW_RELOAD_S = 1.0
+# Frames encoded per turn of the event loop while a window is loaded: the fan-out goes on.
+_ENCODE_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,9 @@ class Hub:
         # office → [(seq, frame)], contiguous seqs, oldest first, at most window_events.
         self._windows: dict[str, deque[tuple[int, bytes]]] = {}
         self._window_loads: dict[str, asyncio.Task[None]] = {}
-        self._window_loaded_at: dict[str, float] = {}
+        # Offices whose window was loaded from the database: loaded once, not again for every
+        # display asking from further back (those read the database page by page).
+        self._window_loaded: set[str] = set()
         self._snapshots: dict[str, EncodedSnapshot] = {}
         self._snapshot_loads: dict[str, asyncio.Task[EncodedSnapshot]] = {}
         # For the README's figures and the tests: how connects and resumes were served.
@@ -152,6 +153,7 @@ class Hub:
                     del self._by_office[office_id]
                     self._published.pop(office_id, None)
                     self._windows.pop(office_id, None)
+                    self._window_loaded.discard(office_id)
                     self._snapshots.pop(office_id, None)
 
     def offices(self) -> list[str]:
@@ -263,6 +265,7 @@ class Hub:
             if seq <= window[-1][0]:
                 return  # loaded from the database before the pump got to it
             window.clear()  # a gap: the window restarts here, contiguous
+            self._window_loaded.discard(office_id)
         window.append((seq, frame))
 
     def _fan_out(
@@ -356,12 +359,9 @@ class Hub:
             return None
         task = self._window_loads.get(office_id)
         if task is None:
-            loop = asyncio.get_running_loop()
-            loaded_at = self._window_loaded_at.get(office_id)
-            if loaded_at is not None and loop.time() - loaded_at < _WINDOW_RELOAD_S:
+            if office_id in self._window_loaded:
                 return None
-            self._window_loaded_at[office_id] = loop.time()
-            task = loop.create_task(self._load_window(office_id))
+            task = asyncio.get_running_loop().create_task(self._load_window(office_id))
             self._window_loads[office_id] = task
             task.add_done_callback(lambda t: _done(self._window_loads, office_id, t))
         await asyncio.shield(task)
@@ -388,11 +388,16 @@ class Hub:
             return
         loaded: deque[tuple[int, bytes]] = deque(maxlen=self._window_size)
         previous = None
-        for seq, text in events:
+        for index, (seq, text) in enumerate(events):
             if previous is not None and seq != previous + 1:
                 loaded.clear()  # keep the newest contiguous run only
             loaded.append((seq, encode_text_frame(text)))
             previous = seq
+            if index % _ENCODE_BATCH == _ENCODE_BATCH - 1:
+                await asyncio.sleep(0)
+        if office_id not in self._by_office:
+            return
+        self._window_loaded.add(office_id)
         current = self._windows.get(office_id)
         if current and current[0][0] <= loaded[-1][0] + 1 and current[-1][0] >= loaded[-1][0]:
             # The pump has appended since the read started: join the two runs.

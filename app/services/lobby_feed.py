@@ -81,16 +81,29 @@ class DatabaseLobbyFeed:
             return channel.seq, [(e.seq, serialise_event(e)) for e in events]
 
     async def recent_events(self, office_id: str, count: int) -> tuple[int, list[tuple[int, str]]]:
-        """(the channel's seq, its last ``count`` events): the hub's window of an office."""
+        """(the channel's seq, its last ``count`` events): the hub's window of an office.
+
+        Read and serialised a page at a time in one read-only session, giving the event loop
+        back between pages: thousands of rows never stall the fan-out in one go."""
+        page = max(1, self._settings.display.replay_page)
         async with self.display_reads, self._sessionmaker() as session:
             await read_only(session)
             channel = await lobby_store.get_channel(session, office_id)
             if channel is None:
                 return 0, []
-            events = await lobby_store.list_events_after(
-                session, office_id, max(0, channel.seq - count), up_to=channel.seq, limit=count
-            )
-            return channel.seq, [(e.seq, serialise_event(e)) for e in events]
+            position = max(0, channel.seq - count)
+            serialised: list[tuple[int, str]] = []
+            while position < channel.seq:
+                events = await lobby_store.list_events_after(
+                    session, office_id, position, up_to=channel.seq, limit=page
+                )
+                if not events:
+                    break
+                serialised.extend((e.seq, serialise_event(e)) for e in events)
+                position = events[-1].seq
+                session.expunge_all()
+                await asyncio.sleep(0)
+            return channel.seq, serialised
 
     async def fetch(self, office_id: str, after_seq: int, up_to: int) -> list[tuple[int, str]]:
         """The hub's read: events in (after_seq, up_to], serialised once for every display."""

@@ -251,3 +251,18 @@ async def test_a_display_joining_a_snapshot_read_overtaken_by_an_event_still_get
     for wire in (first, late):
         (snapshot,) = snapshot_seqs(wire)
         assert seqs(wire) == list(range(snapshot + 1, 2))
+
+
+async def test_resumes_from_before_a_loaded_window_do_not_load_it_again() -> None:
+    feed = CountingFeed()
+    feed.seq = 50  # more history than the window holds
+    async with room(3, feed, window_events=10) as (_hub, wires, sockets):
+        for _ in range(3):
+            for socket in sockets:
+                socket.incoming.put_nowait(json.dumps({"type": "resume", "after_seq": 0}))
+            await asyncio.sleep(0.6)  # however long apart
+    for wire in wires:
+        assert seqs(wire) == list(range(1, 51)) * 3
+    # One window read at most; every resume from 0 is read from the database, page by page.
+    assert feed.recent_reads == 1
+    assert feed.replay_reads == 9
