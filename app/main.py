@@ -74,7 +74,13 @@ def build_resources(settings: Settings, clock: Clock | None = None) -> Resources
     sessionmaker = make_sessionmaker(engine)
     clock = clock or SystemClock()
     feed = DatabaseLobbyFeed(sessionmaker, settings, clock)
-    hub = Hub(feed.fetch, queue_size=settings.display.queue_size)
+    hub = Hub(
+        feed.fetch,
+        queue_size=settings.display.queue_size,
+        recent=feed.recent_events,
+        window_events=settings.display.window_events,
+        snapshot_ttl_s=settings.display.snapshot_cache_s,
+    )
     return Resources(engine=engine, sessionmaker=sessionmaker, hub=hub, feed=feed, clock=clock,
                      tokens=TokenCache(settings.token_cache_s))
 

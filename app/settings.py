@@ -42,6 +42,11 @@ class DisplaySettings(BaseModel):
     # displays (connecting: token and snapshot; replaying: a page) run at once per process.
     replay_page: int = 200
     replay_readers: int = 4
+    # Kept in memory per office for reconnecting displays: the last window_events events as
+    # encoded frames (a resume within them reads no database), and the encoded snapshot, shared
+    # until the next event or for snapshot_cache_s at most (it carries the time and estimates).
+    window_events: int = 5000
+    snapshot_cache_s: float = 2.0
 
 
 class LobbySettings(BaseModel):

@@ -15,6 +15,7 @@ from app.services.uow import UnitOfWork
 from app.settings import Settings
 from app.storage import tenancy
 from app.storage.db import read_only
+from app.storage.tenancy import hash_token
 
 router = APIRouter(tags=["lobby"])
 
@@ -25,7 +26,16 @@ CLOSE_NOT_FOUND = 4404
 async def _authorise(
     resources: Resources, settings: Settings, token: str, office_id: str
 ) -> Principal | int:
-    """The token's principal when it may watch the office, else the close code to send."""
+    """The token's principal when it may watch the office, else the close code to send.
+
+    A token and an office seen within the token cache's lifetime are checked from memory: a
+    display reconnecting reads nothing from the database before its snapshot."""
+    if token:
+        known = resources.tokens.get(hash_token(token), resources.clock.now())
+        if known is not None and resources.feed.office_known(office_id, known.municipality_code):
+            if known.role not in DISPLAY_ROLES:
+                return CLOSE_UNAUTHORISED
+            return known if known.may_use_office(office_id) else CLOSE_NOT_FOUND
     async with resources.feed.display_reads, resources.sessionmaker() as session:
         # Reads only: a reconnecting room of displays never takes SQLite's write lock.
         await read_only(session)
@@ -39,6 +49,7 @@ async def _authorise(
         office = await tenancy.find_office(session, office_id, principal.municipality_code)
         if office is None or not principal.may_use_office(office_id):
             return CLOSE_NOT_FOUND
+    resources.feed.remember_office(office_id, principal.municipality_code)
     return principal
 
 

@@ -5,6 +5,10 @@ never sees an event twice or out of order from this loop: anything not newer tha
 sent is dropped, and a jump in seq is filled from the database before going on. Once the display
 is up to date and its socket drains, the hub writes events to it directly (hub.py) and this task
 only reads, beats after silence and takes over again when the hub hands the display back.
+
+The snapshot and the events of a resume come from what the hub keeps in memory (one encoded
+snapshot per office and seq, a window of recent frames) whenever it can; a resume from further
+back than the window is read from the database page by page.
 """
 
 import asyncio
@@ -14,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from app.realtime.direct import DirectWriter, encode_text_frame
-from app.realtime.hub import Hub, Subscription
+from app.realtime.direct import DirectWriter, encode_text_frame, frame_text
+from app.realtime.hub import EncodedSnapshot, Hub, Subscription
 from app.realtime.inbound import (
     CLOSE_POLICY_VIOLATION,
     MessageBudget,
@@ -89,10 +93,7 @@ class DisplayConnection:
         when its token is revoked or expires."""
         with self._hub.subscribe(self._office_id, self._direct, token_id=token_id) as subscription:
             try:
-                snapshot = await self._feed.snapshot(self._office_id)
-                self._epoch = snapshot.epoch
-                await self._send(subscription, snapshot.model_dump_json())
-                subscription.last = snapshot.seq
+                await self._send_snapshot(subscription)
                 await self._stream(subscription)
             except SlowDisplay:
                 await self._close(subscription, CLOSE_TRY_AGAIN_LATER, "display too slow")
@@ -180,6 +181,16 @@ class DisplayConnection:
         transaction and no lock while its socket drains.
         """
         page = max(1, min(self._options.replay_page, self._options.history_limit))
+        frames = await self._hub.window_after(self._office_id, after)
+        if frames is not None:
+            if len(frames) > self._options.history_limit:
+                await self._resync(subscription)
+                return
+            for start in range(0, len(frames), page):
+                chunk = frames[start : start + page]
+                await self._send_frames(subscription, [frame for _, frame in chunk])
+                subscription.last = max(subscription.last, chunk[-1][0])
+            return
         current, events = await self._feed.events_after(self._office_id, after, page)
         target = current
         if after > target or target - after > self._options.history_limit:
@@ -201,14 +212,28 @@ class DisplayConnection:
         subscription.last = max(subscription.last, target)
 
     async def _resync(self, subscription: Subscription) -> None:
-        snapshot = await self._feed.snapshot(self._office_id)
-        await self._send(subscription, snapshot.model_dump_json())
+        await self._send_snapshot(subscription)
+
+    async def _send_snapshot(self, subscription: Subscription) -> None:
+        snapshot: EncodedSnapshot = await self._hub.snapshot(
+            self._office_id, lambda: self._feed.snapshot(self._office_id)
+        )
         self._epoch = snapshot.epoch
+        await self._send(subscription, snapshot.text)
         subscription.last = snapshot.seq
 
     async def _send_page(self, subscription: Subscription, texts: list[str]) -> None:
         """Several events at once: under the direct writer, framed and written in one go once
         the socket drains (a tenth of the CPU of one ASGI send each)."""
+        if self._direct is not None:
+            await self._send_frames(subscription, [encode_text_frame(text) for text in texts])
+        else:
+            for text in texts:
+                await self._send(subscription, text)
+
+    async def _send_frames(self, subscription: Subscription, frames: list[bytes]) -> None:
+        """Frames already encoded (shared with other displays): written in one go under the
+        direct writer once the socket drains, else sent one by one through ASGI."""
         direct = self._direct
         if direct is not None:
             try:
@@ -217,11 +242,11 @@ class DisplayConnection:
             except TimeoutError:
                 raise SlowDisplay from None
             if direct.ready():
-                direct.write(b"".join(encode_text_frame(text) for text in texts))
+                direct.write(b"".join(frames))
                 subscription.sent_at = self._loop.time()
                 return
-        for text in texts:
-            await self._send(subscription, text)
+        for frame in frames:
+            await self._send(subscription, frame_text(frame))
 
     async def _send(self, subscription: Subscription, text: str) -> None:
         try:

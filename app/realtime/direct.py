@@ -32,6 +32,13 @@ def encode_text_frame(text: str) -> bytes:
     return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
 
 
+def frame_text(frame: bytes) -> str:
+    """The text carried by a frame from ``encode_text_frame``."""
+    length = frame[1] & 0x7F
+    offset = 2 if length < 126 else 4 if length == 126 else 10
+    return frame[offset:].decode()
+
+
 class DirectWriter:
     """Writes pre-encoded frames to one display's transport while it keeps up."""
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from collections.abc import Collection
 from datetime import datetime
 
@@ -40,6 +41,19 @@ class DatabaseLobbyFeed:
         # Displays connecting (token check, snapshot) and catching up share a few database
         # connections, however many ask at once: the pool stays free for kiosks and counters.
         self.display_reads = asyncio.Semaphore(max(1, settings.display.replay_readers))
+        # (office, municipality) pairs found in the database, and until when (monotonic) they
+        # are trusted without a read: as long as a cached token.
+        self._offices: dict[tuple[str, str], float] = {}
+
+    def office_known(self, office_id: str, municipality_code: str) -> bool:
+        until = self._offices.get((office_id, municipality_code))
+        return until is not None and time.monotonic() < until
+
+    def remember_office(self, office_id: str, municipality_code: str) -> None:
+        if self._settings.token_cache_s > 0:
+            self._offices[(office_id, municipality_code)] = (
+                time.monotonic() + self._settings.token_cache_s
+            )
 
     async def snapshot(self, office_id: str) -> LobbySnapshot:
         """The lobby at one moment: the seq and the tickets read from the same snapshot, so the
@@ -65,6 +79,31 @@ class DatabaseLobbyFeed:
                 session, office_id, after_seq, up_to=channel.seq, limit=limit
             )
             return channel.seq, [(e.seq, serialise_event(e)) for e in events]
+
+    async def recent_events(self, office_id: str, count: int) -> tuple[int, list[tuple[int, str]]]:
+        """(the channel's seq, its last ``count`` events): the hub's window of an office.
+
+        Read and serialised a page at a time in one read-only session, giving the event loop
+        back between pages: thousands of rows never stall the fan-out in one go."""
+        page = max(1, self._settings.display.replay_page)
+        async with self.display_reads, self._sessionmaker() as session:
+            await read_only(session)
+            channel = await lobby_store.get_channel(session, office_id)
+            if channel is None:
+                return 0, []
+            position = max(0, channel.seq - count)
+            serialised: list[tuple[int, str]] = []
+            while position < channel.seq:
+                events = await lobby_store.list_events_after(
+                    session, office_id, position, up_to=channel.seq, limit=page
+                )
+                if not events:
+                    break
+                serialised.extend((e.seq, serialise_event(e)) for e in events)
+                position = events[-1].seq
+                session.expunge_all()
+                await asyncio.sleep(0)
+            return channel.seq, serialised
 
     async def fetch(self, office_id: str, after_seq: int, up_to: int) -> list[tuple[int, str]]:
         """The hub's read: events in (after_seq, up_to], serialised once for every display."""

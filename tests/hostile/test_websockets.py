@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text, update
+from sqlalchemy import event, insert, text, update
 from sqlalchemy.pool import NullPool
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -181,6 +181,45 @@ async def test_resume_replays_history_in_order_across_pages(
         await ws.send(json.dumps({"type": "resume", "after_seq": 10}))
         replayed = [(await first_message(ws))["seq"] for _ in range(last - 10)]
     assert replayed == list(range(11, last + 1))
+
+
+async def test_a_reconnect_storm_reads_the_history_and_the_snapshot_once(
+    hostile_server: LiveServer, office: Office
+) -> None:
+    """Displays that reconnect and replay from 0 again and again are served from what the
+    server keeps in memory: the database sees a handful of statements, not a replay each."""
+    last = await add_history(hostile_server.settings.database_url, office, 1000)
+    resources = hostile_server.app.state.resources
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    url = hostile_server.lobby_ws(office.id, office.token("display"))
+    async with connect(url) as keeper:  # one display stays: the office is watched throughout
+        await first_message(keeper)
+        event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            for _ in range(10):
+                async with connect(url) as ws:
+                    assert (await first_message(ws))["seq"] == last
+                    await ws.send(json.dumps({"type": "resume", "after_seq": 0}))
+                    replayed = [(await first_message(ws))["seq"] for _ in range(last)]
+                    assert replayed == list(range(1, last + 1))
+        finally:
+            event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
+    replays = [s for s in statements if "lobby_event" in s]
+    # One read of the window, 200 events a page, and the pump's (the guard's and the
+    # watchdog's once-a-second reads aside); read per connection, it was 10 replays of 5 pages.
+    assert len(replays) <= 1000 // DisplaySettings().replay_page + 1, replays
+    assert resources.hub.window_replays >= 10
+    # 11 connects (the snapshot is kept until the next event, 2 s at most); read each time,
+    # it was 11 reads.
+    assert resources.hub.snapshot_reads <= 4
+    # The token and the office of a reconnecting display come from the token cache: the only
+    # token read is the guard's once-a-second check of every display's token at once.
+    token_reads = [s for s in statements if "FROM api_token" in s]
+    assert all("api_token.id IN" in s for s in token_reads), token_reads
 
 
 # -- frames, floods and bad messages ---------------------------------------------------------
