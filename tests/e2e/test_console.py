@@ -586,3 +586,56 @@ async def test_vendor_manager_signs_in_sees_the_returned_task_and_dispatches_it(
     async with server.client(vendor_op) as operator:
         task = (await operator.post("/work/claim", json={})).json()
         assert task["application_id"] == application_id and task["note"] == "続柄を確認"
+
+
+async def test_reviewer_corrects_a_field_and_the_application_goes_to_verify(
+    server: LiveServer, office: Office, browser: Browser, artifacts: Path
+) -> None:
+    keyer = await token(server, office, "operator", "A")
+    checker = await token(server, office, "operator", "B")
+    application_id = await work_to_review(server, office, keyer, checker)
+    page, _ = await open_console(browser, server, demo(office, "reviewer"))
+    await page.keyboard.press("F2")
+    await page.wait_for_selector("body[data-mode='review'] .history li")
+    assert await page.is_hidden("#submit-problems")
+
+    # F4: the entry form, filled with the stored values; the other decisions wait.
+    await page.keyboard.press("F4")
+    await page.wait_for_selector("body[data-correcting] .form .row[data-path='move_date'] input")
+    assert await page.is_hidden("#approve")
+    assert (await focused(page))["path"] == "filing_date"
+    stored = await page.input_value(".row[data-path='move_date'] input")
+    assert stored
+    # Without a reason nothing is sent.
+    await page.locator(".row[data-path='move_date'] input").fill("令和8年2月30日")
+    await page.keyboard.press("F4")
+    await page.wait_for_selector("#reason:focus")
+    await page.keyboard.type("転入日の誤記（用紙を再確認）")
+
+    # An impossible date: the answer's problems are shown against the row, nothing changes.
+    async with page.expect_response("**/submit") as refused:
+        await page.keyboard.press("F4")
+    assert (await refused.value).status == 422
+    await page.wait_for_selector(".row[data-path='move_date'].has-error")
+    await page.wait_for_selector("#submit-problems:not([hidden])")
+    assert await application_status(server, office, application_id) == "review"
+    await page.screenshot(path=artifacts / "console-correct-problems.png")
+
+    await page.locator(".row[data-path='move_date'] input").fill("令和8年11月17日")
+    async with page.expect_response("**/submit") as sent:
+        await page.keyboard.press("F9")
+    assert (await sent.value).status == 200
+    await page.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    assert "照合" in await page.locator("#message").inner_text()
+    assert await application_status(server, office, application_id) == "verify"
+
+    # Only the changed field goes to a blind verify by another person.
+    other = await token(server, office, "operator", "C")
+    async with server.client(other) as c:
+        verify = (await c.post("/work/claim", json={})).json()
+        assert verify["kind"] == "verify" and verify["field_keys"] == ["move_date"]
+    async with server.client(office.token("supervisor")) as supervisor:
+        history = (await supervisor.get(f"/applications/{application_id}")).json()["history"]
+    corrected = [e for e in history if e["action"] == "review.correct"]
+    assert corrected and corrected[0]["detail"]["corrected"] == ["move_date"]
+    assert corrected[0]["detail"]["reason"] == "転入日の誤記（用紙を再確認）"
