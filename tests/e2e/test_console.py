@@ -639,3 +639,27 @@ async def test_reviewer_corrects_a_field_and_the_application_goes_to_verify(
     corrected = [e for e in history if e["action"] == "review.correct"]
     assert corrected and corrected[0]["detail"]["corrected"] == ["move_date"]
     assert corrected[0]["detail"]["reason"] == "転入日の誤記（用紙を再確認）"
+
+
+async def test_reviewer_withdraws_the_application_in_review_with_a_reason(
+    server: LiveServer, office: Office, browser: Browser
+) -> None:
+    keyer = await token(server, office, "operator", "A")
+    checker = await token(server, office, "operator", "B")
+    application_id = await work_to_review(server, office, keyer, checker)
+    page, requests = await open_console(browser, server, demo(office, "reviewer"))
+    await page.keyboard.press("F2")
+    await page.wait_for_selector("body[data-mode='review'] .history li")
+    mark = len(requests.seen)
+    # A reason first; then Shift+F7 asks once, and a second Shift+F7 withdraws.
+    await page.keyboard.press("Shift+F7")
+    await page.wait_for_selector("#reason:focus")
+    await page.keyboard.type("申請者から取下げの申出")
+    await page.keyboard.press("Shift+F7")
+    await page.wait_for_selector("#message[data-kind='warn']")
+    assert not [r for r in requests.since(mark) if r[1].endswith("/withdraw")]
+    async with page.expect_response("**/withdraw") as answered:
+        await page.keyboard.press("Shift+F7")
+    assert (await answered.value).status == 200
+    await page.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    assert await application_status(server, office, application_id) == "withdrawn"
