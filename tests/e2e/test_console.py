@@ -540,7 +540,8 @@ async def test_supervisor_withdraws_an_application_by_id_and_it_shows_withdrawn(
     assert await application_status(server, office, application_id) == "withdrawn"
     # The operator's lease went with it.
     async with server.client(office.token("operator")) as operator:
-        beat = await operator.post(f"/work/{held['id']}/heartbeat", json={"lease_token": held["lease_token"]})
+        beat = await operator.post(
+            f"/work/{held['id']}/heartbeat", json={"lease_token": held["lease_token"]})
         assert beat.status_code != 200
     await board.screenshot(path=artifacts / "console-withdraw.png", full_page=True)
 
@@ -566,7 +567,8 @@ async def test_vendor_manager_signs_in_sees_the_returned_task_and_dispatches_it(
         assert returned.status_code == 200, returned.text
     board, _ = await open_console(browser, server, demo(office, "vendor_manager"))
     assert await board.get_attribute("body", "data-view") == "board"
-    assert await board.locator("#who-name").inner_text() == office.data["staff"]["vendor_manager"]["name"]
+    manager = office.data["staff"]["vendor_manager"]
+    assert await board.locator("#who-name").inner_text() == manager["name"]
     row = board.locator(f"#vendor-body tr[data-application='{application_id}']")
     await row.wait_for(timeout=10_000)
     assert "続柄を確認" in await row.inner_text()
