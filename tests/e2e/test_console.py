@@ -665,3 +665,30 @@ async def test_reviewer_withdraws_the_application_in_review_with_a_reason(
     assert (await answered.value).status == 200
     await page.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
     assert await application_status(server, office, application_id) == "withdrawn"
+
+
+async def test_supervisor_reopens_an_approved_application_for_correction_by_id(
+    server: LiveServer, office: Office, browser: Browser
+) -> None:
+    from tests.api.test_withdraw import approve
+
+    application_id = await receive(server, office, move_in())
+    keyer = await token(server, office, "operator", "A")
+    checker = await token(server, office, "operator", "B")
+    await approve(server, office, keyer, checker, office.token("reviewer"))
+    assert await application_status(server, office, application_id) == "approved"
+    board, _ = await open_console(browser, server, demo(office, "supervisor"))
+    await board.locator("#case-id").fill(application_id)
+    await board.locator("#case-reason").fill("転居先住所の誤り（申出あり）")
+    async with board.expect_response(lambda r: r.url.endswith("/correction")) as answered:
+        await board.locator("#case-reopen").focus()
+        await board.keyboard.press("Enter")
+    assert (await answered.value).status == 200
+    await board.wait_for_selector("#case-result[data-status='entry']")
+    assert "訂正を開始" in await board.locator("#case-result").inner_text()
+    assert await application_status(server, office, application_id) == "entry"
+    # The correction starts with an entry task whose note is the reason.
+    async with server.client(await token(server, office, "operator", "C")) as c:
+        task = (await c.post("/work/claim", json={})).json()
+        assert task["application_id"] == application_id
+        assert task["note"] == "転居先住所の誤り（申出あり）"
