@@ -54,8 +54,12 @@ async def test_seed_demo_gives_staff_who_can_sign_in_and_reruns_make_no_duplicat
     clean_db: str,
 ) -> None:
     first = json.loads(madoguchi(clean_db, "seed-demo", "--json").stdout)
-    assert set(first["staff"]) == {"operator", "operator_vendor", "reviewer", "supervisor"}
+    assert set(first["staff"]) == {
+        "operator", "operator_vendor", "reviewer", "supervisor", "vendor_manager",
+    }
     assert first["staff"]["operator_vendor"]["employer"] == "vendor"
+    assert first["staff"]["vendor_manager"]["employer"] == "vendor"
+    assert first["staff"]["vendor_manager"]["role"] == "vendor_manager"
     assert {
         "tokens",
         "offices",
@@ -64,10 +68,10 @@ async def test_seed_demo_gives_staff_who_can_sign_in_and_reruns_make_no_duplicat
     } <= first.keys()  # the keys of before
     count = await staff_rows(clean_db)
     again = json.loads(madoguchi(clean_db, "seed-demo", "--json").stdout)
-    assert await staff_rows(clean_db) == count == 4
+    assert await staff_rows(clean_db) == count == 5
     assert again["staff"]["reviewer"]["person_id"] == first["staff"]["reviewer"]["person_id"]
     async with run_server(make_settings(clean_db)) as server, server.client() as client:
-        for key in ("operator", "reviewer", "supervisor"):
+        for key in ("operator", "reviewer", "supervisor", "vendor_manager"):
             assert (
                 await login(
                     client, again["staff"][key]["staff_id"], again["staff"][key]["password"]

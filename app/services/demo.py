@@ -26,6 +26,8 @@ STAFF = [
     ("operator_vendor", "demo-vendor-operator", "委託 花子", Role.OPERATOR, Employer.VENDOR),
     ("reviewer", "demo-reviewer", "審査 次郎", Role.REVIEWER, Employer.CITY),
     ("supervisor", "demo-supervisor", "監督 三郎", Role.SUPERVISOR, Employer.CITY),
+    # The vendor's 管理責任者, bound to the demo contract like the vendor's operator.
+    ("vendor_manager", "demo-vendor-manager", "管理 四郎", Role.VENDOR_MANAGER, Employer.VENDOR),
 ]
 
 

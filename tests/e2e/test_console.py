@@ -12,7 +12,7 @@ from app.domain.applications import get_path
 from app.settings import QueueSettings
 from tests.api.test_decisions import faulty_move_in
 from tests.api.test_people import PASSWORD, add_person
-from tests.api.test_work_queue import blind_answers, receive, token
+from tests.api.test_work_queue import blind_answers, receive, token, work_to_review
 from tests.factories import move_in, my_number, status_report
 from tests.support import LiveServer, Office, make_settings, run_server, seed
 
@@ -447,7 +447,7 @@ async def test_operator_submits_with_problems_and_the_reviewer_sees_them_open(
     assert await application_status(server, office, application_id) == "review"
 
 
-@pytest.mark.parametrize("key", ["operator", "reviewer", "supervisor"])
+@pytest.mark.parametrize("key", ["operator", "reviewer", "supervisor", "vendor_manager"])
 async def test_each_kind_of_staff_signs_in_through_the_form(
     server: LiveServer, office: Office, browser: Browser, key: str
 ) -> None:
@@ -466,7 +466,8 @@ async def test_each_kind_of_staff_signs_in_through_the_form(
     assert await page.input_value("#signin-password") == ""
     await sign_in(page, (staff_id, password))
     await page.wait_for_selector("body[data-ready]")
-    assert await page.get_attribute("body", "data-view") == ("board" if key == "supervisor" else "desk")
+    assert await page.get_attribute("body", "data-view") == (
+        "board" if key in ("supervisor", "vendor_manager") else "desk")
     assert await page.locator("#who-name").inner_text() == office.data["staff"][key]["name"]
     assert await page.is_hidden("#signin")
     # The session cookie is HttpOnly: nothing on the page can read it.
@@ -505,3 +506,189 @@ async def test_drafts_never_keep_a_my_number_and_sign_out_leaves_nothing(
     assert me == 401  # the session ended on the server too
     work = await page.evaluate("fetch('/api/v1/work/me').then((r) => r.status)")
     assert work == 401
+
+
+async def test_supervisor_withdraws_an_application_by_id_and_it_shows_withdrawn(
+    server: LiveServer, office: Office, browser: Browser, artifacts: Path
+) -> None:
+    application_id = await receive(server, office, move_in())
+    async with server.client(office.token("operator")) as operator:
+        held = (await operator.post("/work/claim", json={})).json()
+        assert held["application_id"] == application_id
+    board, _ = await open_console(browser, server, demo(office, "supervisor"))
+    await board.wait_for_selector("#case-form")
+    # A reason is required: nothing is sent without one.
+    await board.locator("#case-id").fill(application_id)
+    await board.locator("#case-withdraw").click()
+    assert await application_status(server, office, application_id) == "entry"
+
+    asked: list[str] = []
+
+    async def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    board.on("dialog", accept)
+    await board.locator("#case-reason").focus()
+    await board.keyboard.type("申請者から取下げの申出")
+    async with board.expect_response(lambda r: r.url.endswith("/withdraw")) as answered:
+        await board.keyboard.press("Enter")  # the form's first action: 取下げ
+    assert (await answered.value).status == 200
+    await board.wait_for_selector("#case-result[data-status='withdrawn']")
+    assert "取下げ" in await board.locator("#case-result").inner_text()
+    assert asked and application_id in asked[0]
+    assert await application_status(server, office, application_id) == "withdrawn"
+    # The operator's lease went with it.
+    async with server.client(office.token("operator")) as operator:
+        beat = await operator.post(
+            f"/work/{held['id']}/heartbeat", json={"lease_token": held["lease_token"]})
+        assert beat.status_code != 200
+    await board.screenshot(path=artifacts / "console-withdraw.png", full_page=True)
+
+    # Reopening is for approved applications only: the answer says why, and changes nothing.
+    await board.locator("#case-reason").fill("住所の誤り")
+    async with board.expect_response(lambda r: r.url.endswith("/correction")) as refused:
+        await board.locator("#case-reopen").click()
+    assert (await refused.value).status == 409
+    await board.wait_for_selector("#case-result[data-kind='error']")
+    assert await application_status(server, office, application_id) == "withdrawn"
+
+
+async def test_vendor_manager_signs_in_sees_the_returned_task_and_dispatches_it(
+    server: LiveServer, office: Office, browser: Browser, artifacts: Path
+) -> None:
+    vendor_op = office.token("operator_vendor")
+    checker = await token(server, office, "operator", "B")
+    application_id = await work_to_review(server, office, vendor_op, checker)
+    async with server.client(office.token("reviewer")) as reviewer:
+        review = (await reviewer.post("/work/claim", json={})).json()
+        returned = await reviewer.post(f"/work/{review['id']}/submit", json={
+            "lease_token": review["lease_token"], "decision": "return", "reason": "続柄を確認"})
+        assert returned.status_code == 200, returned.text
+    board, _ = await open_console(browser, server, demo(office, "vendor_manager"))
+    assert await board.get_attribute("body", "data-view") == "board"
+    manager = office.data["staff"]["vendor_manager"]
+    assert await board.locator("#who-name").inner_text() == manager["name"]
+    row = board.locator(f"#vendor-body tr[data-application='{application_id}']")
+    await row.wait_for(timeout=10_000)
+    assert "続柄を確認" in await row.inner_text()
+    # The city's panels are not the manager's.
+    assert await board.is_hidden("#kpis") and await board.is_hidden("#case-form")
+    # The vendor's operators, with their qualifications to edit; no city operator.
+    await board.wait_for_selector("#quals tbody tr")
+    assert await board.locator("#quals tbody tr").count() == 2
+    assert await board.locator("#quals tbody tr td.all input").count() == 2
+    await board.screenshot(path=artifacts / "console-vendor-manager.png", full_page=True)
+
+    async with board.expect_response(lambda r: r.url.endswith("/dispatch")) as dispatched:
+        await row.locator("button").focus()
+        await board.keyboard.press("Enter")
+    assert (await dispatched.value).status == 200
+    await row.wait_for(state="detached", timeout=10_000)
+    async with server.client(vendor_op) as operator:
+        task = (await operator.post("/work/claim", json={})).json()
+        assert task["application_id"] == application_id and task["note"] == "続柄を確認"
+
+
+async def test_reviewer_corrects_a_field_and_the_application_goes_to_verify(
+    server: LiveServer, office: Office, browser: Browser, artifacts: Path
+) -> None:
+    keyer = await token(server, office, "operator", "A")
+    checker = await token(server, office, "operator", "B")
+    application_id = await work_to_review(server, office, keyer, checker)
+    page, _ = await open_console(browser, server, demo(office, "reviewer"))
+    await page.keyboard.press("F2")
+    await page.wait_for_selector("body[data-mode='review'] .history li")
+    assert await page.is_hidden("#submit-problems")
+
+    # F4: the entry form, filled with the stored values; the other decisions wait.
+    await page.keyboard.press("F4")
+    await page.wait_for_selector("body[data-correcting] .form .row[data-path='move_date'] input")
+    assert await page.is_hidden("#approve")
+    assert (await focused(page))["path"] == "filing_date"
+    stored = await page.input_value(".row[data-path='move_date'] input")
+    assert stored
+    # Without a reason nothing is sent.
+    await page.locator(".row[data-path='move_date'] input").fill("令和8年2月30日")
+    await page.keyboard.press("F4")
+    await page.wait_for_selector("#reason:focus")
+    await page.keyboard.type("転入日の誤記（用紙を再確認）")
+
+    # An impossible date: the answer's problems are shown against the row, nothing changes.
+    async with page.expect_response("**/submit") as refused:
+        await page.keyboard.press("F4")
+    assert (await refused.value).status == 422
+    await page.wait_for_selector(".row[data-path='move_date'].has-error")
+    await page.wait_for_selector("#submit-problems:not([hidden])")
+    assert await application_status(server, office, application_id) == "review"
+    await page.screenshot(path=artifacts / "console-correct-problems.png")
+
+    await page.locator(".row[data-path='move_date'] input").fill("令和8年11月17日")
+    async with page.expect_response("**/submit") as sent:
+        await page.keyboard.press("F9")
+    assert (await sent.value).status == 200
+    await page.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    assert "照合" in await page.locator("#message").inner_text()
+    assert await application_status(server, office, application_id) == "verify"
+
+    # Only the changed field goes to a blind verify by another person.
+    other = await token(server, office, "operator", "C")
+    async with server.client(other) as c:
+        verify = (await c.post("/work/claim", json={})).json()
+        assert verify["kind"] == "verify" and verify["field_keys"] == ["move_date"]
+    async with server.client(office.token("supervisor")) as supervisor:
+        history = (await supervisor.get(f"/applications/{application_id}")).json()["history"]
+    corrected = [e for e in history if e["action"] == "review.correct"]
+    assert corrected and corrected[0]["detail"]["corrected"] == ["move_date"]
+    assert corrected[0]["detail"]["reason"] == "転入日の誤記（用紙を再確認）"
+
+
+async def test_reviewer_withdraws_the_application_in_review_with_a_reason(
+    server: LiveServer, office: Office, browser: Browser
+) -> None:
+    keyer = await token(server, office, "operator", "A")
+    checker = await token(server, office, "operator", "B")
+    application_id = await work_to_review(server, office, keyer, checker)
+    page, requests = await open_console(browser, server, demo(office, "reviewer"))
+    await page.keyboard.press("F2")
+    await page.wait_for_selector("body[data-mode='review'] .history li")
+    mark = len(requests.seen)
+    # A reason first; then Shift+F7 asks once, and a second Shift+F7 withdraws.
+    await page.keyboard.press("Shift+F7")
+    await page.wait_for_selector("#reason:focus")
+    await page.keyboard.type("申請者から取下げの申出")
+    await page.keyboard.press("Shift+F7")
+    await page.wait_for_selector("#message[data-kind='warn']")
+    assert not [r for r in requests.since(mark) if r[1].endswith("/withdraw")]
+    async with page.expect_response("**/withdraw") as answered:
+        await page.keyboard.press("Shift+F7")
+    assert (await answered.value).status == 200
+    await page.wait_for_selector("body[data-mode='idle'] #message[data-kind='ok']")
+    assert await application_status(server, office, application_id) == "withdrawn"
+
+
+async def test_supervisor_reopens_an_approved_application_for_correction_by_id(
+    server: LiveServer, office: Office, browser: Browser
+) -> None:
+    from tests.api.test_withdraw import approve
+
+    application_id = await receive(server, office, move_in())
+    keyer = await token(server, office, "operator", "A")
+    checker = await token(server, office, "operator", "B")
+    await approve(server, office, keyer, checker, office.token("reviewer"))
+    assert await application_status(server, office, application_id) == "approved"
+    board, _ = await open_console(browser, server, demo(office, "supervisor"))
+    await board.locator("#case-id").fill(application_id)
+    await board.locator("#case-reason").fill("転居先住所の誤り（申出あり）")
+    async with board.expect_response(lambda r: r.url.endswith("/correction")) as answered:
+        await board.locator("#case-reopen").focus()
+        await board.keyboard.press("Enter")
+    assert (await answered.value).status == 200
+    await board.wait_for_selector("#case-result[data-status='entry']")
+    assert "訂正を開始" in await board.locator("#case-result").inner_text()
+    assert await application_status(server, office, application_id) == "entry"
+    # The correction starts with an entry task whose note is the reason.
+    async with server.client(await token(server, office, "operator", "C")) as c:
+        task = (await c.post("/work/claim", json={})).json()
+        assert task["application_id"] == application_id
+        assert task["note"] == "転居先住所の誤り（申出あり）"

@@ -107,4 +107,5 @@ export const ROLE = {
   operator: ["入力オペレーター", "Operator"],
   reviewer: ["審査担当", "Reviewer"],
   supervisor: ["監督者", "Supervisor"],
+  vendor_manager: ["管理責任者", "Vendor's manager"],
 };

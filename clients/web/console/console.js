@@ -152,7 +152,7 @@ async function openConsole() {
   $("signout").hidden = false;
   $("signout").disabled = false;
   purgeOldDrafts();
-  if (me.role === "supervisor") {
+  if (me.role === "supervisor" || me.role === "vendor_manager") {
     document.body.dataset.view = "board";
     $("board").hidden = false;
     new Board({ me, catalogue: procedures, say });

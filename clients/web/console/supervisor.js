@@ -1,8 +1,11 @@
 // The supervisor's board: depth, oldest, due today and overdue per procedure and step, throughput,
 // who holds what (with a release for stuck work), operators' qualifications and the access log.
-// /work/stats is polled every few seconds.
+// /work/stats is polled every few seconds. Withdrawal (取下げ) and reopening an approved
+// application for correction, by application id. The vendor's 管理責任者 gets the same board with
+// the vendor's side only: the returned vendor-keyed work to dispatch, and the vendor's operators'
+// qualifications (the city's supervisor sees those, but does not direct them: 偽装請負).
 
-import { api, bi, dateTimeText, duration, errorText, h, KIND, ROLE, setText, timeText } from "./api.js";
+import { api, bi, dateTimeText, duration, errorText, h, KIND, ROLE, setText, STATUS, timeText } from "./api.js";
 
 const POLL_MS = 4000;
 const STEPS = ["entry", "verify", "settle", "review"];
@@ -15,14 +18,98 @@ export class Board {
     this.say = say;
     this.cursor = null;
     this.timer = 0;
+    this.manager = me.role === "vendor_manager";
+    this.loadOperators();
+    if (this.manager) {
+      this.loadVendorQueue();
+      return;
+    }
     $("log-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.loadLog(true);
     });
     $("log-more").addEventListener("click", () => this.loadLog(false));
+    $("case-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.decideCase(event.submitter ? event.submitter.value : "withdraw");
+    });
     this.refresh();
-    this.loadOperators();
     this.loadLog(true);
+  }
+
+  // ---- withdraw / reopen for correction --------------------------------------------------------
+
+  async decideCase(action) {
+    const id = $("case-id").value.trim();
+    const reason = $("case-reason").value.trim();
+    const result = $("case-result");
+    if (!id || !reason) {
+      setText(result, "申請IDと理由が必要です (an application id and a reason are required)");
+      result.dataset.kind = "error";
+      (id ? $("case-reason") : $("case-id")).focus();
+      return;
+    }
+    const withdraw = action === "withdraw";
+    // A withdrawal ends the application and cancels the work in progress: asked once.
+    if (withdraw && !confirm(`申請 ${id} を取り下げます。作業中の入力は破棄されます。よろしいですか？\n(Withdraw ${id}? Work in progress is cancelled.)`)) return;
+    try {
+      const done = await api(`/applications/${encodeURIComponent(id)}/${withdraw ? "withdraw" : "correction"}`,
+        { method: "POST", body: { reason } });
+      const [ja, en] = STATUS[done.status] || [done.status, ""];
+      setText(result, withdraw
+        ? `取下げました: ${id} → ${ja} (${en}); 取消した作業 ${done.cancelled_tasks.length}件 cancelled tasks`
+        : `訂正を開始しました: ${id} → ${ja} (${en}) (reopened for correction)`);
+      result.dataset.kind = "ok";
+      result.dataset.status = done.status;
+      $("case-reason").value = "";
+      this.say(withdraw ? `申請を取り下げました (withdrawn; logged)` : `訂正を開始しました (reopened; logged)`, "ok");
+      this.refresh();
+    } catch (error) {
+      setText(result, errorText(error));
+      result.dataset.kind = "error";
+      delete result.dataset.status;
+    }
+  }
+
+  // ---- the vendor's manager: returned work ------------------------------------------------------
+
+  async loadVendorQueue() {
+    clearTimeout(this.timer);
+    try {
+      this.renderVendorQueue(await api("/work/vendor-queue"));
+    } catch (error) {
+      this.say(errorText(error), "error");
+    } finally {
+      this.timer = setTimeout(() => this.loadVendorQueue(), POLL_MS);
+    }
+  }
+
+  renderVendorQueue(tasks) {
+    const rows = tasks.map((t) => {
+      const procedure = this.catalogue.get(t.procedure);
+      const [ja, en] = KIND[t.kind] || [t.kind, ""];
+      const dispatch = h("button", { type: "button", class: "btn tiny primary", dataset: { task: t.id } }, "割当 Dispatch");
+      dispatch.addEventListener("click", () => this.dispatch(t, dispatch));
+      return h("tr", { dataset: { task: t.id, application: t.application_id } },
+        h("th", {}, procedure ? procedure.name_ja : t.procedure),
+        h("td", { class: "step", dataset: { kind: t.kind } }, ja, h("span", { class: "en" }, en)),
+        h("td", {}, h("code", { title: t.application_id }, t.application_id.slice(0, 8))),
+        h("td", {}, t.note || ""), h("td", {}, dispatch));
+    });
+    if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: "5", class: "muted" }, "戻された作業はありません (nothing returned)")));
+    $("vendor-body").replaceChildren(...rows);
+  }
+
+  async dispatch(task, button) {
+    button.disabled = true;
+    try {
+      await api(`/work/${encodeURIComponent(task.id)}/dispatch`, { method: "POST", body: {} });
+      this.say(`委託先のオペレーターに割り当てました (dispatched ${task.id.slice(0, 8)}; logged)`, "ok");
+    } catch (error) {
+      button.disabled = false;
+      this.say(errorText(error), "error");
+    }
+    this.loadVendorQueue();
   }
 
   async refresh() {
@@ -134,7 +221,7 @@ export class Board {
       codes.map((code) => h("th", { class: "p", title: `${this.catalogue.get(code).name_ja} / ${this.catalogue.get(code).name_en}` },
         h("span", { class: "v" }, this.catalogue.get(code).name_ja))), h("th", {}));
     const body = operators.map((o) => {
-      if (o.employer === "vendor") {
+      if (o.employer === "vendor" && !this.manager) {
         // Shown, not directed: the vendor's 管理責任者 sets their operators' work.
         const what = o.qualifications === null ? "全手続 all" : `${o.qualifications.length}手続`;
         return h("tr", { dataset: { operator: o.token_id }, class: "vendor-staff" },

@@ -87,6 +87,8 @@ export class Desk {
     $("approve").addEventListener("click", () => this.decide("approve"));
     $("return").addEventListener("click", () => this.decide("return"));
     $("reject").addEventListener("click", () => this.decide("reject"));
+    $("correct").addEventListener("click", () => this.correct());
+    $("withdraw").addEventListener("click", () => this.withdraw());
     $("lost-claim").addEventListener("click", () => this.claim());
     $("reason").addEventListener("input", () => this.scheduleDraft());
     window.addEventListener("beforeunload", (event) => {
@@ -184,8 +186,13 @@ export class Desk {
     this.lease = { expires: started + this.me.lease_s * 1000, lastBeat: started, beating: false };
     this.revealed = new Map();
     this.pendingDecision = null;
+    this.pendingWithdraw = 0;
     this.markDecision();
     this.unlock();
+    this.correcting = false;
+    delete document.body.dataset.correcting;
+    setText($("correct-label"), "訂正");
+    setText($("correct-label-en"), "Correct");
     $("submit-problems").hidden = true;
     this.state = "working";
     document.body.dataset.mode = task.kind;
@@ -417,7 +424,7 @@ export class Desk {
     this.state = "lost";
     document.body.dataset.lost = "1";
     if (this.view && this.view.setDisabled) this.view.setDisabled(true);
-    for (const id of ["submit", "submit-problems", "release", "unreadable", "reveal", "approve", "return", "reject"]) $(id).disabled = true;
+    for (const id of ["submit", "submit-problems", "release", "unreadable", "reveal", "approve", "return", "reject", "correct", "withdraw"]) $(id).disabled = true;
     $("reason").disabled = true;
     const lost = $("lost");
     lost.hidden = false;
@@ -430,7 +437,7 @@ export class Desk {
 
   unlock() {
     delete document.body.dataset.lost;
-    for (const id of ["submit", "submit-problems", "release", "unreadable", "reveal", "approve", "return", "reject"]) $(id).disabled = false;
+    for (const id of ["submit", "submit-problems", "release", "unreadable", "reveal", "approve", "return", "reject", "correct", "withdraw"]) $(id).disabled = false;
     $("reason").disabled = false;
   }
 
@@ -564,8 +571,105 @@ export class Desk {
   }
 
   submitWithProblems() {
-    if ($("submit-problems").hidden || !this.view || !this.task || this.task.kind === "review") return;
+    if ($("submit-problems").hidden || !this.view || !this.task) return;
+    if (this.task.kind === "review") {
+      if (this.correcting) this.sendCorrection(true);
+      return;
+    }
     this.submit({ values: this.view.collect(), submit_with_problems: true });
+  }
+
+  // ---- the reviewer's correction and withdrawal -------------------------------------------------
+
+  /** F4 in review: edit the values in the entry form; F4 (or F9) again sends the correction. */
+  correct() {
+    if (this.state !== "working" || !this.task || this.task.kind !== "review") return;
+    if (this.correcting) {
+      this.sendCorrection(false);
+      return;
+    }
+    const task = this.task;
+    this.correcting = true;
+    this.pendingDecision = null;
+    this.markDecision();
+    document.body.dataset.correcting = "1";
+    const ctx = {
+      catalogue: this.catalogue, procedureCode: task.procedure, threshold: this.me.confidence_threshold,
+      ocr: task.form.ocr || {}, problems: task.form.problems || [],
+    };
+    this.view = new EntryForm(ctx, task.form.values || {});
+    $("form-host").replaceChildren(this.view.root);
+    $("form-host").scrollTop = 0;
+    setText($("correct-label"), "訂正を送信");
+    setText($("correct-label-en"), "Send correction");
+    this.banner("訂正: 値を直し、理由を入力して F4（または F9）で送信します。変更した項目は別の担当者が照合します。",
+      "Correction: change the values, give a reason, then F4 (or F9) sends it; another person verifies the changed fields.", "warn");
+    const first = this.view.navigables()[0];
+    if (first) first.focus();
+  }
+
+  /** The fields whose value differs from what the reviewer was given, by path. */
+  changedValues() {
+    const original = (this.task.form && this.task.form.values) || {};
+    const same = (a, b) => {
+      const norm = (v) => (v === undefined || v === null || v === "" ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+      return norm(a) === norm(b);
+    };
+    const out = {};
+    for (const [path, control] of this.view.controls) {
+      const value = control.get();
+      if (!same(value, getPath(original, path))) out[path] = value;
+    }
+    return out;
+  }
+
+  sendCorrection(withProblems) {
+    if (!this.correcting) return;
+    const reason = $("reason").value.trim();
+    if (!reason) {
+      this.say("訂正の理由を入力してください (give the reason for the correction)", "warn");
+      $("reason").focus();
+      return;
+    }
+    const values = this.changedValues();
+    if (!Object.keys(values).length) {
+      this.say("訂正された項目がありません (nothing was changed)", "warn");
+      return;
+    }
+    const body = { decision: "correct", reason, values };
+    if (withProblems) body.submit_with_problems = true;
+    this.submit(body);
+  }
+
+  /** Shift+F7 in review: 取下げ with the reason typed, asked once (the application ends). */
+  async withdraw() {
+    if (this.state !== "working" || !this.task || this.task.kind !== "review") return;
+    const reason = $("reason").value.trim();
+    if (!reason) {
+      this.say("取下げの理由を入力してください (give the reason for the withdrawal)", "warn");
+      $("reason").focus();
+      return;
+    }
+    const now = Date.now();
+    if (now - this.pendingWithdraw > 5000) {
+      this.pendingWithdraw = now;
+      this.say("もう一度 Shift+F7 を押すと申請を取り下げます（作業は取り消されます） / Press Shift+F7 again to withdraw the application (its work is cancelled)", "warn");
+      $("withdraw").focus();
+      return;
+    }
+    this.pendingWithdraw = 0;
+    const task = this.task;
+    this.state = "sending";
+    try {
+      const done = await api(`/applications/${encodeURIComponent(task.application_id)}/withdraw`, { method: "POST", body: { reason } });
+      this.clearDraft(task.id);
+      const [statusJa] = STATUS[done.status] || [done.status];
+      this.recordLast(task, `取下げ（${statusJa}）`, "withdrawn");
+      this.showIdle(`取下げ — ${task.procedure_name_ja} ${task.application_id.slice(0, 8)} → ${statusJa} (withdrawn; logged)`, "ok");
+    } catch (error) {
+      this.state = "working";
+      this.say(errorText(error), "error");
+    }
   }
 
   recordLast(task, ja, en) {
@@ -694,7 +798,7 @@ export class Desk {
     const index = list.indexOf(from);
     const target = list[index + step];
     if (target) target.focus();
-    else if (step > 0) (this.task && this.task.kind === "review" ? $("approve") : $("submit")).focus();
+    else if (step > 0) (this.task && this.task.kind === "review" ? $(this.correcting ? "correct" : "approve") : $("submit")).focus();
   }
 
   onKey(event) {
@@ -719,7 +823,10 @@ export class Desk {
     }
     if (this.state !== "working" && this.state !== "lost") return;
     const review = this.task && this.task.kind === "review";
-    if (key === "F9" && event.shiftKey && !review) return act(() => this.submitWithProblems());
+    if (key === "F9" && event.shiftKey && (!review || this.correcting)) return act(() => this.submitWithProblems());
+    if (review && key === "F4") return act(() => this.correct());
+    if (review && key === "F7" && event.shiftKey) return act(() => this.withdraw());
+    if (review && this.correcting && ((key === "Enter" && event.ctrlKey) || key === "F9")) return act(() => this.sendCorrection(false));
     if ((key === "Enter" && event.ctrlKey) || key === "F9") {
       if (review) {
         const decision = key === "F9" ? "approve" : this.pendingDecision || "approve";
@@ -732,7 +839,7 @@ export class Desk {
     }
     if (key === "F8") return act(() => this.release());
     if (key === "F6") return act(() => this.askReveal());
-    if (review && (key === "F3" || key === "F7")) return act(() => this.decide(key === "F3" ? "return" : "reject"));
+    if (review && !this.correcting && (key === "F3" || key === "F7")) return act(() => this.decide(key === "F3" ? "return" : "reject"));
     if (!review && key === "F4") return act(() => this.unreadable());
     if (this.task && this.task.kind === "settle" && (key === "F3" || key === "F7")) {
       return act(() => {
