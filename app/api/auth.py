@@ -11,14 +11,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from app.api.deps import CSRF_HEADER, Caller, SettingsDep, UowDep
 from app.domain.errors import NotAuthenticated
 from app.domain.roles import Role
 from app.services import people
 from app.settings import Settings
-from app.storage.tables import EventLog, Staff, StaffSession
+from app.storage import people as people_store
+from app.storage.tables import Staff, StaffSession
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -198,16 +198,7 @@ async def failures(
     since: Annotated[datetime | None, Query(description="Only failures at or after this time")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[SignInFailure]:
-    query = select(EventLog).where(
-        EventLog.municipality_code == principal.municipality_code,
-        EventLog.entity == "staff",
-        EventLog.action == "login_failed",
-    )
-    if since is not None:
-        query = query.where(EventLog.at >= since)  # type: ignore[operator]
-    rows = (await uow.session.execute(
-        query.order_by(EventLog.id.desc()).limit(limit)  # type: ignore[union-attr]
-    )).scalars()
+    rows = await people_store.login_failures(uow.session, principal.municipality_code, since, limit)
     return [
         SignInFailure(
             at=row.at,

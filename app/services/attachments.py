@@ -64,14 +64,6 @@ async def referring_applications(
     uow: "UnitOfWork", municipality_code: str, sha256: str
 ) -> list[str]:
     """Ids of the applications that list this attachment (for the download's access-log row)."""
-    from sqlalchemy import String, cast, select
+    from app.storage.attachments import applications_listing
 
-    from app.storage.tables import Application
-
-    rows = await uow.session.execute(
-        select(Application.id, Application.attachments).where(
-            Application.municipality_code == municipality_code,
-            cast(Application.attachments, String).contains(sha256),
-        ).order_by(Application.id).limit(100)
-    )
-    return [id_ for id_, listed in rows if any(a.get("sha256") == sha256 for a in listed or [])]
+    return await applications_listing(uow.session, municipality_code, sha256, limit=100)

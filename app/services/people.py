@@ -21,13 +21,13 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
 
 from app.domain.catalogue import load_catalogue
 from app.domain.errors import InvalidInput, NotAllowed, NotAuthenticated, NotFound, RateLimited
 from app.domain.roles import Employer, Principal, Role, check_token_shape, is_person_role
 from app.services.uow import UnitOfWork
 from app.settings import AuthSettings
+from app.storage import people as people_store
 from app.storage.tables import ApiToken, Municipality, Office, Staff, StaffSession, VendorContract
 
 log = logging.getLogger(__name__)
@@ -157,10 +157,7 @@ async def create_staff(
         )
     if (
         sso_subject is not None
-        and (
-            await uow.session.execute(select(Staff.id).where(Staff.sso_subject == sso_subject))
-        ).first()
-        is not None
+        and await people_store.staff_by_sso_subject(uow.session, sso_subject) is not None
     ):
         raise _invalid(
             "sso_subject",
@@ -203,17 +200,7 @@ async def create_staff(
 
 
 async def find_staff(uow: UnitOfWork, municipality_code: str, staff_id: str) -> Staff | None:
-    return (
-        (
-            await uow.session.execute(
-                select(Staff).where(
-                    Staff.municipality_code == municipality_code, Staff.staff_id == staff_id
-                )
-            )
-        )
-        .scalars()
-        .first()
-    )
+    return await people_store.staff_by_number(uow.session, municipality_code, staff_id)
 
 
 async def get_staff(uow: UnitOfWork, municipality_code: str, staff_id: str) -> Staff:
@@ -249,11 +236,7 @@ async def deactivate(uow: UnitOfWork, municipality_code: str, staff_id: str) -> 
 
 
 async def revoke_sessions(uow: UnitOfWork, person_id: str) -> None:
-    await uow.session.execute(
-        update(StaffSession)
-        .where(StaffSession.staff_id == person_id, StaffSession.revoked_at.is_(None))  # type: ignore[union-attr]
-        .values(revoked_at=uow.now())
-    )
+    await people_store.revoke_sessions(uow.session, person_id, uow.now())
 
 
 async def link_token(
@@ -333,17 +316,7 @@ async def login(
         await verify_password(None, password)
         log.warning("failed sign-in: unknown municipality")
         raise NotAuthenticated(SIGN_IN_FAILED)
-    staff = (
-        (
-            await uow.session.execute(
-                select(Staff)
-                .where(Staff.municipality_code == municipality_code, Staff.staff_id == staff_id)
-                .with_for_update()
-            )
-        )
-        .scalars()
-        .first()
-    )
+    staff = await people_store.staff_by_number(uow.session, municipality_code, staff_id, lock=True)
     now = uow.now()
     if staff is None:
         await verify_password(None, password)
@@ -391,11 +364,7 @@ def proxy_is_trusted(settings: AuthSettings, client_host: str | None, secret: st
 
 
 async def sso_login(uow: UnitOfWork, settings: AuthSettings, subject: str) -> SignedIn:
-    staff = (
-        (await uow.session.execute(select(Staff).where(Staff.sso_subject == subject)))
-        .scalars()
-        .first()
-    )
+    staff = await people_store.staff_by_sso_subject(uow.session, subject)
     if staff is None or not staff.is_active:
         if staff is not None:
             await _failed(uow, staff.municipality_code, staff, staff.staff_id, "sso_inactive")
@@ -439,13 +408,7 @@ async def find_session(
     uow: UnitOfWork, settings: AuthSettings, secret: str
 ) -> tuple[StaffSession, Staff] | None:
     """The live session this cookie names, with its person; None when ended or unknown."""
-    row = (
-        await uow.session.execute(
-            select(StaffSession, Staff)
-            .join(Staff, Staff.id == StaffSession.staff_id)  # type: ignore[arg-type]
-            .where(StaffSession.session_hash == hash_secret(secret))
-        )
-    ).first()
+    row = await people_store.session_with_person(uow.session, hash_secret(secret))
     if row is None:
         return None
     session, staff = row

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast, select, update
+from sqlalchemy import select, update
 
 from app.domain.retention import FINISHED, Period, RecordKind, expires_on
 from app.services import attachments as attachment_store
 from app.services.uow import UnitOfWork
+from app.storage.attachments import applications_listing
 from app.storage.tables import Application, EventLog, Task, VendorBatchItem
 
 PURGE_ACTION = "retention.purge"
@@ -182,16 +183,8 @@ async def find_expired(
 async def _still_listed(
     uow: UnitOfWork, municipality_code: str, sha256: str, purging: set[str]
 ) -> bool:
-    rows = await uow.session.execute(
-        select(Application.id, Application.attachments).where(
-            Application.municipality_code == municipality_code,
-            cast(Application.attachments, String).contains(sha256),
-        )
-    )
-    return any(
-        id_ not in purging and any(a.get("sha256") == sha256 for a in listed or [])
-        for id_, listed in rows
-    )
+    listing = await applications_listing(uow.session, municipality_code, sha256)
+    return any(id_ not in purging for id_ in listing)
 
 
 def _problem_codes(problems: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
