@@ -64,7 +64,9 @@ DATETIME_COLUMNS = ("at",)
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _utc(value: datetime) -> str:
+def _utc(value: datetime | None) -> str | None:
+    if value is None:
+        return None
     moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

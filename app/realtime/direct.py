@@ -102,7 +102,7 @@ class DirectWriter:
 
     def buffered(self) -> int:
         """Bytes written to the socket that the display has not read yet."""
-        return self._transport.get_write_buffer_size()
+        return int(self._transport.get_write_buffer_size())
 
     def abort(self) -> None:
         """Drop the connection at once, and whatever is still queued for it."""

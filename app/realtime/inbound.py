@@ -13,6 +13,7 @@ Anything else closes the connection with a code the display can act on (README, 
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +56,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_display_message(
-    message: dict[str, Any], max_message_bytes: int
+    message: Mapping[str, Any], max_message_bytes: int
 ) -> ResumeRequest:
     """One ASGI ``websocket.receive`` event → a resume request, or Refused."""
     text = message.get("text")
