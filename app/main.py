@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from app import jobs
 from app.api import api_router, ops
+from app.api.docs import install_docs
 from app.api.edge import AnonymousPageLimit, BodyReadTimeout, EdgeHeaders
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit, JsonShapeLimit
@@ -134,6 +135,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version="1.0.0",
         description="Lobby queue, consolidated intake and central entry/review for municipal counters.",
         lifespan=lifespan,
+        # Served from this server, not a CDN (app/api/docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -150,6 +154,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_s, settings.kiosk_burst)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(ops.router)
+    install_docs(app)
     install_pages(app, ROOT)
     return app
 
