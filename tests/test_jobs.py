@@ -139,8 +139,8 @@ async def test_a_failing_job_is_logged_once_retried_and_counted(
         return Report("fine", 1)
 
     engine = create_engine(clean_db, poolclass=NullPool)
-    runner = JobRunner([job("flaky", flaky)],
-                       JobContext(make_sessionmaker(engine), SystemClock(), make_settings(clean_db)))
+    context = JobContext(make_sessionmaker(engine), SystemClock(), make_settings(clean_db))
+    runner = JobRunner([job("flaky", flaky)], context)
     try:
         with caplog.at_level(logging.INFO, logger="app.jobs.core"):
             runner.start()

@@ -19,7 +19,7 @@ def _interval(seconds: float) -> str:
 
 @jobs_cli.command("list")
 def list_jobs() -> None:
-    """Each job: its name, how often the server runs it (from settings), the setting, what it does."""
+    """Each job: its name, how often the server runs it (settings), what it does, its setting."""
     settings = Settings()
     width = max(len(job.name) for job in JOBS)
     for job in JOBS:
@@ -48,7 +48,8 @@ def run(
     async def main() -> Outcome:
         engine = create_engine(settings.database_url)
         try:
-            return await run_job(job, JobContext(make_sessionmaker(engine), SystemClock(), settings))
+            context = JobContext(make_sessionmaker(engine), SystemClock(), settings)
+            return await run_job(job, context)
         finally:
             await engine.dispose()
 

@@ -6,7 +6,8 @@ from app.storage import lobby as lobby_store
 
 async def prune(context: JobContext) -> Report:
     async with context.sessionmaker() as session:
-        removed = await lobby_store.prune_events(session, keep=context.settings.display.history_events)
+        keep = context.settings.display.history_events
+        removed = await lobby_store.prune_events(session, keep=keep)
         await session.commit()
     return Report(f"ロビー履歴 {removed} 件を削除しました (removed {removed} lobby event(s))", removed)
 

@@ -30,7 +30,7 @@ async def job_lock(sessionmaker: Sessionmaker, name: str) -> AsyncIterator[bool]
     opened (one writer at a time, and a transaction here would hold the write lock).
     """
     async with sessionmaker() as session:
-        if session.bind.dialect.name != "postgresql":
+        if session.get_bind().dialect.name != "postgresql":
             yield True
             return
         try:
