@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx2
 import pytest
+from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 from app.domain.clock import SystemClock
 from app.jobs import JOBS, Job, JobContext, JobRunner, Report
-from app.settings import QueueSettings, VendorSettings
+from app.settings import DisplaySettings, QueueSettings, VendorSettings
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.jobs import job_lock
 from tests.api.test_vendor import Shifted, make_contract, report
@@ -113,6 +114,34 @@ async def test_the_running_server_seals_vendor_batches_on_the_contract_schedule(
 
 async def _non_empty(pending: Awaitable[list[Any]]) -> bool:
     return bool(await pending)
+
+
+async def test_the_running_server_prunes_lobby_history_on_its_interval(clean_db: str) -> None:
+    office = Office(await seed(clean_db))
+    display = DisplaySettings(heartbeat_s=5.0, watchdog_s=1.0, history_events=2, prune_every_s=0.2)
+    engine = create_engine(clean_db, poolclass=NullPool)
+
+    async def kept() -> list[int]:
+        async with make_sessionmaker(engine)() as session:
+            rows = await session.execute(
+                text("SELECT seq FROM lobby_event WHERE office_id = :office ORDER BY seq"),
+                {"office": office.id})
+            return [seq for (seq,) in rows]
+
+    try:
+        async with run_server(make_settings(clean_db, display=display)) as server:
+            async with server.client(office.token("kiosk")) as kiosk:
+                for _ in range(5):
+                    issued = await kiosk.post(f"/offices/{office.id}/tickets",
+                                              json={"category": office.category("A")})
+                    assert issued.status_code == 201
+            assert await eventually(lambda: _equal(kept(), [4, 5]))
+    finally:
+        await engine.dispose()
+
+
+async def _equal(pending: Awaitable[list[int]], expected: list[int]) -> bool:
+    return await pending == expected
 
 
 # ---- the runner ------------------------------------------------------------------------------
