@@ -13,6 +13,7 @@ import typer
 from app.domain.clock import SystemClock
 from app.domain.errors import DomainError, InvalidInput
 from app.domain.roles import Employer, Role
+from app.jobs.cli import jobs_cli
 from app.settings import Settings
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.migrations import upgrade
@@ -28,6 +29,7 @@ audit_cli = typer.Typer(no_args_is_help=True, help="Tamper-evident event and acc
 cli.add_typer(audit_cli, name="audit")
 staff_cli = typer.Typer(no_args_is_help=True, help="Staff people who sign in to the consoles")
 cli.add_typer(staff_cli, name="staff")
+cli.add_typer(jobs_cli, name="jobs")
 
 T = TypeVar("T")
 

@@ -10,19 +10,19 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from app import jobs
 from app.api import api_router, ops
+from app.api.docs import install_docs
 from app.api.edge import AnonymousPageLimit, BodyReadTimeout, EdgeHeaders
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit, JsonShapeLimit
 from app.api.pages import install_pages
 from app.api.ratelimit import RateLimiter
 from app.domain.clock import Clock, SystemClock
-from app.jobs import retention as retention_job
 from app.realtime.guard import guard_displays
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener, asyncpg_dsn
 from app.resources import Resources
-from app.services import audit
 from app.services.lobby_feed import DatabaseLobbyFeed
 from app.services.token_cache import TokenCache
 from app.settings import Settings
@@ -58,17 +58,6 @@ async def _watchdog(resources: Resources, interval_s: float, check_now: asyncio.
         await _check_channels(resources)
 
 
-async def _prune(resources: Resources, keep: int) -> None:
-    while True:
-        await asyncio.sleep(300)
-        try:
-            async with resources.sessionmaker() as session:
-                await lobby_store.prune_events(session, keep=keep)
-                await session.commit()
-        except Exception:
-            log.warning("lobby history pruning failed", exc_info=True)
-
-
 def build_resources(settings: Settings, clock: Clock | None = None) -> Resources:
     engine = create_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
@@ -99,7 +88,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             asyncio.create_task(
                 _watchdog(resources, settings.display.watchdog_s, check_now), name="lobby-watchdog"
             ),
-            asyncio.create_task(_prune(resources, settings.display.history_events), name="lobby-prune"),
         ]
         # Revoked or expired tokens close their displays within guard_s (at once when revoked
         # through this process).
@@ -124,19 +112,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(listener.connected.wait(), 10)
         app.state.listener = listener
-        sealing_stop = asyncio.Event()
-        sealer = None
-        if settings.audit.seal_every_s > 0:
-            sealer = asyncio.create_task(
-                audit.run_sealer(resources.sessionmaker, resources.clock, settings.audit, sealing_stop),
-                name="audit-sealer",
-            )
-        purger = None
-        if settings.retention.every_s > 0:
-            purger = asyncio.create_task(
-                retention_job.run(resources.sessionmaker, resources.clock, settings, sealing_stop),
-                name="retention-purge",
-            )
+        # Periodic work (app/jobs/): one task per job, one process at a time on PostgreSQL.
+        runner = jobs.start_all(jobs.JobContext(resources.sessionmaker, resources.clock, settings))
+        app.state.jobs = runner
         # What start-up built (routes, schemas, table metadata, the catalogue) lives as long as
         # the process: out of the collector's sight, a full collection scans only what requests
         # leave behind, instead of stalling every request for a tenth of a second.
@@ -145,15 +123,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         try:
             yield
         finally:
-            if sealer is not None:
-                # Let a seal in progress commit rather than cancel it halfway; cancel if it hangs.
-                sealing_stop.set()
-                await asyncio.wait({sealer}, timeout=10)
-                tasks.append(sealer)
-            if purger is not None:
-                sealing_stop.set()
-                await asyncio.wait({purger}, timeout=10)
-                tasks.append(purger)
+            # Let a run in progress commit rather than cancel it halfway; cancel if it hangs.
+            await runner.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -164,6 +135,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version="1.0.0",
         description="Lobby queue, consolidated intake and central entry/review for municipal counters.",
         lifespan=lifespan,
+        # Served from this server, not a CDN (app/api/docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -180,6 +154,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_s, settings.kiosk_burst)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(ops.router)
+    install_docs(app)
     install_pages(app, ROOT)
     return app
 

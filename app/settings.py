@@ -24,6 +24,8 @@ class DisplaySettings(BaseModel):
     send_timeout_s: float = 10.0
     recent_calls: int = 12
     history_events: int = 5000
+    # How often the lobby-prune job drops what is older than history_events (0: never).
+    prune_every_s: float = 300.0
     # How often each process checks the channel rows for events it may have missed.
     watchdog_s: float = 5.0
     # Hostile or broken displays (README, Reliability). Largest frame a display may send; the
@@ -57,6 +59,9 @@ class LobbySettings(BaseModel):
 
 class QueueSettings(BaseModel):
     lease_s: int = 300
+    # How often the expire-leases job returns tasks whose lease ran out to the queue (0: off;
+    # claims still take such tasks, but the queue's figures show them held until then).
+    expire_every_s: float = 30.0
     # OCR readings below this confidence are keyed blind a second time (DOMAIN.md §6).
     confidence_threshold: float = 0.9
 

@@ -9,8 +9,9 @@ Headers (README, Reliability):
 * ``/api/v1`` responses: ``Cache-Control: no-store`` unless the route chose its own (only the
   anonymous QR code does); personal data never rests in a browser or proxy cache;
 * pages: a CSP allowing only this origin (scripts, styles, images, websockets);
-* ``/docs`` and ``/redoc``: the same plus the CDN FastAPI's documentation pages load from, and
-  the hashes of their inline scripts (computed from the page as it is sent).
+* ``/docs`` and ``/redoc``: the same plus the hashes of their inline scripts (computed from the
+  page as it is sent), inline styles and blob: workers (ReDoc's search); their files are served
+  here (app/api/docs.py), nothing comes from another host.
 """
 
 import asyncio
@@ -37,13 +38,10 @@ PAGE_CSP = (
     "connect-src 'self'; font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-DOCS_CDN = "https://cdn.jsdelivr.net"
 _DOCS_CSP = (
-    "default-src 'self'; script-src 'self' {cdn}{hashes}; style-src 'self' 'unsafe-inline' {cdn} "
-    "https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com; "
-    "img-src 'self' data: {cdn} https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+    "font-src 'self'; img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
@@ -60,7 +58,7 @@ def docs_csp(html: bytes) -> str:
         f" 'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
         for script in _INLINE_SCRIPT.findall(html)
     )
-    return _DOCS_CSP.format(cdn=DOCS_CDN, hashes=hashes)
+    return _DOCS_CSP.format(hashes=hashes)
 
 
 def _without(headers: Iterable[tuple[bytes, bytes]], *names: bytes) -> list[tuple[bytes, bytes]]:

@@ -48,6 +48,9 @@ async def metrics(request: Request) -> Response:
     if listener is not None:
         Gauge("madoguchi_listener_reconnects_total", "Times the LISTEN connection came back",
               registry=registry).set(listener.reconnects)
+    jobs = getattr(request.app.state, "jobs", None)
+    if jobs is not None:
+        jobs.add_metrics(registry)
     up = Gauge("madoguchi_metrics_database_up", "Whether this scrape could read the queue figures",
                registry=registry)
     try:

@@ -4,16 +4,13 @@ Calls on a leased batch carry the lease in a ``Lease-Token`` header (CONTRACT.md
 vendor). Another municipality's or another contract's batch answers 404.
 """
 
-import asyncio
 import base64
-import contextlib
 import dataclasses
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -30,26 +27,7 @@ from app.services.access import record_access
 from app.services.uow import UnitOfWork
 from app.storage.tables import VendorBatch, VendorContract
 
-
-@contextlib.asynccontextmanager
-async def sealing_schedule(app: FastAPI) -> AsyncIterator[None]:
-    """Seal each contract's batches on its schedule while the app runs (settings.vendor.schedule)."""
-    settings, resources = app.state.settings, app.state.resources
-    task = None
-    if settings.vendor.schedule:
-        task = asyncio.create_task(
-            batches.run_schedule(resources.sessionmaker, resources.clock, settings),
-            name="vendor-sealing",
-        )
-    try:
-        yield
-    finally:
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-
-router = APIRouter(lifespan=sealing_schedule)
+router = APIRouter()
 Vendor = Caller(Role.VENDOR)
 Admin = Caller(Role.ADMIN)
 Staff = Caller(Role.ADMIN, Role.SUPERVISOR)

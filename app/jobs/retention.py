@@ -1,48 +1,26 @@
-"""The retention job: purge expired personal data every ``retention.every_s`` (README, Retention)."""
+"""retention: purge expired personal data every ``retention.every_s`` (README, Retention)."""
 
-import asyncio
-import contextlib
-import logging
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from app.domain.clock import Clock
+from app.jobs.core import Job, JobContext, Report
 from app.services import retention
 from app.services.uow import UnitOfWork
-from app.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
-async def purge_once(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
-) -> retention.PurgeReport:
-    async with sessionmaker() as session:
-        uow = UnitOfWork(session, clock=clock, settings=settings)
+async def purge(context: JobContext) -> Report:
+    settings = context.settings
+    async with context.sessionmaker() as session:
+        uow = UnitOfWork(session, clock=context.clock, settings=settings)
         report = await retention.purge(uow, settings.retention.periods())
         await uow.commit()
-    return report
+    # Ids and counts only: never the data.
+    count = len(report.applications)
+    return Report(f"削除 {count} 件 (purged {count} application(s)), deleted "
+                  f"{report.files_deleted} file(s), kept {report.files_kept}", count)
 
 
-async def run(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    clock: Clock,
-    settings: Settings,
-    stop: asyncio.Event,
-) -> None:
-    """Purge, wait ``every_s``, again, until ``stop`` is set; a failure is logged and retried."""
-    while not stop.is_set():
-        try:
-            report = await purge_once(sessionmaker, clock, settings)
-        except Exception:
-            log.warning("retention purge failed; retrying at the next run", exc_info=True)
-        else:
-            if report.applications:
-                # Ids and counts only: never the data.
-                log.info(
-                    "retention purged %d application(s), deleted %d file(s)",
-                    len(report.applications),
-                    report.files_deleted,
-                )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.retention.every_s)
+JOB = Job(
+    name="retention",
+    description="Purge the personal data of finished applications whose retention has ended",
+    interval_s=lambda settings: settings.retention.every_s,
+    setting="MADOGUCHI_RETENTION__EVERY_S",
+    run_once=purge,
+)
