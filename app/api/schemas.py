@@ -93,7 +93,7 @@ class PublicTicketOut(BaseModel):
     office_name_ja: str
     office_name_en: str
     progress: str | None
-    language: str = Field(description="The language chosen at the kiosk, which the status page uses")
+    language: str = Field(description="The language chosen at the kiosk: the status page uses it")
 
 
 class CounterOut(BaseModel):
