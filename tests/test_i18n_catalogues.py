@@ -41,7 +41,9 @@ def test_a_catalogue_has_exactly_the_japanese_keys_none_empty(code: str) -> None
     assert sorted(set(catalogue) - set(japanese)) == [], "not in the Japanese catalogue"
     assert [key for key, value in catalogue.items() if not value.strip()] == [], "empty"
     wrong = [
-        key for key, value in catalogue.items() if placeholders(value) != placeholders(japanese[key])
+        key
+        for key, value in catalogue.items()
+        if placeholders(value) != placeholders(japanese[key])
     ]
     assert wrong == [], "placeholders differ from the Japanese ones"
 

@@ -30,7 +30,8 @@ OVERFLOW = """() => {
   return {scrollHeight: d.scrollHeight, innerHeight, scrollWidth: d.scrollWidth, innerWidth,
           outside: parts.filter(e => e.offsetParent && !inside(e)).map(e => e.className),
           clipped: [...document.querySelectorAll('.hero-number, .call-number, .hero-counter-label')]
-            .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map(e => e.className)};
+            .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1)
+            .map(e => e.className)};
 }"""
 
 
@@ -117,7 +118,8 @@ async def test_a_full_board_fits_the_screen(
         await lobby.call_next("4")
     await display.wait_for_function("document.querySelectorAll('#calls li.is-empty').length === 0")
     box = await display.evaluate(OVERFLOW)
-    await display.screenshot(path=artifacts / f"display-full-{viewport['width']}x{viewport['height']}.png")
+    size = f"{viewport['width']}x{viewport['height']}"
+    await display.screenshot(path=artifacts / f"display-full-{size}.png")
     assert box["scrollHeight"] <= box["innerHeight"], box
     assert box["scrollWidth"] <= box["innerWidth"], box
     assert box["outside"] == [], box

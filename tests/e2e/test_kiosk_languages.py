@@ -24,7 +24,8 @@ KIOSK_VIEWPORTS = [
 FITS = """() => {
   const d = document.documentElement;
   return {scrollHeight: d.scrollHeight, innerHeight, scrollWidth: d.scrollWidth, innerWidth,
-          clipped: [...document.querySelectorAll('.category, .ticket, .lang, .priority, .done .btn')]
+          clipped: [...document.querySelectorAll(
+                      '.category, .ticket, .lang, .priority, .done .btn')]
             .filter(e => e.offsetParent && (e.scrollHeight > e.clientHeight + 1
                                              || e.scrollWidth > e.clientWidth + 1))
             .map(e => e.className + ': ' + e.textContent.trim().slice(0, 40))};

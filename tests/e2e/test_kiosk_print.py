@@ -94,7 +94,8 @@ async def test_a_kiosk_set_to_print_prints_each_ticket_once_its_qr_code_is_there
     assert not await page.is_visible("#print")  # printed already: no button to press twice
 
     plain = await browser.new_page(viewport={"width": 1280, "height": 800})
-    await plain.goto(f"{server.url}/kiosk/?office={office.id}&token={office.token('kiosk')}&print=off")
+    kiosk_url = f"{server.url}/kiosk/?office={office.id}&token={office.token('kiosk')}"
+    await plain.goto(f"{kiosk_url}&print=off")
     await plain.wait_for_selector("button.category >> nth=2")
     await take_ticket(plain, office)
     assert not await plain.is_visible("#print")
