@@ -34,7 +34,8 @@ async def violations(page: Page, where: str) -> list[str]:
 
 async def no_h1(page: Page, where: str) -> list[str]:
     visible = await page.evaluate(
-        "[...document.querySelectorAll('h1')].some(h => h.offsetParent !== null && h.textContent.trim())"
+        "[...document.querySelectorAll('h1')]"
+        ".some(h => h.offsetParent !== null && h.textContent.trim())"
     )
     return [] if visible else [f"{where}: no visible h1"]
 
