@@ -8,7 +8,12 @@ let languageList = null;
 
 /** [{code, lang, name}]: code as stored on the ticket, lang for the `lang` attribute. */
 export async function languages() {
-  if (!languageList) languageList = await fetchJson(`${BASE}languages.json`);
+  if (!languageList) {
+    languageList = fetchJson(`${BASE}languages.json`).catch((error) => {
+      languageList = null; // asked again next time
+      throw error;
+    });
+  }
   return languageList;
 }
 
@@ -22,11 +27,14 @@ async function fetchJson(url) {
 export async function catalogue(code) {
   const known = (await languages()).find((l) => l.code === code) || (await languages())[0];
   if (!cache.has(known.code)) {
-    cache.set(known.code, fetchJson(`${BASE}${encodeURIComponent(known.code)}.json`).then((messages) => ({
-      code: known.code,
-      lang: known.lang,
-      messages,
-    })));
+    const loading = fetchJson(`${BASE}${encodeURIComponent(known.code)}.json`).then(
+      (messages) => ({ code: known.code, lang: known.lang, messages }),
+      (error) => {
+        cache.delete(known.code); // asked again next time
+        throw error;
+      },
+    );
+    cache.set(known.code, loading);
   }
   return cache.get(known.code);
 }

@@ -187,7 +187,12 @@ async function backToStart() {
 }
 
 async function setLanguage(code) {
-  cat = await catalogue(code);
+  try {
+    cat = await catalogue(code);
+  } catch {
+    if (cat) return; // not reachable now: the kiosk stays in the language it shows
+    throw new Error("the message catalogue cannot be loaded");
+  }
   applyCatalogue(cat, "kiosk.title");
   for (const button of document.querySelectorAll(".lang")) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === cat.code));
@@ -199,6 +204,7 @@ async function setLanguage(code) {
 
 async function buildLanguageButtons() {
   const group = $("languages");
+  group.replaceChildren();
   for (const l of await languages()) {
     const button = h("button", { type: "button", class: "btn lang", "data-lang": l.code, lang: l.lang, "aria-pressed": "false" }, l.name);
     button.addEventListener("click", () => setLanguage(l.code));
@@ -215,8 +221,15 @@ async function start() {
   document.documentElement.dataset.paper = PAPER;
   $("done").addEventListener("click", backToStart);
   $("print").addEventListener("click", () => window.print());
-  await buildLanguageButtons();
-  await setLanguage("ja");
+  for (;;) {
+    try {
+      await buildLanguageButtons();
+      await setLanguage("ja");
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 5000)); // the server is not there yet
+    }
+  }
   tick();
   setInterval(tick, 1000);
   if (!OFFICE || !TOKEN) {

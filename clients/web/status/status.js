@@ -112,7 +112,14 @@ document.addEventListener("visibilitychange", () => {
 });
 
 async function start() {
-  cat = await catalogue("ja");
+  for (;;) {
+    try {
+      cat = await catalogue("ja");
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 5000)); // the server is not there yet
+    }
+  }
   applyCatalogue(cat, "status.title");
   if (!TICKET || !KEY) {
     showError(text(cat, "status.open_from_qr"));
