@@ -9,6 +9,10 @@
 // Reconnects back off exponentially with full jitter (0.5 s → 30 s); after 3 failed attempts in
 // a row the HTTP snapshot is polled as well until the socket is back. Numbers only: the page never
 // shows or says anything but ticket numbers and counters.
+//
+// The hero is the latest call; a finished, cancelled, no-show or transferred ticket leaves the
+// screen at once, and every call leaves it `expire` minutes after it was made (default 10, 0:
+// never), by the server's clock as the messages tell it.
 
 const MAX_CALLED = 12; // the hero plus 11 cards; the DOM is built once for these
 const BACKOFF_FIRST_MS = 500;
@@ -31,6 +35,14 @@ const params = new URLSearchParams(location.search);
 const OFFICE = params.get("office") || "";
 const TOKEN = params.get("token") || "";
 const HEARTBEAT_HINT_MS = Math.max(1000, Number(params.get("heartbeat") || 0) * 1000 || DEFAULT_HEARTBEAT_MS);
+const DEFAULT_EXPIRE_MIN = 10;
+const EXPIRE_MS = expireMs(params.get("expire"));
+
+function expireMs(value) {
+  const minutes = value === null || value === "" ? DEFAULT_EXPIRE_MIN : Number(value);
+  if (!Number.isFinite(minutes) || minutes < 0) return DEFAULT_EXPIRE_MIN * 60000;
+  return minutes * 60000; // 0: calls stay until the ticket moves on
+}
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -49,7 +61,8 @@ const lobby = {
   epoch: null, // null until the first snapshot
   last: null, // seq of the last event applied
   office: null,
-  called: [], // newest first: {number, counterId, counterLabel, status, seq}
+  called: [], // newest first: {number, counterId, counterLabel, status, seq, calledAt (ms)}
+  clockOffset: 0, // the server's clock less this one's, from the messages' times
   queues: [], // {id, prefix, nameJa, nameEn, waiting, estimate}
 };
 
@@ -59,6 +72,28 @@ function colourOf(prefix) {
   return CATEGORY_COLOURS[((code % n) + n) % n];
 }
 
+/** Now by the server's clock (a display's own clock may be off by minutes). */
+function serverNow() {
+  return Date.now() + lobby.clockOffset;
+}
+
+function learnServerTime(at) {
+  const t = Date.parse(at || "");
+  if (Number.isFinite(t)) lobby.clockOffset = t - Date.now();
+}
+
+function expired(call, now = serverNow()) {
+  return EXPIRE_MS > 0 && Number.isFinite(call.calledAt) && now - call.calledAt >= EXPIRE_MS;
+}
+
+/** Drop the calls that have been on screen long enough; true when any left. */
+function ageOut() {
+  const now = serverNow();
+  const before = lobby.called.length;
+  lobby.called = lobby.called.filter((c) => !expired(c, now));
+  return lobby.called.length !== before;
+}
+
 function toQueue(q) {
   return { id: q.category_id, prefix: q.prefix, nameJa: q.name_ja, nameEn: q.name_en, waiting: q.waiting, estimate: q.estimate_min };
 }
@@ -66,6 +101,7 @@ function toQueue(q) {
 function applySnapshot(snap, viaPolling) {
   const sameEpoch = lobby.epoch !== null && snap.epoch === lobby.epoch;
   if (viaPolling && sameEpoch && snap.seq <= lobby.last) return;
+  learnServerTime(snap.at);
   if (sameEpoch && lobby.last !== null) {
     // Calls made while this screen was away: announce them in the order they were made.
     const missed = snap.called
@@ -77,15 +113,22 @@ function applySnapshot(snap, viaPolling) {
   lobby.epoch = snap.epoch;
   lobby.last = snap.seq;
   lobby.office = snap.office;
-  lobby.called = snap.called.slice(0, MAX_CALLED).map((c) => ({
-    number: c.number, counterId: c.counter_id, counterLabel: c.counter_label, status: c.status, seq: c.seq,
-  }));
+  lobby.called = snap.called
+    .map((c) => ({
+      number: c.number, counterId: c.counter_id, counterLabel: c.counter_label, status: c.status, seq: c.seq,
+      calledAt: Date.parse(c.called_at),
+    }))
+    .filter((c) => !expired(c))
+    // The latest call first, whatever the server's order: by seq, then by call time.
+    .sort((a, b) => (b.seq ?? -1) - (a.seq ?? -1) || b.calledAt - a.calledAt)
+    .slice(0, MAX_CALLED);
   lobby.queues = snap.queues.map(toQueue);
   render();
 }
 
 function applyEvent(msg) {
   const data = msg.data || {};
+  learnServerTime(msg.at);
   if (Array.isArray(data.queues)) {
     for (const q of data.queues) {
       const i = lobby.queues.findIndex((x) => x.id === q.category_id);
@@ -99,6 +142,7 @@ function applyEvent(msg) {
       removeCall(data.number);
       lobby.called.unshift({
         number: data.number, counterId: data.counter_id, counterLabel: data.counter_label || "", status: "called", seq: msg.seq,
+        calledAt: Number.isFinite(Date.parse(msg.at || "")) ? Date.parse(msg.at) : serverNow(),
       });
       if (lobby.called.length > MAX_CALLED) lobby.called.length = MAX_CALLED;
       announce(data.number, data.counter_label || "");
@@ -564,6 +608,7 @@ function onMessage(text) {
   if (!gotSnapshot || lobby.last === null) return; // the server always starts with a snapshot
   if (msg.type === "heartbeat") {
     heartbeatSeen = true;
+    learnServerTime(msg.at);
     // The server beats after heartbeat_s of silence, so the quiet time before a beat is at least
     // its interval: the display learns it from there.
     heartbeatMs = Math.min(60000, Math.max(500, now - previous));
@@ -689,6 +734,7 @@ function renderBanner(now) {
 function tick() {
   const now = Date.now();
   renderClock(now);
+  if (ageOut()) render();
   watchdog(now);
   renderBanner(now);
 }

@@ -141,6 +141,7 @@ async def public_ticket(
         office_name_ja=office.name_ja,
         office_name_en=office.name_en,
         progress=ticket.progress,
+        language=ticket.language,
     )
 
 

@@ -40,10 +40,16 @@ class Body(BaseModel):
         return data
 
 
+# The kiosk's languages (clients/web/common/i18n/languages.json); "ja-easy" is やさしい日本語.
+TicketLanguage = Literal["ja", "ja-easy", "en", "zh", "ko", "vi", "pt", "es", "tl", "ne", "id"]
+
+
 class IssueTicket(Body):
     category: str = Field(min_length=1, max_length=64, description="Ticket category id")
     is_priority: bool = Field(False, description="Elderly, disabled or pregnant residents: called first")
-    language: Literal["ja", "en", "zh", "ko", "vi", "pt", "es", "tl", "ne", "id"] = "ja"
+    language: TicketLanguage = Field(
+        "ja", description="The resident's language, chosen on the kiosk: the status page uses it"
+    )
 
 
 class TransferTicket(Body):
@@ -87,6 +93,7 @@ class PublicTicketOut(BaseModel):
     office_name_ja: str
     office_name_en: str
     progress: str | None
+    language: str = Field(description="The language chosen at the kiosk: the status page uses it")
 
 
 class CounterOut(BaseModel):

@@ -98,3 +98,31 @@ async def test_lobby_snapshot_shows_called_numbers_and_waiting(server: LiveServe
     assert [(c["number"], c["counter_label"]) for c in snapshot["called"]] == [("A-001", "4")]
     queue_a = next(q for q in snapshot["queues"] if q["prefix"] == "A")
     assert queue_a["waiting"] == 1
+
+
+async def test_ticket_carries_the_kiosk_language_to_its_public_view(
+    server: LiveServer, office: Office
+) -> None:
+    async with server.client(office.token("kiosk")) as kiosk:
+        issued = await kiosk.post(
+            f"/offices/{office.id}/tickets", json={"category": office.category("A"), "language": "vi"}
+        )
+        assert issued.status_code == 201
+        assert issued.json()["language"] == "vi"
+        easy = await kiosk.post(
+            f"/offices/{office.id}/tickets",
+            json={"category": office.category("A"), "language": "ja-easy"},
+        )
+        assert easy.json()["language"] == "ja-easy"
+        unknown = await kiosk.post(
+            f"/offices/{office.id}/tickets", json={"category": office.category("A"), "language": "xx"}
+        )
+        assert unknown.status_code == 422
+        assert unknown.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in unknown.json()["errors"]] == ["language"]
+    ticket = issued.json()
+    async with server.client() as anonymous:
+        public = await anonymous.get(f"/tickets/{ticket['id']}/public", params={"key": ticket["public_key"]})
+    assert public.json()["language"] == "vi"
+    default = await issue(server, office)
+    assert default["language"] == "ja"

@@ -229,8 +229,11 @@ export class Board {
           h("td", { colspan: String(codes.length + 2), class: "muted" },
             `${what} — 委託先の管理責任者が設定します (set by the vendor's manager)`));
       }
-      const all = h("input", { type: "checkbox", checked: o.qualifications === null, title: "全手続 (every procedure)" });
-      const boxes = codes.map((code) => h("input", { type: "checkbox", value: code, checked: o.qualifications === null || o.qualifications.includes(code), disabled: o.qualifications === null }));
+      const all = h("input", { type: "checkbox", checked: o.qualifications === null, title: "全手続 (every procedure)", "aria-label": `${o.name}: 全手続 (every procedure)` });
+      const boxes = codes.map((code) => h("input", {
+        type: "checkbox", value: code, checked: o.qualifications === null || o.qualifications.includes(code), disabled: o.qualifications === null,
+        "aria-label": `${o.name}: ${this.catalogue.get(code).name_ja} (${this.catalogue.get(code).name_en})`,
+      }));
       const save = h("button", { type: "button", class: "btn tiny primary", disabled: true }, "保存 Save");
       const dirty = () => { save.disabled = false; };
       all.addEventListener("change", () => {

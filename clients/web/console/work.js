@@ -292,7 +292,7 @@ export class Desk {
         problems.length ? h("ul", { class: "plist" }, problems.map((p) => {
           const [ja] = this.catalogue.labelOf(task.procedure, p.field);
           const ack = acknowledging && isAlert(p)
-            ? h("input", { type: "checkbox", class: "ack", tabindex: "-1", title: "確認 (acknowledge)", dataset: { field: p.field, code: p.code } })
+            ? h("input", { type: "checkbox", class: "ack", tabindex: "-1", title: "確認 (acknowledge)", "aria-label": `${ja}: 確認 (acknowledge)`, dataset: { field: p.field, code: p.code } })
             : null;
           const item = h("li", { tabindex: "-1", class: isAlert(p) ? "alert" : "", dataset: { path: p.field, level: isAlert(p) ? "warning" : "error" } },
             h("b", {}, ack, ja), h("span", {}, p.message));

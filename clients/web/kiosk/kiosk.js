@@ -1,11 +1,17 @@
-// Kiosk: pick a category, take a numbered ticket, see the number, the estimate and a QR code of
-// the status page; the start screen comes back after a few seconds.
+// Kiosk: pick a language and a category, take a numbered ticket, see the number, the estimate
+// and a QR code of the status page (and print it); the start screen comes back after a few
+// seconds, in Japanese. Every text comes from the message catalogues (/web-common/i18n/).
 
 import { api, categoryColour, clockText, errorText, h, newKey, query, setText } from "/web-common/api.js";
+import { applyCatalogue, catalogue, fill, languages, text } from "/web-common/i18n.js";
 
 const OFFICE = query.get("office") || "";
 const TOKEN = query.get("token") || "";
 const RESET_S = Math.min(120, Math.max(3, Number(query.get("reset")) || 20));
+// print=auto: print every ticket at once (Chromium with --kiosk-printing prints without asking);
+// print=button (the default): a print button; print=off: neither.
+const PRINT = ["auto", "button", "off"].includes(query.get("print")) ? query.get("print") : "button";
+const PAPER = query.get("paper") === "58" ? "58" : "80";
 const REFRESH_MS = 30000;
 
 const $ = (id) => document.getElementById(id);
@@ -15,15 +21,17 @@ const priority = $("priority");
 const errorBox = $("error");
 
 let categories = [];
-const buttons = new Map(); // category id → {button, waiting, estimate, waitingEn, estimateEn}
-let language = "ja";
+const buttons = new Map(); // category id → {button, primary, secondary, meta, waiting, estimate}
+let cat = null; // the catalogue in use
 let busy = false;
 let countdownTimer = 0;
 let secondsLeft = 0;
+let office = null;
+let shown = null; // the ticket on the issued screen
 
-function showError(text) {
-  errorBox.hidden = !text;
-  setText(errorBox, text || "");
+function showError(value) {
+  errorBox.hidden = !value;
+  setText(errorBox, value || "");
 }
 
 function setBusy(value) {
@@ -32,25 +40,30 @@ function setBusy(value) {
   for (const { button } of buttons.values()) button.disabled = value;
 }
 
+/** Names in the chosen language first: Japanese for ja and ja-easy, English otherwise. */
+function names(q) {
+  return cat.lang === "ja" ? [q.name_ja, q.name_en] : [q.name_en, q.name_ja];
+}
+
 function categoryButton(q) {
-  const waiting = h("b", { class: "num" });
-  const estimate = h("b", { class: "num" });
-  const waitingEn = h("span");
-  const button = h(
+  const entry = {
+    waiting: h("b", { class: "num" }),
+    estimate: h("b", { class: "num" }),
+    primary: h("span", { class: "primary" }),
+    secondary: h("span", { class: "secondary" }),
+    meta: h("span", { class: "meta" }),
+    idle: h("span", { class: "meta idle" }),
+  };
+  entry.button = h(
     "button",
     { type: "button", class: "category", role: "listitem", "data-category": q.category_id, style: `--cat: ${categoryColour(q.prefix)}` },
     h("span", { class: "badge prefix" }, q.prefix),
-    h("span", { class: "names" }, h("span", { class: "ja" }, q.name_ja), h("span", { class: "en" }, q.name_en)),
-    h(
-      "span",
-      { class: "meta" },
-      h("span", { class: "ja" }, "待ち ", waiting, " 人・約 ", estimate, " 分"),
-      h("span", { class: "en" }, waitingEn),
-    ),
-    h("span", { class: "meta idle" }, h("span", { class: "ja" }, "待ち時間なし"), h("span", { class: "en" }, "No wait")),
+    h("span", { class: "names" }, entry.primary, entry.secondary),
+    entry.meta,
+    entry.idle,
   );
-  button.addEventListener("click", () => issue(q.category_id));
-  return { button, waiting, estimate, waitingEn };
+  entry.button.addEventListener("click", () => issue(q.category_id));
+  return entry;
 }
 
 function renderCategories(queues) {
@@ -67,9 +80,13 @@ function renderCategories(queues) {
   categories = queues;
   for (const q of queues) {
     const entry = buttons.get(q.category_id);
+    const [primary, secondary] = names(q);
+    setText(entry.primary, primary);
+    setText(entry.secondary, secondary);
     setText(entry.waiting, q.waiting);
     setText(entry.estimate, q.estimate_min);
-    setText(entry.waitingEn, `${q.waiting} waiting · ~${q.estimate_min} min`);
+    fill(entry.meta, cat, "kiosk.waiting", { waiting: entry.waiting, minutes: entry.estimate });
+    setText(entry.idle, text(cat, "kiosk.no_wait"));
     entry.button.toggleAttribute("data-idle", q.waiting === 0);
     entry.button.disabled = busy;
   }
@@ -78,13 +95,21 @@ function renderCategories(queues) {
 async function loadCategories() {
   try {
     const lobby = await api(`/offices/${encodeURIComponent(OFFICE)}/lobby`, { token: TOKEN });
-    setText($("office-ja"), lobby.office.name_ja);
-    setText($("office-en"), lobby.office.name_en);
+    office = lobby.office;
+    renderOffice();
     renderCategories(lobby.queues);
     if (!busy) showError("");
   } catch (error) {
-    if (!categories.length) showError(`受付区分を読み込めません (cannot load the categories): ${errorText(error)}`);
+    if (!categories.length) showError(`${text(cat, "kiosk.load_error")}: ${errorText(error)}`);
   }
+}
+
+function renderOffice() {
+  if (!office) return;
+  const [primary, secondary] = cat.lang === "ja" ? [office.name_ja, office.name_en] : [office.name_en, office.name_ja];
+  setText($("office-ja"), primary);
+  setText($("office-en"), secondary);
+  setText($("print-office"), primary);
 }
 
 async function issue(categoryId) {
@@ -95,27 +120,45 @@ async function issue(categoryId) {
     const ticket = await api(`/offices/${encodeURIComponent(OFFICE)}/tickets`, {
       token: TOKEN,
       method: "POST",
-      body: { category: categoryId, is_priority: priority.checked, language },
+      body: { category: categoryId, is_priority: priority.checked, language: cat.code },
       idempotencyKey: newKey(),
     });
     showIssued(ticket);
   } catch (error) {
-    showError(`${errorText(error)} — もう一度お試しください / Please try again`);
+    showError(`${errorText(error)} — ${text(cat, "kiosk.retry")}`);
   } finally {
     setBusy(false);
   }
 }
 
-function showIssued(ticket) {
+function renderIssued() {
+  const ticket = shown;
+  if (!ticket) return;
   const category = categories.find((q) => q.category_id === ticket.category_id);
   setText($("ticket-number"), ticket.number);
-  setText($("ticket-category"), category ? `${category.name_ja} / ${category.name_en}` : "");
+  setText($("ticket-category"), category ? names(category)[0] : "");
   $("ticket-priority").hidden = !ticket.is_priority;
   setText($("ticket-ahead"), ticket.ahead);
+  fill($("ticket-ahead-text"), cat, "kiosk.people", { n: $("ticket-ahead") });
   setText($("ticket-estimate"), ticket.estimate_min);
-  $("ticket-qr").src = `/api/v1/tickets/${encodeURIComponent(ticket.id)}/qr.svg?key=${encodeURIComponent(ticket.public_key)}&office=${encodeURIComponent(ticket.office_id)}`;
+  fill($("ticket-estimate-text"), cat, "kiosk.minutes", { n: $("ticket-estimate") });
+  setText($("ticket-time"), clockText(new Date(ticket.issued_at)));
+}
+
+function showIssued(ticket) {
+  shown = ticket;
+  renderIssued();
+  const qr = $("ticket-qr");
+  qr.src = `/api/v1/tickets/${encodeURIComponent(ticket.id)}/qr.svg?key=${encodeURIComponent(ticket.public_key)}&office=${encodeURIComponent(ticket.office_id)}`;
   screens.start.hidden = true;
   screens.issued.hidden = false;
+  $("print").hidden = PRINT !== "button";
+  if (PRINT === "auto") {
+    // Print once the QR code has loaded, so that it is on the paper.
+    const printNow = () => window.print();
+    if (qr.complete && qr.naturalWidth > 0) printNow();
+    else qr.addEventListener("load", printNow, { once: true });
+  }
   secondsLeft = RESET_S;
   showCountdown();
   if (countdownTimer) clearInterval(countdownTimer);
@@ -127,27 +170,45 @@ function showIssued(ticket) {
 }
 
 function showCountdown() {
-  const left = Math.max(0, secondsLeft);
-  setText($("countdown"), left);
-  setText($("countdown-en"), left);
+  const seconds = h("span", { class: "num", id: "countdown-s" }, Math.max(0, secondsLeft));
+  fill($("countdown"), cat, "kiosk.countdown", { n: seconds });
 }
 
-function backToStart() {
+async function backToStart() {
   if (countdownTimer) clearInterval(countdownTimer);
   countdownTimer = 0;
+  shown = null;
   screens.issued.hidden = true;
   screens.start.hidden = false;
   $("ticket-qr").removeAttribute("src");
   priority.checked = false;
-  setLanguage("ja");
+  await setLanguage("ja");
   loadCategories();
 }
 
-function setLanguage(value) {
-  language = value;
-  document.documentElement.lang = value;
+async function setLanguage(code) {
+  try {
+    cat = await catalogue(code);
+  } catch {
+    if (cat) return; // not reachable now: the kiosk stays in the language it shows
+    throw new Error("the message catalogue cannot be loaded");
+  }
+  applyCatalogue(cat, "kiosk.title");
   for (const button of document.querySelectorAll(".lang")) {
-    button.setAttribute("aria-pressed", String(button.dataset.lang === value));
+    button.setAttribute("aria-pressed", String(button.dataset.lang === cat.code));
+  }
+  renderOffice();
+  if (categories.length) renderCategories(categories);
+  renderIssued();
+}
+
+async function buildLanguageButtons() {
+  const group = $("languages");
+  group.replaceChildren();
+  for (const l of await languages()) {
+    const button = h("button", { type: "button", class: "btn lang", "data-lang": l.code, lang: l.lang, "aria-pressed": "false" }, l.name);
+    button.addEventListener("click", () => setLanguage(l.code));
+    group.append(button);
   }
 }
 
@@ -155,15 +216,24 @@ function tick() {
   setText($("clock"), clockText());
 }
 
-function start() {
-  for (const button of document.querySelectorAll(".lang")) {
-    button.addEventListener("click", () => setLanguage(button.dataset.lang));
-  }
+async function start() {
+  $("paper").href = `paper-${PAPER}.css`;
+  document.documentElement.dataset.paper = PAPER;
   $("done").addEventListener("click", backToStart);
+  $("print").addEventListener("click", () => window.print());
+  for (;;) {
+    try {
+      await buildLanguageButtons();
+      await setLanguage("ja");
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 5000)); // the server is not there yet
+    }
+  }
   tick();
   setInterval(tick, 1000);
   if (!OFFICE || !TOKEN) {
-    showError("URL に office と token を指定してください (open as /kiosk/?office=ID&token=TOKEN)");
+    showError(text(cat, "kiosk.setup"));
     return;
   }
   loadCategories();

@@ -1,9 +1,12 @@
-// The resident's status page (/status/?office=O&ticket=ID&key=K): position, estimate, and the counter to
-// go to once called. Polls the public endpoint gently: every 10 s while the page is visible,
-// every 30 s in the background, never again once the ticket is finished. That endpoint is
-// rate-limited per address (2/s, bursts of 30), and a whole lobby may share one address.
+// The resident's status page (/status/?office=O&ticket=ID&key=K): position, estimate, and the
+// counter to go to once called, in the language chosen at the kiosk (the ticket's language; the
+// page starts in Japanese until the ticket is read). Polls the public endpoint gently: every 10 s
+// while the page is visible, every 30 s in the background, never again once the ticket is
+// finished. That endpoint is rate-limited per address (2/s, bursts of 30), and a whole lobby may
+// share one address.
 
-import { STATUS, api, counterName, errorText, query, setText, timeWithSeconds } from "/web-common/api.js";
+import { api, errorText, query, setText, timeWithSeconds } from "/web-common/api.js";
+import { applyCatalogue, catalogue, counterText, fill, text } from "/web-common/i18n.js";
 
 const TICKET = query.get("ticket") || "";
 const KEY = query.get("key") || "";
@@ -12,6 +15,7 @@ const OFFICE = query.get("office") || "";
 const POLL_MS = 10000;
 const BACKGROUND_POLL_MS = 30000;
 const FINISHED = new Set(["done", "cancelled"]);
+const MESSAGES = new Set(["waiting", "done", "no_show", "cancelled"]);
 
 const $ = (id) => document.getElementById(id);
 let timer = 0;
@@ -19,59 +23,53 @@ let inFlight = false;
 let lastFetchAt = 0;
 let lastStatus = "";
 let stopped = false;
+let cat = null;
 
-const MESSAGES = {
-  waiting: ["番号が呼ばれるまで、しばらくお待ちください。", "Please wait until your number is called."],
-  done: ["ご来庁ありがとうございました。", "Thank you for visiting."],
-  no_show: ["お呼びした際にいらっしゃいませんでした。窓口の職員にお声がけください。", "You were not there when called. Please speak to a member of staff."],
-  cancelled: ["この番号札は取り消されました。", "This ticket has been cancelled."],
-};
-
-function showError(text) {
-  $("error").hidden = !text;
-  setText($("error"), text || "");
+function showError(value) {
+  $("error").hidden = !value;
+  setText($("error"), value || "");
 }
 
-function render(ticket) {
+async function render(ticket) {
+  if (!cat || cat.code !== ticket.language) {
+    cat = await catalogue(ticket.language);
+    applyCatalogue(cat, "status.title");
+  }
   document.body.dataset.status = ticket.status;
-  setText($("office-ja"), ticket.office_name_ja);
-  setText($("office-en"), ticket.office_name_en);
+  const [office, other] = cat.lang === "ja"
+    ? [ticket.office_name_ja, ticket.office_name_en] : [ticket.office_name_en, ticket.office_name_ja];
+  setText($("office"), office);
+  setText($("office-sub"), other);
   setText($("number"), ticket.number);
-  const [ja, en] = STATUS[ticket.status] || [ticket.status, ticket.status];
-  setText($("status-ja"), ja);
-  setText($("status-en"), en);
+  const state = text(cat, `status.state.${ticket.status}`);
+  setText($("status"), state);
 
-  const label = ticket.counter_label || "";
-  const [counterJa, counterEn] = label ? counterName(label) : ["", ""];
+  const counter = ticket.counter_label ? counterText(cat, ticket.counter_label) : "";
   const called = ticket.status === "called";
   $("call").hidden = !called;
-  if (called) {
-    setText($("call-ja"), `${counterJa}へお越しください`);
-    setText($("call-en"), `Please go to ${counterEn}`);
-  }
+  if (called) setText($("call-text"), text(cat, "status.go_to", { counter }));
 
   const waiting = ticket.status === "waiting";
   $("figures").hidden = !waiting;
   if (waiting) {
     setText($("position"), ticket.position);
+    fill($("position-text"), cat, "status.position_value", { n: $("position") });
     setText($("ahead"), ticket.ahead);
-    setText($("ahead-en"), ticket.ahead === 1 ? "1 person" : `${ticket.ahead} people`);
+    fill($("ahead-text"), cat, "status.ahead", { n: $("ahead") });
     setText($("estimate"), ticket.estimate_min);
+    fill($("estimate-some"), cat, "status.minutes", { n: $("estimate") });
     $("estimate-some").hidden = ticket.estimate_min === 0;
     $("estimate-none").hidden = ticket.estimate_min !== 0;
   }
 
-  let message = MESSAGES[ticket.status] || null;
-  if (ticket.status === "serving") {
-    message = [`${counterJa}で受付中です。`, `Being served at ${counterEn}.`];
-  }
+  let message = MESSAGES.has(ticket.status) ? text(cat, `status.message.${ticket.status}`) : "";
+  if (ticket.status === "serving") message = text(cat, "status.message.serving", { counter });
   $("message").hidden = !message;
-  if (message) {
-    setText($("message-ja"), message[0]);
-    setText($("message-en"), message[1]);
-  }
+  setText($("message"), message);
 
-  document.title = called ? `【呼出中】${ticket.number} ${counterJa}` : `${ticket.number} ${ja} / ${en}`;
+  document.title = called
+    ? text(cat, "status.called_title", { number: ticket.number, counter })
+    : `${ticket.number} ${state}`;
   if (called && lastStatus && lastStatus !== "called" && navigator.vibrate) navigator.vibrate([300, 150, 300]);
   lastStatus = ticket.status;
   setText($("updated"), timeWithSeconds());
@@ -86,18 +84,18 @@ async function refresh() {
   try {
     const office = OFFICE ? `&office=${encodeURIComponent(OFFICE)}` : "";
     const ticket = await api(`/tickets/${encodeURIComponent(TICKET)}/public?key=${encodeURIComponent(KEY)}${office}`);
-    render(ticket);
+    await render(ticket);
     showError("");
     if (FINISHED.has(ticket.status)) stopped = true;
     else if (ticket.status === "no_show") delay = BACKGROUND_POLL_MS;
   } catch (error) {
     if (error.status === 404) {
-      showError("番号札が見つかりません。QR コードを読み取り直してください (ticket not found: scan the QR code again)");
+      showError(text(cat, "status.not_found"));
       stopped = true;
     } else if (error.status === 429) {
       delay = Math.max(delay, (error.retryAfterS || 30) * 1000);
     } else {
-      showError(`${errorText(error)} — 自動で再試行します / retrying`);
+      showError(`${errorText(error)} — ${text(cat, "status.retrying")}`);
     }
   } finally {
     inFlight = false;
@@ -113,9 +111,22 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
-if (!TICKET || !KEY) {
-  showError("QR コードからこのページを開いてください (open this page from the QR code)");
-  document.body.dataset.status = "error";
-} else {
-  refresh();
+async function start() {
+  for (;;) {
+    try {
+      cat = await catalogue("ja");
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 5000)); // the server is not there yet
+    }
+  }
+  applyCatalogue(cat, "status.title");
+  if (!TICKET || !KEY) {
+    showError(text(cat, "status.open_from_qr"));
+    document.body.dataset.status = "error";
+  } else {
+    refresh();
+  }
 }
+
+start();
