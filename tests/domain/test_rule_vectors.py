@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.domain import eligibility
+from app.domain import eligibility, payments
 from app.domain.catalogue import load_catalogue
 from app.domain.deadlines import Calendar, due_date
 from app.domain.fields import validate_fields
@@ -27,6 +27,10 @@ CALENDAR = Calendar()
 
 def d(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
+
+
+def month(text: str) -> date:
+    return date.fromisoformat(f"{text}-01")
 
 
 def iso(text: str | None) -> dict[str, str] | None:
@@ -157,6 +161,36 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
             assert (checked.value, checked.code) == (case["value"], None)
         else:
             assert checked.code == case["code"]
+    elif kind == "first_paid_month":
+        first = payments.first_paid_month(d(case["claimed_on"]), d(case["event_on"]))
+        assert first == month(case["month"])
+    elif kind == "payment_schedule":
+        schedule = payments.payment_schedule(
+            month(case["first"]), lambda _: case["monthly"], last_month=month(case["last"]),
+            calendar=CALENDAR, day=case["day"],
+        )
+        assert [
+            [p.pay_on.isoformat(), [m.isoformat()[:7] for m in p.months], p.amount]
+            for p in schedule
+        ] == case["payments"]
+    elif kind == "claim_schedule":
+        values = {
+            "claim_reason": case["claim_reason"],
+            "reason_date": iso(case["reason_date"]),
+            "children": [
+                {"birth_date": iso(born), "older_child_confirmation": confirmed}
+                for born, confirmed in case["children"]
+            ],
+        }
+        schedule = payments.claim_schedule(
+            values, d(case["claimed_on"]), calendar=CALENDAR, limit=case["limit"]
+        )
+        assert schedule is not None
+        assert [
+            [p["pay_on"], p["months"], p["amount"]] for p in schedule["payments"]
+        ] == case["payments"]
+        if case["total"] is not None:
+            assert schedule["payments_total"] == case["total"]
     else:
         raise AssertionError(f"unknown vector kind {kind}")
 
@@ -170,6 +204,9 @@ def test_enough_vectors_of_every_kind() -> None:
         "eligible_until",
         "counts_for_rank",
         "partial_stop_from",
+        "first_paid_month",
+        "payment_schedule",
+        "claim_schedule",
     } <= kinds
     assert {"residence_card", "resident_code", "my_number", "kana", "household"} <= kinds
     methods = {c["transfer_method"] for c in CASES if c["kind"] == "prompt_due"}
