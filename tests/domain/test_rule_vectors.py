@@ -13,7 +13,13 @@ from app.domain.catalogue import load_catalogue
 from app.domain.deadlines import Calendar, due_date
 from app.domain.fields import validate_fields
 from app.domain.household import household_key
-from app.domain.prompts import child_allowance_prompts
+from app.domain.prompts import (
+    KnownClaim,
+    Mover,
+    change_notice_prompts,
+    child_allowance_prompts,
+    is_claimant,
+)
 from app.domain.validators import codes, kana
 from app.domain.validators.relationship import normalise_relationship
 from app.domain.validators.wareki import DateProblem, parse_wareki
@@ -191,6 +197,20 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
         ] == case["payments"]
         if case["total"] is not None:
             assert schedule["payments_total"] == case["total"]
+    elif kind == "claimant_match":
+        mover = Mover("members[0]", *case["mover"])
+        known = KnownClaim("claim", "child_allowance.claim", *case["claim"])
+        assert is_claimant(mover, known) is case["same"]
+    elif kind == "change_notice_due":
+        values = {
+            "move_date": iso(case["move_date"]),
+            "members": [{"name": "髙橋 𠮷子", "birth_date": iso("1985-04-01")}],
+        }
+        known = KnownClaim("claim", case["claim_procedure"], "髙橋 𠮷子", "1985-04-01", None)
+        proposals = change_notice_prompts(
+            CATALOGUE.get("resident.move_within"), values, [known], CALENDAR
+        )
+        assert [p["due_on"] for p in proposals] == [case["due_on"]]
     else:
         raise AssertionError(f"unknown vector kind {kind}")
 
@@ -207,6 +227,8 @@ def test_enough_vectors_of_every_kind() -> None:
         "first_paid_month",
         "payment_schedule",
         "claim_schedule",
+        "claimant_match",
+        "change_notice_due",
     } <= kinds
     assert {"residence_card", "resident_code", "my_number", "kana", "household"} <= kinds
     methods = {c["transfer_method"] for c in CASES if c["kind"] == "prompt_due"}
