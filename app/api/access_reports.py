@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from app.api.deps import Caller, UowDep
 from app.domain.access_reports import ReportKind
@@ -52,8 +52,9 @@ class AccessReport(BaseModel):
 async def access_report(
     uow: UowDep, principal: Supervisor,
     kind: Annotated[ReportKind, Query(description="night, failed_sign_in or bulk")],
-    from_: Annotated[datetime, Query(alias="from", description="Start (inclusive), with offset")],
-    to: Annotated[datetime, Query(description="End (exclusive), with offset")],
+    from_: Annotated[AwareDatetime, Query(alias="from", description="Start (inclusive), "
+                                          "with offset")],
+    to: Annotated[AwareDatetime, Query(description="End (exclusive), with offset")],
     format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response | AccessReport:
