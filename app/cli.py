@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from app.cli_reports import access_report
 from app.domain.clock import SystemClock
 from app.domain.errors import DomainError, InvalidInput
 from app.domain.roles import Employer, Role
@@ -30,6 +31,7 @@ cli.add_typer(audit_cli, name="audit")
 staff_cli = typer.Typer(no_args_is_help=True, help="Staff people who sign in to the consoles")
 cli.add_typer(staff_cli, name="staff")
 cli.add_typer(jobs_cli, name="jobs")
+cli.command("access-report")(access_report)
 
 T = TypeVar("T")
 

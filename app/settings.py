@@ -1,8 +1,9 @@
 """Service settings: read once from MADOGUCHI_* variables, then passed around as values."""
 
 import functools
+from datetime import time
 
-from pydantic import BaseModel, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.domain import retention
@@ -160,6 +161,25 @@ class AuthSettings(BaseModel):
     sso_trusted_proxies: list[str] = []
 
 
+class ChildAllowanceSettings(BaseModel):
+    """児童手当 payments (README, Rules of the procedures)."""
+
+    # The city's payment day in each even month (1–28); a closed day pays the open day before.
+    payment_day: int = Field(default=10, ge=1, le=28)
+
+
+class AccessReportSettings(BaseModel):
+    """The access-log reports (DOMAIN.md §7.12): opening hours and what counts as a bulk query."""
+
+    # The counters' opening hours (Asia/Tokyo); access outside them, or on a closed day, is
+    # night/holiday access.
+    opens_at: time = time(8, 30)
+    closes_at: time = time(17, 15)
+    # More than bulk_records personal records viewed by one person within bulk_window_min.
+    bulk_records: int = Field(default=50, ge=1)
+    bulk_window_min: int = Field(default=10, ge=1)
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -199,6 +219,8 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     auth: AuthSettings = AuthSettings()
     retention: RetentionSettings = RetentionSettings()
+    child_allowance: ChildAllowanceSettings = ChildAllowanceSettings()
+    access_reports: AccessReportSettings = AccessReportSettings()
 
     @model_validator(mode="after")
     def _production_has_an_audit_key(self) -> "Settings":

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from app.api import (
+    access_reports,
     admin,
     applications,
     attachments,
@@ -27,6 +28,7 @@ api_router.include_router(applications.router)
 api_router.include_router(decisions.router)
 api_router.include_router(attachments.router)
 api_router.include_router(supervision.router)  # before work: /work/me, /work/operators
+api_router.include_router(access_reports.router)
 api_router.include_router(work.router)
 api_router.include_router(core.router)
 api_router.include_router(admin.router)

@@ -17,7 +17,7 @@ from app.domain.errors import InvalidInput, NotAllowed, NotFound
 from app.domain.household import resulting_household
 from app.domain.roles import Principal, Role
 from app.domain.visibility import Lens, Purpose, Viewer, application_refusal, may_reveal
-from app.services import intake
+from app.services import intake, payments
 from app.services.access import record_access
 from app.services.uow import UnitOfWork
 from app.services.visibility import viewer_for
@@ -176,6 +176,9 @@ class ApplicationDetail(ApplicationOut):
         None, description="Moves and household changes, city staff only: the household the form "
         "forms or leaves behind (members or who leaves and stays, the head); `remaining` is null "
         "where the form does not say who stays")
+    payment_schedule: dict[str, Any] | None = Field(
+        None, description="An approved 児童手当 認定請求, city staff only: the first months paid "
+        "and the even-month payments (pay_on, months covered, amount); otherwise null")
 
 
 def application_out(application: Application, lens: Lens | None = None) -> dict[str, Any]:
@@ -280,6 +283,8 @@ async def read_application(
         "return_reason": application.return_reason, "my_number_shown": shown,
         "resulting_household": None if viewer.vendor_side
         else resulting_household(application.procedure, application.values),
+        "payment_schedule": None if viewer.vendor_side
+        else payments.payment_schedule(application, uow.settings),
         "history": [HistoryEntry(
             at=row["at"], action=row["action"], from_status=row["from_status"],
             to_status=row["to_status"], actor_role=row["actor_role"], actor_id=row["actor_id"],

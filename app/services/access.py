@@ -16,7 +16,11 @@ def record_access(
     my_number_shown: bool = False,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Write one access-log row in the same transaction as the read it records."""
+    """Write one access-log row in the same transaction as the read it records.
+
+    ``detail.terminal`` names the credential the request came with: a device's token, or the
+    console session (or API token) of the person (標準仕様書 10.2: 端末).
+    """
     uow.record_access({
         "municipality_code": principal.municipality_code,
         "at": uow.now(),
@@ -26,5 +30,5 @@ def record_access(
         "entity": entity,
         "entity_id": entity_id,
         "my_number_shown": my_number_shown,
-        "detail": detail,
+        "detail": {**(detail or {}), "terminal": principal.token_id},
     })

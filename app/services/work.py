@@ -49,7 +49,7 @@ from app.domain.visibility import (
     outsourced_kinds,
     task_refusal,
 )
-from app.services import intake
+from app.services import intake, prompts
 from app.services.uow import UnitOfWork
 from app.services.visibility import viewer_for
 from app.storage import lobby as lobby_store
@@ -484,6 +484,7 @@ async def _decide(
     if outcome is Outcome.APPROVE:
         application.core_seq = await _next_core_seq(uow, application.municipality_code)
         await _call_back_resident(uow, application)
+        await prompts.on_approval(uow, application)  # 氏名・住所変更届 (DOMAIN.md §7.23)
     elif outcome is Outcome.RETURN:
         application.return_reason = reason
         await _open_task(uow, application, TaskKind.ENTRY, queue=correction_queue(application),

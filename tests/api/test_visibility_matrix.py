@@ -56,6 +56,7 @@ NO_APPLICATION_DATA = {
     "GET /api/v1/work/operators": "staff tokens, no residents",
     "PUT /api/v1/work/operators/{token_id}/qualifications": "staff tokens, no residents",
     "GET /api/v1/access-log": "who saw what: ids, never the data",
+    "GET /api/v1/access-reports": "who did what when: staff, terminals and record ids, no data",
     "GET /api/v1/procedures": "the public catalogue",
     "GET /api/v1/vendor/batches": "batch metadata",
     "POST /api/v1/vendor/batches/{batch_id}/lease": "the lease and the manifest (counts, hashes)",

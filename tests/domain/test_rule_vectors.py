@@ -8,12 +8,18 @@ from typing import Any
 
 import pytest
 
-from app.domain import eligibility
+from app.domain import eligibility, payments
 from app.domain.catalogue import load_catalogue
 from app.domain.deadlines import Calendar, due_date
 from app.domain.fields import validate_fields
 from app.domain.household import household_key
-from app.domain.prompts import child_allowance_prompts
+from app.domain.prompts import (
+    KnownClaim,
+    Mover,
+    change_notice_prompts,
+    child_allowance_prompts,
+    is_claimant,
+)
 from app.domain.validators import codes, kana
 from app.domain.validators.relationship import normalise_relationship
 from app.domain.validators.wareki import DateProblem, parse_wareki
@@ -27,6 +33,10 @@ CALENDAR = Calendar()
 
 def d(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
+
+
+def month(text: str) -> date:
+    return date.fromisoformat(f"{text}-01")
 
 
 def iso(text: str | None) -> dict[str, str] | None:
@@ -157,6 +167,50 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
             assert (checked.value, checked.code) == (case["value"], None)
         else:
             assert checked.code == case["code"]
+    elif kind == "first_paid_month":
+        first = payments.first_paid_month(d(case["claimed_on"]), d(case["event_on"]))
+        assert first == month(case["month"])
+    elif kind == "payment_schedule":
+        schedule = payments.payment_schedule(
+            month(case["first"]), lambda _: case["monthly"], last_month=month(case["last"]),
+            calendar=CALENDAR, day=case["day"],
+        )
+        assert [
+            [p.pay_on.isoformat(), [m.isoformat()[:7] for m in p.months], p.amount]
+            for p in schedule
+        ] == case["payments"]
+    elif kind == "claim_schedule":
+        values = {
+            "claim_reason": case["claim_reason"],
+            "reason_date": iso(case["reason_date"]),
+            "children": [
+                {"birth_date": iso(born), "older_child_confirmation": confirmed}
+                for born, confirmed in case["children"]
+            ],
+        }
+        schedule = payments.claim_schedule(
+            values, d(case["claimed_on"]), calendar=CALENDAR, limit=case["limit"]
+        )
+        assert schedule is not None
+        assert [
+            [p["pay_on"], p["months"], p["amount"]] for p in schedule["payments"]
+        ] == case["payments"]
+        if case["total"] is not None:
+            assert schedule["payments_total"] == case["total"]
+    elif kind == "claimant_match":
+        mover = Mover("members[0]", *case["mover"])
+        known = KnownClaim("claim", "child_allowance.claim", *case["claim"])
+        assert is_claimant(mover, known) is case["same"]
+    elif kind == "change_notice_due":
+        values = {
+            "move_date": iso(case["move_date"]),
+            "members": [{"name": "髙橋 𠮷子", "birth_date": iso("1985-04-01")}],
+        }
+        known = KnownClaim("claim", case["claim_procedure"], "髙橋 𠮷子", "1985-04-01", None)
+        proposals = change_notice_prompts(
+            CATALOGUE.get("resident.move_within"), values, [known], CALENDAR
+        )
+        assert [p["due_on"] for p in proposals] == [case["due_on"]]
     else:
         raise AssertionError(f"unknown vector kind {kind}")
 
@@ -170,6 +224,11 @@ def test_enough_vectors_of_every_kind() -> None:
         "eligible_until",
         "counts_for_rank",
         "partial_stop_from",
+        "first_paid_month",
+        "payment_schedule",
+        "claim_schedule",
+        "claimant_match",
+        "change_notice_due",
     } <= kinds
     assert {"residence_card", "resident_code", "my_number", "kana", "household"} <= kinds
     methods = {c["transfer_method"] for c in CASES if c["kind"] == "prompt_due"}
