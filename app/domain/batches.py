@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from app.domain.catalogue import DATE_TYPES, FieldSpec, Procedure
+from app.domain.catalogue import DATE_TYPES, Catalogue, FieldSpec, Procedure
 from app.domain.errors import InvalidTransition
 from app.domain.validators.cp932 import CODEC, cp932_offenders
 
@@ -182,6 +182,62 @@ def allow_list_problems(
                     "message": f"{entry} は委託先に出せません (this field stays with the city)",
                 }
             )
+    return problems
+
+
+@dataclass(frozen=True)
+class ContractTerms:
+    """What a vendor contract lets go out, as far as it can be wrong."""
+
+    procedures: Sequence[str]
+    steps: Sequence[str]
+    field_allow_list: Sequence[str]
+    include_my_number: bool = False
+    legal_basis: str | None = None
+    encodings: Sequence[str] = ("utf-8",)
+
+
+def contract_problems(catalogue: Catalogue, terms: ContractTerms) -> list[dict[str, str]]:
+    """Everything wrong with a vendor contract's terms (DOMAIN.md §4.2): procedures that do not
+    exist, steps this version does not seal, unsupported encodings, allow-list entries that
+    name no field or one that never leaves, and My Numbers without a legal basis.
+    The only check of a contract's terms: creating and changing a contract both use it."""
+    procedures, include_my_number = terms.procedures, terms.include_my_number
+    problems = [
+        {
+            "field": f"procedures[{i}]",
+            "code": "unknown_procedure",
+            "message": f"手続 {p} はありません (no such procedure)",
+        }
+        for i, p in enumerate(procedures)
+        if catalogue.find(p) is None
+    ] + [
+        {
+            "field": f"steps[{i}]",
+            "code": "not_outsourceable",
+            "message": f"{s} は委託バッチにできません (only entry is sealed into batches)",
+        }
+        for i, s in enumerate(terms.steps)
+        if s not in SEALED_STEPS
+    ] + [
+        {
+            "field": f"encodings[{i}]",
+            "code": "unknown_encoding",
+            "message": f"未対応の文字コード {e} (unsupported)",
+        }
+        for i, e in enumerate(terms.encodings)
+        if e not in ENCODINGS
+    ]
+    known = [found for p in procedures if (found := catalogue.find(p)) is not None]
+    problems += allow_list_problems(known, terms.field_allow_list, include_my_number)
+    if include_my_number and not terms.legal_basis:
+        problems.append(
+            {
+                "field": "legal_basis",
+                "code": "required",
+                "message": "個人番号を含めるには根拠が必要です (legal basis required for My Number)",
+            }
+        )
     return problems
 
 

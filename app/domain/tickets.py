@@ -60,9 +60,16 @@ def allowed_actions(current: TicketStatus) -> frozenset[TicketAction]:
     return frozenset(action for (status, action) in TRANSITIONS if status == current)
 
 
+# The printed number: the category's prefix, a hyphen and the day's sequence in at least three
+# digits. storage/numbering.py writes the same number in SQL from these two constants.
+NUMBER_SEPARATOR = "-"
+NUMBER_DIGITS = 3
+
+
 def format_number(prefix: str, sequence: int) -> str:
-    """The printed number: category prefix and a three-digit daily sequence, e.g. ``A-012``."""
-    return f"{prefix}-{sequence:03d}"
+    """The printed number: category prefix and a three-digit daily sequence, e.g. ``A-012``
+    (``A-1000`` past 999: every digit is kept)."""
+    return f"{prefix}{NUMBER_SEPARATOR}{sequence:0{NUMBER_DIGITS}d}"
 
 
 def spoken_number(number: str) -> str:

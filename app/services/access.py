@@ -3,7 +3,7 @@
 from typing import Any
 
 from app.domain.roles import Principal
-from app.services.uow import UnitOfWork
+from app.storage.uow import UnitOfWork
 
 
 def record_access(

@@ -4,23 +4,21 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.municipalities import is_valid_municipality_code
 from app.domain.roles import VENDOR_ONLY, Employer, Role, check_token_shape
-from app.services.uow import UnitOfWork
+from app.storage import tenancy
 from app.storage.db import new_id
 from app.storage.tables import (
     ApiToken,
     Counter,
-    CounterCategory,
     LobbyChannel,
     Municipality,
     Office,
     TicketCategory,
 )
 from app.storage.tenancy import hash_token
+from app.storage.uow import UnitOfWork
 
 
 async def create_municipality(uow: UnitOfWork, *, code: str, name_ja: str, name_en: str) -> Municipality:
@@ -30,11 +28,11 @@ async def create_municipality(uow: UnitOfWork, *, code: str, name_ja: str, name_
             "code", "invalid_municipality_code",
             "地方公共団体コードが正しくありません (6 digits with a valid check digit)",
         )
-    if await uow.session.get(Municipality, code) is not None:
+    if await uow.get(Municipality, code) is not None:
         raise Conflict("この団体は登録済みです (municipality exists)", code=code)
     municipality = Municipality(code=code, name_ja=name_ja, name_en=name_en, created_at=uow.now())
-    uow.session.add(municipality)
-    await uow.session.flush()
+    uow.add(municipality)
+    await uow.flush()
     uow.log(entity="municipality", entity_id=code, action="create", municipality_code=code)
     return municipality
 
@@ -44,9 +42,9 @@ async def create_office(uow: UnitOfWork, municipality_code: str, *, name_ja: str
     office = Office(
         municipality_code=municipality_code, name_ja=name_ja, name_en=name_en, created_at=uow.now()
     )
-    uow.session.add(office)
-    await uow.session.flush()
-    uow.session.add(
+    uow.add(office)
+    await uow.flush()
+    uow.add(
         LobbyChannel(
             office_id=office.id,
             municipality_code=municipality_code,
@@ -60,7 +58,7 @@ async def create_office(uow: UnitOfWork, municipality_code: str, *, name_ja: str
 
 
 async def get_office(uow: UnitOfWork, municipality_code: str, office_id: str) -> Office:
-    office = await uow.session.get(Office, office_id)
+    office = await uow.get(Office, office_id)
     if office is None or office.municipality_code != municipality_code:
         raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)
     return office
@@ -71,10 +69,7 @@ async def create_category(
 ) -> TicketCategory:
     if len(prefix) != 1 or not ("A" <= prefix <= "Z"):
         raise InvalidInput.field("prefix", "invalid_prefix", "記号は英大文字1字です (one letter A–Z)")
-    existing = await uow.session.execute(
-        select(TicketCategory).where(TicketCategory.office_id == office.id, TicketCategory.prefix == prefix)
-    )
-    if existing.scalars().first() is not None:
+    if await tenancy.category_by_prefix(uow.session, office.id, prefix) is not None:
         raise Conflict("この記号は使用中です (prefix already used in this office)", prefix=prefix)
     category = TicketCategory(
         municipality_code=office.municipality_code,
@@ -84,8 +79,8 @@ async def create_category(
         name_en=name_en,
         default_service_s=default_service_s,
     )
-    uow.session.add(category)
-    await uow.session.flush()
+    uow.add(category)
+    await uow.flush()
     uow.log(entity="ticket_category", entity_id=category.id, action="create",
             municipality_code=office.municipality_code, data={"prefix": prefix})
     return category
@@ -95,17 +90,14 @@ async def create_counter(
     uow: UnitOfWork, office: Office, *, label: str, name_ja: str, name_en: str, category_ids: list[str]
 ) -> Counter:
     """A counter and the categories it serves (all of this office)."""
-    existing = await uow.session.execute(
-        select(Counter).where(Counter.office_id == office.id, Counter.label == label)
-    )
-    if existing.scalars().first() is not None:
+    if await tenancy.counter_by_label(uow.session, office.id, label) is not None:
         raise Conflict("この窓口番号は使用中です (counter label already used)", label=label)
     counter = Counter(
         municipality_code=office.municipality_code, office_id=office.id,
         label=label, name_ja=name_ja, name_en=name_en,
     )
-    uow.session.add(counter)
-    await uow.session.flush()
+    uow.add(counter)
+    await uow.flush()
     await set_counter_categories(uow, counter, category_ids)
     uow.log(entity="counter", entity_id=counter.id, action="create",
             municipality_code=office.municipality_code, data={"label": label})
@@ -114,20 +106,12 @@ async def create_counter(
 
 async def set_counter_categories(uow: UnitOfWork, counter: Counter, category_ids: list[str]) -> None:
     for index, category_id in enumerate(category_ids):
-        category = await uow.session.get(TicketCategory, category_id)
+        category = await uow.get(TicketCategory, category_id)
         if category is None or category.office_id != counter.office_id:
             raise InvalidInput.field(
                 f"categories[{index}]", "unknown_category", "受付区分が見つかりません (no such category here)"
             )
-    for link in (await uow.session.execute(
-        select(CounterCategory).where(CounterCategory.counter_id == counter.id)
-    )).scalars():
-        await uow.session.delete(link)
-    await uow.session.flush()
-    for category_id in dict.fromkeys(category_ids):
-        uow.session.add(CounterCategory(
-            counter_id=counter.id, category_id=category_id, municipality_code=counter.municipality_code
-        ))
+    await tenancy.replace_counter_categories(uow.session, counter, category_ids)
 
 
 @dataclass(frozen=True)
@@ -148,7 +132,7 @@ async def create_token(
     expires_at: datetime | None = None,
 ) -> IssuedToken:
     """A bearer token; the secret is returned once and only its hash is stored."""
-    if await uow.session.get(Municipality, municipality_code) is None:
+    if await uow.get(Municipality, municipality_code) is None:
         raise NotFound("団体が見つかりません (no such municipality)", code=municipality_code)
     if role in (Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN, Role.COUNTER) and employer is None:
         employer = Employer.CITY
@@ -171,20 +155,14 @@ async def create_token(
         created_at=uow.now(),
         expires_at=expires_at,
     )
-    uow.session.add(token)
-    await uow.session.flush()
+    uow.add(token)
+    await uow.flush()
     uow.log(entity="api_token", entity_id=token.id, action="create", municipality_code=municipality_code,
             data={"role": role, "office_id": office_id, "employer": employer})
     return IssuedToken(token, secret)
 
 
 async def revoke_token(uow: UnitOfWork, municipality_code: str, token_id: str) -> None:
-    result = await uow.session.execute(
-        update(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.municipality_code == municipality_code,
-               ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
-        .values(revoked_at=uow.now())
-    )
-    if not result.rowcount:
+    if not await tenancy.revoke_token(uow.session, municipality_code, token_id, uow.now()):
         raise NotFound("トークンが見つかりません (no such active token)", token_id=token_id)
     uow.log(entity="api_token", entity_id=token_id, action="revoke", municipality_code=municipality_code)

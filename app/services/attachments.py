@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from app.domain.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from app.services.uow import UnitOfWork
+    from app.storage.uow import UnitOfWork
 
 
 def _path(root: Path, municipality_code: str, sha256: str) -> Path:

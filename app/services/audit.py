@@ -16,8 +16,6 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from app.domain.audit import (
     AuditKeys,
     ChainBreak,
@@ -30,10 +28,9 @@ from app.domain.audit import (
 from app.domain.clock import Clock
 from app.settings import AuditSettings
 from app.storage import audit as store
+from app.storage.db import Sessionmaker
 
 log = logging.getLogger(__name__)
-
-Sessionmaker = async_sessionmaker[AsyncSession]
 
 
 async def seal_batch(

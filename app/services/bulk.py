@@ -22,8 +22,8 @@ from app.domain.roles import Principal
 from app.domain.shape import ShapeLimits
 from app.resources import Resources
 from app.services import intake
-from app.services.uow import UnitOfWork
 from app.settings import Settings
+from app.storage.uow import UnitOfWork
 
 BATCH = 500
 

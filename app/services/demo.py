@@ -4,12 +4,11 @@ import secrets
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
-
 from app.domain.roles import Employer, Role
 from app.services import admin, people
-from app.services.uow import UnitOfWork
-from app.storage.tables import Counter, Municipality, Office, Staff, TicketCategory
+from app.storage import tenancy
+from app.storage.tables import Municipality, Staff
+from app.storage.uow import UnitOfWork
 
 NAMES = {"431001": ("熊本市", "Kumamoto City"), "131211": ("足立区", "Adachi City")}
 
@@ -40,20 +39,16 @@ def _demo_password(key: str) -> tuple[str, str]:
 
 async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
     """Create (or reuse) the demo municipality; new tokens are issued on every run."""
-    municipality = await uow.session.get(Municipality, code)
+    municipality = await uow.get(Municipality, code)
     if municipality is None:
         name_ja, name_en = NAMES.get(code, (f"デモ市 {code}", f"Demo City {code}"))
         municipality = await admin.create_municipality(uow, code=code, name_ja=name_ja, name_en=name_en)
-        await uow.session.flush()
-    office = (await uow.session.execute(
-        select(Office).where(Office.municipality_code == code).order_by(Office.created_at)
-    )).scalars().first()
+        await uow.flush()
+    office = await tenancy.first_office(uow.session, code)
     if office is None:
         office = await admin.create_office(uow, code, name_ja="本庁 市民課", name_en="City Hall, Citizens Division")
     categories = {
-        c.prefix: c for c in (await uow.session.execute(
-            select(TicketCategory).where(TicketCategory.office_id == office.id)
-        )).scalars()
+        c.prefix: c for c in await tenancy.all_categories(uow.session, office.id)
     }
     for prefix, name_ja, name_en, service_s in CATEGORIES:
         if prefix not in categories:
@@ -61,9 +56,7 @@ async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
                 uow, office, prefix=prefix, name_ja=name_ja, name_en=name_en, default_service_s=service_s
             )
     counters = {
-        c.label: c for c in (await uow.session.execute(
-            select(Counter).where(Counter.office_id == office.id)
-        )).scalars()
+        c.label: c for c in await tenancy.list_counters(uow.session, office.id)
     }
     for label, prefixes in COUNTERS:
         if label not in counters:

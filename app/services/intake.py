@@ -8,13 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
-
 from app.domain.applications import (
     ApplicationStatus,
     TaskKind,
     TaskStatus,
-    concrete_fields,
     has_my_number,
 )
 from app.domain.audit import LogName
@@ -28,9 +25,10 @@ from app.domain.prompts import child_allowance_prompts
 from app.domain.roles import Principal
 from app.domain.visibility import is_protected
 from app.services import attachments
-from app.services.uow import UnitOfWork
+from app.storage import intake as intake_store
 from app.storage.db import new_id
-from app.storage.tables import Application, EventLog, Task, Ticket
+from app.storage.tables import Application, Task, Ticket
+from app.storage.uow import UnitOfWork
 
 UNREADABLE = "●"
 # A resident waiting at the counter moves their application this far up the queue.
@@ -93,14 +91,10 @@ async def find_by_references(
     """external_ref → (application id, content fingerprint), for refs this sender already sent."""
     if not refs:
         return {}
-    rows = await uow.session.execute(
-        select(Application.external_ref, Application.id, *_CONTENT_COLUMNS).where(
-            Application.municipality_code == principal.municipality_code,
-            Application.sender_id == principal.token_id,
-            Application.external_ref.in_(refs),  # type: ignore[union-attr]
-        )
+    found = await intake_store.contents_by_reference(
+        uow.session, principal.municipality_code, principal.token_id, refs, _CONTENT_KEYS
     )
-    return {row[0]: (row[1], fingerprint(row._mapping)) for row in rows if row[0] is not None}
+    return {ref: (id_, fingerprint(content)) for ref, (id_, content) in found.items()}
 
 
 # What a form says, as stored: two envelopes with the same reference are the same form (a
@@ -108,7 +102,6 @@ async def find_by_references(
 # after a lost answer may stamp the form again.
 _CONTENT_KEYS = ("procedure", "channel", "ticket_id", "applicant", "fields", "ocr", "attachments",
                  "is_protected")
-_CONTENT_COLUMNS = tuple(getattr(Application, key) for key in _CONTENT_KEYS)
 
 
 def fingerprint(content: Mapping[str, Any]) -> str:
@@ -137,13 +130,9 @@ class ReferenceConflict(Conflict):
 
 
 async def find_by_reference(uow: UnitOfWork, principal: Principal, external_ref: str) -> Application | None:
-    return (await uow.session.execute(
-        select(Application).where(
-            Application.municipality_code == principal.municipality_code,
-            Application.sender_id == principal.token_id,
-            Application.external_ref == external_ref,
-        )
-    )).scalars().first()
+    return await intake_store.find_by_reference(
+        uow.session, principal.municipality_code, principal.token_id, external_ref
+    )
 
 
 async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> tuple[Application, bool]:
@@ -227,37 +216,37 @@ async def insert_rows(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
         return
     now = uow.now()
     principal = uow.principal
-    await uow.session.execute(insert(Application), rows)
-    await uow.session.execute(insert(Task), [{
+    tasks = [{
         "id": new_id(), "municipality_code": row["municipality_code"], "application_id": row["id"],
         "kind": TaskKind.ENTRY, "status": TaskStatus.OPEN, "procedure": row["procedure"],
         "household_key": row["household_key"], "urgency": row["urgency"], "queue": "central",
         "city_only": row["is_protected"], "field_keys": [], "created_at": now,
-    } for row in rows])
-    await uow.session.execute(insert(EventLog), uow.sign(LogName.EVENT, [{
+    } for row in rows]
+    events = uow.sign(LogName.EVENT, [{
         "municipality_code": row["municipality_code"], "at": now,
         "actor_id": principal.token_id if principal else None,
         "actor_role": principal.role if principal else None,
         "entity": "application", "entity_id": row["id"], "action": "receive",
         "to_status": row["status"],
         "data": {"procedure": row["procedure"], "channel": row["channel"], "problems": len(row["problems"])},
-    } for row in rows]))
+    } for row in rows])
+    await intake_store.insert_applications(uow.session, rows, tasks, events)
 
 
 async def store(uow: UnitOfWork, applications: list[Application]) -> None:
     """Insert applications, then their entry tasks and log rows, each kind in one batch."""
     now = uow.now()
-    uow.session.add_all(applications)
-    await uow.session.flush()
+    await intake_store.add_applications(uow.session, applications)
+    tasks = []
     for application in applications:
-        uow.session.add(new_task(application, TaskKind.ENTRY, now))
+        tasks.append(new_task(application, TaskKind.ENTRY, now))
         uow.log(
             entity="application", entity_id=application.id, action="receive",
             municipality_code=application.municipality_code, to_status=application.status,
             data={"procedure": application.procedure, "channel": application.channel,
                   "problems": len(application.problems)},
         )
-    await uow.session.flush()
+    await intake_store.add_tasks(uow.session, tasks)
 
 
 def new_task(application: Application, kind: TaskKind, now: datetime, **extra: Any) -> Task:
@@ -279,7 +268,7 @@ def new_task(application: Application, kind: TaskKind, now: datetime, **extra: A
 async def _linked_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str | None) -> Ticket | None:
     if ticket_id is None:
         return None
-    ticket = await uow.session.get(Ticket, ticket_id)
+    ticket = await intake_store.get_ticket(uow.session, ticket_id)
     if ticket is None or ticket.municipality_code != principal.municipality_code:
         raise InvalidInput.field("ticket", "unknown_ticket", "番号札が見つかりません (no such ticket)")
     return ticket

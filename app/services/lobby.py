@@ -3,8 +3,6 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.domain.clock import business_day
 from app.domain.errors import NotFound
 from app.domain.tickets import TicketStatus, estimate_wait_minutes
@@ -13,11 +11,12 @@ from app.settings import Settings
 from app.storage import lobby as lobby_store
 from app.storage import tenancy
 from app.storage import tickets as ticket_store
+from app.storage.db import Session
 from app.storage.tables import Office, TicketCategory
 
 
 async def estimate_for(
-    session: AsyncSession, category: TicketCategory, ahead: int, settings: Settings
+    session: Session, category: TicketCategory, ahead: int, settings: Settings
 ) -> int:
     """Minutes of wait for a resident with ``ahead`` people before them in ``category``."""
     if ahead <= 0:
@@ -55,7 +54,7 @@ def estimate_for_figures(figures: ticket_store.QueueFigures, ahead: int) -> int:
 
 
 async def queue_states(
-    session: AsyncSession,
+    session: Session,
     office_id: str,
     day: date,
     settings: Settings,
@@ -69,7 +68,7 @@ async def queue_states(
 
 
 async def build_snapshot(
-    session: AsyncSession, office: Office, settings: Settings, now: datetime
+    session: Session, office: Office, settings: Settings, now: datetime
 ) -> LobbySnapshot:
     """The whole state a display needs, with the seq it is valid at."""
     channel = await lobby_store.get_channel(session, office.id)

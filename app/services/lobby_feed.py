@@ -6,17 +6,15 @@ import time
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from app.domain.clock import Clock
 from app.domain.errors import NotFound
 from app.realtime.messages import LobbySnapshot
 from app.services.lobby import build_snapshot
 from app.settings import Settings
 from app.storage import lobby as lobby_store
-from app.storage.db import read_one_moment, read_only
-from app.storage.tables import ApiToken, LobbyEvent, Office
+from app.storage import tenancy
+from app.storage.db import Sessionmaker, read_one_moment, read_only
+from app.storage.tables import LobbyEvent
 
 # Token ids per look-up statement of the display token check.
 _TOKEN_BATCH = 500
@@ -32,9 +30,7 @@ def serialise_event(event: LobbyEvent) -> str:
 
 
 class DatabaseLobbyFeed:
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock
-    ) -> None:
+    def __init__(self, sessionmaker: Sessionmaker, settings: Settings, clock: Clock) -> None:
         self._sessionmaker = sessionmaker
         self._settings = settings
         self._clock = clock
@@ -60,7 +56,7 @@ class DatabaseLobbyFeed:
         state is exactly the one after event ``seq`` (the events after it follow as usual)."""
         async with self.display_reads, self._sessionmaker() as session:
             await read_one_moment(session)
-            office = await session.get(Office, office_id)
+            office = await tenancy.get_office(session, office_id)
             if office is None:
                 raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)
             return await build_snapshot(session, office, self._settings, self._clock.now())
@@ -126,12 +122,7 @@ class DatabaseLobbyFeed:
         async with self._sessionmaker() as session:
             await read_only(session)
             for start in range(0, len(ids), _TOKEN_BATCH):
-                rows = await session.execute(
-                    select(ApiToken.id).where(
-                        ApiToken.id.in_(ids[start : start + _TOKEN_BATCH]),  # type: ignore[attr-defined]
-                        ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
-                        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),  # type: ignore[union-attr,operator]
-                    )
-                )
-                live.update(rows.scalars())
+                live.update(await tenancy.live_token_ids(
+                    session, ids[start : start + _TOKEN_BATCH], now
+                ))
         return live

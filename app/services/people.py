@@ -25,10 +25,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from app.domain.catalogue import load_catalogue
 from app.domain.errors import InvalidInput, NotAllowed, NotAuthenticated, NotFound, RateLimited
 from app.domain.roles import Employer, Principal, Role, check_token_shape, is_person_role
-from app.services.uow import UnitOfWork
 from app.settings import AuthSettings
 from app.storage import people as people_store
 from app.storage.tables import ApiToken, Municipality, Office, Staff, StaffSession, VendorContract
+from app.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ async def create_staff(
     qualifications: list[str] | None = None,
 ) -> Staff:
     """Register a person; the staff number is unique within the municipality."""
-    if await uow.session.get(Municipality, municipality_code) is None:
+    if await uow.get(Municipality, municipality_code) is None:
         raise NotFound("団体が見つかりません (no such municipality)", code=municipality_code)
     if not staff_id.strip() or len(staff_id) > 32:
         raise _invalid(
@@ -126,7 +126,7 @@ async def create_staff(
     if reason:
         raise _invalid("role", "invalid_staff_shape", reason)
     if office_id is not None:
-        office = await uow.session.get(Office, office_id)
+        office = await uow.get(Office, office_id)
         if office is None or office.municipality_code != municipality_code:
             raise _invalid("office", "unknown_office", "庁舎が見つかりません (no such office)")
     if contract_id is not None:
@@ -137,7 +137,7 @@ async def create_staff(
                 "委託契約は委託事業者の職員だけに設定します "
                 "(only vendor staff work under a contract)",
             )
-        contract = await uow.session.get(VendorContract, contract_id)
+        contract = await uow.get(VendorContract, contract_id)
         if contract is None or contract.municipality_code != municipality_code:
             raise _invalid(
                 "contract", "unknown_contract", "委託契約が見つかりません (no such contract)"
@@ -179,8 +179,8 @@ async def create_staff(
         created_at=now,
         updated_at=now,
     )
-    uow.session.add(staff)
-    await uow.session.flush()
+    uow.add(staff)
+    await uow.flush()
     uow.log(
         entity="staff",
         entity_id=staff.id,
@@ -312,7 +312,7 @@ async def login(
     uow: UnitOfWork, settings: AuthSettings, *, municipality_code: str, staff_id: str, password: str
 ) -> SignedIn:
     """Check the password and open a session; failures are logged and count towards a lockout."""
-    if await uow.session.get(Municipality, municipality_code) is None:
+    if await uow.get(Municipality, municipality_code) is None:
         await verify_password(None, password)
         log.warning("failed sign-in: unknown municipality")
         raise NotAuthenticated(SIGN_IN_FAILED)
@@ -391,8 +391,8 @@ async def _open_session(
         last_seen_at=now,
         expires_at=now + timedelta(seconds=settings.session_ttl_s),
     )
-    uow.session.add(session)
-    await uow.session.flush()
+    uow.add(session)
+    await uow.flush()
     uow.principal = principal_of(staff, session.id)
     uow.log(
         entity="staff",
@@ -444,7 +444,7 @@ async def session_principal(
 
 
 async def logout(uow: UnitOfWork, session_id: str) -> None:
-    session = await uow.session.get(StaffSession, session_id)
+    session = await uow.get(StaffSession, session_id)
     if session is None or session.revoked_at is not None:
         return
     session.revoked_at = uow.now()
@@ -458,7 +458,7 @@ async def logout(uow: UnitOfWork, session_id: str) -> None:
 
 
 async def session_of(uow: UnitOfWork, session_id: str) -> StaffSession | None:
-    return await uow.session.get(StaffSession, session_id)
+    return await uow.get(StaffSession, session_id)
 
 
 def staff_token_principal(staff: Staff | None, token: ApiToken) -> Principal:

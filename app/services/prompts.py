@@ -3,9 +3,9 @@
 from app.domain.catalogue import load_catalogue
 from app.domain.deadlines import Calendar
 from app.domain.prompts import CHANGE_NOTICES, change_notice_prompts, movers
-from app.services.uow import UnitOfWork
 from app.storage import claimants
 from app.storage.tables import Application
+from app.storage.uow import UnitOfWork
 
 
 async def on_approval(uow: UnitOfWork, application: Application) -> None:

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-
 from app.domain.retention import FINISHED, Period, RecordKind, expires_on
 from app.services import attachments as attachment_store
-from app.services.uow import UnitOfWork
+from app.storage import retention as store
 from app.storage.attachments import applications_listing
-from app.storage.tables import Application, EventLog, Task, VendorBatchItem
+from app.storage.tables import Application
+from app.storage.uow import UnitOfWork
 
 PURGE_ACTION = "retention.purge"
 PURGED_MESSAGE = "保存期間の経過により削除されました (purged after its retention period)"
@@ -67,15 +66,6 @@ def _local_day(moment: datetime | None, zone: ZoneInfo) -> date | None:
     return moment.astimezone(zone).date() if moment.tzinfo else moment.date()
 
 
-def _purged_ids(municipality_code: str | None) -> Any:
-    query = select(EventLog.entity_id).where(
-        EventLog.entity == "application", EventLog.action == PURGE_ACTION
-    )
-    if municipality_code is not None:
-        query = query.where(EventLog.municipality_code == municipality_code)
-    return query
-
-
 async def _kinds(uow: UnitOfWork, application: Application) -> tuple[RecordKind, ...]:
     kinds = []
     if application.applicant:
@@ -93,25 +83,9 @@ async def _kinds(uow: UnitOfWork, application: Application) -> tuple[RecordKind,
         kinds.append(RecordKind.OCR)
     if application.attachments:
         kinds.append(RecordKind.ATTACHMENTS)
-    has_task_data = await uow.session.scalar(
-        select(Task.id)
-        .where(
-            Task.application_id == application.id,
-            (Task.result.is_not(None)) | (Task.note.is_not(None)),  # type: ignore[union-attr]
-        )
-        .limit(1)
-    )
-    if has_task_data is not None:
+    if await store.has_task_data(uow.session, application.id):
         kinds.append(RecordKind.TASK_RESULTS)
-    has_payload = await uow.session.scalar(
-        select(VendorBatchItem.seq)
-        .where(
-            VendorBatchItem.application_id == application.id,
-            VendorBatchItem.payload != "{}",
-        )
-        .limit(1)
-    )
-    if has_payload is not None:
+    if await store.has_vendor_payload(uow.session, application.id):
         kinds.append(RecordKind.VENDOR_PAYLOADS)
     return tuple(kinds)
 
@@ -131,20 +105,11 @@ async def find_expired(
     found: list[tuple[Application, Expired]] = []
     after = ""
     while True:
-        query = (
-            select(Application)
-            .where(
-                Application.status.in_([str(s) for s in FINISHED]),  # type: ignore[attr-defined]
-                Application.received_at <= received_before,
-                Application.id > after,
-                Application.id.not_in(_purged_ids(municipality_code)),  # type: ignore[attr-defined]
-            )
-            .order_by(Application.id)
-            .limit(_PAGE)
-        )  # type: ignore[arg-type]
-        if municipality_code is not None:
-            query = query.where(Application.municipality_code == municipality_code)
-        page = list((await uow.session.scalars(query)).all())
+        page = await store.unpurged_page(
+            uow.session, statuses=[str(s) for s in FINISHED], received_before=received_before,
+            after=after, limit=_PAGE, purge_action=PURGE_ACTION,
+            municipality_code=municipality_code,
+        )
         for application in page:
             completed = application.decided_at or application.updated_at
             expiry = expires_on(
@@ -224,16 +189,7 @@ async def purge(
         application.return_reason = None
         application.household_key = "purged"
         application.has_my_number = False
-        await uow.session.execute(
-            update(Task)
-            .where(Task.application_id == application.id)  # type: ignore[arg-type]
-            .values(result=None, note=None, household_key="purged")
-        )
-        await uow.session.execute(
-            update(VendorBatchItem)
-            .where(VendorBatchItem.application_id == application.id)  # type: ignore[arg-type]
-            .values(payload="{}", result=None, result_sha256=None)
-        )
+        await store.wipe_copies(uow.session, application.id)
         files.update((item.municipality_code, sha) for sha in item.attachments)
         uow.log(
             entity="application",
@@ -249,7 +205,7 @@ async def purge(
                 "attachments": len(item.attachments),
             },
         )
-    await uow.session.flush()
+    await uow.flush()
     doomed = []
     for code, sha in sorted(files):
         if await _still_listed(uow, code, sha, purging):

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from app.domain.clock import business_day
 from app.domain.errors import InvalidInput, NotAllowed, NotFound
 from app.domain.roles import Principal
-from app.domain.tickets import TicketAction, TicketStatus, format_number, next_status
+from app.domain.tickets import TicketAction, TicketStatus, next_status
 from app.services import lobby
-from app.services.uow import UnitOfWork
 from app.storage import lobby as lobby_store
-from app.storage import tenancy
+from app.storage import numbering, tenancy
 from app.storage import tickets as ticket_store
 from app.storage.db import new_id
 from app.storage.tables import Counter, Office, Ticket, TicketCategory
+from app.storage.uow import UnitOfWork
 
 EVENT_OF_ACTION = {
     TicketAction.CALL: "ticket.called",
@@ -71,13 +71,10 @@ async def _announce(
     """Append the lobby event of a change to ``ticket``: its seq and the queue figures it carries.
     ``seq``: already taken (and the channel row locked) by the caller's last statement."""
     now = uow.now()
-    postgres = uow.dialect == "postgresql"
     if seq is None:
-        if not postgres:
-            await uow.write_logs()  # (PostgreSQL: they ride on the event below)
         # Seq first: its row lock waits for every earlier lobby change to commit, so the figures
         # counted below are those at this event's place in the order, not a concurrent writer's.
-        seq = await lobby_store.next_seq(uow.session, ticket.office_id, now)
+        seq = await lobby_store.seq_for_change(uow, ticket.office_id, now)
     figures = await ticket_store.queue_figures(
         uow.session,
         ticket.office_id,
@@ -97,11 +94,8 @@ async def _announce(
         at=now,
         data=lobby.event_payload(ticket.number, [lobby.queue_state(f) for f in figures], **extra),
     )
-    if postgres:
-        # The event, its notification and the command's log rows: one round trip.
-        await uow.execute_carrying_logs(lobby_store.EVENT_INSERT_NOTIFY, lobby_store.notify_params(event))
-    else:
-        await lobby_store.insert_event(uow.session, event)
+    # The event, its notification and the command's log rows (PostgreSQL: one round trip).
+    await lobby_store.store_event(uow, event)
     uow.lobby_changed(ticket.office_id, seq)
     return seq, figures
 
@@ -122,7 +116,7 @@ async def issue_ticket(
     The office's lobby changes wait for each other from the second until commit."""
     found = None
     if principal.may_use_office(office_id):
-        found = await ticket_store.office_and_category(
+        found = await numbering.office_and_category(
             uow.session, office_id=office_id, category_id=category_id,
             municipality_code=principal.municipality_code,
         )
@@ -147,22 +141,7 @@ async def issue_ticket(
         "issued_at": now,
         "queued_at": now,
     }
-    seq = None
-    if uow.dialect == "postgresql":
-        taken = await uow.execute_carrying_logs(
-            ticket_store.ISSUE_TAKING_SEQ, ticket_store.issue_params(values, found.prefix)
-        )
-        seq, sequence, number = taken.one()
-        # Every value is ours or already validated: constructing skips the model's validation,
-        # which costs more than inserting the row.
-        ticket = Ticket.model_construct(**values, sequence=sequence, number=number)
-    else:
-        sequence = await ticket_store.allocate_sequence(
-            uow.session, municipality_code=found.municipality_code, category_id=found.category_id,
-            business_day=values["business_day"],
-        )
-        ticket = Ticket.model_construct(**values, sequence=sequence, number=format_number(found.prefix, sequence))
-        await ticket_store.add_ticket(uow.session, ticket)
+    ticket, seq = await numbering.issue(uow, values, found.prefix)
     uow.log(
         entity="ticket",
         entity_id=ticket.id,
@@ -181,10 +160,10 @@ async def issue_ticket(
 
 async def view(uow: UnitOfWork, ticket: Ticket, category: TicketCategory | None = None) -> TicketView:
     """Position and estimate of a ticket as the resident and the counter see them."""
-    counter = await uow.session.get(Counter, ticket.counter_id) if ticket.counter_id else None
+    counter = await tenancy.get_counter(uow.session, ticket.counter_id)
     if ticket.status != TicketStatus.WAITING:
         return TicketView(ticket, 0, 0, counter)
-    category = category or await uow.session.get(TicketCategory, ticket.category_id)
+    category = category or await tenancy.get_category(uow.session, ticket.category_id)
     assert category is not None
     ahead = await ticket_store.count_ahead(uow.session, ticket)
     estimate = await lobby.estimate_for(uow.session, category, ahead, uow.settings)
@@ -210,7 +189,7 @@ async def act(
 ) -> Ticket:
     """Recall, start, finish, no-show or cancel a ticket; an illegal step is refused."""
     ticket = await _locked_ticket(uow, principal, ticket_id)
-    counter = await uow.session.get(Counter, ticket.counter_id) if ticket.counter_id else None
+    counter = await tenancy.get_counter(uow.session, ticket.counter_id)
     await _apply(uow, ticket, action, counter)
     return ticket
 
@@ -273,7 +252,7 @@ async def _apply(
         ticket.counter_id = None
         ticket.called_at = None
         ticket.started_at = None
-    await uow.session.flush()
+    await uow.flush()
     uow.log(
         entity="ticket",
         entity_id=ticket.id,
@@ -295,7 +274,7 @@ async def public_status(
 ) -> TicketView:
     """The resident's view of their ticket, by the key printed in its QR code; a link that names
     an office finds only that office's tickets."""
-    ticket = await uow.session.get(Ticket, ticket_id)
+    ticket = await ticket_store.get_ticket(uow.session, ticket_id)
     if (
         ticket is None
         or not secrets.compare_digest(ticket.public_key.encode(), key.encode())

@@ -3,9 +3,9 @@
 from app.domain.batches import ExportTerms
 from app.domain.roles import Principal
 from app.domain.visibility import ContractScope, Viewer, is_vendor_side
-from app.services.uow import UnitOfWork
 from app.storage import batches as batch_store
 from app.storage.tables import VendorContract
+from app.storage.uow import UnitOfWork
 
 
 def scope_of(contract: VendorContract) -> ContractScope:

@@ -24,6 +24,31 @@ CENTRAL = "central"
 BATCH_QUEUE = "batch"
 
 
+async def add_contract(session: AsyncSession, contract: VendorContract) -> None:
+    """Insert a new contract (its id is set by then)."""
+    session.add(contract)
+    await session.flush()
+
+
+async def add_batch(session: AsyncSession, batch: VendorBatch) -> None:
+    """Insert a new batch before its items."""
+    session.add(batch)
+    await session.flush()
+
+
+async def verification_to_city(session: AsyncSession, application_id: str) -> None:
+    """The application's open verify and settle tasks become city staff's alone."""
+    await session.execute(
+        update(Task)
+        .where(
+            Task.application_id == application_id,
+            Task.status == TaskStatus.OPEN,
+            Task.kind.in_([TaskKind.VERIFY, TaskKind.SETTLE]),  # type: ignore[attr-defined]
+        )
+        .values(city_only=True)
+    )
+
+
 async def find_contract(
     session: AsyncSession, contract_id: str, municipality_code: str, *, lock: bool = False
 ) -> VendorContract | None:

@@ -25,6 +25,10 @@ SQLModel.metadata.naming_convention = {
 }
 metadata: MetaData = SQLModel.metadata
 
+# What the layers above hold a database session and its factory as (they import no sqlalchemy).
+Session = AsyncSession
+Sessionmaker = async_sessionmaker[AsyncSession]
+
 
 @dataclass(frozen=True, eq=False)
 class CteStatement:

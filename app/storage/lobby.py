@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.storage.db import CteStatement, cte_text
 from app.storage.tables import LobbyChannel, LobbyEvent
+from app.storage.uow import UnitOfWork
 
 NOTIFY_CHANNEL = "madoguchi_lobby"
 
@@ -67,6 +68,23 @@ async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
         await session.execute(cte_text(EVENT_INSERT_NOTIFY), notify_params(row))
     else:
         await session.execute(_EVENT_INSERT, row)
+
+
+async def seq_for_change(uow: UnitOfWork, office_id: str, at: datetime) -> int:
+    """A lobby change's seq (``next_seq``), for an event ``store_event`` writes next. On SQLite
+    the command's log rows so far are written first; on PostgreSQL they ride on the event."""
+    if not uow.is_postgresql:
+        await uow.write_logs()
+    return await next_seq(uow.session, office_id, at)
+
+
+async def store_event(uow: UnitOfWork, row: dict[str, Any]) -> None:
+    """``insert_event`` for a command: on PostgreSQL the event, its notification and the
+    command's log rows kept so far go in one round trip."""
+    if uow.is_postgresql:
+        await uow.execute_carrying_logs(EVENT_INSERT_NOTIFY, notify_params(row))
+    else:
+        await insert_event(uow.session, row)
 
 
 async def add_event(

@@ -3,7 +3,7 @@
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.storage.tables import ApiToken, Counter, CounterCategory, Office, TicketCategory
@@ -65,3 +65,95 @@ async def counter_category_ids(session: AsyncSession, counter_id: str) -> list[s
         select(CounterCategory.category_id).where(CounterCategory.counter_id == counter_id)
     )
     return list(rows.scalars())
+
+
+async def category_by_prefix(
+    session: AsyncSession, office_id: str, prefix: str
+) -> TicketCategory | None:
+    rows = await session.execute(
+        select(TicketCategory)
+        .where(TicketCategory.office_id == office_id, TicketCategory.prefix == prefix)
+    )
+    return rows.scalars().first()
+
+
+async def counter_by_label(session: AsyncSession, office_id: str, label: str) -> Counter | None:
+    rows = await session.execute(
+        select(Counter).where(Counter.office_id == office_id, Counter.label == label)
+    )
+    return rows.scalars().first()
+
+
+async def replace_counter_categories(
+    session: AsyncSession, counter: Counter, category_ids: list[str]
+) -> None:
+    """The counter serves exactly ``category_ids`` (in order, each once) from now on."""
+    for link in (await session.execute(
+        select(CounterCategory).where(CounterCategory.counter_id == counter.id)
+    )).scalars():
+        await session.delete(link)
+    await session.flush()
+    for category_id in dict.fromkeys(category_ids):
+        session.add(CounterCategory(
+            counter_id=counter.id, category_id=category_id,
+            municipality_code=counter.municipality_code,
+        ))
+
+
+async def first_office(session: AsyncSession, municipality_code: str) -> Office | None:
+    """The municipality's oldest office."""
+    rows = await session.execute(
+        select(Office)
+        .where(Office.municipality_code == municipality_code)
+        .order_by(Office.created_at)
+    )
+    return rows.scalars().first()
+
+
+async def all_categories(session: AsyncSession, office_id: str) -> list[TicketCategory]:
+    """Every category of the office, active or not."""
+    rows = await session.execute(
+        select(TicketCategory).where(TicketCategory.office_id == office_id)
+    )
+    return list(rows.scalars())
+
+
+async def revoke_token(
+    session: AsyncSession, municipality_code: str, token_id: str, at: datetime
+) -> bool:
+    """Revoke an active token of the municipality; False when there is none."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.municipality_code == municipality_code,
+               ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=at)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def live_token_ids(session: AsyncSession, token_ids: list[str], now: datetime) -> list[str]:
+    """The ids among ``token_ids`` of tokens neither revoked nor expired at ``now``."""
+    rows = await session.execute(
+        select(ApiToken.id).where(
+            ApiToken.id.in_(token_ids),  # type: ignore[attr-defined]
+            ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            or_(
+                ApiToken.expires_at.is_(None),  # type: ignore[union-attr]
+                ApiToken.expires_at > now,  # type: ignore[operator]
+            ),
+        )
+    )
+    return list(rows.scalars())
+
+
+async def get_counter(session: AsyncSession, counter_id: str | None) -> Counter | None:
+    """The counter (a ticket's, say); None for none."""
+    return await session.get(Counter, counter_id) if counter_id else None
+
+
+async def get_office(session: AsyncSession, office_id: str) -> Office | None:
+    return await session.get(Office, office_id)
+
+
+async def get_category(session: AsyncSession, category_id: str) -> TicketCategory | None:
+    return await session.get(TicketCategory, category_id)

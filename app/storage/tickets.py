@@ -1,4 +1,5 @@
-"""Ticket queries: daily numbering, the next ticket for a counter, queue depth and service times."""
+"""Ticket queries: the next ticket for a counter, queue depth and service times (numbering:
+app/storage/numbering.py)."""
 
 import functools
 from dataclasses import dataclass, field
@@ -12,28 +13,17 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    insert,
     literal,
     literal_column,
     or_,
     select,
-    text,
     true,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.tickets import TicketStatus
-from app.storage.db import CteStatement
-from app.storage.tables import (
-    Counter,
-    CounterCategory,
-    Office,
-    Ticket,
-    TicketCategory,
-    TicketSequence,
-)
+from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory
 
 # The lobby's hot statements are built once, with bind parameters: building a statement costs
 # more CPU than running it, and every kiosk press and counter call runs several.
@@ -46,6 +36,11 @@ _counter_category = cast(Table, CounterCategory.__table__)  # type: ignore[attr-
 # prove the partial indexes' predicates (ix_ticket_waiting, ix_ticket_done).
 _WAITING = literal_column(f"'{TicketStatus.WAITING.value}'")
 _DONE = literal_column(f"'{TicketStatus.DONE.value}'")
+
+# The order counters call waiting tickets in: priority tickets first, then the longest waiting
+# (queued_at; the id breaks ties). The claim and the waiting list sort by it, and the count of
+# those ahead of a ticket (``_before``) is the same order as a condition.
+_CALL_ORDER = (_ticket.c.is_priority.desc(), _ticket.c.queued_at, _ticket.c.id)
 
 
 @dataclass
@@ -62,151 +57,6 @@ class QueueFigures:
     recent_service_s: list[float] = field(default_factory=list)
     # Waiting tickets called before the one asked about (``queue_figures(ahead_of=...)``).
     ahead: int = 0
-
-
-_OFFICE_AND_CATEGORY = (
-    select(Office, TicketCategory)
-    .outerjoin(
-        TicketCategory,
-        and_(
-            TicketCategory.id == bindparam("category_id"),  # type: ignore[arg-type]
-            TicketCategory.office_id == Office.id,  # type: ignore[arg-type]
-        ),
-    )
-    .where(
-        Office.id == bindparam("office_id"),  # type: ignore[arg-type]
-        Office.municipality_code == bindparam("municipality_code"),  # type: ignore[arg-type]
-    )
-)
-
-
-async def find_office_and_category(
-    session: AsyncSession, office_id: str, category_id: str, municipality_code: str
-) -> tuple[Office, TicketCategory | None] | None:
-    """The office (None if another municipality's) and the category, if it is one of the office's."""
-    row = (
-        await session.execute(
-            _OFFICE_AND_CATEGORY,
-            {"office_id": office_id, "category_id": category_id, "municipality_code": municipality_code},
-        )
-    ).first()
-    return None if row is None else (row[0], row[1])
-
-
-@dataclass(frozen=True, slots=True)
-class OfficeCategory:
-    """What a kiosk press needs to know before the ticket exists."""
-
-    office_id: str
-    municipality_code: str
-    category_id: str | None
-    prefix: str | None
-    category_active: bool
-
-
-# PostgreSQL: the office and the category as plain columns (no ORM objects to build). The
-# connection plans every statement afresh (create_engine: tables that grow in bulk must not keep
-# a plan made when they were empty); the rest of a kiosk press, the lobby's hottest command, may
-# use the plans PostgreSQL keeps per connection: its statements read small per-office sets
-# through indexes made for them, and planning them cost a third of PostgreSQL's work per press.
-_OFFICE_CATEGORY_PG = text(
-    """
-    SELECT o.id, o.municipality_code, c.id, c.prefix, coalesce(c.is_active, false),
-           set_config('plan_cache_mode', 'auto', true)
-    FROM office o
-    LEFT JOIN ticket_category c ON c.id = :category_id AND c.office_id = o.id
-    WHERE o.id = :office_id AND o.municipality_code = :municipality_code
-    """
-)
-
-
-async def office_and_category(
-    session: AsyncSession, *, office_id: str, category_id: str, municipality_code: str
-) -> OfficeCategory | None:
-    """The office (None if unknown or another municipality's) and the category, if the office's."""
-    params = {"office_id": office_id, "category_id": category_id, "municipality_code": municipality_code}
-    if session.bind.dialect.name == "postgresql":
-        row = (await session.execute(_OFFICE_CATEGORY_PG, params)).first()
-        return None if row is None else OfficeCategory(*row[:5])
-    found = await find_office_and_category(session, office_id, category_id, municipality_code)
-    if found is None:
-        return None
-    office, category = found
-    if category is None:
-        return OfficeCategory(office.id, office.municipality_code, None, None, False)
-    return OfficeCategory(office.id, office.municipality_code, category.id, category.prefix, category.is_active)
-
-
-_TICKET_INSERT = insert(_ticket)
-
-# PostgreSQL: the office's next lobby seq, the category's next number of the day and the new
-# ticket, in one round trip. It locks the office's channel row and the number's row; only this
-# statement ever locks a number's row, so no two commands can take the two in opposite orders,
-# and the number's lock is held no longer than the channel's, which every lobby change takes.
-# The printed number is made as format_number makes it (tests compare the two past 999).
-_ISSUE_COLUMNS = [c.name for c in _ticket.c if c.name not in ("sequence", "number")]
-ISSUE_TAKING_SEQ = CteStatement(
-    ctes=(
-        "drawn AS (INSERT INTO ticket_sequence (category_id, business_day, municipality_code, last_value) "
-        "VALUES (:t_category_id, :t_business_day, :t_municipality_code, 1) "
-        "ON CONFLICT (category_id, business_day) DO UPDATE SET last_value = ticket_sequence.last_value + 1 "
-        "RETURNING last_value)",
-        f"new_ticket AS (INSERT INTO ticket ({', '.join(_ISSUE_COLUMNS)}, sequence, number) "
-        f"SELECT {', '.join(':t_' + c for c in _ISSUE_COLUMNS)}, last_value, "
-        ":t_prefix || '-' || lpad(last_value::text, greatest(3, length(last_value::text)), '0') "
-        "FROM drawn RETURNING sequence, number)",
-    ),
-    final="UPDATE lobby_channel SET seq = seq + 1, updated_at = :t_issued_at WHERE office_id = :t_office_id "
-    "RETURNING seq, (SELECT sequence FROM new_ticket), (SELECT number FROM new_ticket)",
-    binds=tuple(bindparam("t_" + c.name, type_=c.type) for c in _ticket.c if c.name in _ISSUE_COLUMNS),
-)
-
-
-# The model's defaults (call_count 0, …) for the columns a new ticket leaves out.
-_ISSUE_DEFAULTS = {
-    "t_" + name: Ticket.model_fields[name].get_default(call_default_factory=False)
-    for name in _ISSUE_COLUMNS
-    if not Ticket.model_fields[name].is_required() and Ticket.model_fields[name].default_factory is None
-}
-
-
-def issue_params(values: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """``ISSUE_TAKING_SEQ``'s parameters: the new ticket's columns but its number, and the prefix."""
-    params = dict(_ISSUE_DEFAULTS)
-    params.update({"t_" + key: value for key, value in values.items()})
-    params["t_prefix"] = prefix
-    return params
-
-
-async def add_ticket(session: AsyncSession, ticket: Ticket) -> None:
-    """Insert a new ticket in one statement, without tracking it in the session."""
-    await session.execute(_TICKET_INSERT, ticket.model_dump())
-
-
-@functools.cache
-def _sequence_upsert(dialect: str) -> Any:
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert_for(TicketSequence).values(
-        category_id=bindparam("category_id"),
-        business_day=bindparam("business_day"),
-        municipality_code=bindparam("municipality_code"),
-        last_value=1,
-    )
-    return statement.on_conflict_do_update(
-        index_elements=["category_id", "business_day"],
-        set_={"last_value": TicketSequence.last_value + 1},
-    ).returning(TicketSequence.last_value)  # type: ignore[call-overload]
-
-
-async def allocate_sequence(
-    session: AsyncSession, *, municipality_code: str, category_id: str, business_day: date
-) -> int:
-    """The next number of a category's day, in one atomic statement (row-locked upsert)."""
-    result = await session.execute(
-        _sequence_upsert(session.bind.dialect.name),
-        {"category_id": category_id, "business_day": business_day, "municipality_code": municipality_code},
-    )
-    return int(result.scalar_one())
 
 
 async def claim_next_for_counter(
@@ -233,11 +83,7 @@ async def claim_next_for_counter(
                 ),
             ),
         )
-        .order_by(
-            Ticket.is_priority.desc(),  # type: ignore[attr-defined]
-            Ticket.queued_at,
-            Ticket.id,
-        )
+        .order_by(*_CALL_ORDER)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -254,10 +100,14 @@ async def lock_ticket(session: AsyncSession, ticket_id: str, municipality_code: 
 
 
 def _before(ticket: Table, *, priority: bool) -> Any:
-    """Of the waiting tickets, those called before a ticket queued at :queued_at with :ticket_id."""
+    """Of the waiting tickets, those called before a ticket queued at :queued_at with :ticket_id
+    (and as priority or not, known when the statement is built): ``_CALL_ORDER`` as a condition."""
+    first, *rest = _CALL_ORDER
+    assert first.element is _ticket.c.is_priority and len(rest) == 2, "follows _CALL_ORDER"
+    queued_at, id_ = (ticket.c[column.name] for column in rest)
     earlier = or_(
-        ticket.c.queued_at < bindparam("queued_at"),
-        and_(ticket.c.queued_at == bindparam("queued_at"), ticket.c.id < bindparam("ticket_id")),
+        queued_at < bindparam("queued_at"),
+        and_(queued_at == bindparam("queued_at"), id_ < bindparam("ticket_id")),
     )
     # Priority tickets are all ahead of a plain one; among equals, the earlier queued.
     if priority:
@@ -477,7 +327,11 @@ async def list_waiting(
             Ticket.business_day == business_day,
             Ticket.status == TicketStatus.WAITING,
         )
-        .order_by(Ticket.is_priority.desc(), Ticket.queued_at, Ticket.id)  # type: ignore[attr-defined]
+        .order_by(*_CALL_ORDER)
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
+    return await session.get(Ticket, ticket_id)

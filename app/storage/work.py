@@ -28,9 +28,11 @@ from app.storage.tables import (
     READY_PREDICATE,
     ApiToken,
     Application,
+    CoreFeed,
     HouseholdLock,
     Task,
     TaskExclusion,
+    Ticket,
 )
 
 
@@ -280,3 +282,82 @@ async def employer_of(session: AsyncSession, municipality_code: str, person_id: 
         select(ApiToken.employer).where(ApiToken.id == person_id,
                                         ApiToken.municipality_code == municipality_code)
     )).scalar_one_or_none()
+
+
+async def get_application(session: AsyncSession, application_id: str) -> Application:
+    """The application as stored now (a claim's statement may have changed what the session
+    holds of it)."""
+    application = await session.get(Application, application_id, populate_existing=True)
+    assert application is not None
+    return application
+
+
+async def lock_application(session: AsyncSession, application_id: str) -> Application:
+    """Lock an application a task of which is being finished."""
+    return (await session.execute(
+        select(Application).where(Application.id == application_id).with_for_update()
+    )).scalars().one()
+
+
+async def lock_application_of(
+    session: AsyncSession, application_id: str, municipality_code: str
+) -> Application | None:
+    """Lock the municipality's application, read afresh (for a withdrawal or a reopening)."""
+    return (await session.execute(
+        select(Application)
+        .where(Application.id == application_id, Application.municipality_code == municipality_code)
+        .with_for_update().execution_options(populate_existing=True)
+    )).scalars().first()
+
+
+async def lock_unfinished_tasks(session: AsyncSession, application_id: str) -> list[Task]:
+    """The application's open and leased tasks, locked."""
+    return list((await session.execute(
+        select(Task).where(
+            Task.application_id == application_id,
+            Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
+        )
+        .with_for_update()
+    )).scalars().all())
+
+
+async def add_task(session: AsyncSession, task: Task, excluded: list[str]) -> None:
+    """A new task; the people in ``excluded`` may never claim it."""
+    session.add(task)  # its id is made here, so the exclusions need no flush first
+    for person_id in dict.fromkeys(excluded):
+        session.add(TaskExclusion(task_id=task.id, token_id=person_id,
+                                  municipality_code=task.municipality_code))
+
+
+async def set_ticket_progress(session: AsyncSession, ticket_id: str, progress: str) -> None:
+    """What the resident's status page says of the application their ticket is linked to."""
+    await session.execute(
+        update(Ticket).where(Ticket.id == ticket_id).values(progress=progress)  # type: ignore[arg-type]
+    )
+
+
+async def next_core_seq(session: AsyncSession, municipality_code: str) -> int:
+    """The next position in the core system's feed; the row lock orders approvals by commit."""
+    feed = (await session.execute(
+        select(CoreFeed).where(CoreFeed.municipality_code == municipality_code).with_for_update()
+    )).scalars().first()
+    if feed is None:
+        feed = CoreFeed(municipality_code=municipality_code, last_seq=0)
+        session.add(feed)
+    feed.last_seq += 1
+    await session.flush()
+    return feed.last_seq
+
+
+async def lock_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
+    return await session.get(Ticket, ticket_id, with_for_update=True)
+
+
+async def expire_leases(session: AsyncSession, now: datetime) -> int:
+    """Return tasks whose lease ran out to the queue; how many."""
+    result = await session.execute(
+        update(Task)
+        .where(Task.status == TaskStatus.LEASED, Task.lease_expires_at < now)  # type: ignore[operator]
+        .values(status=TaskStatus.OPEN, lease_token=None, lease_expires_at=None, holder_id=None)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]

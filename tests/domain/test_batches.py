@@ -12,11 +12,13 @@ from app.domain.batches import (
     UNDER_LEASE,
     BatchAction,
     BatchState,
+    ContractTerms,
     ExportTerms,
     allow_list_problems,
     allowed_actions,
     allowed_paths,
     carries_my_number,
+    contract_problems,
     cp932_problems,
     effective_state,
     lease_refusal,
@@ -146,6 +148,30 @@ def test_allow_list_entries_are_checked_against_the_catalogue() -> None:
         ("field_allow_list[4]", "city_only_field"),
     ]
     assert allow_list_problems([REARING], ["claimant_my_number"], True) == []
+
+
+def test_a_contract_s_terms_are_checked_in_one_pass() -> None:
+    # Creating and changing a contract share this check: every problem is named at once.
+    terms = ContractTerms(
+        procedures=["child_rearing.status_report", "no.such"],
+        steps=["entry", "verify"],
+        field_allow_list=["claimant_name", "claimant_my_number"],
+        include_my_number=True,
+        legal_basis=None,
+        encodings=["utf-8", "x-sjis"],
+    )
+    problems = contract_problems(load_catalogue(), terms)
+    assert [(p["field"], p["code"]) for p in problems] == [
+        ("procedures[1]", "unknown_procedure"),
+        ("steps[1]", "not_outsourceable"),
+        ("encodings[1]", "unknown_encoding"),
+        ("legal_basis", "required"),
+    ]
+    fine = ContractTerms(
+        procedures=list(DEMO_PROCEDURES), steps=["entry"], field_allow_list=list(DEMO_ALLOW_LIST),
+        encodings=["utf-8", "utf-8-sig", "cp932"],
+    )
+    assert contract_problems(load_catalogue(), fine) == []
 
 
 def test_an_item_carries_only_allowed_fields_dates_as_written_and_allowed_ocr() -> None:

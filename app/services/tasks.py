@@ -1,0 +1,58 @@
+"""What keying and review share: opening the next task, problems in keyed values, the core feed."""
+
+from typing import Any
+
+from app.domain.applications import TaskKind, concrete_fields, same_value
+from app.domain.errors import ProblemsFound
+from app.domain.roles import Employer
+from app.domain.validators import errors_in, with_levels
+from app.services import intake
+from app.storage import work as work_store
+from app.storage.tables import Application, Task
+from app.storage.uow import UnitOfWork
+
+
+def check_problems(
+    problems: list[dict[str, str]], paths: set[str] | None, submit_with_problems: bool
+) -> list[dict[str, str]]:
+    """The error-level problems in the keyed fields (all fields when ``paths`` is None).
+
+    Without ``submit_with_problems`` they refuse the submit (422, nothing changes); with it they
+    are accepted and returned, to be recorded in the history.
+    """
+    found = [p for p in errors_in(problems) if paths is None or p["field"] in paths]
+    if found and not submit_with_problems:
+        raise ProblemsFound(
+            "入力に問題があります。直すか「問題ありで送信」を選んでください "
+            "(the keyed values have problems: correct them or send submit_with_problems)",
+            with_levels(found),
+        )
+    return found
+
+
+def changed_paths(procedure: Any, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Leaf fields whose value differs between two normalised forms (added or removed too)."""
+    old = {p: v for p, _s, v in concrete_fields(procedure, before)}
+    new = {p: v for p, _s, v in concrete_fields(procedure, after)}
+    return [p for p in dict.fromkeys([*new, *old]) if not same_value(old.get(p), new.get(p))]
+
+
+async def open_task(
+    uow: UnitOfWork, application: Application, kind: TaskKind, **extra: Any
+) -> Task:
+    """The application's next task; nobody who handled it may take a verify, settle or review."""
+    queue = extra.pop("queue", "central")
+    task = intake.new_task(application, kind, uow.now(), queue=queue, **extra)
+    excluded = application.handled_by if kind is not TaskKind.ENTRY else []
+    await work_store.add_task(uow.session, task, excluded)
+    return task
+
+
+def correction_queue(application: Application) -> str:
+    """Corrections of vendor-keyed work go to the vendor's manager, never to its operator."""
+    return "vendor_manager" if application.entry_employer == Employer.VENDOR else "central"
+
+
+async def next_core_seq(uow: UnitOfWork, municipality_code: str) -> int:
+    """The next position in the core system's feed; the row lock orders approvals by commit."""
+    return await work_store.next_core_seq(uow.session, municipality_code)

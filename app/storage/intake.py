@@ -1,0 +1,66 @@
+"""Intake SQL: applications by their sender's reference, and bulk inserts of new forms."""
+
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.storage.tables import Application, EventLog, Task, Ticket
+
+
+async def contents_by_reference(
+    session: AsyncSession,
+    municipality_code: str,
+    sender_id: str,
+    refs: list[str],
+    keys: tuple[str, ...],
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """external_ref → (application id, its ``keys`` columns), for refs this sender already sent."""
+    columns = [getattr(Application, key) for key in keys]
+    rows = await session.execute(
+        select(Application.external_ref, Application.id, *columns).where(
+            Application.municipality_code == municipality_code,
+            Application.sender_id == sender_id,
+            Application.external_ref.in_(refs),  # type: ignore[union-attr]
+        )
+    )
+    return {
+        row[0]: (row[1], {key: row._mapping[key] for key in keys})
+        for row in rows if row[0] is not None
+    }
+
+
+async def find_by_reference(
+    session: AsyncSession, municipality_code: str, sender_id: str, external_ref: str
+) -> Application | None:
+    return (await session.execute(
+        select(Application).where(
+            Application.municipality_code == municipality_code,
+            Application.sender_id == sender_id,
+            Application.external_ref == external_ref,
+        )
+    )).scalars().first()
+
+
+async def insert_applications(
+    session: AsyncSession, applications: list[dict[str, Any]], tasks: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+) -> None:
+    """Bulk intake: applications, their tasks and log rows, one multi-row INSERT each."""
+    await session.execute(insert(Application), applications)
+    await session.execute(insert(Task), tasks)
+    await session.execute(insert(EventLog), events)
+
+
+async def add_applications(session: AsyncSession, applications: list[Application]) -> None:
+    session.add_all(applications)
+    await session.flush()
+
+
+async def add_tasks(session: AsyncSession, tasks: list[Task]) -> None:
+    session.add_all(tasks)
+    await session.flush()
+
+
+async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
+    return await session.get(Ticket, ticket_id)

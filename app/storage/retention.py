@@ -1,0 +1,86 @@
+"""Retention SQL: finished applications not yet purged, and wiping what identifies a person."""
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.storage.tables import Application, EventLog, Task, VendorBatchItem
+
+
+def _purged_ids(municipality_code: str | None, action: str) -> Any:
+    query = select(EventLog.entity_id).where(
+        EventLog.entity == "application", EventLog.action == action
+    )
+    if municipality_code is not None:
+        query = query.where(EventLog.municipality_code == municipality_code)
+    return query
+
+
+async def unpurged_page(
+    session: AsyncSession,
+    *,
+    statuses: Collection[str],
+    received_before: datetime,
+    after: str,
+    limit: int,
+    purge_action: str,
+    municipality_code: str | None = None,
+) -> list[Application]:
+    """Applications in ``statuses`` received by ``received_before`` whose purge is not in the
+    event log, in id order after ``after``: one page of at most ``limit``."""
+    query = (
+        select(Application)
+        .where(
+            Application.status.in_(list(statuses)),  # type: ignore[attr-defined]
+            Application.received_at <= received_before,
+            Application.id > after,
+            Application.id.not_in(  # type: ignore[attr-defined]
+                _purged_ids(municipality_code, purge_action)
+            ),
+        )
+        .order_by(Application.id)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    if municipality_code is not None:
+        query = query.where(Application.municipality_code == municipality_code)
+    return list((await session.scalars(query)).all())
+
+
+async def has_task_data(session: AsyncSession, application_id: str) -> bool:
+    """Whether a task of the application keeps what was keyed or a note."""
+    found = await session.scalar(
+        select(Task.id)
+        .where(
+            Task.application_id == application_id,
+            (Task.result.is_not(None)) | (Task.note.is_not(None)),  # type: ignore[union-attr]
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def has_vendor_payload(session: AsyncSession, application_id: str) -> bool:
+    """Whether a vendor batch still holds a copy of the application's fields."""
+    found = await session.scalar(
+        select(VendorBatchItem.seq)
+        .where(VendorBatchItem.application_id == application_id, VendorBatchItem.payload != "{}")
+        .limit(1)
+    )
+    return found is not None
+
+
+async def wipe_copies(session: AsyncSession, application_id: str) -> None:
+    """Tasks' keyed results and notes, and the vendor's copies, of the application."""
+    await session.execute(
+        update(Task)
+        .where(Task.application_id == application_id)  # type: ignore[arg-type]
+        .values(result=None, note=None, household_key="purged")
+    )
+    await session.execute(
+        update(VendorBatchItem)
+        .where(VendorBatchItem.application_id == application_id)  # type: ignore[arg-type]
+        .values(payload="{}", result=None, result_sha256=None)
+    )
