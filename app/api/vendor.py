@@ -27,8 +27,8 @@ from app.domain.roles import Principal, Role
 from app.exports.formats import CHARSETS, MEDIA_TYPES
 from app.services import batches
 from app.services.access import record_access
+from app.services.records import VendorBatchRecord, VendorContractRecord
 from app.services.uow import UnitOfWork
-from app.storage.tables import VendorBatch, VendorContract
 
 
 @contextlib.asynccontextmanager
@@ -215,11 +215,11 @@ class SealOut(BaseModel):
     held_back: list[HeldBackOut]
 
 
-def contract_out(contract: VendorContract) -> ContractOut:
+def contract_out(contract: VendorContractRecord) -> ContractOut:
     return ContractOut(**contract.model_dump(exclude={"municipality_code"}))
 
 
-def files_of(batch: VendorBatch) -> list[FileOut]:
+def files_of(batch: VendorBatchRecord) -> list[FileOut]:
     return [
         FileOut(
             format=fmt,
@@ -233,7 +233,7 @@ def files_of(batch: VendorBatch) -> list[FileOut]:
     ]
 
 
-def batch_out(batch: VendorBatch, now: datetime) -> BatchOut:
+def batch_out(batch: VendorBatchRecord, now: datetime) -> BatchOut:
     state = batches.state_of(batch, now)
     return BatchOut(
         id=batch.id,
@@ -252,7 +252,7 @@ def batch_out(batch: VendorBatch, now: datetime) -> BatchOut:
     )
 
 
-def _cursor(batch: VendorBatch) -> str:
+def _cursor(batch: VendorBatchRecord) -> str:
     return base64.urlsafe_b64encode(f"batch:{batch.sealed_at.isoformat()}|{batch.id}".encode()).decode()
 
 
