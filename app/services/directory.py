@@ -39,3 +39,7 @@ async def office_names(uow: UnitOfWork, office_id: str) -> tuple[str, str]:
     office = await directory_store.get_office(uow.session, office_id)
     assert office is not None
     return office.name_ja, office.name_en
+
+
+async def municipality_exists(uow: UnitOfWork, code: str) -> bool:
+    return await directory_store.get_municipality(uow.session, code) is not None

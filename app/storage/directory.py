@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.storage.tables import ApiToken, Office
+from app.storage.tables import ApiToken, Municipality, Office
 
 
 async def list_offices(session: AsyncSession, municipality_code: str) -> list[Office]:
@@ -23,3 +23,7 @@ async def list_tokens(session: AsyncSession, municipality_code: str) -> list[Api
 
 async def get_office(session: AsyncSession, office_id: str) -> Office | None:
     return await session.get(Office, office_id)
+
+
+async def get_municipality(session: AsyncSession, code: str) -> Municipality | None:
+    return await session.get(Municipality, code)
