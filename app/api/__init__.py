@@ -14,6 +14,7 @@ from app.api import (
     qr,
     supervision,
     vendor,
+    vendor_contracts,
     work,
 )
 from app.api.params import refuse_nul
@@ -31,3 +32,4 @@ api_router.include_router(work.router)
 api_router.include_router(core.router)
 api_router.include_router(admin.router)
 api_router.include_router(vendor.router)
+api_router.include_router(vendor_contracts.router)
