@@ -13,7 +13,11 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 def lint_imports(cwd: Path, config: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(LINT_IMPORTS), str(config), "--no-cache", "--no-logo"],
-        cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -63,5 +67,7 @@ def test_every_part_of_the_app_is_kept_out_of_the_domain_and_from_sql() -> None:
         if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
     }
     found = contracts()
-    assert set(found["pure-domain"]["forbidden_modules"]) >= parts - {"app.domain"}  # type: ignore[call-overload]
-    assert set(found["sql-in-storage"]["source_modules"]) == parts - {"app.domain", "app.storage"}  # type: ignore[call-overload]
+    kept_from_domain = set(found["pure-domain"]["forbidden_modules"])  # type: ignore[call-overload]
+    kept_from_sql = set(found["sql-in-storage"]["source_modules"])  # type: ignore[call-overload]
+    assert kept_from_domain >= parts - {"app.domain"}
+    assert kept_from_sql == parts - {"app.domain", "app.storage"}

@@ -216,9 +216,10 @@ async def lobby_snapshot(
 async def counter_board(counter_id: str, uow: UowDep, principal: CounterStaff) -> CounterBoard:
     counter = await ticket_service.get_counter(uow, principal, counter_id)
     board = await board_of(uow, counter)
+    current = board.current
     return CounterBoard(
         counter=CounterOut(**counter.model_dump(), category_ids=board.category_ids),
-        current=ticket_out(await ticket_service.view(uow, board.current)) if board.current else None,
+        current=ticket_out(await ticket_service.view(uow, current)) if current else None,
         queues=board.queues,
         waiting=[
             WaitingTicket(

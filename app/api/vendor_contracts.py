@@ -77,13 +77,22 @@ class ChangeContract(Body):
     is_active: bool | None = None
 
     @field_validator(
-        "procedures", "steps", "field_allow_list", "include_my_number", "encodings",
-        "batch_size", "seal_every_s", "lease_s", "is_active",
+        "procedures",
+        "steps",
+        "field_allow_list",
+        "include_my_number",
+        "encodings",
+        "batch_size",
+        "seal_every_s",
+        "lease_s",
+        "is_active",
     )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
-            raise ValueError("null にはできません。変えない項目は省いてください (leave the term out to keep it)")
+            raise ValueError(
+                "null にはできません。変えない項目は省いてください (leave the term out to keep it)"
+            )
         return value
 
 
@@ -123,7 +132,9 @@ class HeldBackOut(BaseModel):
     task_id: str
     application_id: str
     procedure: str | None = None
-    problems: list[dict[str, Any]] = Field(description="Fields and the characters CP932 cannot carry")
+    problems: list[dict[str, Any]] = Field(
+        description="Fields and the characters CP932 cannot carry"
+    )
 
 
 class SealOut(BaseModel):
@@ -203,9 +214,14 @@ def log_held_back(uow: UnitOfWork, principal: Principal, held: list[dict[str, An
     """Held-back work names characters of residents' fields: each is a view, logged."""
     for item in held:
         fields = sorted({str(p.get("field")) for p in item["problems"]})
-        record_access(uow, principal, action="view", entity="application",
-                      entity_id=item["application_id"],
-                      detail={"held_back": item["task_id"], "fields": fields})
+        record_access(
+            uow,
+            principal,
+            action="view",
+            entity="application",
+            entity_id=item["application_id"],
+            detail={"held_back": item["task_id"], "fields": fields},
+        )
 
 
 def held_out(held: dict[str, Any]) -> HeldBackOut:

@@ -46,7 +46,9 @@ def admin_category(
 
     async def work(uow: Any) -> Any:
         found = await admin.get_office(uow, municipality, office)
-        return await admin.create_category(uow, found, prefix=prefix, name_ja=name_ja, name_en=name_en)
+        return await admin.create_category(
+            uow, found, prefix=prefix, name_ja=name_ja, name_en=name_en
+        )
 
     typer.echo(run(work).id)
 
@@ -64,13 +66,15 @@ def admin_counter(
     async def work(uow: Any) -> Any:
         found = await admin.get_office(uow, municipality, office)
         return await admin.create_counter(
-            uow, found, label=label, name_ja=f"{label}番窓口", name_en=f"Counter {label}",
+            uow,
+            found,
+            label=label,
+            name_ja=f"{label}番窓口",
+            name_en=f"Counter {label}",
             category_ids=category,
         )
 
     typer.echo(run(work).id)
-
-
 
 
 @admin_cli.command("vendor-contract")
@@ -78,9 +82,16 @@ def admin_vendor_contract(
     municipality: Annotated[str, typer.Option()],
     vendor_name: Annotated[str, typer.Option()],
     procedure: Annotated[list[str], typer.Option(help="Procedure code; repeatable")],
-    field: Annotated[list[str], typer.Option(help="Allowed field, e.g. claimant_name or children[].name; repeatable")],
-    encoding: Annotated[list[str] | None, typer.Option(help="utf-8, utf-8-sig or cp932; repeatable")] = None,
-    include_my_number: Annotated[bool, typer.Option(help="Only under a 個人番号利用事務 contract")] = False,
+    field: Annotated[
+        list[str],
+        typer.Option(help="Allowed field, e.g. claimant_name or children[].name; repeatable"),
+    ],
+    encoding: Annotated[
+        list[str] | None, typer.Option(help="utf-8, utf-8-sig or cp932; repeatable")
+    ] = None,
+    include_my_number: Annotated[
+        bool, typer.Option(help="Only under a 個人番号利用事務 contract")
+    ] = False,
     legal_basis: Annotated[str | None, typer.Option()] = None,
     batch_size: Annotated[int, typer.Option()] = 500,
     seal_every_s: Annotated[int, typer.Option()] = 3600,
@@ -89,9 +100,20 @@ def admin_vendor_contract(
     """Create a vendor contract (entry work of the given procedures); prints its id."""
     from app.services.batches import create_contract
 
-    contract = run(lambda uow: create_contract(
-        uow, municipality, vendor_name=vendor_name, procedures=procedure, steps=["entry"],
-        field_allow_list=field, include_my_number=include_my_number, legal_basis=legal_basis,
-        encodings=encoding or ["utf-8"], batch_size=batch_size, seal_every_s=seal_every_s, lease_s=lease_s,
-    ))
+    contract = run(
+        lambda uow: create_contract(
+            uow,
+            municipality,
+            vendor_name=vendor_name,
+            procedures=procedure,
+            steps=["entry"],
+            field_allow_list=field,
+            include_my_number=include_my_number,
+            legal_basis=legal_basis,
+            encodings=encoding or ["utf-8"],
+            batch_size=batch_size,
+            seal_every_s=seal_every_s,
+            lease_s=lease_s,
+        )
+    )
     typer.echo(contract.id)

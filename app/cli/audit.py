@@ -24,15 +24,17 @@ def _audit_logs(choice: AuditLog) -> list[Any]:
     return list(LogName) if choice is AuditLog.ALL else [LogName(choice.value)]
 
 
-
-
 def _seal_lines(sealed: dict[Any, int]) -> list[str]:
-    return [f"{log} {code}: sealed {count} (封印 {count} 件)" for (log, code), count in sealed.items()]
+    return [
+        f"{log} {code}: sealed {count} (封印 {count} 件)" for (log, code), count in sealed.items()
+    ]
 
 
 @audit_cli.command("seal")
 def audit_seal(
-    municipality: Annotated[str | None, typer.Option(help="Only this municipality's chains")] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Only this municipality's chains")
+    ] = None,
     log: Annotated[AuditLog, typer.Option(help="Which log")] = AuditLog.ALL,
 ) -> None:
     """Chain every log row committed so far (the server does this every second)."""
@@ -40,17 +42,27 @@ def audit_seal(
 
     settings = Settings()
     settings.check_production()
-    sealed = asyncio.run(with_sessionmaker(lambda maker: audit.seal(
-        maker, SystemClock(), logs=_audit_logs(log), municipality_code=municipality,
-        batch_rows=settings.audit.batch_rows, keys=settings.audit.keys,
-    )))
+    sealed = asyncio.run(
+        with_sessionmaker(
+            lambda maker: audit.seal(
+                maker,
+                SystemClock(),
+                logs=_audit_logs(log),
+                municipality_code=municipality,
+                batch_rows=settings.audit.batch_rows,
+                keys=settings.audit.keys,
+            )
+        )
+    )
     for line in _seal_lines(sealed):
         typer.echo(line)
 
 
 @audit_cli.command("verify")
 def audit_verify(
-    municipality: Annotated[str | None, typer.Option(help="Only this municipality's chains")] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Only this municipality's chains")
+    ] = None,
     log: Annotated[AuditLog, typer.Option(help="Which log")] = AuditLog.ALL,
     seal_first: Annotated[bool, typer.Option("--seal", help="Seal unsealed rows first")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per chain")] = False,
@@ -71,21 +83,39 @@ def audit_verify(
 
     async def work(maker: Any) -> int:
         if municipality is not None and not await audit.known_municipality(maker, municipality):
-            typer.echo(f"error: 団体が見つかりません (no such municipality): {municipality}", err=True)
+            typer.echo(
+                f"error: 団体が見つかりません (no such municipality): {municipality}", err=True
+            )
             return 2
         if seal_first:
-            sealed = await audit.seal(maker, SystemClock(), logs=logs, municipality_code=municipality,
-                                      batch_rows=settings.audit.batch_rows, keys=settings.audit.keys)
+            sealed = await audit.seal(
+                maker,
+                SystemClock(),
+                logs=logs,
+                municipality_code=municipality,
+                batch_rows=settings.audit.batch_rows,
+                keys=settings.audit.keys,
+            )
             for line in _seal_lines(sealed):
                 typer.echo(line, err=True)
         broken = 0
-        async for report in audit.verify(maker, logs=logs, municipality_code=municipality,
-                                         chunk_rows=settings.audit.batch_rows, keys=settings.audit.keys):
+        async for report in audit.verify(
+            maker,
+            logs=logs,
+            municipality_code=municipality,
+            chunk_rows=settings.audit.batch_rows,
+            keys=settings.audit.keys,
+        ):
             broken += not report.ok
-            typer.echo(json.dumps(_report_json(report), ensure_ascii=False) if as_json
-                       else _report_line(report))
-        typer.echo(f"改ざんの疑い {broken} chain(s) broken" if broken else "改ざんなし all chains intact",
-                   err=True)
+            typer.echo(
+                json.dumps(_report_json(report), ensure_ascii=False)
+                if as_json
+                else _report_line(report)
+            )
+        typer.echo(
+            f"改ざんの疑い {broken} chain(s) broken" if broken else "改ざんなし all chains intact",
+            err=True,
+        )
         return 1 if broken else 0
 
     raise typer.Exit(asyncio.run(with_sessionmaker(work)))
@@ -101,29 +131,41 @@ def _report_line(report: Any) -> str:
         if report.rejected:
             ids = ", ".join(str(i) for i in report.rejected_ids)
             more = ", …" if report.rejected > len(report.rejected_ids) else ""
-            return (f"{where} REFUSED {report.rejected} row(s) without a valid MAC, not chained "
-                    f"(鍵の署名がない記録 {report.rejected} 件): row ids {ids}{more}; "
-                    f"chain OK {report.entries} entries, head {head}; {unsealed}")
+            return (
+                f"{where} REFUSED {report.rejected} row(s) without a valid MAC, not chained "
+                f"(鍵の署名がない記録 {report.rejected} 件): row ids {ids}{more}; "
+                f"chain OK {report.entries} entries, head {head}; {unsealed}"
+            )
         return f"{where} OK {report.entries} entries, head {head}; {unsealed}"
     b = report.broken
     row = b.row_id if b.row_id is not None else "-"
-    return (f"{where} BROKEN at chain_seq {b.chain_seq}, row id {row}: {b.title_en} ({b.title_ja}); "
-            f"{b.detail}; {unsealed}")
+    return (
+        f"{where} BROKEN at chain_seq {b.chain_seq}, row id {row}: {b.title_en} ({b.title_ja}); "
+        f"{b.detail}; {unsealed}"
+    )
 
 
 def _report_json(report: Any) -> dict[str, Any]:
     b = report.broken
     return {
-        "log": str(report.log), "municipality": report.municipality_code,
+        "log": str(report.log),
+        "municipality": report.municipality_code,
         "status": "broken" if b is not None else ("refused" if report.rejected else "ok"),
         "entries": report.entries,
         "head_seq": report.head.last_seq if report.head else 0,
         "head_hash": report.head.last_hash if report.head else None,
         "unsealed": report.unsealed,
-        "refused": report.rejected, "refused_row_ids": list(report.rejected_ids),
+        "refused": report.rejected,
+        "refused_row_ids": list(report.rejected_ids),
         "unkeyed": report.unkeyed,
-        "break": None if b is None else {
-            "kind": str(b.kind), "chain_seq": b.chain_seq, "row_id": b.row_id,
-            "title_ja": b.title_ja, "title_en": b.title_en, "detail": b.detail,
+        "break": None
+        if b is None
+        else {
+            "kind": str(b.kind),
+            "chain_seq": b.chain_seq,
+            "row_id": b.row_id,
+            "title_ja": b.title_ja,
+            "title_en": b.title_en,
+            "detail": b.detail,
         },
     }

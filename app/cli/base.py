@@ -58,4 +58,3 @@ async def with_sessionmaker(work: Callable[[Any], Awaitable[T]]) -> T:
         return await work(make_sessionmaker(engine))
     finally:
         await engine.dispose()
-

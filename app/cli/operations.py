@@ -54,8 +54,10 @@ def _print_demo(result: dict[str, Any], settings: Settings) -> None:
     ]
     lines.append(f"Console:         {base}/console/  (sign in as one of the staff below)")
     lines.append(f"Staff (municipality {result['municipality']}; passwords shown once):")
-    lines += [f"  {key:16} {person['staff_id']:22} {person['password']}"
-              for key, person in result.get("staff", {}).items()]
+    lines += [
+        f"  {key:16} {person['staff_id']:22} {person['password']}"
+        for key, person in result.get("staff", {}).items()
+    ]
     lines.append("Tokens (shown once):")
     lines += [f"  {role:16} {secret}" for role, secret in tokens.items()]
     typer.echo("\n".join(lines))
@@ -66,7 +68,9 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="Processes; PostgreSQL only for more than one")] = 1,
-    demo: Annotated[bool, typer.Option("--demo", help="Seed the demo office and print its links")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed the demo office and print its links")
+    ] = False,
 ) -> None:
     """Migrate, then serve the API, the websockets and the pages."""
     import os
@@ -78,7 +82,9 @@ def serve(
 
     settings = Settings()
     if settings.is_sqlite and workers > 1:
-        typer.echo("error: SQLite serves one process; set MADOGUCHI_DATABASE_URL to PostgreSQL", err=True)
+        typer.echo(
+            "error: SQLite serves one process; set MADOGUCHI_DATABASE_URL to PostgreSQL", err=True
+        )
         raise typer.Exit(2)
     if "MADOGUCHI_PUBLIC_BASE_URL" not in os.environ:
         os.environ["MADOGUCHI_PUBLIC_BASE_URL"] = f"http://{host}:{port}"
@@ -106,12 +112,14 @@ def serve(
     )
 
 
-
-
 @cli.command()
 def intake(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON: one application per line")],
-    url: Annotated[str, typer.Option(envvar="MADOGUCHI_URL", help="The service")] = "http://127.0.0.1:8000",
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON: one application per line")
+    ],
+    url: Annotated[
+        str, typer.Option(envvar="MADOGUCHI_URL", help="The service")
+    ] = "http://127.0.0.1:8000",
     token: Annotated[str, typer.Option(envvar="MADOGUCHI_TOKEN", help="An intake token")] = "",
     chunk_lines: Annotated[int, typer.Option(help="Lines per request")] = 2000,
     report: Annotated[Path | None, typer.Option(help="Write every result line here")] = None,
@@ -152,7 +160,10 @@ def backup(
     settings = Settings()
     database = sqlite_file(settings.database_url)
     if database is None:
-        typer.echo("error: backup copies SQLite databases; for PostgreSQL use pg_dump (see README)", err=True)
+        typer.echo(
+            "error: backup copies SQLite databases; for PostgreSQL use pg_dump (see README)",
+            err=True,
+        )
         raise typer.Exit(2)
     if destination.exists():
         typer.echo(f"error: {destination} exists; choose a new file", err=True)
@@ -174,8 +185,12 @@ def backup(
 
 @cli.command("retention")
 def retention_purge(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be purged")] = False,
-    municipality: Annotated[str | None, typer.Option(help="Only this municipality's applications")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be purged")
+    ] = False,
+    municipality: Annotated[
+        str | None, typer.Option(help="Only this municipality's applications")
+    ] = None,
 ) -> None:
     """Purge the personal data of finished applications whose retention period has ended.
 
@@ -191,15 +206,21 @@ def retention_purge(
     async def work(uow: Any) -> retention.PurgeReport:
         if municipality is not None and not await municipality_exists(uow, municipality):
             raise NotFound("団体が見つかりません (no such municipality)", municipality=municipality)
-        return await retention.purge(uow, settings.retention.periods(), municipality_code=municipality,
-                                     dry_run=dry_run)
+        return await retention.purge(
+            uow, settings.retention.periods(), municipality_code=municipality, dry_run=dry_run
+        )
 
     report = run(work, settings)
     for item in report.applications:
         sys.stdout.write(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
     count = len(report.applications)
     if dry_run:
-        typer.echo(f"削除予定 {count} 件 (would purge {count} application(s)); nothing changed", err=True)
+        typer.echo(
+            f"削除予定 {count} 件 (would purge {count} application(s)); nothing changed", err=True
+        )
     else:
-        typer.echo(f"削除 {count} 件 (purged {count} application(s)); files deleted "
-                   f"{report.files_deleted}, kept {report.files_kept} (still listed elsewhere)", err=True)
+        typer.echo(
+            f"削除 {count} 件 (purged {count} application(s)); files deleted "
+            f"{report.files_deleted}, kept {report.files_kept} (still listed elsewhere)",
+            err=True,
+        )

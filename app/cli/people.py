@@ -17,11 +17,15 @@ def token_create(
     name: Annotated[str | None, typer.Option(help="Required unless --staff gives it")] = None,
     office: Annotated[str | None, typer.Option()] = None,
     employer: Annotated[Employer | None, typer.Option()] = None,
-    qualification: Annotated[list[str] | None, typer.Option(help="Procedure code; repeatable")] = None,
+    qualification: Annotated[
+        list[str] | None, typer.Option(help="Procedure code; repeatable")
+    ] = None,
     contract: Annotated[
         str | None, typer.Option(help="Vendor contract id (vendor-side tokens only)")
     ] = None,
-    staff: Annotated[str | None, typer.Option(help="Staff number of the person this token belongs to")] = None,
+    staff: Annotated[
+        str | None, typer.Option(help="Staff number of the person this token belongs to")
+    ] = None,
 ) -> None:
     """Create a token and print it, alone, on stdout (it is not shown again)."""
     from app.services import people
@@ -33,9 +37,15 @@ def token_create(
         token_role = role or (Role(person.role) if person else None)
         token_name = name or (person.name if person else None)
         if token_role is None or token_name is None:
-            raise InvalidInput.field("role", "required", "--role と --name が必要です (--role and --name, or --staff)")
+            raise InvalidInput.field(
+                "role", "required", "--role と --name が必要です (--role and --name, or --staff)"
+            )
         issued = await create_token(
-            uow, municipality, role=token_role, name=token_name, office_id=office,
+            uow,
+            municipality,
+            role=token_role,
+            name=token_name,
+            office_id=office,
             employer=employer or (Employer(person.employer) if person else None),
             qualifications=qualification or None,
         )
@@ -82,19 +92,36 @@ def staff_create(
     employer: Annotated[Employer, typer.Option()],
     office: Annotated[str | None, typer.Option()] = None,
     contract: Annotated[str | None, typer.Option(help="Vendor contract id (vendor staff)")] = None,
-    qualification: Annotated[list[str] | None, typer.Option(help="Procedure code; repeatable")] = None,
-    sso_subject: Annotated[str | None, typer.Option(help="The user the city's SSO proxy names")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+    qualification: Annotated[
+        list[str] | None, typer.Option(help="Procedure code; repeatable")
+    ] = None,
+    sso_subject: Annotated[
+        str | None, typer.Option(help="The user the city's SSO proxy names")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
     no_password: Annotated[bool, typer.Option("--no-password", help="SSO sign-in only")] = False,
 ) -> None:
     """Register a person who signs in to the consoles; the password is read from stdin (or asked)."""
     from app.services import people
 
     password = None if no_password else _read_password(not password_stdin)
-    person = run(lambda uow: people.create_staff(
-        uow, municipality, staff_id=staff_id, name=name, role=role, employer=employer, office_id=office,
-        contract_id=contract, password=password, sso_subject=sso_subject, qualifications=qualification or None,
-    ))
+    person = run(
+        lambda uow: people.create_staff(
+            uow,
+            municipality,
+            staff_id=staff_id,
+            name=name,
+            role=role,
+            employer=employer,
+            office_id=office,
+            contract_id=contract,
+            password=password,
+            sso_subject=sso_subject,
+            qualifications=qualification or None,
+        )
+    )
     typer.echo(person.id)
 
 
@@ -102,7 +129,9 @@ def staff_create(
 def staff_passwd(
     municipality: Annotated[str, typer.Option()],
     staff_id: Annotated[str, typer.Option()],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
 ) -> None:
     """Set a person's password (read from stdin or asked); their sessions end."""
     from app.services import people

@@ -15,7 +15,9 @@ class Body(BaseModel):
     @classmethod
     def _no_nul(cls, data: Any) -> Any:
         errors = [
-            InitErrorDetails(type=PydanticCustomError("nul_character", NUL_MESSAGE), loc=loc, input="")
+            InitErrorDetails(
+                type=PydanticCustomError("nul_character", NUL_MESSAGE), loc=loc, input=""
+            )
             for loc in nul_locations(data)
         ]
         if errors:

@@ -58,7 +58,9 @@ async def find_token_principal(
         name=token.name,
         office_id=token.office_id,
         employer=Employer(token.employer) if token.employer else None,
-        qualifications=frozenset(token.qualifications) if token.qualifications is not None else None,
+        qualifications=frozenset(token.qualifications)
+        if token.qualifications is not None
+        else None,
         contract_id=token.contract_id,
     )
     return principal, token.expires_at

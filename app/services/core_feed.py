@@ -29,21 +29,34 @@ async def page_after(
 ) -> tuple[list[FeedEntry], bool]:
     """Up to ``limit`` entries after ``after``, and whether more follow. Each approved record
     handed over is access-logged; a withdrawn one is listed without its personal data."""
-    rows = await core_feed_store.list_after(uow.session, principal.municipality_code, after, limit + 1)
+    rows = await core_feed_store.list_after(
+        uow.session, principal.municipality_code, after, limit + 1
+    )
     page = rows[:limit]
     for application in page:
         if application.status == ApplicationStatus.APPROVED:
-            record_access(uow, principal, action="export", entity="application",
-                          entity_id=application.id, my_number_shown=application.has_my_number,
-                          detail={"to": "core"})
+            record_access(
+                uow,
+                principal,
+                action="export",
+                entity="application",
+                entity_id=application.id,
+                my_number_shown=application.has_my_number,
+                detail={"to": "core"},
+            )
     return [_entry(a) for a in page], len(rows) > limit
 
 
 def _entry(a: Any) -> FeedEntry:
     withdrawn = a.status == ApplicationStatus.WITHDRAWN
     return FeedEntry(
-        seq=a.core_seq or 0, application_id=a.id, procedure=a.procedure, status=a.status,
-        decided_at=a.decided_at, withdrawn_at=a.updated_at if withdrawn else None,
+        seq=a.core_seq or 0,
+        application_id=a.id,
+        procedure=a.procedure,
+        status=a.status,
+        decided_at=a.decided_at,
+        withdrawn_at=a.updated_at if withdrawn else None,
         received_at=a.received_at,
-        applicant={} if withdrawn else a.applicant, values={} if withdrawn else a.values,
+        applicant={} if withdrawn else a.applicant,
+        values={} if withdrawn else a.values,
     )

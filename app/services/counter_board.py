@@ -25,8 +25,13 @@ async def counter_board(uow: UnitOfWork, counter: Any) -> Board:
     day = business_day(uow.now())
     categories = await tenancy.counter_category_ids(uow.session, counter.id)
     current = next(
-        (t for t in await ticket_store.list_at_counters(uow.session, counter.office_id, day, limit=200)
-         if t.counter_id == counter.id),
+        (
+            t
+            for t in await ticket_store.list_at_counters(
+                uow.session, counter.office_id, day, limit=200
+            )
+            if t.counter_id == counter.id
+        ),
         None,
     )
     waiting = await ticket_store.list_waiting(uow.session, counter.office_id, day, limit=200)

@@ -9,7 +9,9 @@ from app.storage import tenancy
 
 
 async def list_offices(uow: UnitOfWork, municipality_code: str) -> list[dict[str, Any]]:
-    return [o.model_dump() for o in await directory_store.list_offices(uow.session, municipality_code)]
+    return [
+        o.model_dump() for o in await directory_store.list_offices(uow.session, municipality_code)
+    ]
 
 
 async def list_categories(uow: UnitOfWork, office_id: str) -> list[dict[str, Any]]:
@@ -31,7 +33,9 @@ async def counter_category_ids(uow: UnitOfWork, counter_id: str) -> list[str]:
 
 async def list_tokens(uow: UnitOfWork, municipality_code: str) -> list[dict[str, Any]]:
     """Every token of the municipality, oldest first (hashes included: the caller picks fields)."""
-    return [t.model_dump() for t in await directory_store.list_tokens(uow.session, municipality_code)]
+    return [
+        t.model_dump() for t in await directory_store.list_tokens(uow.session, municipality_code)
+    ]
 
 
 async def office_names(uow: UnitOfWork, office_id: str) -> tuple[str, str]:

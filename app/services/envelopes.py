@@ -16,7 +16,9 @@ class OcrReading(Body):
     value: str | None = Field(None, max_length=2000)
     confidence: float | None = Field(None, ge=0, le=1)
     unreadable: bool = False
-    image: str | None = Field(None, max_length=500, description="Reference to the field's image crop")
+    image: str | None = Field(
+        None, max_length=500, description="Reference to the field's image crop"
+    )
 
 
 class Attachment(Body):
@@ -27,7 +29,9 @@ class Attachment(Body):
 
 
 class Applicant(Body):
-    family_name: str = Field(min_length=1, max_length=100, description="As written: never normalised")
+    family_name: str = Field(
+        min_length=1, max_length=100, description="As written: never normalised"
+    )
     given_name: str | None = Field(None, max_length=100)
     family_name_kana: str | None = Field(None, max_length=100)
     given_name_kana: str | None = Field(None, max_length=100)
@@ -65,7 +69,9 @@ class SubmitApplication(Body):
             ticket=self.ticket,
             applicant=self.applicant.model_dump(exclude_none=True),
             fields=self.fields,
-            ocr={k: v.model_dump(exclude_none=True) for k, v in self.ocr.items()} if self.ocr else None,
+            ocr={k: v.model_dump(exclude_none=True) for k, v in self.ocr.items()}
+            if self.ocr
+            else None,
             attachments=[a.model_dump(exclude_none=True) for a in self.attachments],
             support_measure=self.support_measure,
         )

@@ -23,7 +23,11 @@ async def find_answer(uow: UnitOfWork, principal: Principal, key: str) -> Stored
 
 
 def keep_answer(
-    uow: UnitOfWork, principal: Principal, key: str, request_hash: str, status: int,
+    uow: UnitOfWork,
+    principal: Principal,
+    key: str,
+    request_hash: str,
+    status: int,
     body: dict[str, Any],
 ) -> None:
     """Stored in the command's transaction: the answer exists exactly when the command does."""

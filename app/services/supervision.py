@@ -63,12 +63,26 @@ class SignInFailure:
 
 def _view(row: ApiToken | Staff) -> OperatorView:
     if isinstance(row, Staff):
-        return OperatorView(id=row.id, token_id=None, staff_id=row.staff_id, name=row.name,
-                            employer=row.employer, qualifications=row.qualifications,
-                            created_at=row.created_at, expires_at=None)
-    return OperatorView(id=row.id, token_id=row.id, staff_id=None, name=row.name,
-                        employer=row.employer, qualifications=row.qualifications,
-                        created_at=row.created_at, expires_at=row.expires_at)
+        return OperatorView(
+            id=row.id,
+            token_id=None,
+            staff_id=row.staff_id,
+            name=row.name,
+            employer=row.employer,
+            qualifications=row.qualifications,
+            created_at=row.created_at,
+            expires_at=None,
+        )
+    return OperatorView(
+        id=row.id,
+        token_id=row.id,
+        staff_id=None,
+        name=row.name,
+        employer=row.employer,
+        qualifications=row.qualifications,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
 
 
 async def list_operators(uow: UnitOfWork, principal: Principal) -> list[OperatorView]:
@@ -94,8 +108,12 @@ async def direct_operator(uow: UnitOfWork, principal: Principal, operator_id: st
 
 async def _operator(uow: UnitOfWork, principal: Principal, operator_id: str) -> Operator:
     person = await supervision_store.lock_staff(uow.session, operator_id)
-    if person is not None and person.municipality_code == principal.municipality_code \
-            and person.role == Role.OPERATOR and person.is_active:
+    if (
+        person is not None
+        and person.municipality_code == principal.municipality_code
+        and person.role == Role.OPERATOR
+        and person.is_active
+    ):
         return Operator(person)
     token = await supervision_store.lock_token(uow.session, operator_id)
     if (
@@ -123,9 +141,18 @@ async def set_qualifications(
     if qualifications is not None:
         unknown = [code for code in qualifications if catalogue.find(code) is None]
         if unknown:
-            raise InvalidInput("未登録の手続です (unknown procedure codes)", [
-                {"field": f"[{i}]", "code": "unknown_procedure", "message": f"{code}: 未登録の手続です (unknown)"}
-                for i, code in enumerate(qualifications) if code in unknown])
+            raise InvalidInput(
+                "未登録の手続です (unknown procedure codes)",
+                [
+                    {
+                        "field": f"[{i}]",
+                        "code": "unknown_procedure",
+                        "message": f"{code}: 未登録の手続です (unknown)",
+                    }
+                    for i, code in enumerate(qualifications)
+                    if code in unknown
+                ],
+            )
         # Stored in the catalogue's order, each code once.
         wanted = set(qualifications)
         qualifications = [code for code in catalogue.codes if code in wanted]
@@ -145,9 +172,13 @@ async def set_qualifications(
     else:
         token_id = row.id
         uow.after_commit(lambda: forget_token(token_id))
-    uow.log(entity="staff" if isinstance(row, Staff) else "api_token", entity_id=row.id,
-            action="qualifications", municipality_code=principal.municipality_code,
-            data={"from": before, "to": qualifications})
+    uow.log(
+        entity="staff" if isinstance(row, Staff) else "api_token",
+        entity_id=row.id,
+        action="qualifications",
+        municipality_code=principal.municipality_code,
+        data={"from": before, "to": qualifications},
+    )
     return _view(row)
 
 
@@ -164,15 +195,29 @@ async def access_log_page(
     """Up to ``limit`` access-log entries, newest first, with the actors' names; and whether
     older ones follow."""
     rows = await supervision_store.access_log_page(
-        uow.session, municipality_code, entity_id=entity_id, actor_id=actor_id,
-        my_number_shown=my_number_shown, before=before, limit=limit + 1,
+        uow.session,
+        municipality_code,
+        entity_id=entity_id,
+        actor_id=actor_id,
+        my_number_shown=my_number_shown,
+        before=before,
+        limit=limit + 1,
     )
     page = rows[:limit]
     names = await actor_names(uow, municipality_code, {row.actor_id for row in page})
     entries = [
-        AccessEntry(id=row.id or 0, at=row.at, actor_id=row.actor_id, actor_name=names.get(row.actor_id),
-                    actor_role=row.actor_role, action=row.action, entity=row.entity,
-                    entity_id=row.entity_id, my_number_shown=row.my_number_shown, detail=row.detail)
+        AccessEntry(
+            id=row.id or 0,
+            at=row.at,
+            actor_id=row.actor_id,
+            actor_name=names.get(row.actor_id),
+            actor_role=row.actor_role,
+            action=row.action,
+            entity=row.entity,
+            entity_id=row.entity_id,
+            my_number_shown=row.my_number_shown,
+            detail=row.detail,
+        )
         for row in page
     ]
     return entries, len(rows) > limit

@@ -21,6 +21,8 @@ async def vendor_queue(
     """Returned vendor-keyed work of the viewer's contract, for the vendor's 管理責任者."""
     if viewer.contract is None:
         raise NotAllowed("委託契約がないため閲覧できません (no vendor contract: nothing to see)")
-    return list(await work_views_store.list_vendor_manager_tasks(
-        uow.session, municipality_code, sorted(viewer.contract.procedures), limit
-    ))
+    return list(
+        await work_views_store.list_vendor_manager_tasks(
+            uow.session, municipality_code, sorted(viewer.contract.procedures), limit
+        )
+    )

@@ -13,9 +13,18 @@ async def find_application(session: AsyncSession, application_id: str) -> Applic
 
 async def history(session: AsyncSession, application_id: str) -> list[dict[str, Any]]:
     """The application's event-log rows in the order they were written."""
-    rows = (await session.execute(
-        EventLog.__table__.select().where(  # type: ignore[attr-defined]
-            EventLog.entity == "application", EventLog.entity_id == application_id  # type: ignore[arg-type]
-        ).order_by(EventLog.id)  # type: ignore[arg-type]
-    )).mappings().all()
+    rows = (
+        (
+            await session.execute(
+                EventLog.__table__.select()
+                .where(  # type: ignore[attr-defined]
+                    EventLog.entity == "application",
+                    EventLog.entity_id == application_id,  # type: ignore[arg-type]
+                )
+                .order_by(EventLog.id)  # type: ignore[arg-type]
+            )
+        )
+        .mappings()
+        .all()
+    )
     return [dict(row) for row in rows]

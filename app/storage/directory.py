@@ -8,14 +8,17 @@ from app.storage.tables import ApiToken, Municipality, Office
 
 async def list_offices(session: AsyncSession, municipality_code: str) -> list[Office]:
     rows = await session.execute(
-        select(Office).where(Office.municipality_code == municipality_code).order_by(Office.created_at)
+        select(Office)
+        .where(Office.municipality_code == municipality_code)
+        .order_by(Office.created_at)
     )
     return list(rows.scalars())
 
 
 async def list_tokens(session: AsyncSession, municipality_code: str) -> list[ApiToken]:
     rows = await session.execute(
-        select(ApiToken).where(ApiToken.municipality_code == municipality_code)
+        select(ApiToken)
+        .where(ApiToken.municipality_code == municipality_code)
         .order_by(ApiToken.created_at)
     )
     return list(rows.scalars())

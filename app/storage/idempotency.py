@@ -11,12 +11,16 @@ from app.storage.tables import IdempotencyRecord
 
 async def find_record(session: AsyncSession, token_id: str, key: str) -> IdempotencyRecord | None:
     return (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.token_id == token_id, IdempotencyRecord.key == key
+        (
+            await session.execute(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.token_id == token_id, IdempotencyRecord.key == key
+                )
             )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
 
 
 def add_record(

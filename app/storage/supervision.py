@@ -12,12 +12,16 @@ async def list_operators(
 ) -> tuple[list[Staff], list[ApiToken]]:
     """Active operator people, and unrevoked operator tokens of no person (expired included)."""
     staff_query = select(Staff).where(
-        Staff.municipality_code == municipality_code, Staff.role == Role.OPERATOR,
-        Staff.is_active.is_(True))  # type: ignore[attr-defined]
-    query = select(ApiToken).where(ApiToken.municipality_code == municipality_code,
-                                   ApiToken.role == Role.OPERATOR,
-                                   ApiToken.staff_id.is_(None),  # type: ignore[union-attr]
-                                   ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        Staff.municipality_code == municipality_code,
+        Staff.role == Role.OPERATOR,
+        Staff.is_active.is_(True),
+    )  # type: ignore[attr-defined]
+    query = select(ApiToken).where(
+        ApiToken.municipality_code == municipality_code,
+        ApiToken.role == Role.OPERATOR,
+        ApiToken.staff_id.is_(None),  # type: ignore[union-attr]
+        ApiToken.revoked_at.is_(None),
+    )  # type: ignore[union-attr]
     if vendor_only:
         staff_query = staff_query.where(Staff.employer == Employer.VENDOR)
         query = query.where(ApiToken.employer == Employer.VENDOR)
@@ -35,8 +39,9 @@ async def lock_token(session: AsyncSession, token_id: str) -> ApiToken | None:
 
 
 async def person_token_ids(session: AsyncSession, staff_id: str) -> list[str]:
-    return list((await session.execute(
-        select(ApiToken.id).where(ApiToken.staff_id == staff_id))).scalars())
+    return list(
+        (await session.execute(select(ApiToken.id).where(ApiToken.staff_id == staff_id))).scalars()
+    )
 
 
 async def access_log_page(
@@ -59,6 +64,10 @@ async def access_log_page(
         query = query.where(AccessLog.my_number_shown == my_number_shown)  # type: ignore[arg-type]
     if before is not None:
         query = query.where(AccessLog.id < before)  # type: ignore[operator]
-    return list((await session.execute(
-        query.order_by(AccessLog.id.desc()).limit(limit)  # type: ignore[union-attr]
-    )).scalars())
+    return list(
+        (
+            await session.execute(
+                query.order_by(AccessLog.id.desc()).limit(limit)  # type: ignore[union-attr]
+            )
+        ).scalars()
+    )
