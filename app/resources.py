@@ -2,18 +2,17 @@
 
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from app.domain.clock import Clock
 from app.realtime.hub import Hub
 from app.services.lobby_feed import DatabaseLobbyFeed
 from app.services.token_cache import TokenCache
+from app.storage.engines import Engine, Sessionmaker
 
 
 @dataclass
 class Resources:
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    engine: Engine
+    sessionmaker: Sessionmaker
     hub: Hub
     feed: DatabaseLobbyFeed
     clock: Clock

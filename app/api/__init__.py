@@ -15,6 +15,7 @@ from app.api import (
     qr,
     supervision,
     vendor,
+    vendor_contracts,
     work,
 )
 from app.api.params import refuse_nul
@@ -33,3 +34,4 @@ api_router.include_router(work.router)
 api_router.include_router(core.router)
 api_router.include_router(admin.router)
 api_router.include_router(vendor.router)
+api_router.include_router(vendor_contracts.router)

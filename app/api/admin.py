@@ -6,15 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Response, status
 from fastapi import Body as BodyParam
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import select
 
 from app.api.deps import Caller, ResourcesDep, UowDep
 from app.api.schemas import AwareDatetime, Body, CounterOut
 from app.domain.roles import Employer, Role
-from app.services import admin
+from app.services import admin, directory
 from app.services import tickets as ticket_service
-from app.storage import tenancy
-from app.storage.tables import ApiToken, Office
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Caller(Role.ADMIN)
@@ -87,10 +84,7 @@ class CreatedTokenOut(TokenOut):
 
 @router.get("/offices", response_model=list[OfficeOut])
 async def list_offices(uow: UowDep, principal: Admin) -> list[OfficeOut]:
-    rows = await uow.session.execute(
-        select(Office).where(Office.municipality_code == principal.municipality_code).order_by(Office.created_at)
-    )
-    return [OfficeOut(**o.model_dump()) for o in rows.scalars()]
+    return [OfficeOut(**o) for o in await directory.list_offices(uow, principal.municipality_code)]
 
 
 @router.post("/offices", response_model=OfficeOut, status_code=201, responses={422: {}})
@@ -102,7 +96,7 @@ async def create_office(body: CreateOffice, uow: UowDep, principal: Admin) -> Of
 @router.get("/offices/{office_id}/categories", response_model=list[CategoryOut], responses={404: {}})
 async def list_categories(office_id: str, uow: UowDep, principal: Admin) -> list[CategoryOut]:
     office = await admin.get_office(uow, principal.municipality_code, office_id)
-    return [CategoryOut(**c.model_dump()) for c in await tenancy.list_categories(uow.session, office.id)]
+    return [CategoryOut(**c) for c in await directory.list_categories(uow, office.id)]
 
 
 @router.post("/offices/{office_id}/categories", response_model=CategoryOut, status_code=201,
@@ -116,10 +110,7 @@ async def create_category(office_id: str, body: CreateCategory, uow: UowDep, pri
 @router.get("/offices/{office_id}/counters", response_model=list[CounterOut], responses={404: {}})
 async def list_counters(office_id: str, uow: UowDep, principal: Admin) -> list[CounterOut]:
     office = await admin.get_office(uow, principal.municipality_code, office_id)
-    return [
-        CounterOut(**c.model_dump(), category_ids=await tenancy.counter_category_ids(uow.session, c.id))
-        for c in await tenancy.list_counters(uow.session, office.id)
-    ]
+    return [CounterOut(**c) for c in await directory.list_counters(uow, office.id)]
 
 
 @router.post("/offices/{office_id}/counters", response_model=CounterOut, status_code=201,
@@ -144,11 +135,7 @@ async def set_counter_categories(
 
 @router.get("/tokens", response_model=list[TokenOut])
 async def list_tokens(uow: UowDep, principal: Admin) -> list[TokenOut]:
-    rows = await uow.session.execute(
-        select(ApiToken).where(ApiToken.municipality_code == principal.municipality_code)
-        .order_by(ApiToken.created_at)
-    )
-    return [TokenOut(**t.model_dump()) for t in rows.scalars()]
+    return [TokenOut(**t) for t in await directory.list_tokens(uow, principal.municipality_code)]
 
 
 @router.post("/tokens", response_model=CreatedTokenOut, status_code=201, responses={404: {}, 422: {}})

@@ -2,26 +2,27 @@
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
 from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
 from app.api.idempotency import idempotent
-from app.api.schemas import Body
 from app.domain.catalogue import load_catalogue
-from app.domain.errors import InvalidInput, NotAllowed, NotFound
+from app.domain.errors import InvalidInput, NotAllowed
 from app.domain.household import resulting_household
-from app.domain.roles import Principal, Role
-from app.domain.visibility import Lens, Purpose, Viewer, application_refusal, may_reveal
+from app.domain.roles import Role
+from app.domain.visibility import Lens, Purpose, may_reveal
 from app.services import intake, payments
 from app.services.access import record_access
-from app.services.uow import UnitOfWork
+from app.services.application_views import get_application, history
+from app.services.bulk import bulk_results
+from app.services.envelopes import SubmitApplication
+from app.services.records import ApplicationRecord
 from app.services.visibility import viewer_for
-from app.storage.tables import Application, EventLog
 
 router = APIRouter(tags=["intake"])
 
@@ -62,68 +63,6 @@ Intake = Caller(Role.INTAKE, Role.COUNTER)
 BulkIntake = Caller(Role.INTAKE)
 Reader = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR)
 Anyone = Caller(*Role)
-Channel = Literal["counter", "ocr", "online", "mail", "bulk_ocr"]
-
-
-class OcrReading(Body):
-    value: str | None = Field(None, max_length=2000)
-    confidence: float | None = Field(None, ge=0, le=1)
-    unreadable: bool = False
-    image: str | None = Field(None, max_length=500, description="Reference to the field's image crop")
-
-
-class Attachment(Body):
-    name: str = Field(min_length=1, max_length=300)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    media_type: str = Field(max_length=100)
-    size: int | None = Field(None, ge=0)
-
-
-class Applicant(Body):
-    family_name: str = Field(min_length=1, max_length=100, description="As written: never normalised")
-    given_name: str | None = Field(None, max_length=100)
-    family_name_kana: str | None = Field(None, max_length=100)
-    given_name_kana: str | None = Field(None, max_length=100)
-    birth_date: str | None = Field(None, max_length=40)
-    address: str | None = Field(None, max_length=300)
-    phone: str | None = Field(None, max_length=30)
-    household_ref: str | None = Field(None, max_length=100)
-
-
-class SubmitApplication(Body):
-    procedure: str = Field(max_length=64)
-    channel: Channel
-    received_at: AwareDatetime
-    external_ref: str | None = Field(None, min_length=1, max_length=200)
-    ticket: str | None = Field(None, max_length=64)
-    applicant: Applicant
-    fields: dict[str, Any] = Field(default_factory=dict)
-    ocr: dict[str, OcrReading] | None = None
-    attachments: list[Attachment] = Field(default_factory=list, max_length=50)
-    support_measure: bool = Field(False, description="支援措置 (DV protection): city staff only")
-
-    @field_validator("procedure")
-    @classmethod
-    def _known(cls, code: str) -> str:
-        if load_catalogue().find(code) is None:
-            raise ValueError("unknown procedure code (未登録の手続です)")
-        return code
-
-    def envelope(self) -> intake.Envelope:
-        return intake.Envelope(
-            procedure=self.procedure,
-            channel=self.channel,
-            received_at=self.received_at,
-            external_ref=self.external_ref,
-            ticket=self.ticket,
-            applicant=self.applicant.model_dump(exclude_none=True),
-            fields=self.fields,
-            ocr={k: v.model_dump(exclude_none=True) for k, v in self.ocr.items()} if self.ocr else None,
-            attachments=[a.model_dump(exclude_none=True) for a in self.attachments],
-            support_measure=self.support_measure,
-        )
-
-
 class Problem(BaseModel):
     field: str
     code: str
@@ -181,7 +120,7 @@ class ApplicationDetail(ApplicationOut):
         "and the even-month payments (pay_on, months covered, amount); otherwise null")
 
 
-def application_out(application: Application, lens: Lens | None = None) -> dict[str, Any]:
+def application_out(application: ApplicationRecord, lens: Lens | None = None) -> dict[str, Any]:
     due_at = None
     if application.due_on is not None:
         due_at = datetime.fromisoformat(f"{application.due_on.isoformat()}T23:59:59+09:00")
@@ -235,8 +174,6 @@ async def submit_bulk(
             "content-type", "unsupported_media_type",
             "NDJSON (application/x-ndjson) を送ってください (send NDJSON)",
         )
-    from app.services.bulk import bulk_results
-
     async def stream() -> AsyncIterator[bytes]:
         try:
             async for line in bulk_results(request.stream(), principal, resources, settings):
@@ -269,11 +206,7 @@ async def read_application(
     shown = lens.shown.my_number_shown
     record_access(uow, principal, action="view", entity="application", entity_id=application.id,
                   my_number_shown=shown, detail=lens.shown.detail())
-    history = (await uow.session.execute(
-        EventLog.__table__.select().where(
-            EventLog.entity == "application", EventLog.entity_id == application.id  # type: ignore[arg-type]
-        ).order_by(EventLog.id)  # type: ignore[arg-type]
-    )).mappings().all()
+    events = await history(uow, application.id)
     return {
         **application_out(application, lens),
         "applicant": applicant, "values": values, "ocr": ocr,
@@ -289,30 +222,8 @@ async def read_application(
             at=row["at"], action=row["action"], from_status=row["from_status"],
             to_status=row["to_status"], actor_role=row["actor_role"], actor_id=row["actor_id"],
             detail={k: v for k, v in (row["data"] or {}).items() if k in HISTORY_DETAIL},
-        ) for row in history],
+        ) for row in events],
     }
-
-
-async def get_application(
-    uow: UnitOfWork, principal: Principal, application_id: str, viewer: Viewer | None = None
-) -> Application:
-    """The application, if it belongs to the caller's municipality and they may see it.
-
-    A vendor-employed caller without a contract gets 403; an application outside their
-    contract, or of a person under 支援措置, does not exist for them (404).
-    """
-    viewer = viewer or await viewer_for(uow, principal)
-    if viewer.vendor_side and viewer.contract is None:
-        raise NotAllowed("委託契約がないため閲覧できません (no vendor contract: nothing to see)")
-    application = await uow.session.get(Application, application_id)
-    if application is None or application.municipality_code != principal.municipality_code:
-        raise NotFound("申請が見つかりません (no such application)", application_id=application_id)
-    why = application_refusal(
-        viewer, procedure=application.procedure, protected=application.is_protected
-    )
-    if why:
-        raise NotFound("申請が見つかりません (no such application)", application_id=application_id)
-    return application
 
 
 @router.get("/procedures", summary="The procedure catalogue: codes, fields, validators, deadlines")

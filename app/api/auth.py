@@ -16,9 +16,9 @@ from app.api.deps import CSRF_HEADER, Caller, SettingsDep, UowDep
 from app.domain.errors import NotAuthenticated
 from app.domain.roles import Role
 from app.services import people
+from app.services.records import StaffRecord, StaffSessionRecord
+from app.services.supervision import sign_in_failures
 from app.settings import Settings
-from app.storage import people as people_store
-from app.storage.tables import Staff, StaffSession
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -47,7 +47,7 @@ class SessionOut(BaseModel):
     csrf_token: str = Field(description=f"Send in {CSRF_HEADER} with every state-changing request")
 
 
-def _out(staff: Staff, session: StaffSession, settings: Settings) -> SessionOut:
+def _out(staff: StaffRecord, session: StaffSessionRecord, settings: Settings) -> SessionOut:
     return SessionOut(
         person_id=staff.id,
         staff_id=staff.staff_id,
@@ -198,13 +198,7 @@ async def failures(
     since: Annotated[datetime | None, Query(description="Only failures at or after this time")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[SignInFailure]:
-    rows = await people_store.login_failures(uow.session, principal.municipality_code, since, limit)
     return [
-        SignInFailure(
-            at=row.at,
-            staff_id=str((row.data or {}).get("staff_id", "")),
-            person_id=None if row.entity_id.startswith("unknown:") else row.entity_id,
-            reason=str((row.data or {}).get("reason", "")),
-        )
-        for row in rows
+        SignInFailure(at=f.at, staff_id=f.staff_id, person_id=f.person_id, reason=f.reason)
+        for f in await sign_in_failures(uow, principal.municipality_code, since, limit)
     ]

@@ -6,14 +6,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from app.api.deps import Caller, UowDep
-from app.domain.applications import IN_CORE_FEED, ApplicationStatus
 from app.domain.errors import InvalidInput
 from app.domain.roles import Role
-from app.services.access import record_access
-from app.storage.tables import Application
+from app.services.core_feed import FeedEntry, page_after
 
 router = APIRouter(prefix="/core", tags=["core system"])
 Core = Caller(Role.CORE)
@@ -55,14 +52,12 @@ def _seq(cursor: str | None) -> int:
     raise InvalidInput.field("cursor", "invalid_cursor", "カーソルが不正です (invalid cursor)")
 
 
-def _record(a: Application) -> ApprovedRecord:
-    withdrawn = a.status == ApplicationStatus.WITHDRAWN
+def _record(entry: FeedEntry) -> ApprovedRecord:
     return ApprovedRecord(
-        seq=a.core_seq or 0, application_id=a.id, procedure=a.procedure,
-        status=a.status,  # type: ignore[arg-type]
-        approved_at=a.decided_at, withdrawn_at=a.updated_at if withdrawn else None,
-        received_at=a.received_at,
-        applicant={} if withdrawn else a.applicant, values={} if withdrawn else a.values,
+        seq=entry.seq, application_id=entry.application_id, procedure=entry.procedure,
+        status=entry.status,  # type: ignore[arg-type]
+        approved_at=entry.decided_at, withdrawn_at=entry.withdrawn_at,
+        received_at=entry.received_at, applicant=entry.applicant, values=entry.values,
     )
 
 
@@ -76,23 +71,10 @@ async def approved(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ApprovedPage:
     after = _seq(cursor)
-    rows = list((await uow.session.execute(
-        select(Application)
-        .where(Application.municipality_code == principal.municipality_code,
-               Application.core_seq > after,  # type: ignore[operator]
-               # Reopened for correction: out of the feed until approved again.
-               Application.status.in_(IN_CORE_FEED))  # type: ignore[attr-defined]
-        .order_by(Application.core_seq).limit(limit + 1)  # type: ignore[arg-type]
-    )).scalars())
-    page = rows[:limit]
-    for application in page:
-        if application.status == ApplicationStatus.APPROVED:
-            record_access(uow, principal, action="export", entity="application",
-                          entity_id=application.id, my_number_shown=application.has_my_number,
-                          detail={"to": "core"})
-    last = page[-1].core_seq if page else after
+    page, has_more = await page_after(uow, principal, after, limit)
+    last = page[-1].seq if page else after
     return ApprovedPage(
-        items=[_record(a) for a in page],
+        items=[_record(entry) for entry in page],
         next_cursor=_cursor(last or 0),
-        has_more=len(rows) > limit,
+        has_more=has_more,
     )

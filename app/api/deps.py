@@ -7,14 +7,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.domain.errors import NotAllowed, NotAuthenticated
-from app.domain.roles import Employer, Principal, Role
+from app.domain.roles import Principal, Role
 from app.resources import Resources
 from app.services import people
+from app.services.callers import find_token_principal, token_hash, unit_of_work
 from app.services.token_cache import TokenCache
 from app.services.uow import UnitOfWork
 from app.settings import Settings
-from app.storage.tables import Staff
-from app.storage.tenancy import find_active_token, hash_token
 
 
 async def get_resources(request: Request) -> Resources:  # async: a sync dependency costs a thread hop
@@ -30,10 +29,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_uow(resources: ResourcesDep, settings: SettingsDep) -> AsyncIterator[UnitOfWork]:
-    async with resources.sessionmaker() as session:  # an exception closes it → rollback
-        uow = UnitOfWork(
-            session, clock=resources.clock, settings=settings, notify_lobby=resources.hub.notify
-        )
+    async with unit_of_work(  # an exception closes its session → rollback
+        resources.sessionmaker, clock=resources.clock, settings=settings,
+        notify_lobby=resources.hub.notify,
+    ) as uow:
         yield uow
         await uow.commit()
 
@@ -51,33 +50,20 @@ CSRF_HEADER = "X-Madoguchi-CSRF"
 async def principal_for_token(uow: UnitOfWork, secret: str | None, cache: TokenCache | None = None) -> Principal:
     if not secret:
         raise NotAuthenticated("トークンが必要です (a bearer token is required)")
-    token_hash = hash_token(secret)
+    hashed = token_hash(secret)
     if cache is not None:
-        known = cache.get(token_hash, uow.now())
+        known = cache.get(hashed, uow.now())
         if known is not None:
             uow.principal = known
             return known
         generation = cache.generation
-    token = await find_active_token(uow.session, secret, uow.now())
-    if token is None:
+    found = await find_token_principal(uow, secret)
+    if found is None:
         raise NotAuthenticated("トークンが無効です (unknown, expired or revoked token)")
-    if token.staff_id is not None:
-        # A person's token: the person's name, employer, contract and qualifications, one person_id.
-        principal = people.staff_token_principal(await uow.session.get(Staff, token.staff_id), token)
-    else:
-        principal = Principal(
-            token_id=token.id,
-            municipality_code=token.municipality_code,
-            role=Role(token.role),
-            name=token.name,
-            office_id=token.office_id,
-            employer=Employer(token.employer) if token.employer else None,
-            qualifications=frozenset(token.qualifications) if token.qualifications is not None else None,
-            contract_id=token.contract_id,
-        )
+    principal, expires_at = found
     uow.principal = principal
     if cache is not None:
-        cache.put(token_hash, principal, token.expires_at, generation)
+        cache.put(hashed, principal, expires_at, generation)
     return principal
 
 

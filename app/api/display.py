@@ -11,11 +11,8 @@ from app.realtime.connection import DisplayConnection, DisplayOptions
 from app.realtime.direct import direct_writer
 from app.realtime.guard import CLOSE_UNAUTHORISED
 from app.resources import Resources
-from app.services.uow import UnitOfWork
+from app.services.callers import office_exists, token_hash, unit_of_work
 from app.settings import Settings
-from app.storage import tenancy
-from app.storage.db import read_only
-from app.storage.tenancy import hash_token
 
 router = APIRouter(tags=["lobby"])
 
@@ -31,23 +28,23 @@ async def _authorise(
     A token and an office seen within the token cache's lifetime are checked from memory: a
     display reconnecting reads nothing from the database before its snapshot."""
     if token:
-        known = resources.tokens.get(hash_token(token), resources.clock.now())
+        known = resources.tokens.get(token_hash(token), resources.clock.now())
         if known is not None and resources.feed.office_known(office_id, known.municipality_code):
             if known.role not in DISPLAY_ROLES:
                 return CLOSE_UNAUTHORISED
             return known if known.may_use_office(office_id) else CLOSE_NOT_FOUND
-    async with resources.feed.display_reads, resources.sessionmaker() as session:
-        # Reads only: a reconnecting room of displays never takes SQLite's write lock.
-        await read_only(session)
-        uow = UnitOfWork(session, clock=resources.clock, settings=settings)
+    # Reads only: a reconnecting room of displays never takes SQLite's write lock.
+    async with resources.feed.display_reads, unit_of_work(
+        resources.sessionmaker, clock=resources.clock, settings=settings, reads_only=True
+    ) as uow:
         try:
             principal = await principal_for_token(uow, token, resources.tokens)
         except DomainError:
             return CLOSE_UNAUTHORISED
         if principal.role not in DISPLAY_ROLES:
             return CLOSE_UNAUTHORISED
-        office = await tenancy.find_office(session, office_id, principal.municipality_code)
-        if office is None or not principal.may_use_office(office_id):
+        known_office = await office_exists(uow, office_id, principal.municipality_code)
+        if not known_office or not principal.may_use_office(office_id):
             return CLOSE_NOT_FOUND
     resources.feed.remember_office(office_id, principal.municipality_code)
     return principal

@@ -3,15 +3,14 @@
 import logging
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.problems import document_problems
 from app.domain import errors
+from app.services.failures import CONFLICT_ERRORS, UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +161,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(IntegrityError, on_integrity_error)
-    app.add_exception_handler(OperationalError, on_database_down)
-    app.add_exception_handler(InterfaceError, on_database_down)
-    # Raw connection failures (the pool reconnecting while PostgreSQL is down) are answered
-    # here rather than by the catch-all, which would also close the client's connection.
+    for conflict in CONFLICT_ERRORS:
+        app.add_exception_handler(conflict, on_integrity_error)
+    # The database's and its driver's connection failures (the pool reconnecting while
+    # PostgreSQL is down) are answered here rather than by the catch-all, which would also
+    # close the client's connection.
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, on_database_down)
     app.add_exception_handler(OSError, on_os_error)
-    app.add_exception_handler(asyncpg.PostgresConnectionError, on_database_down)
-    app.add_exception_handler(asyncpg.InterfaceError, on_database_down)
     app.add_exception_handler(Exception, on_unexpected)

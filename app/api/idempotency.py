@@ -5,12 +5,11 @@ from collections.abc import Awaitable, Callable
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from app.domain.errors import IdempotencyMismatch
 from app.domain.roles import Principal
+from app.services.idempotency import find_answer, keep_answer
 from app.services.uow import UnitOfWork
-from app.storage.tables import IdempotencyRecord
 
 Command = Callable[[], Awaitable[tuple[int, dict[str, object]]]]
 
@@ -29,13 +28,7 @@ async def idempotent(
         return JSONResponse(payload, status_code=status)
     raw = body if isinstance(body, bytes) else body.model_dump_json().encode()
     request_hash = hashlib.sha256(scope.encode() + b"\0" + raw).hexdigest()
-    existing = (
-        await uow.session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.token_id == principal.token_id, IdempotencyRecord.key == key
-            )
-        )
-    ).scalars().first()
+    existing = await find_answer(uow, principal, key)
     if existing is not None:
         if existing.request_hash != request_hash:
             raise IdempotencyMismatch(
@@ -45,15 +38,5 @@ async def idempotent(
             existing.body, status_code=existing.status_code, headers={"Idempotent-Replayed": "true"}
         )
     status, payload = await run()
-    uow.session.add(
-        IdempotencyRecord(
-            municipality_code=principal.municipality_code,
-            token_id=principal.token_id,
-            key=key,
-            request_hash=request_hash,
-            status_code=status,
-            body=payload,
-            created_at=uow.now(),
-        )
-    )
+    keep_answer(uow, principal, key, request_hash, status, payload)
     return JSONResponse(payload, status_code=status)

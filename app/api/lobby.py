@@ -18,16 +18,13 @@ from app.api.schemas import (
     TransferTicket,
     WaitingTicket,
 )
-from app.domain.clock import business_day
 from app.domain.roles import Role
 from app.domain.tickets import TicketAction, TicketStatus, allowed_actions
 from app.realtime.messages import LobbySnapshot
-from app.services import lobby as lobby_service
+from app.services import directory
 from app.services import tickets as ticket_service
+from app.services.counter_board import counter_board as board_of
 from app.services.tickets import TicketView
-from app.storage import tenancy
-from app.storage import tickets as ticket_store
-from app.storage.tables import Office
 
 router = APIRouter(tags=["lobby"])
 
@@ -129,8 +126,7 @@ async def public_ticket(
     request.app.state.public_limiter.check(request)
     view = await ticket_service.public_status(uow, ticket_id=ticket_id, key=key, office_id=office_id)
     ticket = view.ticket
-    office = await uow.session.get(Office, ticket.office_id)
-    assert office is not None
+    office_name_ja, office_name_en = await directory.office_names(uow, ticket.office_id)
     return PublicTicketOut(
         number=ticket.number,
         status=ticket.status,
@@ -138,8 +134,8 @@ async def public_ticket(
         ahead=view.ahead,
         estimate_min=view.estimate_min,
         counter_label=view.counter.label if view.counter else None,
-        office_name_ja=office.name_ja,
-        office_name_en=office.name_en,
+        office_name_ja=office_name_ja,
+        office_name_en=office_name_en,
         progress=ticket.progress,
         language=ticket.language,
     )
@@ -220,23 +216,17 @@ async def lobby_snapshot(
 )
 async def counter_board(counter_id: str, uow: UowDep, principal: CounterStaff) -> CounterBoard:
     counter = await ticket_service.get_counter(uow, principal, counter_id)
-    day = business_day(uow.now())
-    categories = await tenancy.counter_category_ids(uow.session, counter.id)
-    current = next(
-        (t for t in await ticket_store.list_at_counters(uow.session, counter.office_id, day, limit=200)
-         if t.counter_id == counter.id),
-        None,
-    )
-    waiting = await ticket_store.list_waiting(uow.session, counter.office_id, day, limit=200)
+    board = await board_of(uow, counter)
+    current = board.current
     return CounterBoard(
-        counter=CounterOut(**counter.model_dump(), category_ids=categories),
+        counter=CounterOut(**counter.model_dump(), category_ids=board.category_ids),
         current=ticket_out(await ticket_service.view(uow, current)) if current else None,
-        queues=await lobby_service.queue_states(uow.session, counter.office_id, day, uow.settings),
+        queues=board.queues,
         waiting=[
             WaitingTicket(
                 id=t.id, number=t.number, category_id=t.category_id, is_priority=t.is_priority,
                 issued_at=t.issued_at, target_counter_id=t.target_counter_id,
             )
-            for t in waiting
+            for t in board.waiting
         ],
     )

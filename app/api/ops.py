@@ -3,15 +3,11 @@
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
-from sqlalchemy import case, func, select, text
 
 from app.api.errors import problem
-from app.domain.applications import TaskStatus
 from app.domain.clock import business_day
-from app.domain.tickets import TicketStatus
 from app.resources import Resources
-from app.storage.migrations import current_revision, head_revision
-from app.storage.tables import Application, Task, Ticket, TicketCategory
+from app.services import ops
 
 # Anonymous, outside /api: limited per client address like the pages (app/api/edge.py).
 router = APIRouter(tags=["operations"], responses={429: {}})
@@ -26,12 +22,9 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     resources: Resources = request.app.state.resources
     try:
-        async with resources.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-            revision = await connection.run_sync(current_revision)
+        revision, head = await ops.schema_state(resources.engine)
     except Exception as error:
         return problem(503, "database_unavailable", f"database not reachable ({type(error).__name__})")
-    head = head_revision()
     if revision != head:
         return problem(503, "migrations_pending", f"schema at {revision}, head is {head}")
     return JSONResponse({"status": "ready", "revision": revision})
@@ -80,26 +73,7 @@ async def _queue_metrics(resources: Resources, registry: CollectorRegistry) -> N
                     place, registry=registry)
     wait = Gauge("madoguchi_ticket_wait_oldest_seconds", "How long the longest-waiting ticket has waited",
                  place, registry=registry)
-    async with resources.sessionmaker() as session:
-        tasks = (await session.execute(
-            select(
-                Task.municipality_code, Task.procedure, Task.kind, func.count(),
-                func.sum(case((Task.status == TaskStatus.LEASED, 1), else_=0)),
-                func.min(Task.created_at),
-                func.sum(case((Application.due_on == today, 1), else_=0)),
-                func.sum(case((Application.due_on < today, 1), else_=0)),  # type: ignore[operator]
-            )
-            .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
-            .where(Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]))  # type: ignore[attr-defined]
-            .group_by(Task.municipality_code, Task.procedure, Task.kind)
-        )).all()
-        tickets = (await session.execute(
-            select(Ticket.municipality_code, Ticket.office_id, TicketCategory.prefix, func.count(),
-                   func.min(Ticket.queued_at))
-            .join(TicketCategory, TicketCategory.id == Ticket.category_id)  # type: ignore[arg-type]
-            .where(Ticket.status == TicketStatus.WAITING, Ticket.business_day == today)
-            .group_by(Ticket.municipality_code, Ticket.office_id, TicketCategory.prefix)
-        )).all()
+    tasks, tickets = await ops.queue_figures(resources.sessionmaker, today)
     for code, procedure, kind, count, held, first, due, late in tasks:
         labels = (code, procedure, kind)
         depth.labels(*labels).set(count)

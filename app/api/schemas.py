@@ -1,12 +1,12 @@
 """Request and response bodies of the lobby and administration API."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
-from app.domain.text import NUL_MESSAGE, nul_locations
+from app.domain.bodies import Body
 from app.realtime.messages import QueueState
 
 
@@ -23,21 +23,6 @@ def _aware(value: datetime) -> datetime:
 # Every date-time a request carries (body or query): an instant, so it must say its offset.
 # A naive value would be read in whatever zone the server runs in; it is a 422 on its field.
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        errors = [
-            InitErrorDetails(type=PydanticCustomError("nul_character", NUL_MESSAGE), loc=loc, input="")
-            for loc in nul_locations(data)
-        ]
-        if errors:
-            raise ValidationError.from_exception_data(cls.__name__, errors)
-        return data
 
 
 # The kiosk's languages (clients/web/common/i18n/languages.json); "ja-easy" is やさしい日本語.

@@ -5,22 +5,21 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from app.api.deps import Caller, UowDep
 from app.api.schemas import Body
 from app.domain.applications import TaskKind, get_path
 from app.domain.catalogue import load_catalogue
-from app.domain.errors import NotAllowed
 from app.domain.household import resulting_household
 from app.domain.roles import Principal, Role
 from app.domain.validators import with_levels
 from app.domain.visibility import Lens, Viewer, settle_purpose
 from app.services import work as work_service
+from app.services import work_views
 from app.services.access import record_access
+from app.services.records import ApplicationRecord, TaskRecord
 from app.services.stats import queue_stats
 from app.services.visibility import viewer_for
-from app.storage.tables import Application, Task
 
 router = APIRouter(prefix="/work", tags=["work queue"])
 
@@ -105,7 +104,7 @@ class SubmitOut(BaseModel):
 
 
 async def task_out(
-    uow: Any, principal: Principal, viewer: Viewer, task: Task, application: Application
+    uow: Any, principal: Principal, viewer: Viewer, task: TaskRecord, application: ApplicationRecord
 ) -> TaskOut:
     """The task's screen, through the visibility policy; its access-log row says what it showed."""
     procedure = load_catalogue().get(application.procedure)
@@ -117,11 +116,7 @@ async def task_out(
         form = {"ocr": lens.ocr(application.ocr, blind=True, only=task.field_keys)}
     elif kind is TaskKind.SETTLE:
         lens = Lens(viewer, procedure, settle_purpose(procedure, task.field_keys))
-        verify = (await uow.session.execute(
-            select(Task).where(Task.application_id == application.id, Task.kind == TaskKind.VERIFY,
-                               Task.status == "done").order_by(Task.completed_at.desc())  # type: ignore[union-attr]
-        )).scalars().first()
-        verify_values = ((verify.result or {}).get("verify_values") or {}) if verify else {}
+        verify_values = await work_views.verify_values(uow, application.id)
         form = {
             "entry_values": lens.picked(task.field_keys, lambda p: get_path(application.values, p)),
             "verify_values": lens.picked(task.field_keys, verify_values.get),
@@ -204,16 +199,7 @@ async def stats(uow: UowDep, principal: Supervisor) -> dict[str, Any]:
 async def vendor_queue(uow: UowDep, principal: VendorManager,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[TaskOut]:
     viewer = await viewer_for(uow, principal)
-    if viewer.contract is None:
-        raise NotAllowed("委託契約がないため閲覧できません (no vendor contract: nothing to see)")
-    rows = (await uow.session.execute(
-        select(Task, Application).join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
-        .where(Task.municipality_code == principal.municipality_code, Task.queue == "vendor_manager",
-               Task.status == "open", Task.city_only.is_(False),  # type: ignore[attr-defined]
-               Application.is_protected.is_(False),  # type: ignore[attr-defined]
-               Task.procedure.in_(sorted(viewer.contract.procedures)))  # type: ignore[attr-defined]
-        .order_by(Task.urgency).limit(limit)
-    )).all()
+    rows = await work_views.vendor_queue(uow, principal.municipality_code, viewer, limit)
     return [await task_out(uow, principal, viewer, task, application) for task, application in rows]
 
 

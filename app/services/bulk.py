@@ -20,8 +20,9 @@ from app.domain import shape
 from app.domain.errors import DomainError
 from app.domain.roles import Principal
 from app.domain.shape import ShapeLimits
-from app.resources import Resources
 from app.services import intake
+from app.services.envelopes import SubmitApplication
+from app.services.runtime import Runtime
 from app.settings import Settings
 from app.storage.uow import UnitOfWork
 
@@ -122,8 +123,6 @@ async def split_lines(
 
 def parse_line(raw: bytes | None, max_bytes: int, limits: ShapeLimits = shape.DEFAULT_LIMITS) -> Any:
     """A validated envelope, or a result dict describing why the line was refused."""
-    from app.api.applications import SubmitApplication  # the envelope is the HTTP contract
-
     if raw is None:
         return _refused("line", "line_too_long", f"1行が長すぎます (line over {max_bytes} bytes)")
     if not raw.strip():
@@ -154,7 +153,7 @@ def _refused(field: str, code: str, message: str) -> dict[str, Any]:
 
 
 async def bulk_results(
-    chunks: AsyncIterator[bytes], principal: Principal, resources: Resources, settings: Settings
+    chunks: AsyncIterator[bytes], principal: Principal, resources: Runtime, settings: Settings
 ) -> AsyncIterator[bytes]:
     """Validate each batch while the previous one is being written: CPU and database overlap."""
     batch: list[tuple[int, Any]] = []
@@ -208,7 +207,7 @@ def _rejected(error: DomainError) -> dict[str, Any]:
 
 
 async def _store(
-    batch: Prepared, principal: Principal, resources: Resources, settings: Settings
+    batch: Prepared, principal: Principal, resources: Runtime, settings: Settings
 ) -> list[bytes]:
     """One result per line of the batch, after the lines it reports as stored have committed."""
     try:
@@ -232,7 +231,7 @@ def _not_stored(number: int) -> dict[str, Any]:
         "message": "保存できませんでした。この行を再送してください (not stored; send this line again)"}]}
 
 
-def _uow(session: Any, principal: Principal, resources: Resources, settings: Settings) -> UnitOfWork:
+def _uow(session: Any, principal: Principal, resources: Runtime, settings: Settings) -> UnitOfWork:
     uow = UnitOfWork(session, clock=resources.clock, settings=settings, notify_lobby=resources.hub.notify)
     uow.principal = principal
     return uow
@@ -245,7 +244,7 @@ def _conflict(number: int, stored_id: str) -> dict[str, Any]:
 
 
 async def _store_batch(
-    batch: Prepared, principal: Principal, resources: Resources, settings: Settings
+    batch: Prepared, principal: Principal, resources: Runtime, settings: Settings
 ) -> list[dict[str, Any]]:
     """The fast path: one lookup of known refs, then all new rows inserted together."""
     results: list[dict[str, Any]] = []
@@ -277,7 +276,7 @@ async def _store_batch(
 
 
 async def _store_lines(
-    batch: Prepared, principal: Principal, resources: Resources, settings: Settings
+    batch: Prepared, principal: Principal, resources: Runtime, settings: Settings
 ) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     async with resources.sessionmaker() as session:

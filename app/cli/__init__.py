@@ -1,0 +1,13 @@
+"""The `madoguchi` command: serve, migrate, seed-demo, token and administration commands."""
+
+from app.cli import admin, audit, batches, operations, people  # noqa: F401 - they add the commands
+from app.cli.base import cli
+from app.cli.jobs import jobs_cli
+from app.cli.reports import access_report
+
+cli.add_typer(jobs_cli, name="jobs")
+cli.command("access-report")(access_report)
+
+
+def main() -> None:
+    cli()

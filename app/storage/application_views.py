@@ -1,0 +1,30 @@
+"""Reads of one application for its screen: the row and its event history."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.storage.tables import Application, EventLog
+
+
+async def find_application(session: AsyncSession, application_id: str) -> Application | None:
+    return await session.get(Application, application_id)
+
+
+async def history(session: AsyncSession, application_id: str) -> list[dict[str, Any]]:
+    """The application's event-log rows in the order they were written."""
+    rows = (
+        (
+            await session.execute(
+                EventLog.__table__.select()
+                .where(  # type: ignore[attr-defined]
+                    EventLog.entity == "application",
+                    EventLog.entity_id == application_id,  # type: ignore[arg-type]
+                )
+                .order_by(EventLog.id)  # type: ignore[arg-type]
+            )
+        )
+        .mappings()
+        .all()
+    )
+    return [dict(row) for row in rows]

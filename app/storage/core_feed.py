@@ -1,0 +1,27 @@
+"""The core system's feed: approved (and later withdrawn) applications in decision order."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.applications import IN_CORE_FEED
+from app.storage.tables import Application
+
+
+async def list_after(
+    session: AsyncSession, municipality_code: str, after: int, limit: int
+) -> list[Application]:
+    return list(
+        (
+            await session.execute(
+                select(Application)
+                .where(
+                    Application.municipality_code == municipality_code,
+                    Application.core_seq > after,  # type: ignore[operator]
+                    # Reopened for correction: out of the feed until approved again.
+                    Application.status.in_(IN_CORE_FEED),
+                )  # type: ignore[attr-defined]
+                .order_by(Application.core_seq)
+                .limit(limit)  # type: ignore[arg-type]
+            )
+        ).scalars()
+    )

@@ -1,0 +1,15 @@
+"""What the layers above hold an engine and a session factory as (they import no sqlalchemy)."""
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+Engine = AsyncEngine
+Sessionmaker = async_sessionmaker[AsyncSession]
+
+
+def sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return parsed.database

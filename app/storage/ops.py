@@ -1,0 +1,63 @@
+"""The operations team's reads: schema revision and the queue figures of every municipality."""
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, case, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.domain.applications import TaskStatus
+from app.domain.tickets import TicketStatus
+from app.storage.migrations import current_revision
+from app.storage.tables import Application, Task, Ticket, TicketCategory
+
+
+async def database_revision(engine: AsyncEngine) -> str | None:
+    """The schema revision the database is at; raises when the database cannot be reached."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        return await connection.run_sync(current_revision)
+
+
+async def queue_figures(
+    sessionmaker: async_sessionmaker[AsyncSession], today: date
+) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """Open tasks per (municipality, procedure, kind) and waiting tickets per (municipality,
+    office, category prefix): count, leased, oldest, due today, overdue; count, oldest."""
+    open_or_leased = Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED])  # type: ignore[attr-defined]
+    overdue = case((Application.due_on < today, 1), else_=0)  # type: ignore[operator]
+    of_task = Application.id == Task.application_id
+    of_category = TicketCategory.id == Ticket.category_id
+    async with sessionmaker() as session:
+        tasks = (
+            await session.execute(
+                select(
+                    Task.municipality_code,
+                    Task.procedure,
+                    Task.kind,
+                    func.count(),
+                    func.sum(case((Task.status == TaskStatus.LEASED, 1), else_=0)),
+                    func.min(Task.created_at),
+                    func.sum(case((Application.due_on == today, 1), else_=0)),
+                    func.sum(overdue),
+                )
+                .join(Application, of_task)  # type: ignore[arg-type]
+                .where(open_or_leased)
+                .group_by(Task.municipality_code, Task.procedure, Task.kind)
+            )
+        ).all()
+        tickets = (
+            await session.execute(
+                select(
+                    Ticket.municipality_code,
+                    Ticket.office_id,
+                    TicketCategory.prefix,
+                    func.count(),
+                    func.min(Ticket.queued_at),
+                )
+                .join(TicketCategory, of_category)  # type: ignore[arg-type]
+                .where(Ticket.status == TicketStatus.WAITING, Ticket.business_day == today)
+                .group_by(Ticket.municipality_code, Ticket.office_id, TicketCategory.prefix)
+            )
+        ).all()
+    return list(tasks), list(tickets)

@@ -1,0 +1,50 @@
+"""Reads behind the work screens: the vendor manager's queue, the verify step's keying."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.applications import TaskKind
+from app.storage.tables import Application, Task
+
+
+async def latest_verify(session: AsyncSession, application_id: str) -> Task | None:
+    """The application's most recently completed verify task."""
+    return (
+        (
+            await session.execute(
+                select(Task)
+                .where(
+                    Task.application_id == application_id,
+                    Task.kind == TaskKind.VERIFY,
+                    Task.status == "done",
+                )
+                .order_by(Task.completed_at.desc())  # type: ignore[union-attr]
+            )
+        )
+        .scalars()
+        .first()
+    )
+
+
+async def list_vendor_manager_tasks(
+    session: AsyncSession, municipality_code: str, procedures: list[str], limit: int
+) -> list[tuple[Task, Application]]:
+    """Open returned vendor-keyed tasks of these procedures, most urgent first (never city-only
+    work or applications under 支援措置)."""
+    rows = (
+        await session.execute(
+            select(Task, Application)
+            .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+            .where(
+                Task.municipality_code == municipality_code,
+                Task.queue == "vendor_manager",
+                Task.status == "open",
+                Task.city_only.is_(False),  # type: ignore[attr-defined]
+                Application.is_protected.is_(False),  # type: ignore[attr-defined]
+                Task.procedure.in_(procedures),
+            )  # type: ignore[attr-defined]
+            .order_by(Task.urgency)
+            .limit(limit)
+        )
+    ).all()
+    return [(task, application) for task, application in rows]
