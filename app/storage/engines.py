@@ -1,10 +1,12 @@
 """What the layers above hold an engine and a session factory as (they import no sqlalchemy)."""
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.storage.db import Sessionmaker
 
 Engine = AsyncEngine
-Sessionmaker = async_sessionmaker[AsyncSession]
+__all__ = ["Engine", "Sessionmaker", "sqlite_file"]
 
 
 def sqlite_file(url: str) -> str | None:

@@ -5,10 +5,8 @@ import hashlib
 from collections.abc import AsyncIterator
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-# What the job layer holds a session factory as (it imports no sqlalchemy).
-Sessionmaker = async_sessionmaker[AsyncSession]
+from app.storage.db import Sessionmaker
 
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 
