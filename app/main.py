@@ -21,13 +21,14 @@ from app.api.ratelimit import RateLimiter
 from app.domain.clock import Clock, SystemClock
 from app.realtime.guard import guard_displays
 from app.realtime.hub import Hub
-from app.realtime.pglisten import PgListener, asyncpg_dsn
+from app.realtime.pglisten import PgListener
 from app.resources import Resources
 from app.services.lobby_feed import DatabaseLobbyFeed
 from app.services.token_cache import TokenCache
 from app.settings import Settings
 from app.storage import lobby as lobby_store
 from app.storage.db import create_engine, make_sessionmaker
+from app.storage.engines import asyncpg_dsn
 
 log = logging.getLogger(__name__)
 

@@ -15,3 +15,9 @@ def sqlite_file(url: str) -> str | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
     return parsed.database
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """The plain PostgreSQL DSN of a SQLAlchemy URL, for a LISTEN connection of asyncpg's own."""
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
