@@ -28,6 +28,7 @@ from app.domain.audit import (
 )
 from app.domain.clock import SystemClock
 from app.domain.roles import Principal, Role
+from app.jobs import JobContext, JobRunner, audit_sealing
 from app.services import audit
 from app.services.access import record_access
 from app.services.uow import UnitOfWork
@@ -317,26 +318,26 @@ class FlakyDatabase:
         return self.maker()
 
 
-async def test_the_sealer_survives_database_errors_and_stops_cleanly(
+async def test_the_sealing_job_survives_database_errors_and_stops_cleanly(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     await seed(db.url, KUMAMOTO)
-    stop = asyncio.Event()
     flaky = FlakyDatabase(db.maker, failures=3)
-    with caplog.at_level(logging.INFO, logger="app.services.audit"):
-        task = asyncio.create_task(audit.run_sealer(
-            flaky, SystemClock(), AuditSettings(seal_every_s=0.02), stop))  # type: ignore[arg-type]
+    settings = make_settings(db.url, audit=AuditSettings(seal_every_s=0.02))
+    context = JobContext(flaky, SystemClock(), settings)  # type: ignore[arg-type]
+    runner = JobRunner([audit_sealing.JOB], context)
+    with caplog.at_level(logging.INFO, logger="app.jobs.core"):
+        runner.start()
         for _ in range(200):
             if (await db.sql("SELECT count(*) FROM event_log WHERE chain_seq IS NULL"))[0][0] == 0:
                 break
             await asyncio.sleep(0.05)
-        stop.set()
-        await asyncio.wait_for(task, 5)
-    assert flaky.failures == 0
+        await asyncio.wait_for(runner.stop(), 5)
+    assert flaky.failures == 0 and runner.stats["audit-sealing"].failures == 3
     assert (await db.reports())[(LogName.EVENT, KUMAMOTO)].entries > 0
-    records = [r for r in caplog.records if r.name == "app.services.audit"]
+    records = [r for r in caplog.records if r.name == "app.jobs.core"]
     warnings = [r for r in records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "audit sealing failed" in warnings[0].getMessage()
+    assert len(warnings) == 1 and "job audit-sealing failed" in warnings[0].getMessage()
     assert any("works again after 3 failed attempts" in r.getMessage() for r in records)
 
 

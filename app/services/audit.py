@@ -11,7 +11,6 @@ verification; it is never deleted, so it stays as evidence.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from app.domain.audit import (
     entry_hash,
 )
 from app.domain.clock import Clock
-from app.settings import AuditSettings
 from app.storage import audit as store
 from app.storage.db import Sessionmaker
 
@@ -99,30 +97,6 @@ async def seal(
                     still.append(code)
             pending = still
     return sealed
-
-
-async def run_sealer(
-    sessionmaker: Sessionmaker, clock: Clock, settings: AuditSettings, stop: asyncio.Event
-) -> None:
-    """The app's background sealer: seal, wait ``seal_every_s``, again, until ``stop`` is set.
-
-    A database that is down or restarting is logged once and retried with backoff.
-    """
-    failures = 0
-    while not stop.is_set():
-        try:
-            await seal(sessionmaker, clock, batch_rows=settings.batch_rows, stop=stop, keys=settings.keys)
-        except Exception:
-            failures += 1
-            if failures == 1:
-                log.warning("audit sealing failed; retrying", exc_info=True)
-        else:
-            if failures:
-                log.info("audit sealing works again after %d failed attempts", failures)
-            failures = 0
-        delay = min(settings.seal_every_s * 2**failures, max(settings.seal_every_s, 30.0))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from app.services.batches.delivery import (
     vendor_batch,
 )
 from app.services.batches.results import RESULT_GROUP, check_results_allowed, result_lines
-from app.services.batches.sealing import SealReport, run_schedule, seal, seal_due
+from app.services.batches.sealing import SealReport, seal, seal_due
 
 __all__ = [
     "RESULT_GROUP",
@@ -56,7 +56,6 @@ __all__ = [
     "recall",
     "record_download",
     "result_lines",
-    "run_schedule",
     "seal",
     "seal_due",
     "state_of",

@@ -1,6 +1,5 @@
 """Sealing the central queue's open entry work into vendor batches, now or on the schedule."""
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -200,13 +199,3 @@ async def seal_due(sessionmaker: Sessionmaker, clock: Clock, settings: Settings)
             sealed += len((await seal(uow, contract)).batches)
             await uow.commit()
     return sealed
-
-
-async def run_schedule(sessionmaker: Sessionmaker, clock: Clock, settings: Settings) -> None:
-    """The periodic sealing loop of the app's lifespan."""
-    while True:
-        await asyncio.sleep(settings.vendor.schedule_tick_s)
-        try:
-            await seal_due(sessionmaker, clock, settings)
-        except Exception:
-            log.warning("scheduled sealing failed", exc_info=True)
