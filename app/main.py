@@ -18,6 +18,7 @@ from app.api.pages import install_pages
 from app.api.ratelimit import RateLimiter
 from app.domain.clock import Clock, SystemClock
 from app.jobs import retention as retention_job
+from app.realtime.admission import DisplayAdmission
 from app.realtime.guard import guard_displays
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener, asyncpg_dsn
@@ -178,6 +179,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(EdgeHeaders)
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
     app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_s, settings.kiosk_burst)
+    app.state.display_admission = DisplayAdmission(
+        settings.display.connections_per_address,
+        settings.display.connects_per_s,
+        settings.display.connect_burst,
+    )
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(ops.router)
     install_pages(app, ROOT)

@@ -47,6 +47,12 @@ class DisplaySettings(BaseModel):
     # until the next event or for snapshot_cache_s at most (it carries the time and estimates).
     window_events: int = 5000
     snapshot_cache_s: float = 2.0
+    # Per client address and process, checked before the upgrade (429 with Retry-After): at
+    # most this many lobby websockets open at once, and new ones at connects_per_s on average
+    # with bursts of connect_burst. A lobby behind one NAT address shares them (README). 0: off.
+    connections_per_address: int = 50
+    connects_per_s: float = 2.0
+    connect_burst: int = 60
 
 
 class LobbySettings(BaseModel):
