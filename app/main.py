@@ -19,6 +19,7 @@ from app.api.ratelimit import RateLimiter
 from app.domain.clock import Clock, SystemClock
 from app.jobs import retention as retention_job
 from app.realtime.admission import DisplayAdmission
+from app.realtime.collector import FreezingCollector
 from app.realtime.guard import guard_displays
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener, asyncpg_dsn
@@ -143,6 +144,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # leave behind, instead of stalling every request for a tenth of a second.
         gc.collect()
         gc.freeze()
+        if settings.display.gc_freeze_s > 0:
+            # From then on, what lives (connected displays above all) is frozen as it settles.
+            collector = FreezingCollector(settings.display.gc_freeze_s)
+            tasks.append(asyncio.create_task(collector.run(), name="gc-freeze"))
         try:
             yield
         finally:

@@ -53,6 +53,10 @@ class DisplaySettings(BaseModel):
     connections_per_address: int = 50
     connects_per_s: float = 2.0
     connect_burst: int = 60
+    # Every this many seconds the process freezes what is alive (gc.freeze): the collector's
+    # scans skip connected displays, and a full collection runs once the frozen objects have
+    # grown by half (app/realtime/collector.py). 0: CPython's own policy.
+    gc_freeze_s: float = 60.0
 
 
 class LobbySettings(BaseModel):
