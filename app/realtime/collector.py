@@ -48,7 +48,8 @@ class FreezingCollector:
             self.full_collections += 1
             gc.freeze()
             self._after_full = gc.get_freeze_count()
-            log.debug("full collection: %d objects frozen before, %d after", frozen, self._after_full)
+            log.debug("full collection: %d objects frozen before, %d after",
+                      frozen, self._after_full)
             return
         gc.freeze()
         self.freezes += 1
