@@ -55,7 +55,7 @@ class DisplaySettings(BaseModel):
     connect_burst: int = 60
     # Every this many seconds the process freezes what is alive (gc.freeze): the collector's
     # scans skip connected displays, and a full collection runs once the frozen objects have
-    # grown by half (app/realtime/collector.py). 0: CPython's own policy.
+    # doubled (app/realtime/collector.py). 0: CPython's own policy.
     gc_freeze_s: float = 60.0
 
 
