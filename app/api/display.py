@@ -1,18 +1,14 @@
 """The lobby channel over websocket (CONTRACT.md, Lobby): snapshot, then events in seq order."""
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket
-from starlette.responses import Response
 
 from app.api.deps import principal_for_token
-from app.api.errors import HTTP_TITLES
 from app.domain.errors import DomainError
 from app.domain.roles import Principal, Role
-from app.realtime.admission import DisplayAdmission, Turned
 from app.realtime.connection import DisplayConnection, DisplayOptions
-from app.realtime.direct import denial_sent, direct_writer
+from app.realtime.direct import direct_writer
 from app.realtime.guard import CLOSE_UNAUTHORISED
 from app.resources import Resources
 from app.services.uow import UnitOfWork
@@ -25,7 +21,6 @@ router = APIRouter(tags=["lobby"])
 
 DISPLAY_ROLES = frozenset({Role.DISPLAY, Role.COUNTER})
 CLOSE_NOT_FOUND = 4404
-CLOSE_TRY_AGAIN_LATER = 1013
 
 
 async def _authorise(
@@ -62,38 +57,6 @@ async def _authorise(
 async def lobby_feed(
     websocket: WebSocket, office_id: str, token: Annotated[str, Query(max_length=200)] = ""
 ) -> None:
-    admission: DisplayAdmission = websocket.app.state.display_admission
-    address = websocket.client.host if websocket.client else "unknown"
-    turned = admission.admit(address)
-    if turned is not None:
-        await _turn_away(websocket, turned)
-        return
-    try:
-        await _serve(websocket, office_id, token)
-    finally:
-        admission.release(address)
-
-
-async def _turn_away(websocket: WebSocket, turned: Turned) -> None:
-    """429 with Retry-After before the upgrade; a server without the denial response extension
-    accepts and closes at once with 1013 (try again later)."""
-    if "websocket.http.response" not in websocket.scope.get("extensions", {}):
-        await websocket.accept()
-        await websocket.close(CLOSE_TRY_AGAIN_LATER, turned.code)
-        return
-    body = json.dumps(
-        {"type": f"urn:madoguchi:problem:{turned.code}", "title": HTTP_TITLES[429],
-         "status": 429, "detail": turned.detail, "code": turned.code},
-        ensure_ascii=False,
-    )
-    await websocket.send_denial_response(Response(
-        body, status_code=429, media_type="application/problem+json",
-        headers={"Retry-After": str(turned.retry_after_s)},
-    ))
-    denial_sent(websocket._send, websocket.scope)
-
-
-async def _serve(websocket: WebSocket, office_id: str, token: str) -> None:
     resources: Resources = websocket.app.state.resources
     settings: Settings = websocket.app.state.settings
     await websocket.accept()

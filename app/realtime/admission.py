@@ -8,11 +8,17 @@ terminals watching their queue) shares them, so the defaults leave room for a la
 comes back all at once after a power cut.
 """
 
+import json
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from app.realtime.direct import denial_sent
+
+CLOSE_TRY_AGAIN_LATER = 1013
 
 TOO_MANY_CONNECTIONS = (
     "この端末のアドレスからの接続が多すぎます (too many display connections from this address)"
@@ -90,3 +96,46 @@ class DisplayAdmission:
         while len(self._buckets) > self._max_addresses:
             self._buckets.popitem(last=False)
         return None
+
+
+class AdmissionGate:
+    """Pure ASGI, in front of the app's own middleware: a websocket under ``prefix`` from an
+    address over its limits is answered 429 before anything else of the app runs (a refusal
+    through the whole stack cost about 1 ms of CPU)."""
+
+    def __init__(self, app: Any, admission: DisplayAdmission, prefix: str, title: str) -> None:
+        self.app = app
+        self.admission = admission
+        self.prefix = prefix
+        self.title = title
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        turned = self.admission.admit(address)
+        if turned is None:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.admission.release(address)
+            return
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            # A server without the denial response extension: closed before the upgrade.
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER,
+                        "reason": turned.code})
+            return
+        body = json.dumps(
+            {"type": f"urn:madoguchi:problem:{turned.code}", "title": self.title,
+             "status": 429, "detail": turned.detail, "code": turned.code},
+            ensure_ascii=False,
+        ).encode()
+        await send({"type": "websocket.http.response.start", "status": 429, "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(turned.retry_after_s).encode()),
+        ]})
+        await send({"type": "websocket.http.response.body", "body": body})
+        denial_sent(send, scope)
