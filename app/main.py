@@ -14,11 +14,13 @@ from app import jobs
 from app.api import api_router, ops
 from app.api.docs import install_docs
 from app.api.edge import AnonymousPageLimit, BodyReadTimeout, EdgeHeaders
-from app.api.errors import install_error_handlers
+from app.api.errors import HTTP_TITLES, install_error_handlers
 from app.api.limits import BodySizeLimit, JsonShapeLimit
 from app.api.pages import install_pages
 from app.api.ratelimit import RateLimiter
 from app.domain.clock import Clock, SystemClock
+from app.realtime.admission import AdmissionGate, DisplayAdmission
+from app.realtime.collector import FreezingCollector
 from app.realtime.guard import guard_displays
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener
@@ -121,6 +123,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # leave behind, instead of stalling every request for a tenth of a second.
         gc.collect()
         gc.freeze()
+        if settings.display.gc_freeze_s > 0:
+            # From then on, what lives (connected displays above all) is frozen as it settles.
+            collector = FreezingCollector(settings.display.gc_freeze_s)
+            tasks.append(asyncio.create_task(collector.run(), name="gc-freeze"))
         try:
             yield
         finally:
@@ -151,6 +157,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     # Outermost of the app's own middleware: its 413s, 408s and 429s carry the headers too.
     app.add_middleware(EdgeHeaders)
+    # In front of everything: lobby websockets over their address's limits are refused first.
+    app.state.display_admission = DisplayAdmission(
+        settings.display.connections_per_address,
+        settings.display.connects_per_s,
+        settings.display.connect_burst,
+    )
+    app.add_middleware(
+        AdmissionGate, admission=app.state.display_admission, prefix="/api/v1/ws/",
+        title=HTTP_TITLES[429],
+    )
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
     app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_s, settings.kiosk_burst)
     app.include_router(api_router, prefix="/api/v1")

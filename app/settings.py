@@ -50,6 +50,16 @@ class DisplaySettings(BaseModel):
     # until the next event or for snapshot_cache_s at most (it carries the time and estimates).
     window_events: int = 5000
     snapshot_cache_s: float = 2.0
+    # Per client address and process, checked before the upgrade (429 with Retry-After): at
+    # most this many lobby websockets open at once, and new ones at connects_per_s on average
+    # with bursts of connect_burst. A lobby behind one NAT address shares them (README). 0: off.
+    connections_per_address: int = 50
+    connects_per_s: float = 2.0
+    connect_burst: int = 60
+    # Every this many seconds the process freezes what is alive (gc.freeze): the collector's
+    # scans skip connected displays, and a full collection runs once the frozen objects have
+    # doubled (app/realtime/collector.py). 0: CPython's own policy.
+    gc_freeze_s: float = 60.0
 
 
 class LobbySettings(BaseModel):

@@ -97,6 +97,11 @@ class DisplayConnection:
                 await self._stream(subscription)
             except SlowDisplay:
                 await self._close(subscription, CLOSE_TRY_AGAIN_LATER, "display too slow")
+            except Exception as error:
+                # Gone before its snapshot was sent (a television switched off as it connected,
+                # or a client that hangs up at once, over and over): nothing to log.
+                if not _is_disconnect(error):
+                    raise
 
     async def _stream(self, subscription: Subscription) -> None:
         reader = asyncio.create_task(self._read(subscription))

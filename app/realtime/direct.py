@@ -131,6 +131,20 @@ def direct_writer(send: Callable[..., Any], scope: Mapping[str, Any]) -> DirectW
     return DirectWriter(protocol)
 
 
+def denial_sent(send: Callable[..., Any], scope: Mapping[str, Any]) -> None:
+    """After an HTTP answer sent in place of the upgrade (the denial response extension):
+    uvicorn's sansio protocol does not count that answer as the end of the handshake, and
+    logs an error ("returned without completing handshake") for every display turned away."""
+    protocol = _server_protocol(send) if WebSocketsSansIOProtocol is not None else None
+    if (
+        protocol is not None
+        and getattr(protocol, "scope", None) is scope
+        and getattr(protocol, "initial_response", None) is not None
+        and protocol.close_sent
+    ):
+        protocol.handshake_complete = True
+
+
 def _server_protocol(send: Callable[..., Any]) -> Any:
     current: Any = send
     for _ in range(_MAX_WRAPPERS):

@@ -3,8 +3,11 @@
 Run as ``python -m clients.bench.display_swarm``; it talks to its parent over stdin/stdout,
 one JSON object per line:
 
-1. parent → swarm: ``{"urls": [...], "clients": N, "connect_concurrency": 50}``. Client *i*
-   connects to ``urls[i % len(urls)]`` (its *group*), without compression.
+1. parent → swarm: ``{"urls": [...], "clients": N, "connect_concurrency": 50,
+   "per_address": 25}``. Client *i* connects to ``urls[i % len(urls)]`` (its *group*), without
+   compression. To a server on 127.0.0.1 it connects from its own lobby's loopback address,
+   ``127.0.1.(i // per_address + 1)``: the server limits connections per client address
+   (``display.connections_per_address``), as it would a lobby behind one NAT address.
 2. swarm → parent: ``{"event": "ready", "connected": n, "failed": m, ...}`` once every client
    has its first message (the snapshot) or has given up.
 3. parent → swarm: ``{"cmd": "collect", "final_seq": S, "t0": {"A-001": t, ...},
@@ -26,6 +29,7 @@ import sys
 import time
 from array import array
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
@@ -90,8 +94,10 @@ class Display:
 
 
 class Swarm:
-    def __init__(self, urls: list[str], clients: int, connect_concurrency: int) -> None:
+    def __init__(self, urls: list[str], clients: int, connect_concurrency: int,
+                 per_address: int = 25) -> None:
         self.urls = urls
+        self.per_address = max(1, per_address)
         self.displays = [Display(i, i % len(urls)) for i in range(clients)]
         self.connect_gate = asyncio.Semaphore(connect_concurrency)
         # (group, seq) → number of a ticket.called event; seqs are per server in the baseline
@@ -109,8 +115,16 @@ class Swarm:
         if self.settled == len(self.displays):
             self.all_settled.set()
 
+    def source_address(self, display: Display, url: str) -> tuple[str, int] | None:
+        """The loopback address this display connects from (its lobby), for a local server."""
+        if urlsplit(url).hostname != "127.0.0.1":
+            return None
+        lobby = display.index // self.per_address
+        return (f"127.0.{1 + lobby // 254}.{1 + lobby % 254}", 0)
+
     async def run_display(self, display: Display) -> None:
         url = self.urls[display.group]
+        source = self.source_address(display, url)
         connection: ClientConnection | None = None
         async with self.connect_gate:
             started = time.monotonic()
@@ -119,6 +133,7 @@ class Swarm:
                     connection = await connect(
                         url, compression=None, open_timeout=60, ping_interval=20,
                         ping_timeout=20, close_timeout=1, max_size=2**22,
+                        **({"local_addr": source} if source else {}),
                     )
                     first = await asyncio.wait_for(connection.recv(), 60)
                     break
@@ -314,7 +329,8 @@ async def main_async(max_lifetime_s: float) -> None:
         return
     clients = int(config["clients"])
     raise_fd_limit(clients + 256)
-    swarm = Swarm(list(config["urls"]), clients, int(config.get("connect_concurrency", 50)))
+    swarm = Swarm(list(config["urls"]), clients, int(config.get("connect_concurrency", 50)),
+                  int(config.get("per_address", 25)))
     swarm.start()
     try:
         await asyncio.wait_for(swarm.all_settled.wait(), float(config.get("connect_timeout_s", 180)))

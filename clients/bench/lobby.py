@@ -576,7 +576,10 @@ def _server_figures(windows: list[Window], deliveries: int) -> dict[str, float |
 
 
 async def product_round(options: BenchOptions, live: list[Any], demo: Demo, sizes: Sizes,
-                        label: str) -> dict[str, Any]:
+                        label: str, beside: ProcSampler | None = None) -> dict[str, Any]:
+    """One latency round; ``beside``: a process of the scenario running alongside (the hostile
+    scenario's bad clients), whose CPU in the round is reported apart from the host's other
+    load as ``beside_cpu_pct``."""
     urls = [s.url for s in live]
     need_a = math.ceil(sizes.calls / 2) + 5
     need_b = math.ceil(sizes.calls / 4) + 5
@@ -593,6 +596,7 @@ async def product_round(options: BenchOptions, live: list[Any], demo: Demo, size
         samplers = [s.sampler for s in live]
         marks = [s.mark() for s in samplers]
         swarm_mark = swarm.sampler.mark()
+        beside_mark = beside.mark() if beside is not None else None
         host = host_mark(demo.database)
         profiler = Profiler(options, [s.pid for s in live], label)
         drive = await drive_product(urls, demo, sizes.calls, sizes.interval_s)
@@ -601,7 +605,10 @@ async def product_round(options: BenchOptions, live: list[Any], demo: Demo, size
         profiler.stop()
         windows = _windows(samplers, marks)
         swarm_window = swarm.sampler.since(swarm_mark)
-        machine = host_since(host, sum(w.cpu_s for w in windows) + swarm_window.cpu_s, demo.database)
+        beside_window = beside.since(beside_mark) if beside is not None and beside_mark else None
+        beside_s = beside_window.cpu_s if beside_window is not None else 0.0
+        machine = host_since(host, sum(w.cpu_s for w in windows) + swarm_window.cpu_s + beside_s,
+                             demo.database)
     finally:
         if profiler is not None:
             profiler.stop()
@@ -610,6 +617,7 @@ async def product_round(options: BenchOptions, live: list[Any], demo: Demo, size
         "ready": ready, "swarm": result, "drive": _drive_summary(drive),
         "server": _server_figures(windows, result["events_received"]),
         "swarm_cpu_pct": swarm_window.cpu_pct, "host": machine, "quiet_before": quiet,
+        "beside_cpu_pct": beside_window.cpu_pct if beside_window is not None else None,
     }
 
 

@@ -100,10 +100,13 @@ class SilentDisplay:
         self.writer = writer
 
     @classmethod
-    async def open(cls, server: LiveServer, path: str) -> "SilentDisplay":
+    async def open(
+        cls, server: LiveServer, path: str, source: str = "127.0.0.1"
+    ) -> "SilentDisplay":
         port = int(server.url.rsplit(":", 1)[1])
         raw = socket.socket()
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.bind((source, 0))
         raw.setblocking(False)
         await asyncio.get_running_loop().sock_connect(raw, ("127.0.0.1", port))
         reader, writer = await asyncio.open_connection(sock=raw, limit=4096)
@@ -134,7 +137,8 @@ async def test_silent_resume_from_zero_does_not_block_kiosks_or_other_displays(
     last = await add_history(server.settings.database_url, office, HISTORY)
     url = server.lobby_ws(office.id, office.token("display"))
     path = f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
-    silent = [await SilentDisplay.open(server, path) for _ in range(SILENT)]
+    # Frozen televisions are separate machines: each connects from an address of its own.
+    silent = [await SilentDisplay.open(server, path, f"127.0.3.{i + 1}") for i in range(SILENT)]
 
     async with connect(url) as healthy:
         assert (await first_message(healthy))["seq"] == last

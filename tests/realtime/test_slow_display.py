@@ -3,6 +3,8 @@
 import asyncio
 from datetime import UTC, datetime
 
+from starlette.websockets import WebSocketDisconnect
+
 from app.realtime.connection import DisplayConnection, DisplayOptions
 from app.realtime.hub import Hub
 from app.realtime.messages import LobbySnapshot, OfficeInfo
@@ -91,3 +93,19 @@ async def test_lagging_display_catches_up_from_history_instead_of_dropping_event
     task.cancel()
     pump.cancel()
     await asyncio.gather(task, pump, return_exceptions=True)
+
+
+class GoneSocket(Socket):
+    """A display that hung up as it connected: the server's first send fails."""
+
+    async def send_text(self, data: str) -> None:
+        raise WebSocketDisconnect(code=1006)
+
+
+async def test_a_display_gone_before_its_snapshot_ends_quietly_and_leaves_nothing_behind() -> None:
+    feed = Feed()
+    hub = Hub(feed.fetch)
+    options = DisplayOptions(heartbeat_s=30, send_timeout_s=1, history_limit=1000)
+    # No exception reaches the server (which would log it with a traceback, once per hang-up).
+    await asyncio.wait_for(DisplayConnection(GoneSocket(), hub, feed, "office", options).run(), 5)
+    assert hub.connection_count() == 0
