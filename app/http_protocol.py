@@ -34,10 +34,13 @@ def _header_timeout(app: Any) -> float:
 
 def _timeout_response() -> bytes:
     body = json.dumps(
-        {"type": "urn:madoguchi:problem:request_timeout",
-         "title": "時間内に受信できませんでした / Request timeout", "status": 408,
-         "detail": "リクエストヘッダーが時間内に届きませんでした (request headers not received in time)",
-         "code": "request_timeout"},
+        {
+            "type": "urn:madoguchi:problem:request_timeout",
+            "title": "時間内に受信できませんでした / Request timeout",
+            "status": 408,
+            "detail": "リクエストヘッダーが時間内に届きませんでした (request headers not received in time)",
+            "code": "request_timeout",
+        },
         ensure_ascii=False,
     ).encode()
     head = (

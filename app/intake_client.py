@@ -22,23 +22,36 @@ def chunks(handle: IO[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
         yield first, lines
 
 
-def send_file(path: Path, *, url: str, token: str, chunk_lines: int, report: Path | None) -> dict[str, int]:
+def send_file(
+    path: Path, *, url: str, token: str, chunk_lines: int, report: Path | None
+) -> dict[str, int]:
     totals = {"created": 0, "duplicate": 0, "conflict": 0, "rejected": 0, "failed": 0}
     out = report.open("w", encoding="utf-8") if report else None
     size = path.stat().st_size
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-        disable=not sys.stderr.isatty(), transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        disable=not sys.stderr.isatty(),
+        transient=False,
     )
     headers = {"Authorization": f"Bearer {token}", "content-type": "application/x-ndjson"}
     try:
-        with progress, httpx2.Client(base_url=url.rstrip("/") + "/api/v1", timeout=600) as client, \
-                path.open("rb") as handle:
+        with (
+            progress,
+            httpx2.Client(base_url=url.rstrip("/") + "/api/v1", timeout=600) as client,
+            path.open("rb") as handle,
+        ):
             bar = progress.add_task("送信中 sending", total=size)
             for first, lines in chunks(handle, chunk_lines):
-                response = client.post("/applications/bulk", content=b"".join(lines), headers=headers)
+                response = client.post(
+                    "/applications/bulk", content=b"".join(lines), headers=headers
+                )
                 if response.status_code != 200:
-                    raise SystemExit(f"error: the service answered {response.status_code}: {response.text[:500]}")
+                    raise SystemExit(
+                        f"error: the service answered {response.status_code}: {response.text[:500]}"
+                    )
                 for raw in response.text.splitlines():
                     result = json.loads(raw)
                     result["line"] += first - 1
@@ -46,7 +59,9 @@ def send_file(path: Path, *, url: str, token: str, chunk_lines: int, report: Pat
                     if out:
                         out.write(json.dumps(result, ensure_ascii=False) + "\n")
                     if result["status"] in ("rejected", "conflict", "failed"):
-                        reasons = "; ".join(f"{e['field']}: {e['message']}" for e in result.get("errors", []))
+                        reasons = "; ".join(
+                            f"{e['field']}: {e['message']}" for e in result.get("errors", [])
+                        )
                         print(f"line {result['line']}: {reasons}", file=sys.stderr)
                 progress.update(bar, advance=sum(len(line) for line in lines))
     finally:

@@ -33,7 +33,11 @@ class RedactingFilter(logging.Filter):
 
 def log_config(level: str = "info") -> dict[str, Any]:
     """uvicorn's log configuration with the redacting filter on every handler."""
-    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "filters": ["redact"]}
+    handler = {
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+        "filters": ["redact"],
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -73,8 +73,14 @@ def build_resources(settings: Settings, clock: Clock | None = None) -> Resources
         window_events=settings.display.window_events,
         snapshot_ttl_s=settings.display.snapshot_cache_s,
     )
-    return Resources(engine=engine, sessionmaker=sessionmaker, hub=hub, feed=feed, clock=clock,
-                     tokens=TokenCache(settings.token_cache_s))
+    return Resources(
+        engine=engine,
+        sessionmaker=sessionmaker,
+        hub=hub,
+        feed=feed,
+        clock=clock,
+        tokens=TokenCache(settings.token_cache_s),
+    )
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -96,13 +102,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # through this process).
         tokens_changed = asyncio.Event()
         resources.tokens.on_forget.append(lambda _token_id: tokens_changed.set())
-        tasks.append(asyncio.create_task(
-            guard_displays(
-                resources.hub, resources.feed.live_tokens, resources.clock.now,
-                settings.display.guard_s, settings.display.max_buffered_bytes, tokens_changed,
-            ),
-            name="display-guard",
-        ))
+        tasks.append(
+            asyncio.create_task(
+                guard_displays(
+                    resources.hub,
+                    resources.feed.live_tokens,
+                    resources.clock.now,
+                    settings.display.guard_s,
+                    settings.display.max_buffered_bytes,
+                    tokens_changed,
+                ),
+                name="display-guard",
+            )
+        )
         listener = None
         if resources.engine.dialect.name == "postgresql":
             listener = PgListener(
@@ -164,7 +176,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         settings.display.connect_burst,
     )
     app.add_middleware(
-        AdmissionGate, admission=app.state.display_admission, prefix="/api/v1/ws/",
+        AdmissionGate,
+        admission=app.state.display_admission,
+        prefix="/api/v1/ws/",
         title=HTTP_TITLES[429],
     )
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
@@ -174,4 +188,3 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_docs(app)
     install_pages(app, ROOT)
     return app
-

@@ -102,7 +102,8 @@ class AuditSettings(BaseModel):
     def keys(self) -> AuditKeys:
         """The keyring: the configured key, or the development key when none is set."""
         current, secret = (
-            (self.key_id, self.key.get_secret_value()) if self.key is not None
+            (self.key_id, self.key.get_secret_value())
+            if self.key is not None
             else (DEVELOPMENT_AUDIT_KEY_ID, DEVELOPMENT_AUDIT_KEY)
         )
         secrets = {k: v.get_secret_value().encode() for k, v in self.retired_keys.items()}
@@ -127,7 +128,9 @@ class RetentionSettings(BaseModel):
         try:
             retention.periods(self.years)
         except InvalidInput as error:
-            raise ValueError("; ".join(f"{e['field']}: {e['message']}" for e in error.errors)) from None
+            raise ValueError(
+                "; ".join(f"{e['field']}: {e['message']}" for e in error.errors)
+            ) from None
         if self.access_log_years < 1:
             raise ValueError("retention.access_log_years: 1年未満にできません (at least 1 year)")
         if self.every_s < 0:
@@ -242,7 +245,9 @@ class Settings(BaseSettings):
         """Refuse to run in production with what is only fit for development."""
         if self.environment == "production":
             if self.audit.key is None:
-                raise ValueError("MADOGUCHI_AUDIT__KEY is required in production (the audit log MAC key)")
+                raise ValueError(
+                    "MADOGUCHI_AUDIT__KEY is required in production (the audit log MAC key)"
+                )
             if len(self.audit.key.get_secret_value()) < 32:
                 raise ValueError("MADOGUCHI_AUDIT__KEY must be at least 32 characters")
 

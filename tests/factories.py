@@ -16,8 +16,12 @@ def move_in(**overrides: Any) -> dict[str, Any]:
         "procedure": "resident.move_in",
         "channel": "ocr",
         "received_at": datetime.now(UTC).isoformat(),
-        "applicant": {"family_name": "髙橋", "given_name": "𠮷子", "family_name_kana": "タカハシ",
-                      "given_name_kana": "ヨシコ"},
+        "applicant": {
+            "family_name": "髙橋",
+            "given_name": "𠮷子",
+            "family_name_kana": "タカハシ",
+            "given_name_kana": "ヨシコ",
+        },
         "fields": {
             "filing_date": "令和8年11月20日",
             "filer_name": "髙橋 𠮷子",
@@ -31,16 +35,34 @@ def move_in(**overrides: Any) -> dict[str, Any]:
             "transfer_method": "certificate",
             "previous_resident_code": "12345678903",
             "members": [
-                {"name": "髙橋 𠮷子", "kana": "たかはし よしこ", "birth_date": "昭和60年4月1日", "sex": "female",
-                 "relationship": "世帯主", "honseki": "福岡県福岡市", "hittousha": "髙橋 𠮷子",
-                 "my_number": my_number()},
-                {"name": "髙橋 朗", "kana": "タカハシ アキラ", "birth_date": "令和2年6月3日", "sex": "male",
-                 "relationship": "子", "honseki": "福岡県福岡市", "hittousha": "髙橋 𠮷子"},
+                {
+                    "name": "髙橋 𠮷子",
+                    "kana": "たかはし よしこ",
+                    "birth_date": "昭和60年4月1日",
+                    "sex": "female",
+                    "relationship": "世帯主",
+                    "honseki": "福岡県福岡市",
+                    "hittousha": "髙橋 𠮷子",
+                    "my_number": my_number(),
+                },
+                {
+                    "name": "髙橋 朗",
+                    "kana": "タカハシ アキラ",
+                    "birth_date": "令和2年6月3日",
+                    "sex": "male",
+                    "relationship": "子",
+                    "honseki": "福岡県福岡市",
+                    "hittousha": "髙橋 𠮷子",
+                },
             ],
         },
         "ocr": {
             "move_date": {"value": "R8.11.16", "confidence": 0.97},
-            "new_address": {"value": "熊本市中央区手取本町１－１", "confidence": 0.72, "image": "crop://1/new_address"},
+            "new_address": {
+                "value": "熊本市中央区手取本町１－１",
+                "confidence": 0.72,
+                "image": "crop://1/new_address",
+            },
         },
     }
     body.update(overrides)
@@ -64,8 +86,16 @@ def status_report(ref: str | None = None, **overrides: Any) -> dict[str, Any]:
             "claimant_phone": "096-000-0000",
             "claimant_my_number": my_number("12345678901"),
             "certificate_number": "K-2024-001",
-            "children": [{"name": "佐藤 陽", "kana": "サトウ ヒナタ", "birth_date": "平成30年1月9日",
-                          "relationship": "子", "living_together": True, "my_number": my_number("98765432109")}],
+            "children": [
+                {
+                    "name": "佐藤 陽",
+                    "kana": "サトウ ヒナタ",
+                    "birth_date": "平成30年1月9日",
+                    "relationship": "子",
+                    "living_together": True,
+                    "my_number": my_number("98765432109"),
+                }
+            ],
             "previous_year_income": 1800000,
             "child_support_amount": 0,
             "receives_public_pension": False,

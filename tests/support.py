@@ -107,9 +107,15 @@ async def run_server(
     app = create_app(settings, clock=clock)
     # The websocket settings `madoguchi serve` uses (sansio protocol, frame limit, no deflate).
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning",
-        **{**server_options(settings.display.max_message_bytes), "http": HttpProtocol,
-           **uvicorn_options},
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        **{
+            **server_options(settings.display.max_message_bytes),
+            "http": HttpProtocol,
+            **uvicorn_options,
+        },
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -29,9 +29,14 @@ def server_process(
     Its log goes to ``log_path`` when given (tests read it), else to a temporary file.
     """
     port = port or free_port()
-    environment = {**os.environ, "MADOGUCHI_DATABASE_URL": database_url,
-                   "MADOGUCHI_KIOSK_BURST": "100000", "MADOGUCHI_PUBLIC_BURST": "100000",
-                   "MADOGUCHI_PAGE_BURST": "100000", **env}
+    environment = {
+        **os.environ,
+        "MADOGUCHI_DATABASE_URL": database_url,
+        "MADOGUCHI_KIOSK_BURST": "100000",
+        "MADOGUCHI_PUBLIC_BURST": "100000",
+        "MADOGUCHI_PAGE_BURST": "100000",
+        **env,
+    }
     log = log_path.open("w+b") if log_path else tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port)],

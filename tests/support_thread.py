@@ -35,7 +35,9 @@ class FakeClock:
 
 
 @contextmanager
-def threaded_server(settings: Any, clock: Any = None) -> Iterator[tuple[LiveServer, asyncio.AbstractEventLoop]]:
+def threaded_server(
+    settings: Any, clock: Any = None
+) -> Iterator[tuple[LiveServer, asyncio.AbstractEventLoop]]:
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     stop: asyncio.Event | None = None

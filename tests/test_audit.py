@@ -55,8 +55,10 @@ class Database:
 
     async def reports(self, chunk_rows: int = 3, **kwargs: Any) -> Reports:
         # Small pages, so every check also crosses page boundaries.
-        return {(r.log, r.municipality_code): r
-                async for r in audit.verify(self.maker, chunk_rows=chunk_rows, keys=KEYS, **kwargs)}
+        return {
+            (r.log, r.municipality_code): r
+            async for r in audit.verify(self.maker, chunk_rows=chunk_rows, keys=KEYS, **kwargs)
+        }
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
         async with self.maker() as session:
@@ -69,20 +71,38 @@ class Database:
         """(id, chain_seq, chain_hash) of a chain's sealed rows, in chain order."""
         return await self.sql(
             f"SELECT id, chain_seq, chain_hash FROM {TABLE[log]} "
-            "WHERE municipality_code = :code AND chain_seq IS NOT NULL ORDER BY chain_seq", code=code)
+            "WHERE municipality_code = :code AND chain_seq IS NOT NULL ORDER BY chain_seq",
+            code=code,
+        )
 
     async def write(self, code: str, *, events: int = 0, reads: int = 0) -> None:
         """Event and access log rows the way the services write them."""
         async with self.maker() as session:
             uow = UnitOfWork(session, clock=SystemClock(), settings=Settings(database_url=self.url))
-            reviewer = Principal(token_id="tok-reviewer", municipality_code=code, role=Role.REVIEWER, name="審査")
+            reviewer = Principal(
+                token_id="tok-reviewer", municipality_code=code, role=Role.REVIEWER, name="審査"
+            )
             uow.principal = reviewer
             for i in range(events):
-                uow.log(entity="application", entity_id=f"app-{i}", action="approve", municipality_code=code,
-                        from_status="review", to_status="approved", data={"理由": "確認済み", "n": i})
+                uow.log(
+                    entity="application",
+                    entity_id=f"app-{i}",
+                    action="approve",
+                    municipality_code=code,
+                    from_status="review",
+                    to_status="approved",
+                    data={"理由": "確認済み", "n": i},
+                )
             for i in range(reads):
-                record_access(uow, reviewer, action="view", entity="application", entity_id=f"app-{i}",
-                              my_number_shown=i % 2 == 0, detail={"fields": ["氏名", "住所"]})
+                record_access(
+                    uow,
+                    reviewer,
+                    action="view",
+                    entity="application",
+                    entity_id=f"app-{i}",
+                    my_number_shown=i % 2 == 0,
+                    detail={"fields": ["氏名", "住所"]},
+                )
             await uow.commit()
 
 
@@ -101,7 +121,9 @@ async def two_cities(db: Database) -> Database:
         await db.write(code, events=6, reads=7)
     await db.seal()
     reports = await db.reports()
-    assert all(r.broken is None and r.unsealed == 0 and r.entries > 6 for r in reports.values()), reports
+    assert all(r.broken is None and r.unsealed == 0 and r.entries > 6 for r in reports.values()), (
+        reports
+    )
     return db
 
 
@@ -120,7 +142,10 @@ def madoguchi(database_url: str, *args: str, **env: str) -> subprocess.Completed
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
         env={**os.environ, "MADOGUCHI_DATABASE_URL": database_url, **env},
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -129,20 +154,31 @@ def madoguchi(database_url: str, *args: str, **env: str) -> subprocess.Completed
 
 def test_canonical_form_is_sorted_compact_utf8_json_with_utc_datetimes() -> None:
     row = {
-        "id": 7, "municipality_code": KUMAMOTO, "chain_seq": 3,
+        "id": 7,
+        "municipality_code": KUMAMOTO,
+        "chain_seq": 3,
         "at": datetime(2026, 11, 27, 9, 30, 0, 120000, tzinfo=timezone(timedelta(hours=9))),
-        "actor_id": "tok", "actor_role": "reviewer", "entity": "application", "entity_id": "a1",
-        "action": "approve", "from_status": "review", "to_status": "approved",
+        "actor_id": "tok",
+        "actor_role": "reviewer",
+        "entity": "application",
+        "entity_id": "a1",
+        "action": "approve",
+        "from_status": "review",
+        "to_status": "approved",
         "data": {"z": [1, 2.5], "理由": "髙橋 𠮷子", "a": None},
-        "chain_hash": "ignored", "not_chained": "ignored",
+        "chain_hash": "ignored",
+        "not_chained": "ignored",
     }
     canonical = canonical_json(LogName.EVENT, row)
-    assert canonical == (
-        '{"action":"approve","actor_id":"tok","actor_role":"reviewer","at":"2026-11-27T00:30:00.120000Z",'
-        '"chain_seq":3,"data":{"a":null,"z":[1,2.5],"理由":"髙橋 𠮷子"},"entity":"application",'
-        '"entity_id":"a1","from_status":"review","id":7,"log":"event","municipality_code":"431001",'
-        '"to_status":"approved"}'
-    ).encode()
+    assert (
+        canonical
+        == (
+            '{"action":"approve","actor_id":"tok","actor_role":"reviewer","at":"2026-11-27T00:30:00.120000Z",'
+            '"chain_seq":3,"data":{"a":null,"z":[1,2.5],"理由":"髙橋 𠮷子"},"entity":"application",'
+            '"entity_id":"a1","from_status":"review","id":7,"log":"event","municipality_code":"431001",'
+            '"to_status":"approved"}'
+        ).encode()
+    )
     assert entry_hash(GENESIS_HASH, canonical) == hashlib.sha256(b"0" * 64 + canonical).hexdigest()
     # No normalisation: a compatibility ideograph (神 U+FA19) stays itself, not its twin U+795E.
     kami = canonical_json(LogName.EVENT, {**row, "data": {"理由": "\ufa19"}})
@@ -153,7 +189,9 @@ def test_canonical_form_is_sorted_compact_utf8_json_with_utc_datetimes() -> None
 def test_every_log_column_is_chained(log: LogName, model: Any) -> None:
     """A new log column must be added to the chain on purpose, or it would go unprotected."""
     # The MAC and its key id are checked on their own (they cover the chained content).
-    assert set(model.__table__.c.keys()) - {"chain_hash", "mac", "mac_key"} == set(CHAINED_COLUMNS[log])
+    assert set(model.__table__.c.keys()) - {"chain_hash", "mac", "mac_key"} == set(
+        CHAINED_COLUMNS[log]
+    )
 
 
 # ---- sealing ---------------------------------------------------------------------------------
@@ -161,8 +199,11 @@ def test_every_log_column_is_chained(log: LogName, model: Any) -> None:
 
 async def test_a_full_flow_is_chained_and_verifies(server: LiveServer, office: Office) -> None:
     async with server.client(office.token("kiosk")) as kiosk:
-        assert (await kiosk.post(f"/offices/{office.id}/tickets",
-                                 json={"category": office.category("A")})).status_code == 201
+        assert (
+            await kiosk.post(
+                f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+            )
+        ).status_code == 201
     async with server.client(office.token("counter")) as counter:
         assert (await counter.post(f"/counters/{office.counter('1')}/call-next")).status_code == 200
     async with server.client(office.token("intake")) as intake:
@@ -171,18 +212,28 @@ async def test_a_full_flow_is_chained_and_verifies(server: LiveServer, office: O
     async with server.client(office.token("operator")) as operator:
         task = (await operator.post("/work/claim", json={})).json()
         values = dict(task["form"]["values"]) | {"new_address": "熊本市中央区手取本町1-1"}
-        submitted = await operator.post(f"/work/{task['id']}/submit",
-                                        json={"lease_token": task["lease_token"], "values": values})
+        submitted = await operator.post(
+            f"/work/{task['id']}/submit",
+            json={"lease_token": task["lease_token"], "values": values},
+        )
         assert submitted.status_code == 200, submitted.text
     async with server.client(office.token("reviewer")) as reviewer:
-        assert (await reviewer.get(f"/applications/{created.json()['id']}",
-                                   params={"reveal_my_number": "true"})).status_code == 200
+        assert (
+            await reviewer.get(
+                f"/applications/{created.json()['id']}", params={"reveal_my_number": "true"}
+            )
+        ).status_code == 200
     engine = create_engine(server.settings.database_url, poolclass=NullPool)
     db = Database(server.settings.database_url, make_sessionmaker(engine))
     try:
         await db.seal()
-        actions = {log: {row[0] for row in await db.sql(f"SELECT action FROM {TABLE[log]}")} for log in LogName}
-        assert {"issue", "call", "receive", "claim", "entry.keyed"} <= actions[LogName.EVENT], actions
+        actions = {
+            log: {row[0] for row in await db.sql(f"SELECT action FROM {TABLE[log]}")}
+            for log in LogName
+        }
+        assert {"issue", "call", "receive", "claim", "entry.keyed"} <= actions[LogName.EVENT], (
+            actions
+        )
         assert "view" in actions[LogName.ACCESS]
         assert await db.sql("SELECT id FROM event_log WHERE chain_seq IS NULL") == []
         assert await db.sql("SELECT id FROM access_log WHERE chain_seq IS NULL") == []
@@ -209,24 +260,34 @@ async def test_rows_committed_after_a_seal_are_sealed_by_the_next(two_cities: Da
     assert reports[(LogName.ACCESS, KUMAMOTO)].broken is None
     assert await db.seal() == {(LogName.ACCESS, KUMAMOTO): 3}
     after = await db.chain(LogName.ACCESS, KUMAMOTO)
-    assert after[:len(before)] == before  # nothing sealed is ever renumbered
+    assert after[: len(before)] == before  # nothing sealed is ever renumbered
     assert [row.chain_seq for row in after] == list(range(1, len(before) + 4))
     report = (await db.reports())[(LogName.ACCESS, KUMAMOTO)]
     assert report.broken is None and report.unsealed == 0 and report.entries == len(before) + 3
 
 
-async def test_a_row_committed_late_with_a_smaller_id_is_chained_after(two_cities: Database) -> None:
+async def test_a_row_committed_late_with_a_smaller_id_is_chained_after(
+    two_cities: Database,
+) -> None:
     """Order is the chain_seq, not the id: a late commit is never skipped."""
     db = two_cities
     top = (await db.sql("SELECT max(id) FROM event_log"))[0][0]
-    row = {"municipality_code": KUMAMOTO, "at": datetime.now(UTC), "entity": "ticket", "entity_id": "t1",
-           "action": "call", "data": {"counter": "1"}}
+    row = {
+        "municipality_code": KUMAMOTO,
+        "at": datetime.now(UTC),
+        "entity": "ticket",
+        "entity_id": "t1",
+        "action": "call",
+        "data": {"counter": "1"},
+    }
     KEYS.sign(LogName.EVENT, row)  # as the service writes it
     async with db.maker() as session:
         await session.execute(insert(EventLog.__table__).values(id=top + 10, **row))
         await session.commit()
     await db.seal()
-    async with db.maker() as session:  # as a transaction that took its id earlier but committed later would
+    async with (
+        db.maker() as session
+    ):  # as a transaction that took its id earlier but committed later would
         await session.execute(insert(EventLog.__table__).values(id=top + 5, **row))
         await session.commit()
     assert await db.seal() == {(LogName.EVENT, KUMAMOTO): 1}
@@ -237,7 +298,9 @@ async def test_a_row_committed_late_with_a_smaller_id_is_chained_after(two_citie
 
 
 @pytest.mark.postgres
-async def test_an_open_transaction_older_than_a_seal_is_sealed_once_it_commits(two_cities: Database) -> None:
+async def test_an_open_transaction_older_than_a_seal_is_sealed_once_it_commits(
+    two_cities: Database,
+) -> None:
     db = two_cities
     engine = create_engine(db.url, poolclass=NullPool)
     slow_maker = make_sessionmaker(engine)
@@ -258,13 +321,23 @@ async def test_an_open_transaction_older_than_a_seal_is_sealed_once_it_commits(t
     assert (await db.reports())[(LogName.EVENT, KUMAMOTO)].broken is None
 
 
-async def test_two_sealer_processes_at_once_build_one_contiguous_chain(two_cities: Database) -> None:
+async def test_two_sealer_processes_at_once_build_one_contiguous_chain(
+    two_cities: Database,
+) -> None:
     db = two_cities
     await db.write(KUMAMOTO, events=300, reads=300)
     await db.write(ADACHI, events=150)
     env = {**os.environ, "MADOGUCHI_DATABASE_URL": db.url, "MADOGUCHI_AUDIT__BATCH_ROWS": "20"}
-    processes = [subprocess.Popen([sys.executable, "-m", "app", "audit", "seal"], env=env, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app", "audit", "seal"],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     outputs = [await asyncio.to_thread(p.communicate, timeout=120) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
     sealed: dict[str, int] = {}
@@ -286,8 +359,11 @@ async def test_the_running_server_seals_by_itself(clean_db: str) -> None:
     async with run_server(settings) as server:
         office = Office(await seed(clean_db))
         async with server.client(office.token("kiosk")) as kiosk:
-            assert (await kiosk.post(f"/offices/{office.id}/tickets",
-                                     json={"category": office.category("A")})).status_code == 201
+            assert (
+                await kiosk.post(
+                    f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+                )
+            ).status_code == 201
         engine = create_engine(clean_db, poolclass=NullPool)
         db = Database(clean_db, make_sessionmaker(engine))
         try:
@@ -298,7 +374,9 @@ async def test_the_running_server_seals_by_itself(clean_db: str) -> None:
                 await asyncio.sleep(0.1)
             chain = await db.chain(LogName.EVENT, KUMAMOTO)
             assert unsealed[0][0] == 0 and "issue" in {
-                r[0] for r in await db.sql("SELECT action FROM event_log WHERE chain_seq IS NOT NULL")}
+                r[0]
+                for r in await db.sql("SELECT action FROM event_log WHERE chain_seq IS NOT NULL")
+            }
             report = (await db.reports())[(LogName.EVENT, KUMAMOTO)]
             assert report.broken is None and report.entries == len(chain) > 0
         finally:
@@ -314,7 +392,9 @@ class FlakyDatabase:
     def __call__(self) -> AsyncSession:
         if self.failures:
             self.failures -= 1
-            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("the database system is starting up"))
+            raise OperationalError(
+                "SELECT 1", {}, ConnectionRefusedError("the database system is starting up")
+            )
         return self.maker()
 
 
@@ -344,32 +424,42 @@ async def test_the_sealing_job_survives_database_errors_and_stops_cleanly(
 # ---- tampering -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("log", "column", "value"), [
-    (LogName.EVENT, "action", "reject"),
-    (LogName.EVENT, "to_status", "rejected"),
-    (LogName.EVENT, "at", datetime(2026, 1, 1, tzinfo=UTC)),
-    (LogName.EVENT, "data", '{"理由": "確認済み", "n": 99}'),
-    (LogName.ACCESS, "my_number_shown", False),
-    (LogName.ACCESS, "actor_id", "tok-someone-else"),
-])
+@pytest.mark.parametrize(
+    ("log", "column", "value"),
+    [
+        (LogName.EVENT, "action", "reject"),
+        (LogName.EVENT, "to_status", "rejected"),
+        (LogName.EVENT, "at", datetime(2026, 1, 1, tzinfo=UTC)),
+        (LogName.EVENT, "data", '{"理由": "確認済み", "n": 99}'),
+        (LogName.ACCESS, "my_number_shown", False),
+        (LogName.ACCESS, "actor_id", "tok-someone-else"),
+    ],
+)
 async def test_a_changed_field_names_exactly_that_entry(
     two_cities: Database, log: LogName, column: str, value: Any
 ) -> None:
     db = two_cities
     target = (await db.chain(log, ADACHI))[4]
     if column == "my_number_shown":
-        value = not (await db.sql(f"SELECT my_number_shown FROM access_log WHERE id = {target.id}"))[0][0]
+        value = not (
+            await db.sql(f"SELECT my_number_shown FROM access_log WHERE id = {target.id}")
+        )[0][0]
     if column == "at":
         async with db.maker() as session:  # through the column type, as the service stores it
             table = EventLog.__table__
             await session.execute(table.update().where(table.c.id == target.id).values(at=value))
             await session.commit()
     else:
-        await db.sql(f"UPDATE {TABLE[log]} SET {column} = :value WHERE id = :id", value=value, id=target.id)
+        await db.sql(
+            f"UPDATE {TABLE[log]} SET {column} = :value WHERE id = :id", value=value, id=target.id
+        )
     report = assert_only_broken(await db.reports(), log, ADACHI)
     assert report.broken is not None
     assert (report.broken.kind, report.broken.chain_seq, report.broken.row_id) == (
-        BreakKind.CONTENT_CHANGED, 5, target.id)
+        BreakKind.CONTENT_CHANGED,
+        5,
+        target.id,
+    )
     assert report.entries == 4
 
 
@@ -379,10 +469,16 @@ async def test_a_changed_last_entry_is_named_against_the_head(two_cities: Databa
     await db.sql("UPDATE event_log SET action = 'erase' WHERE id = :id", id=last.id)
     broken = assert_only_broken(await db.reports(), LogName.EVENT, KUMAMOTO).broken
     assert broken is not None
-    assert (broken.kind, broken.chain_seq, broken.row_id) == (BreakKind.CONTENT_CHANGED, last.chain_seq, last.id)
+    assert (broken.kind, broken.chain_seq, broken.row_id) == (
+        BreakKind.CONTENT_CHANGED,
+        last.chain_seq,
+        last.id,
+    )
 
 
-async def test_a_row_rewritten_with_a_recomputed_hash_is_caught_by_its_mac(two_cities: Database) -> None:
+async def test_a_row_rewritten_with_a_recomputed_hash_is_caught_by_its_mac(
+    two_cities: Database,
+) -> None:
     """Recomputing its hash does not help: the row's MAC no longer matches, and without the MAC
     check the next entry (chained to the old hash) would still tell."""
     db = two_cities
@@ -399,9 +495,17 @@ async def test_a_row_rewritten_with_a_recomputed_hash_is_caught_by_its_mac(two_c
     assert (broken.kind, broken.chain_seq, broken.row_id) == (BreakKind.MAC_MISMATCH, 10, target.id)
     keyless = audit.ChainWalker(LogName.EVENT)
     async with db.maker() as session:
-        rows = (await session.execute(
-            select(table).where(table.c.municipality_code == KUMAMOTO, table.c.chain_seq.is_not(None))
-            .order_by(table.c.chain_seq))).mappings().all()
+        rows = (
+            (
+                await session.execute(
+                    select(table)
+                    .where(table.c.municipality_code == KUMAMOTO, table.c.chain_seq.is_not(None))
+                    .order_by(table.c.chain_seq)
+                )
+            )
+            .mappings()
+            .all()
+        )
     for r in rows:
         keyless.add(r)
     assert keyless.broken is not None
@@ -415,7 +519,11 @@ async def test_a_deleted_middle_entry_is_named_as_missing(two_cities: Database) 
     await db.sql("DELETE FROM access_log WHERE id = :id", id=chain[3].id)
     broken = assert_only_broken(await db.reports(), LogName.ACCESS, KUMAMOTO).broken
     assert broken is not None
-    assert (broken.kind, broken.chain_seq, broken.row_id) == (BreakKind.MISSING_ENTRY, 4, chain[4].id)
+    assert (broken.kind, broken.chain_seq, broken.row_id) == (
+        BreakKind.MISSING_ENTRY,
+        4,
+        chain[4].id,
+    )
 
 
 async def test_deleted_tail_entries_are_reported_against_the_head(two_cities: Database) -> None:
@@ -443,8 +551,11 @@ async def test_a_changed_chain_hash_is_named(two_cities: Database) -> None:
 
 async def test_a_rewritten_head_is_reported(two_cities: Database) -> None:
     db = two_cities
-    await db.sql("UPDATE audit_chain_head SET last_hash = :h WHERE log = 'access' AND municipality_code = :c",
-                 h="0" * 64, c=ADACHI)
+    await db.sql(
+        "UPDATE audit_chain_head SET last_hash = :h WHERE log = 'access' AND municipality_code = :c",
+        h="0" * 64,
+        c=ADACHI,
+    )
     broken = assert_only_broken(await db.reports(), LogName.ACCESS, ADACHI).broken
     assert broken is not None and broken.kind is BreakKind.HEAD_MISMATCH
 
@@ -453,9 +564,17 @@ async def test_a_forged_entry_past_the_head_is_reported(two_cities: Database) ->
     db = two_cities
     chain = await db.chain(LogName.EVENT, KUMAMOTO)
     async with db.maker() as session:
-        await session.execute(insert(EventLog.__table__).values(
-            municipality_code=KUMAMOTO, at=datetime.now(UTC), entity="application", entity_id="x",
-            action="approve", chain_seq=len(chain) + 1, chain_hash="a" * 64))
+        await session.execute(
+            insert(EventLog.__table__).values(
+                municipality_code=KUMAMOTO,
+                at=datetime.now(UTC),
+                entity="application",
+                entity_id="x",
+                action="approve",
+                chain_seq=len(chain) + 1,
+                chain_hash="a" * 64,
+            )
+        )
         await session.commit()
     broken = assert_only_broken(await db.reports(), LogName.EVENT, KUMAMOTO).broken
     assert broken is not None
@@ -465,30 +584,46 @@ async def test_a_forged_entry_past_the_head_is_reported(two_cities: Database) ->
 # ---- the command -----------------------------------------------------------------------------
 
 
-async def test_audit_verify_command_reports_per_chain_and_fails_on_a_break(two_cities: Database) -> None:
+async def test_audit_verify_command_reports_per_chain_and_fails_on_a_break(
+    two_cities: Database,
+) -> None:
     db = two_cities
     intact = madoguchi(db.url, "audit", "verify")
     assert intact.returncode == 0, intact.stderr
     lines = intact.stdout.splitlines()
     assert len(lines) == 4 and all(": OK " in line for line in lines)
     head = (await db.chain(LogName.EVENT, KUMAMOTO))[-1]
-    assert (f"event {KUMAMOTO}: OK {head.chain_seq} entries, head {head.chain_hash}; "
-            "0 not yet sealed (未封印 0 件)") in lines
+    assert (
+        f"event {KUMAMOTO}: OK {head.chain_seq} entries, head {head.chain_hash}; "
+        "0 not yet sealed (未封印 0 件)"
+    ) in lines
 
     target = (await db.chain(LogName.EVENT, KUMAMOTO))[2]
     await db.sql("UPDATE event_log SET entity_id = 'someone-else' WHERE id = :id", id=target.id)
     await db.write(ADACHI, reads=2)
     broken = madoguchi(db.url, "audit", "verify")
     assert broken.returncode == 1
-    assert (f"event {KUMAMOTO}: BROKEN at chain_seq 3, row id {target.id}: content changed "
-            "(記録後に内容が変更されています)") in broken.stdout
-    assert f"access {ADACHI}: OK " in broken.stdout and "; 2 not yet sealed (未封印 2 件)" in broken.stdout
+    assert (
+        f"event {KUMAMOTO}: BROKEN at chain_seq 3, row id {target.id}: content changed "
+        "(記録後に内容が変更されています)"
+    ) in broken.stdout
+    assert (
+        f"access {ADACHI}: OK " in broken.stdout
+        and "; 2 not yet sealed (未封印 2 件)" in broken.stdout
+    )
     assert "1 chain(s) broken" in broken.stderr
 
-    other = madoguchi(db.url, "audit", "verify", "--municipality", ADACHI, "--log", "access", "--seal", "--json")
+    other = madoguchi(
+        db.url, "audit", "verify", "--municipality", ADACHI, "--log", "access", "--seal", "--json"
+    )
     assert other.returncode == 0, other.stderr
     (only,) = [json.loads(line) for line in other.stdout.splitlines()]
-    assert (only["log"], only["municipality"], only["status"], only["unsealed"]) == ("access", ADACHI, "ok", 0)
+    assert (only["log"], only["municipality"], only["status"], only["unsealed"]) == (
+        "access",
+        ADACHI,
+        "ok",
+        0,
+    )
     assert only["entries"] == only["head_seq"] == len(await db.chain(LogName.ACCESS, ADACHI))
 
     as_json = madoguchi(db.url, "audit", "verify", "--municipality", KUMAMOTO, "--json")
@@ -502,4 +637,3 @@ def test_audit_verify_refuses_an_unknown_municipality(clean_db: str) -> None:
     result = madoguchi(clean_db, "audit", "verify", "--municipality", "999999")
     assert result.returncode == 2
     assert "no such municipality" in result.stderr and result.stdout == ""
-

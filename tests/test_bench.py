@@ -18,14 +18,23 @@ async def test_lobby_scenario_tiny_on_sqlite(tmp_path: Path) -> None:
         dbs=["sqlite"],
         workdir=tmp_path,
         verbose=False,
-        params={"displays": "20", "calls": "8", "interval_s": "0.1", "issues": "40",
-                "issue_concurrency": "4"},
+        params={
+            "displays": "20",
+            "calls": "8",
+            "interval_s": "0.1",
+            "issues": "40",
+            "issue_concurrency": "4",
+        },
     )
     result = await run(options)
     rows = result.rows
 
-    for metric in ("missed events", "out-of-order events", "displays failed, dropped or resynced",
-                   "request errors"):
+    for metric in (
+        "missed events",
+        "out-of-order events",
+        "displays failed, dropped or resynced",
+        "request errors",
+    ):
         figure = row(rows, metric)
         assert figure.value == 0 and figure.met is True, (metric, figure)
         if figure.baseline is not None:

@@ -13,14 +13,26 @@ def row(rows: list[Row], metric: str) -> Row:
 
 async def test_hostile_ws_scenario_tiny_on_sqlite(tmp_path: Path) -> None:
     options = BenchOptions(
-        quick=True, dbs=["sqlite"], workdir=tmp_path, verbose=False,
-        params={"displays": "20", "bad": "6", "calls": "8", "interval_s": "0.1", "history": "600",
-                "env.MADOGUCHI_DISPLAY__SEND_TIMEOUT_S": "1"},
+        quick=True,
+        dbs=["sqlite"],
+        workdir=tmp_path,
+        verbose=False,
+        params={
+            "displays": "20",
+            "bad": "6",
+            "calls": "8",
+            "interval_s": "0.1",
+            "history": "600",
+            "env.MADOGUCHI_DISPLAY__SEND_TIMEOUT_S": "1",
+        },
     )
     result = await run(options)
     rows = result.rows
-    for metric in ("missed events (healthy displays)", "healthy displays failed, dropped or resynced",
-                   "request errors"):
+    for metric in (
+        "missed events (healthy displays)",
+        "healthy displays failed, dropped or resynced",
+        "request errors",
+    ):
         figure = row(rows, metric)
         assert figure.value == 0 and figure.baseline == 0 and figure.met is True, (metric, figure)
     p99 = row(rows, "call→display p99")

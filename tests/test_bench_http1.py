@@ -16,7 +16,11 @@ async def _serve(answers: list[bytes]) -> tuple[asyncio.Server, int, list[bytes]
         while answers:
             head = await reader.readuntil(b"\r\n\r\n")
             length = next(
-                (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                ),
                 0,
             )
             received.append(head + await reader.readexactly(length))
@@ -30,12 +34,21 @@ async def _serve(answers: list[bytes]) -> tuple[asyncio.Server, int, list[bytes]
 
 async def test_keep_alive_requests_with_length_and_chunked_answers() -> None:
     body = json.dumps({"番号": "A-001"}, ensure_ascii=False).encode()
-    server, port, received = await _serve([
-        b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(body) + body,
-        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n",
-        b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n",
-    ])
-    async with server, LeanClient(f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": "Bearer t"}) as client:
+    server, port, received = await _serve(
+        [
+            b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+            % len(body)
+            + body,
+            b'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{"a"\r\n3\r\n:1}\r\n0\r\n\r\n',
+            b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n",
+        ]
+    )
+    async with (
+        server,
+        LeanClient(
+            f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": "Bearer t"}
+        ) as client,
+    ):
         first = await client.post("/offices/x/tickets", json={"category": "窓口"})
         second = await client.get("/lobby")
         third = await client.post("/work/claim")
@@ -48,7 +61,10 @@ async def test_keep_alive_requests_with_length_and_chunked_answers() -> None:
     assert received[0].startswith(b"POST /api/v1/offices/x/tickets HTTP/1.1\r\n")
     assert b"Authorization: Bearer t\r\n" in received[0]
     assert received[0].endswith(json.dumps({"category": "窓口"}, ensure_ascii=False).encode())
-    assert received[1].startswith(b"GET /api/v1/lobby HTTP/1.1\r\n") and b"Content-Length" not in received[1]
+    assert (
+        received[1].startswith(b"GET /api/v1/lobby HTTP/1.1\r\n")
+        and b"Content-Length" not in received[1]
+    )
     assert b"Content-Length: 0\r\n" in received[2]
 
 

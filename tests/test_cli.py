@@ -14,7 +14,10 @@ def madoguchi(database_url: str, *args: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
         env={**os.environ, "MADOGUCHI_DATABASE_URL": database_url},
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -29,13 +32,27 @@ async def test_seed_demo_json_gives_independent_municipalities(clean_db: str) ->
     assert all({"id", "label"} <= c.keys() for c in office["counters"])
     assert all({"id", "prefix"} <= c.keys() for c in office["categories"])
     assert kumamoto["vendor_contracts"] and "id" in kumamoto["vendor_contracts"][0]
-    roles = {"kiosk", "display", "counter", "operator", "reviewer", "supervisor", "vendor", "intake",
-             "core", "admin", "operator_vendor", "vendor_manager"}
+    roles = {
+        "kiosk",
+        "display",
+        "counter",
+        "operator",
+        "reviewer",
+        "supervisor",
+        "vendor",
+        "intake",
+        "core",
+        "admin",
+        "operator_vendor",
+        "vendor_manager",
+    }
     assert set(kumamoto["tokens"]) == roles
     async with run_server(make_settings(clean_db)) as server:
         async with server.client(kumamoto["tokens"]["display"]) as client:
             assert (await client.get(f"/offices/{office['id']}/lobby")).status_code == 200
-            assert (await client.get(f"/offices/{adachi['offices'][0]['id']}/lobby")).status_code == 404
+            assert (
+                await client.get(f"/offices/{adachi['offices'][0]['id']}/lobby")
+            ).status_code == 404
     # Harmless the second time: the same office, fresh tokens.
     again = json.loads(madoguchi(clean_db, "seed-demo", "--json").stdout)
     assert again["offices"][0]["id"] == office["id"]
@@ -46,8 +63,17 @@ async def test_token_create_prints_the_token_alone(clean_db: str) -> None:
     seeded = json.loads(madoguchi(clean_db, "seed-demo", "--json").stdout)
     office = Office(seeded)
     result = madoguchi(
-        clean_db, "token", "create", "--municipality", "431001", "--role", "display",
-        "--office", office.id, "--name", "2F lobby TV",
+        clean_db,
+        "token",
+        "create",
+        "--municipality",
+        "431001",
+        "--role",
+        "display",
+        "--office",
+        office.id,
+        "--name",
+        "2F lobby TV",
     )
     assert result.returncode == 0, result.stderr
     token = result.stdout
@@ -60,8 +86,17 @@ async def test_token_create_prints_the_token_alone(clean_db: str) -> None:
 def test_vendor_staff_cannot_get_a_reviewer_token(clean_db: str) -> None:
     madoguchi(clean_db, "seed-demo", "--json")
     result = madoguchi(
-        clean_db, "token", "create", "--municipality", "431001", "--role", "reviewer",
-        "--employer", "vendor", "--name", "x",
+        clean_db,
+        "token",
+        "create",
+        "--municipality",
+        "431001",
+        "--role",
+        "reviewer",
+        "--employer",
+        "vendor",
+        "--name",
+        "x",
     )
     assert result.returncode == 2
     assert result.stdout == ""
@@ -69,7 +104,9 @@ def test_vendor_staff_cannot_get_a_reviewer_token(clean_db: str) -> None:
 
 
 def test_invalid_municipality_code_is_refused(clean_db: str) -> None:
-    result = madoguchi(clean_db, "admin", "municipality", "--code", "431002", "--name-ja", "x", "--name-en", "x")
+    result = madoguchi(
+        clean_db, "admin", "municipality", "--code", "431002", "--name-ja", "x", "--name-en", "x"
+    )
     assert result.returncode == 2
     assert "check digit" in result.stderr
 

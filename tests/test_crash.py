@@ -23,14 +23,18 @@ async def traffic(base: str, office: Office, acknowledged: list[str], stop: asyn
     api = base + "/api/v1"
 
     def client(role: str) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(base_url=api, timeout=5, headers={"Authorization": f"Bearer {office.token(role)}"})
+        return httpx2.AsyncClient(
+            base_url=api, timeout=5, headers={"Authorization": f"Bearer {office.token(role)}"}
+        )
 
     async def intake() -> None:
         async with client("intake") as c:
             n = 0
             while not stop.is_set():
                 n += 1
-                response = await c.post("/applications", json=status_report(f"CRASH-{random.random()}-{n}"))
+                response = await c.post(
+                    "/applications", json=status_report(f"CRASH-{random.random()}-{n}")
+                )
                 if response.status_code == 201:
                     acknowledged.append(response.json()["id"])
 
@@ -42,7 +46,9 @@ async def traffic(base: str, office: Office, acknowledged: list[str], stop: asyn
     async def lobby() -> None:
         async with client("kiosk") as kiosk, client("counter") as counter:
             while not stop.is_set():
-                await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
+                await kiosk.post(
+                    f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+                )
                 await counter.post(f"/counters/{office.counter('1')}/call-next")
 
     async def guarded(work) -> None:  # type: ignore[no-untyped-def]
@@ -60,14 +66,19 @@ async def test_sigkill_loses_nothing_acknowledged(clean_db: str) -> None:
     acknowledged: list[str] = []
     seen: list[int] = []
     with server_process(clean_db, port=port, MADOGUCHI_QUEUE__LEASE_S="1") as base:
-        ws_url = base.replace("http", "ws") + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        ws_url = (
+            base.replace("http", "ws")
+            + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        )
         async with connect(ws_url) as display:
             seen.append(json.loads(await display.recv())["seq"])
             stop = asyncio.Event()
             load = asyncio.create_task(traffic(base, office, acknowledged, stop))
             # A random moment once the traffic is well under way (seeded; printed for a replay).
             kill_seed = int(os.environ.get("MADOGUCHI_CRASH_SEED") or random.randrange(1 << 30))
-            print(f"crash seed {kill_seed} (MADOGUCHI_CRASH_SEED={kill_seed} replays the kill moment)")
+            print(
+                f"crash seed {kill_seed} (MADOGUCHI_CRASH_SEED={kill_seed} replays the kill moment)"
+            )
             async with asyncio.timeout(60):
                 while len(acknowledged) < 20 or len(seen) < 1:
                     await asyncio.sleep(0.05)
@@ -90,24 +101,41 @@ async def test_sigkill_loses_nothing_acknowledged(clean_db: str) -> None:
         engine = create_engine(clean_db)
         async with make_sessionmaker(engine)() as session:
             stored = set((await session.execute(select(Application.id))).scalars())
-            entry_tasks = dict((await session.execute(
-                select(Task.application_id, func.count()).where(Task.kind == "entry").group_by(Task.application_id)
-            )).all())
-            channel_seq = (await session.execute(select(LobbyChannel.seq).where(LobbyChannel.office_id == office.id))).scalar_one()
+            entry_tasks = dict(
+                (
+                    await session.execute(
+                        select(Task.application_id, func.count())
+                        .where(Task.kind == "entry")
+                        .group_by(Task.application_id)
+                    )
+                ).all()
+            )
+            channel_seq = (
+                await session.execute(
+                    select(LobbyChannel.seq).where(LobbyChannel.office_id == office.id)
+                )
+            ).scalar_one()
         await engine.dispose()
         assert set(acknowledged) <= stored
         assert set(entry_tasks) == stored and set(entry_tasks.values()) == {1}
         # Leases held by the dead operator run out and the work comes back.
         await asyncio.sleep(1.2)
-        async with httpx2.AsyncClient(base_url=base + "/api/v1",
-                                      headers={"Authorization": f"Bearer {office.token('operator_vendor')}"}) as other:
+        async with httpx2.AsyncClient(
+            base_url=base + "/api/v1",
+            headers={"Authorization": f"Bearer {office.token('operator_vendor')}"},
+        ) as other:
             claimed: set[str] = set()
-            while (response := await other.post("/work/claim", json={"kinds": ["entry"]})).status_code == 200:
+            while (
+                response := await other.post("/work/claim", json={"kinds": ["entry"]})
+            ).status_code == 200:
                 assert response.json()["id"] not in claimed
                 claimed.add(response.json()["id"])
         assert len(claimed) == len(stored)
         # The display resumes from its last seq: every event after it, none missing.
-        ws_url = base.replace("http", "ws") + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        ws_url = (
+            base.replace("http", "ws")
+            + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        )
         async with connect(ws_url) as display:
             snapshot = json.loads(await display.recv())
             assert snapshot["seq"] == channel_seq

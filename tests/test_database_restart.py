@@ -18,8 +18,12 @@ from tests.support_process import server_process
 
 def cluster(action: str) -> None:
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 async def drain(display, seen: list[int], seconds: float) -> None:  # type: ignore[no-untyped-def]
@@ -43,17 +47,22 @@ class Load:
 
     async def run(self, api: str, office: Office, stop: asyncio.Event) -> None:
         def client(role: str) -> httpx2.AsyncClient:
-            return httpx2.AsyncClient(base_url=api, timeout=10,
-                                      headers={"Authorization": f"Bearer {office.token(role)}"})
+            return httpx2.AsyncClient(
+                base_url=api, timeout=10, headers={"Authorization": f"Bearer {office.token(role)}"}
+            )
 
         async def record(what: str, response: httpx2.Response) -> None:
             code = response.json().get("code") if response.status_code >= 400 else None
-            self.answers.append((what, response.status_code, response.headers.get("content-type", ""), code))
+            self.answers.append(
+                (what, response.status_code, response.headers.get("content-type", ""), code)
+            )
 
         async def kiosk() -> None:
             async with client("kiosk") as c:
                 while not stop.is_set():
-                    response = await c.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
+                    response = await c.post(
+                        f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+                    )
                     await record("issue", response)
                     if response.status_code == 201:
                         self.issued.append(response.json()["id"])
@@ -81,11 +90,16 @@ class Load:
 
 @pytest.mark.postgres
 @pytest.mark.timeout(300)
-async def test_database_restart_answers_503_then_recovers_and_displays_resume(clean_db: str) -> None:
+async def test_database_restart_answers_503_then_recovers_and_displays_resume(
+    clean_db: str,
+) -> None:
     office = Office(await seed(clean_db))
     with server_process(clean_db) as base:
         api = base + "/api/v1"
-        ws_url = base.replace("http", "ws") + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        ws_url = (
+            base.replace("http", "ws")
+            + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        )
         seen: list[int] = []
         load, stop = Load(), asyncio.Event()
         async with httpx2.AsyncClient(base_url=api, timeout=10) as client:
@@ -122,21 +136,35 @@ async def test_database_restart_answers_503_then_recovers_and_displays_resume(cl
                         replayed.append(message["seq"])
             metrics = (await client.get(base + "/metrics")).text
             # Everything acknowledged before, during or after the outage is there.
-            async with httpx2.AsyncClient(base_url=api, timeout=10, headers={
-                    "Authorization": f"Bearer {office.token('supervisor')}"}) as supervisor:
+            async with httpx2.AsyncClient(
+                base_url=api,
+                timeout=10,
+                headers={"Authorization": f"Bearer {office.token('supervisor')}"},
+            ) as supervisor:
                 for application_id in load.applications:
-                    assert (await supervisor.get(f"/applications/{application_id}")).status_code == 200
+                    assert (
+                        await supervisor.get(f"/applications/{application_id}")
+                    ).status_code == 200
     failures = [a for a in load.answers if a[1] >= 400 and a[0] != "call"] + [
-        a for a in load.answers if a[0] == "call" and a[1] >= 500]
-    print(f"database restart: {len(load.answers)} requests, {before_outage} before the outage, "
-          f"{len(failures)} refused while it lasted, {len(load.issued)} tickets and "
-          f"{len(load.applications)} applications acknowledged")
+        a for a in load.answers if a[0] == "call" and a[1] >= 500
+    ]
+    print(
+        f"database restart: {len(load.answers)} requests, {before_outage} before the outage, "
+        f"{len(failures)} refused while it lasted, {len(load.issued)} tickets and "
+        f"{len(load.applications)} applications acknowledged"
+    )
     assert failures, "no request reached the service while the database was down"
-    assert all(status == 503 and ctype == "application/problem+json" and code == "database_unavailable"
-               for _what, status, ctype, code in failures), sorted(set(failures))
+    assert all(
+        status == 503 and ctype == "application/problem+json" and code == "database_unavailable"
+        for _what, status, ctype, code in failures
+    ), sorted(set(failures))
     assert any(a[1] == 201 for a in load.answers[stopped_at:]), "the service did not recover"
     assert seen == list(range(seen[0], seen[-1] + 1))
     assert current >= seen[0] + len(load.issued)  # every acknowledged ticket is an event
     assert replayed == list(range(seen[-1] + 1, current + 1))
-    reconnects = [line for line in metrics.splitlines() if line.startswith("madoguchi_listener_reconnects_total")]
+    reconnects = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("madoguchi_listener_reconnects_total")
+    ]
     assert reconnects and float(reconnects[0].split()[-1]) >= 1

@@ -39,8 +39,11 @@ async def entry_step(server: LiveServer, office: Office) -> dict[str, Any]:
     async with server.client(office.token("supervisor")) as supervisor:
         stats = (await supervisor.get("/work/stats")).json()
     step = next(s for s in stats["steps"] if s["kind"] == "entry")
-    return {"open": step["open"], "leased": step["leased"],
-            "holding": [h for o in stats["operators"] for h in o["holding"]]}
+    return {
+        "open": step["open"],
+        "leased": step["leased"],
+        "holding": [h for o in stats["operators"] for h in o["holding"]],
+    }
 
 
 async def metrics(server: LiveServer) -> str:
@@ -53,8 +56,10 @@ async def test_a_lease_that_ran_out_goes_back_to_the_queue_with_no_request(clean
     off = make_settings(clean_db, queue=QueueSettings(lease_s=1, expire_every_s=0))
     async with run_server(off) as server:
         await receive(server, office, move_in())
-        first, second = (await token(server, office, "operator", "A"),
-                         await token(server, office, "operator", "B"))
+        first, second = (
+            await token(server, office, "operator", "A"),
+            await token(server, office, "operator", "B"),
+        )
         async with server.client(first) as a:
             task = await claim(a)
         assert task is not None
@@ -74,8 +79,11 @@ async def test_a_lease_that_ran_out_goes_back_to_the_queue_with_no_request(clean
         exposed = await metrics(server)
         assert 'madoguchi_job_last_success_timestamp_seconds{job="expire-leases"}' in exposed
         assert 'madoguchi_job_failures_total{job="expire-leases"} 0.0' in exposed
-        leased = [line for line in exposed.splitlines()
-                  if line.startswith("madoguchi_queue_leased{") and 'kind="entry"' in line]
+        leased = [
+            line
+            for line in exposed.splitlines()
+            if line.startswith("madoguchi_queue_leased{") and 'kind="entry"' in line
+        ]
         assert leased and all(line.endswith(" 0.0") for line in leased)
         async with server.client(second) as b, server.client(first) as a:
             taken = await claim(b)
@@ -98,13 +106,13 @@ async def test_the_running_server_seals_vendor_batches_on_the_contract_schedule(
 
     later = Shifted()
     later.offset = timedelta(seconds=61)
-    settings = server.settings.model_copy(
-        update={"vendor": VendorSettings(schedule_tick_s=0.2)})
+    settings = server.settings.model_copy(update={"vendor": VendorSettings(schedule_tick_s=0.2)})
     async with run_server(settings, clock=later):
         assert await eventually(lambda: _non_empty(batches()))
     assert [b["item_count"] for b in await batches()] == [1]
     off = server.settings.model_copy(
-        update={"vendor": VendorSettings(schedule=False, schedule_tick_s=0.2)})
+        update={"vendor": VendorSettings(schedule=False, schedule_tick_s=0.2)}
+    )
     await receive_report(server, office, report("鈴木 一郎"))
     later.offset = timedelta(seconds=200)
     async with run_server(off, clock=later):
@@ -125,15 +133,17 @@ async def test_the_running_server_prunes_lobby_history_on_its_interval(clean_db:
         async with make_sessionmaker(engine)() as session:
             rows = await session.execute(
                 text("SELECT seq FROM lobby_event WHERE office_id = :office ORDER BY seq"),
-                {"office": office.id})
+                {"office": office.id},
+            )
             return [seq for (seq,) in rows]
 
     try:
         async with run_server(make_settings(clean_db, display=display)) as server:
             async with server.client(office.token("kiosk")) as kiosk:
                 for _ in range(5):
-                    issued = await kiosk.post(f"/offices/{office.id}/tickets",
-                                              json={"category": office.category("A")})
+                    issued = await kiosk.post(
+                        f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+                    )
                     assert issued.status_code == 201
             assert await eventually(lambda: _equal(kept(), [4, 5]))
     finally:
@@ -147,10 +157,16 @@ async def _equal(pending: Awaitable[list[int]], expected: list[int]) -> bool:
 # ---- the runner ------------------------------------------------------------------------------
 
 
-def job(name: str, run_once: Callable[[JobContext], Awaitable[Report]],
-        interval_s: float = 0.02) -> Job:
-    return Job(name=name, description="test", interval_s=lambda _settings: interval_s,
-               setting="-", run_once=run_once)
+def job(
+    name: str, run_once: Callable[[JobContext], Awaitable[Report]], interval_s: float = 0.02
+) -> Job:
+    return Job(
+        name=name,
+        description="test",
+        interval_s=lambda _settings: interval_s,
+        setting="-",
+        run_once=run_once,
+    )
 
 
 async def test_a_failing_job_is_logged_once_retried_and_counted(
@@ -227,13 +243,18 @@ async def test_one_process_at_a_time_runs_a_job_the_other_skips(clean_db: str) -
             ran.append(process)
             await release.wait()
             return Report(process)
+
         return run_once
 
     engines = [create_engine(clean_db, poolclass=NullPool) for _ in range(2)]
     settings = make_settings(clean_db)
-    one, two = (JobRunner([job("shared", blocking(name))],
-                          JobContext(make_sessionmaker(engine), SystemClock(), settings))
-                for name, engine in zip(("one", "two"), engines, strict=True))
+    one, two = (
+        JobRunner(
+            [job("shared", blocking(name))],
+            JobContext(make_sessionmaker(engine), SystemClock(), settings),
+        )
+        for name, engine in zip(("one", "two"), engines, strict=True)
+    )
     try:
         first = asyncio.create_task(one.run(one.jobs[0]))
         await asyncio.wait_for(running.wait(), 5)
@@ -258,9 +279,13 @@ async def test_one_process_at_a_time_runs_a_job_the_other_skips(clean_db: str) -
 async def madoguchi(database_url: str, *args: str) -> tuple[int, str, str]:
     """The command in its own process, while a server (in this event loop) may keep running."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", *args,
+        sys.executable,
+        "-m",
+        "app",
+        *args,
         env={**os.environ, "MADOGUCHI_DATABASE_URL": database_url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 120)
     return process.returncode or 0, out.decode(), err.decode()

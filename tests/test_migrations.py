@@ -32,7 +32,9 @@ def scratch_database(tmp_path: Path) -> tuple[str, str | None]:
 
 def drop(name: str) -> None:
     async def run() -> None:
-        engine = create_async_engine(database_url_from_env(), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        engine = create_async_engine(
+            database_url_from_env(), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+        )
         async with engine.connect() as connection:
             await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         await engine.dispose()

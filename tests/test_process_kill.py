@@ -45,10 +45,12 @@ class Balancer:
         self._rng = rng
         self._clients = {
             (url, role): httpx2.AsyncClient(
-                base_url=url + "/api/v1", timeout=10,
+                base_url=url + "/api/v1",
+                timeout=10,
                 headers={"Authorization": f"Bearer {office.token(role)}"},
             )
-            for url in servers for role in ("kiosk", "counter", "display")
+            for url in servers
+            for role in ("kiosk", "counter", "display")
         }
         self.sent: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
@@ -63,7 +65,9 @@ class Balancer:
         assert alive, "no process left"
         return self._rng.choice(alive)
 
-    async def request(self, method: str, role: str, path: str, **kwargs: Any) -> httpx2.Response | None:
+    async def request(
+        self, method: str, role: str, path: str, **kwargs: Any
+    ) -> httpx2.Response | None:
         """One attempt on one live process; None when it failed at the client (process gone)."""
         url = self.pick()
         self.sent[url] += 1
@@ -126,8 +130,10 @@ class Display:
         self.ready = asyncio.Event()
 
     def ws_url(self, base: str) -> str:
-        return (base.replace("http", "ws")
-                + f"/api/v1/ws/offices/{self._office.id}/lobby?token={self._office.token('display')}")
+        return (
+            base.replace("http", "ws")
+            + f"/api/v1/ws/offices/{self._office.id}/lobby?token={self._office.token('display')}"
+        )
 
     def set_target(self, seq: int) -> None:
         self.target = seq
@@ -137,7 +143,9 @@ class Display:
     def _apply_snapshot(self, snapshot: dict[str, Any]) -> None:
         self.first = self.last = snapshot["seq"]
         self.called = {c["number"]: (c["counter_id"], c["status"]) for c in snapshot["called"]}
-        self.queues = {q["category_id"]: (q["waiting"], q["estimate_min"]) for q in snapshot["queues"]}
+        self.queues = {
+            q["category_id"]: (q["waiting"], q["estimate_min"]) for q in snapshot["queues"]
+        }
 
     def _apply_event(self, event: dict[str, Any]) -> None:
         data = event["data"]
@@ -148,7 +156,12 @@ class Display:
             self.called[number] = (data["counter_id"], "called")
         elif event["type"] == "ticket.started" and number in self.called:
             self.called[number] = (self.called[number][0], "serving")
-        elif event["type"] in ("ticket.finished", "ticket.no_show", "ticket.cancelled", "ticket.transferred"):
+        elif event["type"] in (
+            "ticket.finished",
+            "ticket.no_show",
+            "ticket.cancelled",
+            "ticket.transferred",
+        ):
             self.called.pop(number, None)
         self.events[event["seq"]] = event
         self.last = event["seq"]
@@ -188,7 +201,9 @@ class Display:
                     if message["type"] == "heartbeat":
                         continue
                     if message["type"] == "lobby.snapshot":
-                        raise AssertionError(f"{self.name}: unexpected snapshot at seq {message['seq']}")
+                        raise AssertionError(
+                            f"{self.name}: unexpected snapshot at seq {message['seq']}"
+                        )
                     link.raw.append(message["seq"])
                     if message["seq"] == self.last + 1:
                         self._apply_event(message)
@@ -199,8 +214,14 @@ class Display:
             await asyncio.sleep(0.05)
 
 
-async def drive_kiosk(balancer: Balancer, office: Office, prefix: str, acknowledged: Acknowledged,
-                      stop: asyncio.Event, rng: random.Random) -> None:
+async def drive_kiosk(
+    balancer: Balancer,
+    office: Office,
+    prefix: str,
+    acknowledged: Acknowledged,
+    stop: asyncio.Event,
+    rng: random.Random,
+) -> None:
     """Issue tickets; each attempt keeps its Idempotency-Key, so a retry never issues twice."""
     n = 0
     while not stop.is_set():
@@ -209,8 +230,11 @@ async def drive_kiosk(balancer: Balancer, office: Office, prefix: str, acknowled
         deadline = time.monotonic() + 30
         while True:
             response = await balancer.request(
-                "POST", "kiosk", f"/offices/{office.id}/tickets",
-                json={"category": office.category(prefix)}, headers={"Idempotency-Key": key},
+                "POST",
+                "kiosk",
+                f"/offices/{office.id}/tickets",
+                json={"category": office.category(prefix)},
+                headers={"Idempotency-Key": key},
             )
             if response is not None and response.status_code == 201:
                 acknowledged.issued[response.json()["number"]] = office.category(prefix)
@@ -233,13 +257,20 @@ async def counter_board(balancer: Balancer, counter_id: str) -> dict[str, Any] |
         await asyncio.sleep(0.02)
 
 
-async def drive_counter(balancer: Balancer, counter_id: str, acknowledged: Acknowledged,
-                        stop: asyncio.Event, rng: random.Random) -> None:
+async def drive_counter(
+    balancer: Balancer,
+    counter_id: str,
+    acknowledged: Acknowledged,
+    stop: asyncio.Event,
+    rng: random.Random,
+) -> None:
     """Call, start and finish residents; after a failed request, reload the board and go on."""
     ticket: dict[str, Any] | None = None
     while not stop.is_set():
         if ticket is None:
-            response = await balancer.request("POST", "counter", f"/counters/{counter_id}/call-next")
+            response = await balancer.request(
+                "POST", "counter", f"/counters/{counter_id}/call-next"
+            )
             if response is not None and response.status_code == 204:
                 await asyncio.sleep(0.02)
                 continue
@@ -266,11 +297,18 @@ async def drive_counter(balancer: Balancer, counter_id: str, acknowledged: Ackno
 
 
 def server_errors(logs: list[Path]) -> list[str]:
-    lines = [line for log in logs if log.exists() for line in log.read_text(errors="replace").splitlines()]
+    lines = [
+        line
+        for log in logs
+        if log.exists()
+        for line in log.read_text(errors="replace").splitlines()
+    ]
     return [line[:500] for line in lines if "error" in line.lower()][:20]
 
 
-async def reach(displays: list[Display], tasks: list[asyncio.Task[None]], seq: int, seconds: float) -> None:
+async def reach(
+    displays: list[Display], tasks: list[asyncio.Task[None]], seq: int, seconds: float
+) -> None:
     for display in displays:
         display.caught_up.clear()
         display.set_target(seq)
@@ -279,7 +317,9 @@ async def reach(displays: list[Display], tasks: list[asyncio.Task[None]], seq: i
     except TimeoutError:
         behind = {d.name: d.last for d in displays if d.last < seq}
         failed = [t.exception() for t in tasks if t.done()]
-        raise AssertionError(f"displays short of seq {seq} after {seconds} s: {behind} {failed}") from None
+        raise AssertionError(
+            f"displays short of seq {seq} after {seconds} s: {behind} {failed}"
+        ) from None
 
 
 def check_links(display: Display, target: int) -> None:
@@ -288,18 +328,28 @@ def check_links(display: Display, target: int) -> None:
         raw = link.raw
         if link.resumed_after is None:
             assert raw == list(range(link.snapshot_seq + 1, link.snapshot_seq + 1 + len(raw))), (
-                f"{display.name}: gap or duplicate on its first connection: {raw}")
+                f"{display.name}: gap or duplicate on its first connection: {raw}"
+            )
             continue
         # Live events may arrive between the snapshot and the resume; then the replay from
         # resumed_after + 1 runs unbroken to the end.
         after = link.resumed_after
-        cut = next((i for i in range(len(raw) + 1)
-                    if raw[i:] == list(range(after + 1, after + 1 + len(raw) - i))), None)
+        cut = next(
+            (
+                i
+                for i in range(len(raw) + 1)
+                if raw[i:] == list(range(after + 1, after + 1 + len(raw) - i))
+            ),
+            None,
+        )
         assert cut is not None, f"{display.name}: resumed after {after} but got {raw}"
         live = raw[:cut]
         assert live == list(range(link.snapshot_seq + 1, link.snapshot_seq + 1 + len(live))), (
-            f"{display.name}: before its resume was served: {live}")
-        assert (raw[cut:] or [after])[-1] == target, f"{display.name}: resume ended short of {target}"
+            f"{display.name}: before its resume was served: {live}"
+        )
+        assert (raw[cut:] or [after])[-1] == target, (
+            f"{display.name}: resume ended short of {target}"
+        )
 
 
 @pytest.mark.postgres
@@ -314,12 +364,17 @@ async def test_displays_on_the_survivor_miss_nothing_when_the_other_process_is_k
     started = time.monotonic()
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     print(f"process kill: server logs in {tmp_path}")
-    with server_process(clean_db, log_path=logs[0], **SERVER_ENV) as first, \
-            server_process(clean_db, log_path=logs[1], **SERVER_ENV) as second:
+    with (
+        server_process(clean_db, log_path=logs[0], **SERVER_ENV) as first,
+        server_process(clean_db, log_path=logs[1], **SERVER_ENV) as second,
+    ):
         servers = [first, second]
         balancer = Balancer(servers, office, rng)
-        displays = [Display(f"display {i + 1} on {url}", url, balancer, office)
-                    for url in servers for i in range(DISPLAYS_PER_PROCESS)]
+        displays = [
+            Display(f"display {i + 1} on {url}", url, balancer, office)
+            for url in servers
+            for i in range(DISPLAYS_PER_PROCESS)
+        ]
         tasks = [asyncio.create_task(d.run()) for d in displays]
         workers: list[asyncio.Task[None]] = []
         try:
@@ -329,16 +384,26 @@ async def test_displays_on_the_survivor_miss_nothing_when_the_other_process_is_k
             acknowledged = Acknowledged()
             for n, url in enumerate(servers, start=1):
                 async with httpx2.AsyncClient(base_url=url + "/api/v1", timeout=10) as kiosk:
-                    response = await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")},
-                                                headers={"Authorization": f"Bearer {office.token('kiosk')}"})
+                    response = await kiosk.post(
+                        f"/offices/{office.id}/tickets",
+                        json={"category": office.category("A")},
+                        headers={"Authorization": f"Bearer {office.token('kiosk')}"},
+                    )
                 assert response.status_code == 201, response.text
                 acknowledged.issued[response.json()["number"]] = office.category("A")
                 await reach(displays, tasks, n, 5)
 
             stop = asyncio.Event()
-            workers += [asyncio.create_task(drive_kiosk(balancer, office, p, acknowledged, stop, rng)) for p in "ABC"]
-            workers += [asyncio.create_task(drive_counter(balancer, office.counter(label), acknowledged, stop, rng))
-                        for label in ("1", "2", "3", "4")]
+            workers += [
+                asyncio.create_task(drive_kiosk(balancer, office, p, acknowledged, stop, rng))
+                for p in "ABC"
+            ]
+            workers += [
+                asyncio.create_task(
+                    drive_counter(balancer, office.counter(label), acknowledged, stop, rng)
+                )
+                for label in ("1", "2", "3", "4")
+            ]
             await asyncio.sleep(rng.uniform(1.5, 4.0))
             victim = rng.choice(servers)
             survivor = next(url for url in servers if url != victim)
@@ -357,8 +422,10 @@ async def test_displays_on_the_survivor_miss_nothing_when_the_other_process_is_k
                 worker.result()
 
             async with httpx2.AsyncClient(base_url=survivor + "/api/v1", timeout=10) as reader:
-                response = await reader.get(f"/offices/{office.id}/lobby",
-                                            headers={"Authorization": f"Bearer {office.token('display')}"})
+                response = await reader.get(
+                    f"/offices/{office.id}/lobby",
+                    headers={"Authorization": f"Bearer {office.token('display')}"},
+                )
             assert response.status_code == 200
             final = response.json()
             await reach(displays, tasks, final["seq"], 15)
@@ -370,12 +437,22 @@ async def test_displays_on_the_survivor_miss_nothing_when_the_other_process_is_k
 
     engine = create_engine(clean_db)
     async with make_sessionmaker(engine)() as session:
-        history = (await session.execute(
-            select(LobbyEvent).where(LobbyEvent.office_id == office.id).order_by(LobbyEvent.seq)
-        )).scalars().all()
-        tickets = (await session.execute(
-            select(func.count()).select_from(Ticket).where(Ticket.office_id == office.id)
-        )).scalar_one()
+        history = (
+            (
+                await session.execute(
+                    select(LobbyEvent)
+                    .where(LobbyEvent.office_id == office.id)
+                    .order_by(LobbyEvent.seq)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        tickets = (
+            await session.execute(
+                select(func.count()).select_from(Ticket).where(Ticket.office_id == office.id)
+            )
+        ).scalar_one()
     await engine.dispose()
 
     target = final["seq"]
@@ -388,19 +465,31 @@ async def test_displays_on_the_survivor_miss_nothing_when_the_other_process_is_k
     for display in displays:
         assert display.first == 0
         assert sorted(display.events) == list(range(1, target + 1)), f"{display.name} missed events"
-        assert {s: {"type": e["type"], "data": e["data"]} for s, e in display.events.items()} == by_seq
+        assert {
+            s: {"type": e["type"], "data": e["data"]} for s, e in display.events.items()
+        } == by_seq
         check_links(display, target)
         if display.home == survivor:
             assert len(display.links) == 1, f"{display.name} was disconnected"
         else:
-            assert len(display.links) >= 2 and all(link.process == survivor for link in display.links[1:])
-        assert display.called == expected_called, f"{display.name} shows other calls than the snapshot"
-        assert display.queues == expected_queues, f"{display.name} shows other queue figures than the snapshot"
+            assert len(display.links) >= 2 and all(
+                link.process == survivor for link in display.links[1:]
+            )
+        assert display.called == expected_called, (
+            f"{display.name} shows other calls than the snapshot"
+        )
+        assert display.queues == expected_queues, (
+            f"{display.name} shows other queue figures than the snapshot"
+        )
 
     # Everything acknowledged is in the history, once; nothing was issued or called twice.
-    of_type = {kind: Counter(e.data["number"] for e in history if e.type == kind)
-               for kind in ("ticket.issued", "ticket.called", "ticket.started", "ticket.finished")}
-    assert set(of_type["ticket.issued"]) == set(acknowledged.issued) and tickets == len(acknowledged.issued)
+    of_type = {
+        kind: Counter(e.data["number"] for e in history if e.type == kind)
+        for kind in ("ticket.issued", "ticket.called", "ticket.started", "ticket.finished")
+    }
+    assert set(of_type["ticket.issued"]) == set(acknowledged.issued) and tickets == len(
+        acknowledged.issued
+    )
     assert max(of_type["ticket.issued"].values()) == 1
     assert max(of_type["ticket.called"].values(), default=1) == 1
     calls = {e.data["number"]: e.data["counter_id"] for e in history if e.type == "ticket.called"}
@@ -410,10 +499,15 @@ async def test_displays_on_the_survivor_miss_nothing_when_the_other_process_is_k
     # The waiting figures agree with the history: issued and not yet called, per category.
     waiting = Counter(acknowledged.issued[n] for n in acknowledged.issued if n not in calls)
     assert {c: w for c, (w, _) in expected_queues.items() if w} == dict(waiting)
-    assert not [u for u in balancer.unexpected if u[1] >= 500], (balancer.unexpected, server_errors(logs))
+    assert not [u for u in balancer.unexpected if u[1] >= 500], (
+        balancer.unexpected,
+        server_errors(logs),
+    )
 
-    print(f"process kill: 1 SIGKILL of 2 processes after {sum(sent_before_kill.values())} requests; "
-          f"{len(acknowledged.issued)} issues, {len(acknowledged.called)} calls, {len(acknowledged.started)} starts, "
-          f"{len(acknowledged.finished)} finishes acknowledged and found; {balancer.failed_at_client} requests failed "
-          f"at the client, {acknowledged.retries} retried; {target} events checked on {len(displays)} displays "
-          f"({sum(len(d.links) - 1 for d in displays)} resumed); {time.monotonic() - started:.1f} s")
+    print(
+        f"process kill: 1 SIGKILL of 2 processes after {sum(sent_before_kill.values())} requests; "
+        f"{len(acknowledged.issued)} issues, {len(acknowledged.called)} calls, {len(acknowledged.started)} starts, "
+        f"{len(acknowledged.finished)} finishes acknowledged and found; {balancer.failed_at_client} requests failed "
+        f"at the client, {acknowledged.retries} retried; {target} events checked on {len(displays)} displays "
+        f"({sum(len(d.links) - 1 for d in displays)} resumed); {time.monotonic() - started:.1f} s"
+    )

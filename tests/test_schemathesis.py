@@ -45,13 +45,15 @@ from tests.support_process import server_process
 EXAMPLES = int(os.environ.get("MADOGUCHI_FUZZ_EXAMPLES", "5"))
 SEED = int(os.environ.get("MADOGUCHI_FUZZ_SEED", "8"))
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
-CHECKS = ",".join([
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-    "response_headers_conformance",
-])
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+    ]
+)
 
 # Absent from the OpenAPI document, so schemathesis cannot drive it.
 NOT_FUZZED = {
@@ -67,8 +69,13 @@ NEEDS_A_SESSION = {
 # Roles run two at a time, in waves. Admin last: it may revoke the spare operator token and
 # change the demo contract. The vendor before the supervisor, who may recall the vendor's batch.
 WAVES: list[list[str | None]] = [
-    [None, "display"], ["kiosk", "counter"], ["intake", "core"], ["operator", "operator_vendor"],
-    ["reviewer", "vendor"], ["supervisor"], ["admin"],
+    [None, "display"],
+    ["kiosk", "counter"],
+    ["intake", "core"],
+    ["operator", "operator_vendor"],
+    ["reviewer", "vendor"],
+    ["supervisor"],
+    ["admin"],
 ]
 
 # Which generated values come from real rows, and how often.
@@ -98,7 +105,7 @@ def acting_as(role: str | None) -> Role | None:
 
 
 def route_roles() -> dict[str, frozenset[Role] | None]:
-    """"METHOD /path" of every documented operation → the roles it admits (None: anyone)."""
+    """ "METHOD /path" of every documented operation → the roles it admits (None: anyone)."""
     app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
     table: dict[str, frozenset[Role] | None] = {}
     for context in iter_route_contexts(app.routes):
@@ -121,12 +128,19 @@ async def prepare(base: str, office: Office, database_url: str) -> dict[str, lis
     """Rows for the fuzzer to reach: tickets, applications and tasks, a batch, an attachment."""
 
     def client(role: str) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(base_url=base + "/api/v1", timeout=30,
-                                  headers={"Authorization": f"Bearer {office.token(role)}"})
+        return httpx2.AsyncClient(
+            base_url=base + "/api/v1",
+            timeout=30,
+            headers={"Authorization": f"Bearer {office.token(role)}"},
+        )
 
     async with client("kiosk") as kiosk:
         tickets = [
-            (await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category(p)})).json()
+            (
+                await kiosk.post(
+                    f"/offices/{office.id}/tickets", json={"category": office.category(p)}
+                )
+            ).json()
             for p in "AABBC"
         ]
     async with client("intake") as intake:
@@ -134,20 +148,30 @@ async def prepare(base: str, office: Office, database_url: str) -> dict[str, lis
             (await intake.post("/applications", json=body)).json()["id"]
             for body in (move_in(), status_report("FUZZ-1"), status_report("FUZZ-2"))
         ]
-        sha256 = (await intake.post("/attachments", content=b"scan of a residence card")).json()["sha256"]
+        sha256 = (await intake.post("/attachments", content=b"scan of a residence card")).json()[
+            "sha256"
+        ]
     async with client("admin") as admin:
         contract = (await admin.get("/admin/vendor-contracts")).json()[0]["id"]
         sealed = (await admin.post(f"/admin/vendor-contracts/{contract}/seal")).json()["batches"]
-        spare = (await admin.post("/admin/tokens", json={
-            "role": "operator", "name": "fuzzed operator", "employer": "city"})).json()["id"]
+        spare = (
+            await admin.post(
+                "/admin/tokens",
+                json={"role": "operator", "name": "fuzzed operator", "employer": "city"},
+            )
+        ).json()["id"]
     async with client("operator") as operator:  # a lease the operator's run can use
         claimed = (await operator.post("/work/claim", json={"kinds": ["entry"]})).json()
     assert sealed, "the demo contract sealed no batch"
     engine = create_engine(database_url)
     async with make_sessionmaker(engine)() as session:
-        tasks = list((await session.execute(
-            select(Task.id).where(Task.application_id.in_(applications))  # type: ignore[attr-defined]
-        )).scalars())
+        tasks = list(
+            (
+                await session.execute(
+                    select(Task.id).where(Task.application_id.in_(applications))  # type: ignore[attr-defined]
+                )
+            ).scalars()
+        )
     await engine.dispose()
     first = office.data["offices"][0]
     return {
@@ -199,11 +223,27 @@ async def run_schemathesis(
 ) -> tuple[int, str]:
     headers = ["-H", f"Authorization: Bearer {token}"] if token else []
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(config_path), "--no-color",
-        "run", f"{base}/openapi.json", *headers, "--checks", CHECKS,
-        "--report", "har", "--report-har-path", str(har), "--output-truncate", "false",
-        cwd=workdir, env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(config_path),
+        "--no-color",
+        "run",
+        f"{base}/openapi.json",
+        *headers,
+        "--checks",
+        CHECKS,
+        "--report",
+        "har",
+        "--report-har-path",
+        str(har),
+        "--output-truncate",
+        "false",
+        cwd=workdir,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await process.communicate()
     assert process.returncode is not None
@@ -213,8 +253,10 @@ async def run_schemathesis(
 def answers_in(har: Path) -> list[tuple[str, str, int]]:
     """(method, path, status) of every request schemathesis sent."""
     entries = json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]
-    return [(e["request"]["method"], urlsplit(e["request"]["url"]).path, e["response"]["status"])
-            for e in entries]
+    return [
+        (e["request"]["method"], urlsplit(e["request"]["url"]).path, e["response"]["status"])
+        for e in entries
+    ]
 
 
 def operation_of(method: str, path: str, operations: set[str]) -> str | None:
@@ -229,9 +271,11 @@ def operation_of(method: str, path: str, operations: set[str]) -> str | None:
 
 def failures_of(output: str) -> str:
     """The report's ERRORS and FAILURES sections (the whole output when it has neither)."""
-    start = min((i for i in (output.find("= ERRORS ="), output.find("= FAILURES =")) if i >= 0), default=0)
+    start = min(
+        (i for i in (output.find("= ERRORS ="), output.find("= FAILURES =")) if i >= 0), default=0
+    )
     end = output.find("= WARNINGS =", start)
-    return output[start:end if end > 0 else None][-6000:]
+    return output[start : end if end > 0 else None][-6000:]
 
 
 @pytest.mark.timeout(300 + 120 * EXAMPLES)
@@ -251,8 +295,11 @@ async def test_every_operation_answers_as_documented_for_every_role(
 
         async def fuzz(role: str | None) -> tuple[str, int, str, list[tuple[str, str, int]]]:
             name = role or "anonymous"
-            refused = sorted(op for op, roles in table.items()
-                             if roles is not None and acting_as(role) not in roles)
+            refused = sorted(
+                op
+                for op, roles in table.items()
+                if roles is not None and acting_as(role) not in roles
+            )
             config_path = tmp_path / f"{name}.toml"
             config_path.write_text(config(ids, refused), encoding="utf-8")
             har = tmp_path / f"{name}.har"
@@ -272,16 +319,27 @@ async def test_every_operation_answers_as_documented_for_every_role(
         for role, (name, code, _, answers) in results:
             print(f"\nschemathesis as {name}: {len(answers)} requests, exit {code}", end="")
             # The token worked: each operation the role may call answered past authorisation.
-            reached = {operation_of(method, path, operations)
-                       for method, path, status in answers if status not in (401, 403)}
-            allowed = {op for op, roles in table.items()
-                       if (roles is None or acting_as(role) in roles) and op not in NEEDS_A_SESSION}
+            reached = {
+                operation_of(method, path, operations)
+                for method, path, status in answers
+                if status not in (401, 403)
+            }
+            allowed = {
+                op
+                for op, roles in table.items()
+                if (roles is None or acting_as(role) in roles) and op not in NEEDS_A_SESSION
+            }
             if allowed - reached:
                 unreached[name] = sorted(allowed - reached)
-        print(f"\nschemathesis: {sum(len(run[3]) for _, run in results)} requests in all "
-              f"(MADOGUCHI_FUZZ_EXAMPLES={EXAMPLES}, seed {SEED})")
-    errors = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
-              if "Error" in line and not line.startswith(" ")]
+        print(
+            f"\nschemathesis: {sum(len(run[3]) for _, run in results)} requests in all "
+            f"(MADOGUCHI_FUZZ_EXAMPLES={EXAMPLES}, seed {SEED})"
+        )
+    errors = [
+        line
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+        if "Error" in line and not line.startswith(" ")
+    ]
     assert not failed, "\n\n".join(
         [f"--- as {name} ---\n{report}" for name, report in failed.items()]
         + ["--- server log ---", *errors[-40:]]

@@ -55,7 +55,11 @@ async def test_seed_demo_gives_staff_who_can_sign_in_and_reruns_make_no_duplicat
 ) -> None:
     first = json.loads(madoguchi(clean_db, "seed-demo", "--json").stdout)
     assert set(first["staff"]) == {
-        "operator", "operator_vendor", "reviewer", "supervisor", "vendor_manager",
+        "operator",
+        "operator_vendor",
+        "reviewer",
+        "supervisor",
+        "vendor_manager",
     }
     assert first["staff"]["operator_vendor"]["employer"] == "vendor"
     assert first["staff"]["vendor_manager"]["employer"] == "vendor"

@@ -14,8 +14,13 @@ from app.domain.tickets import TRANSITIONS, TicketAction, TicketStatus
 from tests.support import make_settings, seed
 from tests.support_thread import FakeClock, office_hours_today, threaded_server
 
-PATHS = {TicketAction.RECALL: "recall", TicketAction.START: "start", TicketAction.FINISH: "finish",
-         TicketAction.NO_SHOW: "no-show", TicketAction.CANCEL: "cancel"}
+PATHS = {
+    TicketAction.RECALL: "recall",
+    TicketAction.START: "start",
+    TicketAction.FINISH: "finish",
+    TicketAction.NO_SHOW: "no-show",
+    TicketAction.CANCEL: "cancel",
+}
 
 
 class Lobby(RuleBasedStateMachine):
@@ -28,23 +33,50 @@ class Lobby(RuleBasedStateMachine):
 
     @initialize()
     def open_office(self) -> None:
-        admin = httpx2.Client(base_url=self.server.url + "/api/v1", headers={"Authorization": f"Bearer {self.admin_token}"})
-        self.office = admin.post("/admin/offices", json={"name_ja": "支所", "name_en": "Branch"}).json()["id"]
-        self.categories = {p: admin.post(f"/admin/offices/{self.office}/categories", json={
-            "prefix": p, "name_ja": p, "name_en": p}).json()["id"] for p in "AB"}
+        admin = httpx2.Client(
+            base_url=self.server.url + "/api/v1",
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )
+        self.office = admin.post(
+            "/admin/offices", json={"name_ja": "支所", "name_en": "Branch"}
+        ).json()["id"]
+        self.categories = {
+            p: admin.post(
+                f"/admin/offices/{self.office}/categories",
+                json={"prefix": p, "name_ja": p, "name_en": p},
+            ).json()["id"]
+            for p in "AB"
+        }
         self.counters = {}
         for label, prefixes in (("1", "A"), ("2", "AB")):
-            self.counters[label] = admin.post(f"/admin/offices/{self.office}/counters", json={
-                "label": label, "name_ja": label, "name_en": label,
-                "categories": [self.categories[p] for p in prefixes]}).json()["id"]
+            self.counters[label] = admin.post(
+                f"/admin/offices/{self.office}/counters",
+                json={
+                    "label": label,
+                    "name_ja": label,
+                    "name_en": label,
+                    "categories": [self.categories[p] for p in prefixes],
+                },
+            ).json()["id"]
         self.serves = {"1": {"A"}, "2": {"A", "B"}}
         tokens = {}
         for role in ("kiosk", "counter", "display"):
-            tokens[role] = admin.post("/admin/tokens", json={"role": role, "name": role, "office_id": self.office}).json()["token"]
+            tokens[role] = admin.post(
+                "/admin/tokens", json={"role": role, "name": role, "office_id": self.office}
+            ).json()["token"]
         admin.close()
-        self.kiosk = httpx2.Client(base_url=self.server.url + "/api/v1", headers={"Authorization": f"Bearer {tokens['kiosk']}"})
-        self.counter = httpx2.Client(base_url=self.server.url + "/api/v1", headers={"Authorization": f"Bearer {tokens['counter']}"})
-        self.display = httpx2.Client(base_url=self.server.url + "/api/v1", headers={"Authorization": f"Bearer {tokens['display']}"})
+        self.kiosk = httpx2.Client(
+            base_url=self.server.url + "/api/v1",
+            headers={"Authorization": f"Bearer {tokens['kiosk']}"},
+        )
+        self.counter = httpx2.Client(
+            base_url=self.server.url + "/api/v1",
+            headers={"Authorization": f"Bearer {tokens['counter']}"},
+        )
+        self.display = httpx2.Client(
+            base_url=self.server.url + "/api/v1",
+            headers={"Authorization": f"Bearer {tokens['display']}"},
+        )
         self.tickets: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
         self.numbers = {"A": 0, "B": 0}
@@ -57,21 +89,37 @@ class Lobby(RuleBasedStateMachine):
 
     @rule(prefix=st.sampled_from("AB"), priority=st.booleans())
     def issue(self, prefix: str, priority: bool) -> None:
-        response = self.kiosk.post(f"/offices/{self.office}/tickets",
-                                   json={"category": self.categories[prefix], "is_priority": priority})
+        response = self.kiosk.post(
+            f"/offices/{self.office}/tickets",
+            json={"category": self.categories[prefix], "is_priority": priority},
+        )
         assert response.status_code == 201
         self.numbers[prefix] += 1
         ticket = response.json()
         assert ticket["number"] == f"{prefix}-{self.numbers[prefix]:03d}"
-        self.tickets[ticket["id"]] = {"status": "waiting", "category": prefix, "priority": priority, "target": None}
+        self.tickets[ticket["id"]] = {
+            "status": "waiting",
+            "category": prefix,
+            "priority": priority,
+            "target": None,
+        }
         self.order.append(ticket["id"])
         self.events += 1
 
     @rule(label=st.sampled_from(["1", "2"]))
     def call_next(self, label: str) -> None:
-        eligible = [t for t in self.order if self.tickets[t]["status"] == "waiting" and (
-            self.tickets[t]["target"] == label
-            or (self.tickets[t]["target"] is None and self.tickets[t]["category"] in self.serves[label]))]
+        eligible = [
+            t
+            for t in self.order
+            if self.tickets[t]["status"] == "waiting"
+            and (
+                self.tickets[t]["target"] == label
+                or (
+                    self.tickets[t]["target"] is None
+                    and self.tickets[t]["category"] in self.serves[label]
+                )
+            )
+        ]
         eligible.sort(key=lambda t: (not self.tickets[t]["priority"], self.order.index(t)))
         response = self.counter.post(f"/counters/{self.counters[label]}/call-next")
         if not eligible:
@@ -124,9 +172,14 @@ class Lobby(RuleBasedStateMachine):
         waiting = {q["prefix"]: q["waiting"] for q in snapshot["queues"]}
         for prefix in "AB":
             assert waiting[prefix] == sum(
-                1 for t in self.tickets.values() if t["status"] == "waiting" and t["category"] == prefix)
+                1
+                for t in self.tickets.values()
+                if t["status"] == "waiting" and t["category"] == prefix
+            )
         at_counters = {c["number"] for c in snapshot["called"]}
-        assert len(at_counters) == sum(1 for t in self.tickets.values() if t["status"] in ("called", "serving"))
+        assert len(at_counters) == sum(
+            1 for t in self.tickets.values() if t["status"] in ("called", "serving")
+        )
 
 
 @pytest.fixture
@@ -139,8 +192,12 @@ def lobby_machine(clean_db: str):  # type: ignore[no-untyped-def]
 
 
 def test_random_lobby_sequences_match_the_model(lobby_machine: type[Lobby]) -> None:
-    run = settings(max_examples=15, stateful_step_count=25, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])(lobby_machine)
+    run = settings(
+        max_examples=15,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )(lobby_machine)
     run.TestCase().runTest()
 
 
@@ -164,18 +221,31 @@ class WorkQueue(RuleBasedStateMachine):
         first5 = f"{20000 + WorkQueue.municipalities}"
         code = first5 + str(municipality_check_digit(first5))
         data = asyncio.run_coroutine_threadsafe(seed(self.database_url, code), self.loop).result(30)
-        with httpx2.Client(base_url=self.server.url + "/api/v1",
-                           headers={"Authorization": f"Bearer {data['tokens']['admin']}"}) as admin:
-            tokens = {who: admin.post("/admin/tokens", json={
-                "role": "operator", "name": who, "employer": "city"}).json()["token"] for who in "ab"}
-        self.clients = {name: httpx2.Client(base_url=self.server.url + "/api/v1",
-                                            headers={"Authorization": f"Bearer {token}"})
-                        for name, token in tokens.items()}
-        with httpx2.Client(base_url=self.server.url + "/api/v1",
-                           headers={"Authorization": f"Bearer {data['tokens']['intake']}"}) as intake:
+        with httpx2.Client(
+            base_url=self.server.url + "/api/v1",
+            headers={"Authorization": f"Bearer {data['tokens']['admin']}"},
+        ) as admin:
+            tokens = {
+                who: admin.post(
+                    "/admin/tokens", json={"role": "operator", "name": who, "employer": "city"}
+                ).json()["token"]
+                for who in "ab"
+            }
+        self.clients = {
+            name: httpx2.Client(
+                base_url=self.server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}
+            )
+            for name, token in tokens.items()
+        }
+        with httpx2.Client(
+            base_url=self.server.url + "/api/v1",
+            headers={"Authorization": f"Bearer {data['tokens']['intake']}"},
+        ) as intake:
             self.ids = set()
             for n in range(4):
-                body = status_report(applicant={"family_name": "佐藤", "household_ref": f"{id(self)}-{n}"})
+                body = status_report(
+                    applicant={"family_name": "佐藤", "household_ref": f"{id(self)}-{n}"}
+                )
                 self.ids.add(intake.post("/applications", json=body).json()["id"])
         self.tasks: dict[str, dict[str, Any]] = {}
 
@@ -200,15 +270,25 @@ class WorkQueue(RuleBasedStateMachine):
         assert task["application_id"] in self.ids
         if task["id"] in self.tasks:
             assert task["id"] in reopened  # only an expired lease is handed out again
-        self.tasks[task["id"]] = {"status": "leased", "holder": who, "token": task["lease_token"],
-                                  "expires": self.clock.now() + timedelta(seconds=self.lease_s),
-                                  "values": task["form"]["values"]}
+        self.tasks[task["id"]] = {
+            "status": "leased",
+            "holder": who,
+            "token": task["lease_token"],
+            "expires": self.clock.now() + timedelta(seconds=self.lease_s),
+            "values": task["form"]["values"],
+        }
 
     def _held(self, who: str) -> list[str]:
         return [t for t, m in self.tasks.items() if m["status"] == "leased"]
 
-    @precondition(lambda self: any(m["status"] == "leased" for m in getattr(self, "tasks", {}).values()))
-    @rule(data=st.data(), who=st.sampled_from(["a", "b"]), action=st.sampled_from(["heartbeat", "submit", "release"]))
+    @precondition(
+        lambda self: any(m["status"] == "leased" for m in getattr(self, "tasks", {}).values())
+    )
+    @rule(
+        data=st.data(),
+        who=st.sampled_from(["a", "b"]),
+        action=st.sampled_from(["heartbeat", "submit", "release"]),
+    )
     def act(self, data: st.DataObject, who: str, action: str) -> None:
         task_id = data.draw(st.sampled_from(sorted(self._held(who))))
         model = self.tasks[task_id]
@@ -243,13 +323,20 @@ def queue_machine(clean_db: str):  # type: ignore[no-untyped-def]
     from app.settings import QueueSettings
 
     clock = FakeClock(office_hours_today())
-    with threaded_server(make_settings(clean_db, queue=QueueSettings(lease_s=60)), clock) as (server, loop):
+    with threaded_server(make_settings(clean_db, queue=QueueSettings(lease_s=60)), clock) as (
+        server,
+        loop,
+    ):
         WorkQueue.server, WorkQueue.clock, WorkQueue.loop = server, clock, loop
         WorkQueue.database_url = clean_db
         yield WorkQueue
 
 
 def test_random_lease_sequences_match_the_model(queue_machine: type[WorkQueue]) -> None:
-    run = settings(max_examples=12, stateful_step_count=25, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])(queue_machine)
+    run = settings(
+        max_examples=12,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )(queue_machine)
     run.TestCase().runTest()

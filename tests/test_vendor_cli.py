@@ -67,7 +67,9 @@ def corrected(items_file: Path, results: Path) -> Path:
             **item["values"],
             "claimant_name": item["values"]["claimant_name"].replace("花了", "花子"),
         }
-        lines.append(json.dumps({"item": item["item"], "values": values}, ensure_ascii=False) + "\n")
+        lines.append(
+            json.dumps({"item": item["item"], "values": values}, ensure_ascii=False) + "\n"
+        )
     results.write_text("".join(lines), encoding="utf-8")
     return results
 
@@ -119,14 +121,18 @@ async def test_the_vendor_command_pulls_verifies_resumes_and_pushes_results_to_v
     )
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip()
-    sealed = await asyncio.to_thread(madoguchi, database, "batches", "seal", "--contract", contract_id)
+    sealed = await asyncio.to_thread(
+        madoguchi, database, "batches", "seal", "--contract", contract_id
+    )
     assert sealed.returncode == 0, sealed.stderr
     [report] = [json.loads(line) for line in sealed.stdout.splitlines()]
     [batch] = report["batches"]
     assert batch["items"] == 3 and report["held_back"] == []
 
     listed = await vendor_cli(server, token, tmp_path, "list", "--json")
-    assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == [batch["id"]], listed.stderr
+    assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == [batch["id"]], (
+        listed.stderr
+    )
     pulled = await vendor_cli(
         server, token, tmp_path, "pull", batch["id"], "--format", "csv", "--encoding", "cp932"
     )
@@ -154,13 +160,17 @@ async def test_the_vendor_command_pulls_verifies_resumes_and_pushes_results_to_v
     # The items reach verification by city staff.
     verified: set[str] = set()
     async with server.client(office.token("operator")) as operator:
-        while (task := await operator.post("/work/claim", json={"kinds": ["verify"]})).status_code == 200:
+        while (
+            task := await operator.post("/work/claim", json={"kinds": ["verify"]})
+        ).status_code == 200:
             verified.add(task.json()["application_id"])
     assert len(verified) == 3
     async with server.client(office.token("reviewer")) as reviewer:
         detail = (await reviewer.get(f"/applications/{sorted(verified)[0]}")).json()
     assert detail["status"] == "verify"
-    listed_again = await asyncio.to_thread(madoguchi, database, "batches", "list", "--municipality", "431001")
+    listed_again = await asyncio.to_thread(
+        madoguchi, database, "batches", "list", "--municipality", "431001"
+    )
     assert json.loads(listed_again.stdout)["state"] == "acknowledged"
 
 
@@ -204,7 +214,9 @@ SHA = hashlib.sha256(CONTENT).hexdigest()
 GRANT: dict[str, Any] = {
     "lease_token": "L",
     "lease_expires_at": "2099-01-01T00:00:00+00:00",
-    "manifest": {"files": [{"format": "csv", "encoding": "cp932", "sha256": SHA, "bytes": len(CONTENT)}]},
+    "manifest": {
+        "files": [{"format": "csv", "encoding": "cp932", "sha256": SHA, "bytes": len(CONTENT)}]
+    },
 }
 
 
@@ -231,7 +243,9 @@ def test_a_dropped_connection_is_resumed_with_a_range_request_and_verified(tmp_p
         start = int(request.headers["range"].removeprefix("bytes=").rstrip("-"))
         return httpx2.Response(206, content=CONTENT[start:])
 
-    with httpx2.Client(transport=httpx2.MockTransport(handler), base_url="http://city/api/v1") as http:
+    with httpx2.Client(
+        transport=httpx2.MockTransport(handler), base_url="http://city/api/v1"
+    ) as http:
         path = VendorClient(http, tmp_path).download("b1", "csv", "cp932", GRANT)
     assert path.read_bytes() == CONTENT and ranges == [None, "bytes=5000-"]
 
@@ -249,6 +263,8 @@ def test_a_corrupt_copy_is_fetched_again_from_the_start(tmp_path: Path) -> None:
     folder = tmp_path / "b1"
     folder.mkdir()
     (folder / "items.cp932.csv.part").write_bytes(b"garbage!" * 10)  # not the file's first bytes
-    with httpx2.Client(transport=httpx2.MockTransport(handler), base_url="http://city/api/v1") as http:
+    with httpx2.Client(
+        transport=httpx2.MockTransport(handler), base_url="http://city/api/v1"
+    ) as http:
         path = VendorClient(http, tmp_path).download("b1", "csv", "cp932", GRANT)
     assert path.read_bytes() == CONTENT and served == ["bytes=80-", None]

@@ -24,15 +24,19 @@ class ReportRow(BaseModel):
     person_id: str | None = Field(description="The person (or device, or system) who acted")
     person_name: str | None
     role: str | None
-    terminal: str | None = Field(description="The console session or token used; a failed "
-                                 "sign-in has none")
-    target: str = Field(description="`entity:id`; a bulk view: how many records; a failed "
-                        "sign-in: the staff number typed")
+    terminal: str | None = Field(
+        description="The console session or token used; a failed sign-in has none"
+    )
+    target: str = Field(
+        description="`entity:id`; a bulk view: how many records; a failed "
+        "sign-in: the staff number typed"
+    )
     function: str = Field(description="view, work, export, vendor_download, report, sign_in…")
     records: int | None
     my_number_shown: bool | None
-    reason: str | None = Field(description="A bulk view: views, records and the limit; a failed "
-                               "sign-in: why it failed")
+    reason: str | None = Field(
+        description="A bulk view: views, records and the limit; a failed sign-in: why it failed"
+    )
 
 
 class AccessReport(BaseModel):
@@ -44,16 +48,20 @@ class AccessReport(BaseModel):
 
 
 @router.get(
-    "/access-reports", response_model=AccessReport, response_model_by_alias=True,
+    "/access-reports",
+    response_model=AccessReport,
+    response_model_by_alias=True,
     summary="Access reports: night/holiday access, failed sign-ins, bulk views and exports "
     "(JSON, or CSV with format=csv); reading one is access-logged",
     responses={200: {"content": {"text/csv": {}}}, 422: {}},
 )
 async def access_report(
-    uow: UowDep, principal: Supervisor,
+    uow: UowDep,
+    principal: Supervisor,
     kind: Annotated[ReportKind, Query(description="night, failed_sign_in or bulk")],
-    from_: Annotated[AwareDatetime, Query(alias="from", description="Start (inclusive), "
-                                          "with offset")],
+    from_: Annotated[
+        AwareDatetime, Query(alias="from", description="Start (inclusive), with offset")
+    ],
     to: Annotated[AwareDatetime, Query(description="End (exclusive), with offset")],
     format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
@@ -63,9 +71,14 @@ async def access_report(
     if format == "csv":
         writer = Writer("csv", "utf-8-sig", reports.COLUMNS)
         body = writer.start() + writer.chunk(
-            [item_line({"values": row.model_dump(mode="json")}) for row in rows])
+            [item_line({"values": row.model_dump(mode="json")}) for row in rows]
+        )
         name = f"access-report-{kind}-{from_:%Y%m%d}.csv"
-        return Response(body, media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return AccessReport(**{"kind": kind, "from": from_, "to": to, "rows": rows,
-                           "truncated": report.truncated})
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return AccessReport(
+        **{"kind": kind, "from": from_, "to": to, "rows": rows, "truncated": report.truncated}
+    )

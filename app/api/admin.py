@@ -61,9 +61,11 @@ class CreateToken(Body):
     qualifications: list[str] | None = Field(None, max_length=50)
     expires_at: AwareDatetime | None = None
     contract_id: str | None = Field(
-        None, max_length=64,
+        None,
+        max_length=64,
         description="Vendor-side tokens: the vendor contract the holder works under (without one a "
-                    "vendor-employed person sees nothing)")
+        "vendor-employed person sees nothing)",
+    )
 
 
 class TokenOut(BaseModel):
@@ -89,19 +91,29 @@ async def list_offices(uow: UowDep, principal: Admin) -> list[OfficeOut]:
 
 @router.post("/offices", response_model=OfficeOut, status_code=201, responses={422: {}})
 async def create_office(body: CreateOffice, uow: UowDep, principal: Admin) -> OfficeOut:
-    office = await admin.create_office(uow, principal.municipality_code, name_ja=body.name_ja, name_en=body.name_en)
+    office = await admin.create_office(
+        uow, principal.municipality_code, name_ja=body.name_ja, name_en=body.name_en
+    )
     return OfficeOut(**office.model_dump())
 
 
-@router.get("/offices/{office_id}/categories", response_model=list[CategoryOut], responses={404: {}})
+@router.get(
+    "/offices/{office_id}/categories", response_model=list[CategoryOut], responses={404: {}}
+)
 async def list_categories(office_id: str, uow: UowDep, principal: Admin) -> list[CategoryOut]:
     office = await admin.get_office(uow, principal.municipality_code, office_id)
     return [CategoryOut(**c) for c in await directory.list_categories(uow, office.id)]
 
 
-@router.post("/offices/{office_id}/categories", response_model=CategoryOut, status_code=201,
-             responses={404: {}, 409: {}, 422: {}})
-async def create_category(office_id: str, body: CreateCategory, uow: UowDep, principal: Admin) -> CategoryOut:
+@router.post(
+    "/offices/{office_id}/categories",
+    response_model=CategoryOut,
+    status_code=201,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def create_category(
+    office_id: str, body: CreateCategory, uow: UowDep, principal: Admin
+) -> CategoryOut:
     office = await admin.get_office(uow, principal.municipality_code, office_id)
     category = await admin.create_category(uow, office, **body.model_dump())
     return CategoryOut(**category.model_dump())
@@ -113,19 +125,34 @@ async def list_counters(office_id: str, uow: UowDep, principal: Admin) -> list[C
     return [CounterOut(**c) for c in await directory.list_counters(uow, office.id)]
 
 
-@router.post("/offices/{office_id}/counters", response_model=CounterOut, status_code=201,
-             responses={404: {}, 409: {}, 422: {}})
-async def create_counter(office_id: str, body: CreateCounter, uow: UowDep, principal: Admin) -> CounterOut:
+@router.post(
+    "/offices/{office_id}/counters",
+    response_model=CounterOut,
+    status_code=201,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def create_counter(
+    office_id: str, body: CreateCounter, uow: UowDep, principal: Admin
+) -> CounterOut:
     office = await admin.get_office(uow, principal.municipality_code, office_id)
     counter = await admin.create_counter(
-        uow, office, label=body.label, name_ja=body.name_ja, name_en=body.name_en, category_ids=body.categories
+        uow,
+        office,
+        label=body.label,
+        name_ja=body.name_ja,
+        name_en=body.name_en,
+        category_ids=body.categories,
     )
     return CounterOut(**counter.model_dump(), category_ids=list(dict.fromkeys(body.categories)))
 
 
-@router.put("/counters/{counter_id}/categories", response_model=CounterOut, responses={404: {}, 422: {}})
+@router.put(
+    "/counters/{counter_id}/categories", response_model=CounterOut, responses={404: {}, 422: {}}
+)
 async def set_counter_categories(
-    counter_id: str, categories: Annotated[list[CategoryId], BodyParam(max_length=26)], uow: UowDep,
+    counter_id: str,
+    categories: Annotated[list[CategoryId], BodyParam(max_length=26)],
+    uow: UowDep,
     principal: Admin,
 ) -> CounterOut:
     counter = await ticket_service.get_counter(uow, principal, counter_id)
@@ -138,7 +165,9 @@ async def list_tokens(uow: UowDep, principal: Admin) -> list[TokenOut]:
     return [TokenOut(**t) for t in await directory.list_tokens(uow, principal.municipality_code)]
 
 
-@router.post("/tokens", response_model=CreatedTokenOut, status_code=201, responses={404: {}, 422: {}})
+@router.post(
+    "/tokens", response_model=CreatedTokenOut, status_code=201, responses={404: {}, 422: {}}
+)
 async def create_token(body: CreateToken, uow: UowDep, principal: Admin) -> CreatedTokenOut:
     from app.services.batches import bind_token  # the vendor module owns contracts
 
@@ -151,7 +180,9 @@ async def create_token(body: CreateToken, uow: UowDep, principal: Admin) -> Crea
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses={404: {}})
-async def revoke_token(token_id: str, uow: UowDep, resources: ResourcesDep, principal: Admin) -> Response:
+async def revoke_token(
+    token_id: str, uow: UowDep, resources: ResourcesDep, principal: Admin
+) -> Response:
     await admin.revoke_token(uow, principal.municipality_code, token_id)
     uow.after_commit(lambda: resources.tokens.forget(token_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

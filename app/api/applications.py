@@ -41,6 +41,7 @@ class RequestBodyStream(StreamingResponse):
         except OSError:
             return
 
+
 # One line of POST /applications/bulk's answer.
 BULK_RESULT_LINE = {
     "type": "object",
@@ -50,11 +51,14 @@ BULK_RESULT_LINE = {
         "status": {
             "enum": ["created", "duplicate", "conflict", "rejected", "failed"],
             "description": "created: stored now; duplicate: the same form was stored before (id); "
-                           "conflict: another form with this external_ref is stored (id); "
-                           "rejected: bad line, nothing stored; failed: not stored, send it again",
+            "conflict: another form with this external_ref is stored (id); "
+            "rejected: bad line, nothing stored; failed: not stored, send it again",
         },
         "id": {"type": "string"},
-        "problems": {"type": "integer", "description": "Field problems stored with the application"},
+        "problems": {
+            "type": "integer",
+            "description": "Field problems stored with the application",
+        },
         "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"}},
     },
 }
@@ -63,6 +67,8 @@ Intake = Caller(Role.INTAKE, Role.COUNTER)
 BulkIntake = Caller(Role.INTAKE)
 Reader = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR)
 Anyone = Caller(*Role)
+
+
 class Problem(BaseModel):
     field: str
     code: str
@@ -86,7 +92,11 @@ class ApplicationOut(BaseModel):
 # What of an event's data the history shows: reasons and what a person chose to send on or
 # acknowledged (field paths and problem codes, never values).
 HISTORY_DETAIL = (
-    "reason", "submitted_with_problems", "acknowledged", "corrected", "cancelled_tasks",
+    "reason",
+    "submitted_with_problems",
+    "acknowledged",
+    "corrected",
+    "cancelled_tasks",
 )
 
 
@@ -98,8 +108,10 @@ class HistoryEntry(BaseModel):
     actor_role: str | None
     actor_id: str | None = Field(None, description="The person who acted")
     detail: dict[str, Any] = Field(
-        default_factory=dict, description="Reason; problems sent on (`field:code`); warnings "
-        "acknowledged; fields corrected; tasks cancelled")
+        default_factory=dict,
+        description="Reason; problems sent on (`field:code`); warnings "
+        "acknowledged; fields corrected; tasks cancelled",
+    )
 
 
 class ApplicationDetail(ApplicationOut):
@@ -112,12 +124,16 @@ class ApplicationDetail(ApplicationOut):
     my_number_shown: bool
     history: list[HistoryEntry]
     resulting_household: dict[str, Any] | None = Field(
-        None, description="Moves and household changes, city staff only: the household the form "
+        None,
+        description="Moves and household changes, city staff only: the household the form "
         "forms or leaves behind (members or who leaves and stays, the head); `remaining` is null "
-        "where the form does not say who stays")
+        "where the form does not say who stays",
+    )
     payment_schedule: dict[str, Any] | None = Field(
-        None, description="An approved 児童手当 認定請求, city staff only: the first months paid "
-        "and the even-month payments (pay_on, months covered, amount); otherwise null")
+        None,
+        description="An approved 児童手当 認定請求, city staff only: the first months paid "
+        "and the even-month payments (pay_on, months covered, amount); otherwise null",
+    )
 
 
 def application_out(application: ApplicationRecord, lens: Lens | None = None) -> dict[str, Any]:
@@ -125,27 +141,45 @@ def application_out(application: ApplicationRecord, lens: Lens | None = None) ->
     if application.due_on is not None:
         due_at = datetime.fromisoformat(f"{application.due_on.isoformat()}T23:59:59+09:00")
     return ApplicationOut(
-        id=application.id, procedure=application.procedure, channel=application.channel,
-        status=application.status, received_at=application.received_at, due_at=due_at,
+        id=application.id,
+        procedure=application.procedure,
+        channel=application.channel,
+        status=application.status,
+        received_at=application.received_at,
+        due_at=due_at,
         due_on=application.due_on.isoformat() if application.due_on else None,
-        external_ref=application.external_ref, ticket_id=application.ticket_id,
-        problems=[Problem(**p) for p in application.problems
-                  if lens is None or lens.may_see(str(p.get("field", "")))],
+        external_ref=application.external_ref,
+        ticket_id=application.ticket_id,
+        problems=[
+            Problem(**p)
+            for p in application.problems
+            if lens is None or lens.may_see(str(p.get("field", "")))
+        ],
         proposals=application.proposals if lens is None or not lens.viewer.vendor_side else [],
     ).model_dump(mode="json")
 
 
 @router.post(
-    "/applications", status_code=201, response_model=ApplicationOut,
+    "/applications",
+    status_code=201,
+    response_model=ApplicationOut,
     summary="Hand in one application (counter, OCR, online portal, mail room)",
-    responses={200: {"model": ApplicationOut,
-                     "description": "Already received (same external_ref and content from this sender)"},
-               409: {"description": "external_ref_conflict: this sender stored other content under this "
-                                    "external_ref (context.application_id names it)"},
-               422: {}},
+    responses={
+        200: {
+            "model": ApplicationOut,
+            "description": "Already received (same external_ref and content from this sender)",
+        },
+        409: {
+            "description": "external_ref_conflict: this sender stored other content under this "
+            "external_ref (context.application_id names it)"
+        },
+        422: {},
+    },
 )
 async def submit_application(
-    body: SubmitApplication, uow: UowDep, principal: Intake,
+    body: SubmitApplication,
+    uow: UowDep,
+    principal: Intake,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
     async def run() -> tuple[int, dict[str, object]]:
@@ -160,20 +194,37 @@ async def submit_application(
     summary="NDJSON in, one NDJSON result per line out, streamed",
     response_class=RequestBodyStream,
     responses={200: {"content": {"application/x-ndjson": {"schema": BULK_RESULT_LINE}}}, 422: {}},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
-        "schema": {"$ref": "#/components/schemas/SubmitApplication"},
-        "description": "One application envelope per line",
-    }}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-ndjson": {
+                    "schema": {"$ref": "#/components/schemas/SubmitApplication"},
+                    "description": "One application envelope per line",
+                }
+            },
+        }
+    },
 )
 async def submit_bulk(
-    request: Request, principal: BulkIntake, resources: ResourcesDep, settings: SettingsDep,
+    request: Request,
+    principal: BulkIntake,
+    resources: ResourcesDep,
+    settings: SettingsDep,
 ) -> RequestBodyStream:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    if content_type not in ("application/x-ndjson", "application/jsonl", "application/json-seq", ""):
+    if content_type not in (
+        "application/x-ndjson",
+        "application/jsonl",
+        "application/json-seq",
+        "",
+    ):
         raise InvalidInput.field(
-            "content-type", "unsupported_media_type",
+            "content-type",
+            "unsupported_media_type",
             "NDJSON (application/x-ndjson) を送ってください (send NDJSON)",
         )
+
     async def stream() -> AsyncIterator[bytes]:
         try:
             async for line in bulk_results(request.stream(), principal, resources, settings):
@@ -186,12 +237,15 @@ async def submit_bulk(
 
 
 @router.get(
-    "/applications/{application_id}", response_model=ApplicationDetail,
+    "/applications/{application_id}",
+    response_model=ApplicationDetail,
     summary="An application, its fields and history (every read is in the access log)",
     responses={404: {}, 403: {}},
 )
 async def read_application(
-    application_id: str, uow: UowDep, principal: Reader,
+    application_id: str,
+    uow: UowDep,
+    principal: Reader,
     reveal_my_number: Annotated[bool, Query(description="Show My Numbers (logged)")] = False,
 ) -> dict[str, Any]:
     viewer = await viewer_for(uow, principal)
@@ -204,29 +258,47 @@ async def read_application(
     ocr = lens.ocr(application.ocr) if application.ocr is not None else None
     applicant = lens.applicant(application.applicant)
     shown = lens.shown.my_number_shown
-    record_access(uow, principal, action="view", entity="application", entity_id=application.id,
-                  my_number_shown=shown, detail=lens.shown.detail())
+    record_access(
+        uow,
+        principal,
+        action="view",
+        entity="application",
+        entity_id=application.id,
+        my_number_shown=shown,
+        detail=lens.shown.detail(),
+    )
     events = await history(uow, application.id)
     return {
         **application_out(application, lens),
-        "applicant": applicant, "values": values, "ocr": ocr,
+        "applicant": applicant,
+        "values": values,
+        "ocr": ocr,
         # Scans show the whole form, which no allow-list can cut: they stay with city staff.
         "attachments": [] if viewer.vendor_side else application.attachments,
         "is_protected": application.is_protected,
-        "return_reason": application.return_reason, "my_number_shown": shown,
-        "resulting_household": None if viewer.vendor_side
+        "return_reason": application.return_reason,
+        "my_number_shown": shown,
+        "resulting_household": None
+        if viewer.vendor_side
         else resulting_household(application.procedure, application.values),
-        "payment_schedule": None if viewer.vendor_side
+        "payment_schedule": None
+        if viewer.vendor_side
         else payments.payment_schedule(application, uow.settings),
-        "history": [HistoryEntry(
-            at=row["at"], action=row["action"], from_status=row["from_status"],
-            to_status=row["to_status"], actor_role=row["actor_role"], actor_id=row["actor_id"],
-            detail={k: v for k, v in (row["data"] or {}).items() if k in HISTORY_DETAIL},
-        ) for row in events],
+        "history": [
+            HistoryEntry(
+                at=row["at"],
+                action=row["action"],
+                from_status=row["from_status"],
+                to_status=row["to_status"],
+                actor_role=row["actor_role"],
+                actor_id=row["actor_id"],
+                detail={k: v for k, v in (row["data"] or {}).items() if k in HISTORY_DETAIL},
+            )
+            for row in events
+        ],
     }
 
 
 @router.get("/procedures", summary="The procedure catalogue: codes, fields, validators, deadlines")
 async def procedures(principal: Anyone) -> list[dict[str, object]]:
     return load_catalogue().public_list()
-

@@ -195,7 +195,9 @@ class SignInFailure(BaseModel):
 async def failures(
     uow: UowDep,
     principal: Overseer,
-    since: Annotated[datetime | None, Query(description="Only failures at or after this time")] = None,
+    since: Annotated[
+        datetime | None, Query(description="Only failures at or after this time")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[SignInFailure]:
     return [

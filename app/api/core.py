@@ -21,7 +21,8 @@ class ApprovedRecord(BaseModel):
     application_id: str
     status: Literal["approved", "withdrawn"] = Field(
         description="`approved`: import this record (a corrected one replaces the earlier import); "
-        "`withdrawn`: an application approved earlier was withdrawn (取下げ), no personal data")
+        "`withdrawn`: an application approved earlier was withdrawn (取下げ), no personal data"
+    )
     procedure: str
     approved_at: datetime | None
     withdrawn_at: datetime | None = None
@@ -54,19 +55,28 @@ def _seq(cursor: str | None) -> int:
 
 def _record(entry: FeedEntry) -> ApprovedRecord:
     return ApprovedRecord(
-        seq=entry.seq, application_id=entry.application_id, procedure=entry.procedure,
+        seq=entry.seq,
+        application_id=entry.application_id,
+        procedure=entry.procedure,
         status=entry.status,  # type: ignore[arg-type]
-        approved_at=entry.decided_at, withdrawn_at=entry.withdrawn_at,
-        received_at=entry.received_at, applicant=entry.applicant, values=entry.values,
+        approved_at=entry.decided_at,
+        withdrawn_at=entry.withdrawn_at,
+        received_at=entry.received_at,
+        applicant=entry.applicant,
+        values=entry.values,
     )
 
 
-@router.get("/approved", response_model=ApprovedPage,
-            summary="Approved (and later withdrawn) records after the cursor, in the order they "
-            "were decided; an application appears once, at its latest position",
-            responses={422: {}})
+@router.get(
+    "/approved",
+    response_model=ApprovedPage,
+    summary="Approved (and later withdrawn) records after the cursor, in the order they "
+    "were decided; an application appears once, at its latest position",
+    responses={422: {}},
+)
 async def approved(
-    uow: UowDep, principal: Core,
+    uow: UowDep,
+    principal: Core,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ApprovedPage:

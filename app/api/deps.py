@@ -16,7 +16,9 @@ from app.services.uow import UnitOfWork
 from app.settings import Settings
 
 
-async def get_resources(request: Request) -> Resources:  # async: a sync dependency costs a thread hop
+async def get_resources(
+    request: Request,
+) -> Resources:  # async: a sync dependency costs a thread hop
     return request.app.state.resources  # type: ignore[no-any-return]
 
 
@@ -30,7 +32,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 async def get_uow(resources: ResourcesDep, settings: SettingsDep) -> AsyncIterator[UnitOfWork]:
     async with unit_of_work(  # an exception closes its session → rollback
-        resources.sessionmaker, clock=resources.clock, settings=settings,
+        resources.sessionmaker,
+        clock=resources.clock,
+        settings=settings,
         notify_lobby=resources.hub.notify,
     ) as uow:
         yield uow
@@ -47,7 +51,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-Madoguchi-CSRF"
 
 
-async def principal_for_token(uow: UnitOfWork, secret: str | None, cache: TokenCache | None = None) -> Principal:
+async def principal_for_token(
+    uow: UnitOfWork, secret: str | None, cache: TokenCache | None = None
+) -> Principal:
     if not secret:
         raise NotAuthenticated("トークンが必要です (a bearer token is required)")
     hashed = token_hash(secret)
@@ -84,7 +90,10 @@ async def principal_for_request(
     cookie = request.cookies.get(settings.auth.cookie_name)
     if cookie:
         return await people.session_principal(
-            uow, settings.auth, cookie, unsafe_method=request.method not in SAFE_METHODS,
+            uow,
+            settings.auth,
+            cookie,
+            unsafe_method=request.method not in SAFE_METHODS,
             csrf=request.headers.get(CSRF_HEADER),
         )
     raise NotAuthenticated(

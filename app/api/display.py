@@ -34,9 +34,12 @@ async def _authorise(
                 return CLOSE_UNAUTHORISED
             return known if known.may_use_office(office_id) else CLOSE_NOT_FOUND
     # Reads only: a reconnecting room of displays never takes SQLite's write lock.
-    async with resources.feed.display_reads, unit_of_work(
-        resources.sessionmaker, clock=resources.clock, settings=settings, reads_only=True
-    ) as uow:
+    async with (
+        resources.feed.display_reads,
+        unit_of_work(
+            resources.sessionmaker, clock=resources.clock, settings=settings, reads_only=True
+        ) as uow,
+    ):
         try:
             principal = await principal_for_token(uow, token, resources.tokens)
         except DomainError:

@@ -30,19 +30,23 @@ def install_docs(app: FastAPI) -> None:
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
         return get_swagger_ui_html(
-            openapi_url=root + openapi_url, title=f"{app.title} - Swagger UI",
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - Swagger UI",
             swagger_js_url=f"{root}{SWAGGER_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{SWAGGER_URL}/swagger-ui.css",
-            swagger_favicon_url=root + FAVICON, swagger_ui_parameters=app.swagger_ui_parameters,
+            swagger_favicon_url=root + FAVICON,
+            swagger_ui_parameters=app.swagger_ui_parameters,
         )
 
     @app.get(REDOC_URL, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
         return get_redoc_html(
-            openapi_url=root + openapi_url, title=f"{app.title} - ReDoc",
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - ReDoc",
             redoc_js_url=f"{root}{REDOC_URL}/redoc.standalone.js",
-            redoc_favicon_url=root + FAVICON, with_google_fonts=False,
+            redoc_favicon_url=root + FAVICON,
+            with_google_fonts=False,
         )
 
     # After the two pages: a mount never answers its own bare path, only what lies below it.

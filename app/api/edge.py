@@ -84,8 +84,11 @@ class EdgeHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = _without(message.get("headers", []), b"content-security-policy",
-                                   *(name for name, _ in COMMON_HEADERS))
+                headers = _without(
+                    message.get("headers", []),
+                    b"content-security-policy",
+                    *(name for name, _ in COMMON_HEADERS),
+                )
                 headers += [*COMMON_HEADERS, (b"content-security-policy", csp)]
                 if is_api and not any(k.lower() == b"cache-control" for k, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
@@ -109,9 +112,14 @@ class EdgeHeaders:
             body.extend(message.get("body", b""))
             if message.get("more_body", False):
                 return
-            headers = _without(start.get("headers", []), b"content-length", b"content-security-policy")
-            headers += [*COMMON_HEADERS, (b"content-security-policy", docs_csp(bytes(body)).encode()),
-                        (b"content-length", str(len(body)).encode())]
+            headers = _without(
+                start.get("headers", []), b"content-length", b"content-security-policy"
+            )
+            headers += [
+                *COMMON_HEADERS,
+                (b"content-security-policy", docs_csp(bytes(body)).encode()),
+                (b"content-length", str(len(body)).encode()),
+            ]
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": bytes(body)})
 
@@ -122,7 +130,8 @@ class _BodyTimeout(HTTPException):
     # An HTTPException, so FastAPI's body parsing lets it through to the problem+json handler.
     def __init__(self, seconds: float) -> None:
         super().__init__(
-            408, f"本文の受信が時間内に終わりませんでした (request body not received within {seconds:g} s)",
+            408,
+            f"本文の受信が時間内に終わりませんでした (request body not received within {seconds:g} s)",
             headers={"Connection": "close"},
         )
 
@@ -197,22 +206,39 @@ class AnonymousPageLimit:
             await self.app(scope, receive, send)
             return
         await _send_problem(
-            send, 429, "rate_limited", "しばらくしてから再度お試しください (too many requests, slow down)",
+            send,
+            429,
+            "rate_limited",
+            "しばらくしてから再度お試しください (too many requests, slow down)",
             retry_after=wait,
         )
 
 
 async def _send_problem(
-    send: Send, status: int, code: str, detail: str, *, close: bool = False, retry_after: int | None = None
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    close: bool = False,
+    retry_after: int | None = None,
 ) -> None:
     from app.api.errors import HTTP_TITLES
 
     body = json.dumps(
-        {"type": f"urn:madoguchi:problem:{code}", "title": HTTP_TITLES.get(status, "Error"),
-         "status": status, "detail": detail, "code": code},
+        {
+            "type": f"urn:madoguchi:problem:{code}",
+            "title": HTTP_TITLES.get(status, "Error"),
+            "status": status,
+            "detail": detail,
+            "code": code,
+        },
         ensure_ascii=False,
     ).encode()
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     if close:
         headers.append((b"connection", b"close"))
     if retry_after is not None:

@@ -87,7 +87,12 @@ async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     field_errors = exc.errors if listed else None
     context = {k: v for k, v in exc.context.items() if isinstance(v, str | int | float | bool)}
     return problem(
-        status, exc.code, exc.message, title=exc.title, errors_=field_errors, headers=headers,
+        status,
+        exc.code,
+        exc.message,
+        title=exc.title,
+        errors_=field_errors,
+        headers=headers,
         **({"context": context} if context else {}),
     )
 
@@ -104,12 +109,18 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
     assert isinstance(exc, RequestValidationError)
     # Never echo the input back: it may hold a My Number or a name.
     field_errors = [
-        {"field": _field_path(tuple(e.get("loc", ()))), "code": str(e.get("type", "invalid")),
-         "message": str(e.get("msg", "invalid"))}
+        {
+            "field": _field_path(tuple(e.get("loc", ()))),
+            "code": str(e.get("type", "invalid")),
+            "message": str(e.get("msg", "invalid")),
+        }
         for e in exc.errors()
     ]
     return problem(
-        422, "invalid_input", "入力に誤りがあります (the request is malformed)", errors_=field_errors
+        422,
+        "invalid_input",
+        "入力に誤りがあります (the request is malformed)",
+        errors_=field_errors,
     )
 
 
@@ -118,24 +129,39 @@ async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
         # FastAPI could not read the body (not UTF-8): bad input like any JSON error, so 422.
         return problem(
-            422, "invalid_input", "入力に誤りがあります (the request is malformed)",
-            errors_=[{"field": "body", "code": "invalid_encoding",
-                      "message": "本文を読み取れません。UTF-8 の JSON を送ってください (body is not UTF-8 JSON)"}],
+            422,
+            "invalid_input",
+            "入力に誤りがあります (the request is malformed)",
+            errors_=[
+                {
+                    "field": "body",
+                    "code": "invalid_encoding",
+                    "message": "本文を読み取れません。UTF-8 の JSON を送ってください (body is not UTF-8 JSON)",
+                }
+            ],
         )
-    code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
-            413: "too_large"}.get(exc.status_code, "http_error")
+    code = {
+        404: "not_found",
+        405: "method_not_allowed",
+        408: "request_timeout",
+        413: "too_large",
+    }.get(exc.status_code, "http_error")
     return problem(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 
 async def on_integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     log.info("integrity conflict: %s", type(exc).__name__)
-    return problem(409, "conflict", "同時に同じ操作が行われました (a concurrent request won; retry)")
+    return problem(
+        409, "conflict", "同時に同じ操作が行われました (a concurrent request won; retry)"
+    )
 
 
 async def on_database_down(_request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", type(exc).__name__)
     return problem(
-        503, "database_unavailable", "データベースに接続できません (database unavailable, retry)",
+        503,
+        "database_unavailable",
+        "データベースに接続できません (database unavailable, retry)",
         headers={"Retry-After": "2"},
     )
 
@@ -144,8 +170,12 @@ async def on_os_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ConnectionError | TimeoutError):
         return await on_database_down(request, exc)
     log.error("storage error: %s", type(exc).__name__, exc_info=exc)
-    return problem(503, "storage_unavailable", "保存領域に書き込めません (storage unavailable, retry later)",
-                   headers={"Retry-After": "30"})
+    return problem(
+        503,
+        "storage_unavailable",
+        "保存領域に書き込めません (storage unavailable, retry later)",
+        headers={"Retry-After": "30"},
+    )
 
 
 async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:

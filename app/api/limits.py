@@ -81,7 +81,9 @@ async def _too_large(send: Send, max_bytes: int) -> None:
 
 
 # Routes that read their body as a stream of lines or bytes, whatever its content type says.
-STREAMED_PATHS = re.compile(r"/api/v1/(applications/bulk|attachments|vendor/batches/[^/]+/results)/?")
+STREAMED_PATHS = re.compile(
+    r"/api/v1/(applications/bulk|attachments|vendor/batches/[^/]+/results)/?"
+)
 _METHODS_WITH_BODIES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -90,7 +92,9 @@ def _is_json(content_type: bytes | None, path: str) -> bool:
     if content_type is None or not content_type.strip():
         return STREAMED_PATHS.fullmatch(path) is None
     main = content_type.split(b";")[0].strip().lower()
-    return main == b"application/json" or (main.startswith(b"application/") and main.endswith(b"+json"))
+    return main == b"application/json" or (
+        main.startswith(b"application/") and main.endswith(b"+json")
+    )
 
 
 class JsonShapeLimit:

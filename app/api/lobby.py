@@ -37,8 +37,12 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 # The office a status link was issued for: a link naming another office finds no ticket.
 OfficeParam = Annotated[
     str | None,
-    Query(alias="office", max_length=64, description="The ticket's office, as in its status link (links issued "
-                                     "before it was added carry none and still work)"),
+    Query(
+        alias="office",
+        max_length=64,
+        description="The ticket's office, as in its status link (links issued "
+        "before it was added carry none and still work)",
+    ),
 ]
 
 
@@ -106,7 +110,9 @@ async def issue_ticket(
         out = IssuedTicketOut(
             **_ticket_fields(view),
             public_key=ticket.public_key,
-            status_url=status_url(settings.public_base_url, ticket.office_id, ticket.id, ticket.public_key),
+            status_url=status_url(
+                settings.public_base_url, ticket.office_id, ticket.id, ticket.public_key
+            ),
         )
         return 201, out.model_dump(mode="json")
 
@@ -120,11 +126,16 @@ async def issue_ticket(
     responses={404: {}, 429: {}},
 )
 async def public_ticket(
-    ticket_id: str, uow: UowDep, request: Request, key: Annotated[str, Query(max_length=64)],
+    ticket_id: str,
+    uow: UowDep,
+    request: Request,
+    key: Annotated[str, Query(max_length=64)],
     office_id: OfficeParam = None,
 ) -> PublicTicketOut:
     request.app.state.public_limiter.check(request)
-    view = await ticket_service.public_status(uow, ticket_id=ticket_id, key=key, office_id=office_id)
+    view = await ticket_service.public_status(
+        uow, ticket_id=ticket_id, key=key, office_id=office_id
+    )
     ticket = view.ticket
     office_name_ja, office_name_en = await directory.office_names(uow, ticket.office_id)
     return PublicTicketOut(
@@ -224,8 +235,12 @@ async def counter_board(counter_id: str, uow: UowDep, principal: CounterStaff) -
         queues=board.queues,
         waiting=[
             WaitingTicket(
-                id=t.id, number=t.number, category_id=t.category_id, is_priority=t.is_priority,
-                issued_at=t.issued_at, target_counter_id=t.target_counter_id,
+                id=t.id,
+                number=t.number,
+                category_id=t.category_id,
+                is_priority=t.is_priority,
+                issued_at=t.issued_at,
+                target_counter_id=t.target_counter_id,
             )
             for t in board.waiting
         ],

@@ -18,9 +18,18 @@ async def refuse_nul(connection: HTTPConnection) -> None:
         dependant = pending.pop()
         declared.update(param.alias for param in dependant.query_params)
         pending.extend(dependant.dependencies)
-    values = [*connection.path_params.items(),
-              *((name, value) for name, value in connection.query_params.multi_items() if name in declared)]
-    problems = [{"field": name, "code": "nul_character", "message": NUL_MESSAGE}
-                for name, value in values if "\x00" in value]
+    values = [
+        *connection.path_params.items(),
+        *(
+            (name, value)
+            for name, value in connection.query_params.multi_items()
+            if name in declared
+        ),
+    ]
+    problems = [
+        {"field": name, "code": "nul_character", "message": NUL_MESSAGE}
+        for name, value in values
+        if "\x00" in value
+    ]
     if problems:
         raise InvalidInput("入力に誤りがあります (the request is malformed)", problems)

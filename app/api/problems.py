@@ -27,7 +27,8 @@ class FieldProblem(BaseModel):
     code: str = Field(description="Machine code of the reason")
     message: str = Field(description="The reason, in Japanese with English alongside")
     level: str | None = Field(
-        None, description="For a form's field problems: `error` (blocks approval) or `warning` "
+        None,
+        description="For a form's field problems: `error` (blocks approval) or `warning` "
         "(needs the reviewer's acknowledgement)",
     )
 
@@ -67,8 +68,10 @@ def _statuses(route: APIRoute, method: str, operation: dict[str, Any]) -> set[in
         statuses |= {401, 403}
     if any(call in (get_uow, get_resources) for call in calls):
         statuses.add(503)
-    has_params = any(d.path_params or d.query_params or d.header_params or d.cookie_params
-                     or d.body_params for d in dependants)
+    has_params = any(
+        d.path_params or d.query_params or d.header_params or d.cookie_params or d.body_params
+        for d in dependants
+    )
     if has_params or "requestBody" in operation:
         statuses.add(422)
     if any(d.path_params for d in dependants):
@@ -80,22 +83,33 @@ def _statuses(route: APIRoute, method: str, operation: dict[str, Any]) -> set[in
     return statuses
 
 
-def _response(status: int, titles: dict[int, str], existing: dict[str, Any] | None) -> dict[str, Any]:
+def _response(
+    status: int, titles: dict[int, str], existing: dict[str, Any] | None
+) -> dict[str, Any]:
     response = dict(existing or {})
     generic = {None, "Additional Response", "Validation Error", http.client.responses.get(status)}
     if response.get("description") in generic:
         response["description"] = titles.get(status, http.client.responses.get(status, "Error"))
     # FastAPI's own 422 schema describes a body this service never sends.
-    response["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+    response["content"] = {
+        PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+    }
     if status == 401:
-        response["headers"] = {"WWW-Authenticate": {
-            "required": True, "description": "`Bearer`", "schema": {"type": "string"},
-        }}
+        response["headers"] = {
+            "WWW-Authenticate": {
+                "required": True,
+                "description": "`Bearer`",
+                "schema": {"type": "string"},
+            }
+        }
     if status in (429, 503):
-        response["headers"] = {"Retry-After": {
-            "required": status == 429,
-            "description": "Seconds to wait before retrying", "schema": {"type": "string"},
-        }}
+        response["headers"] = {
+            "Retry-After": {
+                "required": status == 429,
+                "description": "Seconds to wait before retrying",
+                "schema": {"type": "string"},
+            }
+        }
     return response
 
 

@@ -36,5 +36,7 @@ class RateLimiter:
         client = key or (request.client.host if request.client else "unknown")
         wait = self.take(client)
         if wait is not None:
-            raise RateLimited("しばらくしてから再度お試しください (too many requests, slow down)",
-                              retry_after_s=wait)
+            raise RateLimited(
+                "しばらくしてから再度お試しください (too many requests, slow down)",
+                retry_after_s=wait,
+            )

@@ -31,7 +31,9 @@ TicketLanguage = Literal["ja", "ja-easy", "en", "zh", "ko", "vi", "pt", "es", "t
 
 class IssueTicket(Body):
     category: str = Field(min_length=1, max_length=64, description="Ticket category id")
-    is_priority: bool = Field(False, description="Elderly, disabled or pregnant residents: called first")
+    is_priority: bool = Field(
+        False, description="Elderly, disabled or pregnant residents: called first"
+    )
     language: TicketLanguage = Field(
         "ja", description="The resident's language, chosen on the kiosk: the status page uses it"
     )

@@ -60,7 +60,9 @@ class BatchOut(BaseModel):
 
 class BatchPage(BaseModel):
     items: list[BatchOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
 
 
 class Manifest(BaseModel):
@@ -122,7 +124,9 @@ def batch_out(batch: VendorBatchRecord, now: datetime) -> BatchOut:
 
 
 def _cursor(batch: VendorBatchRecord) -> str:
-    return base64.urlsafe_b64encode(f"batch:{batch.sealed_at.isoformat()}|{batch.id}".encode()).decode()
+    return base64.urlsafe_b64encode(
+        f"batch:{batch.sealed_at.isoformat()}|{batch.id}".encode()
+    ).decode()
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:
@@ -146,7 +150,15 @@ RESULT_LINE = {
         "line": {"type": "integer", "description": "1-based line number of the upload"},
         "item": {"type": "string"},
         "status": {
-            "enum": ["accepted", "duplicate", "rejected", "refused", "conflict", "withdrawn", "busy"],
+            "enum": [
+                "accepted",
+                "duplicate",
+                "rejected",
+                "refused",
+                "conflict",
+                "withdrawn",
+                "busy",
+            ],
             "description": "busy: city staff hold the household, send the line again later",
         },
         "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"}},
@@ -235,7 +247,9 @@ async def lease_batch(
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def byte_range(header: str | None, if_range: str | None, etag: str, size: int) -> tuple[int, int] | None:
+def byte_range(
+    header: str | None, if_range: str | None, etag: str, size: int
+) -> tuple[int, int] | None:
     """The single byte range asked for (inclusive); None for the whole file; ValueError if unsatisfiable."""
     if not header or (if_range is not None and if_range != etag):
         return None
@@ -259,8 +273,10 @@ def byte_range(header: str | None, if_range: str | None, etag: str, size: int) -
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/x-ndjson": {}, "text/csv": {}}},
-        206: {"description": "The byte range asked for (Range)",
-              "content": {"application/x-ndjson": {}, "text/csv": {}}},
+        206: {
+            "description": "The byte range asked for (Range)",
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+        },
         404: {},
         409: {},
         416: {},
@@ -279,7 +295,9 @@ async def download_items(
     range_: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
     if_range: Annotated[str | None, Header(alias="If-Range", max_length=200)] = None,
 ) -> Response:
-    plan = await batches.open_download(uow, principal, batch_id, lease_token, fmt=format, encoding=encoding)
+    plan = await batches.open_download(
+        uow, principal, batch_id, lease_token, fmt=format, encoding=encoding
+    )
     etag = f'"{plan.sha256}"'
     try:
         wanted = byte_range(range_, if_range, etag, plan.size)
@@ -331,8 +349,14 @@ async def download_items(
                         "type": "object",
                         "required": ["item", "values"],
                         "properties": {
-                            "item": {"type": "string", "description": "The item's id from the batch file"},
-                            "values": {"type": "object", "description": "Keyed values of the allowed fields"},
+                            "item": {
+                                "type": "string",
+                                "description": "The item's id from the batch file",
+                            },
+                            "values": {
+                                "type": "object",
+                                "description": "Keyed values of the allowed fields",
+                            },
                         },
                     }
                 }

@@ -51,17 +51,23 @@ class Acknowledgement(Body):
 class SubmitWork(Body):
     lease_token: str = Field(min_length=1, max_length=64)
     values: dict[str, Any] | None = Field(
-        None, description="Keyed values (entry: the form; verify/settle: path → value); with "
-        "decision `correct`, the corrected fields as path → value")
+        None,
+        description="Keyed values (entry: the form; verify/settle: path → value); with "
+        "decision `correct`, the corrected fields as path → value",
+    )
     decision: Literal["approve", "return", "correct", "reject"] | None = None
     reason: str | None = Field(None, max_length=2000)
     submit_with_problems: bool = Field(
-        False, description="問題ありで送信: send keyed values although they have error-level "
+        False,
+        description="問題ありで送信: send keyed values although they have error-level "
         "problems (recorded in the history); without it such a submit answers 422 with the "
-        "problems")
+        "problems",
+    )
     acknowledge: list[Acknowledgement] = Field(
-        default_factory=list, max_length=200,
-        description="Approval: every open warning, by field and code (recorded in the history)")
+        default_factory=list,
+        max_length=200,
+        description="Approval: every open warning, by field and code (recorded in the history)",
+    )
 
 
 class OpenProblem(BaseModel):
@@ -100,7 +106,8 @@ class SubmitOut(BaseModel):
     outcome: str
     problems: list[OpenProblem] = Field(
         description="Problems the step found (verify: only in the fields it keyed); review: the "
-        "application's open problems")
+        "application's open problems"
+    )
 
 
 async def task_out(
@@ -128,7 +135,8 @@ async def task_out(
             "values": lens.values(application.values, as_edited=True),
             # Each with its level: errors block approval, warnings need acknowledging.
             "problems": with_levels(
-                [p for p in application.problems if lens.may_see(str(p.get("field", "")))]),
+                [p for p in application.problems if lens.may_see(str(p.get("field", "")))]
+            ),
             "ocr": lens.ocr(application.ocr),
             "applicant": lens.applicant(application.applicant),
             # Scans show the whole form, which no allow-list can cut: they stay with city staff.
@@ -137,20 +145,38 @@ async def task_out(
         if kind is TaskKind.REVIEW and not viewer.vendor_side:
             # 世帯主 (DOMAIN.md §7 rule 9): the household as it will be once approved.
             form["resulting_household"] = resulting_household(procedure.code, application.values)
-    record_access(uow, principal, action="work", entity="application", entity_id=application.id,
-                  my_number_shown=lens.shown.my_number_shown,
-                  detail={"task": task.id, "kind": task.kind, **lens.shown.detail()})
+    record_access(
+        uow,
+        principal,
+        action="work",
+        entity="application",
+        entity_id=application.id,
+        my_number_shown=lens.shown.my_number_shown,
+        detail={"task": task.id, "kind": task.kind, **lens.shown.detail()},
+    )
     return TaskOut(
-        id=task.id, kind=task.kind, status=task.status, procedure=task.procedure,
-        procedure_name_ja=procedure.name_ja, procedure_name_en=procedure.name_en,
-        application_id=application.id, lease_token=task.lease_token, lease_expires_at=task.lease_expires_at,
-        due_on=application.due_on.isoformat() if application.due_on else None, note=task.note,
-        field_keys=task.field_keys, form=form,
+        id=task.id,
+        kind=task.kind,
+        status=task.status,
+        procedure=task.procedure,
+        procedure_name_ja=procedure.name_ja,
+        procedure_name_en=procedure.name_en,
+        application_id=application.id,
+        lease_token=task.lease_token,
+        lease_expires_at=task.lease_expires_at,
+        due_on=application.due_on.isoformat() if application.due_on else None,
+        note=task.note,
+        field_keys=task.field_keys,
+        form=form,
     )
 
 
-@router.post("/claim", response_model=TaskOut, summary="Lease the next task you may take",
-             responses={204: {"description": "Nothing to do"}})
+@router.post(
+    "/claim",
+    response_model=TaskOut,
+    summary="Lease the next task you may take",
+    responses={204: {"description": "Nothing to do"}},
+)
 async def claim(body: ClaimWork, uow: UowDep, principal: Worker) -> TaskOut | Response:
     claimed = await work_service.claim(uow, principal, kinds=body.kinds, procedures=body.procedures)
     if claimed is None:
@@ -158,32 +184,52 @@ async def claim(body: ClaimWork, uow: UowDep, principal: Worker) -> TaskOut | Re
     return await task_out(uow, principal, claimed.viewer, claimed.task, claimed.application)
 
 
-@router.post("/{task_id}/heartbeat", response_model=LeaseOut, summary="Extend the lease",
-             responses={404: {}, 409: {}})
+@router.post(
+    "/{task_id}/heartbeat",
+    response_model=LeaseOut,
+    summary="Extend the lease",
+    responses={404: {}, 409: {}},
+)
 async def heartbeat(task_id: str, body: LeaseToken, uow: UowDep, principal: Worker) -> LeaseOut:
     task = await work_service.heartbeat(uow, principal, task_id, body.lease_token)
     return LeaseOut(id=task.id, status=task.status, lease_expires_at=task.lease_expires_at)
 
 
-@router.post("/{task_id}/submit", response_model=SubmitOut,
-             summary="Keyed values, or a review decision (approve / return / reject)",
-             responses={403: {}, 404: {}, 409: {}, 422: {}})
+@router.post(
+    "/{task_id}/submit",
+    response_model=SubmitOut,
+    summary="Keyed values, or a review decision (approve / return / reject)",
+    responses={403: {}, 404: {}, 409: {}, 422: {}},
+)
 async def submit(task_id: str, body: SubmitWork, uow: UowDep, principal: Worker) -> SubmitOut:
     task, application = await work_service.submit(
-        uow, principal, task_id, body.lease_token, values=body.values, decision=body.decision,
-        reason=body.reason, submit_with_problems=body.submit_with_problems,
+        uow,
+        principal,
+        task_id,
+        body.lease_token,
+        values=body.values,
+        decision=body.decision,
+        reason=body.reason,
+        submit_with_problems=body.submit_with_problems,
         acknowledge=[a.model_dump() for a in body.acknowledge],
     )
     result = task.result or {}
-    return SubmitOut(task_id=task_id, application_id=application.id, application_status=application.status,
-                     outcome=str(result.get("outcome")),
-                     problems=[OpenProblem(**p) for p in result.get("problems", [])])
+    return SubmitOut(
+        task_id=task_id,
+        application_id=application.id,
+        application_status=application.status,
+        outcome=str(result.get("outcome")),
+        problems=[OpenProblem(**p) for p in result.get("problems", [])],
+    )
 
 
-@router.post("/{task_id}/release", response_model=LeaseOut,
-             summary="Give the task back untouched (supervisor: a stuck task of city staff; "
-             "the vendor's 管理責任者: of the vendor's operators)",
-             responses={403: {}, 404: {}, 409: {}})
+@router.post(
+    "/{task_id}/release",
+    response_model=LeaseOut,
+    summary="Give the task back untouched (supervisor: a stuck task of city staff; "
+    "the vendor's 管理責任者: of the vendor's operators)",
+    responses={403: {}, 404: {}, 409: {}},
+)
 async def release(task_id: str, body: ReleaseWork, uow: UowDep, principal: Holder) -> LeaseOut:
     task = await work_service.release(uow, principal, task_id, body.lease_token)
     return LeaseOut(id=task.id, status=task.status, lease_expires_at=task.lease_expires_at)
@@ -194,18 +240,25 @@ async def stats(uow: UowDep, principal: Supervisor) -> dict[str, Any]:
     return await queue_stats(uow, principal.municipality_code)
 
 
-@router.get("/vendor-queue", response_model=list[TaskOut],
-            summary="Returned vendor-keyed work, for the vendor's 管理責任者 to assign")
-async def vendor_queue(uow: UowDep, principal: VendorManager,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[TaskOut]:
+@router.get(
+    "/vendor-queue",
+    response_model=list[TaskOut],
+    summary="Returned vendor-keyed work, for the vendor's 管理責任者 to assign",
+)
+async def vendor_queue(
+    uow: UowDep, principal: VendorManager, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[TaskOut]:
     viewer = await viewer_for(uow, principal)
     rows = await work_views.vendor_queue(uow, principal.municipality_code, viewer, limit)
     return [await task_out(uow, principal, viewer, task, application) for task, application in rows]
 
 
-@router.post("/{task_id}/dispatch", response_model=LeaseOut,
-             summary="The vendor's manager passes a returned task to the vendor's operators",
-             responses={404: {}})
+@router.post(
+    "/{task_id}/dispatch",
+    response_model=LeaseOut,
+    summary="The vendor's manager passes a returned task to the vendor's operators",
+    responses={404: {}},
+)
 async def dispatch(task_id: str, uow: UowDep, principal: VendorManager) -> LeaseOut:
     task = await work_service.dispatch(uow, principal, task_id)
     return LeaseOut(id=task.id, status=task.status, lease_expires_at=task.lease_expires_at)

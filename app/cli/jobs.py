@@ -23,8 +23,10 @@ def list_jobs() -> None:
     settings = Settings()
     width = max(len(job.name) for job in JOBS)
     for job in JOBS:
-        typer.echo(f"{job.name:{width}}  {_interval(job.interval_s(settings)):18}  "
-                   f"{job.description}  [{job.setting}]")
+        typer.echo(
+            f"{job.name:{width}}  {_interval(job.interval_s(settings)):18}  "
+            f"{job.description}  [{job.setting}]"
+        )
 
 
 @jobs_cli.command("run")
@@ -40,8 +42,11 @@ def run(
         typer.echo(f"error: そのジョブはありません (no such job): {name}; jobs: {names}", err=True)
         raise typer.Exit(2)
     if not once:
-        typer.echo("error: --once を指定してください (give --once: the server runs jobs on their "
-                   "schedule, this command runs one now)", err=True)
+        typer.echo(
+            "error: --once を指定してください (give --once: the server runs jobs on their "
+            "schedule, this command runs one now)",
+            err=True,
+        )
         raise typer.Exit(2)
     settings = Settings()
 
@@ -55,7 +60,10 @@ def run(
 
     outcome = asyncio.run(main())
     if outcome.report is None:
-        typer.echo(f"{name}: 他のプロセスが実行中のため省略しました "
-                   f"(skipped: another process is running it)", err=True)
+        typer.echo(
+            f"{name}: 他のプロセスが実行中のため省略しました "
+            f"(skipped: another process is running it)",
+            err=True,
+        )
         raise typer.Exit(1)
     typer.echo(f"{name}: {outcome.report.summary}")

@@ -28,8 +28,9 @@ def _moment(text: str, *, end: bool) -> datetime:
 def access_report(
     kind: Annotated[ReportKind, typer.Argument(help="night, failed_sign_in or bulk")],
     municipality: Annotated[str, typer.Option(help="全国地方公共団体コード")],
-    from_: Annotated[str, typer.Option("--from", help="Start: ISO date or date-time (JST "
-                                       "without an offset)")],
+    from_: Annotated[
+        str, typer.Option("--from", help="Start: ISO date or date-time (JST without an offset)")
+    ],
     to: Annotated[str, typer.Option("--to", help="End, exclusive; a date counts its whole day")],
     fmt: Annotated[str, typer.Option("--format", help="json (one line per row) or csv")] = "json",
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 10_000,
@@ -43,19 +44,23 @@ def access_report(
     if fmt not in ("json", "csv"):
         raise typer.BadParameter("json or csv", param_hint="--format")
     start, end = _moment(from_, end=False), _moment(to, end=True)
-    system = Principal(token_id="cli", municipality_code=municipality, role=Role.SUPERVISOR,
-                       name="madoguchi CLI")
+    system = Principal(
+        token_id="cli", municipality_code=municipality, role=Role.SUPERVISOR, name="madoguchi CLI"
+    )
 
     async def work(uow: Any) -> access_reports.Report:
         return await access_reports.access_report(uow, system, kind, start, end, limit=limit)
 
     report = _run(work)
-    rows = [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
-            for row in report.rows]
+    rows = [
+        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+        for row in report.rows
+    ]
     if fmt == "csv":
         writer = Writer("csv", "utf-8-sig", access_reports.COLUMNS)
-        sys.stdout.buffer.write(writer.start() + writer.chunk(
-            [item_line({"values": row}) for row in rows]))
+        sys.stdout.buffer.write(
+            writer.start() + writer.chunk([item_line({"values": row}) for row in rows])
+        )
         sys.stdout.buffer.flush()
     else:
         for row in rows:

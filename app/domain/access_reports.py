@@ -71,8 +71,12 @@ class Burst:
 
 def _burst(rows: list[Access]) -> Burst:
     return Burst(
-        actor_id=rows[0].actor_id, actor_role=rows[0].actor_role, start=rows[0].at,
-        end=rows[-1].at, records=len({(r.entity, r.entity_id) for r in rows}), views=len(rows),
+        actor_id=rows[0].actor_id,
+        actor_role=rows[0].actor_role,
+        start=rows[0].at,
+        end=rows[-1].at,
+        records=len({(r.entity, r.entity_id) for r in rows}),
+        views=len(rows),
         terminals=tuple(sorted({r.terminal for r in rows if r.terminal})),
         functions=tuple(sorted({r.action for r in rows})),
     )
@@ -96,10 +100,10 @@ def _person_bursts(rows: list[Access], limit: int, window: timedelta) -> Iterato
             span = (span[0], index)  # overlapping windows are one burst
         else:
             if span is not None:
-                yield _burst(rows[span[0]:span[1] + 1])
+                yield _burst(rows[span[0] : span[1] + 1])
             span = (inside[0], index)
     if span is not None:
-        yield _burst(rows[span[0]:span[1] + 1])
+        yield _burst(rows[span[0] : span[1] + 1])
 
 
 def bulk_bursts(accesses: Iterable[Access], *, limit: int, window: timedelta) -> Iterator[Burst]:
@@ -140,8 +144,16 @@ def exports(accesses: Iterable[Access]) -> Iterator[Export]:
     def done() -> Export:
         first = group[0]
         target = first.entity_id if len(group) == 1 else f"{first.entity} ×{len(group)}"
-        return Export(first.actor_id, first.actor_role, first.at, first.action, first.terminal,
-                      len(group), any(a.my_number_shown for a in group), target)
+        return Export(
+            first.actor_id,
+            first.actor_role,
+            first.at,
+            first.action,
+            first.terminal,
+            len(group),
+            any(a.my_number_shown for a in group),
+            target,
+        )
 
     for access in accesses:
         if access.action not in EXPORT_ACTIONS:

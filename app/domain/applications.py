@@ -79,8 +79,11 @@ TRANSITIONS: dict[tuple[ApplicationStatus, Outcome], ApplicationStatus] = {
     **{
         (status, Outcome.WITHDRAW): ApplicationStatus.WITHDRAWN
         for status in (
-            ApplicationStatus.ENTRY, ApplicationStatus.VERIFY, ApplicationStatus.SETTLE,
-            ApplicationStatus.REVIEW, ApplicationStatus.APPROVED,
+            ApplicationStatus.ENTRY,
+            ApplicationStatus.VERIFY,
+            ApplicationStatus.SETTLE,
+            ApplicationStatus.REVIEW,
+            ApplicationStatus.APPROVED,
         )
     },
 }
@@ -143,10 +146,14 @@ def refusal(
     return None
 
 
-def concrete_fields(procedure: Procedure, values: Mapping[str, Any]) -> Iterator[tuple[str, FieldSpec, Any]]:
+def concrete_fields(
+    procedure: Procedure, values: Mapping[str, Any]
+) -> Iterator[tuple[str, FieldSpec, Any]]:
     """(path, spec, value) of every leaf field present, e.g. ``members[1].my_number``."""
 
-    def walk(specs: tuple[FieldSpec, ...], level: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, FieldSpec, Any]]:
+    def walk(
+        specs: tuple[FieldSpec, ...], level: Mapping[str, Any], prefix: str
+    ) -> Iterator[tuple[str, FieldSpec, Any]]:
         for spec in specs:
             value = level.get(spec.key)
             if spec.type == "group":
@@ -244,7 +251,12 @@ def editable(procedure: Procedure, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def same_value(first: Any, second: Any) -> bool:
     """Whether two normalised values agree; a date agrees whatever notation it was written in."""
-    if isinstance(first, Mapping) and isinstance(second, Mapping) and "iso" in first and "iso" in second:
+    if (
+        isinstance(first, Mapping)
+        and isinstance(second, Mapping)
+        and "iso" in first
+        and "iso" in second
+    ):
         keys = ("iso", "uncertain", "earliest", "latest")
         return all(first.get(k) == second.get(k) for k in keys)
     return bool(first == second)

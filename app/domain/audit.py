@@ -43,16 +43,40 @@ class LogName(StrEnum):
 
 # Fixed per log: a column added to a table later must not change the hashes already sealed.
 CHAINED_COLUMNS: dict[LogName, tuple[str, ...]] = {
-    LogName.EVENT: ("id", "municipality_code", "chain_seq", "at", "actor_id", "actor_role",
-                    "entity", "entity_id", "action", "from_status", "to_status", "data"),
-    LogName.ACCESS: ("id", "municipality_code", "chain_seq", "at", "actor_id", "actor_role",
-                     "action", "entity", "entity_id", "my_number_shown", "detail"),
+    LogName.EVENT: (
+        "id",
+        "municipality_code",
+        "chain_seq",
+        "at",
+        "actor_id",
+        "actor_role",
+        "entity",
+        "entity_id",
+        "action",
+        "from_status",
+        "to_status",
+        "data",
+    ),
+    LogName.ACCESS: (
+        "id",
+        "municipality_code",
+        "chain_seq",
+        "at",
+        "actor_id",
+        "actor_role",
+        "action",
+        "entity",
+        "entity_id",
+        "my_number_shown",
+        "detail",
+    ),
 }
 
 
 # What a row's MAC covers: what its writer knows (no id, no place in the chain yet).
 MAC_COLUMNS: dict[LogName, tuple[str, ...]] = {
-    log: tuple(c for c in columns if c not in ("id", "chain_seq")) for log, columns in CHAINED_COLUMNS.items()
+    log: tuple(c for c in columns if c not in ("id", "chain_seq"))
+    for log, columns in CHAINED_COLUMNS.items()
 }
 # Columns stored as JSON: covered as they read back (a tuple is a list, keys are strings).
 JSON_COLUMNS = ("data", "detail")
@@ -144,7 +168,10 @@ BREAK_TITLES: dict[BreakKind, tuple[str, str]] = {
     BreakKind.HEAD_MISMATCH: ("チェーンの先頭が一致しません", "head mismatch"),
     BreakKind.HEAD_MISSING: ("チェーンの先頭がありません", "head missing"),
     BreakKind.BEYOND_HEAD: ("先頭より後に記録があります", "entries beyond the head"),
-    BreakKind.MAC_MISMATCH: ("サービスの鍵による署名が一致しません", "MAC does not match the service's key"),
+    BreakKind.MAC_MISMATCH: (
+        "サービスの鍵による署名が一致しません",
+        "MAC does not match the service's key",
+    ),
 }
 
 
@@ -212,13 +239,17 @@ class ChainWalker:
         if self._suspect is not None:
             follows = seq == self._suspect.chain_seq + 1
             self._judge_suspect(
-                continues_from_stored=follows and stored == entry_hash(self._suspect.stored, canonical),
-                continues_from_expected=follows and stored == entry_hash(self._suspect.expected, canonical),
+                continues_from_stored=follows
+                and stored == entry_hash(self._suspect.stored, canonical),
+                continues_from_expected=follows
+                and stored == entry_hash(self._suspect.expected, canonical),
             )
             return False
         if seq != self.last_seq + 1:
             self.broken = ChainBreak(
-                BreakKind.MISSING_ENTRY, self.last_seq + 1, row["id"],
+                BreakKind.MISSING_ENTRY,
+                self.last_seq + 1,
+                row["id"],
                 f"chain_seq {self.last_seq + 1}..{seq - 1} absent; the next entry present is "
                 f"chain_seq {seq} (row id {row['id']})",
             )
@@ -229,7 +260,9 @@ class ChainWalker:
             return True
         if self.keys is not None and not self._keyed(seq, row):
             self.broken = ChainBreak(
-                BreakKind.MAC_MISMATCH, seq, row["id"],
+                BreakKind.MAC_MISMATCH,
+                seq,
+                row["id"],
                 "the entry's hash follows the chain but its MAC is not one the service's key makes: "
                 "it was written or rewritten (with the chain recomputed) outside the service",
             )
@@ -250,31 +283,43 @@ class ChainWalker:
         if self._suspect is not None:
             at_head = head is not None and head.last_seq == self._suspect.chain_seq
             self._judge_suspect(
-                continues_from_stored=at_head and head is not None and head.last_hash == self._suspect.stored,
-                continues_from_expected=at_head and head is not None and head.last_hash == self._suspect.expected,
+                continues_from_stored=at_head
+                and head is not None
+                and head.last_hash == self._suspect.stored,
+                continues_from_expected=at_head
+                and head is not None
+                and head.last_hash == self._suspect.expected,
             )
         if self.broken is not None:
             return self.broken
         if head is None:
             if self.entries:
                 self.broken = ChainBreak(
-                    BreakKind.HEAD_MISSING, self.last_seq, None,
+                    BreakKind.HEAD_MISSING,
+                    self.last_seq,
+                    None,
                     f"{self.entries} sealed entries but no audit_chain_head row",
                 )
         elif head.last_seq > self.last_seq:
             self.broken = ChainBreak(
-                BreakKind.DELETED_TAIL, self.last_seq + 1, None,
+                BreakKind.DELETED_TAIL,
+                self.last_seq + 1,
+                None,
                 f"the head is at chain_seq {head.last_seq} but the chain ends at {self.last_seq}: "
                 f"entries {self.last_seq + 1}..{head.last_seq} are gone",
             )
         elif head.last_seq < self.last_seq:
             self.broken = ChainBreak(
-                BreakKind.BEYOND_HEAD, head.last_seq + 1, None,
+                BreakKind.BEYOND_HEAD,
+                head.last_seq + 1,
+                None,
                 f"the head is at chain_seq {head.last_seq} but entries go on to {self.last_seq}",
             )
         elif head.last_hash != self.last_hash:
             self.broken = ChainBreak(
-                BreakKind.HEAD_MISMATCH, head.last_seq, None,
+                BreakKind.HEAD_MISMATCH,
+                head.last_seq,
+                None,
                 f"the head's hash {head.last_hash} is not the chain's {self.last_hash}",
             )
         return self.broken
@@ -282,7 +327,9 @@ class ChainWalker:
     def beyond_head(self, head: ChainHead, chain_seq: int, row_id: int | None) -> ChainBreak:
         """An entry carries a chain_seq the head never reached: it was not sealed here."""
         self.broken = ChainBreak(
-            BreakKind.BEYOND_HEAD, chain_seq, row_id,
+            BreakKind.BEYOND_HEAD,
+            chain_seq,
+            row_id,
             f"the head is at chain_seq {head.last_seq}; row id {row_id} claims chain_seq {chain_seq}",
         )
         return self.broken
@@ -291,16 +338,28 @@ class ChainWalker:
         suspect = self._suspect
         assert suspect is not None
         if continues_from_stored:
-            kind, detail = BreakKind.CONTENT_CHANGED, (
-                "the entry's content no longer gives its stored hash, and the chain goes on from "
-                "that hash: its content was altered after sealing (or the entry before it was "
-                "rewritten together with its hash)")
+            kind, detail = (
+                BreakKind.CONTENT_CHANGED,
+                (
+                    "the entry's content no longer gives its stored hash, and the chain goes on from "
+                    "that hash: its content was altered after sealing (or the entry before it was "
+                    "rewritten together with its hash)"
+                ),
+            )
         elif continues_from_expected:
-            kind, detail = BreakKind.HASH_MISMATCH, (
-                f"the stored chain_hash {suspect.stored} was altered; the content gives {suspect.expected}")
+            kind, detail = (
+                BreakKind.HASH_MISMATCH,
+                (
+                    f"the stored chain_hash {suspect.stored} was altered; the content gives {suspect.expected}"
+                ),
+            )
         else:
-            kind, detail = BreakKind.HASH_MISMATCH, (
-                f"the stored chain_hash {suspect.stored} does not follow from the previous entry "
-                f"(expected {suspect.expected}); the entry or its neighbours were rewritten")
+            kind, detail = (
+                BreakKind.HASH_MISMATCH,
+                (
+                    f"the stored chain_hash {suspect.stored} does not follow from the previous entry "
+                    f"(expected {suspect.expected}); the entry or its neighbours were rewritten"
+                ),
+            )
         self.broken = ChainBreak(kind, suspect.chain_seq, suspect.row_id, detail)
         self._suspect = None

@@ -73,7 +73,9 @@ def allowed_actions(current: BatchState) -> frozenset[BatchAction]:
     return frozenset(action for (state, action) in TRANSITIONS if state == current)
 
 
-def effective_state(stored: BatchState, lease_expires_at: datetime | None, now: datetime) -> BatchState:
+def effective_state(
+    stored: BatchState, lease_expires_at: datetime | None, now: datetime
+) -> BatchState:
     """A lease that has run out holds nothing: the batch is ready for a new lease."""
     if stored is BatchState.LEASED and (lease_expires_at is None or lease_expires_at <= now):
         return next_state(stored, BatchAction.EXPIRE)
@@ -120,7 +122,9 @@ class ExportTerms:
 
     @property
     def applicant_keys(self) -> tuple[str, ...]:
-        return tuple(e[len(APPLICANT_PREFIX) :] for e in self.allow_list if e.startswith(APPLICANT_PREFIX))
+        return tuple(
+            e[len(APPLICANT_PREFIX) :] for e in self.allow_list if e.startswith(APPLICANT_PREFIX)
+        )
 
 
 def allowed_paths(procedure: Procedure, terms: ExportTerms) -> frozenset[str]:
@@ -203,31 +207,35 @@ def contract_problems(catalogue: Catalogue, terms: ContractTerms) -> list[dict[s
     name no field or one that never leaves, and My Numbers without a legal basis.
     The only check of a contract's terms: creating and changing a contract both use it."""
     procedures, include_my_number = terms.procedures, terms.include_my_number
-    problems = [
-        {
-            "field": f"procedures[{i}]",
-            "code": "unknown_procedure",
-            "message": f"手続 {p} はありません (no such procedure)",
-        }
-        for i, p in enumerate(procedures)
-        if catalogue.find(p) is None
-    ] + [
-        {
-            "field": f"steps[{i}]",
-            "code": "not_outsourceable",
-            "message": f"{s} は委託バッチにできません (only entry is sealed into batches)",
-        }
-        for i, s in enumerate(terms.steps)
-        if s not in SEALED_STEPS
-    ] + [
-        {
-            "field": f"encodings[{i}]",
-            "code": "unknown_encoding",
-            "message": f"未対応の文字コード {e} (unsupported)",
-        }
-        for i, e in enumerate(terms.encodings)
-        if e not in ENCODINGS
-    ]
+    problems = (
+        [
+            {
+                "field": f"procedures[{i}]",
+                "code": "unknown_procedure",
+                "message": f"手続 {p} はありません (no such procedure)",
+            }
+            for i, p in enumerate(procedures)
+            if catalogue.find(p) is None
+        ]
+        + [
+            {
+                "field": f"steps[{i}]",
+                "code": "not_outsourceable",
+                "message": f"{s} は委託バッチにできません (only entry is sealed into batches)",
+            }
+            for i, s in enumerate(terms.steps)
+            if s not in SEALED_STEPS
+        ]
+        + [
+            {
+                "field": f"encodings[{i}]",
+                "code": "unknown_encoding",
+                "message": f"未対応の文字コード {e} (unsupported)",
+            }
+            for i, e in enumerate(terms.encodings)
+            if e not in ENCODINGS
+        ]
+    )
     known = [found for p in procedures if (found := catalogue.find(p)) is not None]
     problems += allow_list_problems(known, terms.field_allow_list, include_my_number)
     if include_my_number and not terms.legal_basis:
@@ -272,7 +280,9 @@ def _plan(procedure: Procedure, allowed: frozenset[str]) -> _Plan:
     return _plans[key]
 
 
-def vendor_values(procedure: Procedure, values: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+def vendor_values(
+    procedure: Procedure, values: Mapping[str, Any], allowed: frozenset[str]
+) -> dict[str, Any]:
     """The allowed fields of ``values``, in catalogue order; group rows keep their positions."""
 
     def level(plan: _Plan, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -318,7 +328,9 @@ def vendor_item(
         "item": item_id,
         "procedure": procedure.code,
         "due_on": due_on,
-        "applicant": {k: applicant[k] for k in terms.applicant_keys if applicant.get(k) not in (None, "")},
+        "applicant": {
+            k: applicant[k] for k in terms.applicant_keys if applicant.get(k) not in (None, "")
+        },
         "values": vendor_values(procedure, values, allowed),
         "ocr": readings,
     }
@@ -398,7 +410,9 @@ def cp932_problems(item: Mapping[str, Any], text: str | None = None) -> list[dic
 # ---- results ----------------------------------------------------------------------------
 
 
-def result_problems(procedure: Procedure, allowed: frozenset[str], values: object) -> list[dict[str, str]]:
+def result_problems(
+    procedure: Procedure, allowed: frozenset[str], values: object
+) -> list[dict[str, str]]:
     """Why a vendor's keyed values cannot be taken: a field outside the contract, or bad shape."""
     if not isinstance(values, Mapping):
         return [
@@ -410,7 +424,9 @@ def result_problems(procedure: Procedure, allowed: frozenset[str], values: objec
         ]
     problems: list[dict[str, str]] = []
 
-    def level(specs: tuple[FieldSpec, ...], data: Mapping[str, Any], prefix: str, where: str) -> None:
+    def level(
+        specs: tuple[FieldSpec, ...], data: Mapping[str, Any], prefix: str, where: str
+    ) -> None:
         by_key = {s.key: s for s in specs}
         for key, value in data.items():
             spec = by_key.get(str(key))
@@ -428,7 +444,9 @@ def result_problems(procedure: Procedure, allowed: frozenset[str], values: objec
                     }
                 )
             elif spec.type == "group":
-                if not isinstance(value, list) or not all(isinstance(row, Mapping) for row in value):
+                if not isinstance(value, list) or not all(
+                    isinstance(row, Mapping) for row in value
+                ):
                     problems.append(
                         {
                             "field": field,
@@ -444,7 +462,9 @@ def result_problems(procedure: Procedure, allowed: frozenset[str], values: objec
     return problems
 
 
-def merge_result(procedure: Procedure, form: dict[str, Any], keyed: Mapping[str, Any]) -> dict[str, Any]:
+def merge_result(
+    procedure: Procedure, form: dict[str, Any], keyed: Mapping[str, Any]
+) -> dict[str, Any]:
     """The operator's form with the vendor's keyed values laid over it, field by field.
 
     Rows of a group are matched by position and rows the vendor did not send stay as they

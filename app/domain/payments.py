@@ -167,16 +167,22 @@ def claim_schedule(
     }.get(str(reason))
     first = first_paid_month(claimed_on, event)
     payments = payment_schedule(
-        first, lambda month: claim_amount(children, month),
-        last_month=last, calendar=calendar, day=day,
+        first,
+        lambda month: claim_amount(children, month),
+        last_month=last,
+        calendar=calendar,
+        day=day,
     )
     return {
         "first_month": _month_text(max(first, SCHEDULE_FROM)),
         "last_month": _month_text(last),
         "payment_day": day,
         "payments": [
-            {"pay_on": p.pay_on.isoformat(), "months": [_month_text(m) for m in p.months],
-             "amount": p.amount}
+            {
+                "pay_on": p.pay_on.isoformat(),
+                "months": [_month_text(m) for m in p.months],
+                "amount": p.amount,
+            }
             for p in payments[:limit]
         ],
         "payments_total": len(payments),

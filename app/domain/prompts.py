@@ -107,12 +107,14 @@ def movers(procedure: Procedure, values: Mapping[str, Any]) -> list[Mover]:
             continue
         born = _iso(member.get("birth_date"))
         number = member.get("my_number")
-        found.append(Mover(
-            member=f"members[{index}]",
-            name=member.get("name") if isinstance(member.get("name"), str) else None,
-            birth_date=born.isoformat() if born else None,
-            my_number=number if isinstance(number, str) and number else None,
-        ))
+        found.append(
+            Mover(
+                member=f"members[{index}]",
+                name=member.get("name") if isinstance(member.get("name"), str) else None,
+                birth_date=born.isoformat() if born else None,
+                my_number=number if isinstance(number, str) and number else None,
+            )
+        )
     return found
 
 
@@ -125,8 +127,10 @@ def is_claimant(mover: Mover, claim: KnownClaim) -> bool:
     if mover.my_number and claim.my_number:
         return mover.my_number == claim.my_number
     return (
-        mover.name is not None and mover.birth_date is not None
-        and mover.name == claim.name and mover.birth_date == claim.birth_date
+        mover.name is not None
+        and mover.birth_date is not None
+        and mover.name == claim.name
+        and mover.birth_date == claim.birth_date
     )
 
 
@@ -153,15 +157,19 @@ def change_notice_prompts(
             continue
         code, name_ja, days = notice
         renamed = mover.name is not None and claim.name is not None and mover.name != claim.name
-        proposals.append({
-            "procedure": code,
-            "reason": "受給者の氏名と住所の変更: 氏名・住所変更届 (a recipient's name and address "
-            "changed: notice of change)" if renamed else "受給者の住所変更: 氏名・住所変更届 "
-            "(a recipient's address changed: notice of change)",
-            "members": [mover.member],
-            "claim_id": claim.application_id,
-            "change_kind": "name_and_address" if renamed else "address",
-            "due_on": calendar.roll_forward(moved + timedelta(days=days)).isoformat(),
-            "name_ja": name_ja,
-        })
+        proposals.append(
+            {
+                "procedure": code,
+                "reason": "受給者の氏名と住所の変更: 氏名・住所変更届 (a recipient's name and address "
+                "changed: notice of change)"
+                if renamed
+                else "受給者の住所変更: 氏名・住所変更届 "
+                "(a recipient's address changed: notice of change)",
+                "members": [mover.member],
+                "claim_id": claim.application_id,
+                "change_kind": "name_and_address" if renamed else "address",
+                "due_on": calendar.roll_forward(moved + timedelta(days=days)).isoformat(),
+                "name_ja": name_ja,
+            }
+        )
     return proposals

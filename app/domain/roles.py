@@ -79,7 +79,15 @@ class Principal:
     """The caller behind a token: one municipality, optionally one office."""
 
     __slots__ = (
-        "contract_id", "employer", "municipality_code", "name", "office_id", "person_id", "qualifications", "role", "token_id",
+        "contract_id",
+        "employer",
+        "municipality_code",
+        "name",
+        "office_id",
+        "person_id",
+        "qualifications",
+        "role",
+        "token_id",
     )
 
     def __init__(

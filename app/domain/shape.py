@@ -116,7 +116,9 @@ def check_shape(value: Any, limits: ShapeLimits = DEFAULT_LIMITS, root: str = ""
             if len(node) > limits.max_items:
                 problems.append(_problem(path, "too_many_items", limits.max_items))
                 continue
-            stack.extend(reversed([(item, _join(path, i), depth + 1) for i, item in enumerate(node)]))
+            stack.extend(
+                reversed([(item, _join(path, i), depth + 1) for i, item in enumerate(node)])
+            )
         elif isinstance(node, str):
             if len(node) > limits.max_string_chars:
                 problems.append(_problem(path, "string_too_long", limits.max_string_chars))

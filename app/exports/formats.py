@@ -110,7 +110,9 @@ def flatten(item: Mapping[str, Any]) -> dict[str, str]:
     return row
 
 
-def csv_columns(procedure: Procedure, applicant_keys: Sequence[str], seen: Iterable[str]) -> list[str]:
+def csv_columns(
+    procedure: Procedure, applicant_keys: Sequence[str], seen: Iterable[str]
+) -> list[str]:
     """The header of a batch: fixed columns, then the applicant's, then values in form order."""
     applicant = [f"applicant.{k}" for k in applicant_keys]
     fixed = set(META_COLUMNS) | set(applicant)
@@ -171,7 +173,9 @@ def preamble(fmt: str, encoding: str, columns: Sequence[str], *, safe: bool = Tr
 class Writer:
     """The bytes of one format and encoding, chunk by chunk."""
 
-    def __init__(self, fmt: str, encoding: str, columns: Sequence[str], *, safe: bool = True) -> None:
+    def __init__(
+        self, fmt: str, encoding: str, columns: Sequence[str], *, safe: bool = True
+    ) -> None:
         if fmt not in FORMATS or encoding not in ENCODINGS:
             raise ValueError(f"unknown format {fmt}/{encoding}")
         self.fmt, self.encoding, self.columns, self.safe = fmt, encoding, list(columns), safe

@@ -16,8 +16,17 @@ JOBS: tuple[Job, ...] = (
     lobby_prune.JOB,
 )
 
-__all__ = ["JOBS", "Job", "JobContext", "JobRunner", "Outcome", "Report", "by_name", "run_job",
-           "start_all"]
+__all__ = [
+    "JOBS",
+    "Job",
+    "JobContext",
+    "JobRunner",
+    "Outcome",
+    "Report",
+    "by_name",
+    "run_job",
+    "start_all",
+]
 
 
 def by_name(name: str) -> Job | None:

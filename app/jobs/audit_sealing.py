@@ -6,12 +6,20 @@ from app.services import audit
 
 async def seal(context: JobContext) -> Report:
     settings = context.settings.audit
-    sealed = await audit.seal(context.sessionmaker, context.clock, batch_rows=settings.batch_rows,
-                              stop=context.stop, keys=settings.keys)
+    sealed = await audit.seal(
+        context.sessionmaker,
+        context.clock,
+        batch_rows=settings.batch_rows,
+        stop=context.stop,
+        keys=settings.keys,
+    )
     total = sum(sealed.values())
     chains = ", ".join(f"{log} {code}: {count}" for (log, code), count in sealed.items() if count)
-    return Report(f"記録 {total} 件を封印しました (sealed {total} log row(s))"
-                  + (f": {chains}" if chains else ""), total)
+    return Report(
+        f"記録 {total} 件を封印しました (sealed {total} log row(s))"
+        + (f": {chains}" if chains else ""),
+        total,
+    )
 
 
 JOB = Job(

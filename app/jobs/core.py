@@ -155,14 +155,24 @@ class JobRunner:
     def add_metrics(self, registry: CollectorRegistry) -> None:
         """This process's figures of its jobs, for one /metrics scrape."""
         label = ("job",)
-        success = Gauge("madoguchi_job_last_success_timestamp_seconds",
-                        "When a run of the job last finished in this process (Unix time)",
-                        label, registry=registry)
-        failures = Counter("madoguchi_job_failures", "Runs of the job that failed in this process",
-                           label, registry=registry)
-        skipped = Counter("madoguchi_job_skipped",
-                          "Runs this process skipped because another process was running the job",
-                          label, registry=registry)
+        success = Gauge(
+            "madoguchi_job_last_success_timestamp_seconds",
+            "When a run of the job last finished in this process (Unix time)",
+            label,
+            registry=registry,
+        )
+        failures = Counter(
+            "madoguchi_job_failures",
+            "Runs of the job that failed in this process",
+            label,
+            registry=registry,
+        )
+        skipped = Counter(
+            "madoguchi_job_skipped",
+            "Runs this process skipped because another process was running the job",
+            label,
+            registry=registry,
+        )
         for job in self.jobs:
             if job.name not in self.tasks:
                 continue

@@ -14,8 +14,11 @@ async def expire_leases(context: JobContext) -> Report:
         uow = UnitOfWork(session, clock=context.clock, settings=context.settings)
         returned = await work.expire_leases(uow)
         await uow.commit()
-    return Report(f"期限切れの作業 {returned} 件をキューに戻しました "
-                  f"(returned {returned} task(s) whose lease ran out to the queue)", returned)
+    return Report(
+        f"期限切れの作業 {returned} 件をキューに戻しました "
+        f"(returned {returned} task(s) whose lease ran out to the queue)",
+        returned,
+    )
 
 
 JOB = Job(

@@ -9,7 +9,9 @@ async def prune(context: JobContext) -> Report:
         keep = context.settings.display.history_events
         removed = await lobby_store.prune_events(session, keep=keep)
         await session.commit()
-    return Report(f"ロビー履歴 {removed} 件を削除しました (removed {removed} lobby event(s))", removed)
+    return Report(
+        f"ロビー履歴 {removed} 件を削除しました (removed {removed} lobby event(s))", removed
+    )
 
 
 JOB = Job(

@@ -13,8 +13,11 @@ async def purge(context: JobContext) -> Report:
         await uow.commit()
     # Ids and counts only: never the data.
     count = len(report.applications)
-    return Report(f"削除 {count} 件 (purged {count} application(s)), deleted "
-                  f"{report.files_deleted} file(s), kept {report.files_kept}", count)
+    return Report(
+        f"削除 {count} 件 (purged {count} application(s)), deleted "
+        f"{report.files_deleted} file(s), kept {report.files_kept}",
+        count,
+    )
 
 
 JOB = Job(

@@ -124,18 +124,30 @@ class AdmissionGate:
             return
         if "websocket.http.response" not in scope.get("extensions", {}):
             # A server without the denial response extension: closed before the upgrade.
-            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER,
-                        "reason": turned.code})
+            await send(
+                {"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER, "reason": turned.code}
+            )
             return
         body = json.dumps(
-            {"type": f"urn:madoguchi:problem:{turned.code}", "title": self.title,
-             "status": 429, "detail": turned.detail, "code": turned.code},
+            {
+                "type": f"urn:madoguchi:problem:{turned.code}",
+                "title": self.title,
+                "status": 429,
+                "detail": turned.detail,
+                "code": turned.code,
+            },
             ensure_ascii=False,
         ).encode()
-        await send({"type": "websocket.http.response.start", "status": 429, "headers": [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(turned.retry_after_s).encode()),
-        ]})
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(turned.retry_after_s).encode()),
+                ],
+            }
+        )
         await send({"type": "websocket.http.response.body", "body": body})
         denial_sent(send, scope)

@@ -29,8 +29,12 @@ MIN_GROWTH_OBJECTS = 20_000
 
 
 class FreezingCollector:
-    def __init__(self, freeze_every_s: float, growth: float = 1.0,
-                 min_growth_objects: int = MIN_GROWTH_OBJECTS) -> None:
+    def __init__(
+        self,
+        freeze_every_s: float,
+        growth: float = 1.0,
+        min_growth_objects: int = MIN_GROWTH_OBJECTS,
+    ) -> None:
         self.freeze_every_s = freeze_every_s
         self.growth = growth
         self.min_growth_objects = min_growth_objects
@@ -48,8 +52,9 @@ class FreezingCollector:
             self.full_collections += 1
             gc.freeze()
             self._after_full = gc.get_freeze_count()
-            log.debug("full collection: %d objects frozen before, %d after",
-                      frozen, self._after_full)
+            log.debug(
+                "full collection: %d objects frozen before, %d after", frozen, self._after_full
+            )
             return
         gc.freeze()
         self.freezes += 1

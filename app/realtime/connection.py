@@ -159,7 +159,9 @@ class DisplayConnection:
             subscription.live = False
             if subscription.lagging or subscription.resume_from is not None:
                 after = (
-                    subscription.last if subscription.resume_from is None else subscription.resume_from
+                    subscription.last
+                    if subscription.resume_from is None
+                    else subscription.resume_from
                 )
                 subscription.lagging = False
                 subscription.resume_from = None
@@ -288,6 +290,9 @@ def _drain(subscription: Subscription) -> None:
 
 def _is_disconnect(error: BaseException) -> bool:
     name = type(error).__name__
-    return name in {"WebSocketDisconnect", "ConnectionClosed", "ConnectionClosedOK", "ConnectionClosedError"} or (
-        isinstance(error, RuntimeError) and "close" in str(error).lower()
-    )
+    return name in {
+        "WebSocketDisconnect",
+        "ConnectionClosed",
+        "ConnectionClosedOK",
+        "ConnectionClosedError",
+    } or (isinstance(error, RuntimeError) and "close" in str(error).lower())

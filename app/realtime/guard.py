@@ -24,7 +24,9 @@ TOKEN_GONE = "token revoked or expired"
 LiveTokens = Callable[[Collection[str], datetime], Awaitable[set[str]]]
 
 
-async def check_displays(hub: Hub, live_tokens: LiveTokens, now: datetime, max_buffered: int) -> int:
+async def check_displays(
+    hub: Hub, live_tokens: LiveTokens, now: datetime, max_buffered: int
+) -> int:
     """One sweep; returns how many displays it closed."""
     closed = hub.end_overfull(max_buffered, CLOSE_TRY_AGAIN_LATER, "display too slow")
     watched = {s.token_id for s in hub.subscriptions() if s.token_id and s.ending is None}

@@ -89,7 +89,9 @@ class Subscription:
 
     def request_resume(self, after_seq: int) -> None:
         self.live = False
-        self.resume_from = after_seq if self.resume_from is None else min(self.resume_from, after_seq)
+        self.resume_from = (
+            after_seq if self.resume_from is None else min(self.resume_from, after_seq)
+        )
         self.wake()
 
 

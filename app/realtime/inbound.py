@@ -55,9 +55,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def parse_display_message(
-    message: Mapping[str, Any], max_message_bytes: int
-) -> ResumeRequest:
+def parse_display_message(message: Mapping[str, Any], max_message_bytes: int) -> ResumeRequest:
     """One ASGI ``websocket.receive`` event → a resume request, or Refused."""
     text = message.get("text")
     if text is None:
@@ -72,7 +70,11 @@ def parse_display_message(
         data = json.loads(text, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
         raise Refused(CLOSE_POLICY_VIOLATION, "invalid message: not JSON") from None
-    if not isinstance(data, dict) or data.get("type") != "resume" or set(data) != {"type", "after_seq"}:
+    if (
+        not isinstance(data, dict)
+        or data.get("type") != "resume"
+        or set(data) != {"type", "after_seq"}
+    ):
         raise Refused(CLOSE_POLICY_VIOLATION, "invalid message: expected a resume")
     after_seq = data["after_seq"]
     # bool is an int in Python; 1.0 and "1" are not seqs either.

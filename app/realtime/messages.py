@@ -105,14 +105,14 @@ class Resume(_Message):
 CLOSE_CODES: dict[str, str] = {
     "1003": "a binary frame: text frames only",
     "1008": "a message that is not a valid resume (reason says which), or more messages than "
-            "the budget (2 a second, 10 at once; reason 'too many messages')",
+    "the budget (2 a second, 10 at once; reason 'too many messages')",
     "1009": "a frame over 64 KiB, refused before it is read",
     "1011": "the server failed; reconnect",
     "1012": "the server is restarting; reconnect",
     "1013": "the display did not read for the send timeout (10 s), or held more than 1 MiB "
-            "unread: reconnect, the snapshot brings it up to date",
+    "unread: reconnect, the snapshot brings it up to date",
     "4401": "the token is unknown, revoked or expired (re-checked every second while "
-            "connected); a new token is needed",
+    "connected); a new token is needed",
     "4404": "no such office for this token",
 }
 

@@ -65,7 +65,12 @@ class PgListener:
                     except TimeoutError:
                         try:
                             await asyncio.wait_for(connection.execute("SELECT 1"), 5.0)
-                        except (OSError, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError):
+                        except (
+                            OSError,
+                            asyncpg.PostgresError,
+                            TimeoutError,
+                            asyncpg.InterfaceError,
+                        ):
                             lost.set()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("lobby listener lost its connection (%s)", type(error).__name__)

@@ -21,14 +21,16 @@ def record_access(
     ``detail.terminal`` names the credential the request came with: a device's token, or the
     console session (or API token) of the person (標準仕様書 10.2: 端末).
     """
-    uow.record_access({
-        "municipality_code": principal.municipality_code,
-        "at": uow.now(),
-        "actor_id": principal.person_id,
-        "actor_role": principal.role,
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-        "my_number_shown": my_number_shown,
-        "detail": {**(detail or {}), "terminal": principal.token_id},
-    })
+    uow.record_access(
+        {
+            "municipality_code": principal.municipality_code,
+            "at": uow.now(),
+            "actor_id": principal.person_id,
+            "actor_role": principal.role,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "my_number_shown": my_number_shown,
+            "detail": {**(detail or {}), "terminal": principal.token_id},
+        }
+    )

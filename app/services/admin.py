@@ -21,11 +21,14 @@ from app.storage.tenancy import hash_token
 from app.storage.uow import UnitOfWork
 
 
-async def create_municipality(uow: UnitOfWork, *, code: str, name_ja: str, name_en: str) -> Municipality:
+async def create_municipality(
+    uow: UnitOfWork, *, code: str, name_ja: str, name_en: str
+) -> Municipality:
     """Register a municipality by its 全国地方公共団体コード (check digit verified)."""
     if not is_valid_municipality_code(code):
         raise InvalidInput.field(
-            "code", "invalid_municipality_code",
+            "code",
+            "invalid_municipality_code",
             "地方公共団体コードが正しくありません (6 digits with a valid check digit)",
         )
     if await uow.get(Municipality, code) is not None:
@@ -37,7 +40,9 @@ async def create_municipality(uow: UnitOfWork, *, code: str, name_ja: str, name_
     return municipality
 
 
-async def create_office(uow: UnitOfWork, municipality_code: str, *, name_ja: str, name_en: str) -> Office:
+async def create_office(
+    uow: UnitOfWork, municipality_code: str, *, name_ja: str, name_en: str
+) -> Office:
     """An office with its own lobby channel (the display's event sequence)."""
     office = Office(
         municipality_code=municipality_code, name_ja=name_ja, name_en=name_en, created_at=uow.now()
@@ -53,7 +58,9 @@ async def create_office(uow: UnitOfWork, municipality_code: str, *, name_ja: str
             updated_at=uow.now(),
         )
     )
-    uow.log(entity="office", entity_id=office.id, action="create", municipality_code=municipality_code)
+    uow.log(
+        entity="office", entity_id=office.id, action="create", municipality_code=municipality_code
+    )
     return office
 
 
@@ -65,10 +72,18 @@ async def get_office(uow: UnitOfWork, municipality_code: str, office_id: str) ->
 
 
 async def create_category(
-    uow: UnitOfWork, office: Office, *, prefix: str, name_ja: str, name_en: str, default_service_s: int = 300
+    uow: UnitOfWork,
+    office: Office,
+    *,
+    prefix: str,
+    name_ja: str,
+    name_en: str,
+    default_service_s: int = 300,
 ) -> TicketCategory:
     if len(prefix) != 1 or not ("A" <= prefix <= "Z"):
-        raise InvalidInput.field("prefix", "invalid_prefix", "記号は英大文字1字です (one letter A–Z)")
+        raise InvalidInput.field(
+            "prefix", "invalid_prefix", "記号は英大文字1字です (one letter A–Z)"
+        )
     if await tenancy.category_by_prefix(uow.session, office.id, prefix) is not None:
         raise Conflict("この記号は使用中です (prefix already used in this office)", prefix=prefix)
     category = TicketCategory(
@@ -81,35 +96,58 @@ async def create_category(
     )
     uow.add(category)
     await uow.flush()
-    uow.log(entity="ticket_category", entity_id=category.id, action="create",
-            municipality_code=office.municipality_code, data={"prefix": prefix})
+    uow.log(
+        entity="ticket_category",
+        entity_id=category.id,
+        action="create",
+        municipality_code=office.municipality_code,
+        data={"prefix": prefix},
+    )
     return category
 
 
 async def create_counter(
-    uow: UnitOfWork, office: Office, *, label: str, name_ja: str, name_en: str, category_ids: list[str]
+    uow: UnitOfWork,
+    office: Office,
+    *,
+    label: str,
+    name_ja: str,
+    name_en: str,
+    category_ids: list[str],
 ) -> Counter:
     """A counter and the categories it serves (all of this office)."""
     if await tenancy.counter_by_label(uow.session, office.id, label) is not None:
         raise Conflict("この窓口番号は使用中です (counter label already used)", label=label)
     counter = Counter(
-        municipality_code=office.municipality_code, office_id=office.id,
-        label=label, name_ja=name_ja, name_en=name_en,
+        municipality_code=office.municipality_code,
+        office_id=office.id,
+        label=label,
+        name_ja=name_ja,
+        name_en=name_en,
     )
     uow.add(counter)
     await uow.flush()
     await set_counter_categories(uow, counter, category_ids)
-    uow.log(entity="counter", entity_id=counter.id, action="create",
-            municipality_code=office.municipality_code, data={"label": label})
+    uow.log(
+        entity="counter",
+        entity_id=counter.id,
+        action="create",
+        municipality_code=office.municipality_code,
+        data={"label": label},
+    )
     return counter
 
 
-async def set_counter_categories(uow: UnitOfWork, counter: Counter, category_ids: list[str]) -> None:
+async def set_counter_categories(
+    uow: UnitOfWork, counter: Counter, category_ids: list[str]
+) -> None:
     for index, category_id in enumerate(category_ids):
         category = await uow.get(TicketCategory, category_id)
         if category is None or category.office_id != counter.office_id:
             raise InvalidInput.field(
-                f"categories[{index}]", "unknown_category", "受付区分が見つかりません (no such category here)"
+                f"categories[{index}]",
+                "unknown_category",
+                "受付区分が見つかりません (no such category here)",
             )
     await tenancy.replace_counter_categories(uow.session, counter, category_ids)
 
@@ -157,12 +195,19 @@ async def create_token(
     )
     uow.add(token)
     await uow.flush()
-    uow.log(entity="api_token", entity_id=token.id, action="create", municipality_code=municipality_code,
-            data={"role": role, "office_id": office_id, "employer": employer})
+    uow.log(
+        entity="api_token",
+        entity_id=token.id,
+        action="create",
+        municipality_code=municipality_code,
+        data={"role": role, "office_id": office_id, "employer": employer},
+    )
     return IssuedToken(token, secret)
 
 
 async def revoke_token(uow: UnitOfWork, municipality_code: str, token_id: str) -> None:
     if not await tenancy.revoke_token(uow.session, municipality_code, token_id, uow.now()):
         raise NotFound("トークンが見つかりません (no such active token)", token_id=token_id)
-    uow.log(entity="api_token", entity_id=token_id, action="revoke", municipality_code=municipality_code)
+    uow.log(
+        entity="api_token", entity_id=token_id, action="revoke", municipality_code=municipality_code
+    )

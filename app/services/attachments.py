@@ -22,7 +22,9 @@ def file_path(root: Path, municipality_code: str, sha256: str) -> Path:
     return _path(root, municipality_code, sha256)
 
 
-async def store(root: Path, municipality_code: str, chunks: AsyncIterator[bytes], max_bytes: int) -> tuple[str, int]:
+async def store(
+    root: Path, municipality_code: str, chunks: AsyncIterator[bytes], max_bytes: int
+) -> tuple[str, int]:
     """Write the upload to a temporary file while hashing it, then move it into place."""
     folder = root / municipality_code
     folder.mkdir(parents=True, exist_ok=True)
@@ -34,7 +36,9 @@ async def store(root: Path, municipality_code: str, chunks: AsyncIterator[bytes]
             async for chunk in chunks:
                 size += len(chunk)
                 if size > max_bytes:
-                    raise InvalidInput.field("body", "too_large", "添付ファイルが大きすぎます (attachment too large)")
+                    raise InvalidInput.field(
+                        "body", "too_large", "添付ファイルが大きすぎます (attachment too large)"
+                    )
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:

@@ -32,7 +32,11 @@ log = logging.getLogger(__name__)
 
 
 async def seal_batch(
-    sessionmaker: Sessionmaker, clock: Clock, log_name: LogName, municipality_code: str, batch_rows: int,
+    sessionmaker: Sessionmaker,
+    clock: Clock,
+    log_name: LogName,
+    municipality_code: str,
+    batch_rows: int,
     keys: AuditKeys,
 ) -> tuple[int, int]:
     """Chain up to ``batch_rows`` of one municipality's unsealed rows, oldest first, in one
@@ -56,13 +60,21 @@ async def seal_batch(
         if refused:
             log.warning(
                 "audit: %d %s log row(s) of municipality %s have no valid MAC and were not chained "
-                "(row ids %s)", len(refused), log_name, municipality_code, refused[:20],
+                "(row ids %s)",
+                len(refused),
+                log_name,
+                municipality_code,
+                refused[:20],
             )
             await store.reject(session, log_name, refused)
         if seals:
             await store.write_seals(session, log_name, seals)
             await store.move_head(
-                session, log_name, municipality_code, ChainHead(seq, last_hash, head.unkeyed_upto), now
+                session,
+                log_name,
+                municipality_code,
+                ChainHead(seq, last_hash, head.unkeyed_upto),
+                now,
             )
         await session.commit()
         return len(seals), len(rows)
@@ -91,7 +103,9 @@ async def seal(
         while pending and not (stop and stop.is_set()):
             still = []
             for code in pending:
-                chained, looked = await seal_batch(sessionmaker, clock, log_name, code, batch_rows, keys)
+                chained, looked = await seal_batch(
+                    sessionmaker, clock, log_name, code, batch_rows, keys
+                )
                 sealed[(log_name, code)] = sealed.get((log_name, code), 0) + chained
                 if looked == batch_rows:
                     still.append(code)
@@ -121,8 +135,12 @@ class ChainReport:
 
 
 async def verify_chain(
-    sessionmaker: Sessionmaker, log_name: LogName, municipality_code: str, chunk_rows: int = 1000,
-    *, keys: AuditKeys,
+    sessionmaker: Sessionmaker,
+    log_name: LogName,
+    municipality_code: str,
+    chunk_rows: int = 1000,
+    *,
+    keys: AuditKeys,
 ) -> ChainReport:
     """Walk one chain in chain_seq order, a page at a time (constant memory, short reads),
     checking each entry's hash and MAC; then list the rows the sealer refused."""
@@ -148,8 +166,17 @@ async def verify_chain(
                 broken = walker.beyond_head(head, *beyond)
         unsealed = await store.count_unsealed(session, log_name, municipality_code)
         rejected, rejected_ids = await store.rejected_rows(session, log_name, municipality_code, 20)
-    return ChainReport(log_name, municipality_code, walker.entries, head, unsealed, broken,
-                       rejected, tuple(rejected_ids), walker.unkeyed)
+    return ChainReport(
+        log_name,
+        municipality_code,
+        walker.entries,
+        head,
+        unsealed,
+        broken,
+        rejected,
+        tuple(rejected_ids),
+        walker.unkeyed,
+    )
 
 
 async def verify(

@@ -47,17 +47,21 @@ class LineSplitter:
         self.seen_any = False
 
     def feed(self, chunk: bytes) -> Iterator[tuple[int, bytes | None]]:
-        if not chunk.strip() and not self.overlong and len(self.partial) + len(chunk) <= self.max_bytes:
+        if (
+            not chunk.strip()
+            and not self.overlong
+            and len(self.partial) + len(chunk) <= self.max_bytes
+        ):
             # Only whitespace (say a megabyte of newlines): count the lines in one C-level pass.
             newlines = chunk.count(b"\n")
             if newlines:
                 if bytes(self.partial).strip():
                     self.number += 1
-                    yield self._line(bytes(self.partial) + chunk[:chunk.find(b"\n")])
+                    yield self._line(bytes(self.partial) + chunk[: chunk.find(b"\n")])
                     newlines -= 1
                 self.number += newlines
                 self.partial.clear()
-                self.partial += chunk[chunk.rfind(b"\n") + 1:]
+                self.partial += chunk[chunk.rfind(b"\n") + 1 :]
             else:
                 self.partial += chunk
             return
@@ -121,7 +125,9 @@ async def split_lines(
         yield max(splitter.number, 1), b""
 
 
-def parse_line(raw: bytes | None, max_bytes: int, limits: ShapeLimits = shape.DEFAULT_LIMITS) -> Any:
+def parse_line(
+    raw: bytes | None, max_bytes: int, limits: ShapeLimits = shape.DEFAULT_LIMITS
+) -> Any:
     """A validated envelope, or a result dict describing why the line was refused."""
     if raw is None:
         return _refused("line", "line_too_long", f"1行が長すぎます (line over {max_bytes} bytes)")
@@ -142,10 +148,17 @@ def parse_line(raw: bytes | None, max_bytes: int, limits: ShapeLimits = shape.DE
     try:
         return SubmitApplication.model_validate(data)
     except ValidationError as error:
-        return {"status": "rejected", "errors": [
-            {"field": ".".join(str(p) for p in e["loc"]) or "line", "code": e["type"], "message": e["msg"]}
-            for e in error.errors(include_input=False)
-        ]}
+        return {
+            "status": "rejected",
+            "errors": [
+                {
+                    "field": ".".join(str(p) for p in e["loc"]) or "line",
+                    "code": e["type"],
+                    "message": e["msg"],
+                }
+                for e in error.errors(include_input=False)
+            ],
+        }
 
 
 def _refused(field: str, code: str, message: str) -> dict[str, Any]:
@@ -160,10 +173,14 @@ async def bulk_results(
     pending: asyncio.Task[list[bytes]] | None = None
     limits = settings.json_shape.limits()
     try:
-        async for number, raw in split_lines(chunks, settings.max_bulk_line_bytes, report_empty=True):
+        async for number, raw in split_lines(
+            chunks, settings.max_bulk_line_bytes, report_empty=True
+        ):
             batch.append((number, parse_line(raw, settings.max_bulk_line_bytes, limits)))
             if len(batch) >= BATCH:
-                prepared = _prepare(batch, principal, resources.clock.now(), Path(settings.attachment_dir))
+                prepared = _prepare(
+                    batch, principal, resources.clock.now(), Path(settings.attachment_dir)
+                )
                 if pending is not None:
                     for line in await pending:
                         yield line
@@ -178,14 +195,21 @@ async def bulk_results(
             # The sender went away: the batch in flight still commits, as acknowledged ones do.
             await asyncio.shield(pending)
     if batch:
-        for line in await _store(_prepare(batch, principal, resources.clock.now(), Path(settings.attachment_dir)), principal, resources, settings):
+        for line in await _store(
+            _prepare(batch, principal, resources.clock.now(), Path(settings.attachment_dir)),
+            principal,
+            resources,
+            settings,
+        ):
             yield line
 
 
 Prepared = list[tuple[int, Any, dict[str, Any] | None]]
 
 
-def _prepare(batch: list[tuple[int, Any]], principal: Principal, now: datetime, root: Path) -> Prepared:
+def _prepare(
+    batch: list[tuple[int, Any]], principal: Principal, now: datetime, root: Path
+) -> Prepared:
     """(line, parsed envelope or refusal, the row it becomes) — the pure, CPU-heavy part."""
     prepared: Prepared = []
     for number, parsed in batch:
@@ -202,8 +226,11 @@ def _prepare(batch: list[tuple[int, Any]], principal: Principal, now: datetime, 
 
 
 def _rejected(error: DomainError) -> dict[str, Any]:
-    return {"status": "rejected", "errors": getattr(error, "errors", None) or [
-        {"field": "line", "code": error.code, "message": error.message}]}
+    return {
+        "status": "rejected",
+        "errors": getattr(error, "errors", None)
+        or [{"field": "line", "code": error.code, "message": error.message}],
+    }
 
 
 async def _store(
@@ -220,27 +247,43 @@ async def _store(
             results = await _store_lines(batch, principal, resources, settings)
         except Exception as error:  # noqa: BLE001
             log.warning("bulk batch not stored: %s", type(error).__name__)
-            results = [{"line": number, **parsed} if isinstance(parsed, dict) else _not_stored(number)
-                       for number, parsed, _row in batch]
+            results = [
+                {"line": number, **parsed} if isinstance(parsed, dict) else _not_stored(number)
+                for number, parsed, _row in batch
+            ]
     return [(json.dumps(r, ensure_ascii=False) + "\n").encode() for r in results]
 
 
 def _not_stored(number: int) -> dict[str, Any]:
-    return {"line": number, "status": "failed", "errors": [{
-        "field": "line", "code": "not_stored",
-        "message": "保存できませんでした。この行を再送してください (not stored; send this line again)"}]}
+    return {
+        "line": number,
+        "status": "failed",
+        "errors": [
+            {
+                "field": "line",
+                "code": "not_stored",
+                "message": "保存できませんでした。この行を再送してください (not stored; send this line again)",
+            }
+        ],
+    }
 
 
 def _uow(session: Any, principal: Principal, resources: Runtime, settings: Settings) -> UnitOfWork:
-    uow = UnitOfWork(session, clock=resources.clock, settings=settings, notify_lobby=resources.hub.notify)
+    uow = UnitOfWork(
+        session, clock=resources.clock, settings=settings, notify_lobby=resources.hub.notify
+    )
     uow.principal = principal
     return uow
 
 
 def _conflict(number: int, stored_id: str) -> dict[str, Any]:
     conflict = intake.ReferenceConflict(stored_id)
-    return {"line": number, "status": "conflict", "id": stored_id,
-            "errors": [{"field": "external_ref", "code": conflict.code, "message": conflict.message}]}
+    return {
+        "line": number,
+        "status": "conflict",
+        "id": stored_id,
+        "errors": [{"field": "external_ref", "code": conflict.code, "message": conflict.message}],
+    }
 
 
 async def _store_batch(
@@ -268,8 +311,14 @@ async def _store_batch(
                 if row["external_ref"]:
                     known[row["external_ref"]] = (row["id"], intake.fingerprint(row))
                 fresh.append(row)
-                results.append({"line": number, "status": "created", "id": row["id"],
-                                "problems": len(row["problems"])})
+                results.append(
+                    {
+                        "line": number,
+                        "status": "created",
+                        "id": row["id"],
+                        "problems": len(row["problems"]),
+                    }
+                )
         await intake.insert_rows(uow, fresh)
         await uow.commit()
     return results
@@ -302,5 +351,9 @@ async def _one(uow: UnitOfWork, number: int, parsed: Any, principal: Principal) 
         return _conflict(number, str(conflict.context["application_id"]))
     except DomainError as error:
         return {"line": number, **_rejected(error)}
-    return {"line": number, "status": "created" if created else "duplicate", "id": application.id,
-            "problems": len(application.problems)}
+    return {
+        "line": number,
+        "status": "created" if created else "duplicate",
+        "id": application.id,
+        "problems": len(application.problems),
+    }

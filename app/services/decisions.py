@@ -15,7 +15,9 @@ def _city_staff(principal: Principal) -> None:
     """Withdrawals and corrections of a decided application are the city's (DOMAIN.md §3.2)."""
     city_role = principal.role in (Role.REVIEWER, Role.SUPERVISOR)
     if not city_role or principal.employer is Employer.VENDOR:
-        raise NotAllowed("取下げ・訂正は市職員のみ (withdrawals and corrections are for city staff)")
+        raise NotAllowed(
+            "取下げ・訂正は市職員のみ (withdrawals and corrections are for city staff)"
+        )
 
 
 async def _locked_application(
@@ -31,7 +33,9 @@ async def _locked_application(
 
 def _required_reason(reason: str) -> str:
     if not reason.strip():
-        raise InvalidInput.field("reason", "required", "理由を入力してください (a reason is required)")
+        raise InvalidInput.field(
+            "reason", "required", "理由を入力してください (a reason is required)"
+        )
     return reason
 
 
@@ -70,12 +74,21 @@ async def withdraw(
         task.completed_by = principal.person_id
         if holder:
             await work_store.free_household(
-                uow.session, municipality_code=task.municipality_code,
-                household_key=task.household_key, holder_id=holder, now=uow.now(),
+                uow.session,
+                municipality_code=task.municipality_code,
+                household_key=task.household_key,
+                holder_id=holder,
+                now=uow.now(),
             )
-        uow.log(entity="task", entity_id=task.id, action="cancel",
-                municipality_code=task.municipality_code, from_status=was,
-                to_status=TaskStatus.CANCELLED, data={"reason": "withdrawn", "holder": holder})
+        uow.log(
+            entity="task",
+            entity_id=task.id,
+            action="cancel",
+            municipality_code=task.municipality_code,
+            from_status=was,
+            to_status=TaskStatus.CANCELLED,
+            data={"reason": "withdrawn", "holder": holder},
+        )
     application.updated_at = uow.now()
     feed_seq = None
     if application.core_seq is not None:
@@ -84,12 +97,19 @@ async def withdraw(
         application.core_seq = feed_seq = await next_core_seq(uow, application.municipality_code)
     if application.ticket_id is not None:
         await work_store.set_ticket_progress(uow.session, application.ticket_id, application.status)
-    uow.log(entity="application", entity_id=application.id,
-            action=f"application.{Outcome.WITHDRAW}",
-            municipality_code=application.municipality_code,
-            from_status=before, to_status=application.status,
-            data={"reason": reason, "cancelled_tasks": [t.id for t in tasks],
-                  **({"core_seq": feed_seq} if feed_seq is not None else {})})
+    uow.log(
+        entity="application",
+        entity_id=application.id,
+        action=f"application.{Outcome.WITHDRAW}",
+        municipality_code=application.municipality_code,
+        from_status=before,
+        to_status=application.status,
+        data={
+            "reason": reason,
+            "cancelled_tasks": [t.id for t in tasks],
+            **({"core_seq": feed_seq} if feed_seq is not None else {}),
+        },
+    )
     return Withdrawal(application, [t.id for t in tasks], feed_seq)
 
 
@@ -110,11 +130,16 @@ async def open_correction(
     application.return_reason = reason
     application.decided_at = None
     application.updated_at = uow.now()
-    task = await open_task(uow, application, TaskKind.ENTRY, queue=correction_queue(application),
-                            note=reason)
-    uow.log(entity="application", entity_id=application.id,
-            action=f"application.{Outcome.REOPEN}",
-            municipality_code=application.municipality_code,
-            from_status=before, to_status=application.status,
-            data={"reason": reason, "task": task.id})
+    task = await open_task(
+        uow, application, TaskKind.ENTRY, queue=correction_queue(application), note=reason
+    )
+    uow.log(
+        entity="application",
+        entity_id=application.id,
+        action=f"application.{Outcome.REOPEN}",
+        municipality_code=application.municipality_code,
+        from_status=before,
+        to_status=application.status,
+        data={"reason": reason, "task": task.id},
+    )
     return application, task

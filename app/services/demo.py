@@ -42,26 +42,35 @@ async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
     municipality = await uow.get(Municipality, code)
     if municipality is None:
         name_ja, name_en = NAMES.get(code, (f"デモ市 {code}", f"Demo City {code}"))
-        municipality = await admin.create_municipality(uow, code=code, name_ja=name_ja, name_en=name_en)
+        municipality = await admin.create_municipality(
+            uow, code=code, name_ja=name_ja, name_en=name_en
+        )
         await uow.flush()
     office = await tenancy.first_office(uow.session, code)
     if office is None:
-        office = await admin.create_office(uow, code, name_ja="本庁 市民課", name_en="City Hall, Citizens Division")
-    categories = {
-        c.prefix: c for c in await tenancy.all_categories(uow.session, office.id)
-    }
+        office = await admin.create_office(
+            uow, code, name_ja="本庁 市民課", name_en="City Hall, Citizens Division"
+        )
+    categories = {c.prefix: c for c in await tenancy.all_categories(uow.session, office.id)}
     for prefix, name_ja, name_en, service_s in CATEGORIES:
         if prefix not in categories:
             categories[prefix] = await admin.create_category(
-                uow, office, prefix=prefix, name_ja=name_ja, name_en=name_en, default_service_s=service_s
+                uow,
+                office,
+                prefix=prefix,
+                name_ja=name_ja,
+                name_en=name_en,
+                default_service_s=service_s,
             )
-    counters = {
-        c.label: c for c in await tenancy.list_counters(uow.session, office.id)
-    }
+    counters = {c.label: c for c in await tenancy.list_counters(uow.session, office.id)}
     for label, prefixes in COUNTERS:
         if label not in counters:
             counters[label] = await admin.create_counter(
-                uow, office, label=label, name_ja=f"{label}番窓口", name_en=f"Counter {label}",
+                uow,
+                office,
+                label=label,
+                name_ja=f"{label}番窓口",
+                name_en=f"Counter {label}",
                 category_ids=[categories[p].id for p in prefixes],
             )
     contracts = await _demo_vendor_contracts(uow, code)
@@ -85,22 +94,29 @@ async def seed_demo(uow: UnitOfWork, code: str) -> dict[str, Any]:
     staff = await _demo_staff(uow, code, office.id, contracts[0]["id"])
     return {
         "municipality": code,
-        "offices": [{
-            "id": office.id,
-            "name_ja": office.name_ja,
-            "counters": [{"id": c.id, "label": c.label} for c in sorted(counters.values(), key=lambda c: c.label)],
-            "categories": [
-                {"id": c.id, "prefix": c.prefix, "name_ja": c.name_ja, "name_en": c.name_en}
-                for c in sorted(categories.values(), key=lambda c: c.prefix)
-            ],
-        }],
+        "offices": [
+            {
+                "id": office.id,
+                "name_ja": office.name_ja,
+                "counters": [
+                    {"id": c.id, "label": c.label}
+                    for c in sorted(counters.values(), key=lambda c: c.label)
+                ],
+                "categories": [
+                    {"id": c.id, "prefix": c.prefix, "name_ja": c.name_ja, "name_en": c.name_en}
+                    for c in sorted(categories.values(), key=lambda c: c.prefix)
+                ],
+            }
+        ],
         "vendor_contracts": contracts,
         "tokens": tokens,
         "staff": staff,
     }
 
 
-async def _demo_staff(uow: UnitOfWork, code: str, office_id: str, contract_id: str) -> dict[str, Any]:
+async def _demo_staff(
+    uow: UnitOfWork, code: str, office_id: str, contract_id: str
+) -> dict[str, Any]:
     """The demo people, created once; every run gives them new passwords, shown here once."""
     out: dict[str, Any] = {}
     for key, staff_id, name, role, employer in STAFF:
@@ -108,14 +124,25 @@ async def _demo_staff(uow: UnitOfWork, code: str, office_id: str, contract_id: s
         person: Staff | None = await people.find_staff(uow, code, staff_id)
         if person is None:
             person = await people.create_staff(
-                uow, code, staff_id=staff_id, name=name, role=role, employer=employer,
+                uow,
+                code,
+                staff_id=staff_id,
+                name=name,
+                role=role,
+                employer=employer,
                 office_id=office_id if employer is Employer.CITY else None,
                 contract_id=contract_id if employer is Employer.VENDOR else None,
             )
         person.password_hash, person.is_active = password_hash, True
         person.failed_logins, person.locked_until = 0, None
-        out[key] = {"staff_id": staff_id, "password": password, "person_id": person.id,
-                    "name": name, "role": role.value, "employer": employer.value}
+        out[key] = {
+            "staff_id": staff_id,
+            "password": password,
+            "person_id": person.id,
+            "name": name,
+            "role": role.value,
+            "employer": employer.value,
+        }
     return out
 
 

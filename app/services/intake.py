@@ -80,7 +80,9 @@ def urgency_of(due_on: date | None, received_at: datetime, *, resident_waiting: 
     return int(moment.timestamp())
 
 
-def proposals_for(procedure: Procedure, values: dict[str, Any], received_on: date) -> list[dict[str, Any]]:
+def proposals_for(
+    procedure: Procedure, values: dict[str, Any], received_on: date
+) -> list[dict[str, Any]]:
     """Cross-procedure prompts (DOMAIN.md §7.23); the rules live in app.domain.prompts."""
     return child_allowance_prompts(procedure, values, Calendar())
 
@@ -100,8 +102,16 @@ async def find_by_references(
 # What a form says, as stored: two envelopes with the same reference are the same form (a
 # harmless resend) only if all of this is equal. received_at is not compared: a sender retrying
 # after a lost answer may stamp the form again.
-_CONTENT_KEYS = ("procedure", "channel", "ticket_id", "applicant", "fields", "ocr", "attachments",
-                 "is_protected")
+_CONTENT_KEYS = (
+    "procedure",
+    "channel",
+    "ticket_id",
+    "applicant",
+    "fields",
+    "ocr",
+    "attachments",
+    "is_protected",
+)
 
 
 def fingerprint(content: Mapping[str, Any]) -> str:
@@ -129,13 +139,17 @@ class ReferenceConflict(Conflict):
         )
 
 
-async def find_by_reference(uow: UnitOfWork, principal: Principal, external_ref: str) -> Application | None:
+async def find_by_reference(
+    uow: UnitOfWork, principal: Principal, external_ref: str
+) -> Application | None:
     return await intake_store.find_by_reference(
         uow.session, principal.municipality_code, principal.token_id, external_ref
     )
 
 
-async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> tuple[Application, bool]:
+async def receive(
+    uow: UnitOfWork, principal: Principal, envelope: Envelope
+) -> tuple[Application, bool]:
     """Store a form with its field problems and open its entry task; (application, created).
 
     Field problems never reject a paper form: the resident has handed it in. A second form with
@@ -143,11 +157,15 @@ async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> 
     are harmless); with other content it is a ReferenceConflict naming the stored one.
     """
     ticket = await _linked_ticket(uow, principal, envelope.ticket)
-    application = build_application(principal, envelope, uow.now(), ticket, Path(uow.settings.attachment_dir))
+    application = build_application(
+        principal, envelope, uow.now(), ticket, Path(uow.settings.attachment_dir)
+    )
     if envelope.external_ref:
         existing = await find_by_reference(uow, principal, envelope.external_ref)
         if existing is not None:
-            if fingerprint(application_content(existing)) != fingerprint(application_content(application)):
+            if fingerprint(application_content(existing)) != fingerprint(
+                application_content(application)
+            ):
                 raise ReferenceConflict(existing.id)
             return existing, False
     await store(uow, [application])
@@ -158,7 +176,10 @@ async def receive(uow: UnitOfWork, principal: Principal, envelope: Envelope) -> 
 
 
 def build_application(
-    principal: Principal, envelope: Envelope, now: datetime, ticket: Ticket | None = None,
+    principal: Principal,
+    envelope: Envelope,
+    now: datetime,
+    ticket: Ticket | None = None,
     attachment_root: Path | None = None,
 ) -> Application:
     """The application a form becomes: values normalised, problems listed, due date and order set."""
@@ -166,7 +187,10 @@ def build_application(
 
 
 def application_row(
-    principal: Principal, envelope: Envelope, now: datetime, ticket: Ticket | None = None,
+    principal: Principal,
+    envelope: Envelope,
+    now: datetime,
+    ticket: Ticket | None = None,
     attachment_root: Path | None = None,
 ) -> dict[str, Any]:
     """The application's column values (bulk intake inserts these without building objects)."""
@@ -177,10 +201,17 @@ def application_row(
     values, problems = validate_fields(procedure, merged, business_day(now))
     if attachment_root is not None and envelope.attachments:
         hashes = [a.get("sha256", "") for a in envelope.attachments]
-        problems = [*problems, *[
-            {"field": f"attachments[{i}]", "code": "attachment_missing",
-             "message": "添付ファイルが保管されていません (attachment not in the store)"}
-            for i in attachments.missing(attachment_root, principal.municipality_code, hashes)]]
+        problems = [
+            *problems,
+            *[
+                {
+                    "field": f"attachments[{i}]",
+                    "code": "attachment_missing",
+                    "message": "添付ファイルが保管されていません (attachment not in the store)",
+                }
+                for i in attachments.missing(attachment_root, principal.municipality_code, hashes)
+            ],
+        ]
     due_on = due_date(procedure, values, received_on, Calendar())
     return dict(
         id=new_id(),
@@ -216,20 +247,44 @@ async def insert_rows(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
         return
     now = uow.now()
     principal = uow.principal
-    tasks = [{
-        "id": new_id(), "municipality_code": row["municipality_code"], "application_id": row["id"],
-        "kind": TaskKind.ENTRY, "status": TaskStatus.OPEN, "procedure": row["procedure"],
-        "household_key": row["household_key"], "urgency": row["urgency"], "queue": "central",
-        "city_only": row["is_protected"], "field_keys": [], "created_at": now,
-    } for row in rows]
-    events = uow.sign(LogName.EVENT, [{
-        "municipality_code": row["municipality_code"], "at": now,
-        "actor_id": principal.token_id if principal else None,
-        "actor_role": principal.role if principal else None,
-        "entity": "application", "entity_id": row["id"], "action": "receive",
-        "to_status": row["status"],
-        "data": {"procedure": row["procedure"], "channel": row["channel"], "problems": len(row["problems"])},
-    } for row in rows])
+    tasks = [
+        {
+            "id": new_id(),
+            "municipality_code": row["municipality_code"],
+            "application_id": row["id"],
+            "kind": TaskKind.ENTRY,
+            "status": TaskStatus.OPEN,
+            "procedure": row["procedure"],
+            "household_key": row["household_key"],
+            "urgency": row["urgency"],
+            "queue": "central",
+            "city_only": row["is_protected"],
+            "field_keys": [],
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    events = uow.sign(
+        LogName.EVENT,
+        [
+            {
+                "municipality_code": row["municipality_code"],
+                "at": now,
+                "actor_id": principal.token_id if principal else None,
+                "actor_role": principal.role if principal else None,
+                "entity": "application",
+                "entity_id": row["id"],
+                "action": "receive",
+                "to_status": row["status"],
+                "data": {
+                    "procedure": row["procedure"],
+                    "channel": row["channel"],
+                    "problems": len(row["problems"]),
+                },
+            }
+            for row in rows
+        ],
+    )
     await intake_store.insert_applications(uow.session, rows, tasks, events)
 
 
@@ -241,10 +296,16 @@ async def store(uow: UnitOfWork, applications: list[Application]) -> None:
     for application in applications:
         tasks.append(new_task(application, TaskKind.ENTRY, now))
         uow.log(
-            entity="application", entity_id=application.id, action="receive",
-            municipality_code=application.municipality_code, to_status=application.status,
-            data={"procedure": application.procedure, "channel": application.channel,
-                  "problems": len(application.problems)},
+            entity="application",
+            entity_id=application.id,
+            action="receive",
+            municipality_code=application.municipality_code,
+            to_status=application.status,
+            data={
+                "procedure": application.procedure,
+                "channel": application.channel,
+                "problems": len(application.problems),
+            },
         )
     await intake_store.add_tasks(uow.session, tasks)
 
@@ -265,10 +326,14 @@ def new_task(application: Application, kind: TaskKind, now: datetime, **extra: A
     )
 
 
-async def _linked_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str | None) -> Ticket | None:
+async def _linked_ticket(
+    uow: UnitOfWork, principal: Principal, ticket_id: str | None
+) -> Ticket | None:
     if ticket_id is None:
         return None
     ticket = await intake_store.get_ticket(uow.session, ticket_id)
     if ticket is None or ticket.municipality_code != principal.municipality_code:
-        raise InvalidInput.field("ticket", "unknown_ticket", "番号札が見つかりません (no such ticket)")
+        raise InvalidInput.field(
+            "ticket", "unknown_ticket", "番号札が見つかりません (no such ticket)"
+        )
     return ticket

@@ -53,8 +53,13 @@ async def finish_task(
     if application is None:
         application = await work_store.lock_application(uow.session, task.application_id)
     kind = TaskKind(task.kind)
-    why = refusal(principal, kind=kind, procedure=task.procedure, handled_by=application.handled_by,
-                  city_only=task.city_only)
+    why = refusal(
+        principal,
+        kind=kind,
+        procedure=task.procedure,
+        handled_by=application.handled_by,
+        city_only=task.city_only,
+    )
     if why:
         raise NotAllowed(why)
     before = ApplicationStatus(application.status)
@@ -67,36 +72,77 @@ async def finish_task(
     if kind is TaskKind.REVIEW:
         if decision is None or (values is not None) != (decision == Outcome.CORRECT):
             if decision == Outcome.CORRECT:
-                raise InvalidInput.field("values", "required",
-                                         "訂正する値を送ってください (send the corrected values)")
-            raise InvalidInput.field("decision", "required", "審査結果を指定してください (give a decision)")
-        result = await decide(uow, principal, application, decision, reason, acknowledge or [],
-                               values=values, submit_with_problems=submit_with_problems)
+                raise InvalidInput.field(
+                    "values", "required", "訂正する値を送ってください (send the corrected values)"
+                )
+            raise InvalidInput.field(
+                "decision", "required", "審査結果を指定してください (give a decision)"
+            )
+        result = await decide(
+            uow,
+            principal,
+            application,
+            decision,
+            reason,
+            acknowledge or [],
+            values=values,
+            submit_with_problems=submit_with_problems,
+        )
     else:
         if values is None or decision is not None:
-            raise InvalidInput.field("values", "required", "入力値を送ってください (send the keyed values)")
-        result = await _key(uow, principal, task, application, kind, values,
-                            submit_with_problems=submit_with_problems)
+            raise InvalidInput.field(
+                "values", "required", "入力値を送ってください (send the keyed values)"
+            )
+        result = await _key(
+            uow,
+            principal,
+            task,
+            application,
+            kind,
+            values,
+            submit_with_problems=submit_with_problems,
+        )
     task.result = result
     if application.ticket_id is not None and application.status != ApplicationStatus.APPROVED:
         # The resident's status page follows the application (approval calls them back).
         await work_store.set_ticket_progress(uow.session, application.ticket_id, application.status)
     await work_store.free_household(
-        uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-        holder_id=principal.person_id, now=uow.now(),
+        uow.session,
+        municipality_code=task.municipality_code,
+        household_key=task.household_key,
+        holder_id=principal.person_id,
+        now=uow.now(),
     )
-    uow.log(entity="application", entity_id=application.id, action=f"{kind}.{result['outcome']}",
-            municipality_code=application.municipality_code, from_status=before, to_status=application.status,
-            data={"task": task.id, "needs_verify": result.get("needs_verify", True), **(
-                {"reason": reason} if reason else {}), **{
-                key: result[key] for key in ("submitted_with_problems", "acknowledged", "corrected")
-                if result.get(key)}})
+    uow.log(
+        entity="application",
+        entity_id=application.id,
+        action=f"{kind}.{result['outcome']}",
+        municipality_code=application.municipality_code,
+        from_status=before,
+        to_status=application.status,
+        data={
+            "task": task.id,
+            "needs_verify": result.get("needs_verify", True),
+            **({"reason": reason} if reason else {}),
+            **{
+                key: result[key]
+                for key in ("submitted_with_problems", "acknowledged", "corrected")
+                if result.get(key)
+            },
+        },
+    )
     return application
 
 
 async def _key(
-    uow: UnitOfWork, principal: Principal, task: Task, application: Application, kind: TaskKind,
-    submitted: dict[str, Any], *, submit_with_problems: bool,
+    uow: UnitOfWork,
+    principal: Principal,
+    task: Task,
+    application: Application,
+    kind: TaskKind,
+    submitted: dict[str, Any],
+    *,
+    submit_with_problems: bool,
 ) -> dict[str, Any]:
     procedure = load_catalogue().get(application.procedure)
     today = business_day(uow.now())
@@ -113,16 +159,26 @@ async def _key(
         application.values = values
         application.problems = [dict(p) for p in problems]
         application.entry_employer = principal.employer
-        risky = risky_paths(procedure, values, application.ocr, {p["field"] for p in problems},
-                            uow.settings.queue.confidence_threshold)
+        risky = risky_paths(
+            procedure,
+            values,
+            application.ocr,
+            {p["field"] for p in problems},
+            uow.settings.queue.confidence_threshold,
+        )
         risky += [p for p in changed if p not in risky]
         outcome, fields, keyed_paths = Outcome.KEYED, risky, sorted(submitted)
     else:
         paths = task.field_keys
         missing = [p for p in paths if p not in submitted]
         if missing:
-            raise InvalidInput("照合する項目が足りません (keyed fields missing)", [
-                {"field": p, "code": "required", "message": "入力してください (required)"} for p in missing])
+            raise InvalidInput(
+                "照合する項目が足りません (keyed fields missing)",
+                [
+                    {"field": p, "code": "required", "message": "入力してください (required)"}
+                    for p in missing
+                ],
+            )
         # The stored form as written (dates as keyed, not normalised), with the keyed fields.
         candidate: dict[str, Any] = editable(procedure, application.values)
         for path in paths:
@@ -133,11 +189,17 @@ async def _key(
             # Settling decides the value: a required field cannot be settled as empty.
             empty = [p for p in problems if p["code"] == "required" and p["field"] in paths]
             if empty:
-                raise InvalidInput("必須項目を空にはできません (a required field cannot be settled empty)",
-                                   with_levels(empty))
+                raise InvalidInput(
+                    "必須項目を空にはできません (a required field cannot be settled empty)",
+                    with_levels(empty),
+                )
         found = check_problems(problems, set(paths), submit_with_problems)
         if kind is TaskKind.VERIFY:
-            differing = [p for p in paths if not same_value(get_path(normalised, p), get_path(application.values, p))]
+            differing = [
+                p
+                for p in paths
+                if not same_value(get_path(normalised, p), get_path(application.values, p))
+            ]
             outcome = Outcome.MISMATCHED if differing else Outcome.MATCHED
             fields, keyed_paths = differing, paths
             if differing:
@@ -154,16 +216,23 @@ async def _key(
     after = next_status(ApplicationStatus(application.status), outcome, needs_verify=bool(fields))
     application.status = after
     next_kind = TaskKind(after.value)
-    extra: dict[str, Any] = {"field_keys": fields if next_kind in (TaskKind.VERIFY, TaskKind.SETTLE) else []}
+    extra: dict[str, Any] = {
+        "field_keys": fields if next_kind in (TaskKind.VERIFY, TaskKind.SETTLE) else []
+    }
     if next_kind is TaskKind.SETTLE:
         extra["note"] = "照合不一致 (verification mismatch)"
         # Settling a My Number shows both keyings in full: city staff only.
         extra["city_only"] = bool(city_only_fields(procedure, fields))
     await open_task(uow, application, next_kind, **extra)
-    result: dict[str, Any] = {"outcome": outcome.value, "keyed": keyed_paths, "needs_verify": bool(fields)}
+    result: dict[str, Any] = {
+        "outcome": outcome.value,
+        "keyed": keyed_paths,
+        "needs_verify": bool(fields),
+    }
     # What the step found, for the answer: a blind verifier hears only of the fields they keyed.
     result["problems"] = with_levels(
-        [p for p in problems if kind is not TaskKind.VERIFY or p["field"] in keyed_paths])
+        [p for p in problems if kind is not TaskKind.VERIFY or p["field"] in keyed_paths]
+    )
     if found:
         # Recorded in the history: which problems the operator chose to send on.
         result["submitted_with_problems"] = [f"{p['field']}:{p['code']}" for p in found]
@@ -185,12 +254,20 @@ def _unmask(submitted: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]
 
     def walk(node: Any, original: Any) -> Any:
         if isinstance(node, dict):
-            return {k: walk(v, original.get(k) if isinstance(original, dict) else None) for k, v in node.items()}
+            return {
+                k: walk(v, original.get(k) if isinstance(original, dict) else None)
+                for k, v in node.items()
+            }
         if isinstance(node, list):
-            return [walk(v, original[i] if isinstance(original, list) and i < len(original) else None)
-                    for i, v in enumerate(node)]
-        if isinstance(node, str) and isinstance(original, str) and node.startswith("*") and (
-            node == mask_my_number(original)
+            return [
+                walk(v, original[i] if isinstance(original, list) and i < len(original) else None)
+                for i, v in enumerate(node)
+            ]
+        if (
+            isinstance(node, str)
+            and isinstance(original, str)
+            and node.startswith("*")
+            and (node == mask_my_number(original))
         ):
             return original
         return node

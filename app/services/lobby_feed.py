@@ -106,7 +106,11 @@ class DatabaseLobbyFeed:
         async with self._sessionmaker() as session:
             await read_only(session)
             events = await lobby_store.list_events_after(
-                session, office_id, after_seq, up_to=up_to, limit=self._settings.display.history_events
+                session,
+                office_id,
+                after_seq,
+                up_to=up_to,
+                limit=self._settings.display.history_events,
             )
             return [(e.seq, serialise_event(e)) for e in events]
 
@@ -122,7 +126,7 @@ class DatabaseLobbyFeed:
         async with self._sessionmaker() as session:
             await read_only(session)
             for start in range(0, len(ids), _TOKEN_BATCH):
-                live.update(await tenancy.live_token_ids(
-                    session, ids[start : start + _TOKEN_BATCH], now
-                ))
+                live.update(
+                    await tenancy.live_token_ids(session, ids[start : start + _TOKEN_BATCH], now)
+                )
         return live

@@ -106,8 +106,12 @@ async def find_expired(
     after = ""
     while True:
         page = await store.unpurged_page(
-            uow.session, statuses=[str(s) for s in FINISHED], received_before=received_before,
-            after=after, limit=_PAGE, purge_action=PURGE_ACTION,
+            uow.session,
+            statuses=[str(s) for s in FINISHED],
+            received_before=received_before,
+            after=after,
+            limit=_PAGE,
+            purge_action=PURGE_ACTION,
             municipality_code=municipality_code,
         )
         for application in page:

@@ -40,8 +40,14 @@ from app.storage.uow import UnitOfWork
 
 
 async def decide(
-    uow: UnitOfWork, principal: Principal, application: Application, decision: str,
-    reason: str | None, acknowledge: list[dict[str, str]], *, values: dict[str, Any] | None = None,
+    uow: UnitOfWork,
+    principal: Principal,
+    application: Application,
+    decision: str,
+    reason: str | None,
+    acknowledge: list[dict[str, str]],
+    *,
+    values: dict[str, Any] | None = None,
     submit_with_problems: bool = False,
 ) -> dict[str, Any]:
     try:
@@ -49,11 +55,16 @@ async def decide(
     except ValueError:
         outcome = None
     if outcome not in DECISIONS or outcome is None:
-        raise InvalidInput.field("decision", "invalid_decision",
-                                 "approve / return / correct / reject のいずれかです "
-                                 "(approve, return, correct or reject)")
+        raise InvalidInput.field(
+            "decision",
+            "invalid_decision",
+            "approve / return / correct / reject のいずれかです "
+            "(approve, return, correct or reject)",
+        )
     if outcome is not Outcome.APPROVE and not (reason and reason.strip()):
-        raise InvalidInput.field("reason", "required", "理由を入力してください (a reason is required)")
+        raise InvalidInput.field(
+            "reason", "required", "理由を入力してください (a reason is required)"
+        )
     if outcome is Outcome.REJECT and application.core_seq is not None:
         # Approved before and reopened for correction: the core system holds the record, so it
         # is corrected (approved again) or withdrawn, never silently left behind as rejected.
@@ -73,8 +84,9 @@ async def decide(
         await prompts.on_approval(uow, application)  # 氏名・住所変更届 (DOMAIN.md §7.23)
     elif outcome is Outcome.RETURN:
         application.return_reason = reason
-        await open_task(uow, application, TaskKind.ENTRY, queue=correction_queue(application),
-                         note=reason)
+        await open_task(
+            uow, application, TaskKind.ENTRY, queue=correction_queue(application), note=reason
+        )
     else:
         application.return_reason = reason
     result["problems"] = with_levels(application.problems)
@@ -105,7 +117,10 @@ def _check_approvable(application: Application, acknowledge: list[dict[str, str]
 
 
 async def _correct(
-    uow: UnitOfWork, principal: Principal, application: Application, submitted: dict[str, Any],
+    uow: UnitOfWork,
+    principal: Principal,
+    application: Application,
+    submitted: dict[str, Any],
     submit_with_problems: bool,
 ) -> dict[str, Any]:
     """A reviewer's correction: the changed fields go to a blind verify by someone else.
@@ -118,30 +133,45 @@ async def _correct(
     candidate = editable(procedure, application.values)
     for path, value in submitted.items():
         if not isinstance(path, str) or not path:
-            raise InvalidInput.field("values", "invalid_path", "項目名が不正です (invalid field path)")
+            raise InvalidInput.field(
+                "values", "invalid_path", "項目名が不正です (invalid field path)"
+            )
         stored = get_path(application.values, path)
-        if isinstance(value, str) and value.startswith("*") and isinstance(stored, str) and (
-            value == mask_my_number(stored)
+        if (
+            isinstance(value, str)
+            and value.startswith("*")
+            and isinstance(stored, str)
+            and (value == mask_my_number(stored))
         ):
             continue  # a masked My Number sent back as shown: unchanged
         try:
             set_path(candidate, path, value)
         except (ValueError, TypeError, AttributeError, IndexError):
-            raise InvalidInput.field(f"values.{path}", "invalid_path",
-                                     "項目名が不正です (invalid field path)") from None
+            raise InvalidInput.field(
+                f"values.{path}", "invalid_path", "項目名が不正です (invalid field path)"
+            ) from None
     normalised, problems = validate_fields(procedure, candidate, business_day(uow.now()))
     changed = changed_paths(procedure, application.values, normalised)
     if not changed:
-        raise InvalidInput.field("values", "unchanged", "訂正された項目がありません (nothing was changed)")
+        raise InvalidInput.field(
+            "values", "unchanged", "訂正された項目がありません (nothing was changed)"
+        )
     found = check_problems(problems, set(changed), submit_with_problems)
     application.values = normalised
     application.problems = [dict(p) for p in problems]
     application.handled_by = [*application.handled_by, principal.person_id]
     application.status = next_status(ApplicationStatus(application.status), Outcome.CORRECT)
-    await open_task(uow, application, TaskKind.VERIFY, field_keys=changed,
-                     note="審査担当による訂正の照合 (verify a reviewer's correction)")
+    await open_task(
+        uow,
+        application,
+        TaskKind.VERIFY,
+        field_keys=changed,
+        note="審査担当による訂正の照合 (verify a reviewer's correction)",
+    )
     result: dict[str, Any] = {
-        "corrected": changed, "needs_verify": True, "problems": with_levels(problems),
+        "corrected": changed,
+        "needs_verify": True,
+        "problems": with_levels(problems),
     }
     if found:
         result["submitted_with_problems"] = [f"{p['field']}:{p['code']}" for p in found]
@@ -161,7 +191,11 @@ async def _call_back_resident(uow: UnitOfWork, application: Application) -> None
     if counter is not None:
         data |= {"counter_id": counter.id, "counter_label": counter.label}
     seq = await lobby_store.append_event(
-        uow.session, municipality_code=ticket.municipality_code, office_id=ticket.office_id,
-        type_="ticket.ready", at=uow.now(), data=data,
+        uow.session,
+        municipality_code=ticket.municipality_code,
+        office_id=ticket.office_id,
+        type_="ticket.ready",
+        at=uow.now(),
+        data=data,
     )
     uow.lobby_changed(ticket.office_id, seq)

@@ -13,8 +13,16 @@ async def queue_stats(uow: UnitOfWork, municipality_code: str) -> dict[str, Any]
     now = uow.now()
     today = business_day(now)
     steps: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-        lambda: {"open": 0, "leased": 0, "depth": 0, "oldest_at": None, "oldest_age_s": 0,
-                 "due_today": 0, "overdue": 0, "done_last_hour": 0}
+        lambda: {
+            "open": 0,
+            "leased": 0,
+            "depth": 0,
+            "oldest_at": None,
+            "oldest_age_s": 0,
+            "due_today": 0,
+            "overdue": 0,
+            "done_last_hour": 0,
+        }
     )
     for row in await store.active_steps(uow.session, municipality_code, today):
         entry = steps[(row.procedure, row.kind)]
@@ -39,25 +47,43 @@ async def queue_stats(uow: UnitOfWork, municipality_code: str) -> dict[str, Any]
     for held in await store.leased_tasks(uow.session, municipality_code):
         expires = held.lease_expires_at
         operators[held.holder_id]["holding"].append(
-            {"task_id": held.task_id, "kind": held.kind, "procedure": held.procedure,
-             "lease_expires_at": expires, "stuck": expires is not None and expires < now})
+            {
+                "task_id": held.task_id,
+                "kind": held.kind,
+                "procedure": held.procedure,
+                "lease_expires_at": expires,
+                "stuck": expires is not None and expires < now,
+            }
+        )
     people = await actor_details(uow, municipality_code, set(operators))
     return {
         "at": now,
-        "steps": [{"procedure": p, "kind": k, **{**v, "oldest_at": v["oldest_at"]}}
-                  for (p, k), v in sorted(steps.items())],
+        "steps": [
+            {"procedure": p, "kind": k, **{**v, "oldest_at": v["oldest_at"]}}
+            for (p, k), v in sorted(steps.items())
+        ],
         # person_id: a staff member (all their tokens and sessions) or a token of no person;
         # token_id repeats it for older readers. employer: a supervisor sees the vendor's
         # operators' counts but directs only city staff.
-        "operators": [{"person_id": t, "token_id": t, "name": people.get(t, (t, None))[0],
-                       "employer": people.get(t, (t, None))[1], **v}
-                      for t, v in sorted(operators.items())],
+        "operators": [
+            {
+                "person_id": t,
+                "token_id": t,
+                "name": people.get(t, (t, None))[0],
+                "employer": people.get(t, (t, None))[1],
+                **v,
+            }
+            for t, v in sorted(operators.items())
+        ],
     }
 
 
 async def actor_names(uow: UnitOfWork, municipality_code: str, ids: set[str]) -> dict[str, str]:
     """Names of the people (staff) and tokens the logs and the queue name as actors."""
-    return {k: name for k, (name, _employer) in (await actor_details(uow, municipality_code, ids)).items()}
+    return {
+        k: name
+        for k, (name, _employer) in (await actor_details(uow, municipality_code, ids)).items()
+    }
 
 
 async def actor_details(

@@ -117,7 +117,9 @@ async def issue_ticket(
     found = None
     if principal.may_use_office(office_id):
         found = await numbering.office_and_category(
-            uow.session, office_id=office_id, category_id=category_id,
+            uow.session,
+            office_id=office_id,
+            category_id=category_id,
             municipality_code=principal.municipality_code,
         )
     if found is None:
@@ -148,7 +150,11 @@ async def issue_ticket(
         action="issue",
         municipality_code=ticket.municipality_code,
         to_status=ticket.status,
-        data={"number": ticket.number, "category_id": found.category_id, "is_priority": is_priority},
+        data={
+            "number": ticket.number,
+            "category_id": found.category_id,
+            "is_priority": is_priority,
+        },
     )
     # The figures the event carries also place the new ticket: no second read for the answer.
     _seq, figures = await _announce(
@@ -158,7 +164,9 @@ async def issue_ticket(
     return TicketView(ticket, mine.ahead, lobby.estimate_for_figures(mine, mine.ahead), None)
 
 
-async def view(uow: UnitOfWork, ticket: Ticket, category: TicketCategory | None = None) -> TicketView:
+async def view(
+    uow: UnitOfWork, ticket: Ticket, category: TicketCategory | None = None
+) -> TicketView:
     """Position and estimate of a ticket as the resident and the counter see them."""
     counter = await tenancy.get_counter(uow.session, ticket.counter_id)
     if ticket.status != TicketStatus.WAITING:
@@ -205,12 +213,16 @@ async def transfer(
     """Send a resident to another category or counter; they keep their number and place."""
     if (category_id is None) == (counter_id is None):
         raise InvalidInput.field(
-            "category", "one_target", "区分か窓口のどちらか一方を指定してください (give a category or a counter)"
+            "category",
+            "one_target",
+            "区分か窓口のどちらか一方を指定してください (give a category or a counter)",
         )
     ticket = await _locked_ticket(uow, principal, ticket_id)
     old_category = ticket.category_id
     if category_id is not None:
-        category = await tenancy.find_category(uow.session, category_id, principal.municipality_code)
+        category = await tenancy.find_category(
+            uow.session, category_id, principal.municipality_code
+        )
         if category is None or category.office_id != ticket.office_id:
             raise InvalidInput.field(
                 "category", "unknown_category", "受付区分が見つかりません (no such category here)"
@@ -218,7 +230,9 @@ async def transfer(
         target = None
         ticket.category_id = category.id
     else:
-        target = await tenancy.find_counter(uow.session, counter_id or "", principal.municipality_code)
+        target = await tenancy.find_counter(
+            uow.session, counter_id or "", principal.municipality_code
+        )
         if target is None or target.office_id != ticket.office_id:
             raise InvalidInput.field(
                 "counter", "unknown_counter", "窓口が見つかりません (no such counter here)"

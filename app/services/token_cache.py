@@ -38,15 +38,21 @@ class TokenCache:
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
-        if entry.fresh_until <= time.monotonic() or (entry.expires_at is not None and entry.expires_at <= now):
+        if entry.fresh_until <= time.monotonic() or (
+            entry.expires_at is not None and entry.expires_at <= now
+        ):
             self._drop(token_hash)
             return None
         return entry.principal
 
-    def put(self, token_hash: str, principal: Principal, expires_at: datetime | None, generation: int) -> None:
+    def put(
+        self, token_hash: str, principal: Principal, expires_at: datetime | None, generation: int
+    ) -> None:
         if self.ttl_s <= 0 or generation != self.generation:
             return
-        self._entries[token_hash] = CachedToken(principal, expires_at, time.monotonic() + self.ttl_s)
+        self._entries[token_hash] = CachedToken(
+            principal, expires_at, time.monotonic() + self.ttl_s
+        )
         self._entries.move_to_end(token_hash)
         self._hash_of[principal.token_id] = token_hash
         while len(self._entries) > self.max_entries:

@@ -30,9 +30,23 @@ from app.storage.tables import Application, Task
 from app.storage.uow import UnitOfWork
 
 __all__ = [
-    "CLAIM_ATTEMPTS", "OPERATOR_KINDS", "REVIEWER_KINDS", "Claimed", "Withdrawal", "claim",
-    "claimable_kinds", "correction_queue", "dispatch", "expire_leases", "finish_task",
-    "heartbeat", "holder_employer", "open_correction", "queues_for", "release", "submit",
+    "CLAIM_ATTEMPTS",
+    "OPERATOR_KINDS",
+    "REVIEWER_KINDS",
+    "Claimed",
+    "Withdrawal",
+    "claim",
+    "claimable_kinds",
+    "correction_queue",
+    "dispatch",
+    "expire_leases",
+    "finish_task",
+    "heartbeat",
+    "holder_employer",
+    "open_correction",
+    "queues_for",
+    "release",
+    "submit",
     "withdraw",
 ]
 
@@ -65,7 +79,11 @@ def queues_for(principal: Principal) -> list[str]:
 
 
 async def claim(
-    uow: UnitOfWork, principal: Principal, *, kinds: list[TaskKind] | None, procedures: list[str] | None
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    kinds: list[TaskKind] | None,
+    procedures: list[str] | None,
 ) -> Claimed | None:
     """Lease one task the caller is qualified and allowed for; None when there is none.
 
@@ -83,16 +101,24 @@ async def claim(
     if not allowed_kinds:
         return None
     if principal.qualifications is not None:
-        procedures = [p for p in (procedures or principal.qualifications) if p in principal.qualifications]
+        procedures = [
+            p for p in (procedures or principal.qualifications) if p in principal.qualifications
+        ]
     now = uow.now()
     expires = now + timedelta(seconds=uow.settings.queue.lease_s)
     skip: list[str] = []
     for _ in range(CLAIM_ATTEMPTS):
         query = {
-            "municipality_code": principal.municipality_code, "holder_id": principal.person_id,
-            "kinds": list(allowed_kinds), "queues": queues_for(principal), "procedures": procedures,
-            "city_staff": principal.employer is Employer.CITY, "lease_token": secrets.token_urlsafe(24),
-            "now": now, "expires_at": expires, "skip": skip,
+            "municipality_code": principal.municipality_code,
+            "holder_id": principal.person_id,
+            "kinds": list(allowed_kinds),
+            "queues": queues_for(principal),
+            "procedures": procedures,
+            "city_staff": principal.employer is Employer.CITY,
+            "lease_token": secrets.token_urlsafe(24),
+            "now": now,
+            "expires_at": expires,
+            "skip": skip,
         }
         application: Application | None = None
         claimed = await work_store.claim_task(uow.session, **query)
@@ -103,20 +129,32 @@ async def claim(
         else:
             task = claimed
             held = await work_store.take_household(
-                uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-                holder_id=principal.person_id, now=now, expires_at=expires,
+                uow.session,
+                municipality_code=task.municipality_code,
+                household_key=task.household_key,
+                holder_id=principal.person_id,
+                now=now,
+                expires_at=expires,
             )
         if held and viewer.vendor_side:
             # The contract's allow-list decides field by field, which the claim statement cannot.
             if application is None:
                 application = await work_store.get_application(uow.session, task.application_id)
             procedure = load_catalogue().get(task.procedure)
-            if task_refusal(viewer, procedure, kind=TaskKind(task.kind), field_keys=task.field_keys,
-                            protected=application.is_protected):
+            if task_refusal(
+                viewer,
+                procedure,
+                kind=TaskKind(task.kind),
+                field_keys=task.field_keys,
+                protected=application.is_protected,
+            ):
                 await work_store.unclaim(uow.session, task.id)
                 await work_store.free_household(
-                    uow.session, municipality_code=task.municipality_code,
-                    household_key=task.household_key, holder_id=principal.person_id, now=now,
+                    uow.session,
+                    municipality_code=task.municipality_code,
+                    household_key=task.household_key,
+                    holder_id=principal.person_id,
+                    now=now,
                 )
                 skip.append(task.id)
                 application = None
@@ -130,8 +168,14 @@ async def claim(
         return None
     if application is None:
         application = await work_store.get_application(uow.session, task.application_id)
-    uow.log(entity="task", entity_id=task.id, action="claim", municipality_code=task.municipality_code,
-            to_status=TaskStatus.LEASED, data={"kind": task.kind, "application_id": application.id})
+    uow.log(
+        entity="task",
+        entity_id=task.id,
+        action="claim",
+        municipality_code=task.municipality_code,
+        to_status=TaskStatus.LEASED,
+        data={"kind": task.kind, "application_id": application.id},
+    )
     # The access-log row is written with the view itself (app/api/work.py), saying what it showed.
     return Claimed(task, application, viewer)
 
@@ -153,7 +197,9 @@ def _check_lease(uow: UnitOfWork, principal: Principal, task: Task, lease_token:
         or task.lease_expires_at is None
         or task.lease_expires_at <= uow.now()
     ):
-        raise StaleLease("リースが切れたか、他の人が担当しています (lease expired or not yours)", task_id=task_id)
+        raise StaleLease(
+            "リースが切れたか、他の人が担当しています (lease expired or not yours)", task_id=task_id
+        )
 
 
 async def heartbeat(uow: UnitOfWork, principal: Principal, task_id: str, lease_token: str) -> Task:
@@ -161,13 +207,18 @@ async def heartbeat(uow: UnitOfWork, principal: Principal, task_id: str, lease_t
     task = await _held_task(uow, principal, task_id, lease_token)
     task.lease_expires_at = uow.now() + timedelta(seconds=uow.settings.queue.lease_s)
     await work_store.extend_household(
-        uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-        holder_id=principal.person_id, expires_at=task.lease_expires_at,
+        uow.session,
+        municipality_code=task.municipality_code,
+        household_key=task.household_key,
+        holder_id=principal.person_id,
+        expires_at=task.lease_expires_at,
     )
     return task
 
 
-async def release(uow: UnitOfWork, principal: Principal, task_id: str, lease_token: str | None) -> Task:
+async def release(
+    uow: UnitOfWork, principal: Principal, task_id: str, lease_token: str | None
+) -> Task:
     """Give the task back untouched.
 
     A supervisor may release a stuck task held by city staff, and the vendor's 管理責任者 one
@@ -188,11 +239,21 @@ async def release(uow: UnitOfWork, principal: Principal, task_id: str, lease_tok
     holder = task.holder_id or ""
     _reopen(task)
     await work_store.free_household(
-        uow.session, municipality_code=task.municipality_code, household_key=task.household_key,
-        holder_id=holder, now=uow.now(),
+        uow.session,
+        municipality_code=task.municipality_code,
+        household_key=task.household_key,
+        holder_id=holder,
+        now=uow.now(),
     )
-    uow.log(entity="task", entity_id=task.id, action="release", municipality_code=task.municipality_code,
-            from_status=TaskStatus.LEASED, to_status=TaskStatus.OPEN, data={"holder": holder})
+    uow.log(
+        entity="task",
+        entity_id=task.id,
+        action="release",
+        municipality_code=task.municipality_code,
+        from_status=TaskStatus.LEASED,
+        to_status=TaskStatus.OPEN,
+        data={"holder": holder},
+    )
     return task
 
 
@@ -225,7 +286,9 @@ async def submit(
     acknowledge: list[dict[str, str]] | None = None,
 ) -> tuple[Task, Application]:
     """Finish the held task: keyed values for entry/verify/settle, a decision for review."""
-    locked = await work_store.lock_task_and_application(uow.session, task_id, principal.municipality_code)
+    locked = await work_store.lock_task_and_application(
+        uow.session, task_id, principal.municipality_code
+    )
     if locked is None:
         raise NotFound("作業が見つかりません (no such task)", task_id=task_id)
     task, application = locked
@@ -236,12 +299,21 @@ async def submit(
         lens = Lens(viewer, load_catalogue().get(application.procedure))
         problems = keyed_refusals(lens, values)
         if problems:
-            raise InvalidInput("契約で認められていない項目です (fields outside the contract)", problems)
+            raise InvalidInput(
+                "契約で認められていない項目です (fields outside the contract)", problems
+            )
         if TaskKind(task.kind) is TaskKind.ENTRY:
             values = merge_keyed(lens, application.values, values)
     application = await finish_task(
-        uow, principal, task, values=values, decision=decision, reason=reason,
-        application=application, submit_with_problems=submit_with_problems, acknowledge=acknowledge,
+        uow,
+        principal,
+        task,
+        values=values,
+        decision=decision,
+        reason=reason,
+        application=application,
+        submit_with_problems=submit_with_problems,
+        acknowledge=acknowledge,
     )
     return task, application
 
@@ -252,7 +324,12 @@ async def dispatch(uow: UnitOfWork, principal: Principal, task_id: str) -> Task:
     if task is None or task.queue != "vendor_manager":
         raise NotFound("作業が見つかりません (no such task)", task_id=task_id)
     task.queue = "vendor"
-    uow.log(entity="task", entity_id=task.id, action="dispatch", municipality_code=task.municipality_code)
+    uow.log(
+        entity="task",
+        entity_id=task.id,
+        action="dispatch",
+        municipality_code=task.municipality_code,
+    )
     return task
 
 

@@ -17,8 +17,12 @@ def _access(row: Any) -> Access:
     detail = row.detail or {}
     terminal = detail.get("terminal") if isinstance(detail, dict) else None
     return Access(
-        at=row.at, actor_id=row.actor_id, actor_role=row.actor_role, action=row.action,
-        entity=row.entity, entity_id=row.entity_id,
+        at=row.at,
+        actor_id=row.actor_id,
+        actor_role=row.actor_role,
+        action=row.action,
+        entity=row.entity,
+        entity_id=row.entity_id,
         terminal=terminal if isinstance(terminal, str) else None,
         my_number_shown=bool(row.my_number_shown),
     )
@@ -37,16 +41,20 @@ async def accesses(
     read a chunk at a time so a long period never sits in memory at once."""
     table = AccessLog.__table__  # type: ignore[attr-defined]
     query = select(
-        table.c.id, table.c.at, table.c.actor_id, table.c.actor_role, table.c.action,
-        table.c.entity, table.c.entity_id, table.c.my_number_shown, table.c.detail,
-    ).where(table.c.municipality_code == municipality_code, table.c.at >= start,
-            table.c.at < end)
+        table.c.id,
+        table.c.at,
+        table.c.actor_id,
+        table.c.actor_role,
+        table.c.action,
+        table.c.entity,
+        table.c.entity_id,
+        table.c.my_number_shown,
+        table.c.detail,
+    ).where(table.c.municipality_code == municipality_code, table.c.at >= start, table.c.at < end)
     if actions is not None:
         query = query.where(table.c.action.in_(actions))
     order = (table.c.actor_id, table.c.at, table.c.id) if by_person else (table.c.at, table.c.id)
-    result = await session.stream(
-        query.order_by(*order).execution_options(yield_per=CHUNK_ROWS)
-    )
+    result = await session.stream(query.order_by(*order).execution_options(yield_per=CHUNK_ROWS))
     async for row in result:
         yield _access(row)
 

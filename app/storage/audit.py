@@ -21,7 +21,9 @@ HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
 def _columns(log: LogName) -> list[Any]:
     table = TABLES[log]
     return [table.c[name] for name in CHAINED_COLUMNS[log]] + [
-        table.c.chain_hash, table.c.mac, table.c.mac_key
+        table.c.chain_hash,
+        table.c.mac,
+        table.c.mac_key,
     ]
 
 
@@ -36,21 +38,32 @@ async def municipalities_with_unsealed(session: AsyncSession, log: LogName) -> l
     return sorted((await session.execute(statement)).scalars())
 
 
-async def lock_head(session: AsyncSession, log: LogName, municipality_code: str, now: datetime) -> ChainHead:
+async def lock_head(
+    session: AsyncSession, log: LogName, municipality_code: str, now: datetime
+) -> ChainHead:
     """The chain's head row, created at genesis if need be, locked until the transaction ends.
 
     On PostgreSQL the row lock makes sealers in several processes take turns; on SQLite the
     transaction already holds the database's write lock (BEGIN IMMEDIATE).
     """
     where = (HEAD.c.log == str(log)) & (HEAD.c.municipality_code == municipality_code)
-    locked = select(HEAD.c.last_seq, HEAD.c.last_hash, HEAD.c.unkeyed_upto).where(where).with_for_update()
+    locked = (
+        select(HEAD.c.last_seq, HEAD.c.last_hash, HEAD.c.unkeyed_upto)
+        .where(where)
+        .with_for_update()
+    )
     row = (await session.execute(locked)).first()
     if row is None:
         insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
         await session.execute(
             insert(HEAD)
-            .values(log=str(log), municipality_code=municipality_code, last_seq=0,
-                    last_hash=GENESIS_HASH, sealed_at=now)
+            .values(
+                log=str(log),
+                municipality_code=municipality_code,
+                last_seq=0,
+                last_hash=GENESIS_HASH,
+                sealed_at=now,
+            )
             .on_conflict_do_nothing(index_elements=["log", "municipality_code"])
         )
         row = (await session.execute(locked)).one()
@@ -75,7 +88,9 @@ async def reject(session: AsyncSession, log: LogName, row_ids: Sequence[int]) ->
     """Mark rows the sealer refused: they stay out of the chain, and out of the next seal."""
     table = TABLES[log]
     await session.execute(
-        update(table).where(table.c.id.in_(row_ids), table.c.chain_seq.is_(None)).values(chain_hash=REJECTED)
+        update(table)
+        .where(table.c.id.in_(row_ids), table.c.chain_seq.is_(None))
+        .values(chain_hash=REJECTED)
     )
 
 
@@ -84,19 +99,29 @@ async def rejected_rows(
 ) -> tuple[int, list[int]]:
     """How many rows the sealer refused, and the ids of the first ``limit`` of them."""
     table = TABLES[log]
-    where = (table.c.municipality_code == municipality_code) & table.c.chain_seq.is_(None) & (
-        table.c.chain_hash == REJECTED
+    where = (
+        (table.c.municipality_code == municipality_code)
+        & table.c.chain_seq.is_(None)
+        & (table.c.chain_hash == REJECTED)
     )
-    count = int((await session.execute(select(func.count()).select_from(table).where(where))).scalar_one())
-    ids = list((await session.execute(
-        select(table.c.id).where(where).order_by(table.c.id).limit(limit)
-    )).scalars()) if count else []
+    count = int(
+        (await session.execute(select(func.count()).select_from(table).where(where))).scalar_one()
+    )
+    ids = (
+        list(
+            (
+                await session.execute(
+                    select(table.c.id).where(where).order_by(table.c.id).limit(limit)
+                )
+            ).scalars()
+        )
+        if count
+        else []
+    )
     return count, [int(i) for i in ids]
 
 
-async def write_seals(
-    session: AsyncSession, log: LogName, seals: Sequence[dict[str, Any]]
-) -> None:
+async def write_seals(session: AsyncSession, log: LogName, seals: Sequence[dict[str, Any]]) -> None:
     """Give each row (``{"row_id", "seq", "hash"}``) its place and hash; one executemany."""
     table = TABLES[log]
     statement = (
@@ -117,16 +142,26 @@ async def move_head(
     )
 
 
-async def find_head(session: AsyncSession, log: LogName, municipality_code: str) -> ChainHead | None:
-    row = (await session.execute(
-        select(HEAD.c.last_seq, HEAD.c.last_hash, HEAD.c.unkeyed_upto)
-        .where(HEAD.c.log == str(log), HEAD.c.municipality_code == municipality_code)
-    )).first()
+async def find_head(
+    session: AsyncSession, log: LogName, municipality_code: str
+) -> ChainHead | None:
+    row = (
+        await session.execute(
+            select(HEAD.c.last_seq, HEAD.c.last_hash, HEAD.c.unkeyed_upto).where(
+                HEAD.c.log == str(log), HEAD.c.municipality_code == municipality_code
+            )
+        )
+    ).first()
     return ChainHead(int(row.last_seq), str(row.last_hash), int(row.unkeyed_upto)) if row else None
 
 
 async def sealed_rows(
-    session: AsyncSession, log: LogName, municipality_code: str, *, after: int, upto: int | None,
+    session: AsyncSession,
+    log: LogName,
+    municipality_code: str,
+    *,
+    after: int,
+    upto: int | None,
     limit: int,
 ) -> list[Mapping[str, Any]]:
     """The next sealed rows in chain order after ``after`` (a keyset page, read by the chain index)."""
@@ -150,21 +185,28 @@ async def first_beyond_head(
         .where(HEAD.c.log == str(log), HEAD.c.municipality_code == municipality_code)
         .scalar_subquery()
     )
-    row = (await session.execute(
-        select(table.c.chain_seq, table.c.id)
-        .where(table.c.municipality_code == municipality_code, table.c.chain_seq > head_seq)
-        .order_by(table.c.chain_seq)
-        .limit(1)
-    )).first()
+    row = (
+        await session.execute(
+            select(table.c.chain_seq, table.c.id)
+            .where(table.c.municipality_code == municipality_code, table.c.chain_seq > head_seq)
+            .order_by(table.c.chain_seq)
+            .limit(1)
+        )
+    ).first()
     return (int(row.chain_seq), int(row.id)) if row else None
 
 
 async def count_unsealed(session: AsyncSession, log: LogName, municipality_code: str) -> int:
     table = TABLES[log]
-    return int((await session.execute(
-        select(func.count()).select_from(table)
-        .where(table.c.municipality_code == municipality_code, _unsealed(table))
-    )).scalar_one())
+    return int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(table)
+                .where(table.c.municipality_code == municipality_code, _unsealed(table))
+            )
+        ).scalar_one()
+    )
 
 
 async def chain_municipalities(session: AsyncSession, municipality_code: str | None) -> list[str]:

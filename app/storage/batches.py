@@ -60,7 +60,9 @@ async def find_contract(
     return (await session.execute(statement)).scalars().first()
 
 
-async def list_contracts(session: AsyncSession, municipality_code: str | None = None) -> list[VendorContract]:
+async def list_contracts(
+    session: AsyncSession, municipality_code: str | None = None
+) -> list[VendorContract]:
     statement = select(VendorContract).order_by(VendorContract.created_at, VendorContract.id)
     if municipality_code is not None:
         statement = statement.where(VendorContract.municipality_code == municipality_code)
@@ -68,7 +70,9 @@ async def list_contracts(session: AsyncSession, municipality_code: str | None = 
 
 
 async def token_contract(session: AsyncSession, token_id: str) -> str | None:
-    return (await session.execute(select(ApiToken.contract_id).where(ApiToken.id == token_id))).scalar()
+    return (
+        await session.execute(select(ApiToken.contract_id).where(ApiToken.id == token_id))
+    ).scalar()
 
 
 async def eligible_entries(
@@ -93,7 +97,9 @@ async def eligible_entries(
         Task.procedure == procedure,
         Task.city_only.is_(False),  # type: ignore[attr-defined]
         Application.is_protected.is_(False),  # type: ignore[attr-defined]
-        ~exists().where(VendorHoldback.contract_id == contract_id, VendorHoldback.task_id == Task.id),
+        ~exists().where(
+            VendorHoldback.contract_id == contract_id, VendorHoldback.task_id == Task.id
+        ),
     ]
     if after is not None:
         conditions.append(tuple_(Task.urgency, Task.id) > tuple_(*after))
@@ -149,7 +155,9 @@ async def return_unanswered(session: AsyncSession, batch_id: str) -> int:
     result = await session.execute(
         update(Task)
         .where(
-            Task.id.in_(select(VendorBatchItem.task_id).where(VendorBatchItem.batch_id == batch_id)),  # type: ignore[attr-defined]
+            Task.id.in_(
+                select(VendorBatchItem.task_id).where(VendorBatchItem.batch_id == batch_id)
+            ),  # type: ignore[attr-defined]
             Task.batch_id == batch_id,
             Task.queue == BATCH_QUEUE,
             Task.status == TaskStatus.OPEN,
@@ -222,7 +230,10 @@ async def list_batches(
             )
         )  # type: ignore[operator]
     rows = await session.execute(
-        select(VendorBatch).where(*conditions).order_by(VendorBatch.sealed_at, VendorBatch.id).limit(limit)
+        select(VendorBatch)
+        .where(*conditions)
+        .order_by(VendorBatch.sealed_at, VendorBatch.id)
+        .limit(limit)
     )
     return list(rows.scalars())
 
@@ -241,7 +252,9 @@ async def find_item(session: AsyncSession, batch_id: str, task_id: str) -> Vendo
     )
 
 
-async def list_holdbacks(session: AsyncSession, contract_id: str, limit: int) -> list[VendorHoldback]:
+async def list_holdbacks(
+    session: AsyncSession, contract_id: str, limit: int
+) -> list[VendorHoldback]:
     """Work held back from this contract that still waits in the internal queue."""
     rows = await session.execute(
         select(VendorHoldback)

@@ -24,9 +24,8 @@ async def approved_claims_of(
     """The municipality's approved claims whose claimant has a mover's My Number, or name and
     birth date exactly as stored; the domain (``is_claimant``) decides which really match."""
     matches = [
-        *(_NUMBER == m.my_number for m in movers if m.my_number),
-        *(and_(_NAME == m.name, _BORN == m.birth_date)
-          for m in movers if m.name and m.birth_date),
+        *(m.my_number == _NUMBER for m in movers if m.my_number),
+        *(and_(m.name == _NAME, m.birth_date == _BORN) for m in movers if m.name and m.birth_date),
     ]
     if not matches or not procedures:
         return []

@@ -74,7 +74,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # intake table that grows from empty to millions keeps a plan made for an empty table.
     # No JIT: it compiles plans worth seconds, and costs milliseconds on the short statements
     # this service runs (and on asyncpg's type introspection of each new connection).
-    kwargs.setdefault("connect_args", {"server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off"}})
+    kwargs.setdefault(
+        "connect_args", {"server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off"}}
+    )
     if "poolclass" not in kwargs:
         # Kept connections for a room of operators: a connection made for a peak and closed
         # when it is returned costs a backend start, its catalogue caches and every statement

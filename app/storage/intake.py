@@ -26,24 +26,33 @@ async def contents_by_reference(
     )
     return {
         row[0]: (row[1], {key: row._mapping[key] for key in keys})
-        for row in rows if row[0] is not None
+        for row in rows
+        if row[0] is not None
     }
 
 
 async def find_by_reference(
     session: AsyncSession, municipality_code: str, sender_id: str, external_ref: str
 ) -> Application | None:
-    return (await session.execute(
-        select(Application).where(
-            Application.municipality_code == municipality_code,
-            Application.sender_id == sender_id,
-            Application.external_ref == external_ref,
+    return (
+        (
+            await session.execute(
+                select(Application).where(
+                    Application.municipality_code == municipality_code,
+                    Application.sender_id == sender_id,
+                    Application.external_ref == external_ref,
+                )
+            )
         )
-    )).scalars().first()
+        .scalars()
+        .first()
+    )
 
 
 async def insert_applications(
-    session: AsyncSession, applications: list[dict[str, Any]], tasks: list[dict[str, Any]],
+    session: AsyncSession,
+    applications: list[dict[str, Any]],
+    tasks: list[dict[str, Any]],
     events: list[dict[str, Any]],
 ) -> None:
     """Bulk intake: applications, their tasks and log rows, one multi-row INSERT each."""

@@ -48,17 +48,30 @@ EVENT_INSERT_NOTIFY = CteStatement(
 
 
 def event_row(
-    *, seq: int, municipality_code: str, office_id: str, type_: str, at: datetime, data: dict[str, Any]
+    *,
+    seq: int,
+    municipality_code: str,
+    office_id: str,
+    type_: str,
+    at: datetime,
+    data: dict[str, Any],
 ) -> dict[str, Any]:
     return {
-        "office_id": office_id, "seq": seq, "municipality_code": municipality_code,
-        "type": type_, "at": at, "data": data,
+        "office_id": office_id,
+        "seq": seq,
+        "municipality_code": municipality_code,
+        "type": type_,
+        "at": at,
+        "data": data,
     }
 
 
 def notify_params(row: dict[str, Any]) -> dict[str, Any]:
     """``EVENT_INSERT_NOTIFY``'s parameters for an ``event_row``."""
-    return {"ev_payload": f"{row['office_id']}:{row['seq']}", **{"ev_" + k: v for k, v in row.items()}}
+    return {
+        "ev_payload": f"{row['office_id']}:{row['seq']}",
+        **{"ev_" + k: v for k, v in row.items()},
+    }
 
 
 async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -98,9 +111,17 @@ async def add_event(
     data: dict[str, Any],
 ) -> None:
     """Store the event of a seq taken with ``next_seq``, announced to every process on commit."""
-    await insert_event(session, event_row(
-        seq=seq, municipality_code=municipality_code, office_id=office_id, type_=type_, at=at, data=data
-    ))
+    await insert_event(
+        session,
+        event_row(
+            seq=seq,
+            municipality_code=municipality_code,
+            office_id=office_id,
+            type_=type_,
+            at=at,
+            data=data,
+        ),
+    )
 
 
 async def append_event(
@@ -115,7 +136,13 @@ async def append_event(
     """Store a lobby event with the office's next seq; the row lock orders concurrent writers."""
     seq = await next_seq(session, office_id, at)
     await add_event(
-        session, seq=seq, municipality_code=municipality_code, office_id=office_id, type_=type_, at=at, data=data
+        session,
+        seq=seq,
+        municipality_code=municipality_code,
+        office_id=office_id,
+        type_=type_,
+        at=at,
+        data=data,
     )
     return seq
 
@@ -150,10 +177,13 @@ async def channel_seqs(session: AsyncSession, office_ids: list[str]) -> dict[str
 async def prune_events(session: AsyncSession, *, keep: int) -> int:
     """Drop history older than the last ``keep`` events of each office; returns rows removed."""
     removed = 0
-    for office_id, seq in (await session.execute(select(LobbyChannel.office_id, LobbyChannel.seq))).all():
+    for office_id, seq in (
+        await session.execute(select(LobbyChannel.office_id, LobbyChannel.seq))
+    ).all():
         result = await session.execute(
             delete(LobbyEvent).where(
-                LobbyEvent.office_id == office_id, LobbyEvent.seq <= seq - keep  # type: ignore[arg-type]
+                LobbyEvent.office_id == office_id,
+                LobbyEvent.seq <= seq - keep,  # type: ignore[arg-type]
             )
         )
         removed += result.rowcount or 0

@@ -40,7 +40,11 @@ async def find_office_and_category(
     row = (
         await session.execute(
             _OFFICE_AND_CATEGORY,
-            {"office_id": office_id, "category_id": category_id, "municipality_code": municipality_code},
+            {
+                "office_id": office_id,
+                "category_id": category_id,
+                "municipality_code": municipality_code,
+            },
         )
     ).first()
     return None if row is None else (row[0], row[1])
@@ -77,7 +81,11 @@ async def office_and_category(
     session: AsyncSession, *, office_id: str, category_id: str, municipality_code: str
 ) -> OfficeCategory | None:
     """The office (None if unknown or another municipality's) and the category, if the office's."""
-    params = {"office_id": office_id, "category_id": category_id, "municipality_code": municipality_code}
+    params = {
+        "office_id": office_id,
+        "category_id": category_id,
+        "municipality_code": municipality_code,
+    }
     if session.bind.dialect.name == "postgresql":
         row = (await session.execute(_OFFICE_CATEGORY_PG, params)).first()
         return None if row is None else OfficeCategory(*row[:5])
@@ -87,7 +95,9 @@ async def office_and_category(
     office, category = found
     if category is None:
         return OfficeCategory(office.id, office.municipality_code, None, None, False)
-    return OfficeCategory(office.id, office.municipality_code, category.id, category.prefix, category.is_active)
+    return OfficeCategory(
+        office.id, office.municipality_code, category.id, category.prefix, category.is_active
+    )
 
 
 _TICKET_INSERT = insert(_ticket)
@@ -115,7 +125,9 @@ ISSUE_TAKING_SEQ = CteStatement(
     ),
     final="UPDATE lobby_channel SET seq = seq + 1, updated_at = :t_issued_at WHERE office_id = :t_office_id "
     "RETURNING seq, (SELECT sequence FROM new_ticket), (SELECT number FROM new_ticket)",
-    binds=tuple(bindparam("t_" + c.name, type_=c.type) for c in _ticket.c if c.name in _ISSUE_COLUMNS),
+    binds=tuple(
+        bindparam("t_" + c.name, type_=c.type) for c in _ticket.c if c.name in _ISSUE_COLUMNS
+    ),
 )
 
 
@@ -123,7 +135,8 @@ ISSUE_TAKING_SEQ = CteStatement(
 _ISSUE_DEFAULTS = {
     "t_" + name: Ticket.model_fields[name].get_default(call_default_factory=False)
     for name in _ISSUE_COLUMNS
-    if not Ticket.model_fields[name].is_required() and Ticket.model_fields[name].default_factory is None
+    if not Ticket.model_fields[name].is_required()
+    and Ticket.model_fields[name].default_factory is None
 }
 
 
@@ -149,8 +162,10 @@ async def issue(uow: UnitOfWork, values: dict[str, Any], prefix: str) -> tuple[T
         # which costs more than inserting the row.
         return Ticket.model_construct(**values, sequence=sequence, number=number), seq
     sequence = await allocate_sequence(
-        uow.session, municipality_code=values["municipality_code"],
-        category_id=values["category_id"], business_day=values["business_day"],
+        uow.session,
+        municipality_code=values["municipality_code"],
+        category_id=values["category_id"],
+        business_day=values["business_day"],
     )
     ticket = Ticket.model_construct(
         **values, sequence=sequence, number=format_number(prefix, sequence)
@@ -185,6 +200,10 @@ async def allocate_sequence(
     """The next number of a category's day, in one atomic statement (row-locked upsert)."""
     result = await session.execute(
         _sequence_upsert(session.bind.dialect.name),
-        {"category_id": category_id, "business_day": business_day, "municipality_code": municipality_code},
+        {
+            "category_id": category_id,
+            "business_day": business_day,
+            "municipality_code": municipality_code,
+        },
     )
     return int(result.scalar_one())

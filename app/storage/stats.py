@@ -34,8 +34,11 @@ async def active_steps(
     """Open and leased tasks per (procedure, kind, status), with the oldest and the due dates."""
     rows = await session.execute(
         select(
-            Task.procedure, Task.kind, Task.status,
-            func.count(), func.min(Task.created_at),
+            Task.procedure,
+            Task.kind,
+            Task.status,
+            func.count(),
+            func.min(Task.created_at),
             func.sum(case((Application.due_on == today, 1), else_=0)),
             func.sum(case((Application.due_on < today, 1), else_=0)),  # type: ignore[operator]
         )
@@ -58,8 +61,11 @@ async def done_per_step(
     """(procedure, kind, tasks done since ``since``)."""
     rows = await session.execute(
         select(Task.procedure, Task.kind, func.count())
-        .where(Task.municipality_code == municipality_code, Task.status == TaskStatus.DONE,
-               Task.completed_at >= since)  # type: ignore[operator]
+        .where(
+            Task.municipality_code == municipality_code,
+            Task.status == TaskStatus.DONE,
+            Task.completed_at >= since,
+        )  # type: ignore[operator]
         .group_by(Task.procedure, Task.kind)
     )
     return [(procedure, kind, count) for procedure, kind, count in rows.all()]
@@ -71,8 +77,11 @@ async def done_per_person(
     """(who completed them, kind, tasks done since ``since``)."""
     rows = await session.execute(
         select(Task.completed_by, Task.kind, func.count())
-        .where(Task.municipality_code == municipality_code, Task.status == TaskStatus.DONE,
-               Task.completed_at >= since)  # type: ignore[operator]
+        .where(
+            Task.municipality_code == municipality_code,
+            Task.status == TaskStatus.DONE,
+            Task.completed_at >= since,
+        )  # type: ignore[operator]
         .group_by(Task.completed_by, Task.kind)
     )
     return [(holder, kind, count) for holder, kind, count in rows.all()]
@@ -80,8 +89,9 @@ async def done_per_person(
 
 async def leased_tasks(session: AsyncSession, municipality_code: str) -> list[HeldTask]:
     rows = await session.execute(
-        select(Task.id, Task.holder_id, Task.kind, Task.procedure, Task.lease_expires_at)
-        .where(Task.municipality_code == municipality_code, Task.status == TaskStatus.LEASED)
+        select(Task.id, Task.holder_id, Task.kind, Task.procedure, Task.lease_expires_at).where(
+            Task.municipality_code == municipality_code, Task.status == TaskStatus.LEASED
+        )
     )
     return [HeldTask(*row) for row in rows.all()]
 
@@ -93,14 +103,23 @@ async def actor_details(
     if not ids:
         return {}
     details: dict[str, tuple[str, str | None]] = {
-        row[0]: (row[1], row[2]) for row in (await session.execute(
-            select(ApiToken.id, ApiToken.name, ApiToken.employer).where(
-                ApiToken.municipality_code == municipality_code,
-                ApiToken.id.in_(ids))  # type: ignore[attr-defined]
-        )).all()}
-    details.update((row[0], (row[1], row[2])) for row in (await session.execute(
-        select(Staff.id, Staff.name, Staff.employer).where(
-            Staff.municipality_code == municipality_code,
-            Staff.id.in_(ids))  # type: ignore[attr-defined]
-    )).all())
+        row[0]: (row[1], row[2])
+        for row in (
+            await session.execute(
+                select(ApiToken.id, ApiToken.name, ApiToken.employer).where(
+                    ApiToken.municipality_code == municipality_code, ApiToken.id.in_(ids)
+                )  # type: ignore[attr-defined]
+            )
+        ).all()
+    }
+    details.update(
+        (row[0], (row[1], row[2]))
+        for row in (
+            await session.execute(
+                select(Staff.id, Staff.name, Staff.employer).where(
+                    Staff.municipality_code == municipality_code, Staff.id.in_(ids)
+                )  # type: ignore[attr-defined]
+            )
+        ).all()
+    )
     return details

@@ -16,8 +16,10 @@ def hash_token(secret: str) -> str:
 
 async def find_active_token(session: AsyncSession, secret: str, now: datetime) -> ApiToken | None:
     token = (
-        await session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
-    ).scalars().first()
+        (await session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))))
+        .scalars()
+        .first()
+    )
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
@@ -25,7 +27,9 @@ async def find_active_token(session: AsyncSession, secret: str, now: datetime) -
     return token
 
 
-async def find_office(session: AsyncSession, office_id: str, municipality_code: str) -> Office | None:
+async def find_office(
+    session: AsyncSession, office_id: str, municipality_code: str
+) -> Office | None:
     office = await session.get(Office, office_id)
     return office if office and office.municipality_code == municipality_code else None
 
@@ -71,8 +75,9 @@ async def category_by_prefix(
     session: AsyncSession, office_id: str, prefix: str
 ) -> TicketCategory | None:
     rows = await session.execute(
-        select(TicketCategory)
-        .where(TicketCategory.office_id == office_id, TicketCategory.prefix == prefix)
+        select(TicketCategory).where(
+            TicketCategory.office_id == office_id, TicketCategory.prefix == prefix
+        )
     )
     return rows.scalars().first()
 
@@ -88,16 +93,21 @@ async def replace_counter_categories(
     session: AsyncSession, counter: Counter, category_ids: list[str]
 ) -> None:
     """The counter serves exactly ``category_ids`` (in order, each once) from now on."""
-    for link in (await session.execute(
-        select(CounterCategory).where(CounterCategory.counter_id == counter.id)
-    )).scalars():
+    for link in (
+        await session.execute(
+            select(CounterCategory).where(CounterCategory.counter_id == counter.id)
+        )
+    ).scalars():
         await session.delete(link)
     await session.flush()
     for category_id in dict.fromkeys(category_ids):
-        session.add(CounterCategory(
-            counter_id=counter.id, category_id=category_id,
-            municipality_code=counter.municipality_code,
-        ))
+        session.add(
+            CounterCategory(
+                counter_id=counter.id,
+                category_id=category_id,
+                municipality_code=counter.municipality_code,
+            )
+        )
 
 
 async def first_office(session: AsyncSession, municipality_code: str) -> Office | None:
@@ -124,8 +134,11 @@ async def revoke_token(
     """Revoke an active token of the municipality; False when there is none."""
     result = await session.execute(
         update(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.municipality_code == municipality_code,
-               ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(
+            ApiToken.id == token_id,
+            ApiToken.municipality_code == municipality_code,
+            ApiToken.revoked_at.is_(None),
+        )  # type: ignore[union-attr]
         .values(revoked_at=at)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

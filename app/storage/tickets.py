@@ -90,7 +90,9 @@ async def claim_next_for_counter(
     return (await session.execute(statement)).scalars().first()
 
 
-async def lock_ticket(session: AsyncSession, ticket_id: str, municipality_code: str) -> Ticket | None:
+async def lock_ticket(
+    session: AsyncSession, ticket_id: str, municipality_code: str
+) -> Ticket | None:
     statement = (
         select(Ticket)
         .where(Ticket.id == ticket_id, Ticket.municipality_code == municipality_code)
@@ -176,7 +178,9 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
     )
     serving = (
         select(func.count())
-        .select_from(_counter_category.join(_counter, _counter.c.id == _counter_category.c.counter_id))
+        .select_from(
+            _counter_category.join(_counter, _counter.c.id == _counter_category.c.counter_id)
+        )
         .where(_counter_category.c.category_id == _category.c.id, _counter.c.is_active.is_(True))
         .scalar_subquery()
     )
@@ -185,10 +189,18 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
     no_time = literal(None, type_=_ticket.c.started_at.type)
     categories = (
         select(
-            literal(0).label("kind"), _category.c.id, _category.c.prefix, _category.c.name_ja,
-            _category.c.name_en, _category.c.default_service_s,
-            func.coalesce(waiting.c.waiting, 0), serving, func.coalesce(waiting.c.ahead, 0),
-            no_time, no_time, literal(0),
+            literal(0).label("kind"),
+            _category.c.id,
+            _category.c.prefix,
+            _category.c.name_ja,
+            _category.c.name_en,
+            _category.c.default_service_s,
+            func.coalesce(waiting.c.waiting, 0),
+            serving,
+            func.coalesce(waiting.c.ahead, 0),
+            no_time,
+            no_time,
+            literal(0),
         )
         .select_from(_category.outerjoin(waiting, waiting.c.category_id == _category.c.id))
         .where(*chosen)
@@ -210,8 +222,18 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
         )
         recent = (
             select(
-                literal(1), _category.c.id, no_text, no_text, no_text, no_number, no_number,
-                no_number, no_number, latest.c.started_at, latest.c.finished_at, latest.c.recency,
+                literal(1),
+                _category.c.id,
+                no_text,
+                no_text,
+                no_text,
+                no_number,
+                no_number,
+                no_number,
+                no_number,
+                latest.c.started_at,
+                latest.c.finished_at,
+                latest.c.recency,
             )
             .select_from(_category.join(latest, true()))
             .where(*chosen)
@@ -231,8 +253,18 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
         .subquery("ranked")
     )
     recent = select(
-        literal(1), ranked.c.category_id, no_text, no_text, no_text, no_number, no_number,
-        no_number, no_number, ranked.c.started_at, ranked.c.finished_at, ranked.c.recency,
+        literal(1),
+        ranked.c.category_id,
+        no_text,
+        no_text,
+        no_text,
+        no_number,
+        no_number,
+        no_number,
+        no_number,
+        ranked.c.started_at,
+        ranked.c.finished_at,
+        ranked.c.recency,
     ).where(ranked.c.recency <= bindparam("sample", type_=Integer()))
     return union_all(categories, recent)
 
@@ -255,7 +287,9 @@ async def queue_figures(
     if ahead_of is not None:
         params |= _ahead_params(ahead_of)
     statement = _figures(
-        only is not None, None if ahead_of is None else ahead_of.is_priority, session.bind.dialect.name
+        only is not None,
+        None if ahead_of is None else ahead_of.is_priority,
+        session.bind.dialect.name,
     )
     figures: dict[str, QueueFigures] = {}
     times: list[tuple[str, int, float]] = []
@@ -265,8 +299,14 @@ async def queue_figures(
         if kind == 0:
             prefix, name_ja, name_en, default_s, waiting, counters, ahead = row
             figures[category_id] = QueueFigures(
-                category_id, prefix, name_ja, name_en, default_s,
-                waiting=int(waiting), counters=int(counters), ahead=int(ahead),
+                category_id,
+                prefix,
+                name_ja,
+                name_en,
+                default_s,
+                waiting=int(waiting),
+                counters=int(counters),
+                ahead=int(ahead),
             )
         elif finished is not None:
             times.append((category_id, recency, (finished - started).total_seconds()))

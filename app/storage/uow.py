@@ -26,23 +26,56 @@ LobbyNotifier = Callable[[str, int], None]
 _Row = TypeVar("_Row")
 
 
-_EVENT_COLUMNS = ("municipality_code", "at", "actor_id", "actor_role", "entity", "entity_id", "action",
-                  "from_status", "to_status", "data", "mac_key", "mac")
-_ACCESS_COLUMNS = ("municipality_code", "at", "actor_id", "actor_role", "action", "entity", "entity_id",
-                   "my_number_shown", "detail", "mac_key", "mac")
+_EVENT_COLUMNS = (
+    "municipality_code",
+    "at",
+    "actor_id",
+    "actor_role",
+    "entity",
+    "entity_id",
+    "action",
+    "from_status",
+    "to_status",
+    "data",
+    "mac_key",
+    "mac",
+)
+_ACCESS_COLUMNS = (
+    "municipality_code",
+    "at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "entity",
+    "entity_id",
+    "my_number_shown",
+    "detail",
+    "mac_key",
+    "mac",
+)
 # A command writes a few log rows; more than this many of either kind go in two plain inserts.
 _JOINED_MAX = 4
 
 
 def _values(columns: tuple[str, ...], prefix: str, count: int) -> str:
-    return ", ".join("(" + ", ".join(f":{prefix}{i}_{c}" for c in columns) + ")" for i in range(count))
+    return ", ".join(
+        "(" + ", ".join(f":{prefix}{i}_{c}" for c in columns) + ")" for i in range(count)
+    )
 
 
 def _log_binds(events: int, access: int) -> list[Any]:
     """Named parameters (``e0_action``, ``a0_entity_id``, …) typed like their columns."""
     event_table, access_table = EventLog.__table__, AccessLog.__table__  # type: ignore[attr-defined]
-    binds = [bindparam(f"e{i}_{c}", type_=event_table.c[c].type) for i in range(events) for c in _EVENT_COLUMNS]
-    binds += [bindparam(f"a{i}_{c}", type_=access_table.c[c].type) for i in range(access) for c in _ACCESS_COLUMNS]
+    binds = [
+        bindparam(f"e{i}_{c}", type_=event_table.c[c].type)
+        for i in range(events)
+        for c in _EVENT_COLUMNS
+    ]
+    binds += [
+        bindparam(f"a{i}_{c}", type_=access_table.c[c].type)
+        for i in range(access)
+        for c in _ACCESS_COLUMNS
+    ]
     return binds
 
 
@@ -60,7 +93,9 @@ def _joined_insert(events: int, access: int) -> Any:
 
     Written once per pair of counts; as text it is cached whole (an INSERT with a CTE is not).
     """
-    return text(f"WITH {_access_cte(access)} {_event_insert(events)}").bindparams(*_log_binds(events, access))
+    return text(f"WITH {_access_cte(access)} {_event_insert(events)}").bindparams(
+        *_log_binds(events, access)
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -71,12 +106,16 @@ def _carrying(events: int, access: int, statement: CteStatement) -> Any:
         logs.append(_access_cte(access))
     if events:
         logs.append(f"event_rows AS ({_event_insert(events)})")
-    return text(cte_sql(statement, tuple(logs))).bindparams(*_log_binds(events, access), *statement.binds)
+    return text(cte_sql(statement, tuple(logs))).bindparams(
+        *_log_binds(events, access), *statement.binds
+    )
 
 
 def _log_params(events: list[dict[str, Any]], access: list[dict[str, Any]]) -> dict[str, Any]:
     params = {f"e{i}_{key}": value for i, row in enumerate(events) for key, value in row.items()}
-    params.update({f"a{i}_{key}": value for i, row in enumerate(access) for key, value in row.items()})
+    params.update(
+        {f"a{i}_{key}": value for i, row in enumerate(access) for key, value in row.items()}
+    )
     return params
 
 
@@ -149,18 +188,20 @@ class UnitOfWork:
     ) -> None:
         """Append to the event log in this transaction: who, when, what, from and to."""
         principal = self.principal
-        self._events.append({
-            "municipality_code": municipality_code,
-            "at": self.now(),
-            "actor_id": principal.person_id if principal else None,
-            "actor_role": principal.role if principal else None,
-            "entity": entity,
-            "entity_id": entity_id,
-            "action": action,
-            "from_status": from_status,
-            "to_status": to_status,
-            "data": data,
-        })
+        self._events.append(
+            {
+                "municipality_code": municipality_code,
+                "at": self.now(),
+                "actor_id": principal.person_id if principal else None,
+                "actor_role": principal.role if principal else None,
+                "entity": entity,
+                "entity_id": entity_id,
+                "action": action,
+                "from_status": from_status,
+                "to_status": to_status,
+                "data": data,
+            }
+        )
 
     def record_access(self, row: dict[str, Any]) -> None:
         """Append to the access log in this transaction (see app.services.access)."""
@@ -174,8 +215,8 @@ class UnitOfWork:
             async with self.session.begin_nested():
                 yield
         except BaseException:
-            del self._events[marks[0]:]
-            del self._access[marks[1]:]
+            del self._events[marks[0] :]
+            del self._access[marks[1] :]
             raise
 
     def sign(self, log: LogName, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -191,8 +232,15 @@ class UnitOfWork:
     async def write_logs(self) -> None:
         """Write the log rows kept so far (commit does it; a reader of the logs may call it)."""
         events, access = self._take_logs()
-        if events and access and self.dialect == "postgresql" and max(len(events), len(access)) <= _JOINED_MAX:
-            await self.session.execute(_joined_insert(len(events), len(access)), _log_params(events, access))
+        if (
+            events
+            and access
+            and self.dialect == "postgresql"
+            and max(len(events), len(access)) <= _JOINED_MAX
+        ):
+            await self.session.execute(
+                _joined_insert(len(events), len(access)), _log_params(events, access)
+            )
             return
         # One row is one plain execute; several go as one executemany.
         if events:
@@ -200,14 +248,17 @@ class UnitOfWork:
         if access:
             await self.session.execute(_ACCESS_INSERT, access[0] if len(access) == 1 else access)
 
-    async def execute_carrying_logs(self, statement: CteStatement, params: dict[str, Any]) -> Result[Any]:
+    async def execute_carrying_logs(
+        self, statement: CteStatement, params: dict[str, Any]
+    ) -> Result[Any]:
         """PostgreSQL only: run ``statement``, writing the log rows kept so far in the same round
         trip (as WITH queries before its own). More rows than a few go in their own inserts first."""
         if max(len(self._events), len(self._access)) > _JOINED_MAX:
             await self.write_logs()
         events, access = self._take_logs()
         return await self.session.execute(
-            _carrying(len(events), len(access), statement), {**_log_params(events, access), **params}
+            _carrying(len(events), len(access), statement),
+            {**_log_params(events, access), **params},
         )
 
     def after_commit(self, callback: Callable[[], None]) -> None:

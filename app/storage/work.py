@@ -67,11 +67,14 @@ def _candidate(shape: ClaimShape) -> Select[Any]:
     conditions: list[Any] = [
         TASK.c.municipality_code == bindparam("p_municipality_code"),
         text(f"task.{READY_PREDICATE}"),  # repeated so that the partial index applies
-        TASK.c.kind == literal_column(f"'{TaskKind(shape.kind).value}'") if shape.kind
+        TASK.c.kind == literal_column(f"'{TaskKind(shape.kind).value}'")
+        if shape.kind
         else TASK.c.kind.in_(bindparam("p_kinds", expanding=True)),
         TASK.c.queue.in_(bindparam("p_queues", expanding=True)),
-        or_(TASK.c.status == TaskStatus.OPEN.value,
-            and_(TASK.c.status == TaskStatus.LEASED.value, TASK.c.lease_expires_at < now)),
+        or_(
+            TASK.c.status == TaskStatus.OPEN.value,
+            and_(TASK.c.status == TaskStatus.LEASED.value, TASK.c.lease_expires_at < now),
+        ),
         ~exists().where(EXCLUSION.c.task_id == TASK.c.id, EXCLUSION.c.token_id == holder),
         ~exists().where(
             HOUSEHOLD.c.municipality_code == TASK.c.municipality_code,
@@ -121,18 +124,34 @@ def claim_statement(shape: ClaimShape) -> Any:
         )
     candidate = _candidate(shape).cte("candidate")
     claimed = (
-        update(TASK).where(TASK.c.id == candidate.c.id).values(**LEASE).returning(*TASK.c).cte("claimed")
+        update(TASK)
+        .where(TASK.c.id == candidate.c.id)
+        .values(**LEASE)
+        .returning(*TASK.c)
+        .cte("claimed")
     )
     upsert = postgresql.insert(HOUSEHOLD).from_select(
         ["municipality_code", "household_key", "holder_id", "expires_at"],
-        select(claimed.c.municipality_code, claimed.c.household_key, LEASE["holder_id"], LEASE["lease_expires_at"]),
+        select(
+            claimed.c.municipality_code,
+            claimed.c.household_key,
+            LEASE["holder_id"],
+            LEASE["lease_expires_at"],
+        ),
     )
-    held = upsert.on_conflict_do_update(
-        index_elements=["municipality_code", "household_key"],
-        set_={"holder_id": upsert.excluded.holder_id, "expires_at": upsert.excluded.expires_at},
-        where=or_(HOUSEHOLD.c.holder_id == LEASE["holder_id"], HOUSEHOLD.c.holder_id.is_(None),
-                  HOUSEHOLD.c.expires_at < bindparam("p_now", type_=DateTime(timezone=True))),
-    ).returning(HOUSEHOLD.c.household_key).cte("held")
+    held = (
+        upsert.on_conflict_do_update(
+            index_elements=["municipality_code", "household_key"],
+            set_={"holder_id": upsert.excluded.holder_id, "expires_at": upsert.excluded.expires_at},
+            where=or_(
+                HOUSEHOLD.c.holder_id == LEASE["holder_id"],
+                HOUSEHOLD.c.holder_id.is_(None),
+                HOUSEHOLD.c.expires_at < bindparam("p_now", type_=DateTime(timezone=True)),
+            ),
+        )
+        .returning(HOUSEHOLD.c.household_key)
+        .cte("held")
+    )
     return select(
         claimed, APPLICATION, exists(select(held.c.household_key)).label("household_held")
     ).join(APPLICATION, APPLICATION.c.id == claimed.c.application_id)
@@ -160,10 +179,21 @@ async def claim_task(
     UPDATE … RETURNING atomic, and the answer is the task (the caller holds the household).
     """
     pg = session.bind.dialect.name == "postgresql"
-    shape = ClaimShape(postgresql=pg, kind=kinds[0] if len(kinds) == 1 else None,
-                       procedures=procedures is not None, skip=bool(skip), city_staff=city_staff)
-    params: dict[str, Any] = {"p_municipality_code": municipality_code, "p_holder_id": holder_id, "p_now": now,
-                              "p_queues": queues, "p_lease_token": lease_token, "p_expires_at": expires_at}
+    shape = ClaimShape(
+        postgresql=pg,
+        kind=kinds[0] if len(kinds) == 1 else None,
+        procedures=procedures is not None,
+        skip=bool(skip),
+        city_staff=city_staff,
+    )
+    params: dict[str, Any] = {
+        "p_municipality_code": municipality_code,
+        "p_holder_id": holder_id,
+        "p_now": now,
+        "p_queues": queues,
+        "p_lease_token": lease_token,
+        "p_expires_at": expires_at,
+    }
     if shape.kind is None:
         params["p_kinds"] = kinds
     if shape.procedures:
@@ -178,20 +208,27 @@ async def claim_task(
     if not pg:
         return task
     application = Application.model_validate(
-        dict(zip(APPLICATION.c.keys(), row[width:width + len(APPLICATION.c)], strict=True))
+        dict(zip(APPLICATION.c.keys(), row[width : width + len(APPLICATION.c)], strict=True))
     )
     return PgClaim(task, application, bool(row[-1]))
 
 
 async def take_household(
-    session: AsyncSession, *, municipality_code: str, household_key: str, holder_id: str,
-    now: datetime, expires_at: datetime,
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    household_key: str,
+    holder_id: str,
+    now: datetime,
+    expires_at: datetime,
 ) -> bool:
     """Hold the household for ``holder_id`` unless someone else holds it; True when held."""
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     statement = insert(HouseholdLock).values(
-        municipality_code=municipality_code, household_key=household_key,
-        holder_id=holder_id, expires_at=expires_at,
+        municipality_code=municipality_code,
+        household_key=household_key,
+        holder_id=holder_id,
+        expires_at=expires_at,
     )
     statement = statement.on_conflict_do_update(
         index_elements=["municipality_code", "household_key"],
@@ -206,13 +243,20 @@ async def take_household(
 
 
 async def extend_household(
-    session: AsyncSession, *, municipality_code: str, household_key: str, holder_id: str, expires_at: datetime
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    household_key: str,
+    holder_id: str,
+    expires_at: datetime,
 ) -> None:
     await session.execute(
         update(HouseholdLock)
-        .where(HouseholdLock.municipality_code == municipality_code,
-               HouseholdLock.household_key == household_key,
-               HouseholdLock.holder_id == holder_id)
+        .where(
+            HouseholdLock.municipality_code == municipality_code,
+            HouseholdLock.household_key == household_key,
+            HouseholdLock.holder_id == holder_id,
+        )
         .values(expires_at=expires_at)
     )
 
@@ -233,33 +277,53 @@ _FREE_HOUSEHOLD = delete(HOUSEHOLD).where(
 
 
 async def free_household(
-    session: AsyncSession, *, municipality_code: str, household_key: str, holder_id: str, now: datetime
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    household_key: str,
+    holder_id: str,
+    now: datetime,
 ) -> None:
     """Let the household go unless the holder still leases another of its tasks (one statement)."""
-    await session.execute(_FREE_HOUSEHOLD, {
-        "p_municipality_code": municipality_code, "p_household_key": household_key,
-        "p_holder_id": holder_id, "p_now": now,
-    })
+    await session.execute(
+        _FREE_HOUSEHOLD,
+        {
+            "p_municipality_code": municipality_code,
+            "p_household_key": household_key,
+            "p_holder_id": holder_id,
+            "p_now": now,
+        },
+    )
 
 
 async def lock_task_and_application(
     session: AsyncSession, task_id: str, municipality_code: str
 ) -> tuple[Task, Application] | None:
     """Lock a task and its application for a submit, in one statement."""
-    row = (await session.execute(
-        select(Task, Application)
-        .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
-        .where(Task.id == task_id, Task.municipality_code == municipality_code)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )).first()
+    row = (
+        await session.execute(
+            select(Task, Application)
+            .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+            .where(Task.id == task_id, Task.municipality_code == municipality_code)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).first()
     return (row[0], row[1]) if row else None
 
 
 async def lock_task(session: AsyncSession, task_id: str, municipality_code: str) -> Task | None:
-    return (await session.execute(
-        select(Task).where(Task.id == task_id, Task.municipality_code == municipality_code).with_for_update()
-    )).scalars().first()
+    return (
+        (
+            await session.execute(
+                select(Task)
+                .where(Task.id == task_id, Task.municipality_code == municipality_code)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .first()
+    )
 
 
 async def unclaim(session: AsyncSession, task_id: str) -> None:
@@ -278,10 +342,13 @@ async def employer_of(session: AsyncSession, municipality_code: str, person_id: 
     A person is today the token they work with (Principal.person_id); a lookup of staff
     people belongs here when they have their own table.
     """
-    return (await session.execute(
-        select(ApiToken.employer).where(ApiToken.id == person_id,
-                                        ApiToken.municipality_code == municipality_code)
-    )).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(ApiToken.employer).where(
+                ApiToken.id == person_id, ApiToken.municipality_code == municipality_code
+            )
+        )
+    ).scalar_one_or_none()
 
 
 async def get_application(session: AsyncSession, application_id: str) -> Application:
@@ -294,39 +361,65 @@ async def get_application(session: AsyncSession, application_id: str) -> Applica
 
 async def lock_application(session: AsyncSession, application_id: str) -> Application:
     """Lock an application a task of which is being finished."""
-    return (await session.execute(
-        select(Application).where(Application.id == application_id).with_for_update()
-    )).scalars().one()
+    return (
+        (
+            await session.execute(
+                select(Application).where(Application.id == application_id).with_for_update()
+            )
+        )
+        .scalars()
+        .one()
+    )
 
 
 async def lock_application_of(
     session: AsyncSession, application_id: str, municipality_code: str
 ) -> Application | None:
     """Lock the municipality's application, read afresh (for a withdrawal or a reopening)."""
-    return (await session.execute(
-        select(Application)
-        .where(Application.id == application_id, Application.municipality_code == municipality_code)
-        .with_for_update().execution_options(populate_existing=True)
-    )).scalars().first()
+    return (
+        (
+            await session.execute(
+                select(Application)
+                .where(
+                    Application.id == application_id,
+                    Application.municipality_code == municipality_code,
+                )
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        )
+        .scalars()
+        .first()
+    )
 
 
 async def lock_unfinished_tasks(session: AsyncSession, application_id: str) -> list[Task]:
     """The application's open and leased tasks, locked."""
-    return list((await session.execute(
-        select(Task).where(
-            Task.application_id == application_id,
-            Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
+    return list(
+        (
+            await session.execute(
+                select(Task)
+                .where(
+                    Task.application_id == application_id,
+                    Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
+                )
+                .with_for_update()
+            )
         )
-        .with_for_update()
-    )).scalars().all())
+        .scalars()
+        .all()
+    )
 
 
 async def add_task(session: AsyncSession, task: Task, excluded: list[str]) -> None:
     """A new task; the people in ``excluded`` may never claim it."""
     session.add(task)  # its id is made here, so the exclusions need no flush first
     for person_id in dict.fromkeys(excluded):
-        session.add(TaskExclusion(task_id=task.id, token_id=person_id,
-                                  municipality_code=task.municipality_code))
+        session.add(
+            TaskExclusion(
+                task_id=task.id, token_id=person_id, municipality_code=task.municipality_code
+            )
+        )
 
 
 async def set_ticket_progress(session: AsyncSession, ticket_id: str, progress: str) -> None:
@@ -338,9 +431,17 @@ async def set_ticket_progress(session: AsyncSession, ticket_id: str, progress: s
 
 async def next_core_seq(session: AsyncSession, municipality_code: str) -> int:
     """The next position in the core system's feed; the row lock orders approvals by commit."""
-    feed = (await session.execute(
-        select(CoreFeed).where(CoreFeed.municipality_code == municipality_code).with_for_update()
-    )).scalars().first()
+    feed = (
+        (
+            await session.execute(
+                select(CoreFeed)
+                .where(CoreFeed.municipality_code == municipality_code)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .first()
+    )
     if feed is None:
         feed = CoreFeed(municipality_code=municipality_code, last_seq=0)
         session.add(feed)

@@ -31,24 +31,49 @@ from clients.bench.runner import (
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="madoguchi-bench", description="Madoguchi benchmarks: each figure next to its baseline and target."
+        prog="madoguchi-bench",
+        description="Madoguchi benchmarks: each figure next to its baseline and target.",
     )
-    parser.add_argument("scenario", nargs="?", default="all",
-                        help=f"one of {', '.join(KNOWN_SCENARIOS)} or all (default)")
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        default="all",
+        help=f"one of {', '.join(KNOWN_SCENARIOS)} or all (default)",
+    )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", dest="quick", action="store_true", default=True,
-                      help="development sizes (default)")
-    size.add_argument("--full", dest="quick", action="store_false", help="the sizes of the published figures")
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"],
-                        help="database(s) to serve from (default: the scenario's choice)")
+    size.add_argument(
+        "--quick",
+        dest="quick",
+        action="store_true",
+        default=True,
+        help="development sizes (default)",
+    )
+    size.add_argument(
+        "--full", dest="quick", action="store_false", help="the sizes of the published figures"
+    )
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "postgres", "both"],
+        help="database(s) to serve from (default: the scenario's choice)",
+    )
     parser.add_argument("--rounds", type=int, help="rounds per figure (median, min–max)")
     parser.add_argument("--soak-minutes", type=float, default=0.0, help="add a soak of this length")
-    parser.add_argument("--pg-url", default=DEFAULT_PG,
-                        help="PostgreSQL server, without database (scenarios create bench_* databases)")
-    parser.add_argument("--opt", action="append", default=[], metavar="NAME=VALUE",
-                        help="scenario parameter, e.g. displays=500; env.MADOGUCHI_X=Y for the servers")
+    parser.add_argument(
+        "--pg-url",
+        default=DEFAULT_PG,
+        help="PostgreSQL server, without database (scenarios create bench_* databases)",
+    )
+    parser.add_argument(
+        "--opt",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="scenario parameter, e.g. displays=500; env.MADOGUCHI_X=Y for the servers",
+    )
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")
-    parser.add_argument("--workdir", type=Path, help="logs and SQLite files (default: a temporary folder)")
+    parser.add_argument(
+        "--workdir", type=Path, help="logs and SQLite files (default: a temporary folder)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -69,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     options = BenchOptions(
         quick=args.quick,
-        dbs=None if args.db is None else (["sqlite", "postgres"] if args.db == "both" else [args.db]),
+        dbs=None
+        if args.db is None
+        else (["sqlite", "postgres"] if args.db == "both" else [args.db]),
         rounds=args.rounds,
         soak_minutes=args.soak_minutes,
         pg_url=args.pg_url,
@@ -98,10 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(results, missing))
     document = results_json(results, options, missing)
     # The rows on stdout, one line; --json adds every round's raw figures.
-    print(json.dumps({
-        name: {"all_targets_met": s["all_targets_met"], "rows": s["rows"]}
-        for name, s in document["scenarios"].items()
-    }, ensure_ascii=False, default=str))
+    print(
+        json.dumps(
+            {
+                name: {"all_targets_met": s["all_targets_met"], "rows": s["rows"]}
+                for name, s in document["scenarios"].items()
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+    )
     if args.json:
         args.json.write_text(json.dumps(document, ensure_ascii=False, indent=2, default=str))
         print(f"JSON written to {args.json}", file=sys.stderr)

@@ -56,10 +56,13 @@ async def handshake(host: str, port: int, path: str, source: str | None = None) 
             raw.bind((source, 0))
         await loop.sock_connect(raw, (host, port))
         key = base64.b64encode(os.urandom(16)).decode()
-        await loop.sock_sendall(raw, (
-            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode())
+        await loop.sock_sendall(
+            raw,
+            (
+                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode(),
+        )
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = await asyncio.wait_for(loop.sock_recv(raw, 1024), 60)
@@ -92,8 +95,14 @@ def source_address(config: dict[str, Any], index: int) -> str | None:
     return f"127.0.2.{index % addresses + 1}"
 
 
-async def bad_display(config: dict[str, Any], index: int, counts: Counts, ready: asyncio.Event,
-                      settled: list[int], total: int) -> None:
+async def bad_display(
+    config: dict[str, Any],
+    index: int,
+    counts: Counts,
+    ready: asyncio.Event,
+    settled: list[int],
+    total: int,
+) -> None:
     loop = asyncio.get_running_loop()
     slow = index >= config["silent"]
     source = source_address(config, index)
@@ -148,15 +157,33 @@ async def main() -> None:
         for index in range(total)
     ]
     await asyncio.wait_for(ready.wait(), 300)
-    print(json.dumps({"event": "ready", "connected": settled[0], "failed": counts.failed,
-                      "refused": counts.refused}), flush=True)
+    print(
+        json.dumps(
+            {
+                "event": "ready",
+                "connected": settled[0],
+                "failed": counts.failed,
+                "refused": counts.refused,
+            }
+        ),
+        flush=True,
+    )
     await asyncio.to_thread(sys.stdin.read)  # until the parent closes stdin
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    print(json.dumps({"event": "result", "connections": counts.connections,
-                      "dropped_by_server": counts.dropped, "failed": counts.failed,
-                      "refused": counts.refused}), flush=True)
+    print(
+        json.dumps(
+            {
+                "event": "result",
+                "connections": counts.connections,
+                "dropped_by_server": counts.dropped,
+                "failed": counts.failed,
+                "refused": counts.refused,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,12 @@ class Broadcaster:
                 message = json.loads(raw)
                 self.seq += 1
                 text = json.dumps(
-                    {"type": message["type"], "seq": self.seq, "at": message["at"], "data": message["data"]},
+                    {
+                        "type": message["type"],
+                        "seq": self.seq,
+                        "at": message["at"],
+                        "data": message["data"],
+                    },
                     ensure_ascii=False,
                     separators=(",", ":"),
                 )
@@ -82,11 +87,23 @@ async def serve_ws(host: str, port: int) -> None:
 
 TICKET_BODY = json.dumps(
     {
-        "id": "0" * 32, "number": "A-001", "status": "waiting", "category_id": "1" * 32,
-        "office_id": "2" * 32, "is_priority": False, "language": "ja",
-        "issued_at": "2025-01-01T09:00:00+00:00", "called_at": None, "counter_id": None,
-        "counter_label": None, "call_count": 0, "position": 1, "ahead": 0, "estimate_min": 0,
-        "allowed_actions": ["call", "cancel", "transfer"], "public_key": "k" * 22,
+        "id": "0" * 32,
+        "number": "A-001",
+        "status": "waiting",
+        "category_id": "1" * 32,
+        "office_id": "2" * 32,
+        "is_priority": False,
+        "language": "ja",
+        "issued_at": "2025-01-01T09:00:00+00:00",
+        "called_at": None,
+        "counter_id": None,
+        "counter_label": None,
+        "call_count": 0,
+        "position": 1,
+        "ahead": 0,
+        "estimate_min": 0,
+        "allowed_actions": ["call", "cancel", "transfer"],
+        "public_key": "k" * 22,
         "status_url": "http://127.0.0.1:8000/status/?ticket=" + "0" * 32 + "&key=" + "k" * 22,
     }
 ).encode()
@@ -111,11 +128,16 @@ async def bare_http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     post = scope["method"] == "POST"
     status = 201 if post and scope["path"].endswith("/tickets") else 200
     body = TICKET_BODY if post else b'{"status":"ok"}'
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

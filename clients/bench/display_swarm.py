@@ -68,9 +68,23 @@ def summarise(values: list[float]) -> dict[str, float | int | None]:
 
 class Display:
     __slots__ = (
-        "index", "group", "last", "snapshot_seq", "missed", "gaps", "out_of_order", "resyncs",
-        "heartbeats", "messages", "bytes", "called_seq", "called_at", "closed", "close_code",
-        "connect_s", "error",
+        "index",
+        "group",
+        "last",
+        "snapshot_seq",
+        "missed",
+        "gaps",
+        "out_of_order",
+        "resyncs",
+        "heartbeats",
+        "messages",
+        "bytes",
+        "called_seq",
+        "called_at",
+        "closed",
+        "close_code",
+        "connect_s",
+        "error",
     )
 
     def __init__(self, index: int, group: int) -> None:
@@ -94,8 +108,9 @@ class Display:
 
 
 class Swarm:
-    def __init__(self, urls: list[str], clients: int, connect_concurrency: int,
-                 per_address: int = 25) -> None:
+    def __init__(
+        self, urls: list[str], clients: int, connect_concurrency: int, per_address: int = 25
+    ) -> None:
         self.urls = urls
         self.per_address = max(1, per_address)
         self.displays = [Display(i, i % len(urls)) for i in range(clients)]
@@ -131,8 +146,13 @@ class Swarm:
             for attempt in range(3):
                 try:
                     connection = await connect(
-                        url, compression=None, open_timeout=60, ping_interval=20,
-                        ping_timeout=20, close_timeout=1, max_size=2**22,
+                        url,
+                        compression=None,
+                        open_timeout=60,
+                        ping_interval=20,
+                        ping_timeout=20,
+                        close_timeout=1,
+                        max_size=2**22,
                         **({"local_addr": source} if source else {}),
                     )
                     first = await asyncio.wait_for(connection.recv(), 60)
@@ -220,11 +240,14 @@ class Swarm:
 
     def _pending(self, final_seq: int) -> list[Display]:
         return [
-            d for d in self.displays
+            d
+            for d in self.displays
             if d.connect_s is not None and not d.closed and (d.last is None or d.last < final_seq)
         ]
 
-    async def collect(self, final_seq: int, t0: dict[str, float], timeout_s: float) -> dict[str, Any]:
+    async def collect(
+        self, final_seq: int, t0: dict[str, float], timeout_s: float
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         waited_started = time.monotonic()
         # Polling every 50 ms costs less than checking a target on every message.
@@ -281,7 +304,9 @@ class Swarm:
             "latency_ms_by_group": {str(g): summarise(v) for g, v in sorted(by_group.items())},
             "fanout_ms": summarise(list(fanout.values())),
             # the time until the last display had it, per call, in call order
-            "fanout_series": [[n, round(ms, 2)] for n, ms in sorted(fanout.items(), key=lambda i: t0[i[0]])],
+            "fanout_series": [
+                [n, round(ms, 2)] for n, ms in sorted(fanout.items(), key=lambda i: t0[i[0]])
+            ],
             "missed": sum(d.missed for d in connected) + tail_missing,
             "tail_missing": tail_missing,
             "gaps": sum(d.gaps for d in connected),
@@ -329,11 +354,17 @@ async def main_async(max_lifetime_s: float) -> None:
         return
     clients = int(config["clients"])
     raise_fd_limit(clients + 256)
-    swarm = Swarm(list(config["urls"]), clients, int(config.get("connect_concurrency", 50)),
-                  int(config.get("per_address", 25)))
+    swarm = Swarm(
+        list(config["urls"]),
+        clients,
+        int(config.get("connect_concurrency", 50)),
+        int(config.get("per_address", 25)),
+    )
     swarm.start()
     try:
-        await asyncio.wait_for(swarm.all_settled.wait(), float(config.get("connect_timeout_s", 180)))
+        await asyncio.wait_for(
+            swarm.all_settled.wait(), float(config.get("connect_timeout_s", 180))
+        )
     except TimeoutError:
         pass
     _emit(swarm.ready_report())

@@ -37,11 +37,15 @@ async def _probe(client: httpx2.AsyncClient, stop: asyncio.Event) -> float:
     return worst
 
 
-async def post_hostile(url: str, token: str, body: bytes) -> tuple[float, list[dict[str, object]], float]:
+async def post_hostile(
+    url: str, token: str, body: bytes
+) -> tuple[float, list[dict[str, object]], float]:
     """(seconds to the full answer, its result lines, worst /healthz latency meanwhile)."""
     headers = {"Authorization": f"Bearer {token}", "content-type": "application/x-ndjson"}
-    async with httpx2.AsyncClient(base_url=url, timeout=600) as probe_client, \
-            httpx2.AsyncClient(base_url=url + "/api/v1", timeout=600, headers=headers) as client:
+    async with (
+        httpx2.AsyncClient(base_url=url, timeout=600) as probe_client,
+        httpx2.AsyncClient(base_url=url + "/api/v1", timeout=600, headers=headers) as client,
+    ):
         stop = asyncio.Event()
         probe = asyncio.create_task(_probe(probe_client, stop))
         started = time.perf_counter()
@@ -54,9 +58,11 @@ async def post_hostile(url: str, token: str, body: bytes) -> tuple[float, list[d
 
 
 async def upload(url: str, token: str, body: bytes) -> float:
-    async with httpx2.AsyncClient(base_url=url + "/api/v1", timeout=600,
-                                  headers={"Authorization": f"Bearer {token}",
-                                           "content-type": "application/octet-stream"}) as client:
+    async with httpx2.AsyncClient(
+        base_url=url + "/api/v1",
+        timeout=600,
+        headers={"Authorization": f"Bearer {token}", "content-type": "application/octet-stream"},
+    ) as client:
         started = time.perf_counter()
         response = await client.post("/attachments", content=body)
         response.raise_for_status()
@@ -78,7 +84,9 @@ async def run(options: BenchOptions) -> Result:
         await recreate_database(url)
         demo = await asyncio.to_thread(seed_demo, url, options.env_params())
         token = demo["tokens"]["intake"]
-        with ServerProcess(url, options.workdir / f"hostile-bulk-{db}.log", options.env_params()) as server:
+        with ServerProcess(
+            url, options.workdir / f"hostile-bulk-{db}.log", options.env_params()
+        ) as server:
             for name, (body, code) in BODIES.items():
                 times: list[float | None] = []
                 worst: list[float | None] = []
@@ -88,16 +96,33 @@ async def run(options: BenchOptions) -> Result:
                     codes = [e["code"] for r in answer for e in r.get("errors", [])]  # type: ignore[attr-defined]
                     if codes != [code]:
                         result.notes.append(f"{db}, {name}: expected one {code}, got {codes[:5]}")
-                    options.log(f"hostile_bulk: {db}: {name}: {elapsed:.2f} s, {len(answer)} result line(s), "
-                                f"worst /healthz {probe * 1000:.0f} ms")
+                    options.log(
+                        f"hostile_bulk: {db}: {name}: {elapsed:.2f} s, {len(answer)} result line(s), "
+                        f"worst /healthz {probe * 1000:.0f} ms"
+                    )
                     times.append(elapsed)
                     worst.append(probe * 1000)
                     stamp = f"{time.time():.6f}".encode()  # a new file each round: the store dedups
-                    baselines.append(await upload(server.url, token, body[:-len(stamp)] + stamp))
+                    baselines.append(await upload(server.url, token, body[: -len(stamp)] + stamp))
                 group = f"{db}, {name}"
-                result.rows.append(Row.from_rounds(
-                    "answered in", "s", times, baseline=baselines, target=Target("<=", 2.0, "max"), group=group,
-                    note="baseline: the same bytes uploaded to /attachments"))
-                result.rows.append(Row.from_rounds(
-                    "worst /healthz latency meanwhile", "ms", worst, target=Target("<=", 500, "max"), group=group))
+                result.rows.append(
+                    Row.from_rounds(
+                        "answered in",
+                        "s",
+                        times,
+                        baseline=baselines,
+                        target=Target("<=", 2.0, "max"),
+                        group=group,
+                        note="baseline: the same bytes uploaded to /attachments",
+                    )
+                )
+                result.rows.append(
+                    Row.from_rounds(
+                        "worst /healthz latency meanwhile",
+                        "ms",
+                        worst,
+                        target=Target("<=", 500, "max"),
+                        group=group,
+                    )
+                )
     return result

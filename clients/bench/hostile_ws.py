@@ -75,10 +75,24 @@ def sizes_for(options: BenchOptions) -> HostileSizes:
 
 
 class BadDisplays:
-    def __init__(self, host: str, port: int, path: str, silent: int, slow: int, log_path: Any,
-                 addresses: int = 0) -> None:
-        self.config = {"host": host, "port": port, "path": path, "silent": silent, "slow": slow,
-                       "addresses": addresses or silent + slow}
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        path: str,
+        silent: int,
+        slow: int,
+        log_path: Any,
+        addresses: int = 0,
+    ) -> None:
+        self.config = {
+            "host": host,
+            "port": port,
+            "path": path,
+            "silent": silent,
+            "slow": slow,
+            "addresses": addresses or silent + slow,
+        }
         self.log_path = log_path
         self.process: subprocess.Popen[Any] | None = None
         self.sampler: ProcSampler | None = None
@@ -88,7 +102,11 @@ class BadDisplays:
         with open(self.log_path, "ab") as log:
             return spawn(
                 [sys.executable, "-m", "clients.bench.bad_displays"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                bufsize=1,
             )
 
     async def start(self) -> dict[str, Any]:
@@ -136,9 +154,16 @@ async def empty_database(url: str) -> None:
 
 
 def _lobby_sizes(sizes: HostileSizes) -> Sizes:
-    return Sizes(displays=sizes.displays, calls=sizes.calls, interval_s=sizes.interval_s,
-                 rounds=1, processes=[1], issues=0, issue_concurrency=8,
-                 connect_concurrency=sizes.connect_concurrency)
+    return Sizes(
+        displays=sizes.displays,
+        calls=sizes.calls,
+        interval_s=sizes.interval_s,
+        rounds=1,
+        processes=[1],
+        issues=0,
+        issue_concurrency=8,
+        connect_concurrency=sizes.connect_concurrency,
+    )
 
 
 @register("hostile_ws")
@@ -159,8 +184,10 @@ async def run(options: BenchOptions) -> Result:
         else:
             url = options.database_url(db, "bench_hostile_ws")
             await recreate_database(url)
-        demo = Demo(await asyncio.to_thread(seed_demo, url, options.env_params()),
-                    database=url.rsplit("/", 1)[-1] if db == "postgres" else None)
+        demo = Demo(
+            await asyncio.to_thread(seed_demo, url, options.env_params()),
+            database=url.rsplit("/", 1)[-1] if db == "postgres" else None,
+        )
         group = f"{db}, 1 process, {sizes.displays} healthy displays"
         clean: list[dict[str, Any]] = []
         hostile: list[dict[str, Any]] = []
@@ -175,26 +202,50 @@ async def run(options: BenchOptions) -> Result:
                 label = f"{db}-clean-{index}"
                 clean.append(await product_round(options, live, demo, lobby_sizes, label))
                 options.log(f"hostile_ws: {db}: round {index + 1} clean: {_brief(clean[-1])}")
-                bad = BadDisplays("127.0.0.1", server.port, path, sizes.bad // 2,
-                                  sizes.bad - sizes.bad // 2,
-                                  options.workdir / f"bad-{db}-{index}.log", sizes.bad_addresses)
+                bad = BadDisplays(
+                    "127.0.0.1",
+                    server.port,
+                    path,
+                    sizes.bad // 2,
+                    sizes.bad - sizes.bad // 2,
+                    options.workdir / f"bad-{db}-{index}.log",
+                    sizes.bad_addresses,
+                )
                 ready = await bad.start()
-                options.log(f"hostile_ws: {db}: round {index + 1}: {ready['connected']} bad "
-                            f"clients on ({ready.get('refused', 0)} refused at first)")
+                options.log(
+                    f"hostile_ws: {db}: round {index + 1}: {ready['connected']} bad "
+                    f"clients on ({ready.get('refused', 0)} refused at first)"
+                )
                 try:
                     assert bad.sampler is not None
-                    hostile.append(await product_round(options, live, demo, lobby_sizes,
-                                                       f"{db}-hostile-{index}", beside=bad.sampler))
+                    hostile.append(
+                        await product_round(
+                            options,
+                            live,
+                            demo,
+                            lobby_sizes,
+                            f"{db}-hostile-{index}",
+                            beside=bad.sampler,
+                        )
+                    )
                 finally:
                     bad_reports.append({"ready": ready, **(await bad.stop())})
                 options.log(f"hostile_ws: {db}: round {index + 1} bad: {_brief(hostile[-1])}")
         result.rows += rows(group, sizes, clean, hostile, bad_reports)
-        result.details[group] = {"clean": clean, "hostile": hostile, "bad": bad_reports,
-                                 "sequence": sequence(clean, hostile)}
-        result.notes.append(f"{db}: " + "; ".join(
-            f"{r['kind']} {r['p50_ms']:.0f} / {r['p99_ms']:.0f} ms (other {r['other_pct']:.0f} %)"
-            for r in result.details[group]["sequence"] if r["p99_ms"] is not None
-        ))
+        result.details[group] = {
+            "clean": clean,
+            "hostile": hostile,
+            "bad": bad_reports,
+            "sequence": sequence(clean, hostile),
+        }
+        result.notes.append(
+            f"{db}: "
+            + "; ".join(
+                f"{r['kind']} {r['p50_ms']:.0f} / {r['p99_ms']:.0f} ms (other {r['other_pct']:.0f} %)"
+                for r in result.details[group]["sequence"]
+                if r["p99_ms"] is not None
+            )
+        )
     result.notes.append(
         f"'with bad clients': {sizes.bad // 2} silent and {sizes.bad - sizes.bad // 2} slow displays, "
         "each asking to replay the whole history, beside the healthy ones, from a process at "
@@ -220,12 +271,17 @@ def sequence(clean: list[dict[str, Any]], hostile: list[dict[str, Any]]) -> list
     for index, (plain, bad) in enumerate(zip(clean, hostile, strict=False)):
         for kind, item in (("clean", plain), ("bad", bad)):
             latency = item["swarm"]["latency_ms"]
-            ordered.append({
-                "round": index + 1, "kind": kind,
-                "p50_ms": latency["p50"], "p99_ms": latency["p99"],
-                "other_pct": item["host"]["other_pct"], "server_cpu_pct": item["server"]["cpu_pct"],
-                "bad_generator_cpu_pct": item.get("beside_cpu_pct"),
-            })
+            ordered.append(
+                {
+                    "round": index + 1,
+                    "kind": kind,
+                    "p50_ms": latency["p50"],
+                    "p99_ms": latency["p99"],
+                    "other_pct": item["host"]["other_pct"],
+                    "server_cpu_pct": item["server"]["cpu_pct"],
+                    "bad_generator_cpu_pct": item.get("beside_cpu_pct"),
+                }
+            )
     return ordered
 
 
@@ -241,50 +297,116 @@ def _g(rounds: list[dict[str, Any]], *path: str) -> list[Any]:
 
 def pair_ratios(clean: list[dict[str, Any]], hostile: list[dict[str, Any]]) -> list[float | None]:
     out: list[float | None] = []
-    for plain, bad in zip(_g(clean, "swarm", "latency_ms", "p99"),
-                          _g(hostile, "swarm", "latency_ms", "p99"), strict=False):
+    for plain, bad in zip(
+        _g(clean, "swarm", "latency_ms", "p99"),
+        _g(hostile, "swarm", "latency_ms", "p99"),
+        strict=False,
+    ):
         out.append(bad / plain if plain and bad is not None else None)
     return out
 
 
-def rows(group: str, sizes: HostileSizes, clean: list[dict[str, Any]],
-         hostile: list[dict[str, Any]], bad: list[dict[str, Any]]) -> list[Row]:
+def rows(
+    group: str,
+    sizes: HostileSizes,
+    clean: list[dict[str, Any]],
+    hostile: list[dict[str, Any]],
+    bad: list[dict[str, Any]],
+) -> list[Row]:
     clean_p99 = [v for v in _g(clean, "swarm", "latency_ms", "p99") if v is not None]
     limit = P99_WITHIN * sorted(clean_p99)[len(clean_p99) // 2] if clean_p99 else None
     g = f"{group}, with {sizes.bad} bad clients (baseline: without; medians of {len(clean)} rounds)"
 
     def problems(rounds: list[dict[str, Any]]) -> list[float]:
-        return [r["swarm"]["resyncs"] + r["swarm"]["dropped"] + r["ready"]["failed"] for r in rounds]
+        return [
+            r["swarm"]["resyncs"] + r["swarm"]["dropped"] + r["ready"]["failed"] for r in rounds
+        ]
 
     return [
-        Row.from_rounds("call→display p50", "ms", _g(hostile, "swarm", "latency_ms", "p50"),
-                        baseline=_g(clean, "swarm", "latency_ms", "p50"), group=g),
-        Row.from_rounds("call→display p99", "ms", _g(hostile, "swarm", "latency_ms", "p99"),
-                        baseline=_g(clean, "swarm", "latency_ms", "p99"),
-                        target=Target("<=", round(limit, 1)) if limit else None, group=g,
-                        note="target: clean p99 + 20 %"),
-        Row.from_rounds("call→display p99, bad / clean round of each pair", "×",
-                        pair_ratios(clean, hostile), group=g),
-        Row.from_rounds("missed events (healthy displays)", "count", _g(hostile, "swarm", "missed"),
-                        baseline=_g(clean, "swarm", "missed"), target=Target("==", 0, over="max"),
-                        group=g),
-        Row.from_rounds("healthy displays failed, dropped or resynced", "count", problems(hostile),
-                        baseline=problems(clean), target=Target("==", 0, over="max"), group=g),
-        Row.from_rounds("call-next response time p99", "ms",
-                        _g(hostile, "drive", "call_http_ms", "p99"),
-                        baseline=_g(clean, "drive", "call_http_ms", "p99"), group=g),
-        Row.from_rounds("request errors", "count", _g(hostile, "drive", "error_count"),
-                        baseline=_g(clean, "drive", "error_count"), target=Target("==", 0, over="max"),
-                        group=g),
-        Row.from_rounds("bad clients' connections (reconnects included)", "count",
-                        _g(bad, "connections"), group=g),
-        Row.from_rounds("server peak RSS", "MB", _g(hostile, "server", "rss_peak_mb"),
-                        baseline=_g(clean, "server", "rss_peak_mb"), group=g),
-        Row.from_rounds("server CPU", "% core", _g(hostile, "server", "cpu_pct"),
-                        baseline=_g(clean, "server", "cpu_pct"), group=g),
-        Row.from_rounds("bad clients' generator CPU (nice 19, not the server's)", "% core",
-                        _g(hostile, "beside_cpu_pct"), group=g),
-        Row.from_rounds("other load on the host (bad clients' generator excluded)", "% core",
-                        _g(hostile, "host", "other_pct"), baseline=_g(clean, "host", "other_pct"),
-                        group=g),
+        Row.from_rounds(
+            "call→display p50",
+            "ms",
+            _g(hostile, "swarm", "latency_ms", "p50"),
+            baseline=_g(clean, "swarm", "latency_ms", "p50"),
+            group=g,
+        ),
+        Row.from_rounds(
+            "call→display p99",
+            "ms",
+            _g(hostile, "swarm", "latency_ms", "p99"),
+            baseline=_g(clean, "swarm", "latency_ms", "p99"),
+            target=Target("<=", round(limit, 1)) if limit else None,
+            group=g,
+            note="target: clean p99 + 20 %",
+        ),
+        Row.from_rounds(
+            "call→display p99, bad / clean round of each pair",
+            "×",
+            pair_ratios(clean, hostile),
+            group=g,
+        ),
+        Row.from_rounds(
+            "missed events (healthy displays)",
+            "count",
+            _g(hostile, "swarm", "missed"),
+            baseline=_g(clean, "swarm", "missed"),
+            target=Target("==", 0, over="max"),
+            group=g,
+        ),
+        Row.from_rounds(
+            "healthy displays failed, dropped or resynced",
+            "count",
+            problems(hostile),
+            baseline=problems(clean),
+            target=Target("==", 0, over="max"),
+            group=g,
+        ),
+        Row.from_rounds(
+            "call-next response time p99",
+            "ms",
+            _g(hostile, "drive", "call_http_ms", "p99"),
+            baseline=_g(clean, "drive", "call_http_ms", "p99"),
+            group=g,
+        ),
+        Row.from_rounds(
+            "request errors",
+            "count",
+            _g(hostile, "drive", "error_count"),
+            baseline=_g(clean, "drive", "error_count"),
+            target=Target("==", 0, over="max"),
+            group=g,
+        ),
+        Row.from_rounds(
+            "bad clients' connections (reconnects included)",
+            "count",
+            _g(bad, "connections"),
+            group=g,
+        ),
+        Row.from_rounds(
+            "server peak RSS",
+            "MB",
+            _g(hostile, "server", "rss_peak_mb"),
+            baseline=_g(clean, "server", "rss_peak_mb"),
+            group=g,
+        ),
+        Row.from_rounds(
+            "server CPU",
+            "% core",
+            _g(hostile, "server", "cpu_pct"),
+            baseline=_g(clean, "server", "cpu_pct"),
+            group=g,
+        ),
+        Row.from_rounds(
+            "bad clients' generator CPU (nice 19, not the server's)",
+            "% core",
+            _g(hostile, "beside_cpu_pct"),
+            group=g,
+        ),
+        Row.from_rounds(
+            "other load on the host (bad clients' generator excluded)",
+            "% core",
+            _g(hostile, "host", "other_pct"),
+            baseline=_g(clean, "host", "other_pct"),
+            group=g,
+        ),
     ]

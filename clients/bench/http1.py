@@ -32,7 +32,9 @@ class Answer:
 class LeanClient:
     """One keep-alive connection to ``base_url`` (``http://host:port/prefix``)."""
 
-    def __init__(self, base_url: str, headers: dict[str, str] | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self, base_url: str, headers: dict[str, str] | None = None, timeout: float = 60.0
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme != "http" or parts.hostname is None:
             raise ValueError(f"only http://host:port URLs: {base_url!r}")
@@ -41,7 +43,9 @@ class LeanClient:
         self.prefix = parts.path.rstrip("/")
         self.timeout = timeout
         fixed = {"Host": f"{self.host}:{self.port}", **(headers or {})}
-        self._fixed = "".join(f"{name}: {value}\r\n" for name, value in fixed.items()).encode("latin-1")
+        self._fixed = "".join(f"{name}: {value}\r\n" for name, value in fixed.items()).encode(
+            "latin-1"
+        )
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 

@@ -34,28 +34,51 @@ def status_report_line(n: int) -> bytes:
         "external_ref": f"GENKYO-{n:07d}",
         "applicant": {"family_name": "佐藤", "given_name": "花子", "household_ref": f"H{n}"},
         "fields": {
-            "filing_date": "令和8年8月10日", "claimant_name": "佐藤 花子", "claimant_kana": "さとう はなこ",
-            "claimant_birth_date": "平成2年5月5日", "claimant_sex": "female",
-            "claimant_address": f"熊本市東区月出{n % 9 + 1}丁目{n % 30 + 1}番", "claimant_phone": "096-000-0000",
-            "claimant_my_number": "123456789018", "certificate_number": f"K-{n:07d}",
-            "children": [{"name": "佐藤 陽", "kana": "サトウ ヒナタ", "birth_date": "H30.1.9",
-                          "relationship": "子", "living_together": "はい", "my_number": "987654321098"}],
-            "previous_year_income": "1800000", "child_support_amount": "0", "receives_public_pension": "いいえ",
+            "filing_date": "令和8年8月10日",
+            "claimant_name": "佐藤 花子",
+            "claimant_kana": "さとう はなこ",
+            "claimant_birth_date": "平成2年5月5日",
+            "claimant_sex": "female",
+            "claimant_address": f"熊本市東区月出{n % 9 + 1}丁目{n % 30 + 1}番",
+            "claimant_phone": "096-000-0000",
+            "claimant_my_number": "123456789018",
+            "certificate_number": f"K-{n:07d}",
+            "children": [
+                {
+                    "name": "佐藤 陽",
+                    "kana": "サトウ ヒナタ",
+                    "birth_date": "H30.1.9",
+                    "relationship": "子",
+                    "living_together": "はい",
+                    "my_number": "987654321098",
+                }
+            ],
+            "previous_year_income": "1800000",
+            "child_support_amount": "0",
+            "receives_public_pension": "いいえ",
         },
-        "ocr": {"claimant_name": {"value": "佐藤 花子", "confidence": 0.98},
-                "claimant_address": {"value": "熊本市東区月出", "confidence": 0.81}},
+        "ocr": {
+            "claimant_name": {"value": "佐藤 花子", "confidence": 0.98},
+            "claimant_address": {"value": "熊本市東区月出", "confidence": 0.81},
+        },
     }
     return (json.dumps(body, ensure_ascii=False) + "\n").encode()
 
 
-async def send(url: str, token: str, lines: list[bytes], chunk: int) -> tuple[float, dict[str, int]]:
+async def send(
+    url: str, token: str, lines: list[bytes], chunk: int
+) -> tuple[float, dict[str, int]]:
     counts: dict[str, int] = {}
     started = time.perf_counter()
-    async with httpx2.AsyncClient(base_url=url + "/api/v1", timeout=600,
-                                  headers={"Authorization": f"Bearer {token}",
-                                           "content-type": "application/x-ndjson"}) as client:
+    async with httpx2.AsyncClient(
+        base_url=url + "/api/v1",
+        timeout=600,
+        headers={"Authorization": f"Bearer {token}", "content-type": "application/x-ndjson"},
+    ) as client:
         for first in range(0, len(lines), chunk):
-            response = await client.post("/applications/bulk", content=b"".join(lines[first:first + chunk]))
+            response = await client.post(
+                "/applications/bulk", content=b"".join(lines[first : first + chunk])
+            )
             response.raise_for_status()
             for raw in response.text.splitlines():
                 status = json.loads(raw)["status"]
@@ -73,24 +96,43 @@ async def plain_insert(url: str, lines: list[bytes]) -> float:
     now = datetime.now(UTC)
     started = time.perf_counter()
     async with engine.begin() as connection:
-        await connection.execute(text(
-            "CREATE TEMPORARY TABLE plain_application (id varchar(32) primary key, municipality_code varchar(6),"
-            " procedure varchar(64), external_ref varchar(200), body text, created_at timestamp)"))
-        await connection.execute(text(
-            "CREATE TEMPORARY TABLE plain_task (id varchar(32) primary key, application_id varchar(32),"
-            " kind varchar(16), status varchar(16), urgency bigint)"))
+        await connection.execute(
+            text(
+                "CREATE TEMPORARY TABLE plain_application (id varchar(32) primary key, municipality_code varchar(6),"
+                " procedure varchar(64), external_ref varchar(200), body text, created_at timestamp)"
+            )
+        )
+        await connection.execute(
+            text(
+                "CREATE TEMPORARY TABLE plain_task (id varchar(32) primary key, application_id varchar(32),"
+                " kind varchar(16), status varchar(16), urgency bigint)"
+            )
+        )
     for first in range(0, len(lines), 2000):
         async with engine.begin() as connection:
             apps, tasks = [], []
-            for raw in lines[first:first + 2000]:
+            for raw in lines[first : first + 2000]:
                 body = json.loads(raw)
                 app_id = uuid.uuid4().hex
-                apps.append({"id": app_id, "m": "431001", "p": body["procedure"], "r": body["external_ref"],
-                             "b": json.dumps(body["fields"], ensure_ascii=False), "c": now.replace(tzinfo=None)})
-                tasks.append({"id": uuid.uuid4().hex, "a": app_id, "k": "entry", "s": "open", "u": 0})
-            await connection.execute(text(
-                "INSERT INTO plain_application VALUES (:id, :m, :p, :r, :b, :c)"), apps)
-            await connection.execute(text("INSERT INTO plain_task VALUES (:id, :a, :k, :s, :u)"), tasks)
+                apps.append(
+                    {
+                        "id": app_id,
+                        "m": "431001",
+                        "p": body["procedure"],
+                        "r": body["external_ref"],
+                        "b": json.dumps(body["fields"], ensure_ascii=False),
+                        "c": now.replace(tzinfo=None),
+                    }
+                )
+                tasks.append(
+                    {"id": uuid.uuid4().hex, "a": app_id, "k": "entry", "s": "open", "u": 0}
+                )
+            await connection.execute(
+                text("INSERT INTO plain_application VALUES (:id, :m, :p, :r, :b, :c)"), apps
+            )
+            await connection.execute(
+                text("INSERT INTO plain_task VALUES (:id, :a, :k, :s, :u)"), tasks
+            )
     elapsed = time.perf_counter() - started
     await engine.dispose()
     return elapsed
@@ -122,9 +164,20 @@ async def run(options: BenchOptions) -> Result:
             rates.append(count / elapsed)
             baselines.append(count / await plain_insert(url, lines))
         group = f"{db}, 1 process, {count:,} lines"
-        result.rows.append(Row.from_rounds("lines/s stored", "1/s", rates, baseline=baselines,
-                                           target=Target(">=", 2000), group=group,
-                                           note="baseline: plain batched INSERT of the same rows"))
-        result.rows.append(Row.from_rounds("server peak RSS", "MB", peaks, target=Target("<=", 300, "max"),
-                                           group=group))
+        result.rows.append(
+            Row.from_rounds(
+                "lines/s stored",
+                "1/s",
+                rates,
+                baseline=baselines,
+                target=Target(">=", 2000),
+                group=group,
+                note="baseline: plain batched INSERT of the same rows",
+            )
+        )
+        result.rows.append(
+            Row.from_rounds(
+                "server peak RSS", "MB", peaks, target=Target("<=", 300, "max"), group=group
+            )
+        )
     return result

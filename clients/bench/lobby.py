@@ -83,10 +83,27 @@ class Sizes:
     quiet_pct: float = 25.0
 
 
-QUICK = Sizes(displays=200, calls=30, interval_s=0.2, rounds=1, processes=[1], issues=300,
-              issue_concurrency=8, soak_displays=200, soak_collect_s=20.0, soak_warmup_s=60.0)
-FULL = Sizes(displays=1000, calls=200, interval_s=0.25, rounds=3, processes=[1, 2], issues=2000,
-             issue_concurrency=8)
+QUICK = Sizes(
+    displays=200,
+    calls=30,
+    interval_s=0.2,
+    rounds=1,
+    processes=[1],
+    issues=300,
+    issue_concurrency=8,
+    soak_displays=200,
+    soak_collect_s=20.0,
+    soak_warmup_s=60.0,
+)
+FULL = Sizes(
+    displays=1000,
+    calls=200,
+    interval_s=0.25,
+    rounds=3,
+    processes=[1, 2],
+    issues=2000,
+    issue_concurrency=8,
+)
 
 
 def sizes_for(options: BenchOptions) -> Sizes:
@@ -144,8 +161,14 @@ async def _readline(process: subprocess.Popen[Any], wait_s: float) -> dict[str, 
 
 
 class SwarmProcess:
-    def __init__(self, urls: list[str], clients: int, connect_concurrency: int, log_path: Path,
-                 lifetime_s: float) -> None:
+    def __init__(
+        self,
+        urls: list[str],
+        clients: int,
+        connect_concurrency: int,
+        log_path: Path,
+        lifetime_s: float,
+    ) -> None:
         self.config = {"urls": urls, "clients": clients, "connect_concurrency": connect_concurrency}
         self.log_path = log_path
         self.lifetime_s = lifetime_s
@@ -155,7 +178,11 @@ class SwarmProcess:
     async def start(self, wait_s: float = 240.0) -> dict[str, Any]:
         self.process = _spawn_logged(
             [sys.executable, "-m", "clients.bench.display_swarm", str(self.lifetime_s)],
-            self.log_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            self.log_path,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         self.sampler = ProcSampler(self.process.pid).start()
         self._send(self.config)
@@ -169,11 +196,19 @@ class SwarmProcess:
         self.process.stdin.write(json.dumps(payload) + "\n")
         self.process.stdin.flush()
 
-    async def collect(self, final_seq: int, t0: dict[str, float], timeout_s: float,
-                      close: bool) -> dict[str, Any]:
+    async def collect(
+        self, final_seq: int, t0: dict[str, float], timeout_s: float, close: bool
+    ) -> dict[str, Any]:
         assert self.process is not None
-        self._send({"cmd": "collect", "final_seq": final_seq, "t0": t0, "timeout_s": timeout_s,
-                    "close": close})
+        self._send(
+            {
+                "cmd": "collect",
+                "final_seq": final_seq,
+                "t0": t0,
+                "timeout_s": timeout_s,
+                "close": close,
+            }
+        )
         return await _readline(self.process, timeout_s + 120)
 
     def stop(self) -> None:
@@ -206,8 +241,17 @@ class BaselineServer:
 
     async def start(self) -> "BaselineServer":
         self.process = _spawn_logged(
-            [sys.executable, "-m", "clients.bench.baseline_ws", self.mode, "--port", str(self.port)],
-            self.log_path, stdout=subprocess.PIPE if self.mode == "ws" else "log", text=True,
+            [
+                sys.executable,
+                "-m",
+                "clients.bench.baseline_ws",
+                self.mode,
+                "--port",
+                str(self.port),
+            ],
+            self.log_path,
+            stdout=subprocess.PIPE if self.mode == "ws" else "log",
+            text=True,
         )
         if self.mode == "ws":
             await _readline(self.process, 30)
@@ -244,7 +288,9 @@ async def _sleep_until(moment: float) -> None:
 
 def _lean_client(base_url: str, token: str) -> LeanClient:
     """For the timed bursts: a client that leaves the cores to the server it measures."""
-    return LeanClient(base_url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return LeanClient(
+        base_url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
 
 
 def _client(base_url: str, token: str) -> httpx2.AsyncClient:
@@ -253,7 +299,9 @@ def _client(base_url: str, token: str) -> httpx2.AsyncClient:
     )
 
 
-async def issue_some(url: str, demo: Demo, per_category: dict[str, int], concurrency: int = 4) -> int:
+async def issue_some(
+    url: str, demo: Demo, per_category: dict[str, int], concurrency: int = 4
+) -> int:
     """Top the queues up before a round (not measured)."""
     plan = [cat for cat, n in per_category.items() for _ in range(n)]
     issued = 0
@@ -262,7 +310,9 @@ async def issue_some(url: str, demo: Demo, per_category: dict[str, int], concurr
         nonlocal issued
         async with _client(url, demo.token("kiosk")) as kiosk:
             for category in items:
-                response = await kiosk.post(f"/offices/{demo.office_id}/tickets", json={"category": category})
+                response = await kiosk.post(
+                    f"/offices/{demo.office_id}/tickets", json={"category": category}
+                )
                 response.raise_for_status()
                 issued += 1
 
@@ -287,9 +337,15 @@ class Drive:
         return len(self.t0) / span if self.t0 and span > 0 else None
 
 
-async def drive_product(urls: list[str], demo: Demo, calls: int, interval_s: float,
-                        serve: bool = False, stop_at: float | None = None,
-                        drive: Drive | None = None) -> Drive:
+async def drive_product(
+    urls: list[str],
+    demo: Demo,
+    calls: int,
+    interval_s: float,
+    serve: bool = False,
+    stop_at: float | None = None,
+    drive: Drive | None = None,
+) -> Drive:
     """K counters calling on a schedule (one call every interval) and a kiosk issuing between.
 
     With ``serve`` a counter starts and finishes its previous ticket before calling the next
@@ -373,28 +429,40 @@ def _event_data(demo: Demo, number: str, counter_label: str) -> dict[str, Any]:
         "counter_id": demo.counters[0],
         "counter_label": counter_label,
         "call_count": 1,
-        "queues": [{
-            "category_id": category["id"], "prefix": category["prefix"],
-            "name_ja": category["name_ja"], "name_en": category["name_en"],
-            "waiting": 12, "estimate_min": 15,
-        }],
+        "queues": [
+            {
+                "category_id": category["id"],
+                "prefix": category["prefix"],
+                "name_ja": category["name_ja"],
+                "name_en": category["name_en"],
+                "waiting": 12,
+                "estimate_min": 15,
+            }
+        ],
     }
 
 
-async def drive_baseline(bases: list[BaselineServer], demo: Demo, calls: int, interval_s: float,
-                         tag: str) -> tuple[Drive, int]:
+async def drive_baseline(
+    bases: list[BaselineServer], demo: Demo, calls: int, interval_s: float, tag: str
+) -> tuple[Drive, int]:
     """The same schedule against the bare servers: every event goes to every server."""
     drive = Drive()
     k = len(demo.counters)
     drive.started = start = time.monotonic() + 0.2
     final = 0
 
-    async def publish(controls: list[ClientConnection], kind: str, number: str, label: str) -> float:
+    async def publish(
+        controls: list[ClientConnection], kind: str, number: str, label: str
+    ) -> float:
         nonlocal final
-        text = json.dumps({
-            "type": kind, "at": datetime.now(UTC).isoformat(),
-            "data": _event_data(demo, number, label),
-        }, ensure_ascii=False)
+        text = json.dumps(
+            {
+                "type": kind,
+                "at": datetime.now(UTC).isoformat(),
+                "data": _event_data(demo, number, label),
+            },
+            ensure_ascii=False,
+        )
         for control in controls:
             await control.send(text)
         first = math.inf
@@ -451,8 +519,9 @@ class Burst:
         return self.ok / self.elapsed_s if self.elapsed_s > 0 and self.ok else None
 
 
-async def burst(urls: list[str], token: str, count: int, concurrency: int,
-                request: Any, ok_status: int) -> Burst:
+async def burst(
+    urls: list[str], token: str, count: int, concurrency: int, request: Any, ok_status: int
+) -> Burst:
     """``count`` requests from ``concurrency`` clients (each its own connection), as fast as
     they are answered; ``request(client, worker, index)`` sends one."""
     result = Burst()
@@ -489,14 +558,17 @@ async def burst(urls: list[str], token: str, count: int, concurrency: int,
     return result
 
 
-async def issue_and_call_bursts(urls: list[str], demo: Demo, count: int,
-                                concurrency: int) -> tuple[Burst, Burst]:
+async def issue_and_call_bursts(
+    urls: list[str], demo: Demo, count: int, concurrency: int
+) -> tuple[Burst, Burst]:
     categories = demo.categories
     counters = demo.counters
 
     async def issue(client: LeanClient, w: int, index: int) -> Answer:
-        return await client.post(f"/offices/{demo.office_id}/tickets",
-                                 json={"category": categories[(index + w) % len(categories)]})
+        return await client.post(
+            f"/offices/{demo.office_id}/tickets",
+            json={"category": categories[(index + w) % len(categories)]},
+        )
 
     async def call(client: LeanClient, w: int, index: int) -> Answer:
         return await client.post(f"/counters/{counters[(index + w) % len(counters)]}/call-next")
@@ -521,11 +593,25 @@ class Profiler:
             return
         Path(folder).mkdir(parents=True, exist_ok=True)
         for index, pid in enumerate(pids):
-            self.processes.append(spawn(
-                [binary, "record", "-p", str(pid), "-r", "200", "-f", "raw", "--nonblocking",
-                 "-o", str(Path(folder) / f"{label}-server{index}.txt")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+            self.processes.append(
+                spawn(
+                    [
+                        binary,
+                        "record",
+                        "-p",
+                        str(pid),
+                        "-r",
+                        "200",
+                        "-f",
+                        "raw",
+                        "--nonblocking",
+                        "-o",
+                        str(Path(folder) / f"{label}-server{index}.txt"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
 
     def stop(self) -> None:
         for process in self.processes:
@@ -575,8 +661,14 @@ def _server_figures(windows: list[Window], deliveries: int) -> dict[str, float |
     }
 
 
-async def product_round(options: BenchOptions, live: list[Any], demo: Demo, sizes: Sizes,
-                        label: str, beside: ProcSampler | None = None) -> dict[str, Any]:
+async def product_round(
+    options: BenchOptions,
+    live: list[Any],
+    demo: Demo,
+    sizes: Sizes,
+    label: str,
+    beside: ProcSampler | None = None,
+) -> dict[str, Any]:
     """One latency round; ``beside``: a process of the scenario running alongside (the hostile
     scenario's bad clients), whose CPU in the round is reported apart from the host's other
     load as ``beside_cpu_pct``."""
@@ -585,10 +677,16 @@ async def product_round(options: BenchOptions, live: list[Any], demo: Demo, size
     need_b = math.ceil(sizes.calls / 4) + 5
     await issue_some(urls[0], demo, {demo.category("A"): need_a, demo.category("B"): need_b})
     ws_urls = [
-        f"{s.ws_url}/api/v1/ws/offices/{demo.office_id}/lobby?token={demo.token('display')}" for s in live
+        f"{s.ws_url}/api/v1/ws/offices/{demo.office_id}/lobby?token={demo.token('display')}"
+        for s in live
     ]
-    swarm = SwarmProcess(ws_urls, sizes.displays, sizes.connect_concurrency,
-                         options.workdir / f"swarm-{label}.log", lifetime_s=3600)
+    swarm = SwarmProcess(
+        ws_urls,
+        sizes.displays,
+        sizes.connect_concurrency,
+        options.workdir / f"swarm-{label}.log",
+        lifetime_s=3600,
+    )
     profiler: Profiler | None = None
     try:
         ready = await swarm.start()
@@ -607,25 +705,36 @@ async def product_round(options: BenchOptions, live: list[Any], demo: Demo, size
         swarm_window = swarm.sampler.since(swarm_mark)
         beside_window = beside.since(beside_mark) if beside is not None and beside_mark else None
         beside_s = beside_window.cpu_s if beside_window is not None else 0.0
-        machine = host_since(host, sum(w.cpu_s for w in windows) + swarm_window.cpu_s + beside_s,
-                             demo.database)
+        machine = host_since(
+            host, sum(w.cpu_s for w in windows) + swarm_window.cpu_s + beside_s, demo.database
+        )
     finally:
         if profiler is not None:
             profiler.stop()
         swarm.stop()
     return {
-        "ready": ready, "swarm": result, "drive": _drive_summary(drive),
+        "ready": ready,
+        "swarm": result,
+        "drive": _drive_summary(drive),
         "server": _server_figures(windows, result["events_received"]),
-        "swarm_cpu_pct": swarm_window.cpu_pct, "host": machine, "quiet_before": quiet,
+        "swarm_cpu_pct": swarm_window.cpu_pct,
+        "host": machine,
+        "quiet_before": quiet,
         "beside_cpu_pct": beside_window.cpu_pct if beside_window is not None else None,
     }
 
 
-async def baseline_round(options: BenchOptions, bases: list[BaselineServer], demo: Demo,
-                         sizes: Sizes, label: str) -> dict[str, Any]:
+async def baseline_round(
+    options: BenchOptions, bases: list[BaselineServer], demo: Demo, sizes: Sizes, label: str
+) -> dict[str, Any]:
     ws_urls = [f"{b.ws_url}/display" for b in bases]
-    swarm = SwarmProcess(ws_urls, sizes.displays, sizes.connect_concurrency,
-                         options.workdir / f"swarm-{label}.log", lifetime_s=3600)
+    swarm = SwarmProcess(
+        ws_urls,
+        sizes.displays,
+        sizes.connect_concurrency,
+        options.workdir / f"swarm-{label}.log",
+        lifetime_s=3600,
+    )
     try:
         ready = await swarm.start()
         quiet = await wait_for_quiet_host(options, sizes) if sizes.wait_quiet_s > 0 else None
@@ -641,17 +750,25 @@ async def baseline_round(options: BenchOptions, bases: list[BaselineServer], dem
     finally:
         swarm.stop()
     return {
-        "ready": ready, "swarm": result, "drive": _drive_summary(drive),
+        "ready": ready,
+        "swarm": result,
+        "drive": _drive_summary(drive),
         "server": _server_figures(windows, result["events_received"]),
-        "swarm_cpu_pct": swarm_window.cpu_pct, "host": machine, "quiet_before": quiet,
+        "swarm_cpu_pct": swarm_window.cpu_pct,
+        "host": machine,
+        "quiet_before": quiet,
     }
 
 
 def _drive_summary(drive: Drive) -> dict[str, Any]:
     return {
-        "calls": len(drive.t0), "empty": drive.empty, "errors": drive.errors[:20],
-        "error_count": len(drive.errors), "calls_per_s": drive.calls_per_s(),
-        "call_http_ms": summarise(drive.call_ms), "issue_http_ms": summarise(drive.issue_ms),
+        "calls": len(drive.t0),
+        "empty": drive.empty,
+        "errors": drive.errors[:20],
+        "error_count": len(drive.errors),
+        "calls_per_s": drive.calls_per_s(),
+        "call_http_ms": summarise(drive.call_ms),
+        "issue_http_ms": summarise(drive.issue_ms),
     }
 
 
@@ -668,92 +785,240 @@ def _g(rounds: list[dict[str, Any]], *path: str) -> list[Any]:
     return out
 
 
-def latency_rows(group: str, processes: int, product: list[dict[str, Any]],
-                 baseline: list[dict[str, Any]]) -> list[Row]:
+def latency_rows(
+    group: str, processes: int, product: list[dict[str, Any]], baseline: list[dict[str, Any]]
+) -> list[Row]:
     return [row for row in _latency_rows(group, processes, product, baseline) if row is not None]
 
 
-def _latency_rows(group: str, processes: int, product: list[dict[str, Any]],
-                  baseline: list[dict[str, Any]]) -> list[Row | None]:
+def _latency_rows(
+    group: str, processes: int, product: list[dict[str, Any]], baseline: list[dict[str, Any]]
+) -> list[Row | None]:
     p99_target = P99_TARGET_MS.get(processes, P99_TARGET_MS[2])
 
     def problems(rounds: list[dict[str, Any]]) -> list[float]:
-        return [r["swarm"]["resyncs"] + r["swarm"]["dropped"] + (r["ready"]["failed"]) for r in rounds]
+        return [
+            r["swarm"]["resyncs"] + r["swarm"]["dropped"] + (r["ready"]["failed"]) for r in rounds
+        ]
+
     return [
-        Row.from_rounds("call→display p50", "ms", _g(product, "swarm", "latency_ms", "p50"),
-                        baseline=_g(baseline, "swarm", "latency_ms", "p50"), group=group),
-        Row.from_rounds("call→display p99", "ms", _g(product, "swarm", "latency_ms", "p99"),
-                        baseline=_g(baseline, "swarm", "latency_ms", "p99"),
-                        target=Target("<=", p99_target), group=group),
-        Row.from_rounds("call→display max", "ms", _g(product, "swarm", "latency_ms", "max"),
-                        baseline=_g(baseline, "swarm", "latency_ms", "max"), group=group),
-        Row.from_rounds("fan-out to the last display p50", "ms", _g(product, "swarm", "fanout_ms", "p50"),
-                        baseline=_g(baseline, "swarm", "fanout_ms", "p50"), group=group),
-        Row.from_rounds("call deliveries measured", "count", _g(product, "swarm", "call_deliveries"),
-                        baseline=_g(baseline, "swarm", "call_deliveries"), group=group),
-        Row.from_rounds("call-next response time p50", "ms", _g(product, "drive", "call_http_ms", "p50"),
-                        baseline=_g(baseline, "drive", "call_http_ms", "p50"), group=group),
-        Row.from_rounds("call-next response time p99", "ms", _g(product, "drive", "call_http_ms", "p99"),
-                        baseline=_g(baseline, "drive", "call_http_ms", "p99"), group=group),
-        Row.from_rounds("calls/s (paced)", "1/s", _g(product, "drive", "calls_per_s"),
-                        baseline=_g(baseline, "drive", "calls_per_s"), group=group),
-        Row.from_rounds("missed events", "count", _g(product, "swarm", "missed"),
-                        baseline=_g(baseline, "swarm", "missed"),
-                        target=Target("==", 0, over="max"), group=group),
-        Row.from_rounds("out-of-order events", "count", _g(product, "swarm", "out_of_order"),
-                        baseline=_g(baseline, "swarm", "out_of_order"),
-                        target=Target("==", 0, over="max"), group=group),
-        Row.from_rounds("displays failed, dropped or resynced", "count", problems(product),
-                        baseline=problems(baseline), target=Target("==", 0, over="max"), group=group),
-        Row.from_rounds("request errors", "count", _g(product, "drive", "error_count"),
-                        target=Target("==", 0, over="max"), group=group),
-        Row.from_rounds("display connect + snapshot p99", "s",
-                        _g(product, "ready", "connect_s", "p99"),
-                        baseline=_g(baseline, "ready", "connect_s", "p99"), group=group),
-        Row.from_rounds("server CPU (sum of processes)", "% core", _g(product, "server", "cpu_pct"),
-                        baseline=_g(baseline, "server", "cpu_pct"), group=group),
-        Row.from_rounds("server CPU per delivery", "µs", _g(product, "server", "cpu_us_per_delivery"),
-                        baseline=_g(baseline, "server", "cpu_us_per_delivery"), group=group),
-        Row.from_rounds("server peak RSS (sum of processes)", "MB", _g(product, "server", "rss_peak_mb"),
-                        baseline=_g(baseline, "server", "rss_peak_mb"), group=group),
-        Row.from_rounds("PostgreSQL CPU", "% core", _g(product, "host", "postgres_pct"), group=group)
-        if "postgres" in group else None,
-        Row.from_rounds("display swarm CPU (load generator)", "% core", _g(product, "swarm_cpu_pct"),
-                        baseline=_g(baseline, "swarm_cpu_pct"), group=group),
-        Row.from_rounds("other load on the host (noise)", "% core", _g(product, "host", "other_pct"),
-                        baseline=_g(baseline, "host", "other_pct"), group=group),
+        Row.from_rounds(
+            "call→display p50",
+            "ms",
+            _g(product, "swarm", "latency_ms", "p50"),
+            baseline=_g(baseline, "swarm", "latency_ms", "p50"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "call→display p99",
+            "ms",
+            _g(product, "swarm", "latency_ms", "p99"),
+            baseline=_g(baseline, "swarm", "latency_ms", "p99"),
+            target=Target("<=", p99_target),
+            group=group,
+        ),
+        Row.from_rounds(
+            "call→display max",
+            "ms",
+            _g(product, "swarm", "latency_ms", "max"),
+            baseline=_g(baseline, "swarm", "latency_ms", "max"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "fan-out to the last display p50",
+            "ms",
+            _g(product, "swarm", "fanout_ms", "p50"),
+            baseline=_g(baseline, "swarm", "fanout_ms", "p50"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "call deliveries measured",
+            "count",
+            _g(product, "swarm", "call_deliveries"),
+            baseline=_g(baseline, "swarm", "call_deliveries"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "call-next response time p50",
+            "ms",
+            _g(product, "drive", "call_http_ms", "p50"),
+            baseline=_g(baseline, "drive", "call_http_ms", "p50"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "call-next response time p99",
+            "ms",
+            _g(product, "drive", "call_http_ms", "p99"),
+            baseline=_g(baseline, "drive", "call_http_ms", "p99"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "calls/s (paced)",
+            "1/s",
+            _g(product, "drive", "calls_per_s"),
+            baseline=_g(baseline, "drive", "calls_per_s"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "missed events",
+            "count",
+            _g(product, "swarm", "missed"),
+            baseline=_g(baseline, "swarm", "missed"),
+            target=Target("==", 0, over="max"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "out-of-order events",
+            "count",
+            _g(product, "swarm", "out_of_order"),
+            baseline=_g(baseline, "swarm", "out_of_order"),
+            target=Target("==", 0, over="max"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "displays failed, dropped or resynced",
+            "count",
+            problems(product),
+            baseline=problems(baseline),
+            target=Target("==", 0, over="max"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "request errors",
+            "count",
+            _g(product, "drive", "error_count"),
+            target=Target("==", 0, over="max"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "display connect + snapshot p99",
+            "s",
+            _g(product, "ready", "connect_s", "p99"),
+            baseline=_g(baseline, "ready", "connect_s", "p99"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "server CPU (sum of processes)",
+            "% core",
+            _g(product, "server", "cpu_pct"),
+            baseline=_g(baseline, "server", "cpu_pct"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "server CPU per delivery",
+            "µs",
+            _g(product, "server", "cpu_us_per_delivery"),
+            baseline=_g(baseline, "server", "cpu_us_per_delivery"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "server peak RSS (sum of processes)",
+            "MB",
+            _g(product, "server", "rss_peak_mb"),
+            baseline=_g(baseline, "server", "rss_peak_mb"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "PostgreSQL CPU", "% core", _g(product, "host", "postgres_pct"), group=group
+        )
+        if "postgres" in group
+        else None,
+        Row.from_rounds(
+            "display swarm CPU (load generator)",
+            "% core",
+            _g(product, "swarm_cpu_pct"),
+            baseline=_g(baseline, "swarm_cpu_pct"),
+            group=group,
+        ),
+        Row.from_rounds(
+            "other load on the host (noise)",
+            "% core",
+            _g(product, "host", "other_pct"),
+            baseline=_g(baseline, "host", "other_pct"),
+            group=group,
+        ),
     ]
 
 
 def burst_rows(group: str, product: dict[str, Any], baseline: dict[str, Any]) -> list[Row]:
     rows = [
-        Row.from_rounds("ticket issue/s (no displays)", "1/s", [product["issue"]["per_s"]],
-                        baseline=baseline["issue"]["per_s"],
-                        target=Target(">=", ISSUE_TARGET_PER_S), group=group),
-        Row.from_rounds("ticket issue p99", "ms", [product["issue"]["ms"]["p99"]],
-                        baseline=baseline["issue"]["ms"]["p99"], group=group),
-        Row.from_rounds("issue errors", "count", [product["issue"]["errors"]],
-                        target=Target("==", 0), group=group),
-        Row.from_rounds("calls/s (no displays)", "1/s", [product["call"]["per_s"]],
-                        baseline=baseline["call"]["per_s"], group=group),
-        Row.from_rounds("server CPU during the bursts", "% core", [product["issue_cpu_pct"]],
-                        baseline=baseline["issue_cpu_pct"], group=group),
-        Row.from_rounds("PostgreSQL CPU during the bursts", "% core", [product["host"]["postgres_pct"]],
-                        group=group) if "postgres" in group else None,
-        Row.from_rounds("load generator CPU during the bursts", "% core", [product["driver_cpu_pct"]],
-                        baseline=baseline["driver_cpu_pct"], group=group),
+        Row.from_rounds(
+            "ticket issue/s (no displays)",
+            "1/s",
+            [product["issue"]["per_s"]],
+            baseline=baseline["issue"]["per_s"],
+            target=Target(">=", ISSUE_TARGET_PER_S),
+            group=group,
+        ),
+        Row.from_rounds(
+            "ticket issue p99",
+            "ms",
+            [product["issue"]["ms"]["p99"]],
+            baseline=baseline["issue"]["ms"]["p99"],
+            group=group,
+        ),
+        Row.from_rounds(
+            "issue errors",
+            "count",
+            [product["issue"]["errors"]],
+            target=Target("==", 0),
+            group=group,
+        ),
+        Row.from_rounds(
+            "calls/s (no displays)",
+            "1/s",
+            [product["call"]["per_s"]],
+            baseline=baseline["call"]["per_s"],
+            group=group,
+        ),
+        Row.from_rounds(
+            "server CPU during the bursts",
+            "% core",
+            [product["issue_cpu_pct"]],
+            baseline=baseline["issue_cpu_pct"],
+            group=group,
+        ),
+        Row.from_rounds(
+            "PostgreSQL CPU during the bursts",
+            "% core",
+            [product["host"]["postgres_pct"]],
+            group=group,
+        )
+        if "postgres" in group
+        else None,
+        Row.from_rounds(
+            "load generator CPU during the bursts",
+            "% core",
+            [product["driver_cpu_pct"]],
+            baseline=baseline["driver_cpu_pct"],
+            group=group,
+        ),
     ]
     return [row for row in rows if row is not None]
 
 
 def _burst_summary(b: Burst) -> dict[str, Any]:
-    return {"per_s": b.per_s, "ok": b.ok, "other": b.other, "errors": len(b.errors),
-            "error_kinds": sorted(set(b.errors))[:10], "elapsed_s": b.elapsed_s, "ms": summarise(b.ms)}
+    return {
+        "per_s": b.per_s,
+        "ok": b.ok,
+        "other": b.other,
+        "errors": len(b.errors),
+        "error_kinds": sorted(set(b.errors))[:10],
+        "elapsed_s": b.elapsed_s,
+        "ms": summarise(b.ms),
+    }
 
 
-async def measure_bursts(options: BenchOptions, urls: list[str], samplers: list[ProcSampler],
-                         demo: Demo, sizes: Sizes, database_cpu: bool,
-                         pids: list[int] | None = None, label: str = "") -> dict[str, Any]:
+async def measure_bursts(
+    options: BenchOptions,
+    urls: list[str],
+    samplers: list[ProcSampler],
+    demo: Demo,
+    sizes: Sizes,
+    database_cpu: bool,
+    pids: list[int] | None = None,
+    label: str = "",
+) -> dict[str, Any]:
     if sizes.wait_quiet_s > 0:
         await wait_for_quiet_host(options, sizes)
     me = ProcSampler(os.getpid()).start()
@@ -763,7 +1028,9 @@ async def measure_bursts(options: BenchOptions, urls: list[str], samplers: list[
         own = me.mark()
         database = demo.database if database_cpu else None
         host = host_mark(database)
-        issued, called = await issue_and_call_bursts(urls, demo, sizes.issues, sizes.issue_concurrency)
+        issued, called = await issue_and_call_bursts(
+            urls, demo, sizes.issues, sizes.issue_concurrency
+        )
         windows = _windows(samplers, marks)
         driver = me.since(own)
         machine = host_since(host, sum(w.cpu_s for w in windows), database)
@@ -774,21 +1041,32 @@ async def measure_bursts(options: BenchOptions, urls: list[str], samplers: list[
     total_wall = issued.elapsed_s + called.elapsed_s
     cpu = sum(w.cpu_s for w in windows)
     return {
-        "issue": _burst_summary(issued), "call": _burst_summary(called),
+        "issue": _burst_summary(issued),
+        "call": _burst_summary(called),
         "issue_cpu_pct": 100.0 * cpu / max(max(w.wall_s for w in windows), total_wall, 1e-9),
-        "driver_cpu_pct": driver.cpu_pct, "host": machine,
+        "driver_cpu_pct": driver.cpu_pct,
+        "host": machine,
     }
 
 
-async def run_variant(options: BenchOptions, db: str, url: str, demo: Demo, sizes: Sizes,
-                      processes: int, result: Result) -> None:
+async def run_variant(
+    options: BenchOptions,
+    db: str,
+    url: str,
+    demo: Demo,
+    sizes: Sizes,
+    processes: int,
+    result: Result,
+) -> None:
     group = f"{db}, {processes} process{'es' if processes > 1 else ''}, {sizes.displays} displays"
     options.log(f"lobby: {group}: starting {processes} server(s)")
     details: dict[str, Any] = {"product": [], "baseline": []}
     prefix = f"server-{db}-{processes}p"
     with servers(url, processes, options.workdir, prefix, options.env_params()) as live:
-        bases = [await BaselineServer("ws", options.workdir / f"baseline-ws-{i}.log").start()
-                 for i in range(processes if sizes.rounds > 0 else 0)]
+        bases = [
+            await BaselineServer("ws", options.workdir / f"baseline-ws-{i}.log").start()
+            for i in range(processes if sizes.rounds > 0 else 0)
+        ]
         try:
             for index in range(sizes.rounds):
                 label = f"{db}-{processes}p-r{index + 1}"
@@ -819,8 +1097,14 @@ async def run_variant(options: BenchOptions, db: str, url: str, demo: Demo, size
         if sizes.issues > 0:
             options.log(f"lobby: {group}: issue and call bursts ({sizes.issues} tickets)")
             product_burst = await measure_bursts(
-                options, [s.url for s in live], [s.sampler for s in live], demo, sizes,
-                database_cpu=True, pids=[s.pid for s in live], label=f"{db}-{processes}p-bursts",
+                options,
+                [s.url for s in live],
+                [s.sampler for s in live],
+                demo,
+                sizes,
+                database_cpu=True,
+                pids=[s.pid for s in live],
+                label=f"{db}-{processes}p-bursts",
             )
         else:
             product_burst = None
@@ -828,23 +1112,36 @@ async def run_variant(options: BenchOptions, db: str, url: str, demo: Demo, size
             if server.process is not None and server.process.poll() is not None:
                 result.notes.append(f"{group}: server exited early: {tail(server.log_path, 500)}")
     if product_burst is not None:
-        http = [await BaselineServer("http", options.workdir / f"baseline-http-{i}.log").start()
-                for i in range(processes)]
+        http = [
+            await BaselineServer("http", options.workdir / f"baseline-http-{i}.log").start()
+            for i in range(processes)
+        ]
         try:
-            base_burst = await measure_bursts(options, [h.url for h in http],
-                                              [h.sampler for h in http], demo, sizes, database_cpu=False)
+            base_burst = await measure_bursts(
+                options,
+                [h.url for h in http],
+                [h.sampler for h in http],
+                demo,
+                sizes,
+                database_cpu=False,
+            )
         finally:
             for h in http:
                 h.stop()
-        result.rows += burst_rows(group.rsplit(",", 1)[0] + ", no displays", product_burst, base_burst)
+        result.rows += burst_rows(
+            group.rsplit(",", 1)[0] + ", no displays", product_burst, base_burst
+        )
         details["bursts"] = {"product": product_burst, "baseline": base_burst}
         if product_burst["driver_cpu_pct"] > 85:
             result.notes.append(
                 f"{group}: the load generator used {product_burst['driver_cpu_pct']:.0f}% of a core "
                 "during the bursts; the issue rate may be the generator's limit"
             )
-    noisy = [r["host"]["other_pct"] for r in details["product"] + details["baseline"]
-             if r["host"]["other_pct"] > 15]
+    noisy = [
+        r["host"]["other_pct"]
+        for r in details["product"] + details["baseline"]
+        if r["host"]["other_pct"] > 15
+    ]
     if noisy:
         result.notes.append(
             f"{group}: other work on the host used up to {max(noisy):.0f}% of a core during "
@@ -856,8 +1153,9 @@ async def run_variant(options: BenchOptions, db: str, url: str, demo: Demo, size
     result.details[group] = details
 
 
-async def run_soak(options: BenchOptions, db: str, url: str, demo: Demo, sizes: Sizes,
-                   result: Result) -> None:
+async def run_soak(
+    options: BenchOptions, db: str, url: str, demo: Demo, sizes: Sizes, result: Result
+) -> None:
     minutes = options.soak_minutes
     total_s = minutes * 60
     warmup_s = min(sizes.soak_warmup_s, total_s / 3)
@@ -868,16 +1166,29 @@ async def run_soak(options: BenchOptions, db: str, url: str, demo: Demo, sizes: 
         server = live[0]
         await issue_some(server.url, demo, {demo.category("A"): 30, demo.category("B"): 30})
         ws_url = f"{server.ws_url}/api/v1/ws/offices/{demo.office_id}/lobby?token={demo.token('display')}"
-        swarm = SwarmProcess([ws_url], sizes.soak_displays, sizes.connect_concurrency,
-                             options.workdir / "swarm-soak.log", lifetime_s=total_s + 900)
+        swarm = SwarmProcess(
+            [ws_url],
+            sizes.soak_displays,
+            sizes.connect_concurrency,
+            options.workdir / "swarm-soak.log",
+            lifetime_s=total_s + 900,
+        )
         try:
             ready = await swarm.start()
             began = time.monotonic()
             stop_at = began + total_s
             drive = Drive()
-            load = asyncio.create_task(drive_product(
-                [server.url], demo, 0, sizes.soak_interval_s, serve=True, stop_at=stop_at, drive=drive
-            ))
+            load = asyncio.create_task(
+                drive_product(
+                    [server.url],
+                    demo,
+                    0,
+                    sizes.soak_interval_s,
+                    serve=True,
+                    stop_at=stop_at,
+                    drive=drive,
+                )
+            )
             sent: set[str] = set()
             while True:
                 last = time.monotonic() + sizes.soak_collect_s >= stop_at
@@ -890,17 +1201,24 @@ async def run_soak(options: BenchOptions, db: str, url: str, demo: Demo, sizes: 
                 report = await swarm.collect(final_seq, {**t0}, timeout_s=30, close=last)
                 sent |= set(t0)
                 report["at_s"] = time.monotonic() - began
-                report["rss_mb"] = server.sampler.samples[-1].rss_bytes / 2**20 if server.sampler else None
+                report["rss_mb"] = (
+                    server.sampler.samples[-1].rss_bytes / 2**20 if server.sampler else None
+                )
                 windows.append(report)
                 options.log(
                     "lobby: soak {at:.0f} s: p99 {p99:.1f} ms, missed {m}, rss {rss:.1f} MB".format(
-                        at=report["at_s"], p99=report["latency_ms"]["p99"] or math.nan,
-                        m=report["missed"], rss=report["rss_mb"] or 0,
+                        at=report["at_s"],
+                        p99=report["latency_ms"]["p99"] or math.nan,
+                        m=report["missed"],
+                        rss=report["rss_mb"] or 0,
                     )
                 )
                 if last:
                     break
-            samples = [(s.at - began, s.rss_bytes / 2**20) for s in (server.sampler.samples if server.sampler else [])]
+            samples = [
+                (s.at - began, s.rss_bytes / 2**20)
+                for s in (server.sampler.samples if server.sampler else [])
+            ]
         finally:
             swarm.stop()
     after = [(t, r) for t, r in samples if t >= warmup_s]
@@ -911,26 +1229,55 @@ async def run_soak(options: BenchOptions, db: str, url: str, demo: Demo, sizes: 
     p99s = [w["latency_ms"]["p99"] for w in windows if w["latency_ms"]["p99"] is not None]
     problems = sum(w["resyncs"] for w in windows) + windows[-1]["dropped"] + ready["failed"]
     result.rows += [
-        Row.from_rounds("RSS after warm-up", "MB", [at_warmup], group=group,
-                        note=f"warm-up {warmup_s:.0f} s"),
+        Row.from_rounds(
+            "RSS after warm-up", "MB", [at_warmup], group=group, note=f"warm-up {warmup_s:.0f} s"
+        ),
         Row.from_rounds("RSS at end", "MB", [at_end], group=group),
-        Row.from_rounds("RSS growth after warm-up", "%", [100.0 * growth / at_warmup],
-                        target=Target("<=", SOAK_GROWTH_TARGET_PCT), group=group),
+        Row.from_rounds(
+            "RSS growth after warm-up",
+            "%",
+            [100.0 * growth / at_warmup],
+            target=Target("<=", SOAK_GROWTH_TARGET_PCT),
+            group=group,
+        ),
         Row.from_rounds("RSS trend after warm-up", "MB/h", [slope], group=group),
-        Row.from_rounds("call→display p99, per window (median, min–max)", "ms", p99s,
-                        target=Target("<=", P99_TARGET_MS[1]), group=group),
+        Row.from_rounds(
+            "call→display p99, per window (median, min–max)",
+            "ms",
+            p99s,
+            target=Target("<=", P99_TARGET_MS[1]),
+            group=group,
+        ),
         Row.from_rounds("calls", "count", [len(drive.t0)], group=group),
-        Row.from_rounds("missed events", "count", [sum(w["missed"] for w in windows)],
-                        target=Target("==", 0), group=group),
-        Row.from_rounds("out-of-order events", "count", [sum(w["out_of_order"] for w in windows)],
-                        target=Target("==", 0), group=group),
-        Row.from_rounds("displays failed, dropped or resynced", "count", [problems],
-                        target=Target("==", 0), group=group),
-        Row.from_rounds("request errors", "count", [len(drive.errors)], target=Target("==", 0),
-                        group=group),
+        Row.from_rounds(
+            "missed events",
+            "count",
+            [sum(w["missed"] for w in windows)],
+            target=Target("==", 0),
+            group=group,
+        ),
+        Row.from_rounds(
+            "out-of-order events",
+            "count",
+            [sum(w["out_of_order"] for w in windows)],
+            target=Target("==", 0),
+            group=group,
+        ),
+        Row.from_rounds(
+            "displays failed, dropped or resynced",
+            "count",
+            [problems],
+            target=Target("==", 0),
+            group=group,
+        ),
+        Row.from_rounds(
+            "request errors", "count", [len(drive.errors)], target=Target("==", 0), group=group
+        ),
     ]
     result.details[group] = {
-        "ready": ready, "windows": windows, "drive": _drive_summary(drive),
+        "ready": ready,
+        "windows": windows,
+        "drive": _drive_summary(drive),
         "rss_mb": [(round(t, 1), round(r, 2)) for t, r in samples[:: max(1, len(samples) // 400)]],
     }
 
@@ -971,8 +1318,9 @@ async def run(options: BenchOptions) -> Result:
             await run_variant(options, db, url, demo, sizes, processes, result)
     if options.soak_minutes > 0:
         db = "postgres" if "postgres" in dbs else dbs[0]
-        await run_soak(options, db, options.database_url(db, "bench_lobby"), await prepare(db),
-                       sizes, result)
+        await run_soak(
+            options, db, options.database_url(db, "bench_lobby"), await prepare(db), sizes, result
+        )
     if sizes.rounds > 0:
         result.notes.append(
             f"{sizes.calls} calls per round, one every {sizes.interval_s:g} s by 4 counters, a ticket "

@@ -194,7 +194,9 @@ def host_mark(database: str | None = None) -> HostMark:
     return HostMark(time.monotonic(), host_busy_s(), postgres, read_cpu_s(os.getpid()))
 
 
-def host_since(start: HostMark, measured_cpu_s: float, database: str | None = None) -> dict[str, float]:
+def host_since(
+    start: HostMark, measured_cpu_s: float, database: str | None = None
+) -> dict[str, float]:
     """Where the machine's CPU went since ``start``, in % of one core: all of it, the
     PostgreSQL backends serving ``database``, this load generator, and what is left after
     ``measured_cpu_s`` (servers, swarm): other work on the host, which makes the figures noisy

@@ -36,9 +36,18 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 async def operators(url: str, admin_token: str, count: int) -> list[str]:
-    async with httpx2.AsyncClient(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {admin_token}"}) as admin:
-        return [(await admin.post("/admin/tokens", json={"role": "operator", "name": f"bench {n}", "employer": "city"})
-                 ).json()["token"] for n in range(count)]
+    async with httpx2.AsyncClient(
+        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {admin_token}"}
+    ) as admin:
+        return [
+            (
+                await admin.post(
+                    "/admin/tokens",
+                    json={"role": "operator", "name": f"bench {n}", "employer": "city"},
+                )
+            ).json()["token"]
+            for n in range(count)
+        ]
 
 
 async def drive(
@@ -58,8 +67,14 @@ async def drive(
     drained_at: list[float] = []
     # Lean clients (clients/bench/http1.py): the load generator shares the cores with what it
     # measures, and a general HTTP client costs it about a millisecond of CPU per request.
-    clients = [LeanClient(urls[n % len(urls)] + "/api/v1", timeout=60,
-                          headers={"Authorization": f"Bearer {token}"}) for n, token in enumerate(tokens)]
+    clients = [
+        LeanClient(
+            urls[n % len(urls)] + "/api/v1",
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        for n, token in enumerate(tokens)
+    ]
     started_at = time.perf_counter()
     stop_at = started_at + seconds
 
@@ -78,8 +93,10 @@ async def drive(
                 task = response.json()
                 if keying_s:
                     await asyncio.sleep(pace.uniform(0.5 * keying_s, 1.5 * keying_s))
-                done = await client.post(f"/work/{task['id']}/submit",
-                                         json={"lease_token": task["lease_token"], "values": task["form"]["values"]})
+                done = await client.post(
+                    f"/work/{task['id']}/submit",
+                    json={"lease_token": task["lease_token"], "values": task["form"]["values"]},
+                )
                 if done.status_code == 200:
                     pairs += 1
 
@@ -88,11 +105,17 @@ async def drive(
     return latencies, pairs / max(elapsed, 1e-6)
 
 
-async def baseline(dsn: str, rows: int, connections: int, seconds: float) -> tuple[list[float], float]:
+async def baseline(
+    dsn: str, rows: int, connections: int, seconds: float
+) -> tuple[list[float], float]:
     setup = await asyncpg.connect(dsn)
-    await setup.execute("DROP TABLE IF EXISTS plain_queue; CREATE TABLE plain_queue (id bigserial primary key,"
-                        " status text not null default 'open', holder int, urgency bigint not null)")
-    await setup.execute("INSERT INTO plain_queue (urgency) SELECT g FROM generate_series(1, $1) g", rows)
+    await setup.execute(
+        "DROP TABLE IF EXISTS plain_queue; CREATE TABLE plain_queue (id bigserial primary key,"
+        " status text not null default 'open', holder int, urgency bigint not null)"
+    )
+    await setup.execute(
+        "INSERT INTO plain_queue (urgency) SELECT g FROM generate_series(1, $1) g", rows
+    )
     await setup.execute("CREATE INDEX ON plain_queue (status, urgency)")
     await setup.close()
     latencies: list[float] = []
@@ -110,13 +133,17 @@ async def baseline(dsn: str, rows: int, connections: int, seconds: float) -> tup
                 async with connection.transaction():
                     claimed = await connection.fetchval(
                         "UPDATE plain_queue SET status = 'leased', holder = $1 WHERE id = (SELECT id FROM plain_queue"
-                        " WHERE status = 'open' ORDER BY urgency LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id", n)
+                        " WHERE status = 'open' ORDER BY urgency LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
+                        n,
+                    )
                 latencies.append(time.perf_counter() - started)
                 if claimed is None:
                     drained_at.append(time.perf_counter())
                     return
                 async with connection.transaction():
-                    await connection.execute("UPDATE plain_queue SET status = 'done' WHERE id = $1", claimed)
+                    await connection.execute(
+                        "UPDATE plain_queue SET status = 'done' WHERE id = $1", claimed
+                    )
                 pairs += 1
         finally:
             await connection.close()
@@ -130,8 +157,12 @@ async def ceiling(urls: list[str], connections: int, seconds: float) -> float:
     """Pairs per second of two bare requests (a claim and a submit that do nothing), from the
     same lean clients, against a bare ASGI app under the same uvicorn: the most any HTTP
     service on this stack and machine could do, before any database or validation work."""
-    clients = [LeanClient(urls[n % len(urls)] + "/api/v1", timeout=60, headers={"Authorization": "Bearer x"})
-               for n in range(connections)]
+    clients = [
+        LeanClient(
+            urls[n % len(urls)] + "/api/v1", timeout=60, headers={"Authorization": "Bearer x"}
+        )
+        for n in range(connections)
+    ]
     pairs = 0
     started_at = time.perf_counter()
     stop_at = started_at + seconds
@@ -161,18 +192,33 @@ async def run(options: BenchOptions) -> Result:
     dsn = url.replace("postgresql+asyncpg", "postgresql")
     lines = [status_report_line(n) for n in range(tasks)]
     for processes in process_counts:
-        figures: dict[str, list[float | None]] = {k: [] for k in (
-            "p50", "p99", "rate", "paced_p50", "paced_p99", "base_p50", "base_p99", "base_rate", "ceiling")}
+        figures: dict[str, list[float | None]] = {
+            k: []
+            for k in (
+                "p50",
+                "p99",
+                "rate",
+                "paced_p50",
+                "paced_p99",
+                "base_p50",
+                "base_p99",
+                "base_rate",
+                "ceiling",
+            )
+        }
         for round_ in range(rounds):
             await recreate_database(url)
             demo = await asyncio.to_thread(seed_demo, url, options.env_params())
-            with servers(url, processes, options.workdir, f"queue-{processes}-{round_}",
-                         options.env_params()) as started:
+            with servers(
+                url, processes, options.workdir, f"queue-{processes}-{round_}", options.env_params()
+            ) as started:
                 urls = [s.url for s in started]
                 options.log(f"queue: {processes} process(es): loading {tasks} applications")
                 await send(urls[0], demo["tokens"]["intake"], lines, 5000)
                 tokens = await operators(urls[0], demo["tokens"]["admin"], count)
-                options.log(f"queue: {count} operators keying for {seconds:g} s ({keying_s:g} s a form)")
+                options.log(
+                    f"queue: {count} operators keying for {seconds:g} s ({keying_s:g} s a form)"
+                )
                 paced, _rate = await drive(urls, tokens, seconds, keying_s)
                 options.log(f"queue: {count} operators flat out for {seconds:g} s")
                 latencies, rate = await drive(urls, tokens, seconds)
@@ -185,31 +231,83 @@ async def run(options: BenchOptions) -> Result:
             figures["base_p50"].append(1000 * statistics.median(base_latencies))
             figures["base_p99"].append(1000 * (percentile(base_latencies, 0.99) or 0))
             figures["base_rate"].append(base_rate)
-            bare = [await BaselineServer("http", options.workdir / f"queue-ceiling-{processes}-{round_}-{i}.log").start()
-                    for i in range(processes)]
+            bare = [
+                await BaselineServer(
+                    "http", options.workdir / f"queue-ceiling-{processes}-{round_}-{i}.log"
+                ).start()
+                for i in range(processes)
+            ]
             try:
-                figures["ceiling"].append(await ceiling([b.url for b in bare], count, min(seconds, 10.0)))
+                figures["ceiling"].append(
+                    await ceiling([b.url for b in bare], count, min(seconds, 10.0))
+                )
             finally:
                 for server in bare:
                     server.stop()
         group = f"postgres, {processes} process(es), {count} operators, {tasks:,} tasks"
         result.rows += [
-            Row.from_rounds(f"claim p50, keying {keying_s:g} s/form", "ms", figures["paced_p50"], group=group),
-            Row.from_rounds(f"claim p99, keying {keying_s:g} s/form", "ms", figures["paced_p99"],
-                            baseline=figures["base_p99"], target=Target("<=", 50), group=group),
-            Row.from_rounds("claim p50, flat out", "ms", figures["p50"], baseline=figures["base_p50"], group=group),
-            Row.from_rounds("claim p99, flat out", "ms", figures["p99"], baseline=figures["base_p99"], group=group),
-            Row.from_rounds("claim+submit, flat out", "1/s", figures["rate"], baseline=figures["base_rate"],
-                            target=None, group=group),
+            Row.from_rounds(
+                f"claim p50, keying {keying_s:g} s/form", "ms", figures["paced_p50"], group=group
+            ),
+            Row.from_rounds(
+                f"claim p99, keying {keying_s:g} s/form",
+                "ms",
+                figures["paced_p99"],
+                baseline=figures["base_p99"],
+                target=Target("<=", 50),
+                group=group,
+            ),
+            Row.from_rounds(
+                "claim p50, flat out",
+                "ms",
+                figures["p50"],
+                baseline=figures["base_p50"],
+                group=group,
+            ),
+            Row.from_rounds(
+                "claim p99, flat out",
+                "ms",
+                figures["p99"],
+                baseline=figures["base_p99"],
+                group=group,
+            ),
+            Row.from_rounds(
+                "claim+submit, flat out",
+                "1/s",
+                figures["rate"],
+                baseline=figures["base_rate"],
+                target=None,
+                group=group,
+            ),
         ]
-        ratios = [r / b for r, b in zip(figures["rate"], figures["base_rate"], strict=True) if r and b]
-        result.rows.append(Row.from_rounds("claim+submit ÷ SKIP LOCKED loop", "×", ratios,
-                                           target=Target(">=", 0.3), group=group))
-        result.rows.append(Row.from_rounds("HTTP ceiling: 2 bare requests a pair", "1/s", figures["ceiling"],
-                                           baseline=figures["base_rate"], group=group))
-    result.notes.append("HTTP ceiling: as many uvicorn processes (as `madoguchi serve`) with an ASGI app that answers "
-                        "at once, the same lean clients and connections; its ratio is the most the target ratio "
-                        "could be for any HTTP service on this machine")
-    result.notes.append("baseline: the textbook UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) claim and "
-                        "an UPDATE to complete, on a bare table, same connections, same run")
+        ratios = [
+            r / b for r, b in zip(figures["rate"], figures["base_rate"], strict=True) if r and b
+        ]
+        result.rows.append(
+            Row.from_rounds(
+                "claim+submit ÷ SKIP LOCKED loop",
+                "×",
+                ratios,
+                target=Target(">=", 0.3),
+                group=group,
+            )
+        )
+        result.rows.append(
+            Row.from_rounds(
+                "HTTP ceiling: 2 bare requests a pair",
+                "1/s",
+                figures["ceiling"],
+                baseline=figures["base_rate"],
+                group=group,
+            )
+        )
+    result.notes.append(
+        "HTTP ceiling: as many uvicorn processes (as `madoguchi serve`) with an ASGI app that answers "
+        "at once, the same lean clients and connections; its ratio is the most the target ratio "
+        "could be for any HTTP service on this machine"
+    )
+    result.notes.append(
+        "baseline: the textbook UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) claim and "
+        "an UPDATE to complete, on a bare table, same connections, same run"
+    )
     return result

@@ -132,9 +132,19 @@ class Row:
             base = None if baseline is None else float(baseline)
         ratio = median / base if median is not None and base not in (None, 0) else None
         return cls(
-            metric=metric, unit=unit, value=median, min=low, max=high, baseline=base, ratio=ratio,
-            target=target, met=target.check(median, low, high) if target else None, group=group,
-            rounds=present, baseline_rounds=base_rounds, note=note,
+            metric=metric,
+            unit=unit,
+            value=median,
+            min=low,
+            max=high,
+            baseline=base,
+            ratio=ratio,
+            target=target,
+            met=target.check(median, low, high) if target else None,
+            group=group,
+            rounds=present,
+            baseline_rounds=base_rounds,
+            note=note,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -257,10 +267,18 @@ def format_table(results: list[Result], missing: list[str] = ()) -> str:  # type
             span = f"{_fmt(row.min)}–{_fmt(row.max)}" if len(row.rounds) > 1 else ""
             met = {True: "yes", False: "NO", None: ""}[row.met]
             ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "–"
-            body.append([
-                row.metric, row.unit, _fmt(row.value), span, _fmt(row.baseline), ratio,
-                str(row.target) if row.target else "", met,
-            ])
+            body.append(
+                [
+                    row.metric,
+                    row.unit,
+                    _fmt(row.value),
+                    span,
+                    _fmt(row.baseline),
+                    ratio,
+                    str(row.target) if row.target else "",
+                    met,
+                ]
+            )
         for note in result.notes:
             body.append(f"   note: {note}")
     for name in missing:
@@ -269,11 +287,13 @@ def format_table(results: list[Result], missing: list[str] = ()) -> str:  # type
     for item in body:
         if isinstance(item, list):
             widths = [max(w, len(c)) for w, c in zip(widths, item, strict=True)]
+
     def line(cells: list[str]) -> str:
         return "  ".join(
             c.ljust(w) if i < 2 else c.rjust(w) if i < 6 else c.ljust(w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
+
     lines.append(line(header))
     lines.append(line(["-" * w for w in widths]))
     for item in body:
@@ -281,7 +301,9 @@ def format_table(results: list[Result], missing: list[str] = ()) -> str:  # type
     return "\n".join(lines)
 
 
-def results_json(results: list[Result], options: BenchOptions, missing: list[str]) -> dict[str, Any]:
+def results_json(
+    results: list[Result], options: BenchOptions, missing: list[str]
+) -> dict[str, Any]:
     return {
         "version": 1,
         "mode": "quick" if options.quick else "full",
@@ -292,7 +314,9 @@ def results_json(results: list[Result], options: BenchOptions, missing: list[str
             "platform": platform.platform(),
         },
         "options": {
-            "dbs": options.dbs, "rounds": options.rounds, "soak_minutes": options.soak_minutes,
+            "dbs": options.dbs,
+            "rounds": options.rounds,
+            "soak_minutes": options.soak_minutes,
             "params": options.params,
         },
         "scenarios": {
@@ -371,7 +395,9 @@ _RUN_DATABASE = re.compile(r"^bench_[a-z0-9_]+_([0-9]+)$")
 
 
 def _admin_dsn(parsed: Any) -> str:
-    return parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    return parsed.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -445,11 +471,16 @@ def server_env(database_url: str, extra: dict[str, str] | None = None) -> dict[s
     }
 
 
-def seed_demo(database_url: str, extra_env: dict[str, str] | None = None, municipality: str = "431001") -> dict[str, Any]:
+def seed_demo(
+    database_url: str, extra_env: dict[str, str] | None = None, municipality: str = "431001"
+) -> dict[str, Any]:
     """``madoguchi seed-demo --json`` (migrates first): office, categories, counters, tokens."""
     done = subprocess.run(
         [sys.executable, "-m", "app", "seed-demo", "--municipality", municipality, "--json"],
-        env=server_env(database_url, extra_env), capture_output=True, text=True, timeout=120,
+        env=server_env(database_url, extra_env),
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
     if done.returncode != 0:
@@ -460,8 +491,13 @@ def seed_demo(database_url: str, extra_env: dict[str, str] | None = None, munici
 class ServerProcess:
     """``python -m app serve --port P`` against ``database_url``, sampled for CPU and RSS."""
 
-    def __init__(self, database_url: str, log_path: Path, extra_env: dict[str, str] | None = None,
-                 port: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
         self.database_url = database_url
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -480,7 +516,9 @@ class ServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.process = spawn(
             [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
-            env=server_env(self.database_url, self.extra_env), stdout=log, stderr=log,
+            env=server_env(self.database_url, self.extra_env),
+            stdout=log,
+            stderr=log,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -512,8 +550,13 @@ class ServerProcess:
 
 
 @contextmanager
-def servers(database_url: str, count: int, workdir: Path, prefix: str,
-            extra_env: dict[str, str] | None = None) -> Iterator[list[ServerProcess]]:
+def servers(
+    database_url: str,
+    count: int,
+    workdir: Path,
+    prefix: str,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[list[ServerProcess]]:
     started: list[ServerProcess] = []
     try:
         for index in range(count):
@@ -546,7 +589,9 @@ async def run_scenarios(names: list[str], options: BenchOptions) -> tuple[list[R
                 missing.append(name)
                 options.log(f"{name}: not available yet")
                 continue
-            options.log(f"{name}: {'quick' if options.quick else 'full'} run, work folder {options.workdir}")
+            options.log(
+                f"{name}: {'quick' if options.quick else 'full'} run, work folder {options.workdir}"
+            )
             started = time.monotonic()
             result = await scenario(options)
             result.elapsed_s = time.monotonic() - started

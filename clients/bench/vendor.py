@@ -156,7 +156,9 @@ async def measure(options: BenchOptions, db: str, count: int, round_: int) -> di
     with ServerProcess(url, options.workdir / f"vendor-{db}-{count}-{round_}.log", env) as server:
         assert server.sampler is not None
         admin = {"Authorization": f"Bearer {demo['tokens']['admin']}"}
-        async with httpx2.AsyncClient(base_url=server.url + "/api/v1", timeout=600, headers=admin) as client:
+        async with httpx2.AsyncClient(
+            base_url=server.url + "/api/v1", timeout=600, headers=admin
+        ) as client:
             contract = (
                 await client.post(
                     "/admin/vendor-contracts",
@@ -170,7 +172,9 @@ async def measure(options: BenchOptions, db: str, count: int, round_: int) -> di
                 )
             ).json()
             token = (
-                await client.post(f"/admin/vendor-contracts/{contract['id']}/tokens", json={"name": "bench"})
+                await client.post(
+                    f"/admin/vendor-contracts/{contract['id']}/tokens", json={"name": "bench"}
+                )
             ).json()["token"]
             mark = server.sampler.mark()
             started = time.perf_counter()
@@ -181,7 +185,9 @@ async def measure(options: BenchOptions, db: str, count: int, round_: int) -> di
             [batch] = sealed.json()["batches"]
             figures["items"] = batch["item_count"]
         vendor = {"Authorization": f"Bearer {token}"}
-        async with httpx2.AsyncClient(base_url=server.url + "/api/v1", timeout=600, headers=vendor) as client:
+        async with httpx2.AsyncClient(
+            base_url=server.url + "/api/v1", timeout=600, headers=vendor
+        ) as client:
             grant = (await client.post(f"/vendor/batches/{batch['id']}/lease")).json()
             files = {(f["format"], f["encoding"]): f for f in grant["manifest"]["files"]}
             for fmt, encoding in FILES:
@@ -202,7 +208,9 @@ async def measure(options: BenchOptions, db: str, count: int, round_: int) -> di
                 window = server.sampler.since(mark)
                 figures["stream_rss_mb"] = max(figures["stream_rss_mb"], window.rss_peak_mb)
                 if digest.hexdigest() != files[(fmt, encoding)]["sha256"]:
-                    raise RuntimeError(f"{fmt}/{encoding}: the download does not match the manifest")
+                    raise RuntimeError(
+                        f"{fmt}/{encoding}: the download does not match the manifest"
+                    )
                 figures.setdefault("bytes", {})[(fmt, encoding)] = size
     figures["floor_s"] = await floor(url, batch["id"])
     return figures
@@ -229,7 +237,9 @@ async def run(options: BenchOptions) -> Result:
                 )
             )
             result.rows.append(
-                Row.from_rounds("seal rate", "items/s", [f["items"] / f["seal_s"] for f in runs], group=group)
+                Row.from_rounds(
+                    "seal rate", "items/s", [f["items"] / f["seal_s"] for f in runs], group=group
+                )
             )
             floor_rate = [f["items"] / f["floor_s"] for f in runs]
             for fmt, encoding in FILES:
@@ -290,7 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     options = BenchOptions(
         quick=args.quick,
         rounds=args.rounds,
-        dbs=None if args.db is None else (["sqlite", "postgres"] if args.db == "both" else [args.db]),
+        dbs=None
+        if args.db is None
+        else (["sqlite", "postgres"] if args.db == "both" else [args.db]),
         params=dict(item.split("=", 1) for item in args.opt),
     )
     started = time.monotonic()

@@ -106,7 +106,11 @@ class VendorClient:
     def download(self, batch: str, fmt: str, encoding: str, grant: dict[str, Any]) -> Path:
         """The file, resumed from what is on disk, verified against the manifest's SHA-256."""
         info = next(
-            (f for f in grant["manifest"]["files"] if f["format"] == fmt and f["encoding"] == encoding),
+            (
+                f
+                for f in grant["manifest"]["files"]
+                if f["format"] == fmt and f["encoding"] == encoding
+            ),
             None,
         )
         if info is None:
@@ -178,7 +182,9 @@ class VendorClient:
 
     def ack(self, batch: str) -> dict[str, Any]:
         answer = self._check(
-            self.http.post(f"/vendor/batches/{batch}/ack", headers={"Lease-Token": self.token(batch)})
+            self.http.post(
+                f"/vendor/batches/{batch}/ack", headers={"Lease-Token": self.token(batch)}
+            )
         )
         (self.folder / batch / "lease.json").unlink(missing_ok=True)
         return answer  # type: ignore[no-any-return]
@@ -220,7 +226,9 @@ def options(
     url: Annotated[
         str, typer.Option(envvar="MADOGUCHI_VENDOR_URL", help="The city's service")
     ] = "http://127.0.0.1:8000",
-    token: Annotated[str, typer.Option(envvar="MADOGUCHI_VENDOR_TOKEN", help="Our vendor token")] = "",
+    token: Annotated[
+        str, typer.Option(envvar="MADOGUCHI_VENDOR_TOKEN", help="Our vendor token")
+    ] = "",
     folder: Annotated[Path, typer.Option("--dir", help="Where leases and files are kept")] = Path(
         "madoguchi-batches"
     ),
@@ -253,7 +261,9 @@ def run(work: Any) -> Any:
 
 @app.command("list")
 def list_batches(
-    state: Annotated[str, typer.Option(help="ready, leased, acknowledged, recalled or all")] = "ready",
+    state: Annotated[
+        str, typer.Option(help="ready, leased, acknowledged, recalled or all")
+    ] = "ready",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """The batches sealed for our contract."""

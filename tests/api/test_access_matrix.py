@@ -17,8 +17,17 @@ from tests.support import LiveServer, Office
 
 # Routes anyone may call: the resident's own ticket (by its secret key) and operations; staff
 # sign-in, which checks the password, the SSO proxy or the session cookie itself.
-PUBLIC = {"/api/v1/tickets/{ticket_id}/public", "/api/v1/tickets/{ticket_id}/qr.svg", "/healthz", "/readyz", "/metrics",
-          "/api/v1/auth/login", "/api/v1/auth/sso", "/api/v1/auth/me", "/api/v1/auth/logout"}
+PUBLIC = {
+    "/api/v1/tickets/{ticket_id}/public",
+    "/api/v1/tickets/{ticket_id}/qr.svg",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/v1/auth/login",
+    "/api/v1/auth/sso",
+    "/api/v1/auth/me",
+    "/api/v1/auth/logout",
+}
 
 
 def api_routes() -> list[tuple[str, APIRoute]]:
@@ -82,8 +91,11 @@ def body_for(path: str, office: Office) -> Any:
     if path.endswith("/admin/tokens"):
         return {"role": "display", "name": "lobby TV", "office_id": office.id}
     if path.endswith("/admin/vendor-contracts"):
-        return {"vendor_name": "入力センター", "procedures": ["child_rearing.status_report"],
-                "field_allow_list": ["claimant_name"]}
+        return {
+            "vendor_name": "入力センター",
+            "procedures": ["child_rearing.status_report"],
+            "field_allow_list": ["claimant_name"],
+        }
     if path.endswith("/admin/vendor-contracts/{contract_id}"):
         return {"batch_size": 100}
     if path.endswith("/admin/vendor-contracts/{contract_id}/tokens"):
@@ -93,10 +105,16 @@ def body_for(path: str, office: Office) -> Any:
 
 async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
     async with server.client(office.token("kiosk")) as kiosk:
-        ticket = (await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})).json()
+        ticket = (
+            await kiosk.post(
+                f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+            )
+        ).json()
     async with server.client(office.token("admin")) as admin:
         # An operator's token: admins may revoke any token, supervisors set operators' qualifications.
-        token_id = next(t["id"] for t in (await admin.get("/admin/tokens")).json() if t["role"] == "operator")
+        token_id = next(
+            t["id"] for t in (await admin.get("/admin/tokens")).json() if t["role"] == "operator"
+        )
     async with server.client(office.token("intake")) as intake:
         application = (await intake.post("/applications", json=move_in())).json()
         await intake.post("/applications", json=status_report())  # work the demo contract sends out
@@ -104,23 +122,35 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
         sha256 = (await intake.post("/attachments", content=scan)).json()["sha256"]
     async with server.client(office.token("admin")) as admin:
         contract_id = (await admin.get("/admin/vendor-contracts")).json()[0]["id"]
-        batch_id = (await admin.post(f"/admin/vendor-contracts/{contract_id}/seal")).json()["batches"][0]["id"]
+        batch_id = (await admin.post(f"/admin/vendor-contracts/{contract_id}/seal")).json()[
+            "batches"
+        ][0]["id"]
     engine = create_engine(server.settings.database_url)
     async with make_sessionmaker(engine)() as session:
-        task_id = (await session.execute(
-            select(Task.id).where(Task.application_id == application["id"])
-        )).scalar_one()
+        task_id = (
+            await session.execute(select(Task.id).where(Task.application_id == application["id"]))
+        ).scalar_one()
     await engine.dispose()
-    return {"office_id": office.id, "counter_id": office.counter("1"), "ticket_id": ticket["id"],
-            "token_id": token_id, "application_id": application["id"], "task_id": task_id,
-            "contract_id": contract_id, "batch_id": batch_id, "sha256": sha256}
+    return {
+        "office_id": office.id,
+        "counter_id": office.counter("1"),
+        "ticket_id": ticket["id"],
+        "token_id": token_id,
+        "application_id": application["id"],
+        "task_id": task_id,
+        "contract_id": contract_id,
+        "batch_id": batch_id,
+        "sha256": sha256,
+    }
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
     return path.removeprefix("/api/v1").format(**ids)
 
 
-@pytest.mark.parametrize(("method", "path", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES]
+)
 async def test_roles_not_listed_are_refused(
     server: LiveServer, office: Office, method: str, path: str, roles: frozenset[Role]
 ) -> None:
@@ -137,9 +167,16 @@ async def test_roles_not_listed_are_refused(
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize(("method", "path", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES]
+)
 async def test_listed_roles_pass_and_other_municipalities_rows_are_not_found(
-    server: LiveServer, office: Office, other_office: Office, method: str, path: str, roles: frozenset[Role]
+    server: LiveServer,
+    office: Office,
+    other_office: Office,
+    method: str,
+    path: str,
+    roles: frozenset[Role],
 ) -> None:
     mine = await ids_of(server, office)
     theirs = await ids_of(server, other_office)
@@ -149,9 +186,17 @@ async def test_listed_roles_pass_and_other_municipalities_rows_are_not_found(
             # Dispatch takes only tasks in the vendor manager's queue: a fresh task is not there.
             refused = (401, 403) if path.endswith("/dispatch") else (401, 403, 404)
             # The vendor's 管理責任者 directs vendor operators only: the row here is a city operator's.
-            directs_city_staff = own.status_code == 403 and own.json().get("code") == "vendor_staff_direction"
-            assert own.status_code not in refused or directs_city_staff, f"{role} {method} {path}: {own.text}"
+            directs_city_staff = (
+                own.status_code == 403 and own.json().get("code") == "vendor_staff_direction"
+            )
+            assert own.status_code not in refused or directs_city_staff, (
+                f"{role} {method} {path}: {own.text}"
+            )
             if "{" in path:
-                foreign = await client.request(method, fill(path, theirs), json=body_for(path, office))
-                assert foreign.status_code == 404, f"{role} {method} {path} foreign: {foreign.status_code}"
+                foreign = await client.request(
+                    method, fill(path, theirs), json=body_for(path, office)
+                )
+                assert foreign.status_code == 404, (
+                    f"{role} {method} {path} foreign: {foreign.status_code}"
+                )
                 assert foreign.headers["content-type"] == "application/problem+json"

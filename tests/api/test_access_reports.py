@@ -31,8 +31,12 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def live(clean_db: str, clock: FakeClock) -> AsyncIterator[LiveServer]:
-    settings = make_settings(clean_db, access_reports=AccessReportSettings(
-        opens_at=time(8, 30), closes_at=time(17, 15), bulk_records=3, bulk_window_min=10))
+    settings = make_settings(
+        clean_db,
+        access_reports=AccessReportSettings(
+            opens_at=time(8, 30), closes_at=time(17, 15), bulk_records=3, bulk_window_min=10
+        ),
+    )
     async with run_server(settings, clock=clock) as server:
         yield server
 
@@ -50,8 +54,9 @@ async def view_all(server: LiveServer, office: Office, ids: list[str]) -> None:
 
 async def report(server: LiveServer, office: Office, kind: str, **params: Any) -> Any:
     async with server.client(office.token("supervisor")) as supervisor:
-        response = await supervisor.get("/access-reports", params={"kind": kind, **PERIOD,
-                                                                    **params})
+        response = await supervisor.get(
+            "/access-reports", params={"kind": kind, **PERIOD, **params}
+        )
     assert response.status_code == 200, response.text
     return response
 
@@ -65,7 +70,8 @@ async def test_night_and_holiday_views_are_reported_with_person_terminal_and_tar
     await view_all(live, city, [night_view])
     rows = (await report(live, city, "night")).json()["rows"]
     assert [(r["at"], r["function"], r["target"]) for r in rows] == [
-        ("2026-11-21T13:00:00Z", "view", f"application:{night_view}")]
+        ("2026-11-21T13:00:00Z", "view", f"application:{night_view}")
+    ]
     assert rows[0]["role"] == "operator" and rows[0]["person_name"]
     assert rows[0]["terminal"]  # the token the operator came with
 
@@ -76,8 +82,9 @@ async def test_bulk_views_and_every_export_are_reported(
     approved = await approve(live, city, move_within("髙橋 𠮷子", None))
     ids = [await receive(live, city, move_in()) for _ in range(4)]
     await view_all(live, city, ids[:3])  # three records: the limit, not more
-    assert [r for r in (await report(live, city, "bulk")).json()["rows"]
-            if r["kind"] == "bulk_view"] == []
+    assert [
+        r for r in (await report(live, city, "bulk")).json()["rows"] if r["kind"] == "bulk_view"
+    ] == []
     clock.advance(60)
     await view_all(live, city, ids[3:])  # the fourth within ten minutes
     async with live.client(city.token("core")) as core:
@@ -88,7 +95,11 @@ async def test_bulk_views_and_every_export_are_reported(
     assert burst["until"] == "2026-11-21T13:01:00Z"
     [export] = [r for r in rows if r["kind"] == "export"]
     assert (export["role"], export["function"], export["target"], export["records"]) == (
-        "core", "export", approved, 1)
+        "core",
+        "export",
+        approved,
+        1,
+    )
     assert export["terminal"] == export["person_id"]  # a system token is its own terminal
 
 
@@ -96,17 +107,25 @@ async def test_failed_sign_ins_are_reported_and_the_csv_is_safe_for_spreadsheets
     live: LiveServer, city: Office
 ) -> None:
     async with live.client() as anyone:
-        for staff_id in ("=HYPERLINK(\"http://x\")", "K-0001"):
-            await anyone.post("/auth/login", json={
-                "municipality": "431001", "staff_id": staff_id, "password": "wrong-password!"})
+        for staff_id in ('=HYPERLINK("http://x")', "K-0001"):
+            await anyone.post(
+                "/auth/login",
+                json={
+                    "municipality": "431001",
+                    "staff_id": staff_id,
+                    "password": "wrong-password!",
+                },
+            )
     rows = (await report(live, city, "failed_sign_in")).json()["rows"]
     assert [(r["target"], r["function"]) for r in rows] == [
-        ("=HYPERLINK(\"http://x\")", "sign_in"), ("K-0001", "sign_in")]
+        ('=HYPERLINK("http://x")', "sign_in"),
+        ("K-0001", "sign_in"),
+    ]
     response = await report(live, city, "failed_sign_in", format="csv")
     assert response.headers["content-type"].startswith("text/csv")
     assert response.content.startswith(b"\xef\xbb\xbf")
     table = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert [r["target"] for r in table] == ["'=HYPERLINK(\"http://x\")", "K-0001"]
+    assert [r["target"] for r in table] == ['\'=HYPERLINK("http://x")', "K-0001"]
     assert table[0]["reason"] == "unknown_staff"
 
 
@@ -120,12 +139,16 @@ async def test_supervisors_only_and_reading_a_report_is_logged(
     await report(live, city, "night")
     async with live.client(city.token("supervisor")) as supervisor:
         log = (await supervisor.get("/access-log")).json()["items"]
-        backwards = await supervisor.get("/access-reports", params={
-            "kind": "bulk", "from": PERIOD["to"], "to": PERIOD["from"]})
-        naive = await supervisor.get("/access-reports", params={
-            "kind": "bulk", "from": "2026-11-21T00:00:00", "to": PERIOD["to"]})
+        backwards = await supervisor.get(
+            "/access-reports", params={"kind": "bulk", "from": PERIOD["to"], "to": PERIOD["from"]}
+        )
+        naive = await supervisor.get(
+            "/access-reports",
+            params={"kind": "bulk", "from": "2026-11-21T00:00:00", "to": PERIOD["to"]},
+        )
     assert [(e["action"], e["entity"], e["entity_id"]) for e in log] == [
-        ("report", "access_report", "night")]
+        ("report", "access_report", "night")
+    ]
     assert log[0]["detail"]["from"] == "2026-11-21T00:00:00+09:00"
     assert backwards.status_code == 422 and naive.status_code == 422
     assert backwards.json()["errors"][0]["field"] == "to"
@@ -134,8 +157,17 @@ async def test_supervisors_only_and_reading_a_report_is_logged(
 async def test_the_cli_prints_the_same_report(live: LiveServer, city: Office) -> None:
     application_id = await receive(live, city, move_in())
     await view_all(live, city, [application_id])
-    result = madoguchi(live.settings.database_url, "access-report", "night",
-                       "--municipality", "431001", "--from", "2026-11-21", "--to", "2026-11-21")
+    result = madoguchi(
+        live.settings.database_url,
+        "access-report",
+        "night",
+        "--municipality",
+        "431001",
+        "--from",
+        "2026-11-21",
+        "--to",
+        "2026-11-21",
+    )
     assert result.returncode == 0, result.stderr
     [row] = [json.loads(line) for line in result.stdout.splitlines()]
     assert (row["target"], row["function"]) == (f"application:{application_id}", "view")

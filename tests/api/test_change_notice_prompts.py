@@ -24,12 +24,18 @@ def allowance_claim() -> dict[str, Any]:
     fields = {**copy.deepcopy(CLAIM_FIELDS), **CLAIMANT}
     fields["filing_date"] = "令和8年11月20日"
     fields["reason_date"] = "令和8年11月10日"
-    fields["children"][0] = {**fields["children"][0], "name": "髙橋 一郎",
-                             "kana": "タカハシ イチロウ", "birth_date": "令和8年11月10日"}
+    fields["children"][0] = {
+        **fields["children"][0],
+        "name": "髙橋 一郎",
+        "kana": "タカハシ イチロウ",
+        "birth_date": "令和8年11月10日",
+    }
     return {
-        "procedure": "child_allowance.claim", "channel": "counter",
+        "procedure": "child_allowance.claim",
+        "channel": "counter",
         "received_at": "2026-11-20T01:00:00+00:00",
-        "applicant": {"family_name": "髙橋", "given_name": "𠮷子"}, "fields": fields,
+        "applicant": {"family_name": "髙橋", "given_name": "𠮷子"},
+        "fields": fields,
     }
 
 
@@ -40,8 +46,12 @@ def move_within(name: str, number: str | None) -> dict[str, Any]:
     fields = body["fields"]
     for key in ("transfer_method", "previous_resident_code", "previous_postal_code"):
         fields.pop(key, None)
-    fields.update(move_date="令和8年11月14日", previous_address="熊本市中央区手取本町１－１",
-                  new_address="熊本市東区月出３－１", household_head_name=name)
+    fields.update(
+        move_date="令和8年11月14日",
+        previous_address="熊本市中央区手取本町１－１",
+        new_address="熊本市東区月出３－１",
+        household_head_name=name,
+    )
     member = {**fields["members"][0], "name": name, "hittousha": name}
     member.pop("my_number")
     if number:
@@ -57,7 +67,8 @@ async def approve(server: LiveServer, office: Office, body: dict[str, Any]) -> s
     keyer = await token(server, office, "operator", f"A {application_id}")
     checker = await token(server, office, "operator", f"B {application_id}")
     async with (
-        server.client(keyer) as a, server.client(checker) as b,
+        server.client(keyer) as a,
+        server.client(checker) as b,
         server.client(office.token("reviewer")) as r,
     ):
         entry = await claim(a)
@@ -108,16 +119,21 @@ async def test_a_move_of_a_known_claimant_proposes_the_change_notice(
     pending = await receive(server, office, copy.deepcopy(move))
     assert change_notices(await read(server, office, pending, "reviewer")) == []
     async with server.client(office.token("supervisor")) as supervisor:
-        withdrawn = await supervisor.post(f"/applications/{pending}/withdraw",
-                                          json={"reason": "二重受付"})
+        withdrawn = await supervisor.post(
+            f"/applications/{pending}/withdraw", json={"reason": "二重受付"}
+        )
         assert withdrawn.status_code == 200, withdrawn.text
     moved = await approve(server, office, move)
     [notice] = change_notices(await read(server, office, moved, "reviewer"))
     assert notice == {
-        "procedure": "child_allowance.change_notice", "name_ja": "児童手当 氏名・住所変更届",
-        "claim_id": claim_id, "members": ["members[0]"], "change_kind": "address",
+        "procedure": "child_allowance.change_notice",
+        "name_ja": "児童手当 氏名・住所変更届",
+        "claim_id": claim_id,
+        "members": ["members[0]"],
+        "change_kind": "address",
         # 14 Nov + 15 days is Sunday 29 November: rolled to Monday.
-        "due_on": "2026-11-30", "reason": notice["reason"],
+        "due_on": "2026-11-30",
+        "reason": notice["reason"],
     }
 
 

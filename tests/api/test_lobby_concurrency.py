@@ -6,12 +6,16 @@ from collections import Counter
 from tests.support import LiveServer, Office
 
 
-async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(server: LiveServer, office: Office) -> None:
+async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
+    server: LiveServer, office: Office
+) -> None:
     async with server.client(office.token("kiosk")) as kiosk:
-        responses = await asyncio.gather(*[
-            kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
-            for _ in range(50)
-        ])
+        responses = await asyncio.gather(
+            *[
+                kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
+                for _ in range(50)
+            ]
+        )
     assert [r.status_code for r in responses] == [201] * 50
     numbers = sorted(r.json()["number"] for r in responses)
     assert numbers == [f"A-{n:03d}" for n in range(1, 51)]
@@ -29,16 +33,22 @@ async def test_ten_counters_calling_at_once_call_each_ticket_exactly_once(
         for label in range(10, 20):
             created = await admin.post(
                 f"/admin/offices/{office.id}/counters",
-                json={"label": str(label), "name_ja": f"{label}番窓口", "name_en": f"Counter {label}",
-                      "categories": [office.category("A")]},
+                json={
+                    "label": str(label),
+                    "name_ja": f"{label}番窓口",
+                    "name_en": f"Counter {label}",
+                    "categories": [office.category("A")],
+                },
             )
             assert created.status_code == 201, created.text
             counter_ids.append(created.json()["id"])
     async with server.client(office.token("kiosk")) as kiosk:
-        issued = await asyncio.gather(*[
-            kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
-            for _ in range(100)
-        ])
+        issued = await asyncio.gather(
+            *[
+                kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
+                for _ in range(100)
+            ]
+        )
     issued_ids = {r.json()["id"] for r in issued}
 
     async def work(client, counter_id: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -20,24 +20,38 @@ async def test_concurrent_issue_and_call_leave_the_true_waiting_count_on_the_dis
     server: LiveServer, office: Office
 ) -> None:
     category = office.category("A")
-    async with server.client(office.token("kiosk")) as kiosk, server.client(office.token("counter")) as counter:
+    async with (
+        server.client(office.token("kiosk")) as kiosk,
+        server.client(office.token("counter")) as counter,
+    ):
         for _ in range(2):
-            assert (await kiosk.post(f"/offices/{office.id}/tickets", json={"category": category})).status_code == 201
+            assert (
+                await kiosk.post(f"/offices/{office.id}/tickets", json={"category": category})
+            ).status_code == 201
         engine = create_engine(server.settings.database_url)
         try:
             async with engine.connect() as holder:
                 # Hold the office's channel row, so that both commands below reach it and wait.
                 await holder.execute(
-                    text("SELECT seq FROM lobby_channel WHERE office_id = :office FOR UPDATE"), {"office": office.id}
+                    text("SELECT seq FROM lobby_channel WHERE office_id = :office FOR UPDATE"),
+                    {"office": office.id},
                 )
-                issue = asyncio.create_task(kiosk.post(f"/offices/{office.id}/tickets", json={"category": category}))
-                call = asyncio.create_task(counter.post(f"/counters/{office.counter('2')}/call-next"))
+                issue = asyncio.create_task(
+                    kiosk.post(f"/offices/{office.id}/tickets", json={"category": category})
+                )
+                call = asyncio.create_task(
+                    counter.post(f"/counters/{office.counter('2')}/call-next")
+                )
                 async with engine.connect() as probe:
                     for _ in range(200):
-                        waiting = (await probe.execute(text(
-                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                            " AND wait_event_type = 'Lock'"
-                        ))).scalar_one()
+                        waiting = (
+                            await probe.execute(
+                                text(
+                                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                    " AND wait_event_type = 'Lock'"
+                                )
+                            )
+                        ).scalar_one()
                         await probe.commit()  # the activity view is frozen for a transaction
                         if waiting == 2:
                             break
@@ -47,10 +61,14 @@ async def test_concurrent_issue_and_call_leave_the_true_waiting_count_on_the_dis
                 assert (await issue).status_code == 201
                 assert (await call).status_code == 200
             async with engine.connect() as reader:
-                last = (await reader.execute(
-                    select(LobbyEvent.data).where(LobbyEvent.office_id == office.id)
-                    .order_by(LobbyEvent.seq.desc()).limit(1)  # type: ignore[union-attr]
-                )).scalar_one()
+                last = (
+                    await reader.execute(
+                        select(LobbyEvent.data)
+                        .where(LobbyEvent.office_id == office.id)
+                        .order_by(LobbyEvent.seq.desc())
+                        .limit(1)  # type: ignore[union-attr]
+                    )
+                ).scalar_one()
         finally:
             await engine.dispose()
     async with server.client(office.token("display")) as display:

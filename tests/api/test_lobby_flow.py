@@ -1,6 +1,5 @@
 """The lobby through the HTTP API: issue, call, serve, and what residents and displays see."""
 
-
 from sqlalchemy import text
 
 from app.storage.db import create_engine
@@ -16,7 +15,9 @@ async def issue(server: LiveServer, office: Office, prefix: str = "A", **extra: 
     return response.json()
 
 
-async def test_issued_ticket_has_daily_number_position_and_status_url(server: LiveServer, office: Office) -> None:
+async def test_issued_ticket_has_daily_number_position_and_status_url(
+    server: LiveServer, office: Office
+) -> None:
     first = await issue(server, office)
     second = await issue(server, office)
     assert (first["number"], second["number"]) == ("A-001", "A-002")
@@ -26,7 +27,9 @@ async def test_issued_ticket_has_daily_number_position_and_status_url(server: Li
         f"{server.url}/status/?office={office.id}&ticket={second['id']}&key={second['public_key']}"
     )
     async with server.client() as anonymous:
-        public = await anonymous.get(f"/tickets/{second['id']}/public", params={"key": second["public_key"]})
+        public = await anonymous.get(
+            f"/tickets/{second['id']}/public", params={"key": second["public_key"]}
+        )
         assert public.status_code == 200
         assert public.json()["position"] == 2
         wrong = await anonymous.get(f"/tickets/{second['id']}/public", params={"key": "nope"})
@@ -50,7 +53,9 @@ async def test_numbers_past_999_keep_every_digit(server: LiveServer, office: Off
     assert numbers == ["A-999", "A-1000"]
 
 
-async def test_call_next_serves_priority_first_then_oldest(server: LiveServer, office: Office) -> None:
+async def test_call_next_serves_priority_first_then_oldest(
+    server: LiveServer, office: Office
+) -> None:
     plain = await issue(server, office)
     urgent = await issue(server, office, is_priority=True)
     async with server.client(office.token("counter")) as counter:
@@ -69,7 +74,9 @@ async def test_counter_calls_only_categories_it_serves(server: LiveServer, offic
     async with server.client(office.token("counter")) as counter:
         # Counter 2 serves A only; counter 3 serves B.
         assert (await counter.post(f"/counters/{office.counter('2')}/call-next")).status_code == 204
-        assert (await counter.post(f"/counters/{office.counter('3')}/call-next")).json()["number"] == "B-001"
+        assert (await counter.post(f"/counters/{office.counter('3')}/call-next")).json()[
+            "number"
+        ] == "B-001"
 
 
 async def test_full_service_and_illegal_step(server: LiveServer, office: Office) -> None:
@@ -86,7 +93,9 @@ async def test_full_service_and_illegal_step(server: LiveServer, office: Office)
         assert body["code"] == "invalid_transition" and body["status"] == 409
 
 
-async def test_lobby_snapshot_shows_called_numbers_and_waiting(server: LiveServer, office: Office) -> None:
+async def test_lobby_snapshot_shows_called_numbers_and_waiting(
+    server: LiveServer, office: Office
+) -> None:
     await issue(server, office)
     await issue(server, office)
     async with server.client(office.token("counter")) as counter:
@@ -105,7 +114,8 @@ async def test_ticket_carries_the_kiosk_language_to_its_public_view(
 ) -> None:
     async with server.client(office.token("kiosk")) as kiosk:
         issued = await kiosk.post(
-            f"/offices/{office.id}/tickets", json={"category": office.category("A"), "language": "vi"}
+            f"/offices/{office.id}/tickets",
+            json={"category": office.category("A"), "language": "vi"},
         )
         assert issued.status_code == 201
         assert issued.json()["language"] == "vi"
@@ -115,14 +125,17 @@ async def test_ticket_carries_the_kiosk_language_to_its_public_view(
         )
         assert easy.json()["language"] == "ja-easy"
         unknown = await kiosk.post(
-            f"/offices/{office.id}/tickets", json={"category": office.category("A"), "language": "xx"}
+            f"/offices/{office.id}/tickets",
+            json={"category": office.category("A"), "language": "xx"},
         )
         assert unknown.status_code == 422
         assert unknown.headers["content-type"] == "application/problem+json"
         assert [e["field"] for e in unknown.json()["errors"]] == ["language"]
     ticket = issued.json()
     async with server.client() as anonymous:
-        public = await anonymous.get(f"/tickets/{ticket['id']}/public", params={"key": ticket["public_key"]})
+        public = await anonymous.get(
+            f"/tickets/{ticket['id']}/public", params={"key": ticket["public_key"]}
+        )
     assert public.json()["language"] == "vi"
     default = await issue(server, office)
     assert default["language"] == "ja"

@@ -24,7 +24,9 @@ async def scrape(server: LiveServer) -> dict[tuple[str, frozenset[tuple[str, str
     }
 
 
-def at(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+def at(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
     return samples[(name, frozenset(labels.items()))]
 
 
@@ -45,7 +47,9 @@ async def test_metrics_per_municipality_procedure_and_step(
         assert await claim(operator) is not None
     async with server.client(office.token("kiosk")) as kiosk:
         for _ in range(2):
-            issued = await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("B")})
+            issued = await kiosk.post(
+                f"/offices/{office.id}/tickets", json={"category": office.category("B")}
+            )
             assert issued.status_code == 201
 
     statements: list[str] = []
@@ -77,7 +81,9 @@ async def test_metrics_per_municipality_procedure_and_step(
     # The same figures the supervisor's screen shows.
     async with server.client(office.token("supervisor")) as supervisor:
         stats = (await supervisor.get("/work/stats")).json()
-    step = next(s for s in stats["steps"] if s["procedure"] == "resident.move_in" and s["kind"] == "entry")
+    step = next(
+        s for s in stats["steps"] if s["procedure"] == "resident.move_in" and s["kind"] == "entry"
+    )
     assert at(samples, "madoguchi_queue_due_today", **kumamoto) == step["due_today"]
     assert at(samples, "madoguchi_queue_overdue", **kumamoto) == step["overdue"]
     async with server.client(other_office.token("supervisor")) as supervisor:

@@ -439,8 +439,9 @@ async def test_sso_header_from_a_listed_proxy_address_only(clean_db: str) -> Non
         async with run_server(make_settings(clean_db, auth=auth)) as server:
             office = Office(await seed(clean_db, "431001"))
             if expected == 401:
-                await add_person(server, office, "K-4", "代理 経由",
-                                 sso_subject=subject["X-Forwarded-User"])
+                await add_person(
+                    server, office, "K-4", "代理 経由", sso_subject=subject["X-Forwarded-User"]
+                )
             async with server.client() as client:
                 response = await client.post("/auth/sso", headers=subject)
                 assert response.status_code == expected, (proxies, response.text)

@@ -17,25 +17,41 @@ async def operator_id(server: LiveServer, office: Office, name: str) -> str:
     return str(next(o["token_id"] for o in listed if o["name"] == name))
 
 
-async def test_supervisor_moves_an_operator_between_procedures(server: LiveServer, office: Office) -> None:
+async def test_supervisor_moves_an_operator_between_procedures(
+    server: LiveServer, office: Office
+) -> None:
     await receive(server, office, move_in())
     secret = await token(server, office, "operator", "山田 (entry team)")
     op_id = await operator_id(server, office, "山田 (entry team)")
-    async with server.client(office.token("supervisor")) as supervisor, server.client(secret) as operator:
-        moved = await supervisor.put(f"/work/operators/{op_id}/qualifications",
-                                     json=["child_rearing.status_report", "child_allowance.claim",
-                                           "child_rearing.status_report"])
+    async with (
+        server.client(office.token("supervisor")) as supervisor,
+        server.client(secret) as operator,
+    ):
+        moved = await supervisor.put(
+            f"/work/operators/{op_id}/qualifications",
+            json=[
+                "child_rearing.status_report",
+                "child_allowance.claim",
+                "child_rearing.status_report",
+            ],
+        )
         assert moved.status_code == 200, moved.text
         # Catalogue order, each code once.
-        assert moved.json()["qualifications"] == ["child_allowance.claim", "child_rearing.status_report"]
+        assert moved.json()["qualifications"] == [
+            "child_allowance.claim",
+            "child_rearing.status_report",
+        ]
         me = (await operator.get("/work/me")).json()
         assert me["qualifications"] == ["child_allowance.claim", "child_rearing.status_report"]
         assert me["role"] == "operator" and me["may_reveal_my_number"] is True
         assert await claim(operator) is None  # the 転入届 is no longer theirs
         empty = await supervisor.put(f"/work/operators/{op_id}/qualifications")
         assert empty.status_code == 422
-        back = await supervisor.put(f"/work/operators/{op_id}/qualifications", content=b"null",
-                                    headers={"Content-Type": "application/json"})
+        back = await supervisor.put(
+            f"/work/operators/{op_id}/qualifications",
+            content=b"null",
+            headers={"Content-Type": "application/json"},
+        )
         assert back.status_code == 200 and back.json()["qualifications"] is None
         task = await claim(operator)
         assert task is not None and task["procedure"] == "resident.move_in"
@@ -44,13 +60,26 @@ async def test_supervisor_moves_an_operator_between_procedures(server: LiveServe
 
     engine = create_engine(server.settings.database_url)
     async with make_sessionmaker(engine)() as session:
-        log = (await session.execute(
-            select(EventLog).where(EventLog.entity == "api_token", EventLog.entity_id == op_id,
-                                   EventLog.action == "qualifications").order_by(EventLog.id)  # type: ignore[arg-type]
-        )).scalars().all()
+        log = (
+            (
+                await session.execute(
+                    select(EventLog)
+                    .where(
+                        EventLog.entity == "api_token",
+                        EventLog.entity_id == op_id,
+                        EventLog.action == "qualifications",
+                    )
+                    .order_by(EventLog.id)  # type: ignore[arg-type]
+                )
+            )
+            .scalars()
+            .all()
+        )
     await engine.dispose()
     assert [(e.data or {}).get("to") for e in log] == [
-        ["child_allowance.claim", "child_rearing.status_report"], None]
+        ["child_allowance.claim", "child_rearing.status_report"],
+        None,
+    ]
     assert log[0].actor_role == "supervisor"
 
 
@@ -59,28 +88,41 @@ async def test_only_operators_of_the_callers_municipality(
 ) -> None:
     async with server.client(office.token("admin")) as admin:
         # The city's own operator (the vendor's operators take direction from their manager).
-        tokens = {t["role"]: t["id"] for t in (await admin.get("/admin/tokens")).json()
-                  if t.get("employer") != "vendor"}
+        tokens = {
+            t["role"]: t["id"]
+            for t in (await admin.get("/admin/tokens")).json()
+            if t.get("employer") != "vendor"
+        }
     async with server.client(other_office.token("admin")) as admin:
-        foreign = next(t["id"] for t in (await admin.get("/admin/tokens")).json() if t["role"] == "operator")
+        foreign = next(
+            t["id"] for t in (await admin.get("/admin/tokens")).json() if t["role"] == "operator"
+        )
     async with server.client(office.token("supervisor")) as supervisor:
         for target in (tokens["reviewer"], tokens["supervisor"], foreign, "nope"):
-            response = await supervisor.put(f"/work/operators/{target}/qualifications", json=["resident.move_in"])
+            response = await supervisor.put(
+                f"/work/operators/{target}/qualifications", json=["resident.move_in"]
+            )
             assert response.status_code == 404, response.text
             assert response.headers["content-type"] == "application/problem+json"
-        bad = await supervisor.put(f"/work/operators/{tokens['operator']}/qualifications",
-                                   json=["resident.move_in", "resident.teleport"])
+        bad = await supervisor.put(
+            f"/work/operators/{tokens['operator']}/qualifications",
+            json=["resident.move_in", "resident.teleport"],
+        )
         assert bad.status_code == 422
         assert bad.json()["errors"][0]["code"] == "unknown_procedure"
         unchanged = {o["token_id"]: o for o in (await supervisor.get("/work/operators")).json()}
         assert unchanged[tokens["operator"]]["qualifications"] is None
         assert foreign not in unchanged
     async with server.client(office.token("operator")) as operator:
-        refused = await operator.put(f"/work/operators/{tokens['operator']}/qualifications", json=None)
+        refused = await operator.put(
+            f"/work/operators/{tokens['operator']}/qualifications", json=None
+        )
         assert refused.status_code == 403
 
 
-async def test_access_log_shows_who_saw_my_numbers_newest_first_paginated(server: LiveServer, office: Office) -> None:
+async def test_access_log_shows_who_saw_my_numbers_newest_first_paginated(
+    server: LiveServer, office: Office
+) -> None:
     first = await receive(server, office, status_report())
     second = await receive(server, office, move_in())
     async with server.client(office.token("operator")) as operator:
@@ -93,10 +135,16 @@ async def test_access_log_shows_who_saw_my_numbers_newest_first_paginated(server
     async with server.client(office.token("supervisor")) as supervisor:
         page = (await supervisor.get("/access-log", params={"entity_id": first, "limit": 2})).json()
         assert [(e["actor_role"], e["my_number_shown"]) for e in page["items"]] == [
-            ("reviewer", False), ("operator", True)]
+            ("reviewer", False),
+            ("operator", True),
+        ]
         assert page["items"][1]["actor_name"] and page["items"][0]["action"] == "view"
-        rest = (await supervisor.get("/access-log", params={"entity_id": first, "limit": 2,
-                                                            "cursor": page["next_cursor"]})).json()
+        rest = (
+            await supervisor.get(
+                "/access-log",
+                params={"entity_id": first, "limit": 2, "cursor": page["next_cursor"]},
+            )
+        ).json()
         assert [e["my_number_shown"] for e in rest["items"]] == [False]
         assert rest["next_cursor"] is None
         revealed = (await supervisor.get("/access-log", params={"my_number_shown": "true"})).json()
@@ -108,7 +156,12 @@ async def test_access_log_shows_who_saw_my_numbers_newest_first_paginated(server
 
 
 async def test_console_self_view_for_each_console_role(server: LiveServer, office: Office) -> None:
-    for role, reveal in (("operator", True), ("operator_vendor", False), ("reviewer", True), ("supervisor", False)):
+    for role, reveal in (
+        ("operator", True),
+        ("operator_vendor", False),
+        ("reviewer", True),
+        ("supervisor", False),
+    ):
         async with server.client(office.token(role)) as client:
             me = (await client.get("/work/me")).json()
         assert me["may_reveal_my_number"] is reveal, role

@@ -188,7 +188,9 @@ async def test_a_contract_names_real_fields_and_my_numbers_need_a_basis(
     ]
 
 
-async def test_a_contract_can_be_changed_and_deactivated(server: LiveServer, office: Office) -> None:
+async def test_a_contract_can_be_changed_and_deactivated(
+    server: LiveServer, office: Office
+) -> None:
     contract_id = await make_contract(server, office)
     async with server.client(office.token("admin")) as admin:
         changed = await admin.patch(
@@ -226,7 +228,9 @@ async def test_sealing_takes_entry_work_out_of_the_internal_queue_in_a_stable_or
         items = items_of(
             (await download(vendor, batch["id"], grant["lease_token"])).content, "jsonl", "utf-8"
         )
-    assert [i["item"] for i in items] == [task_id for _u, task_id, _q in tasks[:2]]  # most urgent, then id
+    assert [i["item"] for i in items] == [
+        task_id for _u, task_id, _q in tasks[:2]
+    ]  # most urgent, then id
     # The third is still internal work; the two sealed ones are not claimable.
     async with server.client(office.token("operator")) as operator:
         claimed = await operator.post("/work/claim", json={"kinds": ["entry"]})
@@ -245,7 +249,9 @@ async def test_only_allowed_fields_no_my_number_and_no_protected_person_in_any_f
         grant = await lease(vendor, batch["id"])
         assert {(f["format"], f["encoding"]) for f in grant["manifest"]["files"]} == set(EVERY_FILE)
         for fmt, encoding in EVERY_FILE:
-            data = (await download(vendor, batch["id"], grant["lease_token"], fmt, encoding)).content
+            data = (
+                await download(vendor, batch["id"], grant["lease_token"], fmt, encoding)
+            ).content
             text = data.decode(DECODE[encoding])
             for secret in (
                 CLAIMANT_NUMBER,
@@ -331,9 +337,14 @@ async def test_cp932_preflight_keeps_unencodable_items_home_and_lists_them(
     contract_id, token, sealed = await sealed_batch(server, office, bodies)
     [batch] = sealed["batches"]
     assert batch["item_count"] == 1
-    held = {tuple(c["codepoint"] for p in h["problems"] for c in p["chars"]) for h in sealed["held_back"]}
+    held = {
+        tuple(c["codepoint"] for p in h["problems"] for c in p["chars"])
+        for h in sealed["held_back"]
+    }
     assert held == {("U+20BB7",), ("U+301C",)}
-    assert all(p["field"] == "values.claimant_name" for h in sealed["held_back"] for p in h["problems"])
+    assert all(
+        p["field"] == "values.claimant_name" for h in sealed["held_back"] for p in h["problems"]
+    )
     async with server.client(token) as vendor:
         grant = await lease(vendor, batch["id"])
         data = (await download(vendor, batch["id"], grant["lease_token"], "csv", "cp932")).content
@@ -349,16 +360,20 @@ async def test_cp932_preflight_keeps_unencodable_items_home_and_lists_them(
     }
     async with server.client(office.token("operator")) as operator:
         names = {
-            (await operator.post("/work/claim", json={"kinds": ["entry"]})).json()["form"]["values"][
-                "claimant_name"
-            ]
+            (await operator.post("/work/claim", json={"kinds": ["entry"]})).json()["form"][
+                "values"
+            ]["claimant_name"]
             for _ in range(2)
         }
     assert names == {"𠮷田 花子", "髙橋 ① 〜"}
 
 
-async def test_a_utf8_only_contract_carries_any_character(server: LiveServer, office: Office) -> None:
-    _contract, token, sealed = await sealed_batch(server, office, [report("𠮷田 花子")], encodings=["utf-8"])
+async def test_a_utf8_only_contract_carries_any_character(
+    server: LiveServer, office: Office
+) -> None:
+    _contract, token, sealed = await sealed_batch(
+        server, office, [report("𠮷田 花子")], encodings=["utf-8"]
+    )
     [batch] = sealed["batches"]
     assert sealed["held_back"] == [] and [(f["format"], f["encoding"]) for f in batch["files"]] == [
         ("jsonl", "utf-8"),
@@ -368,9 +383,13 @@ async def test_a_utf8_only_contract_carries_any_character(server: LiveServer, of
         grant = await lease(vendor, batch["id"])
         refused = await download(vendor, batch["id"], grant["lease_token"], "csv", "cp932")
         assert (
-            refused.status_code == 422 and refused.json()["errors"][0]["code"] == "encoding_not_in_contract"
+            refused.status_code == 422
+            and refused.json()["errors"][0]["code"] == "encoding_not_in_contract"
         )
-        assert "𠮷田".encode() in (await download(vendor, batch["id"], grant["lease_token"], "csv")).content
+        assert (
+            "𠮷田".encode()
+            in (await download(vendor, batch["id"], grant["lease_token"], "csv")).content
+        )
 
 
 # ---- downloads ------------------------------------------------------------------------------
@@ -379,26 +398,34 @@ async def test_a_utf8_only_contract_carries_any_character(server: LiveServer, of
 async def test_redownloads_are_byte_identical_match_the_manifest_and_resume_by_range(
     server: LiveServer, office: Office
 ) -> None:
-    _contract, token, sealed = await sealed_batch(server, office, [report(f"佐藤 {n}") for n in "一二三"])
+    _contract, token, sealed = await sealed_batch(
+        server, office, [report(f"佐藤 {n}") for n in "一二三"]
+    )
     [batch] = sealed["batches"]
     async with server.client(token) as vendor:
         grant = await lease(vendor, batch["id"])
         files = {(f["format"], f["encoding"]): f for f in grant["manifest"]["files"]}
         first = {
-            key: (await download(vendor, batch["id"], grant["lease_token"], *key)).content for key in files
+            key: (await download(vendor, batch["id"], grant["lease_token"], *key)).content
+            for key in files
         }
         for key, data in first.items():
             assert (
-                hashlib.sha256(data).hexdigest() == files[key]["sha256"] and len(data) == files[key]["bytes"]
+                hashlib.sha256(data).hexdigest() == files[key]["sha256"]
+                and len(data) == files[key]["bytes"]
             )
         # Later changes to the applications do not change what was sealed.
         await db_rows(
             server,
-            update(Application).values(values={"claimant_name": "変更後"}).returning(Application.id),
+            update(Application)
+            .values(values={"claimant_name": "変更後"})
+            .returning(Application.id),
         )
         for key, data in first.items():
             response = await download(vendor, batch["id"], grant["lease_token"], *key)
-            assert response.content == data and response.headers["etag"] == f'"{files[key]["sha256"]}"'
+            assert (
+                response.content == data and response.headers["etag"] == f'"{files[key]["sha256"]}"'
+            )
         whole = first[("csv", "cp932")]
         part = await download(
             vendor,
@@ -421,7 +448,9 @@ async def test_redownloads_are_byte_identical_match_the_manifest_and_resume_by_r
             **{"If-Range": '"something else"'},
         )
         assert other.status_code == 200 and other.content == whole
-        outside = await download(vendor, batch["id"], grant["lease_token"], Range=f"bytes={len(whole) * 9}-")
+        outside = await download(
+            vendor, batch["id"], grant["lease_token"], Range=f"bytes={len(whole) * 9}-"
+        )
         assert outside.status_code == 416
 
 
@@ -546,7 +575,9 @@ async def test_lease_expiry_returns_the_batch_to_ready_and_stale_tokens_are_fenc
         assert renewed.status_code == 200 and renewed.json()["lease_token"] == first["lease_token"]
         assert (await vendor.get("/vendor/batches", params={"state": "leased"})).json()["items"]
         clock.offset = timedelta(seconds=601)
-        assert [b["id"] for b in (await vendor.get("/vendor/batches")).json()["items"]] == [batch["id"]]
+        assert [b["id"] for b in (await vendor.get("/vendor/batches")).json()["items"]] == [
+            batch["id"]
+        ]
         for response in (
             await download(vendor, batch["id"], first["lease_token"]),
             await vendor.post(f"{path}/ack", headers={"Lease-Token": first["lease_token"]}),
@@ -584,14 +615,20 @@ async def test_city_staff_recall_a_batch_and_the_vendor_is_fenced_out(
         [item, _] = items_of(
             (await download(vendor, batch["id"], grant["lease_token"])).content, "jsonl", "utf-8"
         )
-        assert (await push(vendor, batch["id"], grant["lease_token"], [item]))[0]["status"] == "accepted"
+        assert (await push(vendor, batch["id"], grant["lease_token"], [item]))[0][
+            "status"
+        ] == "accepted"
         async with server.client(office.token("supervisor")) as supervisor:
             recalled = await supervisor.post(f"/admin/vendor-batches/{batch['id']}/recall")
             assert recalled.status_code == 200, recalled.text
             assert recalled.json()["returned_count"] == 1 and recalled.json()["state"] == "recalled"
-            listed = (await supervisor.get("/admin/vendor-batches", params={"state": "recalled"})).json()
+            listed = (
+                await supervisor.get("/admin/vendor-batches", params={"state": "recalled"})
+            ).json()
             assert [b["id"] for b in listed["items"]] == [batch["id"]]
-            assert (await supervisor.post(f"/admin/vendor-batches/{batch['id']}/recall")).status_code == 409
+            assert (
+                await supervisor.post(f"/admin/vendor-batches/{batch['id']}/recall")
+            ).status_code == 409
         assert (await download(vendor, batch["id"], grant["lease_token"])).status_code == 409
         assert (
             await vendor.post(
@@ -610,16 +647,22 @@ async def test_another_municipalitys_or_another_vendors_batch_is_not_found(
 ) -> None:
     _contract, _token, sealed = await sealed_batch(server, office, [report()])
     [batch] = sealed["batches"]
-    rival = await vendor_token(server, office, await make_contract(server, office, vendor_name="別の事業者"))
+    rival = await vendor_token(
+        server, office, await make_contract(server, office, vendor_name="別の事業者")
+    )
     foreign = await vendor_token(server, other_office, await make_contract(server, other_office))
-    async with server.client(other_office.token("admin")) as admin:  # a vendor token bound to nothing
-        unbound = (await admin.post("/admin/tokens", json={"role": "vendor", "name": "loose"})).json()[
-            "token"
-        ]
+    async with server.client(
+        other_office.token("admin")
+    ) as admin:  # a vendor token bound to nothing
+        unbound = (
+            await admin.post("/admin/tokens", json={"role": "vendor", "name": "loose"})
+        ).json()["token"]
     path = f"/vendor/batches/{batch['id']}"
     for stranger in (rival, foreign, unbound):
         async with server.client(stranger) as client:
-            assert (await client.get("/vendor/batches", params={"state": "all"})).json()["items"] == []
+            assert (await client.get("/vendor/batches", params={"state": "all"})).json()[
+                "items"
+            ] == []
             for response in (
                 await client.post(f"{path}/lease"),
                 await client.get(f"{path}/items", headers={"Lease-Token": "x"}),
@@ -628,11 +671,17 @@ async def test_another_municipalitys_or_another_vendors_batch_is_not_found(
             ):
                 assert response.status_code == 404, response.text
     async with server.client(other_office.token("supervisor")) as supervisor:
-        assert (await supervisor.post(f"/admin/vendor-batches/{batch['id']}/recall")).status_code == 404
-        assert (await supervisor.post(f"/admin/vendor-contracts/{_contract}/seal")).status_code == 404
+        assert (
+            await supervisor.post(f"/admin/vendor-batches/{batch['id']}/recall")
+        ).status_code == 404
+        assert (
+            await supervisor.post(f"/admin/vendor-contracts/{_contract}/seal")
+        ).status_code == 404
 
 
-async def test_scheduled_sealing_follows_the_contract_schedule(server: LiveServer, office: Office) -> None:
+async def test_scheduled_sealing_follows_the_contract_schedule(
+    server: LiveServer, office: Office
+) -> None:
     from app.domain.clock import SystemClock
     from app.services.batches import seal_due
 
@@ -649,5 +698,7 @@ async def test_scheduled_sealing_follows_the_contract_schedule(server: LiveServe
     finally:
         await engine.dispose()
     async with server.client(office.token("admin")) as admin:
-        listed = (await admin.get("/admin/vendor-batches", params={"contract_id": contract_id})).json()
+        listed = (
+            await admin.get("/admin/vendor-batches", params={"contract_id": contract_id})
+        ).json()
     assert len(listed["items"]) == 1 and listed["items"][0]["item_count"] == 1

@@ -504,7 +504,8 @@ async def test_what_each_caller_sees(server: LiveServer, office: Office, caller:
     # The vendor's system reaches application data only through batches of its contract: without
     # one it has nothing to lease, so nothing of the matrix answers it.
     assert seen or (caller.role == "vendor" and caller.contract == "none"), (
-        f"{caller}: no route of the matrix is open to this role")
+        f"{caller}: no route of the matrix is open to this role"
+    )
     for response in seen:
         where = f"{caller} {response.route} → {response.status}"
         text = response.body.decode("utf-8", errors="replace")

@@ -202,7 +202,10 @@ async def test_withdrawing_a_correction_in_progress_tells_the_core_system(
     server: LiveServer, office: Office
 ) -> None:
     application_id = await receive(server, office, move_in())
-    a, b = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    a, b = (
+        await token(server, office, "operator", "A"),
+        await token(server, office, "operator", "B"),
+    )
     await approve(server, office, a, b, office.token("reviewer"))
     first = await core_feed(server, office)
     async with server.client(office.token("reviewer")) as reviewer:

@@ -41,8 +41,16 @@ def test_night_and_holiday_access_uses_the_counter_calendar(
 
 
 def view(minutes: float, record: str, actor: str = "p1", action: str = "view") -> Access:
-    return Access(T0 + timedelta(minutes=minutes), actor, "operator", action, "application",
-                  record, f"s-{actor}", False)
+    return Access(
+        T0 + timedelta(minutes=minutes),
+        actor,
+        "operator",
+        action,
+        "application",
+        record,
+        f"s-{actor}",
+        False,
+    )
 
 
 def test_more_than_the_limit_of_records_in_the_window_is_one_burst() -> None:
@@ -71,7 +79,10 @@ def test_two_bursts_apart_and_two_people_are_reported_separately() -> None:
     other = [view(i, f"c{i}", actor="p2") for i in range(4)]
     bursts = list(bulk_bursts(first + later + other, limit=3, window=timedelta(minutes=10)))
     assert [(b.actor_id, b.start) for b in bursts] == [
-        ("p1", first[0].at), ("p1", later[0].at), ("p2", other[0].at)]
+        ("p1", first[0].at),
+        ("p1", later[0].at),
+        ("p2", other[0].at),
+    ]
 
 
 def test_exports_are_listed_once_per_request_and_views_never() -> None:
@@ -79,4 +90,6 @@ def test_exports_are_listed_once_per_request_and_views_never() -> None:
     download = [view(5, "batch-1", actor="vendor", action="vendor_download")]
     found = list(exports([*page, view(1, "x"), *download]))
     assert [(e.actor_id, e.records, e.target) for e in found] == [
-        ("core", 3, "application ×3"), ("vendor", 1, "batch-1")]
+        ("core", 3, "application ×3"),
+        ("vendor", 1, "batch-1"),
+    ]

@@ -61,7 +61,7 @@ def test_every_other_pair_is_refused(current: BatchState, action: BatchAction) -
 def test_closed_batches_allow_nothing_and_lease_work_needs_a_lease() -> None:
     assert all(allowed_actions(state) == frozenset() for state in CLOSED)
     assert allowed_actions(BatchState.READY) == {BatchAction.LEASE, BatchAction.RECALL}
-    assert UNDER_LEASE <= allowed_actions(BatchState.LEASED)
+    assert allowed_actions(BatchState.LEASED) >= UNDER_LEASE
     assert not UNDER_LEASE & allowed_actions(BatchState.READY)
 
 
@@ -112,7 +112,9 @@ def test_only_the_current_lease_token_holds_the_lease(
 
 
 def test_naming_a_group_allows_its_visible_fields_but_never_a_my_number() -> None:
-    terms = ExportTerms(("claimant_name", "children", "in_person_confirmed"), include_my_number=True)
+    terms = ExportTerms(
+        ("claimant_name", "children", "in_person_confirmed"), include_my_number=True
+    )
     assert allowed_paths(REARING, terms) == {
         "claimant_name",
         "children[].name",
@@ -168,7 +170,9 @@ def test_a_contract_s_terms_are_checked_in_one_pass() -> None:
         ("legal_basis", "required"),
     ]
     fine = ContractTerms(
-        procedures=list(DEMO_PROCEDURES), steps=["entry"], field_allow_list=list(DEMO_ALLOW_LIST),
+        procedures=list(DEMO_PROCEDURES),
+        steps=["entry"],
+        field_allow_list=list(DEMO_ALLOW_LIST),
         encodings=["utf-8", "utf-8-sig", "cp932"],
     )
     assert contract_problems(load_catalogue(), fine) == []
@@ -217,7 +221,9 @@ def test_an_item_carries_only_allowed_fields_dates_as_written_and_allowed_ocr() 
     st.sets(st.sampled_from([p for p, _s in REARING.walk()] + ["applicant.family_name"])),
     st.booleans(),
 )
-def test_no_item_ever_holds_a_field_outside_the_allow_list(allow: set[str], include_my_number: bool) -> None:
+def test_no_item_ever_holds_a_field_outside_the_allow_list(
+    allow: set[str], include_my_number: bool
+) -> None:
     terms = ExportTerms(tuple(sorted(allow)), include_my_number)
     allowed = allowed_paths(REARING, terms)
     item = vendor_item(
@@ -300,7 +306,9 @@ ALLOWED = allowed_paths(REARING, ExportTerms(("claimant_name", "children"), Fals
         ({"dependants": [{"name": "x"}]}, [("values.dependants", "not_allowed")]),
     ],
 )
-def test_results_may_only_carry_allowed_fields(values: Any, problems: list[tuple[str, str]]) -> None:
+def test_results_may_only_carry_allowed_fields(
+    values: Any, problems: list[tuple[str, str]]
+) -> None:
     assert [(p["field"], p["code"]) for p in result_problems(REARING, ALLOWED, values)] == problems
 
 
@@ -332,7 +340,10 @@ def test_results_are_laid_over_the_form_and_rows_match_by_position() -> None:
         ],
     }
     grown = merge_result(REARING, form, {"children": [{}, {}, {"name": "佐藤 星"}]})
-    assert grown["children"][2] == {"name": "佐藤 星"} and grown["children"][0]["my_number"] == "987654321093"
+    assert (
+        grown["children"][2] == {"name": "佐藤 星"}
+        and grown["children"][0]["my_number"] == "987654321093"
+    )
     assert form["children"][0]["name"] == "佐藤 陽"  # the form itself is untouched
 
 
@@ -341,7 +352,11 @@ def test_the_demo_contract_names_only_fields_of_its_procedures() -> None:
     procedures = [catalogue.get(code) for code in DEMO_PROCEDURES]
     assert allow_list_problems(procedures, DEMO_ALLOW_LIST, include_my_number=False) == []
     # Each procedure's batch carries the addresses the partner keys, not only names.
-    carried = {code: allowed_paths(catalogue.get(code), ExportTerms(allow_list=DEMO_ALLOW_LIST, include_my_number=False))
-               for code in DEMO_PROCEDURES}
+    carried = {
+        code: allowed_paths(
+            catalogue.get(code), ExportTerms(allow_list=DEMO_ALLOW_LIST, include_my_number=False)
+        )
+        for code in DEMO_PROCEDURES
+    }
     assert "claimant_address" in carried["child_allowance.status_report"]
     assert "new_address" in carried["resident.move_within"]

@@ -345,7 +345,7 @@ def test_integers() -> None:
 
 
 def test_every_code_has_a_message_and_alerts_are_codes() -> None:
-    assert ALERT_CODES <= set(MESSAGES)
+    assert set(MESSAGES) >= ALERT_CODES
     assert all(ja and en for ja, en in MESSAGES.values())
 
 

@@ -172,8 +172,11 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
         assert first == month(case["month"])
     elif kind == "payment_schedule":
         schedule = payments.payment_schedule(
-            month(case["first"]), lambda _: case["monthly"], last_month=month(case["last"]),
-            calendar=CALENDAR, day=case["day"],
+            month(case["first"]),
+            lambda _: case["monthly"],
+            last_month=month(case["last"]),
+            calendar=CALENDAR,
+            day=case["day"],
         )
         assert [
             [p.pay_on.isoformat(), [m.isoformat()[:7] for m in p.months], p.amount]
@@ -192,9 +195,9 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
             values, d(case["claimed_on"]), calendar=CALENDAR, limit=case["limit"]
         )
         assert schedule is not None
-        assert [
-            [p["pay_on"], p["months"], p["amount"]] for p in schedule["payments"]
-        ] == case["payments"]
+        assert [[p["pay_on"], p["months"], p["amount"]] for p in schedule["payments"]] == case[
+            "payments"
+        ]
         if case["total"] is not None:
             assert schedule["payments_total"] == case["total"]
     elif kind == "claimant_match":

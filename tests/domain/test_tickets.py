@@ -14,7 +14,9 @@ from app.domain.tickets import (
     spoken_number,
 )
 
-FORBIDDEN = [pair for pair in itertools.product(TicketStatus, TicketAction) if pair not in TRANSITIONS]
+FORBIDDEN = [
+    pair for pair in itertools.product(TicketStatus, TicketAction) if pair not in TRANSITIONS
+]
 
 
 @pytest.mark.parametrize(("current", "action"), TRANSITIONS.keys())
@@ -42,6 +44,14 @@ def test_numbers_are_printed_with_three_digits_and_spoken_without_padding() -> N
 def test_estimate_uses_median_service_time_over_serving_counters() -> None:
     # One long 転入 case must not inflate everyone's estimate.
     samples = [300.0, 300.0, 3600.0]
-    assert estimate_wait_minutes(ahead=4, recent_service_s=samples, default_service_s=60, counters=2) == 10
-    assert estimate_wait_minutes(ahead=0, recent_service_s=samples, default_service_s=60, counters=2) == 0
-    assert estimate_wait_minutes(ahead=3, recent_service_s=[], default_service_s=120, counters=0) == 6
+    assert (
+        estimate_wait_minutes(ahead=4, recent_service_s=samples, default_service_s=60, counters=2)
+        == 10
+    )
+    assert (
+        estimate_wait_minutes(ahead=0, recent_service_s=samples, default_service_s=60, counters=2)
+        == 0
+    )
+    assert (
+        estimate_wait_minutes(ahead=3, recent_service_s=[], default_service_s=120, counters=0) == 6
+    )

@@ -100,7 +100,9 @@ def open_display(browser: CheckedBrowser) -> OpenDisplay:
         url = f"{server.url}/display/?office={office.id}&token={office.token('display')}{query}"
         await page.goto(url)
         if wait_live:
-            await page.wait_for_function("document.body.dataset.connection === 'live'", timeout=10_000)
+            await page.wait_for_function(
+                "document.body.dataset.connection === 'live'", timeout=10_000
+            )
         return page
 
     return open_
@@ -124,7 +126,9 @@ class Lobby:
 
     async def call_next(self, counter_label: str) -> dict[str, Any]:
         async with self.server.client(self.office.token("counter")) as client:
-            response = await client.post(f"/counters/{self.office.counter(counter_label)}/call-next")
+            response = await client.post(
+                f"/counters/{self.office.counter(counter_label)}/call-next"
+            )
         assert response.status_code == 200, response.text
         return dict(response.json())
 

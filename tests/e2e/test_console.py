@@ -37,8 +37,12 @@ ENTRY_KEYS: dict[str, str] = {
     "household_head_name": PAPER["household_head_name"],
     "transfer_method": "certificate",
     "previous_resident_code": PAPER["previous_resident_code"],
-    **{f"members[{i}].{key}": value for i, member in enumerate(PAPER["members"])
-       for key, value in member.items() if key != "my_number"},
+    **{
+        f"members[{i}].{key}": value
+        for i, member in enumerate(PAPER["members"])
+        for key, value in member.items()
+        if key != "my_number"
+    },
     "members[0].birth_date": "S60.4.1",
 }
 
@@ -103,9 +107,12 @@ async def open_console(browser: Browser, server: LiveServer, who: Who) -> tuple[
 
 
 async def focused(page: Page) -> dict[str, str]:
-    return dict(await page.evaluate(
-        "(() => { const e = document.activeElement;"
-        " return {id: e.id || '', path: (e.dataset && e.dataset.path) || '', tag: e.tagName}; })()"))
+    return dict(
+        await page.evaluate(
+            "(() => { const e = document.activeElement;"
+            " return {id: e.id || '', path: (e.dataset && e.dataset.path) || '', tag: e.tagName}; })()"
+        )
+    )
 
 
 async def key_fields(page: Page, answers: dict[str, str], stop_at: str = "submit") -> list[str]:
@@ -121,8 +128,11 @@ async def key_fields(page: Page, answers: dict[str, str], stop_at: str = "submit
                 # Choices are numbered: typing the number selects it, as an operator would.
                 answer = await page.evaluate(
                     "(code) => [...document.activeElement.options].find((o) => o.value === code).text.split(' ')[0]",
-                    answer)
-            await page.keyboard.type(answer)  # the box's text is selected on focus: typing replaces it
+                    answer,
+                )
+            await page.keyboard.type(
+                answer
+            )  # the box's text is selected on focus: typing replaces it
             typed.append(here["path"])
         await page.keyboard.press("Enter")
     raise AssertionError("never reached the submit button")
@@ -150,9 +160,16 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     await page.keyboard.press("F2")
     await page.wait_for_selector("body[data-mode='entry'] #task:not([hidden])")
     assert (await focused(page))["path"] == "filing_date"
-    assert await page.locator(".row[data-path='new_address'].low-conf .conf.low").inner_text() == "72%"
-    assert await page.input_value(".row[data-path='members[0].my_number'] input") == "********" + my_number()[-4:]
-    assert await page.locator(".row.has-alert, .row.has-problem").count() > 0  # the validator's findings
+    assert (
+        await page.locator(".row[data-path='new_address'].low-conf .conf.low").inner_text() == "72%"
+    )
+    assert (
+        await page.input_value(".row[data-path='members[0].my_number'] input")
+        == "********" + my_number()[-4:]
+    )
+    assert (
+        await page.locator(".row.has-alert, .row.has-problem").count() > 0
+    )  # the validator's findings
 
     # Japanese through the IME: Enter while composing only commits the text, it never moves on.
     await page.keyboard.type(ENTRY_KEYS["filing_date"])
@@ -160,7 +177,9 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     assert (await focused(page))["path"] == "filer_name"
     cdp = await page.context.new_cdp_session(page)
     await page.keyboard.press("Backspace")
-    await cdp.send("Input.imeSetComposition", {"text": "たかはし", "selectionStart": 4, "selectionEnd": 4})
+    await cdp.send(
+        "Input.imeSetComposition", {"text": "たかはし", "selectionStart": 4, "selectionEnd": 4}
+    )
     await page.keyboard.press("Enter")
     assert (await focused(page))["path"] == "filer_name"
     await cdp.send("Input.insertText", {"text": "髙橋"})
@@ -196,12 +215,28 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     mark = len(verify_requests.seen)
     await verifier.keyboard.press("F2")
     await verifier.wait_for_selector("body[data-mode='verify'] #task:not([hidden])")
-    field_keys = await verifier.locator(".form .row").evaluate_all("(rows) => rows.map((r) => r.dataset.path)")
-    assert "members[0].birth_date" in field_keys and "new_address" in field_keys and "members[0].my_number" in field_keys
+    field_keys = await verifier.locator(".form .row").evaluate_all(
+        "(rows) => rows.map((r) => r.dataset.path)"
+    )
+    assert (
+        "members[0].birth_date" in field_keys
+        and "new_address" in field_keys
+        and "members[0].my_number" in field_keys
+    )
     html = await verifier.content()
-    values = await verifier.locator(".form input").evaluate_all("(inputs) => inputs.map((i) => i.value)")
+    values = await verifier.locator(".form input").evaluate_all(
+        "(inputs) => inputs.map((i) => i.value)"
+    )
     assert all(v == "" for v in values)
-    for secret in ("手取本町", "昭和60年", "1985-04-01", "S60", "R8.11.16", my_number()[-4:], "72%"):
+    for secret in (
+        "手取本町",
+        "昭和60年",
+        "1985-04-01",
+        "S60",
+        "R8.11.16",
+        my_number()[-4:],
+        "72%",
+    ):
         assert secret not in html, f"verify screen shows {secret!r}"
     assert await verifier.locator(".form .ocr-value, .form .conf, .form .problem").count() == 0
     assert await verifier.locator("#reveal").is_hidden()
@@ -223,13 +258,24 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     reviewer, _ = await open_console(browser, server, demo(office, "reviewer"))
     await reviewer.keyboard.press("F2")
     await reviewer.wait_for_selector("body[data-mode='review'] .history li")
-    assert await reviewer.locator(".compare tr[data-path='new_address'] .ocrv").inner_text() == "熊本市中央区手取本町１－１"
-    assert "全角" in await reviewer.locator(".compare tr[data-path='new_address'] .check .flag").inner_text()
+    assert (
+        await reviewer.locator(".compare tr[data-path='new_address'] .ocrv").inner_text()
+        == "熊本市中央区手取本町１－１"
+    )
+    assert (
+        "全角"
+        in await reviewer.locator(".compare tr[data-path='new_address'] .check .flag").inner_text()
+    )
     await reviewer.keyboard.press("F6")
     await reviewer.wait_for_selector("#reveal-dialog[open]")
     await reviewer.keyboard.press("Enter")
     await reviewer.wait_for_selector(".compare td.keyed.revealed")
-    assert await reviewer.locator(".compare tr[data-path='members[0].my_number'] td.keyed").inner_text() == my_number()
+    assert (
+        await reviewer.locator(
+            ".compare tr[data-path='members[0].my_number'] td.keyed"
+        ).inner_text()
+        == my_number()
+    )
     await reviewer.screenshot(path=artifacts / "console-review.png")
     # The warnings (𠮷 outside JIS) are acknowledged before approval: F9 leads to the checkbox.
     await reviewer.keyboard.press("F9")
@@ -246,11 +292,17 @@ async def test_keyboard_only_entry_then_blind_verify_then_review_reaches_approve
     approval = next(e for e in history if e["action"] == "review.approve")
     assert "filer_name:needs_identification" in approval["detail"]["acknowledged"]
     async with server.client(office.token("supervisor")) as supervisor:
-        log = (await supervisor.get("/access-log", params={"entity_id": application_id, "my_number_shown": "true"})).json()
+        log = (
+            await supervisor.get(
+                "/access-log", params={"entity_id": application_id, "my_number_shown": "true"}
+            )
+        ).json()
     assert [e["actor_role"] for e in log["items"]] == ["reviewer"]
 
 
-async def test_lost_lease_keeps_the_typing_and_sends_nothing(clean_db: str, browser: Browser, artifacts: Path) -> None:
+async def test_lost_lease_keeps_the_typing_and_sends_nothing(
+    clean_db: str, browser: Browser, artifacts: Path
+) -> None:
     async with run_server(make_settings(clean_db, queue=QueueSettings(lease_s=4))) as server:
         office = Office(await seed(clean_db))
         await receive(server, office, status_report())
@@ -316,12 +368,17 @@ async def test_supervisor_board_live_release_and_qualifications(
 
     # Updates live: a new application shows up without a reload.
     before = int(await board.locator(".kpi >> nth=0").locator(".v").inner_text())
-    await receive(server, office, status_report(applicant={"family_name": "新規", "household_ref": "N-1"}))
+    await receive(
+        server, office, status_report(applicant={"family_name": "新規", "household_ref": "N-1"})
+    )
     await board.wait_for_function(
-        f"Number(document.querySelector('.kpi .v').textContent) === {before + 1}", timeout=10_000)
+        f"Number(document.querySelector('.kpi .v').textContent) === {before + 1}", timeout=10_000
+    )
 
     await board.click(f"button[data-task='{held['id']}']")
-    await board.wait_for_selector(f"button[data-task='{held['id']}']", state="detached", timeout=10_000)
+    await board.wait_for_selector(
+        f"button[data-task='{held['id']}']", state="detached", timeout=10_000
+    )
     async with server.client(office.token("supervisor")) as supervisor:
         stats = (await supervisor.get("/work/stats")).json()
         assert not [t for o in stats["operators"] for t in o["holding"]]
@@ -345,14 +402,25 @@ async def test_settling_operator_sees_both_keyings_then_the_reviewer_returns_it(
     server: LiveServer, office: Office, browser: Browser, artifacts: Path
 ) -> None:
     application_id = await receive(server, office, status_report())
-    first, second = await token(server, office, "operator", "A"), await token(server, office, "operator", "B")
+    first, second = (
+        await token(server, office, "operator", "A"),
+        await token(server, office, "operator", "B"),
+    )
     async with server.client(first) as a, server.client(second) as b:
         entry = (await a.post("/work/claim", json={})).json()
-        values = entry["form"]["values"] | {"claimant_my_number": status_report()["fields"]["claimant_my_number"]}
-        await a.post(f"/work/{entry['id']}/submit", json={"lease_token": entry["lease_token"], "values": values})
+        values = entry["form"]["values"] | {
+            "claimant_my_number": status_report()["fields"]["claimant_my_number"]
+        }
+        await a.post(
+            f"/work/{entry['id']}/submit",
+            json={"lease_token": entry["lease_token"], "values": values},
+        )
         verify = (await b.post("/work/claim", json={})).json()
         keyed = blind_answers(verify, status_report()["fields"]) | {"claimant_birth_date": "H2.5.6"}
-        mismatch = await b.post(f"/work/{verify['id']}/submit", json={"lease_token": verify["lease_token"], "values": keyed})
+        mismatch = await b.post(
+            f"/work/{verify['id']}/submit",
+            json={"lease_token": verify["lease_token"], "values": keyed},
+        )
         assert mismatch.json()["application_status"] == "settle"
 
     page, requests = await open_console(browser, server, demo(office, "operator"))
@@ -394,7 +462,10 @@ async def test_settling_operator_sees_both_keyings_then_the_reviewer_returns_it(
     assert "差し戻しました" in await reviewer.locator("#message").inner_text()
     async with server.client(office.token("supervisor")) as supervisor:
         returned = (await supervisor.get(f"/applications/{application_id}")).json()
-    assert returned["status"] == "entry" and returned["return_reason"] == "生年月日の確認書類を添付してください"
+    assert (
+        returned["status"] == "entry"
+        and returned["return_reason"] == "生年月日の確認書類を添付してください"
+    )
 
 
 async def test_operator_submits_with_problems_and_the_reviewer_sees_them_open(
@@ -422,16 +493,27 @@ async def test_operator_submits_with_problems_and_the_reviewer_sees_them_open(
     async with server.client(checker) as b:
         verify = (await b.post("/work/claim", json={})).json()
         paper = faulty_move_in()["fields"]
-        answers = blind_answers(verify, paper) | {"new_address": paper["new_address"]}  # keyed as the OCR read it
-        done = await b.post(f"/work/{verify['id']}/submit", json={
-            "lease_token": verify["lease_token"], "values": answers, "submit_with_problems": True})
+        answers = blind_answers(verify, paper) | {
+            "new_address": paper["new_address"]
+        }  # keyed as the OCR read it
+        done = await b.post(
+            f"/work/{verify['id']}/submit",
+            json={
+                "lease_token": verify["lease_token"],
+                "values": answers,
+                "submit_with_problems": True,
+            },
+        )
         assert done.json()["application_status"] == "review", done.text
 
     reviewer, _ = await open_console(browser, server, demo(office, "reviewer"))
     await reviewer.keyboard.press("F2")
     await reviewer.wait_for_selector("body[data-mode='review'] .history li")
     assert await reviewer.is_visible(".open-errors")
-    assert await reviewer.locator("#side .plist li[data-level='error'][data-path='move_date']").count() == 1
+    assert (
+        await reviewer.locator("#side .plist li[data-level='error'][data-path='move_date']").count()
+        == 1
+    )
     assert "問題ありで送信" in await reviewer.locator(".history").inner_text()
     await reviewer.keyboard.press("F9")
     await reviewer.wait_for_selector("#ack-all:focus")
@@ -452,7 +534,9 @@ async def test_each_kind_of_staff_signs_in_through_the_form(
     server: LiveServer, office: Office, browser: Browser, key: str
 ) -> None:
     page = await browser.new_page(viewport=DESK)  # type: ignore[arg-type]
-    await page.goto(f"{server.url}/console/?token={office.token(key)}")  # an old link: the token is not used
+    await page.goto(
+        f"{server.url}/console/?token={office.token(key)}"
+    )  # an old link: the token is not used
     await page.wait_for_selector("#signin:not([hidden])")
     assert "token=" not in page.url
     # The form is keyboard-first: focus starts in it, every input has its label.
@@ -467,7 +551,8 @@ async def test_each_kind_of_staff_signs_in_through_the_form(
     await sign_in(page, (staff_id, password))
     await page.wait_for_selector("body[data-ready]")
     assert await page.get_attribute("body", "data-view") == (
-        "board" if key in ("supervisor", "vendor_manager") else "desk")
+        "board" if key in ("supervisor", "vendor_manager") else "desk"
+    )
     assert await page.locator("#who-name").inner_text() == office.data["staff"][key]["name"]
     assert await page.is_hidden("#signin")
     # The session cookie is HttpOnly: nothing on the page can read it.
@@ -491,10 +576,15 @@ async def test_drafts_never_keep_a_my_number_and_sign_out_leaves_nothing(
     await box.dispatch_event("input")
     await page.wait_for_function(
         "Object.keys(localStorage).some((k) => k.startsWith('madoguchi.console.draft.') &&"
-        " localStorage.getItem(k).includes('手取本町'))")
-    stored = await page.evaluate("JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+        " localStorage.getItem(k).includes('手取本町'))"
+    )
+    stored = await page.evaluate(
+        "JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})"
+    )
     assert my_number() not in stored  # the draft kept the address, not the number
-    assert "********" + my_number()[-4:] in stored  # the masked one it came with stands in its place
+    assert (
+        "********" + my_number()[-4:] in stored
+    )  # the masked one it came with stands in its place
 
     await page.click("#signout")
     await page.wait_for_selector("#signin:not([hidden])")
@@ -541,7 +631,8 @@ async def test_supervisor_withdraws_an_application_by_id_and_it_shows_withdrawn(
     # The operator's lease went with it.
     async with server.client(office.token("operator")) as operator:
         beat = await operator.post(
-            f"/work/{held['id']}/heartbeat", json={"lease_token": held["lease_token"]})
+            f"/work/{held['id']}/heartbeat", json={"lease_token": held["lease_token"]}
+        )
         assert beat.status_code != 200
     await board.screenshot(path=artifacts / "console-withdraw.png", full_page=True)
 
@@ -562,8 +653,14 @@ async def test_vendor_manager_signs_in_sees_the_returned_task_and_dispatches_it(
     application_id = await work_to_review(server, office, vendor_op, checker)
     async with server.client(office.token("reviewer")) as reviewer:
         review = (await reviewer.post("/work/claim", json={})).json()
-        returned = await reviewer.post(f"/work/{review['id']}/submit", json={
-            "lease_token": review["lease_token"], "decision": "return", "reason": "続柄を確認"})
+        returned = await reviewer.post(
+            f"/work/{review['id']}/submit",
+            json={
+                "lease_token": review["lease_token"],
+                "decision": "return",
+                "reason": "続柄を確認",
+            },
+        )
         assert returned.status_code == 200, returned.text
     board, _ = await open_console(browser, server, demo(office, "vendor_manager"))
     assert await board.get_attribute("body", "data-view") == "board"

@@ -28,7 +28,10 @@ async def open_enforced(browser: CheckedBrowser, url: str) -> Page:
     page = await browser.new_page(viewport=LANDSCAPE, bypass_csp=False)
     await page.add_init_script(SPEECH_STUB + RECORD_VIOLATIONS)
     response = await page.goto(url)
-    assert response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert (
+        response is not None
+        and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    )
     return page
 
 
@@ -50,16 +53,21 @@ async def test_every_page_runs_under_its_policy(
     browser: CheckedBrowser, server: LiveServer, office: Office
 ) -> None:
     async with server.client(office.token("kiosk")) as kiosk:
-        ticket = (await kiosk.post(f"/offices/{office.id}/tickets",
-                                   json={"category": office.category("A")})).json()
+        ticket = (
+            await kiosk.post(
+                f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+            )
+        ).json()
 
     display = await open_enforced(
-        browser, f"{server.url}/display/?office={office.id}&token={office.token('display')}")
+        browser, f"{server.url}/display/?office={office.id}&token={office.token('display')}"
+    )
     await display.wait_for_selector("body[data-connection='live']", timeout=10_000)
     await no_violations(display)
 
     kiosk_page = await open_enforced(
-        browser, f"{server.url}/kiosk/?office={office.id}&token={office.token('kiosk')}")
+        browser, f"{server.url}/kiosk/?office={office.id}&token={office.token('kiosk')}"
+    )
     await kiosk_page.click(f"button.category[data-category='{office.category('A')}']")
     await kiosk_page.wait_for_selector("#issued:not([hidden])")
     qr = kiosk_page.locator("#ticket-qr")
@@ -69,7 +77,9 @@ async def test_every_page_runs_under_its_policy(
     await no_violations(kiosk_page)
 
     counter = await open_enforced(
-        browser, f"{server.url}/counter/?counter={office.counter('4')}&token={office.token('counter')}")
+        browser,
+        f"{server.url}/counter/?counter={office.counter('4')}&token={office.token('counter')}",
+    )
     await counter.wait_for_selector(".queue[data-category]", timeout=10_000)
     await no_violations(counter)
 
@@ -84,7 +94,9 @@ async def test_every_page_runs_under_its_policy(
     await no_violations(console)
 
 
-async def test_a_page_cannot_be_framed(browser: CheckedBrowser, server: LiveServer, office: Office) -> None:
+async def test_a_page_cannot_be_framed(
+    browser: CheckedBrowser, server: LiveServer, office: Office
+) -> None:
     page = await browser.new_page(bypass_csp=False)
     await page.set_content(f'<iframe id="f" src="{server.url}/status/"></iframe>')
     frame = page.frame_locator("#f")

@@ -87,7 +87,12 @@ async def test_call_shows_within_a_second_with_its_counter(
     await lobby.call_next("1")
     await lobby.call_next("4")
     await page.wait_for_function(f"{HERO} === 'A-003'", timeout=2000)
-    assert await shown_calls(page) == [("A-003", "4"), ("A-002", "1"), ("B-001", "3"), ("A-001", "2")]
+    assert await shown_calls(page) == [
+        ("A-003", "4"),
+        ("A-002", "1"),
+        ("B-001", "3"),
+        ("A-001", "2"),
+    ]
     waiting = await page.evaluate(
         "[...document.querySelectorAll('#queues li:not([hidden])')].map(li => "
         "[li.querySelector('.queue-prefix').textContent, li.querySelector('.queue-waiting .num').textContent])"
@@ -146,7 +151,10 @@ async def test_calls_made_while_the_server_is_down_are_shown_and_announced_in_or
         # Announced once each, in the order the calls were made, after the call seen live.
         said = await wait_spoken(page, 8)
         assert said == (
-            spoken("A-001", "2") + spoken("A-002", "1") + spoken("B-001", "3") + spoken("A-001", "2")
+            spoken("A-001", "2")
+            + spoken("A-002", "1")
+            + spoken("B-001", "3")
+            + spoken("A-001", "2")
         )
         await asyncio.sleep(1.5)
         assert len(await page.evaluate("window.__spoken")) == 8
@@ -221,7 +229,9 @@ async def test_a_connection_gone_silent_is_replaced_and_nothing_is_missed(
     async with run_server(settings) as live:
         lobby = lobby_for(live, office)
         await lobby.issue("C")
-        page = await open_display(live, office, init_script=INSTANT_CHIME, route_socket=half_open_once)
+        page = await open_display(
+            live, office, init_script=INSTANT_CHIME, route_socket=half_open_once
+        )
         await asyncio.sleep(1.5)  # the first heartbeat has passed; the line is now silent
         await lobby.call_next("1")
         await page.wait_for_function(f"{HERO} === 'C-001'", timeout=8000)
@@ -275,9 +285,14 @@ async def drive_calls(server: LiveServer, office: Office, tickets: int, recalls:
     server's own services a batch per transaction to keep the test quick. Returns the seq."""
     counters = [office.counter(label) for label in ("1", "2", "4")]
     called: list[str] = []
-    async with server.client(office.token("kiosk")) as kiosk, server.client(office.token("counter")) as desk:
+    async with (
+        server.client(office.token("kiosk")) as kiosk,
+        server.client(office.token("counter")) as desk,
+    ):
         for i in range(tickets):
-            issued = await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
+            issued = await kiosk.post(
+                f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+            )
             assert issued.status_code == 201, issued.text
             response = await desk.post(f"/counters/{counters[i % len(counters)]}/call-next")
             assert response.status_code == 200, response.text
@@ -286,13 +301,18 @@ async def drive_calls(server: LiveServer, office: Office, tickets: int, recalls:
     for start in range(0, recalls, RECALLS_PER_COMMIT):
         async with resources.sessionmaker() as session:
             uow = UnitOfWork(
-                session, clock=resources.clock, settings=server.settings, notify_lobby=resources.hub.notify
+                session,
+                clock=resources.clock,
+                settings=server.settings,
+                notify_lobby=resources.hub.notify,
             )
             clerk = await principal_for_token(uow, office.token("counter"))
             for i in range(start, min(recalls, start + RECALLS_PER_COMMIT)):
                 # A stride through the called tickets, so the list of 12 keeps changing.
                 ticket_id = called[(i * 7) % len(called)]
-                await ticket_service.act(uow, clerk, ticket_id=ticket_id, action=TicketAction.RECALL)
+                await ticket_service.act(
+                    uow, clerk, ticket_id=ticket_id, action=TicketAction.RECALL
+                )
             await uow.commit()
     async with server.client(office.token("display")) as display:
         return int((await display.get(f"/offices/{office.id}/lobby")).json()["seq"])
@@ -320,7 +340,9 @@ async def test_memory_stays_flat_over_a_thousand_calls(
     await cdp.send("Performance.enable")
     await cdp.send("HeapProfiler.enable")
 
-    seq = await drive_calls(server, office, 30, 20)  # warm-up: every code path has run and is compiled
+    seq = await drive_calls(
+        server, office, 30, 20
+    )  # warm-up: every code path has run and is compiled
     await page.wait_for_function(f"document.body.dataset.seq === '{seq}'", timeout=10_000)
     await asyncio.sleep(1.0)
     before = await footprint(page, cdp)

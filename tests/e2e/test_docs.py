@@ -42,8 +42,10 @@ async def test_swagger_ui_lists_the_operations_without_internet(
     assert await page.locator(".opblock").count() > 50
     claim = page.locator(".opblock-summary-path", has_text="/api/v1/work/claim")
     assert await claim.count() == 1
-    assert "Lease the next task you may take" in await page.locator(".opblock").filter(
-        has=claim).inner_text()
+    assert (
+        "Lease the next task you may take"
+        in await page.locator(".opblock").filter(has=claim).inner_text()
+    )
     assert elsewhere == []
     assert await page.evaluate("window.__violations") == []
 

@@ -90,7 +90,9 @@ async def test_counter_terminal_calls_the_next_ticket_and_the_display_shows_it(
     terminal = await browser.new_page(viewport={"width": 1366, "height": 900})
     # No live refresh for this terminal: lets the test change a ticket behind its back below.
     await terminal.route_web_socket("**/lobby?*", lambda ws: None)
-    counter_url = f"{server.url}/counter/?counter={office.counter('4')}&token={office.token('counter')}"
+    counter_url = (
+        f"{server.url}/counter/?counter={office.counter('4')}&token={office.token('counter')}"
+    )
     await terminal.goto(counter_url)
     await terminal.wait_for_selector("[data-action='call-next']:not([disabled])")
     assert await terminal.text_content("#counter-ja") == "4番窓口"
@@ -126,5 +128,7 @@ async def test_counter_terminal_calls_the_next_ticket_and_the_display_shows_it(
     await terminal.select_option("#transfer-to", office.category("C"))
     await terminal.click("[data-action='transfer']")
     await terminal.wait_for_selector("#ticket[data-status='none']")
-    in_c = await terminal.locator(f".queue[data-category='{office.category('C')}'] .chip .num").all_text_contents()
+    in_c = await terminal.locator(
+        f".queue[data-category='{office.category('C')}'] .chip .num"
+    ).all_text_contents()
     assert sorted(in_c) == ["B-001", "C-001"]

@@ -96,7 +96,9 @@ def test_csv_golden_text_crlf_quoting_and_booleans() -> None:
 
 
 @pytest.mark.parametrize(("fmt", "encoding"), EVERY)
-def test_each_file_decodes_to_the_same_text_and_only_utf8_sig_has_a_bom(fmt: str, encoding: str) -> None:
+def test_each_file_decodes_to_the_same_text_and_only_utf8_sig_has_a_bom(
+    fmt: str, encoding: str
+) -> None:
     data = whole(fmt, encoding, [PAYLOADS[:1], PAYLOADS[1:]])
     assert data.startswith(BOM) is (encoding == "utf-8-sig")
     assert data.count(BOM) == (encoding == "utf-8-sig")
@@ -124,7 +126,10 @@ def test_the_manifest_is_the_sha256_and_size_of_every_file() -> None:
     builder = ManifestBuilder(["cp932", "utf-8"], COLUMNS)
     builder.add(PAYLOADS)
     manifest = builder.manifest()
-    assert list(manifest) == ["jsonl", "csv", "csv_cells"] and list(manifest["csv"]) == ["utf-8", "cp932"]
+    assert list(manifest) == ["jsonl", "csv", "csv_cells"] and list(manifest["csv"]) == [
+        "utf-8",
+        "cp932",
+    ]
     assert manifest["csv_cells"] == "neutralised"
     for fmt in ("jsonl", "csv"):
         for encoding in ("utf-8", "cp932"):
@@ -144,7 +149,9 @@ def test_the_manifest_is_the_sha256_and_size_of_every_file() -> None:
         max_size=12,
     ),
 )
-def test_how_the_items_are_chunked_never_changes_the_bytes(cuts: list[int], names: list[str]) -> None:
+def test_how_the_items_are_chunked_never_changes_the_bytes(
+    cuts: list[int], names: list[str]
+) -> None:
     payloads = [
         item_line(
             {

@@ -23,8 +23,15 @@ from tests.test_audit import ADACHI, KEYS, KUMAMOTO, Database, db, madoguchi, tw
 
 __all__ = ["db", "two_cities"]  # fixtures
 
-FORGED = {"municipality_code": KUMAMOTO, "entity": "application", "entity_id": "forged",
-          "action": "approve", "from_status": "review", "to_status": "approved", "data": {"理由": "偽"}}
+FORGED = {
+    "municipality_code": KUMAMOTO,
+    "entity": "application",
+    "entity_id": "forged",
+    "action": "approve",
+    "from_status": "review",
+    "to_status": "approved",
+    "data": {"理由": "偽"},
+}
 
 
 async def insert_row(db: Database, table: object, **row: object) -> int:
@@ -36,11 +43,15 @@ async def insert_row(db: Database, table: object, **row: object) -> int:
 
 
 async def state(db: Database, table: str, row_id: int) -> tuple[object, object]:
-    [(seq, chained)] = await db.sql(f"SELECT chain_seq, chain_hash FROM {table} WHERE id = :id", id=row_id)
+    [(seq, chained)] = await db.sql(
+        f"SELECT chain_seq, chain_hash FROM {table} WHERE id = :id", id=row_id
+    )
     return seq, chained
 
 
-async def test_a_row_inserted_with_sql_is_not_chained_and_verify_names_it(two_cities: Database) -> None:
+async def test_a_row_inserted_with_sql_is_not_chained_and_verify_names_it(
+    two_cities: Database,
+) -> None:
     db = two_cities
     before = await db.chain(LogName.EVENT, KUMAMOTO)
     forged = await insert_row(db, EventLog.__table__, at=datetime.now(UTC), **FORGED)
@@ -61,30 +72,47 @@ async def test_a_row_inserted_with_sql_is_not_chained_and_verify_names_it(two_ci
     assert result.returncode == 1, result.stderr
     [line] = [x for x in result.stdout.splitlines() if x.startswith(f"event {KUMAMOTO}:")]
     assert "REFUSED 1 row(s) without a valid MAC" in line and f"row ids {forged}" in line
-    as_json = madoguchi(db.url, "audit", "verify", "--municipality", KUMAMOTO, "--log", "event", "--json")
+    as_json = madoguchi(
+        db.url, "audit", "verify", "--municipality", KUMAMOTO, "--log", "event", "--json"
+    )
     report_json = json.loads(as_json.stdout)
     assert as_json.returncode == 1
     assert (report_json["status"], report_json["refused"], report_json["refused_row_ids"]) == (
-        "refused", 1, [forged])
+        "refused",
+        1,
+        [forged],
+    )
     assert report_json["log"] == "event" and report_json["municipality"] == KUMAMOTO
 
 
 @pytest.mark.parametrize("how", ["no_mac", "wrong_key", "unknown_key_id", "altered_after_signing"])
 async def test_an_access_row_with_a_bad_mac_is_refused(two_cities: Database, how: str) -> None:
     db = two_cities
-    row = {"municipality_code": ADACHI, "at": datetime.now(UTC), "actor_id": "tok-x", "actor_role": "reviewer",
-           "action": "view", "entity": "application", "entity_id": "a1", "my_number_shown": True,
-           "detail": {"fields": ["氏名"]}}
+    row = {
+        "municipality_code": ADACHI,
+        "at": datetime.now(UTC),
+        "actor_id": "tok-x",
+        "actor_role": "reviewer",
+        "action": "view",
+        "entity": "application",
+        "entity_id": "a1",
+        "my_number_shown": True,
+        "detail": {"fields": ["氏名"]},
+    }
     if how == "wrong_key":
         row["mac_key"] = KEYS.current
-        row["mac"] = hmac.new(b"guessed", mac_content(LogName.ACCESS, KEYS.current, row), hashlib.sha256).hexdigest()
+        row["mac"] = hmac.new(
+            b"guessed", mac_content(LogName.ACCESS, KEYS.current, row), hashlib.sha256
+        ).hexdigest()
     elif how == "unknown_key_id":
         row["mac_key"], row["mac"] = "k9", "0" * 64
     elif how == "altered_after_signing":
         KEYS.sign(LogName.ACCESS, row)
     row_id = await insert_row(db, AccessLog.__table__, **row)
     if how == "altered_after_signing":
-        await db.sql("UPDATE access_log SET my_number_shown = :f WHERE id = :id", f=False, id=row_id)
+        await db.sql(
+            "UPDATE access_log SET my_number_shown = :f WHERE id = :id", f=False, id=row_id
+        )
     await db.seal()
     assert await state(db, "access_log", row_id) == (None, REJECTED)
     report = (await db.reports())[(LogName.ACCESS, ADACHI)]
@@ -102,11 +130,15 @@ async def test_a_row_signed_with_the_key_is_chained(two_cities: Database) -> Non
     assert (await db.reports())[(LogName.EVENT, KUMAMOTO)].ok
 
 
-async def test_rewriting_a_sealed_row_and_its_chain_is_caught_by_the_mac(two_cities: Database) -> None:
+async def test_rewriting_a_sealed_row_and_its_chain_is_caught_by_the_mac(
+    two_cities: Database,
+) -> None:
     """Whoever can write the tables can recompute every chain hash, but not a MAC."""
     db = two_cities
     chain = await db.chain(LogName.EVENT, KUMAMOTO)
-    target = chain[-1]  # the last entry: recomputing its hash and the head's hides it from the chain
+    target = chain[
+        -1
+    ]  # the last entry: recomputing its hash and the head's hides it from the chain
     await db.sql("UPDATE event_log SET action = 'reject' WHERE id = :id", id=target.id)
     reports = await db.reports()
     assert reports[(LogName.EVENT, KUMAMOTO)].broken is not None  # the chain sees the change...
@@ -115,34 +147,52 @@ async def test_rewriting_a_sealed_row_and_its_chain_is_caught_by_the_mac(two_cit
         row = (await session.execute(select(table).where(table.c.id == target.id))).mappings().one()
     rewritten = entry_hash(chain[-2].chain_hash, canonical_json(LogName.EVENT, row))
     await db.sql("UPDATE event_log SET chain_hash = :h WHERE id = :id", h=rewritten, id=target.id)
-    await db.sql("UPDATE audit_chain_head SET last_hash = :h WHERE log = 'event' AND municipality_code = :c",
-                 h=rewritten, c=KUMAMOTO)
+    await db.sql(
+        "UPDATE audit_chain_head SET last_hash = :h WHERE log = 'event' AND municipality_code = :c",
+        h=rewritten,
+        c=KUMAMOTO,
+    )
     broken = (await db.reports())[(LogName.EVENT, KUMAMOTO)].broken  # ...and so does the MAC
     assert broken is not None
     assert (broken.kind, broken.row_id) == (BreakKind.MAC_MISMATCH, target.id)
 
 
-async def test_rows_sealed_before_macs_are_accepted_only_up_to_the_recorded_head(two_cities: Database) -> None:
+async def test_rows_sealed_before_macs_are_accepted_only_up_to_the_recorded_head(
+    two_cities: Database,
+) -> None:
     db = two_cities
     chain = await db.chain(LogName.ACCESS, KUMAMOTO)
     upto = chain[3].chain_seq
     # As the migration leaves them: no MAC on rows sealed before it, the head remembers where.
-    await db.sql("UPDATE access_log SET mac = NULL, mac_key = NULL WHERE municipality_code = :c "
-                 "AND chain_seq <= :s", c=KUMAMOTO, s=upto)
-    await db.sql("UPDATE audit_chain_head SET unkeyed_upto = :s WHERE log = 'access' AND municipality_code = :c",
-                 s=upto, c=KUMAMOTO)
+    await db.sql(
+        "UPDATE access_log SET mac = NULL, mac_key = NULL WHERE municipality_code = :c "
+        "AND chain_seq <= :s",
+        c=KUMAMOTO,
+        s=upto,
+    )
+    await db.sql(
+        "UPDATE audit_chain_head SET unkeyed_upto = :s WHERE log = 'access' AND municipality_code = :c",
+        s=upto,
+        c=KUMAMOTO,
+    )
     report = (await db.reports())[(LogName.ACCESS, KUMAMOTO)]
     assert report.ok and report.unkeyed == upto
     # A row after that point without its MAC is not one of them.
     await db.sql("UPDATE access_log SET mac = NULL, mac_key = NULL WHERE id = :id", id=chain[5].id)
     broken = (await db.reports())[(LogName.ACCESS, KUMAMOTO)].broken
-    assert broken is not None and (broken.kind, broken.row_id) == (BreakKind.MAC_MISMATCH, chain[5].id)
+    assert broken is not None and (broken.kind, broken.row_id) == (
+        BreakKind.MAC_MISMATCH,
+        chain[5].id,
+    )
 
 
 async def test_after_a_key_rotation_rows_verify_with_the_retired_key(two_cities: Database) -> None:
     db = two_cities
-    rotated = AuditSettings(key="a new key of at least thirty-two characters!", key_id="k2",
-                            retired_keys={KEYS.current: KEYS.secrets[KEYS.current].decode()}).keys
+    rotated = AuditSettings(
+        key="a new key of at least thirty-two characters!",
+        key_id="k2",
+        retired_keys={KEYS.current: KEYS.secrets[KEYS.current].decode()},
+    ).keys
     row = rotated.sign(LogName.EVENT, {"at": datetime.now(UTC), **FORGED})
     assert row["mac_key"] == "k2"
     await insert_row(db, EventLog.__table__, **row)

@@ -29,8 +29,12 @@ COLUMNS = ["item", "procedure", "due_on", "text", "amount", "plain"]
 
 
 def payload(text: str, amount: float | int = -5) -> str:
-    item = {"item": "t1", "procedure": "p", "due_on": "2026-08-31",
-            "values": {"text": text, "amount": amount, "plain": "髙橋 ①子"}}
+    item = {
+        "item": "t1",
+        "procedure": "p",
+        "due_on": "2026-08-31",
+        "values": {"text": text, "amount": amount, "plain": "髙橋 ①子"},
+    }
     return orjson.dumps(item).decode()
 
 
@@ -90,20 +94,33 @@ def test_a_batch_sealed_before_the_rule_is_still_written_as_sealed() -> None:
 async def test_vendor_downloads_carry_no_formula_and_match_their_manifest(
     server: LiveServer, office: Office
 ) -> None:
-    names = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3",
-             "\t=1+1"]
+    names = [
+        '=HYPERLINK("http://evil.example","x")',
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)",
+        "-2+3",
+        "\t=1+1",
+    ]
     _contract, token, sealed = await sealed_batch(server, office, [report(n) for n in names])
     [batch] = sealed["batches"]
     async with server.client(token) as vendor:
         grant = await lease(vendor, batch["id"])
         files = {(f["format"], f["encoding"]): f for f in grant["manifest"]["files"]}
         for encoding in ("utf-8", "utf-8-sig", "cp932"):
-            data = (await download(vendor, batch["id"], grant["lease_token"], "csv", encoding)).content
+            data = (
+                await download(vendor, batch["id"], grant["lease_token"], "csv", encoding)
+            ).content
             assert hashlib.sha256(data).hexdigest() == files[("csv", encoding)]["sha256"]
             rows: list[dict[str, Any]] = items_of(data, "csv", encoding)
             got = sorted(row["claimant_name"] for row in rows)
             assert got == sorted("'" + n for n in names)
             for row in rows:
-                assert not any(str(v).startswith(("=", "+", "-", "@", "\t", "\r")) for v in row.values())
-        jsonl = (await download(vendor, batch["id"], grant["lease_token"], "jsonl", "utf-8")).content
-        assert sorted(i["values"]["claimant_name"] for i in items_of(jsonl, "jsonl", "utf-8")) == sorted(names)
+                assert not any(
+                    str(v).startswith(("=", "+", "-", "@", "\t", "\r")) for v in row.values()
+                )
+        jsonl = (
+            await download(vendor, batch["id"], grant["lease_token"], "jsonl", "utf-8")
+        ).content
+        assert sorted(
+            i["values"]["claimant_name"] for i in items_of(jsonl, "jsonl", "utf-8")
+        ) == sorted(names)

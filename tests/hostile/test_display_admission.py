@@ -27,7 +27,8 @@ async def receive(ws: ClientConnection, within: float = 10.0) -> dict[str, Any]:
 def open_display(server: LiveServer, office: Office, source: str) -> Any:
     return connect(
         server.lobby_ws(office.id, office.token("display")),
-        local_addr=(source, 0), open_timeout=10,
+        local_addr=(source, 0),
+        open_timeout=10,
     )
 
 
@@ -68,10 +69,12 @@ async def test_a_lobby_of_50_behind_one_address_connects_and_the_51st_display_is
 ) -> None:
     """The defaults: a whole floor behind one NAT address connects at once."""
     async with server_with(clean_db) as (server, office), contextlib.AsyncExitStack() as stack:
-        lobby = await asyncio.gather(*(
-            stack.enter_async_context(open_display(server, office, "127.0.4.1"))
-            for _ in range(50)
-        ))
+        lobby = await asyncio.gather(
+            *(
+                stack.enter_async_context(open_display(server, office, "127.0.4.1"))
+                for _ in range(50)
+            )
+        )
         snapshots = await asyncio.gather(*(receive(ws) for ws in lobby))
         assert {s["type"] for s in snapshots} == {"lobby.snapshot"}
 

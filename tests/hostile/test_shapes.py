@@ -26,7 +26,9 @@ async def count(server: LiveServer, table: type) -> int:
     engine = create_engine(server.settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
+            return int(
+                (await session.execute(select(func.count()).select_from(table))).scalar_one()
+            )
     finally:
         await engine.dispose()
 
@@ -48,7 +50,9 @@ def with_field(value: Any, ref: str = "HOSTILE-1") -> bytes:
 
 
 def test_check_shape_names_each_problem_by_its_path() -> None:
-    limits = ShapeLimits(max_depth=4, max_string_chars=5, max_members=8, max_items=4, max_abs_integer=99)
+    limits = ShapeLimits(
+        max_depth=4, max_string_chars=5, max_members=8, max_items=4, max_abs_integer=99
+    )
     value = loads(
         '{"a": {"b": [[["deep"]]]}, "s": "toolong", "l": [1, 2, 3, 4, 5], "n": NaN, "i": -Infinity,'
         ' "big": 100, "huge": 1e400, "ok": [1.5, true, null, "short"]}'
@@ -95,7 +99,9 @@ async def test_a_field_nested_256_deep_is_refused_and_the_queue_still_claims(
         assert claimed.json()["application_id"] == fine.json()["id"]
         assert (await operator.get(f"/applications/{fine.json()['id']}")).status_code == 200
         released = await operator.post(
-            f"/work/{claimed.json()['id']}/release", json={"lease_token": claimed.json()["lease_token"]})
+            f"/work/{claimed.json()['id']}/release",
+            json={"lease_token": claimed.json()["lease_token"]},
+        )
         assert released.status_code == 200
     # And the vendor seal takes the good form.
     from tests.api.test_vendor import make_contract, seal
@@ -126,7 +132,9 @@ async def test_bad_values_anywhere_are_a_field_level_422_and_nothing_is_stored(
     async with server.client(office.token("intake")) as intake:
         response = await intake.post("/applications", content=body, headers=JSON)
         bulk = await intake.post(
-            "/applications/bulk", content=body + b"\n", headers={"content-type": "application/x-ndjson"}
+            "/applications/bulk",
+            content=body + b"\n",
+            headers={"content-type": "application/x-ndjson"},
         )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -140,10 +148,13 @@ async def test_bad_values_anywhere_are_a_field_level_422_and_nothing_is_stored(
 async def test_every_json_route_gets_the_same_limits(server: LiveServer, office: Office) -> None:
     async with server.client(office.token("operator")) as operator:
         nan_claim = await operator.post("/work/claim", content=b'{"kinds": NaN}', headers=JSON)
-        no_type = await operator.post("/work/claim", content=b'{"kinds": [' + b"[" * 40 + b"]" * 40 + b"]}")
+        no_type = await operator.post(
+            "/work/claim", content=b'{"kinds": [' + b"[" * 40 + b"]" * 40 + b"]}"
+        )
     async with server.client(office.token("admin")) as admin:
         token = await admin.post(
-            "/admin/tokens", content=b'{"role": "operator", "name": "x", "employer": "city", "n": Infinity}',
+            "/admin/tokens",
+            content=b'{"role": "operator", "name": "x", "employer": "city", "n": Infinity}',
             headers={"content-type": "application/merge-patch+json"},
         )
     for response in (nan_claim, no_type, token):
@@ -151,7 +162,9 @@ async def test_every_json_route_gets_the_same_limits(server: LiveServer, office:
         assert response.json()["errors"][0]["code"] in ("not_finite", "too_deep")
 
 
-async def test_a_body_over_the_size_limit_is_a_413_problem(server: LiveServer, office: Office) -> None:
+async def test_a_body_over_the_size_limit_is_a_413_problem(
+    server: LiveServer, office: Office
+) -> None:
     body = with_field("あ" * 10, ref="BIG").replace(b"\xe3\x81\x82" * 10, b" " * (11 * 1024 * 1024))
     async with server.client(office.token("intake")) as intake:
         response = await intake.post("/applications", content=body, headers=JSON)
@@ -166,7 +179,9 @@ async def test_a_body_over_the_size_limit_is_a_413_problem(server: LiveServer, o
 LIMITS = ShapeLimits()
 odd_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
-) | st.sampled_from(["𠮷", "髙", "\u200d", "\ufeff", "葛\U000e0100", "\u202e", "①", "=SUM(A1)", "ｱ"])
+) | st.sampled_from(
+    ["𠮷", "髙", "\u200d", "\ufeff", "葛\U000e0100", "\u202e", "①", "=SUM(A1)", "ｱ"]
+)
 scalars = (
     st.none()
     | st.booleans()
@@ -191,8 +206,10 @@ def accepted_bodies(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             fields[key] = draw(json_values)
     # Children holding My Numbers must be a list of objects (else a 422): mostly send one.
-    children = st.lists(st.dictionaries(odd_text | st.sampled_from(["name", "my_number"]), json_values,
-                                        max_size=4), max_size=3)
+    children = st.lists(
+        st.dictionaries(odd_text | st.sampled_from(["name", "my_number"]), json_values, max_size=4),
+        max_size=3,
+    )
     fields["children"] = draw(st.one_of(children, children, children, json_values))
     fields.update(draw(st.dictionaries(odd_text, json_values, max_size=3)))
     # The deepest nesting the limits allow: body (1) → fields (2) → the value (3) … 32.
@@ -208,11 +225,18 @@ async def test_whatever_is_accepted_can_be_read_claimed_exported_and_sealed(
 
     contract_id = await make_contract(server, office, batch_size=1)
     vendor = await vendor_token(server, office, contract_id)
-    headers = {t: {"Authorization": f"Bearer {office.token(t)}"} for t in ("intake", "operator", "supervisor")}
+    headers = {
+        t: {"Authorization": f"Bearer {office.token(t)}"}
+        for t in ("intake", "operator", "supervisor")
+    }
     seen = {"accepted": 0, "refused": 0, "sealed": 0}
 
-    @settings(max_examples=40, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(body=accepted_bodies())
     def store_then_use(body: dict[str, Any]) -> None:
         # Each new form is received a year earlier than the one before: it is the most urgent.
@@ -232,10 +256,15 @@ async def test_whatever_is_accepted_can_be_read_claimed_exported_and_sealed(
             assert claimed.status_code == 200, claimed.text
             task = claimed.json()
             assert task["application_id"] == application_id
-            released = http.post(f"/work/{task['id']}/release", json={"lease_token": task["lease_token"]},
-                                 headers=headers["operator"])
+            released = http.post(
+                f"/work/{task['id']}/release",
+                json={"lease_token": task["lease_token"]},
+                headers=headers["operator"],
+            )
             assert released.status_code == 200, released.text
-            sealed = http.post(f"/admin/vendor-contracts/{contract_id}/seal", headers=headers["supervisor"])
+            sealed = http.post(
+                f"/admin/vendor-contracts/{contract_id}/seal", headers=headers["supervisor"]
+            )
             assert sealed.status_code == 200, sealed.text
             for batch in sealed.json()["batches"]:
                 seen["sealed"] += 1
@@ -244,7 +273,8 @@ async def test_whatever_is_accepted_can_be_read_claimed_exported_and_sealed(
                 assert grant.status_code == 200, grant.text
                 for fmt, encoding in EVERY_FILE:
                     items = http.get(
-                        f"/vendor/batches/{batch['id']}/items", params={"format": fmt, "encoding": encoding},
+                        f"/vendor/batches/{batch['id']}/items",
+                        params={"format": fmt, "encoding": encoding},
                         headers={**as_vendor, "Lease-Token": grant.json()["lease_token"]},
                     )
                     assert items.status_code == 200, (fmt, encoding, items.text)

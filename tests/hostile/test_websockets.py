@@ -64,26 +64,46 @@ async def add_history(database_url: str, office: Office, count: int) -> int:
     """``count`` lobby events of ordinary size, straight into the log (fast); the new seq."""
     engine = create_engine(database_url, poolclass=NullPool)
     data = {
-        "number": "A-001", "counter_id": office.counter("1"), "counter_label": "1",
+        "number": "A-001",
+        "counter_id": office.counter("1"),
+        "counter_label": "1",
         "call_count": 1,
-        "queues": [{"category_id": office.category("A"), "prefix": "A", "name_ja": "転入・転出・転居",
-                    "name_en": "Moving in or out", "waiting": 12, "estimate_min": 15}] * 2,
+        "queues": [
+            {
+                "category_id": office.category("A"),
+                "prefix": "A",
+                "name_ja": "転入・転出・転居",
+                "name_en": "Moving in or out",
+                "waiting": 12,
+                "estimate_min": 15,
+            }
+        ]
+        * 2,
     }
     now = datetime.now(UTC)
     try:
         async with engine.begin() as connection:
-            seq = (await connection.execute(
-                text("SELECT seq FROM lobby_channel WHERE office_id = :o"), {"o": office.id}
-            )).scalar_one()
+            seq = (
+                await connection.execute(
+                    text("SELECT seq FROM lobby_channel WHERE office_id = :o"), {"o": office.id}
+                )
+            ).scalar_one()
             municipality = "431001"  # seed()'s municipality
             rows = [
-                {"office_id": office.id, "seq": seq + i, "municipality_code": municipality,
-                 "type": "ticket.called", "at": now, "data": data}
+                {
+                    "office_id": office.id,
+                    "seq": seq + i,
+                    "municipality_code": municipality,
+                    "type": "ticket.called",
+                    "at": now,
+                    "data": data,
+                }
                 for i in range(1, count + 1)
             ]
             await connection.execute(insert(LobbyEvent), rows)
             await connection.execute(
-                update(LobbyChannel).where(LobbyChannel.office_id == office.id)  # type: ignore[arg-type]
+                update(LobbyChannel)
+                .where(LobbyChannel.office_id == office.id)  # type: ignore[arg-type]
                 .values(seq=seq + count)
             )
             return int(seq + count)
@@ -113,8 +133,7 @@ class SilentDisplay:
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write(
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            .encode()
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
         )
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
         assert head.startswith(b"HTTP/1.1 101"), head
@@ -241,7 +260,10 @@ async def test_a_16_mib_frame_is_closed_with_1009_and_costs_the_server_no_memory
 ) -> None:
     office = Office(await seed(clean_db))
     with server_process(clean_db) as base:
-        url = base.replace("http", "ws") + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        url = (
+            base.replace("http", "ws")
+            + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        )
         async with connect(url) as warm:
             await first_message(warm)
         before = rss_peak_kib(base.process.pid)
@@ -287,7 +309,9 @@ async def test_a_ping_flood_that_never_reads_its_pongs_is_cut_within_seconds(
         flooder.abort()
 
 
-async def test_a_flood_of_messages_is_closed_with_1008(hostile_server: LiveServer, office: Office) -> None:
+async def test_a_flood_of_messages_is_closed_with_1008(
+    hostile_server: LiveServer, office: Office
+) -> None:
     url = hostile_server.lobby_ws(office.id, office.token("display"))
     async with connect(url) as flood, connect(url) as calm:
         await first_message(flood)
@@ -300,7 +324,9 @@ async def test_a_flood_of_messages_is_closed_with_1008(hostile_server: LiveServe
         assert await closed_with(flood) == (1008, "too many messages")
         # The display next to it keeps its stream.
         async with hostile_server.client(office.token("kiosk")) as kiosk:
-            await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
+            await kiosk.post(
+                f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+            )
         assert (await first_message(calm))["type"] == "ticket.issued"
 
 
@@ -342,7 +368,9 @@ async def test_bad_messages_are_closed_with_1008_and_a_reason(
     assert sent_reason is not None and sent_reason.startswith(reason)
 
 
-async def test_binary_frames_are_closed_with_1003(hostile_server: LiveServer, office: Office) -> None:
+async def test_binary_frames_are_closed_with_1003(
+    hostile_server: LiveServer, office: Office
+) -> None:
     async with connect(hostile_server.lobby_ws(office.id, office.token("display"))) as ws:
         await first_message(ws)
         await ws.send(b'{"type":"resume","after_seq":0}')
@@ -362,7 +390,9 @@ async def test_largest_valid_after_seq_gets_a_fresh_snapshot(
 # -- tokens that stop being valid ------------------------------------------------------------
 
 
-async def new_display_token(server: LiveServer, office: Office, expires_at: datetime | None = None) -> dict[str, Any]:
+async def new_display_token(
+    server: LiveServer, office: Office, expires_at: datetime | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"role": "display", "name": "2F lobby TV", "office_id": office.id}
     if expires_at is not None:
         body["expires_at"] = expires_at.isoformat()
@@ -377,9 +407,11 @@ async def test_a_token_revoked_through_the_api_closes_its_displays_at_once(
 ) -> None:
     token = await new_display_token(hostile_server, office)
     url = hostile_server.lobby_ws(office.id, token["token"])
-    async with connect(url) as one, connect(url) as two, connect(
-        hostile_server.lobby_ws(office.id, office.token("display"))
-    ) as other:
+    async with (
+        connect(url) as one,
+        connect(url) as two,
+        connect(hostile_server.lobby_ws(office.id, office.token("display"))) as other,
+    ):
         for ws in (one, two, other):
             await first_message(ws)
         async with hostile_server.client(office.token("admin")) as admin:

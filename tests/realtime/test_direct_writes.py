@@ -62,8 +62,8 @@ class FakeWriter:
             offset = 2 if length < 126 else 4 if length == 126 else 10
             if length >= 126:
                 length = int.from_bytes(frames[2:offset], "big")
-            self.wire.texts.append(frames[offset:offset + length].decode())
-            frames = frames[offset + length:]
+            self.wire.texts.append(frames[offset : offset + length].decode())
+            frames = frames[offset + length :]
             self.wire.direct += 1
 
     async def drained(self) -> None:
@@ -218,7 +218,10 @@ async def append_events(
         for index in range(count):
             async with make_sessionmaker(engine)() as session:
                 seq = await lobby_store.append_event(
-                    session, municipality_code="431001", office_id=office.id, type_="ticket.issued",
+                    session,
+                    municipality_code="431001",
+                    office_id=office.id,
+                    type_="ticket.issued",
                     at=datetime.now(UTC),
                     data={"number": f"Z-{index:03d}", "queues": [], "pad": "x" * padding},
                 )
@@ -244,8 +247,10 @@ async def test_compressed_and_direct_displays_receive_identical_streams(clean_db
     async with live_server(clean_db) as server:
         office = Office(await seed(clean_db))
         url = server.lobby_ws(office.id, office.token("display"))
-        async with connect(url, compression=None) as plain, \
-                connect(url, compression="deflate") as deflated:
+        async with (
+            connect(url, compression=None) as plain,
+            connect(url, compression="deflate") as deflated,
+        ):
             for ws in (plain, deflated):
                 assert json.loads(await ws.recv())["type"] == "lobby.snapshot"
             assert deflated.protocol.extensions and not plain.protocol.extensions
@@ -269,8 +274,10 @@ async def stuck_and_healthy(
     stuck_socket.setblocking(False)
     port = int(server.url.rsplit(":", 1)[1])
     await asyncio.get_running_loop().sock_connect(stuck_socket, ("127.0.0.1", port))
-    async with connect(url, sock=stuck_socket, compression=None, max_queue=1) as stuck, \
-            connect(url, compression=None, max_size=2**24) as healthy:
+    async with (
+        connect(url, sock=stuck_socket, compression=None, max_queue=1) as stuck,
+        connect(url, compression=None, max_size=2**24) as healthy,
+    ):
         await stuck.recv()
         await healthy.recv()
         last = 0

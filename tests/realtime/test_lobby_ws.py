@@ -30,7 +30,11 @@ async def receive_events(ws: ClientConnection, count: int) -> list[dict[str, Any
 async def issue(server: LiveServer, office: Office, n: int = 1) -> list[dict[str, Any]]:
     async with server.client(office.token("kiosk")) as kiosk:
         return [
-            (await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})).json()
+            (
+                await kiosk.post(
+                    f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+                )
+            ).json()
             for _ in range(n)
         ]
 
@@ -45,7 +49,11 @@ async def test_snapshot_first_then_events_in_seq_order(server: LiveServer, offic
         async with server.client(office.token("counter")) as counter:
             await counter.post(f"/counters/{office.counter('1')}/call-next")
         issued, called = await receive_events(ws, 2)
-    assert (issued["type"], issued["seq"], issued["data"]["number"]) == ("ticket.issued", 3, "A-003")
+    assert (issued["type"], issued["seq"], issued["data"]["number"]) == (
+        "ticket.issued",
+        3,
+        "A-003",
+    )
     assert (called["type"], called["seq"]) == ("ticket.called", 4)
     assert called["data"]["number"] == "A-001" and called["data"]["counter_label"] == "1"
     # Numbers and counters only: nothing about the resident or the procedure.
@@ -56,14 +64,21 @@ async def test_two_displays_receive_identical_contiguous_streams_under_load(
     server: LiveServer, office: Office
 ) -> None:
     token = office.token("display")
-    async with connect(server.lobby_ws(office.id, token)) as one, connect(server.lobby_ws(office.id, token)) as two:
+    async with (
+        connect(server.lobby_ws(office.id, token)) as one,
+        connect(server.lobby_ws(office.id, token)) as two,
+    ):
         start = (await receive(one))["seq"]
         await receive(two)
         async with server.client(office.token("kiosk")) as kiosk:
-            await asyncio.gather(*[
-                kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("B")})
-                for _ in range(40)
-            ])
+            await asyncio.gather(
+                *[
+                    kiosk.post(
+                        f"/offices/{office.id}/tickets", json={"category": office.category("B")}
+                    )
+                    for _ in range(40)
+                ]
+            )
         first = await receive_events(one, 40)
         second = await receive_events(two, 40)
     assert [e["seq"] for e in first] == list(range(start + 1, start + 41))
@@ -83,7 +98,9 @@ async def test_resume_replays_missed_events(server: LiveServer, office: Office) 
         assert (await receive_events(ws, 1))[0]["seq"] == 6
 
 
-async def test_resume_from_pruned_history_sends_a_fresh_snapshot(server: LiveServer, office: Office) -> None:
+async def test_resume_from_pruned_history_sends_a_fresh_snapshot(
+    server: LiveServer, office: Office
+) -> None:
     await issue(server, office, 6)
     engine = create_engine(server.settings.database_url)
     async with make_sessionmaker(engine)() as session:
@@ -109,7 +126,9 @@ async def test_heartbeat_carries_the_last_seq(clean_db: str) -> None:
 
 
 @pytest.mark.parametrize("who", ["kiosk", "operator", "nobody"])
-async def test_only_display_tokens_may_subscribe(server: LiveServer, office: Office, who: str) -> None:
+async def test_only_display_tokens_may_subscribe(
+    server: LiveServer, office: Office, who: str
+) -> None:
     token = office.token(who) if who != "nobody" else "mdg_invalid"
     async with connect(server.lobby_ws(office.id, token)) as ws:
         with pytest.raises(ConnectionClosed) as closed:
@@ -131,7 +150,9 @@ async def test_refused_command_publishes_nothing(server: LiveServer, office: Off
     async with connect(server.lobby_ws(office.id, office.token("display"))) as ws:
         await receive(ws)
         async with server.client(office.token("counter")) as counter:
-            ticket_id = (await counter.post(f"/counters/{office.counter('1')}/call-next")).json()["id"]
+            ticket_id = (await counter.post(f"/counters/{office.counter('1')}/call-next")).json()[
+                "id"
+            ]
             assert (await counter.post(f"/tickets/{ticket_id}/finish")).status_code == 409
             assert (await counter.post(f"/tickets/{ticket_id}/start")).status_code == 200
         events = await receive_events(ws, 2)

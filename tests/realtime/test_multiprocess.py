@@ -15,7 +15,10 @@ from tests.support_process import server_process
 async def test_display_on_one_process_receives_calls_made_through_another(clean_db: str) -> None:
     office = Office(await seed(clean_db))
     with server_process(clean_db) as first, server_process(clean_db) as second:
-        ws_url = first.replace("http", "ws") + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        ws_url = (
+            first.replace("http", "ws")
+            + f"/api/v1/ws/offices/{office.id}/lobby?token={office.token('display')}"
+        )
         async with connect(ws_url) as display:
             snapshot = json.loads(await display.recv())
             async with httpx2.AsyncClient(base_url=second + "/api/v1") as other:
@@ -23,11 +26,15 @@ async def test_display_on_one_process_receives_calls_made_through_another(clean_
                 counter = {"Authorization": f"Bearer {office.token('counter')}"}
                 for _ in range(10):
                     response = await other.post(
-                        f"/offices/{office.id}/tickets", json={"category": office.category("A")}, headers=kiosk
+                        f"/offices/{office.id}/tickets",
+                        json={"category": office.category("A")},
+                        headers=kiosk,
                     )
                     assert response.status_code == 201
                 for _ in range(10):
-                    response = await other.post(f"/counters/{office.counter('1')}/call-next", headers=counter)
+                    response = await other.post(
+                        f"/counters/{office.counter('1')}/call-next", headers=counter
+                    )
                     assert response.status_code == 200
             events = []
             while len(events) < 20:

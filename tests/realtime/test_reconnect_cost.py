@@ -100,7 +100,10 @@ async def test_the_next_event_makes_connecting_displays_read_a_new_snapshot() ->
         late = Wire()
         task = asyncio.create_task(
             DisplayConnection(
-                WireSocket(late), hub, feed, "office",
+                WireSocket(late),
+                hub,
+                feed,
+                "office",
                 DisplayOptions(heartbeat_s=30, send_timeout_s=5, history_limit=1000),
                 direct=FakeWriter(late),
             ).run()
@@ -237,11 +240,13 @@ async def test_a_display_joining_a_snapshot_read_overtaken_by_an_event_still_get
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     # The late display subscribes after event 1 went out, and joins the read still running.
-    connect.append(asyncio.create_task(
-        DisplayConnection(
-            WireSocket(late), hub, feed, "office", options, direct=FakeWriter(late)
-        ).run()
-    ))
+    connect.append(
+        asyncio.create_task(
+            DisplayConnection(
+                WireSocket(late), hub, feed, "office", options, direct=FakeWriter(late)
+            ).run()
+        )
+    )
     await asyncio.sleep(0.1)
     for task in connect:
         task.cancel()

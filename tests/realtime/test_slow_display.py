@@ -17,10 +17,18 @@ class Feed:
         self.seq = 0
 
     async def snapshot(self, office_id: str) -> LobbySnapshot:
-        return LobbySnapshot(seq=self.seq, epoch="e1", at=datetime.now(UTC),
-                             office=OfficeInfo(id=office_id, name_ja="本庁", name_en="Main"), called=[], queues=[])
+        return LobbySnapshot(
+            seq=self.seq,
+            epoch="e1",
+            at=datetime.now(UTC),
+            office=OfficeInfo(id=office_id, name_ja="本庁", name_en="Main"),
+            called=[],
+            queues=[],
+        )
 
-    async def events_after(self, office_id: str, after_seq: int, limit: int) -> tuple[int, list[tuple[int, str]]]:
+    async def events_after(
+        self, office_id: str, after_seq: int, limit: int
+    ) -> tuple[int, list[tuple[int, str]]]:
         return self.seq, [(s, f"event {s}") for s in range(after_seq + 1, self.seq + 1)][:limit]
 
     async def fetch(self, office_id: str, after_seq: int, up_to: int) -> list[tuple[int, str]]:
@@ -54,7 +62,8 @@ async def test_stuck_display_is_closed_and_the_others_get_every_event() -> None:
     options = DisplayOptions(heartbeat_s=30, send_timeout_s=0.3, history_limit=1000)
     stuck, healthy = Socket(stuck=True), Socket()
     tasks = [
-        asyncio.create_task(DisplayConnection(s, hub, feed, "office", options).run()) for s in (stuck, healthy)
+        asyncio.create_task(DisplayConnection(s, hub, feed, "office", options).run())
+        for s in (stuck, healthy)
     ]
     await asyncio.sleep(0.05)
     for _ in range(50):

@@ -8,7 +8,9 @@ from tests.support import LiveServer, Office, is_postgres
 
 async def _issue(server: LiveServer, office: Office) -> dict:
     async with server.client(office.token("kiosk")) as kiosk:
-        response = await kiosk.post(f"/offices/{office.id}/tickets", json={"category": office.category("A")})
+        response = await kiosk.post(
+            f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+        )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -17,7 +19,9 @@ async def test_a_ticket_issued_while_a_snapshot_is_read_is_not_in_it(
     server: LiveServer, office: Office, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not is_postgres(server.settings.database_url):
-        pytest.skip("SQLite: a transaction holds the write lock from its start, nothing commits during a read")
+        pytest.skip(
+            "SQLite: a transaction holds the write lock from its start, nothing commits during a read"
+        )
     await _issue(server, office)
     read_channel = lobby_service.lobby_store.get_channel
     issued: list[dict] = []

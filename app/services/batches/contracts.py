@@ -47,20 +47,38 @@ async def create_contract(
 ) -> VendorContract:
     """A contract whose allow-list names real fields; My Numbers only with a legal basis."""
     encodings = encodings or ["utf-8"]
-    check_terms(ContractTerms(
-        procedures=procedures, steps=steps, field_allow_list=field_allow_list,
-        include_my_number=include_my_number, legal_basis=legal_basis, encodings=encodings,
-    ))
+    check_terms(
+        ContractTerms(
+            procedures=procedures,
+            steps=steps,
+            field_allow_list=field_allow_list,
+            include_my_number=include_my_number,
+            legal_basis=legal_basis,
+            encodings=encodings,
+        )
+    )
     contract = VendorContract(
-        municipality_code=municipality_code, vendor_name=vendor_name, procedures=procedures,
-        steps=steps, field_allow_list=field_allow_list, include_my_number=include_my_number,
-        legal_basis=legal_basis, encodings=encodings, batch_size=batch_size,
-        seal_every_s=seal_every_s, lease_s=lease_s, created_at=uow.now(),
+        municipality_code=municipality_code,
+        vendor_name=vendor_name,
+        procedures=procedures,
+        steps=steps,
+        field_allow_list=field_allow_list,
+        include_my_number=include_my_number,
+        legal_basis=legal_basis,
+        encodings=encodings,
+        batch_size=batch_size,
+        seal_every_s=seal_every_s,
+        lease_s=lease_s,
+        created_at=uow.now(),
     )
     await store.add_contract(uow.session, contract)
-    uow.log(entity="vendor_contract", entity_id=contract.id, action="create",
-            municipality_code=municipality_code,
-            data={"vendor": vendor_name, "include_my_number": include_my_number})
+    uow.log(
+        entity="vendor_contract",
+        entity_id=contract.id,
+        action="create",
+        municipality_code=municipality_code,
+        data={"vendor": vendor_name, "include_my_number": include_my_number},
+    )
     return contract
 
 
@@ -69,7 +87,9 @@ async def get_contract(
 ) -> VendorContract:
     contract = await store.find_contract(uow.session, contract_id, municipality_code, lock=lock)
     if contract is None:
-        raise NotFound("委託契約が見つかりません (no such vendor contract)", contract_id=contract_id)
+        raise NotFound(
+            "委託契約が見つかりません (no such vendor contract)", contract_id=contract_id
+        )
     return contract
 
 
@@ -121,8 +141,11 @@ async def bind_token(uow: UnitOfWork, token: ApiToken, contract_id: str) -> None
     of its own municipality; city staff carry none. A vendor-employed person sees nothing
     without one."""
     holder = Principal(
-        token_id=token.id, municipality_code=token.municipality_code, role=Role(token.role),
-        name=token.name, employer=Employer(token.employer) if token.employer else None,
+        token_id=token.id,
+        municipality_code=token.municipality_code,
+        role=Role(token.role),
+        name=token.name,
+        employer=Employer(token.employer) if token.employer else None,
     )
     if not is_vendor_side(holder):
         raise InvalidInput.field(

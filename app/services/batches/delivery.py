@@ -50,7 +50,9 @@ async def vendor_batch(
     return batch
 
 
-def held_state(batch: VendorBatch, presented: str | None, action: BatchAction, now: datetime) -> BatchState:
+def held_state(
+    batch: VendorBatch, presented: str | None, action: BatchAction, now: datetime
+) -> BatchState:
     """The state after ``action`` by the lease holder; 409 when closed or the lease is not held."""
     state = state_of(batch, now)
     if state in CLOSED:
@@ -87,7 +89,9 @@ async def list_batches(
     )
 
 
-async def lease(uow: UnitOfWork, principal: Principal, batch_id: str, presented: str | None) -> VendorBatch:
+async def lease(
+    uow: UnitOfWork, principal: Principal, batch_id: str, presented: str | None
+) -> VendorBatch:
     """Lease a ready batch (a fresh token), or renew the lease when the holder's token comes along."""
     batch = await vendor_batch(uow, principal, batch_id, lock=True)
     contract = await get_contract(uow, batch.municipality_code, batch.contract_id)
@@ -132,7 +136,13 @@ class Download:
 
 
 async def open_download(
-    uow: UnitOfWork, principal: Principal, batch_id: str, presented: str | None, *, fmt: str, encoding: str
+    uow: UnitOfWork,
+    principal: Principal,
+    batch_id: str,
+    presented: str | None,
+    *,
+    fmt: str,
+    encoding: str,
 ) -> Download:
     """The whole file asked for, once the lease and the contract's encodings say yes."""
     batch = await vendor_batch(uow, principal, batch_id)

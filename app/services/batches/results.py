@@ -110,7 +110,8 @@ async def _store_results(
             held_state(batch, presented, BatchAction.SUBMIT_RESULTS, uow.now())
         except DomainError as error:  # the lease ran out, was taken over or the batch recalled
             return [
-                _line({"line": n, **_answer("refused", "lease", error.code, error.message)}) for n, _ in group
+                _line({"line": n, **_answer("refused", "lease", error.code, error.message)})
+                for n, _ in group
             ]
         vendor = Principal(
             token_id=principal.token_id,
@@ -175,7 +176,9 @@ async def _take(
     session = uow.session
     item = await store.find_item(session, batch.id, item_id)
     if item is None:
-        return _answer("rejected", "item", "unknown_item", "このバッチにない項目です (not in this batch)")
+        return _answer(
+            "rejected", "item", "unknown_item", "このバッチにない項目です (not in this batch)"
+        )
     digest = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()
     if item.result_sha256 is not None:
         if item.result_sha256 == digest:
@@ -222,8 +225,9 @@ async def _take(
     form = merge_result(procedure, editable(procedure, application.values), values)
     # A batch result is what the vendor keyed from the paper: it is stored with its problems (the
     # history says so) and an error among them keeps the application from approval.
-    application = await finish_task(uow, vendor, task, values=form, decision=None, reason=None,
-                                    submit_with_problems=True)
+    application = await finish_task(
+        uow, vendor, task, values=form, decision=None, reason=None, submit_with_problems=True
+    )
     # Nobody can say which vendor person keyed it, so the second keying is for city staff.
     await store.verification_to_city(session, application.id)
     item.result_sha256 = digest

@@ -48,7 +48,9 @@ async def seal(uow: UnitOfWork, contract: VendorContract) -> SealReport:
     return report
 
 
-async def _seal_procedure(uow: UnitOfWork, contract: VendorContract, code: str, report: SealReport) -> None:
+async def _seal_procedure(
+    uow: UnitOfWork, contract: VendorContract, code: str, report: SealReport
+) -> None:
     procedure = load_catalogue().get(code)
     terms = terms_of(contract)
     allowed = export_patterns(procedure, terms)
@@ -122,7 +124,9 @@ async def _seal_procedure(uow: UnitOfWork, contract: VendorContract, code: str, 
                 }
             )
             columns.update(flatten(item))
-            has_my_number = has_my_number or (may_carry_numbers and carries_my_number(procedure, item))
+            has_my_number = has_my_number or (
+                may_carry_numbers and carries_my_number(procedure, item)
+            )
         if batch is not None and items:
             await store.add_items(uow.session, items)
             moved = await store.move_to_batch(uow.session, batch.id, items[0]["seq"] - 1)

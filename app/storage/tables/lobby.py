@@ -28,11 +28,23 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_queue", "office_id", "business_day", "status", "queued_at"),
         # A category's waiting tickets (the count every lobby event carries), without reading
         # the rest of the office's queue.
-        Index("ix_ticket_waiting", "office_id", "business_day", "category_id", "queued_at",
-              postgresql_where=text(WAITING_PREDICATE), sqlite_where=text(WAITING_PREDICATE)),
+        Index(
+            "ix_ticket_waiting",
+            "office_id",
+            "business_day",
+            "category_id",
+            "queued_at",
+            postgresql_where=text(WAITING_PREDICATE),
+            sqlite_where=text(WAITING_PREDICATE),
+        ),
         # A category's latest service times, newest first, whatever the length of its history.
-        Index("ix_ticket_done", "category_id", "finished_at",
-              postgresql_where=text(DONE_PREDICATE), sqlite_where=text(DONE_PREDICATE)),
+        Index(
+            "ix_ticket_done",
+            "category_id",
+            "finished_at",
+            postgresql_where=text(DONE_PREDICATE),
+            sqlite_where=text(DONE_PREDICATE),
+        ),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)

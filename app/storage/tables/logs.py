@@ -16,12 +16,18 @@ class EventLog(SQLModel, table=True):
     __table_args__ = (
         Index("ix_event_log_entity", "entity", "entity_id", "id"),
         Index("ix_event_log_chain", "municipality_code", "chain_seq", unique=True),
-        Index("ix_event_log_unsealed", "municipality_code", "id",
-              postgresql_where=text(UNSEALED_PREDICATE), sqlite_where=text(UNSEALED_PREDICATE)),
+        Index(
+            "ix_event_log_unsealed",
+            "municipality_code",
+            "id",
+            postgresql_where=text(UNSEALED_PREDICATE),
+            sqlite_where=text(UNSEALED_PREDICATE),
+        ),
     )
 
     id: int | None = Field(
-        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     )
     municipality_code: str = Field(foreign_key="municipality.code", index=True, max_length=6)
     at: datetime
@@ -50,12 +56,18 @@ class AccessLog(SQLModel, table=True):
     __table_args__ = (
         Index("ix_access_log_entity", "municipality_code", "entity_id"),
         Index("ix_access_log_chain", "municipality_code", "chain_seq", unique=True),
-        Index("ix_access_log_unsealed", "municipality_code", "id",
-              postgresql_where=text(UNSEALED_PREDICATE), sqlite_where=text(UNSEALED_PREDICATE)),
+        Index(
+            "ix_access_log_unsealed",
+            "municipality_code",
+            "id",
+            postgresql_where=text(UNSEALED_PREDICATE),
+            sqlite_where=text(UNSEALED_PREDICATE),
+        ),
     )
 
     id: int | None = Field(
-        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     )
     municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
     at: datetime
@@ -84,4 +96,6 @@ class AuditChainHead(SQLModel, table=True):
     last_hash: str = Field(max_length=64)
     sealed_at: datetime
     # Entries up to here were sealed before rows carried MACs (set once, by the migration).
-    unkeyed_upto: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    unkeyed_upto: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )

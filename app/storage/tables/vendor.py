@@ -103,5 +103,13 @@ class VendorHoldback(SQLModel, table=True):
 
 # Sealing reads one procedure's open entry work of the central queue in (urgency, id) order;
 # status reports share one due date, so the id must be in the index too, or every chunk sorts.
-Index("ix_task_seal", Task.__table__.c.municipality_code, Task.__table__.c.procedure, Task.__table__.c.queue,
-      Task.__table__.c.kind, Task.__table__.c.status, Task.__table__.c.urgency, Task.__table__.c.id)
+Index(
+    "ix_task_seal",
+    Task.__table__.c.municipality_code,
+    Task.__table__.c.procedure,
+    Task.__table__.c.queue,
+    Task.__table__.c.kind,
+    Task.__table__.c.status,
+    Task.__table__.c.urgency,
+    Task.__table__.c.id,
+)

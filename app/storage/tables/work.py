@@ -61,10 +61,24 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         Index("ix_task_claim", "municipality_code", "status", "kind", "urgency"),
         # The claim's order, over the tasks it may take: it reads from the front and stops.
-        Index("ix_task_ready", "municipality_code", "urgency", "created_at", "id",
-              postgresql_where=text(READY_PREDICATE), sqlite_where=text(READY_PREDICATE)),
-        Index("ix_task_review_ready", "municipality_code", "urgency", "created_at", "id",
-              postgresql_where=text(REVIEW_READY_PREDICATE), sqlite_where=text(REVIEW_READY_PREDICATE)),
+        Index(
+            "ix_task_ready",
+            "municipality_code",
+            "urgency",
+            "created_at",
+            "id",
+            postgresql_where=text(READY_PREDICATE),
+            sqlite_where=text(READY_PREDICATE),
+        ),
+        Index(
+            "ix_task_review_ready",
+            "municipality_code",
+            "urgency",
+            "created_at",
+            "id",
+            postgresql_where=text(REVIEW_READY_PREDICATE),
+            sqlite_where=text(REVIEW_READY_PREDICATE),
+        ),
         Index("ix_task_household", "municipality_code", "household_key", "status"),
         Index("ix_task_application", "application_id"),
     )
