@@ -191,11 +191,13 @@ scalars = (
     | odd_text
     | st.just("長" * LIMITS.max_string_chars)
 )
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(odd_text, inner, max_size=4),
-    max_leaves=12,
-)
+
+
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(odd_text, inner, max_size=4)
+
+
+json_values = st.recursive(scalars, _nested, max_leaves=12)
 
 
 @st.composite
