@@ -38,14 +38,16 @@ def _timeout_response() -> bytes:
             "type": "urn:madoguchi:problem:request_timeout",
             "title": "時間内に受信できませんでした / Request timeout",
             "status": 408,
-            "detail": "リクエストヘッダーが時間内に届きませんでした (request headers not received in time)",
+            "detail": "リクエストヘッダーが時間内に届きませんでした "
+            "(request headers not received in time)",
             "code": "request_timeout",
         },
         ensure_ascii=False,
     ).encode()
     head = (
         "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\nx-content-type-options: nosniff\r\n\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n"
+        "x-content-type-options: nosniff\r\n\r\n"
     ).encode()
     return head + body
 

@@ -152,7 +152,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(
         title="Madoguchi 窓口",
         version="1.0.0",
-        description="Lobby queue, consolidated intake and central entry/review for municipal counters.",
+        description="Lobby queue, consolidated intake and central entry/review "
+        "for municipal counters.",
         lifespan=lifespan,
         # Served from this server, not a CDN (app/api/docs.py).
         docs_url=None,

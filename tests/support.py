@@ -101,7 +101,8 @@ class LiveServer:
 async def run_server(
     settings: Settings, port: int | None = None, clock: Any = None, **uvicorn_options: Any
 ) -> AsyncIterator[LiveServer]:
-    """Serve the real app with uvicorn on a loopback port (a free one by default), in this event loop."""
+    """Serve the real app with uvicorn on a loopback port (a free one by default), in this event
+    loop."""
     port = port or free_port()
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
     app = create_app(settings, clock=clock)

@@ -552,7 +552,8 @@ async def test_a_changed_chain_hash_is_named(two_cities: Database) -> None:
 async def test_a_rewritten_head_is_reported(two_cities: Database) -> None:
     db = two_cities
     await db.sql(
-        "UPDATE audit_chain_head SET last_hash = :h WHERE log = 'access' AND municipality_code = :c",
+        "UPDATE audit_chain_head SET last_hash = :h"
+        " WHERE log = 'access' AND municipality_code = :c",
         h="0" * 64,
         c=ADACHI,
     )

@@ -39,7 +39,8 @@ async def test_keep_alive_requests_with_length_and_chunked_answers() -> None:
             b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
             % len(body)
             + body,
-            b'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{"a"\r\n3\r\n:1}\r\n0\r\n\r\n',
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+            b'4\r\n{"a"\r\n3\r\n:1}\r\n0\r\n\r\n',
             b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n",
         ]
     )

@@ -47,12 +47,12 @@ async def test_seed_demo_json_gives_independent_municipalities(clean_db: str) ->
         "vendor_manager",
     }
     assert set(kumamoto["tokens"]) == roles
-    async with run_server(make_settings(clean_db)) as server:
-        async with server.client(kumamoto["tokens"]["display"]) as client:
-            assert (await client.get(f"/offices/{office['id']}/lobby")).status_code == 200
-            assert (
-                await client.get(f"/offices/{adachi['offices'][0]['id']}/lobby")
-            ).status_code == 404
+    async with (
+        run_server(make_settings(clean_db)) as server,
+        server.client(kumamoto["tokens"]["display"]) as client,
+    ):
+        assert (await client.get(f"/offices/{office['id']}/lobby")).status_code == 200
+        assert (await client.get(f"/offices/{adachi['offices'][0]['id']}/lobby")).status_code == 404
     # Harmless the second time: the same office, fresh tokens.
     again = json.loads(madoguchi(clean_db, "seed-demo", "--json").stdout)
     assert again["offices"][0]["id"] == office["id"]
@@ -78,9 +78,11 @@ async def test_token_create_prints_the_token_alone(clean_db: str) -> None:
     assert result.returncode == 0, result.stderr
     token = result.stdout
     assert token.endswith("\n") and token.count("\n") == 1 and token.startswith("mdg_")
-    async with run_server(make_settings(clean_db)) as server:
-        async with server.client(token.strip()) as client:
-            assert (await client.get(f"/offices/{office.id}/lobby")).status_code == 200
+    async with (
+        run_server(make_settings(clean_db)) as server,
+        server.client(token.strip()) as client,
+    ):
+        assert (await client.get(f"/offices/{office.id}/lobby")).status_code == 200
 
 
 def test_vendor_staff_cannot_get_a_reviewer_token(clean_db: str) -> None:

@@ -506,8 +506,11 @@ async def test_displays_on_the_survivor_miss_nothing_when_the_other_process_is_k
 
     print(
         f"process kill: 1 SIGKILL of 2 processes after {sum(sent_before_kill.values())} requests; "
-        f"{len(acknowledged.issued)} issues, {len(acknowledged.called)} calls, {len(acknowledged.started)} starts, "
-        f"{len(acknowledged.finished)} finishes acknowledged and found; {balancer.failed_at_client} requests failed "
-        f"at the client, {acknowledged.retries} retried; {target} events checked on {len(displays)} displays "
+        f"{len(acknowledged.issued)} issues, {len(acknowledged.called)} calls, "
+        f"{len(acknowledged.started)} starts, "
+        f"{len(acknowledged.finished)} finishes acknowledged and found; "
+        f"{balancer.failed_at_client} requests failed "
+        f"at the client, {acknowledged.retries} retried; "
+        f"{target} events checked on {len(displays)} displays "
         f"({sum(len(d.links) - 1 for d in displays)} resumed); {time.monotonic() - started:.1f} s"
     )

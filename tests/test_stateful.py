@@ -24,7 +24,8 @@ PATHS = {
 
 
 class Lobby(RuleBasedStateMachine):
-    """Model: tickets with status, category, target counter, queue order; counters serve prefixes."""
+    """Model: tickets with status, category, target counter, queue order; counters serve
+    prefixes."""
 
     server: Any = None
     admin_token = ""

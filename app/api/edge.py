@@ -131,7 +131,8 @@ class _BodyTimeout(HTTPException):
     def __init__(self, seconds: float) -> None:
         super().__init__(
             408,
-            f"本文の受信が時間内に終わりませんでした (request body not received within {seconds:g} s)",
+            "本文の受信が時間内に終わりませんでした "
+            f"(request body not received within {seconds:g} s)",
             headers={"Connection": "close"},
         )
 

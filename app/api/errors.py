@@ -136,7 +136,8 @@ async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
                 {
                     "field": "body",
                     "code": "invalid_encoding",
-                    "message": "本文を読み取れません。UTF-8 の JSON を送ってください (body is not UTF-8 JSON)",
+                    "message": "本文を読み取れません。UTF-8 の JSON を送ってください "
+                    "(body is not UTF-8 JSON)",
                 }
             ],
         )

@@ -1,4 +1,5 @@
-"""Idempotency-Key: a retried command returns its first result; a reused key with a new body is 409."""
+"""Idempotency-Key: a retried command returns its first result; a reused key with a new body is
+409."""
 
 import hashlib
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,8 @@ async def idempotent(
     if existing is not None:
         if existing.request_hash != request_hash:
             raise IdempotencyMismatch(
-                "この Idempotency-Key は別の内容で使われています (key already used for another request)"
+                "この Idempotency-Key は別の内容で使われています "
+                "(key already used for another request)"
             )
         return JSONResponse(
             existing.body, status_code=existing.status_code, headers={"Idempotent-Replayed": "true"}

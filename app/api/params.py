@@ -8,7 +8,8 @@ from app.domain.text import NUL_MESSAGE
 
 
 async def refuse_nul(connection: HTTPConnection) -> None:
-    """Path and declared query parameters holding U+0000 are bad input (PostgreSQL cannot use them)."""
+    """Path and declared query parameters holding U+0000 are bad input (PostgreSQL cannot use
+    them)."""
     if connection.scope["type"] != "http":
         return  # the lobby websocket checks its office and token itself
     route = connection.scope.get("route")

@@ -2,8 +2,9 @@
 
 Which problem+json statuses a route can answer follows from how it is declared: a role guard
 means 401 and 403, a path parameter 404, any parameter or body 422, a write 409 (a concurrent
-writer won), a body 413 and 408 (not received in time), the database 503. Statuses a route declares itself (``responses={429: {}}``)
-get the same problem+json schema, so the document lists every status the service sends.
+writer won), a body 413 and 408 (not received in time), the database 503. Statuses a route
+declares itself (``responses={429: {}}``) get the same problem+json schema, so the document lists
+every status the service sends.
 """
 
 import http.client

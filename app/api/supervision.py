@@ -21,7 +21,8 @@ from app.services import supervision
 router = APIRouter(tags=["supervision"])
 
 Supervisor = Caller(Role.SUPERVISOR)
-# Who directs operators: the city's supervisor (city staff) or the vendor's 管理責任者 (vendor staff).
+# Who directs operators: the city's supervisor (city staff) or the vendor's 管理責任者
+# (vendor staff).
 Director = Caller(Role.SUPERVISOR, Role.VENDOR_MANAGER)
 ConsoleUser = Caller(Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR, Role.VENDOR_MANAGER)
 

@@ -250,7 +250,8 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def byte_range(
     header: str | None, if_range: str | None, etag: str, size: int
 ) -> tuple[int, int] | None:
-    """The single byte range asked for (inclusive); None for the whole file; ValueError if unsatisfiable."""
+    """The single byte range asked for (inclusive); None for the whole file; ValueError if
+    unsatisfiable."""
     if not header or (if_range is not None and if_range != etag):
         return None
     match = _RANGE.match(header.strip())

@@ -160,7 +160,8 @@ async def list_contracts(uow: UowDep, principal: Admin) -> list[ContractOut]:
     response_model=ContractOut,
     status_code=201,
     tags=["admin"],
-    summary="A vendor contract: procedures, steps, field allow-list, My Numbers, encodings, schedule",
+    summary="A vendor contract: procedures, steps, field allow-list, My Numbers, encodings, "
+    "schedule",
     responses={422: {}},
 )
 async def create_contract(body: ContractTerms, uow: UowDep, principal: Admin) -> ContractOut:

@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +12,7 @@ from app.domain.clock import SystemClock
 from app.settings import Settings
 
 
-class AuditLog(str, Enum):
+class AuditLog(StrEnum):
     EVENT = "event"
     ACCESS = "access"
     ALL = "all"

@@ -103,7 +103,9 @@ def staff_create(
     ] = False,
     no_password: Annotated[bool, typer.Option("--no-password", help="SSO sign-in only")] = False,
 ) -> None:
-    """Register a person who signs in to the consoles; the password is read from stdin (or asked)."""
+    """
+    Register a person who signs in to the consoles; the password is read from stdin (or asked).
+    """
     from app.services import people
 
     password = None if no_password else _read_password(not password_stdin)

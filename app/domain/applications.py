@@ -173,7 +173,8 @@ def risky_paths(
     problem_paths: set[str],
     threshold: float,
 ) -> list[str]:
-    """Fields to key blind a second time: high-risk ones, low-confidence or unreadable OCR, problems."""
+    """Fields to key blind a second time: high-risk ones, low-confidence or unreadable OCR,
+    problems."""
     risky = []
     for path, spec, _value in concrete_fields(procedure, values):
         read = (ocr or {}).get(path) or {}

@@ -263,8 +263,9 @@ class ChainWalker:
                 BreakKind.MAC_MISMATCH,
                 seq,
                 row["id"],
-                "the entry's hash follows the chain but its MAC is not one the service's key makes: "
-                "it was written or rewritten (with the chain recomputed) outside the service",
+                "the entry's hash follows the chain but its MAC is not one the service's key "
+                "makes: it was written or rewritten (with the chain recomputed) outside the "
+                "service",
             )
             return False
         self.entries += 1
@@ -330,7 +331,8 @@ class ChainWalker:
             BreakKind.BEYOND_HEAD,
             chain_seq,
             row_id,
-            f"the head is at chain_seq {head.last_seq}; row id {row_id} claims chain_seq {chain_seq}",
+            f"the head is at chain_seq {head.last_seq}; "
+            f"row id {row_id} claims chain_seq {chain_seq}",
         )
         return self.broken
 
@@ -341,24 +343,26 @@ class ChainWalker:
             kind, detail = (
                 BreakKind.CONTENT_CHANGED,
                 (
-                    "the entry's content no longer gives its stored hash, and the chain goes on from "
-                    "that hash: its content was altered after sealing (or the entry before it was "
-                    "rewritten together with its hash)"
+                    "the entry's content no longer gives its stored hash, and the chain goes on "
+                    "from that hash: its content was altered after sealing (or the entry before it "
+                    "was rewritten together with its hash)"
                 ),
             )
         elif continues_from_expected:
             kind, detail = (
                 BreakKind.HASH_MISMATCH,
                 (
-                    f"the stored chain_hash {suspect.stored} was altered; the content gives {suspect.expected}"
+                    f"the stored chain_hash {suspect.stored} was altered; "
+                    f"the content gives {suspect.expected}"
                 ),
             )
         else:
             kind, detail = (
                 BreakKind.HASH_MISMATCH,
                 (
-                    f"the stored chain_hash {suspect.stored} does not follow from the previous entry "
-                    f"(expected {suspect.expected}); the entry or its neighbours were rewritten"
+                    f"the stored chain_hash {suspect.stored} does not follow from the previous "
+                    f"entry (expected {suspect.expected}); the entry or its neighbours were "
+                    "rewritten"
                 ),
             )
         self.broken = ChainBreak(kind, suspect.chain_seq, suspect.row_id, detail)

@@ -175,7 +175,8 @@ def allow_list_problems(
                 {
                     "field": field,
                     "code": "my_number_not_covered",
-                    "message": "個人番号は契約で認められていません (the contract excludes My Numbers)",
+                    "message": "個人番号は契約で認められていません "
+                    "(the contract excludes My Numbers)",
                 }
             )
         elif all(not s.vendor_visible and s.type != "my_number" for s in specs):
@@ -243,7 +244,8 @@ def contract_problems(catalogue: Catalogue, terms: ContractTerms) -> list[dict[s
             {
                 "field": "legal_basis",
                 "code": "required",
-                "message": "個人番号を含めるには根拠が必要です (legal basis required for My Number)",
+                "message": "個人番号を含めるには根拠が必要です "
+                "(legal basis required for My Number)",
             }
         )
     return problems

@@ -120,9 +120,12 @@ class _Check:
         self, spec: FieldSpec, prefix: str, value: object, scope: Mapping[str, object]
     ) -> None:
         other = scope.get(spec.same_person_as or "")
-        if isinstance(other, str) and isinstance(value, str):
-            if kana.to_zengin_kana(other).replace(" ", "") != value.replace(" ", ""):
-                self.add(prefix + spec.key, "account_holder_mismatch", spec)
+        if (
+            isinstance(other, str)
+            and isinstance(value, str)
+            and kana.to_zengin_kana(other).replace(" ", "") != value.replace(" ", "")
+        ):
+            self.add(prefix + spec.key, "account_holder_mismatch", spec)
 
     def _text_value(self, spec: FieldSpec, value: object, path: str) -> str | None:
         if not isinstance(value, str):
@@ -133,9 +136,9 @@ class _Check:
         return value
 
     def _text(self, spec: FieldSpec, value: object, path: str) -> object:
-        if (text := self._text_value(spec, value, path)) is not None:
-            if bad := cp932.cp932_offending_chars(text):
-                self.add(path, "not_cp932", spec, chars=cp932.describe_chars(bad))
+        text = self._text_value(spec, value, path)
+        if text is not None and (bad := cp932.cp932_offending_chars(text)):
+            self.add(path, "not_cp932", spec, chars=cp932.describe_chars(bad))
         return value
 
     def _name(self, spec: FieldSpec, value: object, path: str) -> object:

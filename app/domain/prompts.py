@@ -160,8 +160,8 @@ def change_notice_prompts(
         proposals.append(
             {
                 "procedure": code,
-                "reason": "受給者の氏名と住所の変更: 氏名・住所変更届 (a recipient's name and address "
-                "changed: notice of change)"
+                "reason": "受給者の氏名と住所の変更: 氏名・住所変更届 "
+                "(a recipient's name and address changed: notice of change)"
                 if renamed
                 else "受給者の住所変更: 氏名・住所変更届 "
                 "(a recipient's address changed: notice of change)",

@@ -21,7 +21,8 @@ class Start(StrEnum):
 
 
 class RecordKind(StrEnum):
-    """What a purge removes from an application (never its ids, procedure, status, dates, counts)."""
+    """What a purge removes from an application (never its ids, procedure, status, dates,
+    counts)."""
 
     APPLICANT = "applicant"
     FIELDS = "fields"  # what the form says and what was keyed from it
@@ -49,7 +50,8 @@ PERIODS: dict[str, Period] = {
     "child_rearing": Period(
         5, Start.FISCAL_YEAR_AFTER_COMPLETION, 5, "厚生省通知 1972 (DOMAIN.md §4.5)"
     ),
-    # 児童手当: each city's 文書管理規程 sets it; default 5 years like 児童扶養手当 (DOMAIN.md §4.5).
+    # 児童手当: each city's 文書管理規程 sets it; default 5 years like 児童扶養手当
+    # (DOMAIN.md §4.5).
     "child_allowance": Period(
         5, Start.FISCAL_YEAR_AFTER_COMPLETION, None, "市の文書管理規程 (DOMAIN.md §4.5)"
     ),
@@ -82,7 +84,8 @@ def _add_years(day: date, years: int) -> date:
 
 
 def periods(overrides: dict[str, int] | None = None) -> dict[str, Period]:
-    """The table with a city's longer periods applied; a shorter one than the law allows is refused."""
+    """The table with a city's longer periods applied; a shorter one than the law allows is
+    refused."""
     table = dict(PERIODS)
     errors = []
     for name, years in (overrides or {}).items():

@@ -65,7 +65,10 @@ def direction_refusal(director: "Principal", worker_employer: str | None) -> str
     vendor_worker = worker_employer == Employer.VENDOR
     if director.role is Role.VENDOR_MANAGER:
         if not vendor_worker:
-            return "管理責任者は市職員に指示できません (the vendor's manager does not direct city staff)"
+            return (
+                "管理責任者は市職員に指示できません "
+                "(the vendor's manager does not direct city staff)"
+            )
         return None
     if vendor_worker:
         return (

@@ -28,7 +28,8 @@ from app.domain.roles import Employer, Principal, Role
 from app.domain.validators.codes import mask_my_number
 
 # Roles whose holders work for the vendor whatever their token says about the employer. The
-# vendor's 管理責任者 (``vendor_manager``) is named by value so the rule holds once that role exists.
+# vendor's 管理責任者 (``vendor_manager``) is named by value so the rule holds once that role
+# exists.
 VENDOR_ROLES = frozenset({Role.VENDOR.value, "vendor_manager"})
 # City roles that may ask to see a stored My Number in full (logged): their work needs it.
 MAY_REVEAL = frozenset({Role.OPERATOR, Role.REVIEWER})

@@ -47,7 +47,8 @@ class DisplaySocket(Protocol):
     async def send_text(self, data: str) -> None: ...
 
     async def receive(self) -> Mapping[str, Any]:
-        """The next ASGI event: ``websocket.receive`` (text or bytes) or ``websocket.disconnect``."""
+        """The next ASGI event: ``websocket.receive`` (text or bytes) or
+        ``websocket.disconnect``."""
         ...
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None: ...

@@ -97,7 +97,8 @@ async def run(options: BenchOptions) -> Result:
                     if codes != [code]:
                         result.notes.append(f"{db}, {name}: expected one {code}, got {codes[:5]}")
                     options.log(
-                        f"hostile_bulk: {db}: {name}: {elapsed:.2f} s, {len(answer)} result line(s), "
+                        f"hostile_bulk: {db}: {name}: {elapsed:.2f} s, "
+                        f"{len(answer)} result line(s), "
                         f"worst /healthz {probe * 1000:.0f} ms"
                     )
                     times.append(elapsed)

@@ -241,13 +241,15 @@ async def run(options: BenchOptions) -> Result:
         result.notes.append(
             f"{db}: "
             + "; ".join(
-                f"{r['kind']} {r['p50_ms']:.0f} / {r['p99_ms']:.0f} ms (other {r['other_pct']:.0f} %)"
+                f"{r['kind']} {r['p50_ms']:.0f} / {r['p99_ms']:.0f} ms "
+                f"(other {r['other_pct']:.0f} %)"
                 for r in result.details[group]["sequence"]
                 if r["p99_ms"] is not None
             )
         )
     result.notes.append(
-        f"'with bad clients': {sizes.bad // 2} silent and {sizes.bad - sizes.bad // 2} slow displays, "
+        f"'with bad clients': {sizes.bad // 2} silent and "
+        f"{sizes.bad - sizes.bad // 2} slow displays, "
         "each asking to replay the whole history, beside the healthy ones, from a process at "
         "nice 19; "
         f"baseline: the same round without them, same server; {sizes.rounds} of each kind, "

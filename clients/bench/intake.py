@@ -98,14 +98,15 @@ async def plain_insert(url: str, lines: list[bytes]) -> float:
     async with engine.begin() as connection:
         await connection.execute(
             text(
-                "CREATE TEMPORARY TABLE plain_application (id varchar(32) primary key, municipality_code varchar(6),"
-                " procedure varchar(64), external_ref varchar(200), body text, created_at timestamp)"
+                "CREATE TEMPORARY TABLE plain_application (id varchar(32) primary key,"
+                " municipality_code varchar(6), procedure varchar(64), external_ref varchar(200),"
+                " body text, created_at timestamp)"
             )
         )
         await connection.execute(
             text(
-                "CREATE TEMPORARY TABLE plain_task (id varchar(32) primary key, application_id varchar(32),"
-                " kind varchar(16), status varchar(16), urgency bigint)"
+                "CREATE TEMPORARY TABLE plain_task (id varchar(32) primary key,"
+                " application_id varchar(32), kind varchar(16), status varchar(16), urgency bigint)"
             )
         )
     for first in range(0, len(lines), 2000):

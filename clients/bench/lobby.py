@@ -1134,7 +1134,8 @@ async def run_variant(
         details["bursts"] = {"product": product_burst, "baseline": base_burst}
         if product_burst["driver_cpu_pct"] > 85:
             result.notes.append(
-                f"{group}: the load generator used {product_burst['driver_cpu_pct']:.0f}% of a core "
+                f"{group}: the load generator used "
+                f"{product_burst['driver_cpu_pct']:.0f}% of a core "
                 "during the bursts; the issue rate may be the generator's limit"
             )
     noisy = [
@@ -1165,7 +1166,10 @@ async def run_soak(
     with servers(url, 1, options.workdir, f"server-{db}-soak", options.env_params()) as live:
         server = live[0]
         await issue_some(server.url, demo, {demo.category("A"): 30, demo.category("B"): 30})
-        ws_url = f"{server.ws_url}/api/v1/ws/offices/{demo.office_id}/lobby?token={demo.token('display')}"
+        ws_url = (
+            f"{server.ws_url}/api/v1/ws/offices/{demo.office_id}/lobby"
+            f"?token={demo.token('display')}"
+        )
         swarm = SwarmProcess(
             [ws_url],
             sizes.soak_displays,
@@ -1323,9 +1327,10 @@ async def run(options: BenchOptions) -> Result:
         )
     if sizes.rounds > 0:
         result.notes.append(
-            f"{sizes.calls} calls per round, one every {sizes.interval_s:g} s by 4 counters, a ticket "
-            "issued between calls; every event goes to every display; latency = display receipt − "
-            "the call's HTTP response (baseline: − the bare server's acknowledgement)"
+            f"{sizes.calls} calls per round, one every {sizes.interval_s:g} s by 4 counters, "
+            "a ticket issued between calls; every event goes to every display; "
+            "latency = display receipt − the call's HTTP response "
+            "(baseline: − the bare server's acknowledgement)"
         )
     if options.soak_minutes > 0:
         result.notes.append(

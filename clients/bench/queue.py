@@ -132,8 +132,9 @@ async def baseline(
                 started = time.perf_counter()
                 async with connection.transaction():
                     claimed = await connection.fetchval(
-                        "UPDATE plain_queue SET status = 'leased', holder = $1 WHERE id = (SELECT id FROM plain_queue"
-                        " WHERE status = 'open' ORDER BY urgency LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
+                        "UPDATE plain_queue SET status = 'leased', holder = $1"
+                        " WHERE id = (SELECT id FROM plain_queue WHERE status = 'open'"
+                        " ORDER BY urgency LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
                         n,
                     )
                 latencies.append(time.perf_counter() - started)
@@ -302,9 +303,9 @@ async def run(options: BenchOptions) -> Result:
             )
         )
     result.notes.append(
-        "HTTP ceiling: as many uvicorn processes (as `madoguchi serve`) with an ASGI app that answers "
-        "at once, the same lean clients and connections; its ratio is the most the target ratio "
-        "could be for any HTTP service on this machine"
+        "HTTP ceiling: as many uvicorn processes (as `madoguchi serve`) with an ASGI app that "
+        "answers at once, the same lean clients and connections; its ratio is the most the target "
+        "ratio could be for any HTTP service on this machine"
     )
     result.notes.append(
         "baseline: the textbook UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) claim and "

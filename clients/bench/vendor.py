@@ -127,7 +127,8 @@ async def fill(url: str, count: int) -> None:
 
 
 async def floor(url: str, batch_id: str) -> float:
-    """Seconds to read the batch's frozen rows with plain keyset SELECTs of 1,000 (no HTTP, no format)."""
+    """Seconds to read the batch's frozen rows with plain keyset SELECTs of 1,000 (no HTTP, no
+    format)."""
     from app.storage.batches import payloads_after
     from app.storage.db import create_engine, make_sessionmaker
 

@@ -125,7 +125,8 @@ class VendorClient:
                 self._fetch(batch, fmt, encoding, info, part, grant["lease_token"])
             except httpx2.TransportError as error:
                 err.print(
-                    f"interrupted ({type(error).__name__}); resuming (attempt {attempt + 1} of {ATTEMPTS})"
+                    f"interrupted ({type(error).__name__}); "
+                    f"resuming (attempt {attempt + 1} of {ATTEMPTS})"
                 )
                 time.sleep(min(2**attempt * 0.1, 2))
                 continue

@@ -111,7 +111,8 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
             )
         ).json()
     async with server.client(office.token("admin")) as admin:
-        # An operator's token: admins may revoke any token, supervisors set operators' qualifications.
+        # An operator's token: admins may revoke any token, supervisors set operators'
+        # qualifications.
         token_id = next(
             t["id"] for t in (await admin.get("/admin/tokens")).json() if t["role"] == "operator"
         )
@@ -185,7 +186,8 @@ async def test_listed_roles_pass_and_other_municipalities_rows_are_not_found(
             own = await client.request(method, fill(path, mine), json=body_for(path, office))
             # Dispatch takes only tasks in the vendor manager's queue: a fresh task is not there.
             refused = (401, 403) if path.endswith("/dispatch") else (401, 403, 404)
-            # The vendor's 管理責任者 directs vendor operators only: the row here is a city operator's.
+            # The vendor's 管理責任者 directs vendor operators only: the row here is a city
+            # operator's.
             directs_city_staff = (
                 own.status_code == 403 and own.json().get("code") == "vendor_staff_direction"
             )

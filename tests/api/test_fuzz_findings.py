@@ -114,7 +114,8 @@ async def test_a_body_that_is_not_utf8_is_invalid_input(server: LiveServer, offi
         assert response.json()["errors"][0] == {
             "field": "body",
             "code": "invalid_encoding",
-            "message": "本文を読み取れません。UTF-8 の JSON を送ってください (body is not UTF-8 JSON)",
+            "message": "本文を読み取れません。UTF-8 の JSON を送ってください "
+            "(body is not UTF-8 JSON)",
         }
         assert len((await admin.get("/admin/offices")).json()) == 1
 

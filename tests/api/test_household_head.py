@@ -1,4 +1,5 @@
-"""世帯主 (rule 9) through HTTP: two heads are named on the application; the reviewer sees the household."""
+"""世帯主 (rule 9) through HTTP: two heads are named on the application; the reviewer sees the
+household."""
 
 import copy
 

@@ -47,7 +47,8 @@ async def test_concurrent_issue_and_call_leave_the_true_waiting_count_on_the_dis
                         waiting = (
                             await probe.execute(
                                 text(
-                                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                    "SELECT count(*) FROM pg_stat_activity"
+                                    " WHERE datname = current_database()"
                                     " AND wait_event_type = 'Lock'"
                                 )
                             )

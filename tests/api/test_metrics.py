@@ -1,4 +1,5 @@
-"""GET /metrics: queue depth, oldest age and overdue per municipality, procedure and step; lobby waits."""
+"""GET /metrics: queue depth, oldest age and overdue per municipality, procedure and step; lobby
+waits."""
 
 from datetime import date, timedelta
 from typing import Any

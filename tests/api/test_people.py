@@ -422,9 +422,11 @@ async def test_a_persons_qualifications_and_deactivation_reach_every_credential(
         await in_db(server, lambda uow: people.deactivate(uow, "431001", "K-30"))
         assert (await by_session.get("/work/me")).status_code == 401
     # A token is remembered for token_cache_s; after that a deactivated person's token is dead.
-    async with run_server(make_settings(server.settings.database_url, token_cache_s=0)) as fresh:
-        async with fresh.client(token) as by_token:
-            assert (await by_token.get("/work/me")).status_code == 401
+    async with (
+        run_server(make_settings(server.settings.database_url, token_cache_s=0)) as fresh,
+        fresh.client(token) as by_token,
+    ):
+        assert (await by_token.get("/work/me")).status_code == 401
 
     async def sessions(uow: UnitOfWork) -> list[StaffSession]:
         return list((await uow.session.execute(select(StaffSession))).scalars())

@@ -1,4 +1,5 @@
-"""A 児童手当 claim paid to the 公金受取口座: keyed by the vendor, verified, approved, fed to the core."""
+"""A 児童手当 claim paid to the 公金受取口座: keyed by the vendor, verified, approved, fed to the
+core."""
 
 import copy
 from datetime import UTC, datetime

@@ -93,7 +93,7 @@ async def test_fifty_operators_complete_every_task_exactly_once(clean_db: str) -
     assert len(counts) == TASKS and max(counts.values()) == 1
     for household, spans in intervals.items():
         spans.sort()
-        for (start, end, holder), (next_start, _e, next_holder) in zip(
+        for (_start, end, holder), (next_start, _e, next_holder) in zip(
             spans, spans[1:], strict=False
         ):
             assert holder == next_holder or next_start >= end, f"{household} held twice"
@@ -120,7 +120,9 @@ async def test_fifty_operators_complete_every_task_exactly_once(clean_db: str) -
 WORKER = """
 import os, sys, time, httpx2
 base, token = sys.argv[1], sys.argv[2]
-task = httpx2.post(base + "/api/v1/work/claim", json={}, headers={"Authorization": "Bearer " + token}).json()
+task = httpx2.post(
+    base + "/api/v1/work/claim", json={}, headers={"Authorization": "Bearer " + token}
+).json()
 print(task["id"], flush=True)
 time.sleep(600)
 """

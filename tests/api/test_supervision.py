@@ -1,4 +1,5 @@
-"""Supervisors move operators between procedures and read the access log; the console's self view."""
+"""Supervisors move operators between procedures and read the access log; the console's self
+view."""
 
 from typing import Any
 

@@ -512,7 +512,8 @@ async def test_what_each_caller_sees(server: LiveServer, office: Office, caller:
         shown = full_numbers_in(response.body, seed.numbers)
         if caller.vendor_side:
             if not (caller.role == "vendor" and response.full_number_allowed):
-                # The one exception: a batch for the vendor's system under 個人番号利用事務 (rule 11).
+                # The one exception: a batch for the vendor's system under 個人番号利用事務
+                # (rule 11).
                 assert not shown, f"{where}: full My Number {shown}"
             assert not any(m in text for m in SUPPORT_MARKERS), f"{where}: 支援措置 reason"
             assert not any(n in text for n in PROTECTED_NAMES), (

@@ -1,4 +1,5 @@
-"""世帯主 (DOMAIN.md §7 rule 9; 標準仕様書 1.1.10/4.0.4): one head at most, none left behind unnoticed."""
+"""世帯主 (DOMAIN.md §7 rule 9; 標準仕様書 1.1.10/4.0.4): one head at most, none left behind
+unnoticed."""
 
 import copy
 from datetime import date

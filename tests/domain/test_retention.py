@@ -35,7 +35,8 @@ def test_the_fiscal_year_after_begins_on_the_next_first_of_april(
         ("resident.move_out", date(2025, 10, 1), date(2025, 12, 1), date(2026, 10, 1)),
         ("resident.household_change", date(2024, 2, 29), date(2024, 3, 1), date(2025, 3, 1)),
         # 児童扶養手当: 5 years counted from the fiscal year after completion.
-        # Completed on 31 March (令和6年度): counted from 1 April 2025; a day later, from 1 April 2026.
+        # Completed on 31 March (令和6年度): counted from 1 April 2025; a day later, from
+        # 1 April 2026.
         ("child_rearing.claim", date(2025, 3, 1), date(2025, 3, 31), date(2030, 4, 1)),
         ("child_rearing.claim", date(2025, 3, 1), date(2025, 4, 1), date(2031, 4, 1)),
         ("child_rearing.status_report", date(2024, 8, 10), date(2024, 9, 2), date(2030, 4, 1)),

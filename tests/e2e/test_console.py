@@ -1,5 +1,5 @@
-"""The work console in a real browser: keyboard-only keying, blind verification, review, lost leases,
-and the supervisor's board. Screenshots go to test-artifacts/."""
+"""The work console in a real browser: keyboard-only keying, blind verification, review, lost
+leases, and the supervisor's board. Screenshots go to test-artifacts/."""
 
 import copy
 from pathlib import Path
@@ -110,13 +110,15 @@ async def focused(page: Page) -> dict[str, str]:
     return dict(
         await page.evaluate(
             "(() => { const e = document.activeElement;"
-            " return {id: e.id || '', path: (e.dataset && e.dataset.path) || '', tag: e.tagName}; })()"
+            " return {id: e.id || '', path: (e.dataset && e.dataset.path) || '',"
+            " tag: e.tagName}; })()"
         )
     )
 
 
 async def key_fields(page: Page, answers: dict[str, str], stop_at: str = "submit") -> list[str]:
-    """Walk the form with Enter, typing the answer wherever one is known; returns the paths typed."""
+    """Walk the form with Enter, typing the answer wherever one is known; returns the paths
+    typed."""
     typed: list[str] = []
     for _ in range(120):
         here = await focused(page)
@@ -127,7 +129,8 @@ async def key_fields(page: Page, answers: dict[str, str], stop_at: str = "submit
             if here["tag"] == "SELECT":
                 # Choices are numbered: typing the number selects it, as an operator would.
                 answer = await page.evaluate(
-                    "(code) => [...document.activeElement.options].find((o) => o.value === code).text.split(' ')[0]",
+                    "(code) => [...document.activeElement.options]"
+                    ".find((o) => o.value === code).text.split(' ')[0]",
                     answer,
                 )
             await page.keyboard.type(

@@ -95,7 +95,8 @@ async def test_call_shows_within_a_second_with_its_counter(
     ]
     waiting = await page.evaluate(
         "[...document.querySelectorAll('#queues li:not([hidden])')].map(li => "
-        "[li.querySelector('.queue-prefix').textContent, li.querySelector('.queue-waiting .num').textContent])"
+        "[li.querySelector('.queue-prefix').textContent,"
+        " li.querySelector('.queue-waiting .num').textContent])"
     )
     assert waiting == [["A", "0"], ["B", "1"], ["C", "1"]]
     await page.screenshot(path=artifacts / "display-landscape.png")
@@ -271,7 +272,11 @@ TIMER_PROBE = """
     return id;
   };
   window.clearTimeout = (id) => { timeouts.delete(id); ct(id); };
-  window.setInterval = (fn, ms, ...args) => { const id = si(fn, ms, ...args); intervals.add(id); return id; };
+  window.setInterval = (fn, ms, ...args) => {
+    const id = si(fn, ms, ...args);
+    intervals.add(id);
+    return id;
+  };
   window.clearInterval = (id) => { intervals.delete(id); ci(id); };
   window.__timers = () => ({ timeouts: timeouts.size, intervals: intervals.size });
   window.__keepSpoken = false;

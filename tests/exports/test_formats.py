@@ -109,7 +109,8 @@ def test_each_file_decodes_to_the_same_text_and_only_utf8_sig_has_a_bom(
 
 def test_cp932_bytes_are_windows31j_and_nothing_is_substituted() -> None:
     data = whole("csv", "cp932", [PAYLOADS])
-    # 髙 as the NEC-selected IBM extension (0xEEE0; Windows reads 0xFBFC as the same character), ① NEC row 13.
+    # 髙 as the NEC-selected IBM extension (0xEEE0; Windows reads 0xFBFC as the same character),
+    # ① NEC row 13.
     assert b"\xee\xe0\x8b\xb4 \x87\x40\x8eq" in data
     assert (
         b"\xee\xe0\x8b\xb4 \x87\x40\x8eq".decode("cp932")

@@ -171,7 +171,8 @@ async def test_rows_sealed_before_macs_are_accepted_only_up_to_the_recorded_head
         s=upto,
     )
     await db.sql(
-        "UPDATE audit_chain_head SET unkeyed_upto = :s WHERE log = 'access' AND municipality_code = :c",
+        "UPDATE audit_chain_head SET unkeyed_upto = :s"
+        " WHERE log = 'access' AND municipality_code = :c",
         s=upto,
         c=KUMAMOTO,
     )

@@ -135,11 +135,13 @@ async def test_reconnecting_too_often_is_refused_while_connected_displays_get_ev
 
 async def test_limits_set_to_zero_are_off(clean_db: str) -> None:
     limits = {"connections_per_address": 0, "connects_per_s": 0.0}
-    async with server_with(clean_db, **limits) as (server, office):
-        async with contextlib.AsyncExitStack() as stack:
-            lobby = [
-                await stack.enter_async_context(open_display(server, office, "127.0.6.1"))
-                for _ in range(80)
-            ]
-            snapshots = await asyncio.gather(*(receive(ws) for ws in lobby))
-            assert {s["type"] for s in snapshots} == {"lobby.snapshot"}
+    async with (
+        server_with(clean_db, **limits) as (server, office),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        lobby = [
+            await stack.enter_async_context(open_display(server, office, "127.0.6.1"))
+            for _ in range(80)
+        ]
+        snapshots = await asyncio.gather(*(receive(ws) for ws in lobby))
+        assert {s["type"] for s in snapshots} == {"lobby.snapshot"}

@@ -20,7 +20,8 @@ async def test_a_ticket_issued_while_a_snapshot_is_read_is_not_in_it(
 ) -> None:
     if not is_postgres(server.settings.database_url):
         pytest.skip(
-            "SQLite: a transaction holds the write lock from its start, nothing commits during a read"
+            "SQLite: a transaction holds the write lock from its start, "
+            "nothing commits during a read"
         )
     await _issue(server, office)
     read_channel = lobby_service.lobby_store.get_channel

@@ -36,7 +36,8 @@ MESSAGES = {
     "invalid_date": "存在しない日付です (no such date)",
     "era_range": "元号の範囲外です (date outside its era)",
     "before_gregorian": "明治6年より前の日付は扱えません (before 1873, the Gregorian calendar)",
-    "uncertain_not_allowed": "不詳・推定の日付はこの項目では使えません (uncertain date not allowed)",
+    "uncertain_not_allowed": "不詳・推定の日付はこの項目では使えません "
+    "(uncertain date not allowed)",
 }
 
 
