@@ -139,6 +139,7 @@ function applyEvent(msg) {
   switch (msg.type) {
     case "ticket.called":
     case "ticket.recalled":
+    case "ticket.resumed":
       removeCall(data.number);
       lobby.called.unshift({
         number: data.number, counterId: data.counter_id, counterLabel: data.counter_label || "", status: "called", seq: msg.seq,
@@ -157,7 +158,14 @@ function applyEvent(msg) {
     case "ticket.no_show":
     case "ticket.cancelled":
     case "ticket.transferred":
+    case "ticket.held":
       removeCall(data.number);
+      break;
+    case "ticket.call_withdrawn": // a mistaken call: off the screen, and not said if not yet said
+      removeCall(data.number);
+      for (let i = pending.length - 1; i >= 0; i--) {
+        if (pending[i].key.startsWith(`${data.number}@`)) pending.splice(i, 1);
+      }
       break;
     default: // ticket.issued, ticket.ready: only the queue figures change
   }

@@ -55,6 +55,7 @@ class TicketEventData(_Message):
     counter_id: str | None = None
     counter_label: str | None = None
     call_count: int = 0
+    recall_count: int = 0
     queues: list[QueueState] = Field(default_factory=list)
 
 
@@ -68,6 +69,11 @@ EventType = Literal[
     "ticket.cancelled",
     "ticket.transferred",
     "ticket.ready",
+    # Held (parked): off the display until resumed, which is a call like any other.
+    "ticket.held",
+    "ticket.resumed",
+    # A mistaken call taken back: the display drops it at once.
+    "ticket.call_withdrawn",
 ]
 
 
