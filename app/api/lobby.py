@@ -14,6 +14,7 @@ from app.api.schemas import (
     CounterOut,
     IssuedTicketOut,
     IssueTicket,
+    ParkedTicket,
     PublicTicketOut,
     ResumeTicket,
     TicketOut,
@@ -301,5 +302,16 @@ async def counter_board(counter_id: str, uow: UowDep, principal: CounterStaff) -
                 target_counter_id=t.target_counter_id,
             )
             for t in board.waiting
+        ],
+        parked=[
+            ParkedTicket(
+                id=t.id,
+                number=t.number,
+                category_id=t.category_id,
+                status=t.status,
+                counter_id=t.counter_id,
+                recall_count=t.recall_count,
+            )
+            for t in board.parked
         ],
     )

@@ -112,6 +112,17 @@ class WaitingTicket(BaseModel):
     target_counter_id: str | None
 
 
+class ParkedTicket(BaseModel):
+    """A held or no-show ticket: the counter resumes or recalls it."""
+
+    id: str
+    number: str
+    category_id: str
+    status: str
+    counter_id: str | None
+    recall_count: int
+
+
 class CounterBoard(BaseModel):
     """What a counter terminal shows: its current ticket and the waiting lists."""
 
@@ -119,3 +130,4 @@ class CounterBoard(BaseModel):
     current: TicketOut | None
     queues: list[QueueState]
     waiting: list[WaitingTicket]
+    parked: list[ParkedTicket] = Field(default_factory=list)

@@ -392,5 +392,23 @@ async def list_waiting(
     return list((await session.execute(statement)).scalars())
 
 
+async def list_parked(
+    session: AsyncSession, office_id: str, business_day: date, *, limit: int
+) -> list[Ticket]:
+    """Today's held and no-show tickets of the office, most recently called first: what a
+    counter may resume or recall."""
+    statement = (
+        select(Ticket)
+        .where(
+            Ticket.office_id == office_id,
+            Ticket.business_day == business_day,
+            Ticket.status.in_([TicketStatus.HELD, TicketStatus.NO_SHOW]),  # type: ignore[attr-defined]
+        )
+        .order_by(Ticket.called_at.desc(), Ticket.id)  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
     return await session.get(Ticket, ticket_id)

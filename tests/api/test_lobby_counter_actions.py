@@ -130,6 +130,8 @@ async def test_hold_leaves_the_counter_and_display_and_resume_calls_again(
         assert "resume" in held.json()["allowed_actions"]
         board = (await counter.get(f"/counters/{office.counter('1')}")).json()
         assert board["current"] is None
+        # Listed for the counters to resume.
+        assert [(p["number"], p["status"]) for p in board["parked"]] == [("A-001", "held")]
         assert called_numbers(await snapshot(server, office)) == []
         # Held is not waiting: call-next passes it by.
         nxt = await counter.post(f"/counters/{office.counter('1')}/call-next")
