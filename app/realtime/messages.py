@@ -40,6 +40,11 @@ class OfficeInfo(_Message):
     name_en: str
 
 
+class PausedCounter(_Message):
+    counter_id: str
+    counter_label: str
+
+
 class LobbySnapshot(_Message):
     type: Literal["lobby.snapshot"] = "lobby.snapshot"
     seq: int
@@ -48,6 +53,8 @@ class LobbySnapshot(_Message):
     office: OfficeInfo
     called: list[CalledTicket]
     queues: list[QueueState]
+    # Open counters that call nobody for now (a break): the display shows them paused.
+    paused_counters: list[PausedCounter] = Field(default_factory=list)
 
 
 class TicketEventData(_Message):
@@ -84,6 +91,21 @@ class LobbyEventMessage(_Message):
     data: TicketEventData
 
 
+class CounterEventData(_Message):
+    counter_id: str
+    counter_label: str
+    paused: bool
+
+
+class CounterEventMessage(_Message):
+    """A counter paused or resumed: the display shows or clears its paused mark."""
+
+    type: Literal["counter.paused", "counter.resumed"]
+    seq: int
+    at: datetime
+    data: CounterEventData
+
+
 class Heartbeat(_Message):
     type: Literal["heartbeat"] = "heartbeat"
     seq: int
@@ -92,7 +114,8 @@ class Heartbeat(_Message):
 
 
 DisplayMessage = Annotated[
-    LobbySnapshot | LobbyEventMessage | Heartbeat, Field(discriminator="type")
+    LobbySnapshot | LobbyEventMessage | CounterEventMessage | Heartbeat,
+    Field(discriminator="type"),
 ]
 
 

@@ -295,6 +295,18 @@ async def set_paused(
         municipality_code=counter.municipality_code,
         data={"label": counter.label},
     )
+    now = uow.now()
+    seq = await lobby_store.seq_for_change(uow, counter.office_id, now)
+    event = lobby_store.event_row(
+        seq=seq,
+        municipality_code=counter.municipality_code,
+        office_id=counter.office_id,
+        type_="counter.paused" if paused else "counter.resumed",
+        at=now,
+        data={"counter_id": counter.id, "counter_label": counter.label, "paused": paused},
+    )
+    await lobby_store.store_event(uow, event)
+    uow.lobby_changed(counter.office_id, seq)
     return counter
 
 

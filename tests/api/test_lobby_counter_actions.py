@@ -166,6 +166,8 @@ async def test_paused_counter_refuses_calls_until_resumed(
         assert paused.status_code == 200 and paused.json()["paused"] is True
         board = (await counter.get(f"/counters/{counter_id}")).json()
         assert board["counter"]["paused"] is True
+        snap = await snapshot(server, office)
+        assert [c["counter_label"] for c in snap["paused_counters"]] == ["1"]
         refused = await counter.post(f"/counters/{counter_id}/call-next")
         assert refused.status_code == 409
         body = refused.json()
@@ -178,6 +180,7 @@ async def test_paused_counter_refuses_calls_until_resumed(
         assert (await counter.post(f"/counters/{office.counter('2')}/resume")).status_code == 200
         resumed = await counter.post(f"/counters/{counter_id}/resume")
         assert resumed.json()["paused"] is False
+        assert (await snapshot(server, office))["paused_counters"] == []
         called = await counter.post(f"/counters/{counter_id}/call-next")
         assert called.status_code == 200
         assert called.json()["number"] == ticket["number"]

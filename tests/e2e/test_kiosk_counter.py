@@ -205,6 +205,8 @@ async def test_counter_terminal_calls_a_number_undoes_holds_pauses_and_the_displ
     # Pause: shown paused, no calls from the page or the API until resumed.
     await terminal.keyboard.press("p")
     await terminal.wait_for_selector("#paused:not([hidden])")
+    await display.wait_for_selector("#paused:not([hidden])", timeout=2000)
+    assert "1番窓口" in (await display.text_content("#paused-ja") or "")
     assert await terminal.is_disabled("[data-action='call-next']")
     await terminal.screenshot(path=artifacts / "counter-paused.png", full_page=True)
     async with server.client(office.token("counter")) as desk:
@@ -212,6 +214,7 @@ async def test_counter_terminal_calls_a_number_undoes_holds_pauses_and_the_displ
         assert refused.status_code == 409
     await terminal.keyboard.press("p")
     await terminal.wait_for_selector("#paused[hidden]", state="attached")
+    await display.wait_for_selector("#paused[hidden]", state="attached", timeout=2000)
     await terminal.keyboard.press("n")
     await terminal.wait_for_function(f"{number} === 'A-002'")
 
