@@ -392,6 +392,9 @@ async def list_waiting(
     return list((await session.execute(statement)).scalars())
 
 
+_PARKED = [TicketStatus.HELD, TicketStatus.NO_SHOW]
+
+
 async def list_parked(
     session: AsyncSession, office_id: str, business_day: date, *, limit: int
 ) -> list[Ticket]:
@@ -402,7 +405,7 @@ async def list_parked(
         .where(
             Ticket.office_id == office_id,
             Ticket.business_day == business_day,
-            Ticket.status.in_([TicketStatus.HELD, TicketStatus.NO_SHOW]),  # type: ignore[attr-defined]
+            Ticket.status.in_(_PARKED),  # type: ignore[attr-defined]
         )
         .order_by(Ticket.called_at.desc(), Ticket.id)  # type: ignore[union-attr]
         .limit(limit)
