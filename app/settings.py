@@ -66,6 +66,10 @@ class LobbySettings(BaseModel):
     timezone: str = "Asia/Tokyo"
     default_service_s: int = 300
     service_sample: int = 20
+    # A call can be taken back (undo-call) for this long after it was made.
+    undo_call_s: float = 30.0
+    # A no-show is refused until the ticket has been called for this long.
+    no_show_grace_s: float = 60.0
 
 
 class QueueSettings(BaseModel):

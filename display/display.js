@@ -52,6 +52,7 @@ const el = {
   clockTime: $("clock-time"), clockDateJa: $("clock-date-ja"), clockDateEn: $("clock-date-en"),
   hero: $("hero"), heroNumber: $("hero-number"), heroCounter: $("hero-counter"), heroBan: $("hero-ban"),
   calls: $("calls"), queues: $("queues"),
+  paused: $("paused"), pausedJa: $("paused-ja"), pausedEn: $("paused-en"),
   sound: $("sound"), soundLabel: $("sound-label"), soundBlocked: $("sound-blocked"),
 };
 
@@ -64,6 +65,7 @@ const lobby = {
   called: [], // newest first: {number, counterId, counterLabel, status, seq, calledAt (ms)}
   clockOffset: 0, // the server's clock less this one's, from the messages' times
   queues: [], // {id, prefix, nameJa, nameEn, waiting, estimate}
+  paused: new Map(), // counter id → label, of the counters paused for now
 };
 
 function colourOf(prefix) {
@@ -123,6 +125,7 @@ function applySnapshot(snap, viaPolling) {
     .sort((a, b) => (b.seq ?? -1) - (a.seq ?? -1) || b.calledAt - a.calledAt)
     .slice(0, MAX_CALLED);
   lobby.queues = snap.queues.map(toQueue);
+  lobby.paused = new Map((snap.paused_counters || []).map((c) => [c.counter_id, c.counter_label]));
   render();
 }
 
@@ -139,6 +142,7 @@ function applyEvent(msg) {
   switch (msg.type) {
     case "ticket.called":
     case "ticket.recalled":
+    case "ticket.resumed":
       removeCall(data.number);
       lobby.called.unshift({
         number: data.number, counterId: data.counter_id, counterLabel: data.counter_label || "", status: "called", seq: msg.seq,
@@ -147,6 +151,12 @@ function applyEvent(msg) {
       if (lobby.called.length > MAX_CALLED) lobby.called.length = MAX_CALLED;
       announce(data.number, data.counter_label || "");
       flashHero();
+      break;
+    case "counter.paused":
+      lobby.paused.set(data.counter_id, data.counter_label || "");
+      break;
+    case "counter.resumed":
+      lobby.paused.delete(data.counter_id);
       break;
     case "ticket.started": {
       const entry = lobby.called.find((c) => c.number === data.number);
@@ -157,7 +167,14 @@ function applyEvent(msg) {
     case "ticket.no_show":
     case "ticket.cancelled":
     case "ticket.transferred":
+    case "ticket.held":
       removeCall(data.number);
+      break;
+    case "ticket.call_withdrawn": // a mistaken call: off the screen, and not said if not yet said
+      removeCall(data.number);
+      for (let i = pending.length - 1; i >= 0; i--) {
+        if (pending[i].key.startsWith(`${data.number}@`)) pending.splice(i, 1);
+      }
       break;
     default: // ticket.issued, ticket.ready: only the queue figures change
   }
@@ -238,6 +255,10 @@ function render() {
     setText(el.officeJa, office.name_ja);
     setText(el.officeEn, office.name_en);
   }
+  const paused = [...lobby.paused.values()].sort((a, b) => a.localeCompare(b, "ja", { numeric: true }));
+  el.paused.hidden = paused.length === 0;
+  setText(el.pausedJa, paused.map((label) => `${counterParts(label).join("")}窓口`).join("・"));
+  setText(el.pausedEn, paused.map((label) => `Counter ${label}`).join(", "));
   const [first, ...rest] = lobby.called;
   if (first) {
     const [label, ban] = counterParts(first.counterLabel);

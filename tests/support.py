@@ -23,7 +23,7 @@ from app.main import create_app
 from app.realtime.inbound import server_options
 from app.services.demo import seed_demo
 from app.services.uow import UnitOfWork
-from app.settings import DisplaySettings, Settings
+from app.settings import DisplaySettings, LobbySettings, Settings
 from app.storage.db import create_engine, make_sessionmaker, metadata
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -72,6 +72,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     overrides.setdefault("public_burst", 1000)
     overrides.setdefault("kiosk_burst", 100_000)
     overrides.setdefault("page_burst", 100_000)
+    # No no-show grace time: flows call and mark absent at once (the grace has its own tests).
+    overrides.setdefault("lobby", LobbySettings(no_show_grace_s=0))
     overrides.setdefault("attachment_dir", tempfile.mkdtemp(prefix="madoguchi-attachments-"))
     return Settings(database_url=database_url, display=display, **overrides)
 

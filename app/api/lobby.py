@@ -9,11 +9,14 @@ from fastapi.responses import JSONResponse
 from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
 from app.api.idempotency import idempotent
 from app.api.schemas import (
+    CallTicket,
     CounterBoard,
     CounterOut,
     IssuedTicketOut,
     IssueTicket,
+    ParkedTicket,
     PublicTicketOut,
+    ResumeTicket,
     TicketOut,
     TransferTicket,
     WaitingTicket,
@@ -71,6 +74,7 @@ def _ticket_fields(view: TicketView) -> dict[str, Any]:
         counter_id=ticket.counter_id,
         counter_label=view.counter.label if view.counter else None,
         call_count=ticket.call_count,
+        recall_count=ticket.recall_count,
         position=view.ahead + 1 if waiting else None,
         ahead=view.ahead,
         estimate_min=view.estimate_min,
@@ -165,6 +169,44 @@ async def call_next(counter_id: str, uow: UowDep, principal: CounterStaff) -> Ti
     return ticket_out(await ticket_service.view(uow, ticket))
 
 
+@router.post(
+    "/counters/{counter_id}/call",
+    response_model=TicketOut,
+    summary="Call a given waiting number to this counter 指定呼出",
+    responses={404: {}, 403: {}, 409: {}, 422: {}},
+)
+async def call_ticket(
+    counter_id: str, body: CallTicket, uow: UowDep, principal: CounterStaff
+) -> TicketOut:
+    ticket = await ticket_service.call_ticket(
+        uow, principal, counter_id=counter_id, ticket_ref=body.ticket
+    )
+    return ticket_out(await ticket_service.view(uow, ticket))
+
+
+def _pause_route(paused: bool, path: str, summary: str) -> None:
+    async def endpoint(counter_id: str, uow: UowDep, principal: CounterStaff) -> CounterOut:
+        counter = await ticket_service.set_paused(
+            uow, principal, counter_id=counter_id, paused=paused
+        )
+        board = await board_of(uow, counter)
+        return CounterOut(**counter.model_dump(), category_ids=board.category_ids)
+
+    endpoint.__name__ = f"counter_{path}"
+    router.add_api_route(
+        f"/counters/{{counter_id}}/{path}",
+        endpoint,
+        methods=["POST"],
+        response_model=CounterOut,
+        summary=summary,
+        responses={404: {}, 403: {}},
+    )
+
+
+_pause_route(True, "pause", "Pause the counter (calls nobody) 一時停止")
+_pause_route(False, "resume", "Resume the paused counter 再開")
+
+
 def _action_route(action: TicketAction, path: str, summary: str) -> None:
     async def endpoint(ticket_id: str, uow: UowDep, principal: CounterStaff) -> TicketOut:
         ticket = await ticket_service.act(uow, principal, ticket_id=ticket_id, action=action)
@@ -186,6 +228,23 @@ _action_route(TicketAction.START, "start", "Start serving 受付開始")
 _action_route(TicketAction.FINISH, "finish", "Finish serving 完了")
 _action_route(TicketAction.NO_SHOW, "no-show", "Resident did not come 不在")
 _action_route(TicketAction.CANCEL, "cancel", "Cancel the ticket 取消")
+_action_route(TicketAction.HOLD, "hold", "Park the ticket off the counter 保留")
+_action_route(TicketAction.UNDO_CALL, "undo-call", "Take back a mistaken call 呼出取消")
+
+
+@router.post(
+    "/tickets/{ticket_id}/resume",
+    response_model=TicketOut,
+    summary="Call a held ticket again to this counter 保留解除",
+    responses={404: {}, 403: {}, 409: {}, 422: {}},
+)
+async def resume_ticket(
+    ticket_id: str, body: ResumeTicket, uow: UowDep, principal: CounterStaff
+) -> TicketOut:
+    ticket = await ticket_service.resume(
+        uow, principal, ticket_id=ticket_id, counter_id=body.counter
+    )
+    return ticket_out(await ticket_service.view(uow, ticket))
 
 
 @router.post(
@@ -243,5 +302,16 @@ async def counter_board(counter_id: str, uow: UowDep, principal: CounterStaff) -
                 target_counter_id=t.target_counter_id,
             )
             for t in board.waiting
+        ],
+        parked=[
+            ParkedTicket(
+                id=t.id,
+                number=t.number,
+                category_id=t.category_id,
+                status=t.status,
+                counter_id=t.counter_id,
+                recall_count=t.recall_count,
+            )
+            for t in board.parked
         ],
     )

@@ -44,6 +44,14 @@ class TransferTicket(Body):
     counter: str | None = Field(None, min_length=1, max_length=64)
 
 
+class CallTicket(Body):
+    ticket: str = Field(min_length=1, max_length=64, description="The ticket's id or number")
+
+
+class ResumeTicket(Body):
+    counter: str = Field(min_length=1, max_length=64, description="The counter resuming it")
+
+
 class TicketOut(BaseModel):
     id: str
     number: str
@@ -57,6 +65,7 @@ class TicketOut(BaseModel):
     counter_id: str | None
     counter_label: str | None
     call_count: int
+    recall_count: int = 0
     position: int | None = Field(description="1 = next to be called; null unless waiting")
     ahead: int
     estimate_min: int
@@ -90,6 +99,7 @@ class CounterOut(BaseModel):
     name_en: str
     office_id: str
     is_active: bool
+    paused: bool = False
     category_ids: list[str]
 
 
@@ -102,6 +112,17 @@ class WaitingTicket(BaseModel):
     target_counter_id: str | None
 
 
+class ParkedTicket(BaseModel):
+    """A held or no-show ticket: the counter resumes or recalls it."""
+
+    id: str
+    number: str
+    category_id: str
+    status: str
+    counter_id: str | None
+    recall_count: int
+
+
 class CounterBoard(BaseModel):
     """What a counter terminal shows: its current ticket and the waiting lists."""
 
@@ -109,3 +130,4 @@ class CounterBoard(BaseModel):
     current: TicketOut | None
     queues: list[QueueState]
     waiting: list[WaitingTicket]
+    parked: list[ParkedTicket] = Field(default_factory=list)

@@ -47,6 +47,21 @@ class Conflict(DomainError):
     title = "競合しました / Conflict"
 
 
+class CounterPaused(Conflict):
+    code = "counter_paused"
+    title = "この窓口は一時停止中です / Counter paused"
+
+
+class TooSoon(Conflict):
+    code = "too_soon"
+    title = "まだできません / Too soon"
+
+
+class WindowClosed(Conflict):
+    code = "window_closed"
+    title = "取り消せる時間を過ぎました / Too late to undo"
+
+
 class IdempotencyMismatch(Conflict):
     code = "idempotency_key_reused"
     title = "同じ Idempotency-Key で別の内容です / Idempotency key reused"

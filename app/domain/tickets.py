@@ -2,6 +2,7 @@
 
 import math
 import statistics
+from datetime import datetime
 from enum import StrEnum
 
 from app.domain.errors import InvalidTransition
@@ -14,6 +15,9 @@ class TicketStatus(StrEnum):
     DONE = "done"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    # Parked by the counter (papers to fetch, a phone call): off the counter and the display,
+    # keeps its number and place until a counter resumes it.
+    HELD = "held"
 
 
 class TicketAction(StrEnum):
@@ -24,6 +28,9 @@ class TicketAction(StrEnum):
     NO_SHOW = "no_show"
     CANCEL = "cancel"
     TRANSFER = "transfer"
+    HOLD = "hold"
+    RESUME = "resume"
+    UNDO_CALL = "undo_call"
 
 
 # The whole lifecycle in one table; anything not listed is refused with 409.
@@ -40,6 +47,12 @@ TRANSITIONS: dict[tuple[TicketStatus, TicketAction], TicketStatus] = {
     (TicketStatus.SERVING, TicketAction.TRANSFER): TicketStatus.WAITING,
     # A resident marked absent who turns up late is called again by the same counter.
     (TicketStatus.NO_SHOW, TicketAction.RECALL): TicketStatus.CALLED,
+    (TicketStatus.CALLED, TicketAction.HOLD): TicketStatus.HELD,
+    (TicketStatus.SERVING, TicketAction.HOLD): TicketStatus.HELD,
+    (TicketStatus.HELD, TicketAction.RESUME): TicketStatus.CALLED,
+    (TicketStatus.HELD, TicketAction.CANCEL): TicketStatus.CANCELLED,
+    # A number called by mistake goes back to waiting at its old place (within a short window).
+    (TicketStatus.CALLED, TicketAction.UNDO_CALL): TicketStatus.WAITING,
 }
 
 # Statuses in which a ticket still occupies a counter and shows on the lobby display.
@@ -53,6 +66,18 @@ def next_status(current: TicketStatus, action: TicketAction) -> TicketStatus:
         return TRANSITIONS[(current, action)]
     except KeyError:
         raise InvalidTransition(entity="ticket", current=current, action=action) from None
+
+
+def seconds_left(since: datetime | None, now: datetime, window_s: float) -> int:
+    """Whole seconds until ``window_s`` have passed since ``since`` (0 once they have)."""
+    if since is None:
+        return 0
+    return max(0, math.ceil(window_s - (now - since).total_seconds()))
+
+
+def undo_open(called_at: datetime | None, now: datetime, window_s: float) -> bool:
+    """Whether a call made at ``called_at`` may still be taken back."""
+    return called_at is not None and (now - called_at).total_seconds() <= window_s
 
 
 def allowed_actions(current: TicketStatus) -> frozenset[TicketAction]:

@@ -40,6 +40,11 @@ class OfficeInfo(_Message):
     name_en: str
 
 
+class PausedCounter(_Message):
+    counter_id: str
+    counter_label: str
+
+
 class LobbySnapshot(_Message):
     type: Literal["lobby.snapshot"] = "lobby.snapshot"
     seq: int
@@ -48,6 +53,8 @@ class LobbySnapshot(_Message):
     office: OfficeInfo
     called: list[CalledTicket]
     queues: list[QueueState]
+    # Open counters that call nobody for now (a break): the display shows them paused.
+    paused_counters: list[PausedCounter] = Field(default_factory=list)
 
 
 class TicketEventData(_Message):
@@ -55,6 +62,7 @@ class TicketEventData(_Message):
     counter_id: str | None = None
     counter_label: str | None = None
     call_count: int = 0
+    recall_count: int = 0
     queues: list[QueueState] = Field(default_factory=list)
 
 
@@ -68,6 +76,11 @@ EventType = Literal[
     "ticket.cancelled",
     "ticket.transferred",
     "ticket.ready",
+    # Held (parked): off the display until resumed, which is a call like any other.
+    "ticket.held",
+    "ticket.resumed",
+    # A mistaken call taken back: the display drops it at once.
+    "ticket.call_withdrawn",
 ]
 
 
@@ -78,6 +91,21 @@ class LobbyEventMessage(_Message):
     data: TicketEventData
 
 
+class CounterEventData(_Message):
+    counter_id: str
+    counter_label: str
+    paused: bool
+
+
+class CounterEventMessage(_Message):
+    """A counter paused or resumed: the display shows or clears its paused mark."""
+
+    type: Literal["counter.paused", "counter.resumed"]
+    seq: int
+    at: datetime
+    data: CounterEventData
+
+
 class Heartbeat(_Message):
     type: Literal["heartbeat"] = "heartbeat"
     seq: int
@@ -86,7 +114,8 @@ class Heartbeat(_Message):
 
 
 DisplayMessage = Annotated[
-    LobbySnapshot | LobbyEventMessage | Heartbeat, Field(discriminator="type")
+    LobbySnapshot | LobbyEventMessage | CounterEventMessage | Heartbeat,
+    Field(discriminator="type"),
 ]
 
 

@@ -1,4 +1,5 @@
-"""What a counter terminal shows: the ticket at this counter, the office's queues and waiting."""
+"""What a counter terminal shows: the ticket at this counter, the office's queues, waiting,
+held and absent tickets."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +18,14 @@ class Board:
     current: Any | None
     queues: list[QueueState]
     waiting: list[Any]
+    # Held and no-show tickets: resumed or recalled from the counter.
+    parked: list[Any]
 
 
 async def counter_board(uow: UnitOfWork, counter: Any) -> Board:
     """Today's board of ``counter``: the categories it calls, its ticket (if any), the queue
-    figures of its office and the waiting tickets (at most 200 of each)."""
+    figures of its office, the waiting tickets and the held or absent ones (at most 200 of
+    each)."""
     day = business_day(uow.now())
     categories = await tenancy.counter_category_ids(uow.session, counter.id)
     current = next(
@@ -35,5 +39,8 @@ async def counter_board(uow: UnitOfWork, counter: Any) -> Board:
         None,
     )
     waiting = await ticket_store.list_waiting(uow.session, counter.office_id, day, limit=200)
+    parked = await ticket_store.list_parked(uow.session, counter.office_id, day, limit=200)
     queues = await lobby_service.queue_states(uow.session, counter.office_id, day, uow.settings)
-    return Board(category_ids=categories, current=current, queues=queues, waiting=waiting)
+    return Board(
+        category_ids=categories, current=current, queues=queues, waiting=waiting, parked=parked
+    )

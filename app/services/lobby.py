@@ -6,7 +6,13 @@ from typing import Any
 from app.domain.clock import business_day
 from app.domain.errors import NotFound
 from app.domain.tickets import TicketStatus, estimate_wait_minutes
-from app.realtime.messages import CalledTicket, LobbySnapshot, OfficeInfo, QueueState
+from app.realtime.messages import (
+    CalledTicket,
+    LobbySnapshot,
+    OfficeInfo,
+    PausedCounter,
+    QueueState,
+)
 from app.settings import Settings
 from app.storage import lobby as lobby_store
 from app.storage import tenancy
@@ -101,6 +107,11 @@ async def build_snapshot(
         office=OfficeInfo(id=office.id, name_ja=office.name_ja, name_en=office.name_en),
         called=called,
         queues=await queue_states(session, office.id, day, settings),
+        paused_counters=[
+            PausedCounter(counter_id=c.id, counter_label=c.label)
+            for c in counters.values()
+            if c.paused and c.is_active
+        ],
     )
 
 

@@ -1,12 +1,20 @@
-"""Lobby commands: issue, call, recall, start, finish, no-show, cancel, transfer."""
+"""Lobby commands: issue, call (next or a given number), recall, start, finish, no-show, cancel,
+transfer, hold and resume, undo a call, pause and resume a counter."""
 
 import secrets
 from dataclasses import dataclass
 
 from app.domain.clock import business_day
-from app.domain.errors import InvalidInput, NotAllowed, NotFound
+from app.domain.errors import (
+    CounterPaused,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    TooSoon,
+    WindowClosed,
+)
 from app.domain.roles import Principal
-from app.domain.tickets import TicketAction, TicketStatus, next_status
+from app.domain.tickets import TicketAction, TicketStatus, next_status, seconds_left, undo_open
 from app.services import lobby
 from app.storage import lobby as lobby_store
 from app.storage import numbering, tenancy
@@ -23,7 +31,12 @@ EVENT_OF_ACTION = {
     TicketAction.NO_SHOW: "ticket.no_show",
     TicketAction.CANCEL: "ticket.cancelled",
     TicketAction.TRANSFER: "ticket.transferred",
+    TicketAction.HOLD: "ticket.held",
+    TicketAction.RESUME: "ticket.resumed",
+    TicketAction.UNDO_CALL: "ticket.call_withdrawn",
 }
+# Actions that put a ticket on a counter and on the display's list of calls.
+CALLING = frozenset({TicketAction.CALL, TicketAction.RECALL, TicketAction.RESUME})
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,10 @@ async def _announce(
         only=categories,
         ahead_of=ahead_of,
     )
-    extra: dict[str, object] = {"call_count": ticket.call_count}
+    extra: dict[str, object] = {
+        "call_count": ticket.call_count,
+        "recall_count": ticket.recall_count,
+    }
     if counter is not None:
         extra |= {"counter_id": counter.id, "counter_label": counter.label}
     event = lobby_store.event_row(
@@ -178,11 +194,23 @@ async def view(
     return TicketView(ticket, ahead, estimate, counter)
 
 
-async def call_next(uow: UnitOfWork, principal: Principal, *, counter_id: str) -> Ticket | None:
-    """Call the counter's next resident: priority first, then the oldest; None when nobody waits."""
+async def _calling_counter(uow: UnitOfWork, principal: Principal, counter_id: str) -> Counter:
+    """The counter, if it may call now: open and not paused."""
     counter = await get_counter(uow, principal, counter_id)
     if not counter.is_active:
         raise NotAllowed("この窓口は閉じています (counter is closed)", counter_id=counter_id)
+    if counter.paused:
+        raise CounterPaused(
+            "この窓口は一時停止中のため呼び出せません。再開してください "
+            "(counter is paused: resume it before calling)",
+            counter_id=counter_id,
+        )
+    return counter
+
+
+async def call_next(uow: UnitOfWork, principal: Principal, *, counter_id: str) -> Ticket | None:
+    """Call the counter's next resident: priority first, then the oldest; None when nobody waits."""
+    counter = await _calling_counter(uow, principal, counter_id)
     ticket = await ticket_store.claim_next_for_counter(
         uow.session, counter=counter, business_day=business_day(uow.now())
     )
@@ -192,14 +220,94 @@ async def call_next(uow: UnitOfWork, principal: Principal, *, counter_id: str) -
     return ticket
 
 
+async def call_ticket(
+    uow: UnitOfWork, principal: Principal, *, counter_id: str, ticket_ref: str
+) -> Ticket:
+    """Call a given waiting ticket (by id or today's number) of the counter's office to it."""
+    counter = await _calling_counter(uow, principal, counter_id)
+    ticket = await ticket_store.lock_ticket_in_office(
+        uow.session,
+        office_id=counter.office_id,
+        business_day=business_day(uow.now()),
+        ticket=ticket_ref,
+    )
+    if ticket is None:
+        raise NotFound("番号札が見つかりません (no such ticket)", ticket=ticket_ref)
+    await _apply(uow, ticket, TicketAction.CALL, counter)
+    return ticket
+
+
 async def act(
     uow: UnitOfWork, principal: Principal, *, ticket_id: str, action: TicketAction
 ) -> Ticket:
-    """Recall, start, finish, no-show or cancel a ticket; an illegal step is refused."""
+    """Recall, start, finish, no-show, cancel, hold or undo the call of a ticket; an illegal
+    step (or a no-show within the grace time, an undo after its window) is refused."""
     ticket = await _locked_ticket(uow, principal, ticket_id)
     counter = await tenancy.get_counter(uow.session, ticket.counter_id)
+    now = uow.now()
+    lobby_settings = uow.settings.lobby
+    if action is TicketAction.NO_SHOW and ticket.status == TicketStatus.CALLED:
+        left = seconds_left(ticket.called_at, now, lobby_settings.no_show_grace_s)
+        if left > 0:
+            raise TooSoon(
+                f"呼出から間もないため不在にできません。あと {left} 秒お待ちください "
+                f"(too soon for a no-show: wait {left} s more)",
+                seconds_left=left,
+            )
+    undoing = action is TicketAction.UNDO_CALL and ticket.status == TicketStatus.CALLED
+    if undoing and not undo_open(ticket.called_at, now, lobby_settings.undo_call_s):
+        raise WindowClosed(
+            f"呼出から {lobby_settings.undo_call_s:g} 秒を過ぎたため取り消せません "
+            f"(a call can be undone only within {lobby_settings.undo_call_s:g} s)",
+            window_s=lobby_settings.undo_call_s,
+        )
     await _apply(uow, ticket, action, counter)
     return ticket
+
+
+async def resume(
+    uow: UnitOfWork, principal: Principal, *, ticket_id: str, counter_id: str
+) -> Ticket:
+    """Call a held ticket again, to the counter resuming it."""
+    ticket = await _locked_ticket(uow, principal, ticket_id)
+    counter = await _calling_counter(uow, principal, counter_id)
+    if counter.office_id != ticket.office_id:
+        raise InvalidInput.field(
+            "counter", "unknown_counter", "窓口が見つかりません (no such counter here)"
+        )
+    await _apply(uow, ticket, TicketAction.RESUME, counter)
+    return ticket
+
+
+async def set_paused(
+    uow: UnitOfWork, principal: Principal, *, counter_id: str, paused: bool
+) -> Counter:
+    """Pause a counter (it calls nobody until resumed) or resume it; displays are told."""
+    counter = await get_counter(uow, principal, counter_id)
+    if counter.paused == paused:
+        return counter
+    counter.paused = paused
+    await uow.flush()
+    uow.log(
+        entity="counter",
+        entity_id=counter.id,
+        action="pause" if paused else "resume",
+        municipality_code=counter.municipality_code,
+        data={"label": counter.label},
+    )
+    now = uow.now()
+    seq = await lobby_store.seq_for_change(uow, counter.office_id, now)
+    event = lobby_store.event_row(
+        seq=seq,
+        municipality_code=counter.municipality_code,
+        office_id=counter.office_id,
+        type_="counter.paused" if paused else "counter.resumed",
+        at=now,
+        data={"counter_id": counter.id, "counter_label": counter.label, "paused": paused},
+    )
+    await lobby_store.store_event(uow, event)
+    uow.lobby_changed(counter.office_id, seq)
+    return counter
 
 
 async def transfer(
@@ -253,11 +361,20 @@ async def _apply(
     after = next_status(before, action)
     now = uow.now()
     ticket.status = after
-    if action in (TicketAction.CALL, TicketAction.RECALL):
+    if action in CALLING:
         ticket.call_count += 1
+        ticket.recall_count += action is TicketAction.RECALL
         ticket.called_at = now
         ticket.counter_id = counter.id if counter else ticket.counter_id
         ticket.target_counter_id = None
+    elif action is TicketAction.UNDO_CALL:
+        # Back to its place: queued_at never changed; the mistaken call is not counted.
+        ticket.call_count = max(0, ticket.call_count - 1)
+        ticket.counter_id = None
+        ticket.called_at = None
+        ticket.last_call_seq = None
+    elif action is TicketAction.HOLD:
+        ticket.counter_id = None
     elif action is TicketAction.START:
         ticket.started_at = now
     elif action in (TicketAction.FINISH, TicketAction.CANCEL):
@@ -279,7 +396,7 @@ async def _apply(
     seq, _figures = await _announce(
         uow, ticket, EVENT_OF_ACTION[action], counter, (categories or set()) | {ticket.category_id}
     )
-    if action in (TicketAction.CALL, TicketAction.RECALL):
+    if action in CALLING:
         ticket.last_call_seq = seq
 
 

@@ -101,6 +101,25 @@ async def lock_ticket(
     return (await session.execute(statement)).scalars().first()
 
 
+async def lock_ticket_in_office(
+    session: AsyncSession, *, office_id: str, business_day: date, ticket: str
+) -> Ticket | None:
+    """Lock a ticket of the office named by its id or by today's number (``A-012``)."""
+    statement = (
+        select(Ticket)
+        .where(
+            Ticket.office_id == office_id,
+            or_(
+                Ticket.id == ticket,
+                and_(Ticket.number == ticket, Ticket.business_day == business_day),
+            ),
+        )
+        .limit(1)
+        .with_for_update()
+    )
+    return (await session.execute(statement)).scalars().first()
+
+
 def _before(ticket: Table, *, priority: bool) -> Any:
     """Of the waiting tickets, those called before a ticket queued at :queued_at with :ticket_id
     (and as priority or not, known when the statement is built): ``_CALL_ORDER`` as a condition."""
@@ -368,6 +387,27 @@ async def list_waiting(
             Ticket.status == TicketStatus.WAITING,
         )
         .order_by(*_CALL_ORDER)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+_PARKED = [TicketStatus.HELD, TicketStatus.NO_SHOW]
+
+
+async def list_parked(
+    session: AsyncSession, office_id: str, business_day: date, *, limit: int
+) -> list[Ticket]:
+    """Today's held and no-show tickets of the office, most recently called first: what a
+    counter may resume or recall."""
+    statement = (
+        select(Ticket)
+        .where(
+            Ticket.office_id == office_id,
+            Ticket.business_day == business_day,
+            Ticket.status.in_(_PARKED),  # type: ignore[attr-defined]
+        )
+        .order_by(Ticket.called_at.desc(), Ticket.id)  # type: ignore[union-attr]
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())

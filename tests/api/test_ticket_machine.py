@@ -14,6 +14,9 @@ PATHS = {
     TicketAction.NO_SHOW: "no-show",
     TicketAction.CANCEL: "cancel",
     TicketAction.TRANSFER: "transfer",
+    TicketAction.HOLD: "hold",
+    TicketAction.RESUME: "resume",
+    TicketAction.UNDO_CALL: "undo-call",
 }
 # How to bring a fresh ticket (called by counter 1) into each status.
 ROUTES: dict[TicketStatus, list[str]] = {
@@ -23,6 +26,7 @@ ROUTES: dict[TicketStatus, list[str]] = {
     TicketStatus.DONE: ["call", "start", "finish"],
     TicketStatus.NO_SHOW: ["call", "no-show"],
     TicketStatus.CANCELLED: ["cancel"],
+    TicketStatus.HELD: ["call", "hold"],
 }
 
 
@@ -47,7 +51,10 @@ async def test_each_status_and_action(
             else:
                 response = await counter.post(f"/tickets/{ticket['id']}/{step}")
             assert response.status_code == 200, response.text
-        body = {"category": office.category("C")} if action is TicketAction.TRANSFER else None
+        body = {
+            TicketAction.TRANSFER: {"category": office.category("C")},
+            TicketAction.RESUME: {"counter": office.counter("1")},
+        }.get(action)
         response = await counter.post(f"/tickets/{ticket['id']}/{PATHS[action]}", json=body)
         expected = TRANSITIONS.get((status, action))
         if expected is None:

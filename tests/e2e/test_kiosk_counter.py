@@ -132,3 +132,103 @@ async def test_counter_terminal_calls_the_next_ticket_and_the_display_shows_it(
         f".queue[data-category='{office.category('C')}'] .chip .num"
     ).all_text_contents()
     assert sorted(in_c) == ["B-001", "C-001"]
+
+
+def ime_key(code: str, *, composing: bool = False) -> str:
+    """A keydown as the Japanese IME sends it for a key it swallows: key "Process", keyCode 229,
+    only the physical key (``code``) tells which one."""
+    return (
+        "document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'Process', "
+        f"code: '{code}', keyCode: 229, isComposing: {'true' if composing else 'false'}, "
+        "bubbles: true, cancelable: true}))"
+    )
+
+
+async def test_counter_terminal_calls_a_number_undoes_holds_pauses_and_the_display_follows(
+    server: LiveServer,
+    office: Office,
+    browser: Any,
+    open_display: Any,
+    lobby_for: Any,
+    artifacts: Path,
+) -> None:
+    lobby = lobby_for(server, office)
+    for _ in range(3):
+        await lobby.issue("A")
+    display = await open_display(server, office)
+    terminal = await browser.new_page(viewport={"width": 1366, "height": 1000})
+    await terminal.goto(
+        f"{server.url}/counter/?counter={office.counter('1')}&token={office.token('counter')}"
+    )
+    await terminal.wait_for_selector("[data-action='call-next']:not([disabled])")
+    hero = "document.getElementById('hero-number').textContent"
+    number = "document.getElementById('number').textContent"
+
+    # Call a given number, out of turn.
+    await terminal.fill("#call-number", "A-002")
+    await terminal.press("#call-number", "Enter")
+    await terminal.wait_for_function(f"{number} === 'A-002'")
+    await display.wait_for_function(f"{hero} === 'A-002'", timeout=2000)
+
+    # Undo the mistaken call: back to waiting, and the display withdraws it within a second.
+    await terminal.keyboard.press("u")
+    await terminal.wait_for_selector("#ticket[data-status='none']")
+    await display.wait_for_function(f"{hero} !== 'A-002'", timeout=1000)
+    waiting = await terminal.locator(".queue.is-mine .chip .num").all_text_contents()
+    assert waiting == ["A-001", "A-002", "A-003"]
+
+    # With the IME on: a key it composes is ignored, a key it swallows still works by its code.
+    await terminal.evaluate(ime_key("KeyN", composing=True))
+    await terminal.wait_for_timeout(500)
+    assert await terminal.evaluate(number) == ""
+    await terminal.evaluate(ime_key("KeyN"))
+    await terminal.wait_for_function(f"{number} === 'A-001'")
+    await display.wait_for_function(f"{hero} === 'A-001'", timeout=2000)
+    await terminal.evaluate(ime_key("KeyS"))
+    await terminal.wait_for_selector("#ticket[data-status='serving']")
+
+    # Hold: off the counter and the display, listed to resume.
+    await terminal.evaluate(ime_key("KeyH"))
+    await terminal.wait_for_selector("#ticket[data-status='none']")
+    await display.wait_for_function(f"{hero} === ''", timeout=1000)
+    parked = terminal.locator("#parked li[data-number='A-001']")
+    assert "保留中" in (await parked.text_content() or "")
+    await terminal.screenshot(path=artifacts / "counter-held.png", full_page=True)
+    await parked.locator("button").click()
+    await terminal.wait_for_function(f"{number} === 'A-001'")
+    await display.wait_for_function(f"{hero} === 'A-001'", timeout=2000)
+    await terminal.keyboard.press("s")
+    await terminal.wait_for_selector("#ticket[data-status='serving']")
+    await terminal.keyboard.press("f")
+    await terminal.wait_for_selector("#ticket[data-status='none']")
+
+    # Pause: shown paused, no calls from the page or the API until resumed.
+    await terminal.keyboard.press("p")
+    await terminal.wait_for_selector("#paused:not([hidden])")
+    await display.wait_for_selector("#paused:not([hidden])", timeout=2000)
+    assert "1番窓口" in (await display.text_content("#paused-ja") or "")
+    assert await terminal.is_disabled("[data-action='call-next']")
+    await terminal.screenshot(path=artifacts / "counter-paused.png", full_page=True)
+    async with server.client(office.token("counter")) as desk:
+        refused = await desk.post(f"/counters/{office.counter('1')}/call-next")
+        assert refused.status_code == 409
+    await terminal.keyboard.press("p")
+    await terminal.wait_for_selector("#paused[hidden]", state="attached")
+    await display.wait_for_selector("#paused[hidden]", state="attached", timeout=2000)
+    await terminal.keyboard.press("n")
+    await terminal.wait_for_function(f"{number} === 'A-002'")
+
+    # No-show asks first (the resident loses their place); later it can be recalled.
+    terminal.once("dialog", lambda dialog: dialog.dismiss())
+    await terminal.keyboard.press("a")
+    await terminal.wait_for_timeout(300)
+    assert await terminal.get_attribute("#ticket", "data-status") == "called"
+    terminal.once("dialog", lambda dialog: dialog.accept())
+    await terminal.keyboard.press("a")
+    await terminal.wait_for_selector("#ticket[data-status='none']")
+    absent = terminal.locator("#parked li[data-number='A-002']")
+    assert "不在" in (await absent.text_content() or "")
+    await absent.locator("button").click()
+    await terminal.wait_for_function(f"{number} === 'A-002'")
+    assert "再呼出 1 回" in (await terminal.text_content("#call-count") or "")
+    await display.wait_for_function(f"{hero} === 'A-002'", timeout=2000)

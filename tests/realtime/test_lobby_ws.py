@@ -57,7 +57,14 @@ async def test_snapshot_first_then_events_in_seq_order(server: LiveServer, offic
     assert (called["type"], called["seq"]) == ("ticket.called", 4)
     assert called["data"]["number"] == "A-001" and called["data"]["counter_label"] == "1"
     # Numbers and counters only: nothing about the resident or the procedure.
-    assert set(called["data"]) <= {"number", "counter_id", "counter_label", "call_count", "queues"}
+    assert set(called["data"]) <= {
+        "number",
+        "counter_id",
+        "counter_label",
+        "call_count",
+        "recall_count",
+        "queues",
+    }
 
 
 async def test_two_displays_receive_identical_contiguous_streams_under_load(

@@ -70,6 +70,8 @@ class Ticket(SQLModel, table=True):
     counter_id: str | None = Field(default=None, foreign_key="counter.id", max_length=32)
     target_counter_id: str | None = Field(default=None, foreign_key="counter.id", max_length=32)
     call_count: int = 0
+    # Times the number was called again (recall), shown on the counter board.
+    recall_count: int = 0
     last_call_seq: int | None = Field(default=None, sa_type=BigInteger)
     application_id: str | None = Field(default=None, max_length=32)
     progress: str | None = Field(default=None, max_length=32)

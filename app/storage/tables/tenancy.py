@@ -41,6 +41,8 @@ class Counter(SQLModel, table=True):
     name_ja: str
     name_en: str
     is_active: bool = True
+    # Open but not calling (a break, a long case): call-next is refused, displays show it paused.
+    paused: bool = False
 
 
 class TicketCategory(SQLModel, table=True):

@@ -70,6 +70,7 @@ export const STATUS = {
   done: ["完了", "Done"],
   no_show: ["不在", "Not present"],
   cancelled: ["取消", "Cancelled"],
+  held: ["保留中", "On hold"],
 };
 
 /** "3" → ["3番窓口", "Counter 3"]; other labels are used as they are. */

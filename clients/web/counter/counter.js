@@ -1,5 +1,5 @@
-// Counter terminal: the counter's current ticket, the lifecycle buttons (with keyboard shortcuts)
-// and the waiting lists. The board is reloaded after every action, whenever the lobby channel
+// Counter terminal: the counter's current ticket, the lifecycle buttons (with keyboard shortcuts
+// that work with the Japanese IME on), the held and absent tickets and the waiting lists. The board is reloaded after every action, whenever the lobby channel
 // reports a change, and every 15 s in any case.
 
 import {
@@ -14,6 +14,7 @@ const SETTLE_MS = 250;
 const $ = (id) => document.getElementById(id);
 const buttons = new Map([...document.querySelectorAll("[data-action]")].map((b) => [b.dataset.action, b]));
 const transferTo = $("transfer-to");
+const callNumber = $("call-number");
 
 let board = null;
 let busy = false;
@@ -22,7 +23,15 @@ let refreshTimer = 0;
 let settleTimer = 0;
 
 // The API's allowed_actions use TicketAction values; the buttons use the route names.
-const ACTION_OF_BUTTON = { recall: "recall", start: "start", finish: "finish", "no-show": "no_show", transfer: "transfer" };
+const ACTION_OF_BUTTON = {
+  recall: "recall", start: "start", finish: "finish", "no-show": "no_show", transfer: "transfer",
+  hold: "hold", "undo-call": "undo_call", cancel: "cancel",
+};
+// Actions after which the resident loses their place: asked for confirmation first.
+const CONFIRM = {
+  "no-show": (n) => `${n} を不在にします。よろしいですか？ (mark ${n} as not present?)`,
+  cancel: (n) => `${n} を取り消します。よろしいですか？ (cancel ticket ${n}?)`,
+};
 
 function say(text, kind = "error") {
   const box = $("message");
@@ -34,7 +43,14 @@ function say(text, kind = "error") {
 function updateButtons() {
   const current = board && board.current;
   const allowed = new Set(current ? current.allowed_actions : []);
-  buttons.get("call-next").disabled = busy || !board || Boolean(current);
+  const paused = Boolean(board && board.counter.paused);
+  buttons.get("call-next").disabled = busy || !board || Boolean(current) || paused;
+  buttons.get("call").disabled = busy || !board || Boolean(current) || paused;
+  callNumber.disabled = busy || !board || Boolean(current) || paused;
+  buttons.get("pause").disabled = busy || !board;
+  for (const button of document.querySelectorAll("[data-parked]")) {
+    button.disabled = busy || Boolean(current) || paused;
+  }
   for (const [name, action] of Object.entries(ACTION_OF_BUTTON)) {
     buttons.get(name).disabled = busy || !current || !allowed.has(action);
   }
@@ -59,7 +75,7 @@ function renderCurrent() {
   $("category-badge").style.setProperty("--cat", categoryColour(queue ? queue.prefix : "?"));
   setText($("category"), queue ? `${queue.name_ja} / ${queue.name_en}` : "");
   $("priority").hidden = !current.is_priority;
-  setText($("call-count"), current.call_count > 1 ? `呼出 ${current.call_count} 回 / called ${current.call_count}×` : "");
+  setText($("call-count"), current.recall_count > 0 ? `再呼出 ${current.recall_count} 回 / recalled ${current.recall_count}×` : "");
 
   // Transfer targets: every other category of the office.
   const targets = board.queues.filter((q) => q.category_id !== current.category_id);
@@ -112,12 +128,41 @@ function renderQueues() {
   $("queues").replaceChildren(...sections);
 }
 
+function renderParked() {
+  const items = board.parked.map((t) => {
+    const held = t.status === "held";
+    const [ja, en] = STATUS[t.status] || [t.status, ""];
+    return h(
+      "li",
+      { "data-ticket": t.id, "data-number": t.number },
+      h("span", { class: "num" }, t.number),
+      h("span", { class: "state" }, `${ja} / ${en}`),
+      h(
+        "button",
+        { type: "button", class: "btn", "data-parked": held ? "resume" : "recall" },
+        h("span", { class: "ja" }, held ? "再開" : "再呼出"),
+        " ",
+        h("span", { class: "en" }, held ? "Resume" : "Recall"),
+      ),
+    );
+  });
+  $("parked").replaceChildren(
+    ...(items.length ? items : [h("li", { class: "empty" }, "なし ", h("span", { class: "en" }, "None"))]),
+  );
+}
+
 function render() {
   const [ja, en] = [board.counter.name_ja, board.counter.name_en];
   setText($("counter-ja"), ja);
   setText($("counter-en"), en);
   document.title = `${ja} / ${en}`;
+  const paused = Boolean(board.counter.paused);
+  $("paused").hidden = !paused;
+  document.body.dataset.paused = String(paused);
+  setText($("pause-ja"), paused ? "再開" : "一時停止");
+  setText($("pause-en"), paused ? "Resume counter" : "Pause counter");
   renderCurrent();
+  renderParked();
   renderQueues();
   updateButtons();
 }
@@ -165,25 +210,45 @@ async function run(action) {
   const button = buttons.get(action);
   if (!button || button.disabled) return;
   const current = board.current;
+  const counterPath = `/counters/${encodeURIComponent(COUNTER)}`;
   let path;
   let body;
   if (action === "call-next") {
-    path = `/counters/${encodeURIComponent(COUNTER)}/call-next`;
+    path = `${counterPath}/call-next`;
+  } else if (action === "call") {
+    const wanted = callNumber.value.trim();
+    if (!wanted) {
+      callNumber.focus();
+      return;
+    }
+    path = `${counterPath}/call`;
+    body = { ticket: wanted };
+  } else if (action === "pause") {
+    path = `${counterPath}/${board.counter.paused ? "resume" : "pause"}`;
   } else if (action === "transfer") {
     path = `/tickets/${encodeURIComponent(current.id)}/transfer`;
     body = { category: transferTo.value };
   } else {
+    if (CONFIRM[action] && !window.confirm(CONFIRM[action](current.number))) return;
     path = `/tickets/${encodeURIComponent(current.id)}/${action}`;
   }
+  await send(path, body, (ticket) => {
+    if (action === "call-next" || action === "call") {
+      if (action === "call") callNumber.value = "";
+      return ticket ? `${ticket.number} を呼び出しました (called ${ticket.number})` : "お待ちの方はいません (nobody is waiting)";
+    }
+    if (action === "undo-call") return `${ticket.number} の呼出を取り消しました (call of ${ticket.number} undone)`;
+    return "";
+  });
+}
+
+async function send(path, body, message) {
   busy = true;
   updateButtons();
   try {
-    const ticket = await api(path, { token: TOKEN, method: "POST", body });
-    if (action === "call-next") {
-      say(ticket ? `${ticket.number} を呼び出しました (called ${ticket.number})` : "お待ちの方はいません (nobody is waiting)", "info");
-    } else {
-      say("");
-    }
+    const answer = await api(path, { token: TOKEN, method: "POST", body });
+    const text = message(answer);
+    say(text, "info");
   } catch (error) {
     say(errorText(error));
   } finally {
@@ -192,14 +257,27 @@ async function run(action) {
   await refresh();
 }
 
+function onParked(event) {
+  const button = event.target.closest("[data-parked]");
+  if (!button || button.disabled || busy) return;
+  const item = button.closest("[data-ticket]");
+  const id = encodeURIComponent(item.dataset.ticket);
+  const resume = button.dataset.parked === "resume";
+  const path = `/tickets/${id}/${resume ? "resume" : "recall"}`;
+  send(path, resume ? { counter: COUNTER } : undefined, (ticket) => `${ticket.number} を呼び出しました (called ${ticket.number})`);
+}
+
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  // Mid-composition keys belong to the IME. A key the IME swallows arrives as key "Process"
+  // (keyCode 229): the physical key (event.code) still says which shortcut it was.
+  if (event.isComposing) return;
   const target = event.target;
   if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
-  if (target instanceof HTMLSelectElement && event.key.length === 1 && event.key.toLowerCase() !== "t") return;
-  const key = event.key.toLowerCase();
+  if (target instanceof HTMLSelectElement && event.code !== "KeyT" && event.key.length === 1) return;
+  const code = event.code;
   for (const [action, button] of buttons) {
-    if (button.dataset.key === key) {
+    if (button.dataset.key === code) {
       event.preventDefault();
       run(action);
       return;
@@ -208,7 +286,14 @@ function onKey(event) {
 }
 
 function start() {
-  for (const [action, button] of buttons) button.addEventListener("click", () => run(action));
+  for (const [action, button] of buttons) {
+    if (action !== "call") button.addEventListener("click", () => run(action));
+  }
+  $("call-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    run("call");
+  });
+  $("parked").addEventListener("click", onParked);
   document.addEventListener("keydown", onKey);
   setText($("clock"), clockText());
   setInterval(() => setText($("clock"), clockText()), 1000);

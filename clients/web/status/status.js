@@ -15,7 +15,7 @@ const OFFICE = query.get("office") || "";
 const POLL_MS = 10000;
 const BACKGROUND_POLL_MS = 30000;
 const FINISHED = new Set(["done", "cancelled"]);
-const MESSAGES = new Set(["waiting", "done", "no_show", "cancelled"]);
+const MESSAGES = new Set(["waiting", "done", "no_show", "cancelled", "held"]);
 
 const $ = (id) => document.getElementById(id);
 let timer = 0;
