@@ -428,7 +428,7 @@ async def test_displays_on_the_survivor_miss_nothing_when_the_other_process_is_k
                 )
             assert response.status_code == 200
             final = response.json()
-            await reach(displays, tasks, final["seq"], 15)
+            await reach(displays, tasks, final["seq"], 30)
         finally:
             for task in tasks + workers:
                 task.cancel()
