@@ -53,6 +53,8 @@ async def test_metrics_per_municipality_procedure_and_step(
             )
             assert issued.status_code == 201
 
+    # Only the scrape's own statements are counted: the background jobs stop first.
+    await server.app.state.jobs.stop()
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
