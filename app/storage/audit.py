@@ -164,7 +164,8 @@ async def sealed_rows(
     upto: int | None,
     limit: int,
 ) -> list[Mapping[str, Any]]:
-    """The next sealed rows in chain order after ``after`` (a keyset page, read by the chain index)."""
+    """The next sealed rows in chain order after ``after`` (a keyset page, read by the chain
+    index)."""
     table = TABLES[log]
     statement = select(*_columns(log)).where(
         table.c.municipality_code == municipality_code, table.c.chain_seq > after

@@ -37,7 +37,8 @@ _EVENT_INSERT = insert(_lobby_event)
 EVENT_INSERT_NOTIFY = CteStatement(
     ctes=(
         "stored AS (INSERT INTO lobby_event (office_id, seq, municipality_code, type, at, data) "
-        "VALUES (:ev_office_id, :ev_seq, :ev_municipality_code, :ev_type, :ev_at, :ev_data) RETURNING seq)",
+        "VALUES (:ev_office_id, :ev_seq, :ev_municipality_code, :ev_type, :ev_at, :ev_data) "
+        "RETURNING seq)",
     ),
     final=f"SELECT pg_notify('{NOTIFY_CHANNEL}', :ev_payload) FROM stored",
     binds=tuple(

@@ -36,7 +36,8 @@ _OFFICE_AND_CATEGORY = (
 async def find_office_and_category(
     session: AsyncSession, office_id: str, category_id: str, municipality_code: str
 ) -> tuple[Office, TicketCategory | None] | None:
-    """The office (None if another municipality's) and the category, if it is one of the office's."""
+    """The office (None if another municipality's) and the category, if it is one of the
+    office's."""
     row = (
         await session.execute(
             _OFFICE_AND_CATEGORY,
@@ -115,15 +116,18 @@ _NUMBER_SQL = (
 _ISSUE_COLUMNS = [c.name for c in _ticket.c if c.name not in ("sequence", "number")]
 ISSUE_TAKING_SEQ = CteStatement(
     ctes=(
-        "drawn AS (INSERT INTO ticket_sequence (category_id, business_day, municipality_code, last_value) "
+        "drawn AS (INSERT INTO ticket_sequence "
+        "(category_id, business_day, municipality_code, last_value) "
         "VALUES (:t_category_id, :t_business_day, :t_municipality_code, 1) "
-        "ON CONFLICT (category_id, business_day) DO UPDATE SET last_value = ticket_sequence.last_value + 1 "
+        "ON CONFLICT (category_id, business_day) "
+        "DO UPDATE SET last_value = ticket_sequence.last_value + 1 "
         "RETURNING last_value)",
         f"new_ticket AS (INSERT INTO ticket ({', '.join(_ISSUE_COLUMNS)}, sequence, number) "
         f"SELECT {', '.join(':t_' + c for c in _ISSUE_COLUMNS)}, last_value, {_NUMBER_SQL} "
         "FROM drawn RETURNING sequence, number)",
     ),
-    final="UPDATE lobby_channel SET seq = seq + 1, updated_at = :t_issued_at WHERE office_id = :t_office_id "
+    final="UPDATE lobby_channel SET seq = seq + 1, updated_at = :t_issued_at "
+    "WHERE office_id = :t_office_id "
     "RETURNING seq, (SELECT sequence FROM new_ticket), (SELECT number FROM new_ticket)",
     binds=tuple(
         bindparam("t_" + c.name, type_=c.type) for c in _ticket.c if c.name in _ISSUE_COLUMNS
@@ -141,7 +145,8 @@ _ISSUE_DEFAULTS = {
 
 
 def issue_params(values: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """``ISSUE_TAKING_SEQ``'s parameters: the new ticket's columns but its number, and the prefix."""
+    """``ISSUE_TAKING_SEQ``'s parameters: the new ticket's columns but its number, and the
+    prefix."""
     params = dict(_ISSUE_DEFAULTS)
     params.update({"t_" + key: value for key, value in values.items()})
     params["t_prefix"] = prefix

@@ -80,11 +80,17 @@ def _log_binds(events: int, access: int) -> list[Any]:
 
 
 def _access_cte(access: int) -> str:
-    return f"access_rows AS (INSERT INTO access_log ({', '.join(_ACCESS_COLUMNS)}) VALUES {_values(_ACCESS_COLUMNS, 'a', access)})"
+    return (
+        f"access_rows AS (INSERT INTO access_log ({', '.join(_ACCESS_COLUMNS)}) "
+        f"VALUES {_values(_ACCESS_COLUMNS, 'a', access)})"
+    )
 
 
 def _event_insert(events: int) -> str:
-    return f"INSERT INTO event_log ({', '.join(_EVENT_COLUMNS)}) VALUES {_values(_EVENT_COLUMNS, 'e', events)}"
+    return (
+        f"INSERT INTO event_log ({', '.join(_EVENT_COLUMNS)}) "
+        f"VALUES {_values(_EVENT_COLUMNS, 'e', events)}"
+    )
 
 
 @functools.lru_cache(maxsize=_JOINED_MAX * _JOINED_MAX)
@@ -252,7 +258,8 @@ class UnitOfWork:
         self, statement: CteStatement, params: dict[str, Any]
     ) -> Result[Any]:
         """PostgreSQL only: run ``statement``, writing the log rows kept so far in the same round
-        trip (as WITH queries before its own). More rows than a few go in their own inserts first."""
+        trip (as WITH queries before its own). More rows than a few go in their own inserts
+        first."""
         if max(len(self._events), len(self._access)) > _JOINED_MAX:
             await self.write_logs()
         events, access = self._take_logs()
