@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.access_reports import Access
 from app.storage.tables import AccessLog, EventLog
@@ -66,11 +67,11 @@ async def failed_sign_ins(
     query = (
         select(EventLog)
         .where(
-            EventLog.municipality_code == municipality_code,
-            EventLog.entity == "staff",
-            EventLog.action == "login_failed",
-            EventLog.at >= start,  # type: ignore[operator]
-            EventLog.at < end,  # type: ignore[operator]
+            col(EventLog.municipality_code) == municipality_code,
+            col(EventLog.entity) == "staff",
+            col(EventLog.action) == "login_failed",
+            col(EventLog.at) >= start,
+            col(EventLog.at) < end,
         )
         .order_by(EventLog.at, EventLog.id)  # type: ignore[arg-type]
         .limit(limit)

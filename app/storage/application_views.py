@@ -17,11 +17,11 @@ async def history(session: AsyncSession, application_id: str) -> list[dict[str, 
         (
             await session.execute(
                 EventLog.__table__.select()
-                .where(  # type: ignore[attr-defined]
+                .where(
                     EventLog.entity == "application",
-                    EventLog.entity_id == application_id,  # type: ignore[arg-type]
+                    EventLog.entity_id == application_id,
                 )
-                .order_by(EventLog.id)  # type: ignore[arg-type]
+                .order_by(EventLog.id)
             )
         )
         .mappings()

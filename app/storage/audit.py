@@ -12,10 +12,10 @@ from app.domain.audit import CHAINED_COLUMNS, GENESIS_HASH, REJECTED, ChainHead,
 from app.storage.tables import AccessLog, AuditChainHead, EventLog, Municipality
 
 TABLES: dict[LogName, Table] = {
-    LogName.EVENT: EventLog.__table__,  # type: ignore[dict-item]
-    LogName.ACCESS: AccessLog.__table__,  # type: ignore[dict-item]
+    LogName.EVENT: EventLog.__table__,
+    LogName.ACCESS: AccessLog.__table__,
 }
-HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
+HEAD: Table = AuditChainHead.__table__
 
 
 def _columns(log: LogName) -> list[Any]:

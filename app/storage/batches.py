@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, exists, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
 from app.domain.batches import BatchState
@@ -41,8 +42,8 @@ async def verification_to_city(session: AsyncSession, application_id: str) -> No
     await session.execute(
         update(Task)
         .where(
-            Task.application_id == application_id,
-            Task.status == TaskStatus.OPEN,
+            col(Task.application_id) == application_id,
+            col(Task.status) == TaskStatus.OPEN,
             Task.kind.in_([TaskKind.VERIFY, TaskKind.SETTLE]),  # type: ignore[attr-defined]
         )
         .values(city_only=True)
@@ -53,7 +54,8 @@ async def find_contract(
     session: AsyncSession, contract_id: str, municipality_code: str, *, lock: bool = False
 ) -> VendorContract | None:
     statement = select(VendorContract).where(
-        VendorContract.id == contract_id, VendorContract.municipality_code == municipality_code
+        col(VendorContract.id) == contract_id,
+        col(VendorContract.municipality_code) == municipality_code,
     )
     if lock:
         statement = statement.with_for_update()
@@ -63,15 +65,17 @@ async def find_contract(
 async def list_contracts(
     session: AsyncSession, municipality_code: str | None = None
 ) -> list[VendorContract]:
-    statement = select(VendorContract).order_by(VendorContract.created_at, VendorContract.id)
+    statement = select(VendorContract).order_by(
+        col(VendorContract.created_at), col(VendorContract.id)
+    )
     if municipality_code is not None:
-        statement = statement.where(VendorContract.municipality_code == municipality_code)
+        statement = statement.where(col(VendorContract.municipality_code) == municipality_code)
     return list((await session.execute(statement)).scalars())
 
 
 async def token_contract(session: AsyncSession, token_id: str) -> str | None:
     return (
-        await session.execute(select(ApiToken.contract_id).where(ApiToken.id == token_id))
+        await session.execute(select(col(ApiToken.contract_id)).where(col(ApiToken.id) == token_id))
     ).scalar()
 
 
@@ -98,7 +102,8 @@ async def eligible_entries(
         Task.city_only.is_(False),  # type: ignore[attr-defined]
         Application.is_protected.is_(False),  # type: ignore[attr-defined]
         ~exists().where(
-            VendorHoldback.contract_id == contract_id, VendorHoldback.task_id == Task.id
+            col(VendorHoldback.contract_id) == contract_id,
+            col(VendorHoldback.task_id) == col(Task.id),
         ),
     ]
     if after is not None:
@@ -113,23 +118,23 @@ async def eligible_entries(
             Application.ocr,
             Application.due_on,
         )
-        .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+        .join(Application, Application.id == Task.application_id)
         .where(*conditions)
         .order_by(Task.urgency, Task.id)
         .limit(limit)
-        .with_for_update(of=Task, skip_locked=True)  # type: ignore[arg-type]
+        .with_for_update(of=Task, skip_locked=True)
     )
     return (await session.execute(statement)).all()
 
 
 async def add_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(VendorBatchItem.__table__), rows)  # type: ignore[arg-type]
+        await session.execute(insert(VendorBatchItem.__table__), rows)
 
 
 async def add_holdbacks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(VendorHoldback.__table__), rows)  # type: ignore[arg-type]
+        await session.execute(insert(VendorHoldback.__table__), rows)
 
 
 async def move_to_batch(session: AsyncSession, batch_id: str, after_seq: int) -> int:
@@ -138,12 +143,12 @@ async def move_to_batch(session: AsyncSession, batch_id: str, after_seq: int) ->
     They stay open: the vendor's result finishes them. (A subquery, not a long IN list: one
     plan whatever the chunk size.)
     """
-    items = select(VendorBatchItem.task_id).where(
-        VendorBatchItem.batch_id == batch_id, VendorBatchItem.seq > after_seq
+    items = select(col(VendorBatchItem.task_id)).where(
+        col(VendorBatchItem.batch_id) == batch_id, col(VendorBatchItem.seq) > after_seq
     )
     result = await session.execute(
         update(Task)
-        .where(Task.id.in_(items), Task.status == TaskStatus.OPEN, Task.queue == CENTRAL)  # type: ignore[attr-defined]
+        .where(Task.id.in_(items), col(Task.status) == TaskStatus.OPEN, col(Task.queue) == CENTRAL)  # type: ignore[attr-defined]
         .values(queue=BATCH_QUEUE, batch_id=batch_id)
         .execution_options(synchronize_session=False)
     )
@@ -155,12 +160,14 @@ async def return_unanswered(session: AsyncSession, batch_id: str) -> int:
     result = await session.execute(
         update(Task)
         .where(
-            Task.id.in_(
-                select(VendorBatchItem.task_id).where(VendorBatchItem.batch_id == batch_id)
-            ),  # type: ignore[attr-defined]
-            Task.batch_id == batch_id,
-            Task.queue == BATCH_QUEUE,
-            Task.status == TaskStatus.OPEN,
+            col(Task.id).in_(
+                select(col(VendorBatchItem.task_id)).where(
+                    col(VendorBatchItem.batch_id) == batch_id
+                )
+            ),
+            col(Task.batch_id) == batch_id,
+            col(Task.queue) == BATCH_QUEUE,
+            col(Task.status) == TaskStatus.OPEN,
         )
         .values(queue=CENTRAL, batch_id=None)
         .execution_options(synchronize_session=False)
@@ -173,9 +180,9 @@ async def payloads_after(
 ) -> list[tuple[int, str]]:
     """(seq, frozen JSON line) of the next items, in sealing order: one keyset page."""
     rows = await session.execute(
-        select(VendorBatchItem.seq, VendorBatchItem.payload)
-        .where(VendorBatchItem.batch_id == batch_id, VendorBatchItem.seq > after_seq)
-        .order_by(VendorBatchItem.seq)  # type: ignore[arg-type]
+        select(col(VendorBatchItem.seq), col(VendorBatchItem.payload))
+        .where(col(VendorBatchItem.batch_id) == batch_id, col(VendorBatchItem.seq) > after_seq)
+        .order_by(col(VendorBatchItem.seq))
         .limit(limit)
     )
     return [(seq, payload) for seq, payload in rows.all()]
@@ -190,10 +197,10 @@ async def find_batch(
     lock: bool = False,
 ) -> VendorBatch | None:
     statement = select(VendorBatch).where(
-        VendorBatch.id == batch_id, VendorBatch.municipality_code == municipality_code
+        col(VendorBatch.id) == batch_id, col(VendorBatch.municipality_code) == municipality_code
     )
     if contract_id is not None:
-        statement = statement.where(VendorBatch.contract_id == contract_id)
+        statement = statement.where(col(VendorBatch.contract_id) == contract_id)
     if lock:
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalars().first()
@@ -217,22 +224,22 @@ async def list_batches(
         live = VendorBatch.lease_expires_at > now  # type: ignore[operator]
         wanted = [VendorBatch.state.in_([s for s in states if s is not BatchState.LEASED])]  # type: ignore[attr-defined]
         if BatchState.LEASED in states:
-            wanted.append(and_(VendorBatch.state == BatchState.LEASED, live))
+            wanted.append(and_(col(VendorBatch.state) == BatchState.LEASED, live))
         if BatchState.READY in states:
-            wanted.append(and_(VendorBatch.state == BatchState.LEASED, ~live))
+            wanted.append(and_(col(VendorBatch.state) == BatchState.LEASED, ~live))
         conditions.append(or_(*wanted))
     if after is not None:
         sealed_at, batch_id = after
         conditions.append(
             or_(
-                VendorBatch.sealed_at > sealed_at,  # type: ignore[operator]
-                and_(VendorBatch.sealed_at == sealed_at, VendorBatch.id > batch_id),
+                col(VendorBatch.sealed_at) > sealed_at,
+                and_(col(VendorBatch.sealed_at) == sealed_at, col(VendorBatch.id) > batch_id),
             )
-        )  # type: ignore[operator]
+        )
     rows = await session.execute(
         select(VendorBatch)
         .where(*conditions)
-        .order_by(VendorBatch.sealed_at, VendorBatch.id)
+        .order_by(col(VendorBatch.sealed_at), col(VendorBatch.id))
         .limit(limit)
     )
     return list(rows.scalars())
@@ -243,7 +250,8 @@ async def find_item(session: AsyncSession, batch_id: str, task_id: str) -> Vendo
         (
             await session.execute(
                 select(VendorBatchItem).where(
-                    VendorBatchItem.batch_id == batch_id, VendorBatchItem.task_id == task_id
+                    col(VendorBatchItem.batch_id) == batch_id,
+                    col(VendorBatchItem.task_id) == task_id,
                 )
             )
         )
@@ -259,8 +267,8 @@ async def list_holdbacks(
     rows = await session.execute(
         select(VendorHoldback)
         .join(Task, Task.id == VendorHoldback.task_id)  # type: ignore[arg-type]
-        .where(VendorHoldback.contract_id == contract_id, Task.status == TaskStatus.OPEN)
-        .order_by(VendorHoldback.created_at, VendorHoldback.task_id)
+        .where(col(VendorHoldback.contract_id) == contract_id, col(Task.status) == TaskStatus.OPEN)
+        .order_by(col(VendorHoldback.created_at), col(VendorHoldback.task_id))
         .limit(limit)
     )
     return list(rows.scalars())

@@ -5,6 +5,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.storage.db import CteStatement, cte_text
 from app.storage.tables import LobbyChannel, LobbyEvent
@@ -168,7 +169,7 @@ async def list_events_after(
 
 async def channel_seqs(session: AsyncSession, office_ids: list[str]) -> dict[str, int]:
     rows = await session.execute(
-        select(LobbyChannel.office_id, LobbyChannel.seq).where(
+        select(col(LobbyChannel.office_id), col(LobbyChannel.seq)).where(
             LobbyChannel.office_id.in_(office_ids)  # type: ignore[attr-defined]
         )
     )
@@ -179,12 +180,12 @@ async def prune_events(session: AsyncSession, *, keep: int) -> int:
     """Drop history older than the last ``keep`` events of each office; returns rows removed."""
     removed = 0
     for office_id, seq in (
-        await session.execute(select(LobbyChannel.office_id, LobbyChannel.seq))
+        await session.execute(select(col(LobbyChannel.office_id), col(LobbyChannel.seq)))
     ).all():
         result = await session.execute(
             delete(LobbyEvent).where(
-                LobbyEvent.office_id == office_id,
-                LobbyEvent.seq <= seq - keep,  # type: ignore[arg-type]
+                col(LobbyEvent.office_id) == office_id,
+                col(LobbyEvent.seq) <= seq - keep,
             )
         )
         removed += result.rowcount or 0

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import Row, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.domain.applications import TaskStatus
 from app.domain.tickets import TicketStatus
@@ -25,7 +26,7 @@ async def queue_figures(
     """Open tasks per (municipality, procedure, kind) and waiting tickets per (municipality,
     office, category prefix): count, leased, oldest, due today, overdue; count, oldest."""
     open_or_leased = Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED])  # type: ignore[attr-defined]
-    overdue = case((Application.due_on < today, 1), else_=0)  # type: ignore[operator]
+    overdue = case((col(Application.due_on) < today, 1), else_=0)
     of_task = Application.id == Task.application_id
     of_category = TicketCategory.id == Ticket.category_id
     async with sessionmaker() as session:
@@ -36,12 +37,12 @@ async def queue_figures(
                     Task.procedure,
                     Task.kind,
                     func.count(),
-                    func.sum(case((Task.status == TaskStatus.LEASED, 1), else_=0)),
+                    func.sum(case((col(Task.status) == TaskStatus.LEASED, 1), else_=0)),
                     func.min(Task.created_at),
-                    func.sum(case((Application.due_on == today, 1), else_=0)),
+                    func.sum(case((col(Application.due_on) == today, 1), else_=0)),
                     func.sum(overdue),
                 )
-                .join(Application, of_task)  # type: ignore[arg-type]
+                .join(Application, of_task)
                 .where(open_or_leased)
                 .group_by(Task.municipality_code, Task.procedure, Task.kind)
             )
@@ -55,7 +56,7 @@ async def queue_figures(
                     func.count(),
                     func.min(Ticket.queued_at),
                 )
-                .join(TicketCategory, of_category)  # type: ignore[arg-type]
+                .join(TicketCategory, of_category)
                 .where(Ticket.status == TicketStatus.WAITING, Ticket.business_day == today)
                 .group_by(Ticket.municipality_code, Ticket.office_id, TicketCategory.prefix)
             )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.tickets import TicketStatus
 from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory
@@ -68,15 +69,17 @@ async def claim_next_for_counter(
     counters pressing 'next' together never get the same resident. Only tickets sent to this
     counter, or of categories it serves and not sent elsewhere, are considered.
     """
-    served = select(CounterCategory.category_id).where(CounterCategory.counter_id == counter.id)
+    served = select(col(CounterCategory.category_id)).where(
+        col(CounterCategory.counter_id) == counter.id
+    )
     statement = (
         select(Ticket)
         .where(
-            Ticket.office_id == counter.office_id,
-            Ticket.business_day == business_day,
-            Ticket.status == TicketStatus.WAITING,
+            col(Ticket.office_id) == counter.office_id,
+            col(Ticket.business_day) == business_day,
+            col(Ticket.status) == TicketStatus.WAITING,
             or_(
-                Ticket.target_counter_id == counter.id,
+                col(Ticket.target_counter_id) == counter.id,
                 and_(
                     Ticket.target_counter_id.is_(None),  # type: ignore[union-attr]
                     Ticket.category_id.in_(served),  # type: ignore[attr-defined]
@@ -95,7 +98,7 @@ async def lock_ticket(
 ) -> Ticket | None:
     statement = (
         select(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.municipality_code == municipality_code)
+        .where(col(Ticket.id) == ticket_id, col(Ticket.municipality_code) == municipality_code)
         .with_for_update()
     )
     return (await session.execute(statement)).scalars().first()
@@ -319,10 +322,10 @@ async def recent_service_seconds(
     session: AsyncSession, category_id: str, *, limit: int
 ) -> list[float]:
     rows = await session.execute(
-        select(Ticket.started_at, Ticket.finished_at)
+        select(col(Ticket.started_at), col(Ticket.finished_at))
         .where(
-            Ticket.category_id == category_id,
-            Ticket.status == TicketStatus.DONE,
+            col(Ticket.category_id) == category_id,
+            col(Ticket.status) == TicketStatus.DONE,
             Ticket.started_at.is_not(None),  # type: ignore[union-attr]
         )
         .order_by(Ticket.finished_at.desc())  # type: ignore[union-attr]
@@ -336,7 +339,7 @@ async def counters_serving(session: AsyncSession, category_id: str) -> int:
         select(func.count())
         .select_from(CounterCategory)
         .join(Counter, Counter.id == CounterCategory.counter_id)  # type: ignore[arg-type]
-        .where(CounterCategory.category_id == category_id, Counter.is_active.is_(True))  # type: ignore[attr-defined]
+        .where(col(CounterCategory.category_id) == category_id, col(Counter.is_active).is_(True))
     )
     return int((await session.execute(statement)).scalar_one())
 
@@ -347,8 +350,8 @@ async def list_at_counters(
     statement = (
         select(Ticket)
         .where(
-            Ticket.office_id == office_id,
-            Ticket.business_day == business_day,
+            col(Ticket.office_id) == office_id,
+            col(Ticket.business_day) == business_day,
             Ticket.status.in_([TicketStatus.CALLED, TicketStatus.SERVING]),  # type: ignore[attr-defined]
         )
         .order_by(Ticket.called_at.desc())  # type: ignore[union-attr]
@@ -363,9 +366,9 @@ async def list_waiting(
     statement = (
         select(Ticket)
         .where(
-            Ticket.office_id == office_id,
-            Ticket.business_day == business_day,
-            Ticket.status == TicketStatus.WAITING,
+            col(Ticket.office_id) == office_id,
+            col(Ticket.business_day) == business_day,
+            col(Ticket.status) == TicketStatus.WAITING,
         )
         .order_by(*_CALL_ORDER)
         .limit(limit)

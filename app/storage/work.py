@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
 from app.storage.tables import (
@@ -54,10 +55,10 @@ class PgClaim:
     household_held: bool
 
 
-TASK: Table = Task.__table__  # type: ignore[assignment]
-APPLICATION: Table = Application.__table__  # type: ignore[assignment]
-HOUSEHOLD: Table = HouseholdLock.__table__  # type: ignore[assignment]
-EXCLUSION: Table = TaskExclusion.__table__  # type: ignore[assignment]
+TASK: Table = Task.__table__
+APPLICATION: Table = Application.__table__
+HOUSEHOLD: Table = HouseholdLock.__table__
+EXCLUSION: Table = TaskExclusion.__table__
 
 
 def _candidate(shape: ClaimShape) -> Select[Any]:
@@ -234,9 +235,9 @@ async def take_household(
         index_elements=["municipality_code", "household_key"],
         set_={"holder_id": holder_id, "expires_at": expires_at},
         where=or_(
-            HouseholdLock.holder_id == holder_id,
+            col(HouseholdLock.holder_id) == holder_id,
             HouseholdLock.holder_id.is_(None),  # type: ignore[union-attr]
-            HouseholdLock.expires_at < now,  # type: ignore[operator]
+            col(HouseholdLock.expires_at) < now,
         ),
     ).returning(HouseholdLock.holder_id)
     return (await session.execute(statement)).first() is not None
@@ -253,9 +254,9 @@ async def extend_household(
     await session.execute(
         update(HouseholdLock)
         .where(
-            HouseholdLock.municipality_code == municipality_code,
-            HouseholdLock.household_key == household_key,
-            HouseholdLock.holder_id == holder_id,
+            col(HouseholdLock.municipality_code) == municipality_code,
+            col(HouseholdLock.household_key) == household_key,
+            col(HouseholdLock.holder_id) == holder_id,
         )
         .values(expires_at=expires_at)
     )
@@ -304,7 +305,7 @@ async def lock_task_and_application(
         await session.execute(
             select(Task, Application)
             .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
-            .where(Task.id == task_id, Task.municipality_code == municipality_code)
+            .where(col(Task.id) == task_id, col(Task.municipality_code) == municipality_code)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
@@ -317,7 +318,7 @@ async def lock_task(session: AsyncSession, task_id: str, municipality_code: str)
         (
             await session.execute(
                 select(Task)
-                .where(Task.id == task_id, Task.municipality_code == municipality_code)
+                .where(col(Task.id) == task_id, col(Task.municipality_code) == municipality_code)
                 .with_for_update()
             )
         )
@@ -330,7 +331,7 @@ async def unclaim(session: AsyncSession, task_id: str) -> None:
     """Undo a claim made in this transaction (its household was taken in between)."""
     await session.execute(
         update(Task)
-        .where(Task.id == task_id)
+        .where(col(Task.id) == task_id)
         .values(status=TaskStatus.OPEN, lease_token=None, lease_expires_at=None, holder_id=None)
         .execution_options(synchronize_session=False)
     )
@@ -344,8 +345,8 @@ async def employer_of(session: AsyncSession, municipality_code: str, person_id: 
     """
     return (
         await session.execute(
-            select(ApiToken.employer).where(
-                ApiToken.id == person_id, ApiToken.municipality_code == municipality_code
+            select(col(ApiToken.employer)).where(
+                col(ApiToken.id) == person_id, col(ApiToken.municipality_code) == municipality_code
             )
         )
     ).scalar_one_or_none()
@@ -364,7 +365,7 @@ async def lock_application(session: AsyncSession, application_id: str) -> Applic
     return (
         (
             await session.execute(
-                select(Application).where(Application.id == application_id).with_for_update()
+                select(Application).where(col(Application.id) == application_id).with_for_update()
             )
         )
         .scalars()
@@ -381,8 +382,8 @@ async def lock_application_of(
             await session.execute(
                 select(Application)
                 .where(
-                    Application.id == application_id,
-                    Application.municipality_code == municipality_code,
+                    col(Application.id) == application_id,
+                    col(Application.municipality_code) == municipality_code,
                 )
                 .with_for_update()
                 .execution_options(populate_existing=True)
@@ -400,7 +401,7 @@ async def lock_unfinished_tasks(session: AsyncSession, application_id: str) -> l
             await session.execute(
                 select(Task)
                 .where(
-                    Task.application_id == application_id,
+                    col(Task.application_id) == application_id,
                     Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
                 )
                 .with_for_update()
@@ -435,7 +436,7 @@ async def next_core_seq(session: AsyncSession, municipality_code: str) -> int:
         (
             await session.execute(
                 select(CoreFeed)
-                .where(CoreFeed.municipality_code == municipality_code)
+                .where(col(CoreFeed.municipality_code) == municipality_code)
                 .with_for_update()
             )
         )
@@ -458,7 +459,7 @@ async def expire_leases(session: AsyncSession, now: datetime) -> int:
     """Return tasks whose lease ran out to the queue; how many."""
     result = await session.execute(
         update(Task)
-        .where(Task.status == TaskStatus.LEASED, Task.lease_expires_at < now)  # type: ignore[operator]
+        .where(col(Task.status) == TaskStatus.LEASED, col(Task.lease_expires_at) < now)
         .values(status=TaskStatus.OPEN, lease_token=None, lease_expires_at=None, holder_id=None)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
