@@ -9,13 +9,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.audit import CHAINED_COLUMNS, GENESIS_HASH, REJECTED, ChainHead, LogName
+from app.storage.db import dialect_name, table_of
 from app.storage.tables import AccessLog, AuditChainHead, EventLog, Municipality
 
 TABLES: dict[LogName, Table] = {
-    LogName.EVENT: EventLog.__table__,
-    LogName.ACCESS: AccessLog.__table__,
+    LogName.EVENT: table_of(EventLog),
+    LogName.ACCESS: table_of(AccessLog),
 }
-HEAD: Table = AuditChainHead.__table__
+HEAD: Table = table_of(AuditChainHead)
 
 
 def _columns(log: LogName) -> list[Any]:
@@ -54,7 +55,7 @@ async def lock_head(
     )
     row = (await session.execute(locked)).first()
     if row is None:
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
         await session.execute(
             insert(HEAD)
             .values(

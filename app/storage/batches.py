@@ -10,6 +10,7 @@ from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
 from app.domain.batches import BatchState
+from app.storage.db import table_of
 from app.storage.tables import (
     ApiToken,
     Application,
@@ -129,12 +130,12 @@ async def eligible_entries(
 
 async def add_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(VendorBatchItem.__table__), rows)
+        await session.execute(insert(table_of(VendorBatchItem)), rows)
 
 
 async def add_holdbacks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(VendorHoldback.__table__), rows)
+        await session.execute(insert(table_of(VendorHoldback)), rows)
 
 
 async def move_to_batch(session: AsyncSession, batch_id: str, after_seq: int) -> int:

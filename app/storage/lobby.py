@@ -7,7 +7,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.storage.db import CteStatement, cte_text
+from app.storage.db import CteStatement, cte_text, dialect_name
 from app.storage.tables import LobbyChannel, LobbyEvent
 from app.storage.uow import UnitOfWork
 
@@ -79,7 +79,7 @@ def notify_params(row: dict[str, Any]) -> dict[str, Any]:
 async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
     """Store an ``event_row`` of a seq taken with ``next_seq``, announced to every process on
     commit (PostgreSQL)."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(cte_text(EVENT_INSERT_NOTIFY), notify_params(row))
     else:
         await session.execute(_EVENT_INSERT, row)

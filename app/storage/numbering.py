@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.tickets import NUMBER_DIGITS, NUMBER_SEPARATOR, format_number
-from app.storage.db import CteStatement
+from app.storage.db import CteStatement, dialect_name
 from app.storage.tables import Office, Ticket, TicketCategory, TicketSequence
 from app.storage.uow import UnitOfWork
 
@@ -87,7 +87,7 @@ async def office_and_category(
         "category_id": category_id,
         "municipality_code": municipality_code,
     }
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         row = (await session.execute(_OFFICE_CATEGORY_PG, params)).first()
         return None if row is None else OfficeCategory(*row[:5])
     found = await find_office_and_category(session, office_id, category_id, municipality_code)
@@ -204,7 +204,7 @@ async def allocate_sequence(
 ) -> int:
     """The next number of a category's day, in one atomic statement (row-locked upsert)."""
     result = await session.execute(
-        _sequence_upsert(session.bind.dialect.name),
+        _sequence_upsert(dialect_name(session)),
         {
             "category_id": category_id,
             "business_day": business_day,

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.tickets import TicketStatus
+from app.storage.db import dialect_name
 from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory
 
 # The lobby's hot statements are built once, with bind parameters: building a statement costs
@@ -292,7 +293,7 @@ async def queue_figures(
     statement = _figures(
         only is not None,
         None if ahead_of is None else ahead_of.is_priority,
-        session.bind.dialect.name,
+        dialect_name(session),
     )
     figures: dict[str, QueueFigures] = {}
     times: list[tuple[str, int, float]] = []

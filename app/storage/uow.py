@@ -19,7 +19,7 @@ from app.domain.audit import LogName
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
-from app.storage.db import CteStatement, cte_sql
+from app.storage.db import CteStatement, cte_sql, dialect_name
 from app.storage.tables import AccessLog, EventLog
 
 LobbyNotifier = Callable[[str, int], None]
@@ -160,7 +160,7 @@ class UnitOfWork:
 
     @property
     def dialect(self) -> str:
-        return self.session.bind.dialect.name
+        return dialect_name(self.session)
 
     @property
     def is_postgresql(self) -> bool:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
+from app.storage.db import dialect_name, table_of
 from app.storage.tables import (
     READY_PREDICATE,
     ApiToken,
@@ -55,10 +56,10 @@ class PgClaim:
     household_held: bool
 
 
-TASK: Table = Task.__table__
-APPLICATION: Table = Application.__table__
-HOUSEHOLD: Table = HouseholdLock.__table__
-EXCLUSION: Table = TaskExclusion.__table__
+TASK: Table = table_of(Task)
+APPLICATION: Table = table_of(Application)
+HOUSEHOLD: Table = table_of(HouseholdLock)
+EXCLUSION: Table = table_of(TaskExclusion)
 
 
 def _candidate(shape: ClaimShape) -> Select[Any]:
@@ -179,7 +180,7 @@ async def claim_task(
     household held or not); on SQLite the write lock taken by BEGIN IMMEDIATE makes the
     UPDATE … RETURNING atomic, and the answer is the task (the caller holds the household).
     """
-    pg = session.bind.dialect.name == "postgresql"
+    pg = dialect_name(session) == "postgresql"
     shape = ClaimShape(
         postgresql=pg,
         kind=kinds[0] if len(kinds) == 1 else None,
@@ -224,7 +225,7 @@ async def take_household(
     expires_at: datetime,
 ) -> bool:
     """Hold the household for ``holder_id`` unless someone else holds it; True when held."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
     statement = insert(HouseholdLock).values(
         municipality_code=municipality_code,
         household_key=household_key,
