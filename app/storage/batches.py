@@ -111,17 +111,17 @@ async def eligible_entries(
         conditions.append(tuple_(Task.urgency, Task.id) > tuple_(*after))
     statement = (
         select(
-            Task.id,
-            Task.urgency,
-            Application.id,
-            Application.values,
-            Application.applicant,
-            Application.ocr,
-            Application.due_on,
+            col(Task.id),
+            col(Task.urgency),
+            col(Application.id),
+            col(Application.values),
+            col(Application.applicant),
+            col(Application.ocr),
+            col(Application.due_on),
         )
-        .join(Application, Application.id == Task.application_id)
+        .join(Application, col(Application.id) == col(Task.application_id))
         .where(*conditions)
-        .order_by(Task.urgency, Task.id)
+        .order_by(col(Task.urgency), col(Task.id))
         .limit(limit)
         .with_for_update(of=Task, skip_locked=True)
     )

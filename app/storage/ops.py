@@ -33,12 +33,12 @@ async def queue_figures(
         tasks = (
             await session.execute(
                 select(
-                    Task.municipality_code,
-                    Task.procedure,
-                    Task.kind,
+                    col(Task.municipality_code),
+                    col(Task.procedure),
+                    col(Task.kind),
                     func.count(),
                     func.sum(case((col(Task.status) == TaskStatus.LEASED, 1), else_=0)),
-                    func.min(Task.created_at),
+                    func.min(col(Task.created_at)),
                     func.sum(case((col(Application.due_on) == today, 1), else_=0)),
                     func.sum(overdue),
                 )
@@ -50,14 +50,16 @@ async def queue_figures(
         tickets = (
             await session.execute(
                 select(
-                    Ticket.municipality_code,
-                    Ticket.office_id,
-                    TicketCategory.prefix,
+                    col(Ticket.municipality_code),
+                    col(Ticket.office_id),
+                    col(TicketCategory.prefix),
                     func.count(),
-                    func.min(Ticket.queued_at),
+                    func.min(col(Ticket.queued_at)),
                 )
                 .join(TicketCategory, of_category)
-                .where(Ticket.status == TicketStatus.WAITING, Ticket.business_day == today)
+                .where(
+                    col(Ticket.status) == TicketStatus.WAITING, col(Ticket.business_day) == today
+                )
                 .group_by(Ticket.municipality_code, Ticket.office_id, TicketCategory.prefix)
             )
         ).all()

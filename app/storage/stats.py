@@ -35,17 +35,17 @@ async def active_steps(
     """Open and leased tasks per (procedure, kind, status), with the oldest and the due dates."""
     rows = await session.execute(
         select(
-            Task.procedure,
-            Task.kind,
-            Task.status,
+            col(Task.procedure),
+            col(Task.kind),
+            col(Task.status),
             func.count(),
-            func.min(Task.created_at),
+            func.min(col(Task.created_at)),
             func.sum(case((col(Application.due_on) == today, 1), else_=0)),
             func.sum(case((col(Application.due_on) < today, 1), else_=0)),
         )
-        .join(Application, Application.id == Task.application_id)
+        .join(Application, col(Application.id) == col(Task.application_id))
         .where(
-            Task.municipality_code == municipality_code,
+            col(Task.municipality_code) == municipality_code,
             Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
         )
         .group_by(Task.procedure, Task.kind, Task.status)
@@ -91,12 +91,14 @@ async def done_per_person(
 async def leased_tasks(session: AsyncSession, municipality_code: str) -> list[HeldTask]:
     rows = await session.execute(
         select(
-            Task.id,
+            col(Task.id),
             col(Task.holder_id),
             col(Task.kind),
             col(Task.procedure),
             col(Task.lease_expires_at),
-        ).where(Task.municipality_code == municipality_code, Task.status == TaskStatus.LEASED)
+        ).where(
+            col(Task.municipality_code) == municipality_code, col(Task.status) == TaskStatus.LEASED
+        )
     )
     return [HeldTask(*row) for row in rows.all()]
 

@@ -237,10 +237,10 @@ async def take_household(
         set_={"holder_id": holder_id, "expires_at": expires_at},
         where=or_(
             col(HouseholdLock.holder_id) == holder_id,
-            HouseholdLock.holder_id.is_(None),  # type: ignore[union-attr]
+            col(HouseholdLock.holder_id).is_(None),
             col(HouseholdLock.expires_at) < now,
         ),
-    ).returning(HouseholdLock.holder_id)
+    ).returning(col(HouseholdLock.holder_id))
     return (await session.execute(statement)).first() is not None
 
 
