@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.audit import CHAINED_COLUMNS, GENESIS_HASH, REJECTED, ChainHead, LogName
 from app.storage.db import dialect_name, table_of
@@ -213,7 +214,7 @@ async def count_unsealed(session: AsyncSession, log: LogName, municipality_code:
 
 async def chain_municipalities(session: AsyncSession, municipality_code: str | None) -> list[str]:
     """Every municipality that has (or should have) chains: registered ones and those with heads."""
-    registered = select(Municipality.code.label("code"))  # type: ignore[attr-defined]
+    registered = select(col(Municipality.code).label("code"))  # type: ignore[attr-defined]
     headed = select(HEAD.c.municipality_code.label("code"))
     codes = sorted((await session.execute(union(registered, headed))).scalars())
     return [c for c in codes if municipality_code is None or c == municipality_code]

@@ -4,13 +4,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, insert, or_, select, tuple_, update
+from sqlalchemy import and_, exists, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
 from app.domain.batches import BatchState
-from app.storage.db import table_of
+from app.storage.db import AnyRow, table_of
 from app.storage.tables import (
     ApiToken,
     Application,
@@ -45,7 +45,7 @@ async def verification_to_city(session: AsyncSession, application_id: str) -> No
         .where(
             col(Task.application_id) == application_id,
             col(Task.status) == TaskStatus.OPEN,
-            Task.kind.in_([TaskKind.VERIFY, TaskKind.SETTLE]),  # type: ignore[attr-defined]
+            col(Task.kind).in_([TaskKind.VERIFY, TaskKind.SETTLE]),
         )
         .values(city_only=True)
     )
@@ -88,7 +88,7 @@ async def eligible_entries(
     procedure: str,
     after: tuple[int, str] | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[AnyRow]:
     """The next open entry tasks of the central queue, most urgent first, with their forms.
 
     Protected persons (支援措置) are never candidates. On PostgreSQL the tasks are locked with
@@ -100,8 +100,8 @@ async def eligible_entries(
         Task.status == TaskStatus.OPEN,
         Task.queue == CENTRAL,
         Task.procedure == procedure,
-        Task.city_only.is_(False),  # type: ignore[attr-defined]
-        Application.is_protected.is_(False),  # type: ignore[attr-defined]
+        col(Task.city_only).is_(False),
+        col(Application.is_protected).is_(False),
         ~exists().where(
             col(VendorHoldback.contract_id) == contract_id,
             col(VendorHoldback.task_id) == col(Task.id),
@@ -149,7 +149,9 @@ async def move_to_batch(session: AsyncSession, batch_id: str, after_seq: int) ->
     )
     result = await session.execute(
         update(Task)
-        .where(Task.id.in_(items), col(Task.status) == TaskStatus.OPEN, col(Task.queue) == CENTRAL)  # type: ignore[attr-defined]
+        .where(
+            col(Task.id).in_(items), col(Task.status) == TaskStatus.OPEN, col(Task.queue) == CENTRAL
+        )
         .values(queue=BATCH_QUEUE, batch_id=batch_id)
         .execution_options(synchronize_session=False)
     )
@@ -222,8 +224,8 @@ async def list_batches(
     if contract_id is not None:
         conditions.append(VendorBatch.contract_id == contract_id)
     if states is not None:
-        live = VendorBatch.lease_expires_at > now  # type: ignore[operator]
-        wanted = [VendorBatch.state.in_([s for s in states if s is not BatchState.LEASED])]  # type: ignore[attr-defined]
+        live = col(VendorBatch.lease_expires_at) > now
+        wanted = [col(VendorBatch.state).in_([s for s in states if s is not BatchState.LEASED])]
         if BatchState.LEASED in states:
             wanted.append(and_(col(VendorBatch.state) == BatchState.LEASED, live))
         if BatchState.READY in states:
@@ -267,7 +269,7 @@ async def list_holdbacks(
     """Work held back from this contract that still waits in the internal queue."""
     rows = await session.execute(
         select(VendorHoldback)
-        .join(Task, Task.id == VendorHoldback.task_id)  # type: ignore[arg-type]
+        .join(Task, col(Task.id) == col(VendorHoldback.task_id))
         .where(col(VendorHoldback.contract_id) == contract_id, col(Task.status) == TaskStatus.OPEN)
         .order_by(col(VendorHoldback.created_at), col(VendorHoldback.task_id))
         .limit(limit)

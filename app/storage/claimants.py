@@ -34,7 +34,7 @@ async def approved_claims_of(
         select(col(Application.id), col(Application.procedure), _NAME, _BORN, _NUMBER)
         .where(
             col(Application.municipality_code) == municipality_code,
-            Application.procedure.in_(procedures),  # type: ignore[attr-defined]
+            col(Application.procedure).in_(procedures),
             col(Application.status) == ApplicationStatus.APPROVED,
             or_(*matches),
         )

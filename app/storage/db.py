@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, MetaData, Table, TextClause, event, text
+from sqlalchemy import BindParameter, MetaData, Result, Row, Table, TextClause, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -28,6 +28,10 @@ metadata: MetaData = SQLModel.metadata
 # What the layers above hold a database session and its factory as (they import no sqlalchemy).
 Session = AsyncSession
 Sessionmaker = async_sessionmaker[AsyncSession]
+
+# A row, and a result, of any number of columns of any types.
+AnyRow = Row[*tuple[Any, ...]]
+AnyResult = Result[*tuple[Any, ...]]
 
 
 def dialect_name(session: AsyncSession) -> str:

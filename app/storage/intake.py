@@ -22,7 +22,7 @@ async def contents_by_reference(
         select(col(Application.external_ref), col(Application.id), *columns).where(
             col(Application.municipality_code) == municipality_code,
             col(Application.sender_id) == sender_id,
-            Application.external_ref.in_(refs),  # type: ignore[union-attr]
+            col(Application.external_ref).in_(refs),
         )
     )
     return {

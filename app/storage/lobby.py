@@ -158,19 +158,19 @@ async def list_events_after(
 ) -> list[LobbyEvent]:
     statement = (
         select(LobbyEvent)
-        .where(LobbyEvent.office_id == office_id, LobbyEvent.seq > after_seq)  # type: ignore[arg-type]
+        .where(col(LobbyEvent.office_id) == office_id, col(LobbyEvent.seq) > after_seq)
         .order_by(LobbyEvent.seq)  # type: ignore[arg-type]
         .limit(limit)
     )
     if up_to is not None:
-        statement = statement.where(LobbyEvent.seq <= up_to)  # type: ignore[arg-type]
+        statement = statement.where(col(LobbyEvent.seq) <= up_to)
     return list((await session.execute(statement)).scalars())
 
 
 async def channel_seqs(session: AsyncSession, office_ids: list[str]) -> dict[str, int]:
     rows = await session.execute(
         select(col(LobbyChannel.office_id), col(LobbyChannel.seq)).where(
-            LobbyChannel.office_id.in_(office_ids)  # type: ignore[attr-defined]
+            col(LobbyChannel.office_id).in_(office_ids)
         )
     )
     return {office_id: int(seq) for office_id, seq in rows}
@@ -195,6 +195,6 @@ async def prune_events(session: AsyncSession, *, keep: int) -> int:
 async def oldest_seq(session: AsyncSession, office_id: str) -> int | None:
     return (
         await session.execute(
-            select(func.min(LobbyEvent.seq)).where(LobbyEvent.office_id == office_id)  # type: ignore[arg-type]
+            select(func.min(LobbyEvent.seq)).where(col(LobbyEvent.office_id) == office_id)
         )
     ).scalar_one_or_none()

@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.tickets import NUMBER_DIGITS, NUMBER_SEPARATOR, format_number
 from app.storage.db import CteStatement, dialect_name
@@ -22,13 +23,13 @@ _OFFICE_AND_CATEGORY = (
     .outerjoin(
         TicketCategory,
         and_(
-            TicketCategory.id == bindparam("category_id"),  # type: ignore[arg-type]
-            TicketCategory.office_id == Office.id,  # type: ignore[arg-type]
+            col(TicketCategory.id) == bindparam("category_id"),
+            col(TicketCategory.office_id) == col(Office.id),
         ),
     )
     .where(
-        Office.id == bindparam("office_id"),  # type: ignore[arg-type]
-        Office.municipality_code == bindparam("municipality_code"),  # type: ignore[arg-type]
+        col(Office.id) == bindparam("office_id"),
+        col(Office.municipality_code) == bindparam("municipality_code"),
     )
 )
 

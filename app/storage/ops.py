@@ -1,14 +1,14 @@
 """The operations team's reads: schema revision and the queue figures of every municipality."""
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Row, case, func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.domain.applications import TaskStatus
 from app.domain.tickets import TicketStatus
+from app.storage.db import AnyRow
 from app.storage.migrations import current_revision
 from app.storage.tables import Application, Task, Ticket, TicketCategory
 
@@ -22,13 +22,13 @@ async def database_revision(engine: AsyncEngine) -> str | None:
 
 async def queue_figures(
     sessionmaker: async_sessionmaker[AsyncSession], today: date
-) -> tuple[list[Row[Any]], list[Row[Any]]]:
+) -> tuple[list[AnyRow], list[AnyRow]]:
     """Open tasks per (municipality, procedure, kind) and waiting tickets per (municipality,
     office, category prefix): count, leased, oldest, due today, overdue; count, oldest."""
-    open_or_leased = Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED])  # type: ignore[attr-defined]
+    open_or_leased = col(Task.status).in_([TaskStatus.OPEN, TaskStatus.LEASED])
     overdue = case((col(Application.due_on) < today, 1), else_=0)
-    of_task = Application.id == Task.application_id
-    of_category = TicketCategory.id == Ticket.category_id
+    of_task = col(Application.id) == col(Task.application_id)
+    of_category = col(TicketCategory.id) == col(Ticket.category_id)
     async with sessionmaker() as session:
         tasks = (
             await session.execute(

@@ -42,7 +42,7 @@ async def session_with_person(
     row = (
         await session.execute(
             select(StaffSession, Staff)
-            .join(Staff, Staff.id == StaffSession.staff_id)  # type: ignore[arg-type]
+            .join(Staff, col(Staff.id) == col(StaffSession.staff_id))
             .where(col(StaffSession.session_hash) == session_hash)
         )
     ).first()
@@ -61,7 +61,5 @@ async def login_failures(
     if since is not None:
         query = query.where(col(EventLog.at) >= since)
     return list(
-        (
-            await session.execute(query.order_by(EventLog.id.desc()).limit(limit))  # type: ignore[union-attr]
-        ).scalars()
+        (await session.execute(query.order_by(col(EventLog.id).desc()).limit(limit))).scalars()
     )

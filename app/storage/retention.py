@@ -35,12 +35,10 @@ async def unpurged_page(
     query = (
         select(Application)
         .where(
-            Application.status.in_(list(statuses)),  # type: ignore[attr-defined]
+            col(Application.status).in_(list(statuses)),
             col(Application.received_at) <= received_before,
             col(Application.id) > after,
-            Application.id.not_in(  # type: ignore[attr-defined]
-                _purged_ids(municipality_code, purge_action)
-            ),
+            col(Application.id).not_in(_purged_ids(municipality_code, purge_action)),
         )
         .order_by(Application.id)
         .limit(limit)
@@ -56,7 +54,7 @@ async def has_task_data(session: AsyncSession, application_id: str) -> bool:
         select(col(Task.id))
         .where(
             col(Task.application_id) == application_id,
-            (Task.result.is_not(None)) | (Task.note.is_not(None)),  # type: ignore[union-attr]
+            (col(Task.result).is_not(None)) | (col(Task.note).is_not(None)),
         )
         .limit(1)
     )
@@ -80,11 +78,11 @@ async def wipe_copies(session: AsyncSession, application_id: str) -> None:
     """Tasks' keyed results and notes, and the vendor's copies, of the application."""
     await session.execute(
         update(Task)
-        .where(Task.application_id == application_id)  # type: ignore[arg-type]
+        .where(col(Task.application_id) == application_id)
         .values(result=None, note=None, household_key="purged")
     )
     await session.execute(
         update(VendorBatchItem)
-        .where(VendorBatchItem.application_id == application_id)  # type: ignore[arg-type]
+        .where(col(VendorBatchItem.application_id) == application_id)
         .values(payload="{}", result=None, result_sha256=None)
     )

@@ -46,7 +46,7 @@ async def active_steps(
         .join(Application, col(Application.id) == col(Task.application_id))
         .where(
             col(Task.municipality_code) == municipality_code,
-            Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
+            col(Task.status).in_([TaskStatus.OPEN, TaskStatus.LEASED]),
         )
         .group_by(Task.procedure, Task.kind, Task.status)
     )

@@ -20,7 +20,7 @@ async def list_operators(
     query = select(ApiToken).where(
         col(ApiToken.municipality_code) == municipality_code,
         col(ApiToken.role) == Role.OPERATOR,
-        ApiToken.staff_id.is_(None),  # type: ignore[union-attr]
+        col(ApiToken.staff_id).is_(None),
         col(ApiToken.revoked_at).is_(None),
     )
     if vendor_only:
@@ -66,13 +66,9 @@ async def access_log_page(
     if actor_id:
         query = query.where(col(AccessLog.actor_id) == actor_id)
     if my_number_shown is not None:
-        query = query.where(AccessLog.my_number_shown == my_number_shown)  # type: ignore[arg-type]
+        query = query.where(col(AccessLog.my_number_shown) == my_number_shown)
     if before is not None:
         query = query.where(col(AccessLog.id) < before)
     return list(
-        (
-            await session.execute(
-                query.order_by(AccessLog.id.desc()).limit(limit)  # type: ignore[union-attr]
-            )
-        ).scalars()
+        (await session.execute(query.order_by(col(AccessLog.id).desc()).limit(limit))).scalars()
     )

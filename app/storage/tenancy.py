@@ -155,10 +155,10 @@ async def live_token_ids(session: AsyncSession, token_ids: list[str], now: datet
     """The ids among ``token_ids`` of tokens neither revoked nor expired at ``now``."""
     rows = await session.execute(
         select(col(ApiToken.id)).where(
-            ApiToken.id.in_(token_ids),  # type: ignore[attr-defined]
-            ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(ApiToken.id).in_(token_ids),
+            col(ApiToken.revoked_at).is_(None),
             or_(
-                ApiToken.expires_at.is_(None),  # type: ignore[union-attr]
+                col(ApiToken.expires_at).is_(None),
                 col(ApiToken.expires_at) > now,
             ),
         )

@@ -82,8 +82,8 @@ async def claim_next_for_counter(
             or_(
                 col(Ticket.target_counter_id) == counter.id,
                 and_(
-                    Ticket.target_counter_id.is_(None),  # type: ignore[union-attr]
-                    Ticket.category_id.in_(served),  # type: ignore[attr-defined]
+                    col(Ticket.target_counter_id).is_(None),
+                    col(Ticket.category_id).in_(served),
                 ),
             ),
         )
@@ -327,9 +327,9 @@ async def recent_service_seconds(
         .where(
             col(Ticket.category_id) == category_id,
             col(Ticket.status) == TicketStatus.DONE,
-            Ticket.started_at.is_not(None),  # type: ignore[union-attr]
+            col(Ticket.started_at).is_not(None),
         )
-        .order_by(Ticket.finished_at.desc())  # type: ignore[union-attr]
+        .order_by(col(Ticket.finished_at).desc())
         .limit(limit)
     )
     return [(finished - started).total_seconds() for started, finished in rows if finished]
@@ -339,7 +339,7 @@ async def counters_serving(session: AsyncSession, category_id: str) -> int:
     statement = (
         select(func.count())
         .select_from(CounterCategory)
-        .join(Counter, Counter.id == CounterCategory.counter_id)  # type: ignore[arg-type]
+        .join(Counter, col(Counter.id) == col(CounterCategory.counter_id))
         .where(col(CounterCategory.category_id) == category_id, col(Counter.is_active).is_(True))
     )
     return int((await session.execute(statement)).scalar_one())
@@ -353,9 +353,9 @@ async def list_at_counters(
         .where(
             col(Ticket.office_id) == office_id,
             col(Ticket.business_day) == business_day,
-            Ticket.status.in_([TicketStatus.CALLED, TicketStatus.SERVING]),  # type: ignore[attr-defined]
+            col(Ticket.status).in_([TicketStatus.CALLED, TicketStatus.SERVING]),
         )
-        .order_by(Ticket.called_at.desc())  # type: ignore[union-attr]
+        .order_by(col(Ticket.called_at).desc())
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())

@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Result, bindparam, insert, text
+from sqlalchemy import TextClause, bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.audit import LogName
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
-from app.storage.db import CteStatement, cte_sql, dialect_name
+from app.storage.db import AnyResult, CteStatement, cte_sql, dialect_name
 from app.storage.tables import AccessLog, EventLog
 
 LobbyNotifier = Callable[[str, int], None]
@@ -105,7 +105,7 @@ def _joined_insert(events: int, access: int) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _carrying(events: int, access: int, statement: CteStatement) -> Any:
+def _carrying(events: int, access: int, statement: CteStatement) -> TextClause:
     """PostgreSQL: ``statement`` with the log rows written by WITH queries before its own."""
     logs = []
     if access:
@@ -256,7 +256,7 @@ class UnitOfWork:
 
     async def execute_carrying_logs(
         self, statement: CteStatement, params: dict[str, Any]
-    ) -> Result[Any]:
+    ) -> AnyResult:
         """PostgreSQL only: run ``statement``, writing the log rows kept so far in the same round
         trip (as WITH queries before its own). More rows than a few go in their own inserts
         first."""

@@ -232,7 +232,7 @@ async def take_household(
         holder_id=holder_id,
         expires_at=expires_at,
     )
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=["municipality_code", "household_key"],
         set_={"holder_id": holder_id, "expires_at": expires_at},
         where=or_(
@@ -241,7 +241,7 @@ async def take_household(
             col(HouseholdLock.expires_at) < now,
         ),
     ).returning(col(HouseholdLock.holder_id))
-    return (await session.execute(statement)).first() is not None
+    return (await session.execute(upsert)).first() is not None
 
 
 async def extend_household(
@@ -305,7 +305,7 @@ async def lock_task_and_application(
     row = (
         await session.execute(
             select(Task, Application)
-            .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+            .join(Application, col(Application.id) == col(Task.application_id))
             .where(col(Task.id) == task_id, col(Task.municipality_code) == municipality_code)
             .with_for_update()
             .execution_options(populate_existing=True)
@@ -403,7 +403,7 @@ async def lock_unfinished_tasks(session: AsyncSession, application_id: str) -> l
                 select(Task)
                 .where(
                     col(Task.application_id) == application_id,
-                    Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
+                    col(Task.status).in_([TaskStatus.OPEN, TaskStatus.LEASED]),
                 )
                 .with_for_update()
             )
@@ -427,7 +427,7 @@ async def add_task(session: AsyncSession, task: Task, excluded: list[str]) -> No
 async def set_ticket_progress(session: AsyncSession, ticket_id: str, progress: str) -> None:
     """What the resident's status page says of the application their ticket is linked to."""
     await session.execute(
-        update(Ticket).where(Ticket.id == ticket_id).values(progress=progress)  # type: ignore[arg-type]
+        update(Ticket).where(col(Ticket.id) == ticket_id).values(progress=progress)
     )
 
 

@@ -19,7 +19,7 @@ async def latest_verify(session: AsyncSession, application_id: str) -> Task | No
                     col(Task.kind) == TaskKind.VERIFY,
                     col(Task.status) == "done",
                 )
-                .order_by(Task.completed_at.desc())  # type: ignore[union-attr]
+                .order_by(col(Task.completed_at).desc())
             )
         )
         .scalars()
@@ -35,13 +35,13 @@ async def list_vendor_manager_tasks(
     rows = (
         await session.execute(
             select(Task, Application)
-            .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+            .join(Application, col(Application.id) == col(Task.application_id))
             .where(
                 col(Task.municipality_code) == municipality_code,
                 col(Task.queue) == "vendor_manager",
                 col(Task.status) == "open",
-                Task.city_only.is_(False),  # type: ignore[attr-defined]
-                Application.is_protected.is_(False),  # type: ignore[attr-defined]
+                col(Task.city_only).is_(False),
+                col(Application.is_protected).is_(False),
                 col(Task.procedure).in_(procedures),
             )
             .order_by(col(Task.urgency))
