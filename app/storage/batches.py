@@ -4,13 +4,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
 from app.domain.batches import BatchState
-from app.storage.db import AnyRow, table_of
+from app.storage.db import AnyRow, rows_matched, table_of
 from app.storage.tables import (
     ApiToken,
     Application,
@@ -94,12 +94,12 @@ async def eligible_entries(
     Protected persons (支援措置) are never candidates. On PostgreSQL the tasks are locked with
     SKIP LOCKED, so an operator's claim and a sealing never take the same task.
     """
-    conditions = [
-        Task.municipality_code == municipality_code,
-        Task.kind == TaskKind.ENTRY,
-        Task.status == TaskStatus.OPEN,
-        Task.queue == CENTRAL,
-        Task.procedure == procedure,
+    conditions: list[ColumnElement[bool]] = [
+        col(Task.municipality_code) == municipality_code,
+        col(Task.kind) == TaskKind.ENTRY,
+        col(Task.status) == TaskStatus.OPEN,
+        col(Task.queue) == CENTRAL,
+        col(Task.procedure) == procedure,
         col(Task.city_only).is_(False),
         col(Application.is_protected).is_(False),
         ~exists().where(
@@ -108,7 +108,7 @@ async def eligible_entries(
         ),
     ]
     if after is not None:
-        conditions.append(tuple_(Task.urgency, Task.id) > tuple_(*after))
+        conditions.append(tuple_(col(Task.urgency), col(Task.id)) > tuple_(*after))
     statement = (
         select(
             col(Task.id),
@@ -155,7 +155,7 @@ async def move_to_batch(session: AsyncSession, batch_id: str, after_seq: int) ->
         .values(queue=BATCH_QUEUE, batch_id=batch_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rows_matched(result)
 
 
 async def return_unanswered(session: AsyncSession, batch_id: str) -> int:
@@ -175,7 +175,7 @@ async def return_unanswered(session: AsyncSession, batch_id: str) -> int:
         .values(queue=CENTRAL, batch_id=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rows_matched(result)
 
 
 async def payloads_after(
@@ -220,12 +220,16 @@ async def list_batches(
     limit: int,
 ) -> list[VendorBatch]:
     """Batches oldest first; a leased batch whose lease ran out counts as ready."""
-    conditions: list[Any] = [VendorBatch.municipality_code == municipality_code]
+    conditions: list[ColumnElement[bool]] = [
+        col(VendorBatch.municipality_code) == municipality_code
+    ]
     if contract_id is not None:
-        conditions.append(VendorBatch.contract_id == contract_id)
+        conditions.append(col(VendorBatch.contract_id) == contract_id)
     if states is not None:
         live = col(VendorBatch.lease_expires_at) > now
-        wanted = [col(VendorBatch.state).in_([s for s in states if s is not BatchState.LEASED])]
+        wanted: list[ColumnElement[bool]] = [
+            col(VendorBatch.state).in_([s for s in states if s is not BatchState.LEASED])
+        ]
         if BatchState.LEASED in states:
             wanted.append(and_(col(VendorBatch.state) == BatchState.LEASED, live))
         if BatchState.READY in states:

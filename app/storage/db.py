@@ -5,7 +5,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, MetaData, Result, Row, Table, TextClause, event, text
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    MetaData,
+    Result,
+    Row,
+    Table,
+    TextClause,
+    event,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,6 +42,12 @@ Sessionmaker = async_sessionmaker[AsyncSession]
 # A row, and a result, of any number of columns of any types.
 AnyRow = Row[*tuple[Any, ...]]
 AnyResult = Result[*tuple[Any, ...]]
+
+
+def rows_matched(result: AnyResult) -> int:
+    """How many rows an UPDATE or DELETE matched: its cursor's row count."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount or 0
 
 
 def dialect_name(session: AsyncSession) -> str:

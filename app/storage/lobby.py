@@ -7,7 +7,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.storage.db import CteStatement, cte_text, dialect_name
+from app.storage.db import CteStatement, cte_text, dialect_name, rows_matched
 from app.storage.tables import LobbyChannel, LobbyEvent
 from app.storage.uow import UnitOfWork
 
@@ -188,7 +188,7 @@ async def prune_events(session: AsyncSession, *, keep: int) -> int:
                 col(LobbyEvent.seq) <= seq - keep,
             )
         )
-        removed += result.rowcount or 0
+        removed += rows_matched(result)
     return removed
 
 

@@ -15,7 +15,7 @@ class StepCount(NamedTuple):
     procedure: str
     kind: str
     status: str
-    count: int
+    count: int  # type: ignore[assignment]  # the field shadows tuple.count, on purpose
     oldest: datetime | None
     due_today: int
     overdue: int

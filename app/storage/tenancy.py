@@ -7,6 +7,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.storage.db import rows_matched
 from app.storage.tables import ApiToken, Counter, CounterCategory, Office, TicketCategory
 
 
@@ -148,7 +149,7 @@ async def revoke_token(
         )
         .values(revoked_at=at)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_matched(result))
 
 
 async def live_token_ids(session: AsyncSession, token_ids: list[str], now: datetime) -> list[str]:

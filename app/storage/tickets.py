@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnClause,
     CompoundSelect,
     Integer,
     Table,
@@ -36,8 +37,8 @@ _counter_category = cast(Table, CounterCategory.__table__)  # type: ignore[attr-
 
 # Status constants inline, not as parameters: a prepared statement's generic plan can then still
 # prove the partial indexes' predicates (ix_ticket_waiting, ix_ticket_done).
-_WAITING = literal_column(f"'{TicketStatus.WAITING.value}'")
-_DONE = literal_column(f"'{TicketStatus.DONE.value}'")
+_WAITING: ColumnClause[str] = literal_column(f"'{TicketStatus.WAITING.value}'")
+_DONE: ColumnClause[str] = literal_column(f"'{TicketStatus.DONE.value}'")
 
 # The order counters call waiting tickets in: priority tickets first, then the longest waiting
 # (queued_at; the id breaks ties). The claim and the waiting list sort by it, and the count of
@@ -332,7 +333,9 @@ async def recent_service_seconds(
         .order_by(col(Ticket.finished_at).desc())
         .limit(limit)
     )
-    return [(finished - started).total_seconds() for started, finished in rows if finished]
+    return [
+        (finished - started).total_seconds() for started, finished in rows if started and finished
+    ]
 
 
 async def counters_serving(session: AsyncSession, category_id: str) -> int:

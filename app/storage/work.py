@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
-from app.storage.db import dialect_name, table_of
+from app.storage.db import dialect_name, rows_matched, table_of
 from app.storage.tables import (
     READY_PREDICATE,
     ApiToken,
@@ -100,7 +100,7 @@ def _candidate(shape: ClaimShape) -> Select[Any]:
     )
 
 
-LEASE = {
+LEASE: dict[str, Any] = {
     "status": TaskStatus.LEASED.value,
     "lease_token": bindparam("p_lease_token", type_=String()),
     "lease_expires_at": bindparam("p_expires_at", type_=DateTime(timezone=True)),
@@ -463,4 +463,4 @@ async def expire_leases(session: AsyncSession, now: datetime) -> int:
         .where(col(Task.status) == TaskStatus.LEASED, col(Task.lease_expires_at) < now)
         .values(status=TaskStatus.OPEN, lease_token=None, lease_expires_at=None, holder_id=None)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return rows_matched(result)
