@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.access_reports import Access
+from app.storage.db import table_of
 from app.storage.tables import AccessLog, EventLog
 
 CHUNK_ROWS = 1000
@@ -40,7 +41,7 @@ async def accesses(
 ) -> AsyncIterator[Access]:
     """Access-log rows with ``start <= at < end``, in time order (``by_person``: person first),
     read a chunk at a time so a long period never sits in memory at once."""
-    table = AccessLog.__table__  # type: ignore[attr-defined]
+    table = table_of(AccessLog)
     query = select(
         table.c.id,
         table.c.at,
@@ -73,7 +74,7 @@ async def failed_sign_ins(
             col(EventLog.at) >= start,
             col(EventLog.at) < end,
         )
-        .order_by(EventLog.at, EventLog.id)  # type: ignore[arg-type]
+        .order_by(col(EventLog.at), col(EventLog.id))
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())

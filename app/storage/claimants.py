@@ -8,9 +8,10 @@ from sqlmodel import col
 
 from app.domain.applications import ApplicationStatus
 from app.domain.prompts import KnownClaim, Mover
+from app.storage.db import table_of
 from app.storage.tables import Application
 
-_VALUES = Application.__table__.c["values"]  # type: ignore[attr-defined]
+_VALUES = table_of(Application).c["values"]
 _NAME = _VALUES["claimant_name"].as_string()
 _BORN = _VALUES[("claimant_birth_date", "iso")].as_string()
 _NUMBER = _VALUES["claimant_my_number"].as_string()

@@ -1,21 +1,21 @@
 """The lobby channel: per-office event sequence and the events' history."""
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.storage.db import CteStatement, cte_text, dialect_name, rows_matched
+from app.storage.db import CteStatement, cte_text, dialect_name, rows_matched, table_of
 from app.storage.tables import LobbyChannel, LobbyEvent
 from app.storage.uow import UnitOfWork
 
 NOTIFY_CHANNEL = "madoguchi_lobby"
 
 
-_lobby_channel = cast(Table, LobbyChannel.__table__)  # type: ignore[attr-defined]
-_lobby_event = cast(Table, LobbyEvent.__table__)  # type: ignore[attr-defined]
+_lobby_channel = table_of(LobbyChannel)
+_lobby_event = table_of(LobbyEvent)
 
 _NEXT_SEQ = (
     update(_lobby_channel)
@@ -159,7 +159,7 @@ async def list_events_after(
     statement = (
         select(LobbyEvent)
         .where(col(LobbyEvent.office_id) == office_id, col(LobbyEvent.seq) > after_seq)
-        .order_by(LobbyEvent.seq)  # type: ignore[arg-type]
+        .order_by(col(LobbyEvent.seq))
         .limit(limit)
     )
     if up_to is not None:

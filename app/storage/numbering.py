@@ -3,19 +3,19 @@
 import functools
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, text
+from sqlalchemy import and_, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.tickets import NUMBER_DIGITS, NUMBER_SEPARATOR, format_number
-from app.storage.db import CteStatement, dialect_name
+from app.storage.db import CteStatement, dialect_name, table_of
 from app.storage.tables import Office, Ticket, TicketCategory, TicketSequence
 from app.storage.uow import UnitOfWork
 
-_ticket = cast(Table, Ticket.__table__)  # type: ignore[attr-defined]
+_ticket = table_of(Ticket)
 
 
 _OFFICE_AND_CATEGORY = (
@@ -197,7 +197,7 @@ def _sequence_upsert(dialect: str) -> Any:
     return statement.on_conflict_do_update(
         index_elements=["category_id", "business_day"],
         set_={"last_value": TicketSequence.last_value + 1},
-    ).returning(TicketSequence.last_value)  # type: ignore[call-overload]
+    ).returning(col(TicketSequence.last_value))
 
 
 async def allocate_sequence(

@@ -4,7 +4,7 @@ app/storage/numbering.py)."""
 import functools
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnClause,
@@ -25,15 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.tickets import TicketStatus
-from app.storage.db import dialect_name
+from app.storage.db import dialect_name, table_of
 from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory
 
 # The lobby's hot statements are built once, with bind parameters: building a statement costs
 # more CPU than running it, and every kiosk press and counter call runs several.
-_ticket = cast(Table, Ticket.__table__)  # type: ignore[attr-defined]
-_category = cast(Table, TicketCategory.__table__)  # type: ignore[attr-defined]
-_counter = cast(Table, Counter.__table__)  # type: ignore[attr-defined]
-_counter_category = cast(Table, CounterCategory.__table__)  # type: ignore[attr-defined]
+_ticket = table_of(Ticket)
+_category = table_of(TicketCategory)
+_counter = table_of(Counter)
+_counter_category = table_of(CounterCategory)
 
 # Status constants inline, not as parameters: a prepared statement's generic plan can then still
 # prove the partial indexes' predicates (ix_ticket_waiting, ix_ticket_done).

@@ -19,7 +19,7 @@ from app.domain.audit import LogName
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
-from app.storage.db import AnyResult, CteStatement, cte_sql, dialect_name
+from app.storage.db import AnyResult, CteStatement, cte_sql, dialect_name, table_of
 from app.storage.tables import AccessLog, EventLog
 
 LobbyNotifier = Callable[[str, int], None]
@@ -65,7 +65,7 @@ def _values(columns: tuple[str, ...], prefix: str, count: int) -> str:
 
 def _log_binds(events: int, access: int) -> list[Any]:
     """Named parameters (``e0_action``, ``a0_entity_id``, …) typed like their columns."""
-    event_table, access_table = EventLog.__table__, AccessLog.__table__  # type: ignore[attr-defined]
+    event_table, access_table = table_of(EventLog), table_of(AccessLog)
     binds = [
         bindparam(f"e{i}_{c}", type_=event_table.c[c].type)
         for i in range(events)
@@ -126,8 +126,8 @@ def _log_params(events: list[dict[str, Any]], access: list[dict[str, Any]]) -> d
 
 
 # Core inserts: the ORM's bulk-insert path costs several times more Python per row.
-_EVENT_INSERT = insert(EventLog.__table__)  # type: ignore[attr-defined]
-_ACCESS_INSERT = insert(AccessLog.__table__)  # type: ignore[attr-defined]
+_EVENT_INSERT = insert(table_of(EventLog))
+_ACCESS_INSERT = insert(table_of(AccessLog))
 
 
 class UnitOfWork:
