@@ -36,7 +36,7 @@ def access_report(
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 10_000,
 ) -> None:
     """Print an access report; reading it is written to the access log like the HTTP route."""
-    from app.cli import _run
+    from app.cli.base import run
     from app.domain.roles import Principal, Role
     from app.exports.formats import Writer, item_line
     from app.services import access_reports
@@ -51,7 +51,7 @@ def access_report(
     async def work(uow: Any) -> access_reports.Report:
         return await access_reports.access_report(uow, system, kind, start, end, limit=limit)
 
-    report = _run(work)
+    report = run(work)
     rows = [
         {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
         for row in report.rows
