@@ -17,7 +17,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from app.domain.clock import Clock
 from app.settings import Settings
-from app.storage.jobs import Sessionmaker, job_lock
+from app.storage.db import Sessionmaker
+from app.storage.jobs import job_lock
 
 log = logging.getLogger(__name__)
 

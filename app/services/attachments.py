@@ -49,7 +49,10 @@ async def store(
         os.replace(temporary, final)  # same content, same name: a second upload changes nothing
         return sha, size
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
 
 
 def locate(root: Path, municipality_code: str, sha256: str) -> Path:

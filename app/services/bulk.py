@@ -262,7 +262,8 @@ def _not_stored(number: int) -> dict[str, Any]:
             {
                 "field": "line",
                 "code": "not_stored",
-                "message": "保存できませんでした。この行を再送してください (not stored; send this line again)",
+                "message": "保存できませんでした。この行を再送してください "
+                "(not stored; send this line again)",
             }
         ],
     }

@@ -1,4 +1,5 @@
-"""取下げ (withdrawal) of an application, and reopening an approved one for correction: the city's."""
+"""取下げ (withdrawal) of an application, and reopening an approved one for correction: the
+city's."""
 
 from dataclasses import dataclass
 

@@ -32,7 +32,8 @@ STAFF = [
 
 @cache
 def _demo_password(key: str) -> tuple[str, str]:
-    """One demo password (and its argon2id hash) per person and process: hashing is slow on purpose."""
+    """One demo password (and its argon2id hash) per person and process: hashing is slow on
+    purpose."""
     password = f"demo-{secrets.token_urlsafe(12)}"
     return password, people.hash_password_blocking(password)
 

@@ -182,7 +182,8 @@ def build_application(
     ticket: Ticket | None = None,
     attachment_root: Path | None = None,
 ) -> Application:
-    """The application a form becomes: values normalised, problems listed, due date and order set."""
+    """The application a form becomes: values normalised, problems listed, due date and order
+    set."""
     return Application(**application_row(principal, envelope, now, ticket, attachment_root))
 
 

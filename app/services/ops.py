@@ -17,7 +17,7 @@ class TaskFigures(NamedTuple):
     municipality_code: str
     procedure: str
     kind: str
-    count: int
+    count: int  # type: ignore[assignment]  # the field shadows tuple.count, on purpose
     leased: int | None
     oldest: datetime | None
     due_today: int | None
@@ -28,7 +28,7 @@ class TicketFigures(NamedTuple):
     municipality_code: str
     office_id: str
     prefix: str
-    count: int
+    count: int  # type: ignore[assignment]  # the field shadows tuple.count, on purpose
     oldest: datetime | None
 
 

@@ -92,7 +92,8 @@ async def list_operators(uow: UnitOfWork, principal: Principal) -> list[Operator
     )
     now = uow.now()
     usable = [t for t in tokens if t.expires_at is None or t.expires_at > now]
-    listed = [_view(row) for row in [*staff, *usable]]
+    people: list[Staff | ApiToken] = [*staff, *usable]
+    listed = [_view(row) for row in people]
     return sorted(listed, key=lambda o: (o.name, o.created_at))
 
 

@@ -108,20 +108,20 @@ async def claim(
     expires = now + timedelta(seconds=uow.settings.queue.lease_s)
     skip: list[str] = []
     for _ in range(CLAIM_ATTEMPTS):
-        query = {
-            "municipality_code": principal.municipality_code,
-            "holder_id": principal.person_id,
-            "kinds": list(allowed_kinds),
-            "queues": queues_for(principal),
-            "procedures": procedures,
-            "city_staff": principal.employer is Employer.CITY,
-            "lease_token": secrets.token_urlsafe(24),
-            "now": now,
-            "expires_at": expires,
-            "skip": skip,
-        }
         application: Application | None = None
-        claimed = await work_store.claim_task(uow.session, **query)
+        claimed = await work_store.claim_task(
+            uow.session,
+            municipality_code=principal.municipality_code,
+            holder_id=principal.person_id,
+            kinds=list(allowed_kinds),
+            queues=queues_for(principal),
+            procedures=procedures,
+            city_staff=principal.employer is Employer.CITY,
+            lease_token=secrets.token_urlsafe(24),
+            now=now,
+            expires_at=expires,
+            skip=skip,
+        )
         if claimed is None:
             return None
         if isinstance(claimed, work_store.PgClaim):

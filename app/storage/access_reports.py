@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.access_reports import Access
+from app.storage.db import table_of
 from app.storage.tables import AccessLog, EventLog
 
 CHUNK_ROWS = 1000
@@ -39,7 +41,7 @@ async def accesses(
 ) -> AsyncIterator[Access]:
     """Access-log rows with ``start <= at < end``, in time order (``by_person``: person first),
     read a chunk at a time so a long period never sits in memory at once."""
-    table = AccessLog.__table__  # type: ignore[attr-defined]
+    table = table_of(AccessLog)
     query = select(
         table.c.id,
         table.c.at,
@@ -66,13 +68,13 @@ async def failed_sign_ins(
     query = (
         select(EventLog)
         .where(
-            EventLog.municipality_code == municipality_code,
-            EventLog.entity == "staff",
-            EventLog.action == "login_failed",
-            EventLog.at >= start,  # type: ignore[operator]
-            EventLog.at < end,  # type: ignore[operator]
+            col(EventLog.municipality_code) == municipality_code,
+            col(EventLog.entity) == "staff",
+            col(EventLog.action) == "login_failed",
+            col(EventLog.at) >= start,
+            col(EventLog.at) < end,
         )
-        .order_by(EventLog.at, EventLog.id)  # type: ignore[arg-type]
+        .order_by(col(EventLog.at), col(EventLog.id))
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())

@@ -3,7 +3,9 @@
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from app.storage.db import table_of
 from app.storage.tables import Application, EventLog
 
 
@@ -16,12 +18,13 @@ async def history(session: AsyncSession, application_id: str) -> list[dict[str, 
     rows = (
         (
             await session.execute(
-                EventLog.__table__.select()
-                .where(  # type: ignore[attr-defined]
-                    EventLog.entity == "application",
-                    EventLog.entity_id == application_id,  # type: ignore[arg-type]
+                table_of(EventLog)
+                .select()
+                .where(
+                    col(EventLog.entity) == "application",
+                    col(EventLog.entity_id) == application_id,
                 )
-                .order_by(EventLog.id)  # type: ignore[arg-type]
+                .order_by(col(EventLog.id))
             )
         )
         .mappings()

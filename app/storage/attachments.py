@@ -2,6 +2,7 @@
 
 from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.storage.tables import Application
 
@@ -14,9 +15,9 @@ async def applications_listing(
     The JSON text narrows the rows in SQL on both databases; the listed hashes decide.
     """
     query = (
-        select(Application.id, Application.attachments)
+        select(col(Application.id), col(Application.attachments))
         .where(
-            Application.municipality_code == municipality_code,
+            col(Application.municipality_code) == municipality_code,
             cast(Application.attachments, String).contains(sha256),
         )
         .order_by(Application.id)

@@ -2,20 +2,22 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, union, update
+from sqlalchemy import MappingResult, Select, Table, bindparam, func, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.audit import CHAINED_COLUMNS, GENESIS_HASH, REJECTED, ChainHead, LogName
+from app.storage.db import dialect_name, table_of
 from app.storage.tables import AccessLog, AuditChainHead, EventLog, Municipality
 
 TABLES: dict[LogName, Table] = {
-    LogName.EVENT: EventLog.__table__,  # type: ignore[dict-item]
-    LogName.ACCESS: AccessLog.__table__,  # type: ignore[dict-item]
+    LogName.EVENT: table_of(EventLog),
+    LogName.ACCESS: table_of(AccessLog),
 }
-HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
+HEAD: Table = table_of(AuditChainHead)
 
 
 def _columns(log: LogName) -> list[Any]:
@@ -54,7 +56,7 @@ async def lock_head(
     )
     row = (await session.execute(locked)).first()
     if row is None:
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
         await session.execute(
             insert(HEAD)
             .values(
@@ -70,6 +72,11 @@ async def lock_head(
     return ChainHead(int(row.last_seq), str(row.last_hash), int(row.unkeyed_upto))
 
 
+def _by_name(rows: MappingResult) -> list[Mapping[str, Any]]:
+    """The rows as mappings by column name (SQLAlchemy types their keys more widely)."""
+    return cast(list[Mapping[str, Any]], list(rows))
+
+
 async def unsealed_rows(
     session: AsyncSession, log: LogName, municipality_code: str, limit: int
 ) -> list[Mapping[str, Any]]:
@@ -81,7 +88,7 @@ async def unsealed_rows(
         .order_by(table.c.id)
         .limit(limit)
     )
-    return list((await session.execute(statement)).mappings())
+    return _by_name((await session.execute(statement)).mappings())
 
 
 async def reject(session: AsyncSession, log: LogName, row_ids: Sequence[int]) -> None:
@@ -164,7 +171,8 @@ async def sealed_rows(
     upto: int | None,
     limit: int,
 ) -> list[Mapping[str, Any]]:
-    """The next sealed rows in chain order after ``after`` (a keyset page, read by the chain index)."""
+    """The next sealed rows in chain order after ``after`` (a keyset page, read by the chain
+    index)."""
     table = TABLES[log]
     statement = select(*_columns(log)).where(
         table.c.municipality_code == municipality_code, table.c.chain_seq > after
@@ -172,7 +180,7 @@ async def sealed_rows(
     if upto is not None:
         statement = statement.where(table.c.chain_seq <= upto)
     statement = statement.order_by(table.c.chain_seq).limit(limit)
-    return list((await session.execute(statement)).mappings())
+    return _by_name((await session.execute(statement)).mappings())
 
 
 async def first_beyond_head(
@@ -211,7 +219,7 @@ async def count_unsealed(session: AsyncSession, log: LogName, municipality_code:
 
 async def chain_municipalities(session: AsyncSession, municipality_code: str | None) -> list[str]:
     """Every municipality that has (or should have) chains: registered ones and those with heads."""
-    registered = select(Municipality.code.label("code"))  # type: ignore[attr-defined]
+    registered: Select[str] = select(col(Municipality.code).label("code"))
     headed = select(HEAD.c.municipality_code.label("code"))
     codes = sorted((await session.execute(union(registered, headed))).scalars())
     return [c for c in codes if municipality_code is None or c == municipality_code]

@@ -4,11 +4,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
 from app.domain.batches import BatchState
+from app.storage.db import AnyRow, rows_matched, table_of
 from app.storage.tables import (
     ApiToken,
     Application,
@@ -41,9 +43,9 @@ async def verification_to_city(session: AsyncSession, application_id: str) -> No
     await session.execute(
         update(Task)
         .where(
-            Task.application_id == application_id,
-            Task.status == TaskStatus.OPEN,
-            Task.kind.in_([TaskKind.VERIFY, TaskKind.SETTLE]),  # type: ignore[attr-defined]
+            col(Task.application_id) == application_id,
+            col(Task.status) == TaskStatus.OPEN,
+            col(Task.kind).in_([TaskKind.VERIFY, TaskKind.SETTLE]),
         )
         .values(city_only=True)
     )
@@ -53,7 +55,8 @@ async def find_contract(
     session: AsyncSession, contract_id: str, municipality_code: str, *, lock: bool = False
 ) -> VendorContract | None:
     statement = select(VendorContract).where(
-        VendorContract.id == contract_id, VendorContract.municipality_code == municipality_code
+        col(VendorContract.id) == contract_id,
+        col(VendorContract.municipality_code) == municipality_code,
     )
     if lock:
         statement = statement.with_for_update()
@@ -63,15 +66,17 @@ async def find_contract(
 async def list_contracts(
     session: AsyncSession, municipality_code: str | None = None
 ) -> list[VendorContract]:
-    statement = select(VendorContract).order_by(VendorContract.created_at, VendorContract.id)
+    statement = select(VendorContract).order_by(
+        col(VendorContract.created_at), col(VendorContract.id)
+    )
     if municipality_code is not None:
-        statement = statement.where(VendorContract.municipality_code == municipality_code)
+        statement = statement.where(col(VendorContract.municipality_code) == municipality_code)
     return list((await session.execute(statement)).scalars())
 
 
 async def token_contract(session: AsyncSession, token_id: str) -> str | None:
     return (
-        await session.execute(select(ApiToken.contract_id).where(ApiToken.id == token_id))
+        await session.execute(select(col(ApiToken.contract_id)).where(col(ApiToken.id) == token_id))
     ).scalar()
 
 
@@ -83,53 +88,54 @@ async def eligible_entries(
     procedure: str,
     after: tuple[int, str] | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[AnyRow]:
     """The next open entry tasks of the central queue, most urgent first, with their forms.
 
     Protected persons (支援措置) are never candidates. On PostgreSQL the tasks are locked with
     SKIP LOCKED, so an operator's claim and a sealing never take the same task.
     """
-    conditions = [
-        Task.municipality_code == municipality_code,
-        Task.kind == TaskKind.ENTRY,
-        Task.status == TaskStatus.OPEN,
-        Task.queue == CENTRAL,
-        Task.procedure == procedure,
-        Task.city_only.is_(False),  # type: ignore[attr-defined]
-        Application.is_protected.is_(False),  # type: ignore[attr-defined]
+    conditions: list[ColumnElement[bool]] = [
+        col(Task.municipality_code) == municipality_code,
+        col(Task.kind) == TaskKind.ENTRY,
+        col(Task.status) == TaskStatus.OPEN,
+        col(Task.queue) == CENTRAL,
+        col(Task.procedure) == procedure,
+        col(Task.city_only).is_(False),
+        col(Application.is_protected).is_(False),
         ~exists().where(
-            VendorHoldback.contract_id == contract_id, VendorHoldback.task_id == Task.id
+            col(VendorHoldback.contract_id) == contract_id,
+            col(VendorHoldback.task_id) == col(Task.id),
         ),
     ]
     if after is not None:
-        conditions.append(tuple_(Task.urgency, Task.id) > tuple_(*after))
+        conditions.append(tuple_(col(Task.urgency), col(Task.id)) > tuple_(*after))
     statement = (
         select(
-            Task.id,
-            Task.urgency,
-            Application.id,
-            Application.values,
-            Application.applicant,
-            Application.ocr,
-            Application.due_on,
+            col(Task.id),
+            col(Task.urgency),
+            col(Application.id),
+            col(Application.values),
+            col(Application.applicant),
+            col(Application.ocr),
+            col(Application.due_on),
         )
-        .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+        .join(Application, col(Application.id) == col(Task.application_id))
         .where(*conditions)
-        .order_by(Task.urgency, Task.id)
+        .order_by(col(Task.urgency), col(Task.id))
         .limit(limit)
-        .with_for_update(of=Task, skip_locked=True)  # type: ignore[arg-type]
+        .with_for_update(of=Task, skip_locked=True)
     )
     return (await session.execute(statement)).all()
 
 
 async def add_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(VendorBatchItem.__table__), rows)  # type: ignore[arg-type]
+        await session.execute(insert(table_of(VendorBatchItem)), rows)
 
 
 async def add_holdbacks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(VendorHoldback.__table__), rows)  # type: ignore[arg-type]
+        await session.execute(insert(table_of(VendorHoldback)), rows)
 
 
 async def move_to_batch(session: AsyncSession, batch_id: str, after_seq: int) -> int:
@@ -138,16 +144,18 @@ async def move_to_batch(session: AsyncSession, batch_id: str, after_seq: int) ->
     They stay open: the vendor's result finishes them. (A subquery, not a long IN list: one
     plan whatever the chunk size.)
     """
-    items = select(VendorBatchItem.task_id).where(
-        VendorBatchItem.batch_id == batch_id, VendorBatchItem.seq > after_seq
+    items = select(col(VendorBatchItem.task_id)).where(
+        col(VendorBatchItem.batch_id) == batch_id, col(VendorBatchItem.seq) > after_seq
     )
     result = await session.execute(
         update(Task)
-        .where(Task.id.in_(items), Task.status == TaskStatus.OPEN, Task.queue == CENTRAL)  # type: ignore[attr-defined]
+        .where(
+            col(Task.id).in_(items), col(Task.status) == TaskStatus.OPEN, col(Task.queue) == CENTRAL
+        )
         .values(queue=BATCH_QUEUE, batch_id=batch_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rows_matched(result)
 
 
 async def return_unanswered(session: AsyncSession, batch_id: str) -> int:
@@ -155,17 +163,19 @@ async def return_unanswered(session: AsyncSession, batch_id: str) -> int:
     result = await session.execute(
         update(Task)
         .where(
-            Task.id.in_(
-                select(VendorBatchItem.task_id).where(VendorBatchItem.batch_id == batch_id)
-            ),  # type: ignore[attr-defined]
-            Task.batch_id == batch_id,
-            Task.queue == BATCH_QUEUE,
-            Task.status == TaskStatus.OPEN,
+            col(Task.id).in_(
+                select(col(VendorBatchItem.task_id)).where(
+                    col(VendorBatchItem.batch_id) == batch_id
+                )
+            ),
+            col(Task.batch_id) == batch_id,
+            col(Task.queue) == BATCH_QUEUE,
+            col(Task.status) == TaskStatus.OPEN,
         )
         .values(queue=CENTRAL, batch_id=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rows_matched(result)
 
 
 async def payloads_after(
@@ -173,9 +183,9 @@ async def payloads_after(
 ) -> list[tuple[int, str]]:
     """(seq, frozen JSON line) of the next items, in sealing order: one keyset page."""
     rows = await session.execute(
-        select(VendorBatchItem.seq, VendorBatchItem.payload)
-        .where(VendorBatchItem.batch_id == batch_id, VendorBatchItem.seq > after_seq)
-        .order_by(VendorBatchItem.seq)  # type: ignore[arg-type]
+        select(col(VendorBatchItem.seq), col(VendorBatchItem.payload))
+        .where(col(VendorBatchItem.batch_id) == batch_id, col(VendorBatchItem.seq) > after_seq)
+        .order_by(col(VendorBatchItem.seq))
         .limit(limit)
     )
     return [(seq, payload) for seq, payload in rows.all()]
@@ -190,10 +200,10 @@ async def find_batch(
     lock: bool = False,
 ) -> VendorBatch | None:
     statement = select(VendorBatch).where(
-        VendorBatch.id == batch_id, VendorBatch.municipality_code == municipality_code
+        col(VendorBatch.id) == batch_id, col(VendorBatch.municipality_code) == municipality_code
     )
     if contract_id is not None:
-        statement = statement.where(VendorBatch.contract_id == contract_id)
+        statement = statement.where(col(VendorBatch.contract_id) == contract_id)
     if lock:
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalars().first()
@@ -210,29 +220,33 @@ async def list_batches(
     limit: int,
 ) -> list[VendorBatch]:
     """Batches oldest first; a leased batch whose lease ran out counts as ready."""
-    conditions: list[Any] = [VendorBatch.municipality_code == municipality_code]
+    conditions: list[ColumnElement[bool]] = [
+        col(VendorBatch.municipality_code) == municipality_code
+    ]
     if contract_id is not None:
-        conditions.append(VendorBatch.contract_id == contract_id)
+        conditions.append(col(VendorBatch.contract_id) == contract_id)
     if states is not None:
-        live = VendorBatch.lease_expires_at > now  # type: ignore[operator]
-        wanted = [VendorBatch.state.in_([s for s in states if s is not BatchState.LEASED])]  # type: ignore[attr-defined]
+        live = col(VendorBatch.lease_expires_at) > now
+        wanted: list[ColumnElement[bool]] = [
+            col(VendorBatch.state).in_([s for s in states if s is not BatchState.LEASED])
+        ]
         if BatchState.LEASED in states:
-            wanted.append(and_(VendorBatch.state == BatchState.LEASED, live))
+            wanted.append(and_(col(VendorBatch.state) == BatchState.LEASED, live))
         if BatchState.READY in states:
-            wanted.append(and_(VendorBatch.state == BatchState.LEASED, ~live))
+            wanted.append(and_(col(VendorBatch.state) == BatchState.LEASED, ~live))
         conditions.append(or_(*wanted))
     if after is not None:
         sealed_at, batch_id = after
         conditions.append(
             or_(
-                VendorBatch.sealed_at > sealed_at,  # type: ignore[operator]
-                and_(VendorBatch.sealed_at == sealed_at, VendorBatch.id > batch_id),
+                col(VendorBatch.sealed_at) > sealed_at,
+                and_(col(VendorBatch.sealed_at) == sealed_at, col(VendorBatch.id) > batch_id),
             )
-        )  # type: ignore[operator]
+        )
     rows = await session.execute(
         select(VendorBatch)
         .where(*conditions)
-        .order_by(VendorBatch.sealed_at, VendorBatch.id)
+        .order_by(col(VendorBatch.sealed_at), col(VendorBatch.id))
         .limit(limit)
     )
     return list(rows.scalars())
@@ -243,7 +257,8 @@ async def find_item(session: AsyncSession, batch_id: str, task_id: str) -> Vendo
         (
             await session.execute(
                 select(VendorBatchItem).where(
-                    VendorBatchItem.batch_id == batch_id, VendorBatchItem.task_id == task_id
+                    col(VendorBatchItem.batch_id) == batch_id,
+                    col(VendorBatchItem.task_id) == task_id,
                 )
             )
         )
@@ -258,9 +273,9 @@ async def list_holdbacks(
     """Work held back from this contract that still waits in the internal queue."""
     rows = await session.execute(
         select(VendorHoldback)
-        .join(Task, Task.id == VendorHoldback.task_id)  # type: ignore[arg-type]
-        .where(VendorHoldback.contract_id == contract_id, Task.status == TaskStatus.OPEN)
-        .order_by(VendorHoldback.created_at, VendorHoldback.task_id)
+        .join(Task, col(Task.id) == col(VendorHoldback.task_id))
+        .where(col(VendorHoldback.contract_id) == contract_id, col(Task.status) == TaskStatus.OPEN)
+        .order_by(col(VendorHoldback.created_at), col(VendorHoldback.task_id))
         .limit(limit)
     )
     return list(rows.scalars())

@@ -4,12 +4,14 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.applications import ApplicationStatus
 from app.domain.prompts import KnownClaim, Mover
+from app.storage.db import table_of
 from app.storage.tables import Application
 
-_VALUES = Application.__table__.c["values"]  # type: ignore[attr-defined]
+_VALUES = table_of(Application).c["values"]
 _NAME = _VALUES["claimant_name"].as_string()
 _BORN = _VALUES[("claimant_birth_date", "iso")].as_string()
 _NUMBER = _VALUES["claimant_my_number"].as_string()
@@ -30,13 +32,13 @@ async def approved_claims_of(
     if not matches or not procedures:
         return []
     rows = await session.execute(
-        select(Application.id, Application.procedure, _NAME, _BORN, _NUMBER)
+        select(col(Application.id), col(Application.procedure), _NAME, _BORN, _NUMBER)
         .where(
-            Application.municipality_code == municipality_code,
-            Application.procedure.in_(procedures),  # type: ignore[attr-defined]
-            Application.status == ApplicationStatus.APPROVED,
+            col(Application.municipality_code) == municipality_code,
+            col(Application.procedure).in_(procedures),
+            col(Application.status) == ApplicationStatus.APPROVED,
             or_(*matches),
         )
-        .order_by(Application.decided_at, Application.id)  # type: ignore[arg-type]
+        .order_by(col(Application.decided_at), col(Application.id))
     )
     return [KnownClaim(row[0], row[1], row[2], row[3], row[4]) for row in rows]

@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.applications import IN_CORE_FEED
 from app.storage.tables import Application
@@ -15,13 +16,13 @@ async def list_after(
             await session.execute(
                 select(Application)
                 .where(
-                    Application.municipality_code == municipality_code,
-                    Application.core_seq > after,  # type: ignore[operator]
+                    col(Application.municipality_code) == municipality_code,
+                    col(Application.core_seq) > after,
                     # Reopened for correction: out of the feed until approved again.
-                    Application.status.in_(IN_CORE_FEED),
-                )  # type: ignore[attr-defined]
-                .order_by(Application.core_seq)
-                .limit(limit)  # type: ignore[arg-type]
+                    col(Application.status).in_(IN_CORE_FEED),
+                )
+                .order_by(col(Application.core_seq))
+                .limit(limit)
             )
         ).scalars()
     )

@@ -5,7 +5,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, MetaData, TextClause, event, text
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    MetaData,
+    Result,
+    Row,
+    Table,
+    TextClause,
+    event,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -28,6 +38,30 @@ metadata: MetaData = SQLModel.metadata
 # What the layers above hold a database session and its factory as (they import no sqlalchemy).
 Session = AsyncSession
 Sessionmaker = async_sessionmaker[AsyncSession]
+
+# A row, and a result, of any number of columns of any types.
+AnyRow = Row[*tuple[Any, ...]]
+AnyResult = Result[*tuple[Any, ...]]
+
+
+def rows_matched(result: AnyResult) -> int:
+    """How many rows an UPDATE or DELETE matched: its cursor's row count."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount or 0
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """The database ``session`` talks to: "postgresql" or "sqlite"."""
+    bind = session.bind
+    assert bind is not None, "sessions come from the sessionmaker, bound to its engine"
+    return bind.dialect.name
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model (SQLModel does not declare ``__table__``)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,7 +156,7 @@ async def read_only(session: AsyncSession) -> None:
 
     SQLite: a deferred transaction, which takes no write lock (kiosks and counters never wait
     for it). PostgreSQL: a read-only transaction. Call before the session's first statement."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.connection(execution_options={"postgresql_readonly": True})
     else:
         await session.connection(execution_options={_READ_ONLY: True})
@@ -135,7 +169,7 @@ async def read_one_moment(session: AsyncSession) -> None:
     the newest commits). SQLite: a deferred transaction, which in WAL mode reads one snapshot
     from its first statement to its end without taking the write lock (kiosks and counters
     commit meanwhile; this transaction does not see them)."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.connection(
             execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
         )

@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.storage.tables import ApiToken, Municipality, Office
 
@@ -9,8 +10,8 @@ from app.storage.tables import ApiToken, Municipality, Office
 async def list_offices(session: AsyncSession, municipality_code: str) -> list[Office]:
     rows = await session.execute(
         select(Office)
-        .where(Office.municipality_code == municipality_code)
-        .order_by(Office.created_at)
+        .where(col(Office.municipality_code) == municipality_code)
+        .order_by(col(Office.created_at))
     )
     return list(rows.scalars())
 
@@ -18,8 +19,8 @@ async def list_offices(session: AsyncSession, municipality_code: str) -> list[Of
 async def list_tokens(session: AsyncSession, municipality_code: str) -> list[ApiToken]:
     rows = await session.execute(
         select(ApiToken)
-        .where(ApiToken.municipality_code == municipality_code)
-        .order_by(ApiToken.created_at)
+        .where(col(ApiToken.municipality_code) == municipality_code)
+        .order_by(col(ApiToken.created_at))
     )
     return list(rows.scalars())
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.storage.tables import IdempotencyRecord
 
@@ -14,7 +15,7 @@ async def find_record(session: AsyncSession, token_id: str, key: str) -> Idempot
         (
             await session.execute(
                 select(IdempotencyRecord).where(
-                    IdempotencyRecord.token_id == token_id, IdempotencyRecord.key == key
+                    col(IdempotencyRecord.token_id) == token_id, col(IdempotencyRecord.key) == key
                 )
             )
         )

@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.storage.tables import Application, EventLog, Task, Ticket
 
@@ -18,10 +19,10 @@ async def contents_by_reference(
     """external_ref → (application id, its ``keys`` columns), for refs this sender already sent."""
     columns = [getattr(Application, key) for key in keys]
     rows = await session.execute(
-        select(Application.external_ref, Application.id, *columns).where(
-            Application.municipality_code == municipality_code,
-            Application.sender_id == sender_id,
-            Application.external_ref.in_(refs),  # type: ignore[union-attr]
+        select(col(Application.external_ref), col(Application.id), *columns).where(
+            col(Application.municipality_code) == municipality_code,
+            col(Application.sender_id) == sender_id,
+            col(Application.external_ref).in_(refs),
         )
     )
     return {
@@ -38,9 +39,9 @@ async def find_by_reference(
         (
             await session.execute(
                 select(Application).where(
-                    Application.municipality_code == municipality_code,
-                    Application.sender_id == sender_id,
-                    Application.external_ref == external_ref,
+                    col(Application.municipality_code) == municipality_code,
+                    col(Application.sender_id) == sender_id,
+                    col(Application.external_ref) == external_ref,
                 )
             )
         )

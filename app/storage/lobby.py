@@ -1,20 +1,21 @@
 """The lobby channel: per-office event sequence and the events' history."""
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from app.storage.db import CteStatement, cte_text
+from app.storage.db import CteStatement, cte_text, dialect_name, rows_matched, table_of
 from app.storage.tables import LobbyChannel, LobbyEvent
 from app.storage.uow import UnitOfWork
 
 NOTIFY_CHANNEL = "madoguchi_lobby"
 
 
-_lobby_channel = cast(Table, LobbyChannel.__table__)  # type: ignore[attr-defined]
-_lobby_event = cast(Table, LobbyEvent.__table__)  # type: ignore[attr-defined]
+_lobby_channel = table_of(LobbyChannel)
+_lobby_event = table_of(LobbyEvent)
 
 _NEXT_SEQ = (
     update(_lobby_channel)
@@ -37,7 +38,8 @@ _EVENT_INSERT = insert(_lobby_event)
 EVENT_INSERT_NOTIFY = CteStatement(
     ctes=(
         "stored AS (INSERT INTO lobby_event (office_id, seq, municipality_code, type, at, data) "
-        "VALUES (:ev_office_id, :ev_seq, :ev_municipality_code, :ev_type, :ev_at, :ev_data) RETURNING seq)",
+        "VALUES (:ev_office_id, :ev_seq, :ev_municipality_code, :ev_type, :ev_at, :ev_data) "
+        "RETURNING seq)",
     ),
     final=f"SELECT pg_notify('{NOTIFY_CHANNEL}', :ev_payload) FROM stored",
     binds=tuple(
@@ -77,7 +79,7 @@ def notify_params(row: dict[str, Any]) -> dict[str, Any]:
 async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
     """Store an ``event_row`` of a seq taken with ``next_seq``, announced to every process on
     commit (PostgreSQL)."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(cte_text(EVENT_INSERT_NOTIFY), notify_params(row))
     else:
         await session.execute(_EVENT_INSERT, row)
@@ -156,19 +158,19 @@ async def list_events_after(
 ) -> list[LobbyEvent]:
     statement = (
         select(LobbyEvent)
-        .where(LobbyEvent.office_id == office_id, LobbyEvent.seq > after_seq)  # type: ignore[arg-type]
-        .order_by(LobbyEvent.seq)  # type: ignore[arg-type]
+        .where(col(LobbyEvent.office_id) == office_id, col(LobbyEvent.seq) > after_seq)
+        .order_by(col(LobbyEvent.seq))
         .limit(limit)
     )
     if up_to is not None:
-        statement = statement.where(LobbyEvent.seq <= up_to)  # type: ignore[arg-type]
+        statement = statement.where(col(LobbyEvent.seq) <= up_to)
     return list((await session.execute(statement)).scalars())
 
 
 async def channel_seqs(session: AsyncSession, office_ids: list[str]) -> dict[str, int]:
     rows = await session.execute(
-        select(LobbyChannel.office_id, LobbyChannel.seq).where(
-            LobbyChannel.office_id.in_(office_ids)  # type: ignore[attr-defined]
+        select(col(LobbyChannel.office_id), col(LobbyChannel.seq)).where(
+            col(LobbyChannel.office_id).in_(office_ids)
         )
     )
     return {office_id: int(seq) for office_id, seq in rows}
@@ -178,21 +180,21 @@ async def prune_events(session: AsyncSession, *, keep: int) -> int:
     """Drop history older than the last ``keep`` events of each office; returns rows removed."""
     removed = 0
     for office_id, seq in (
-        await session.execute(select(LobbyChannel.office_id, LobbyChannel.seq))
+        await session.execute(select(col(LobbyChannel.office_id), col(LobbyChannel.seq)))
     ).all():
         result = await session.execute(
             delete(LobbyEvent).where(
-                LobbyEvent.office_id == office_id,
-                LobbyEvent.seq <= seq - keep,  # type: ignore[arg-type]
+                col(LobbyEvent.office_id) == office_id,
+                col(LobbyEvent.seq) <= seq - keep,
             )
         )
-        removed += result.rowcount or 0
+        removed += rows_matched(result)
     return removed
 
 
 async def oldest_seq(session: AsyncSession, office_id: str) -> int | None:
     return (
         await session.execute(
-            select(func.min(LobbyEvent.seq)).where(LobbyEvent.office_id == office_id)  # type: ignore[arg-type]
+            select(func.min(LobbyEvent.seq)).where(col(LobbyEvent.office_id) == office_id)
         )
     ).scalar_one_or_none()

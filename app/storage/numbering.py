@@ -3,18 +3,19 @@
 import functools
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, text
+from sqlalchemy import and_, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.tickets import NUMBER_DIGITS, NUMBER_SEPARATOR, format_number
-from app.storage.db import CteStatement
+from app.storage.db import CteStatement, dialect_name, table_of
 from app.storage.tables import Office, Ticket, TicketCategory, TicketSequence
 from app.storage.uow import UnitOfWork
 
-_ticket = cast(Table, Ticket.__table__)  # type: ignore[attr-defined]
+_ticket = table_of(Ticket)
 
 
 _OFFICE_AND_CATEGORY = (
@@ -22,13 +23,13 @@ _OFFICE_AND_CATEGORY = (
     .outerjoin(
         TicketCategory,
         and_(
-            TicketCategory.id == bindparam("category_id"),  # type: ignore[arg-type]
-            TicketCategory.office_id == Office.id,  # type: ignore[arg-type]
+            col(TicketCategory.id) == bindparam("category_id"),
+            col(TicketCategory.office_id) == col(Office.id),
         ),
     )
     .where(
-        Office.id == bindparam("office_id"),  # type: ignore[arg-type]
-        Office.municipality_code == bindparam("municipality_code"),  # type: ignore[arg-type]
+        col(Office.id) == bindparam("office_id"),
+        col(Office.municipality_code) == bindparam("municipality_code"),
     )
 )
 
@@ -36,7 +37,8 @@ _OFFICE_AND_CATEGORY = (
 async def find_office_and_category(
     session: AsyncSession, office_id: str, category_id: str, municipality_code: str
 ) -> tuple[Office, TicketCategory | None] | None:
-    """The office (None if another municipality's) and the category, if it is one of the office's."""
+    """The office (None if another municipality's) and the category, if it is one of the
+    office's."""
     row = (
         await session.execute(
             _OFFICE_AND_CATEGORY,
@@ -86,7 +88,7 @@ async def office_and_category(
         "category_id": category_id,
         "municipality_code": municipality_code,
     }
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         row = (await session.execute(_OFFICE_CATEGORY_PG, params)).first()
         return None if row is None else OfficeCategory(*row[:5])
     found = await find_office_and_category(session, office_id, category_id, municipality_code)
@@ -115,15 +117,18 @@ _NUMBER_SQL = (
 _ISSUE_COLUMNS = [c.name for c in _ticket.c if c.name not in ("sequence", "number")]
 ISSUE_TAKING_SEQ = CteStatement(
     ctes=(
-        "drawn AS (INSERT INTO ticket_sequence (category_id, business_day, municipality_code, last_value) "
+        "drawn AS (INSERT INTO ticket_sequence "
+        "(category_id, business_day, municipality_code, last_value) "
         "VALUES (:t_category_id, :t_business_day, :t_municipality_code, 1) "
-        "ON CONFLICT (category_id, business_day) DO UPDATE SET last_value = ticket_sequence.last_value + 1 "
+        "ON CONFLICT (category_id, business_day) "
+        "DO UPDATE SET last_value = ticket_sequence.last_value + 1 "
         "RETURNING last_value)",
         f"new_ticket AS (INSERT INTO ticket ({', '.join(_ISSUE_COLUMNS)}, sequence, number) "
         f"SELECT {', '.join(':t_' + c for c in _ISSUE_COLUMNS)}, last_value, {_NUMBER_SQL} "
         "FROM drawn RETURNING sequence, number)",
     ),
-    final="UPDATE lobby_channel SET seq = seq + 1, updated_at = :t_issued_at WHERE office_id = :t_office_id "
+    final="UPDATE lobby_channel SET seq = seq + 1, updated_at = :t_issued_at "
+    "WHERE office_id = :t_office_id "
     "RETURNING seq, (SELECT sequence FROM new_ticket), (SELECT number FROM new_ticket)",
     binds=tuple(
         bindparam("t_" + c.name, type_=c.type) for c in _ticket.c if c.name in _ISSUE_COLUMNS
@@ -141,7 +146,8 @@ _ISSUE_DEFAULTS = {
 
 
 def issue_params(values: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """``ISSUE_TAKING_SEQ``'s parameters: the new ticket's columns but its number, and the prefix."""
+    """``ISSUE_TAKING_SEQ``'s parameters: the new ticket's columns but its number, and the
+    prefix."""
     params = dict(_ISSUE_DEFAULTS)
     params.update({"t_" + key: value for key, value in values.items()})
     params["t_prefix"] = prefix
@@ -191,7 +197,7 @@ def _sequence_upsert(dialect: str) -> Any:
     return statement.on_conflict_do_update(
         index_elements=["category_id", "business_day"],
         set_={"last_value": TicketSequence.last_value + 1},
-    ).returning(TicketSequence.last_value)  # type: ignore[call-overload]
+    ).returning(col(TicketSequence.last_value))
 
 
 async def allocate_sequence(
@@ -199,7 +205,7 @@ async def allocate_sequence(
 ) -> int:
     """The next number of a category's day, in one atomic statement (row-locked upsert)."""
     result = await session.execute(
-        _sequence_upsert(session.bind.dialect.name),
+        _sequence_upsert(dialect_name(session)),
         {
             "category_id": category_id,
             "business_day": business_day,

@@ -1,13 +1,14 @@
 """The operations team's reads: schema revision and the queue figures of every municipality."""
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Row, case, func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.domain.applications import TaskStatus
 from app.domain.tickets import TicketStatus
+from app.storage.db import AnyRow
 from app.storage.migrations import current_revision
 from app.storage.tables import Application, Task, Ticket, TicketCategory
 
@@ -21,27 +22,27 @@ async def database_revision(engine: AsyncEngine) -> str | None:
 
 async def queue_figures(
     sessionmaker: async_sessionmaker[AsyncSession], today: date
-) -> tuple[list[Row[Any]], list[Row[Any]]]:
+) -> tuple[list[AnyRow], list[AnyRow]]:
     """Open tasks per (municipality, procedure, kind) and waiting tickets per (municipality,
     office, category prefix): count, leased, oldest, due today, overdue; count, oldest."""
-    open_or_leased = Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED])  # type: ignore[attr-defined]
-    overdue = case((Application.due_on < today, 1), else_=0)  # type: ignore[operator]
-    of_task = Application.id == Task.application_id
-    of_category = TicketCategory.id == Ticket.category_id
+    open_or_leased = col(Task.status).in_([TaskStatus.OPEN, TaskStatus.LEASED])
+    overdue = case((col(Application.due_on) < today, 1), else_=0)
+    of_task = col(Application.id) == col(Task.application_id)
+    of_category = col(TicketCategory.id) == col(Ticket.category_id)
     async with sessionmaker() as session:
         tasks = (
             await session.execute(
                 select(
-                    Task.municipality_code,
-                    Task.procedure,
-                    Task.kind,
+                    col(Task.municipality_code),
+                    col(Task.procedure),
+                    col(Task.kind),
                     func.count(),
-                    func.sum(case((Task.status == TaskStatus.LEASED, 1), else_=0)),
-                    func.min(Task.created_at),
-                    func.sum(case((Application.due_on == today, 1), else_=0)),
+                    func.sum(case((col(Task.status) == TaskStatus.LEASED, 1), else_=0)),
+                    func.min(col(Task.created_at)),
+                    func.sum(case((col(Application.due_on) == today, 1), else_=0)),
                     func.sum(overdue),
                 )
-                .join(Application, of_task)  # type: ignore[arg-type]
+                .join(Application, of_task)
                 .where(open_or_leased)
                 .group_by(Task.municipality_code, Task.procedure, Task.kind)
             )
@@ -49,14 +50,16 @@ async def queue_figures(
         tickets = (
             await session.execute(
                 select(
-                    Ticket.municipality_code,
-                    Ticket.office_id,
-                    TicketCategory.prefix,
+                    col(Ticket.municipality_code),
+                    col(Ticket.office_id),
+                    col(TicketCategory.prefix),
                     func.count(),
-                    func.min(Ticket.queued_at),
+                    func.min(col(Ticket.queued_at)),
                 )
-                .join(TicketCategory, of_category)  # type: ignore[arg-type]
-                .where(Ticket.status == TicketStatus.WAITING, Ticket.business_day == today)
+                .join(TicketCategory, of_category)
+                .where(
+                    col(Ticket.status) == TicketStatus.WAITING, col(Ticket.business_day) == today
+                )
                 .group_by(Ticket.municipality_code, Ticket.office_id, TicketCategory.prefix)
             )
         ).all()

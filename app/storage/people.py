@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.storage.tables import EventLog, Staff, StaffSession
 
@@ -12,7 +13,7 @@ async def staff_by_number(
     session: AsyncSession, municipality_code: str, staff_id: str, *, lock: bool = False
 ) -> Staff | None:
     query = select(Staff).where(
-        Staff.municipality_code == municipality_code, Staff.staff_id == staff_id
+        col(Staff.municipality_code) == municipality_code, col(Staff.staff_id) == staff_id
     )
     if lock:
         query = query.with_for_update()
@@ -21,14 +22,16 @@ async def staff_by_number(
 
 async def staff_by_sso_subject(session: AsyncSession, subject: str) -> Staff | None:
     return (
-        (await session.execute(select(Staff).where(Staff.sso_subject == subject))).scalars().first()
+        (await session.execute(select(Staff).where(col(Staff.sso_subject) == subject)))
+        .scalars()
+        .first()
     )
 
 
 async def revoke_sessions(session: AsyncSession, person_id: str, at: datetime) -> None:
     await session.execute(
         update(StaffSession)
-        .where(StaffSession.staff_id == person_id, StaffSession.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(StaffSession.staff_id) == person_id, col(StaffSession.revoked_at).is_(None))
         .values(revoked_at=at)
     )
 
@@ -39,8 +42,8 @@ async def session_with_person(
     row = (
         await session.execute(
             select(StaffSession, Staff)
-            .join(Staff, Staff.id == StaffSession.staff_id)  # type: ignore[arg-type]
-            .where(StaffSession.session_hash == session_hash)
+            .join(Staff, col(Staff.id) == col(StaffSession.staff_id))
+            .where(col(StaffSession.session_hash) == session_hash)
         )
     ).first()
     return None if row is None else (row[0], row[1])
@@ -51,14 +54,12 @@ async def login_failures(
 ) -> list[EventLog]:
     """Failed sign-ins of a municipality, newest first."""
     query = select(EventLog).where(
-        EventLog.municipality_code == municipality_code,
-        EventLog.entity == "staff",
-        EventLog.action == "login_failed",
+        col(EventLog.municipality_code) == municipality_code,
+        col(EventLog.entity) == "staff",
+        col(EventLog.action) == "login_failed",
     )
     if since is not None:
-        query = query.where(EventLog.at >= since)  # type: ignore[operator]
+        query = query.where(col(EventLog.at) >= since)
     return list(
-        (
-            await session.execute(query.order_by(EventLog.id.desc()).limit(limit))  # type: ignore[union-attr]
-        ).scalars()
+        (await session.execute(query.order_by(col(EventLog.id).desc()).limit(limit))).scalars()
     )

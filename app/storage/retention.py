@@ -6,16 +6,17 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.storage.tables import Application, EventLog, Task, VendorBatchItem
 
 
 def _purged_ids(municipality_code: str | None, action: str) -> Any:
-    query = select(EventLog.entity_id).where(
-        EventLog.entity == "application", EventLog.action == action
+    query = select(col(EventLog.entity_id)).where(
+        col(EventLog.entity) == "application", col(EventLog.action) == action
     )
     if municipality_code is not None:
-        query = query.where(EventLog.municipality_code == municipality_code)
+        query = query.where(col(EventLog.municipality_code) == municipality_code)
     return query
 
 
@@ -34,28 +35,26 @@ async def unpurged_page(
     query = (
         select(Application)
         .where(
-            Application.status.in_(list(statuses)),  # type: ignore[attr-defined]
-            Application.received_at <= received_before,
-            Application.id > after,
-            Application.id.not_in(  # type: ignore[attr-defined]
-                _purged_ids(municipality_code, purge_action)
-            ),
+            col(Application.status).in_(list(statuses)),
+            col(Application.received_at) <= received_before,
+            col(Application.id) > after,
+            col(Application.id).not_in(_purged_ids(municipality_code, purge_action)),
         )
-        .order_by(Application.id)  # type: ignore[arg-type]
+        .order_by(Application.id)
         .limit(limit)
     )
     if municipality_code is not None:
-        query = query.where(Application.municipality_code == municipality_code)
+        query = query.where(col(Application.municipality_code) == municipality_code)
     return list((await session.scalars(query)).all())
 
 
 async def has_task_data(session: AsyncSession, application_id: str) -> bool:
     """Whether a task of the application keeps what was keyed or a note."""
     found = await session.scalar(
-        select(Task.id)
+        select(col(Task.id))
         .where(
-            Task.application_id == application_id,
-            (Task.result.is_not(None)) | (Task.note.is_not(None)),  # type: ignore[union-attr]
+            col(Task.application_id) == application_id,
+            (col(Task.result).is_not(None)) | (col(Task.note).is_not(None)),
         )
         .limit(1)
     )
@@ -65,8 +64,11 @@ async def has_task_data(session: AsyncSession, application_id: str) -> bool:
 async def has_vendor_payload(session: AsyncSession, application_id: str) -> bool:
     """Whether a vendor batch still holds a copy of the application's fields."""
     found = await session.scalar(
-        select(VendorBatchItem.seq)
-        .where(VendorBatchItem.application_id == application_id, VendorBatchItem.payload != "{}")
+        select(col(VendorBatchItem.seq))
+        .where(
+            col(VendorBatchItem.application_id) == application_id,
+            col(VendorBatchItem.payload) != "{}",
+        )
         .limit(1)
     )
     return found is not None
@@ -76,11 +78,11 @@ async def wipe_copies(session: AsyncSession, application_id: str) -> None:
     """Tasks' keyed results and notes, and the vendor's copies, of the application."""
     await session.execute(
         update(Task)
-        .where(Task.application_id == application_id)  # type: ignore[arg-type]
+        .where(col(Task.application_id) == application_id)
         .values(result=None, note=None, household_key="purged")
     )
     await session.execute(
         update(VendorBatchItem)
-        .where(VendorBatchItem.application_id == application_id)  # type: ignore[arg-type]
+        .where(col(VendorBatchItem.application_id) == application_id)
         .values(payload="{}", result=None, result_sha256=None)
     )

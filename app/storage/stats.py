@@ -5,6 +5,7 @@ from typing import NamedTuple
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.applications import TaskStatus
 from app.storage.tables import ApiToken, Application, Staff, Task
@@ -14,7 +15,7 @@ class StepCount(NamedTuple):
     procedure: str
     kind: str
     status: str
-    count: int
+    count: int  # type: ignore[assignment]  # the field shadows tuple.count, on purpose
     oldest: datetime | None
     due_today: int
     overdue: int
@@ -34,18 +35,18 @@ async def active_steps(
     """Open and leased tasks per (procedure, kind, status), with the oldest and the due dates."""
     rows = await session.execute(
         select(
-            Task.procedure,
-            Task.kind,
-            Task.status,
+            col(Task.procedure),
+            col(Task.kind),
+            col(Task.status),
             func.count(),
-            func.min(Task.created_at),
-            func.sum(case((Application.due_on == today, 1), else_=0)),
-            func.sum(case((Application.due_on < today, 1), else_=0)),  # type: ignore[operator]
+            func.min(col(Task.created_at)),
+            func.sum(case((col(Application.due_on) == today, 1), else_=0)),
+            func.sum(case((col(Application.due_on) < today, 1), else_=0)),
         )
-        .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+        .join(Application, col(Application.id) == col(Task.application_id))
         .where(
-            Task.municipality_code == municipality_code,
-            Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
+            col(Task.municipality_code) == municipality_code,
+            col(Task.status).in_([TaskStatus.OPEN, TaskStatus.LEASED]),
         )
         .group_by(Task.procedure, Task.kind, Task.status)
     )
@@ -60,12 +61,12 @@ async def done_per_step(
 ) -> list[tuple[str, str, int]]:
     """(procedure, kind, tasks done since ``since``)."""
     rows = await session.execute(
-        select(Task.procedure, Task.kind, func.count())
+        select(col(Task.procedure), col(Task.kind), func.count())
         .where(
-            Task.municipality_code == municipality_code,
-            Task.status == TaskStatus.DONE,
-            Task.completed_at >= since,
-        )  # type: ignore[operator]
+            col(Task.municipality_code) == municipality_code,
+            col(Task.status) == TaskStatus.DONE,
+            col(Task.completed_at) >= since,
+        )
         .group_by(Task.procedure, Task.kind)
     )
     return [(procedure, kind, count) for procedure, kind, count in rows.all()]
@@ -76,12 +77,12 @@ async def done_per_person(
 ) -> list[tuple[str | None, str, int]]:
     """(who completed them, kind, tasks done since ``since``)."""
     rows = await session.execute(
-        select(Task.completed_by, Task.kind, func.count())
+        select(col(Task.completed_by), col(Task.kind), func.count())
         .where(
-            Task.municipality_code == municipality_code,
-            Task.status == TaskStatus.DONE,
-            Task.completed_at >= since,
-        )  # type: ignore[operator]
+            col(Task.municipality_code) == municipality_code,
+            col(Task.status) == TaskStatus.DONE,
+            col(Task.completed_at) >= since,
+        )
         .group_by(Task.completed_by, Task.kind)
     )
     return [(holder, kind, count) for holder, kind, count in rows.all()]
@@ -89,8 +90,14 @@ async def done_per_person(
 
 async def leased_tasks(session: AsyncSession, municipality_code: str) -> list[HeldTask]:
     rows = await session.execute(
-        select(Task.id, Task.holder_id, Task.kind, Task.procedure, Task.lease_expires_at).where(
-            Task.municipality_code == municipality_code, Task.status == TaskStatus.LEASED
+        select(
+            col(Task.id),
+            col(Task.holder_id),
+            col(Task.kind),
+            col(Task.procedure),
+            col(Task.lease_expires_at),
+        ).where(
+            col(Task.municipality_code) == municipality_code, col(Task.status) == TaskStatus.LEASED
         )
     )
     return [HeldTask(*row) for row in rows.all()]
@@ -106,9 +113,9 @@ async def actor_details(
         row[0]: (row[1], row[2])
         for row in (
             await session.execute(
-                select(ApiToken.id, ApiToken.name, ApiToken.employer).where(
-                    ApiToken.municipality_code == municipality_code, ApiToken.id.in_(ids)
-                )  # type: ignore[attr-defined]
+                select(col(ApiToken.id), col(ApiToken.name), col(ApiToken.employer)).where(
+                    col(ApiToken.municipality_code) == municipality_code, col(ApiToken.id).in_(ids)
+                )
             )
         ).all()
     }
@@ -116,9 +123,9 @@ async def actor_details(
         (row[0], (row[1], row[2]))
         for row in (
             await session.execute(
-                select(Staff.id, Staff.name, Staff.employer).where(
-                    Staff.municipality_code == municipality_code, Staff.id.in_(ids)
-                )  # type: ignore[attr-defined]
+                select(col(Staff.id), col(Staff.name), col(Staff.employer)).where(
+                    col(Staff.municipality_code) == municipality_code, col(Staff.id).in_(ids)
+                )
             )
         ).all()
     )

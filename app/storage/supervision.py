@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.roles import Employer, Role
 from app.storage.tables import AccessLog, ApiToken, Staff
@@ -12,19 +13,19 @@ async def list_operators(
 ) -> tuple[list[Staff], list[ApiToken]]:
     """Active operator people, and unrevoked operator tokens of no person (expired included)."""
     staff_query = select(Staff).where(
-        Staff.municipality_code == municipality_code,
-        Staff.role == Role.OPERATOR,
-        Staff.is_active.is_(True),
-    )  # type: ignore[attr-defined]
+        col(Staff.municipality_code) == municipality_code,
+        col(Staff.role) == Role.OPERATOR,
+        col(Staff.is_active).is_(True),
+    )
     query = select(ApiToken).where(
-        ApiToken.municipality_code == municipality_code,
-        ApiToken.role == Role.OPERATOR,
-        ApiToken.staff_id.is_(None),  # type: ignore[union-attr]
-        ApiToken.revoked_at.is_(None),
-    )  # type: ignore[union-attr]
+        col(ApiToken.municipality_code) == municipality_code,
+        col(ApiToken.role) == Role.OPERATOR,
+        col(ApiToken.staff_id).is_(None),
+        col(ApiToken.revoked_at).is_(None),
+    )
     if vendor_only:
-        staff_query = staff_query.where(Staff.employer == Employer.VENDOR)
-        query = query.where(ApiToken.employer == Employer.VENDOR)
+        staff_query = staff_query.where(col(Staff.employer) == Employer.VENDOR)
+        query = query.where(col(ApiToken.employer) == Employer.VENDOR)
     staff = await session.execute(staff_query)
     rows = await session.execute(query)
     return list(staff.scalars()), list(rows.scalars())
@@ -40,7 +41,11 @@ async def lock_token(session: AsyncSession, token_id: str) -> ApiToken | None:
 
 async def person_token_ids(session: AsyncSession, staff_id: str) -> list[str]:
     return list(
-        (await session.execute(select(ApiToken.id).where(ApiToken.staff_id == staff_id))).scalars()
+        (
+            await session.execute(
+                select(col(ApiToken.id)).where(col(ApiToken.staff_id) == staff_id)
+            )
+        ).scalars()
     )
 
 
@@ -55,19 +60,15 @@ async def access_log_page(
     limit: int,
 ) -> list[AccessLog]:
     """Access-log rows, newest first, older than ``before`` when given."""
-    query = select(AccessLog).where(AccessLog.municipality_code == municipality_code)
+    query = select(AccessLog).where(col(AccessLog.municipality_code) == municipality_code)
     if entity_id:
-        query = query.where(AccessLog.entity_id == entity_id)
+        query = query.where(col(AccessLog.entity_id) == entity_id)
     if actor_id:
-        query = query.where(AccessLog.actor_id == actor_id)
+        query = query.where(col(AccessLog.actor_id) == actor_id)
     if my_number_shown is not None:
-        query = query.where(AccessLog.my_number_shown == my_number_shown)  # type: ignore[arg-type]
+        query = query.where(col(AccessLog.my_number_shown) == my_number_shown)
     if before is not None:
-        query = query.where(AccessLog.id < before)  # type: ignore[operator]
+        query = query.where(col(AccessLog.id) < before)
     return list(
-        (
-            await session.execute(
-                query.order_by(AccessLog.id.desc()).limit(limit)  # type: ignore[union-attr]
-            )
-        ).scalars()
+        (await session.execute(query.order_by(col(AccessLog.id).desc()).limit(limit))).scalars()
     )

@@ -5,7 +5,9 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from app.storage.db import rows_matched
 from app.storage.tables import ApiToken, Counter, CounterCategory, Office, TicketCategory
 
 
@@ -16,7 +18,11 @@ def hash_token(secret: str) -> str:
 
 async def find_active_token(session: AsyncSession, secret: str, now: datetime) -> ApiToken | None:
     token = (
-        (await session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))))
+        (
+            await session.execute(
+                select(ApiToken).where(col(ApiToken.token_hash) == hash_token(secret))
+            )
+        )
         .scalars()
         .first()
     )
@@ -51,7 +57,7 @@ async def find_category(
 async def list_categories(session: AsyncSession, office_id: str) -> list[TicketCategory]:
     rows = await session.execute(
         select(TicketCategory)
-        .where(TicketCategory.office_id == office_id, TicketCategory.is_active.is_(True))  # type: ignore[attr-defined]
+        .where(col(TicketCategory.office_id) == office_id, col(TicketCategory.is_active).is_(True))
         .order_by(TicketCategory.prefix)
     )
     return list(rows.scalars())
@@ -59,14 +65,16 @@ async def list_categories(session: AsyncSession, office_id: str) -> list[TicketC
 
 async def list_counters(session: AsyncSession, office_id: str) -> list[Counter]:
     rows = await session.execute(
-        select(Counter).where(Counter.office_id == office_id).order_by(Counter.label)
+        select(Counter).where(col(Counter.office_id) == office_id).order_by(col(Counter.label))
     )
     return list(rows.scalars())
 
 
 async def counter_category_ids(session: AsyncSession, counter_id: str) -> list[str]:
     rows = await session.execute(
-        select(CounterCategory.category_id).where(CounterCategory.counter_id == counter_id)
+        select(col(CounterCategory.category_id)).where(
+            col(CounterCategory.counter_id) == counter_id
+        )
     )
     return list(rows.scalars())
 
@@ -76,7 +84,7 @@ async def category_by_prefix(
 ) -> TicketCategory | None:
     rows = await session.execute(
         select(TicketCategory).where(
-            TicketCategory.office_id == office_id, TicketCategory.prefix == prefix
+            col(TicketCategory.office_id) == office_id, col(TicketCategory.prefix) == prefix
         )
     )
     return rows.scalars().first()
@@ -84,7 +92,7 @@ async def category_by_prefix(
 
 async def counter_by_label(session: AsyncSession, office_id: str, label: str) -> Counter | None:
     rows = await session.execute(
-        select(Counter).where(Counter.office_id == office_id, Counter.label == label)
+        select(Counter).where(col(Counter.office_id) == office_id, col(Counter.label) == label)
     )
     return rows.scalars().first()
 
@@ -95,7 +103,7 @@ async def replace_counter_categories(
     """The counter serves exactly ``category_ids`` (in order, each once) from now on."""
     for link in (
         await session.execute(
-            select(CounterCategory).where(CounterCategory.counter_id == counter.id)
+            select(CounterCategory).where(col(CounterCategory.counter_id) == counter.id)
         )
     ).scalars():
         await session.delete(link)
@@ -114,8 +122,8 @@ async def first_office(session: AsyncSession, municipality_code: str) -> Office 
     """The municipality's oldest office."""
     rows = await session.execute(
         select(Office)
-        .where(Office.municipality_code == municipality_code)
-        .order_by(Office.created_at)
+        .where(col(Office.municipality_code) == municipality_code)
+        .order_by(col(Office.created_at))
     )
     return rows.scalars().first()
 
@@ -123,7 +131,7 @@ async def first_office(session: AsyncSession, municipality_code: str) -> Office 
 async def all_categories(session: AsyncSession, office_id: str) -> list[TicketCategory]:
     """Every category of the office, active or not."""
     rows = await session.execute(
-        select(TicketCategory).where(TicketCategory.office_id == office_id)
+        select(TicketCategory).where(col(TicketCategory.office_id) == office_id)
     )
     return list(rows.scalars())
 
@@ -135,24 +143,24 @@ async def revoke_token(
     result = await session.execute(
         update(ApiToken)
         .where(
-            ApiToken.id == token_id,
-            ApiToken.municipality_code == municipality_code,
-            ApiToken.revoked_at.is_(None),
-        )  # type: ignore[union-attr]
+            col(ApiToken.id) == token_id,
+            col(ApiToken.municipality_code) == municipality_code,
+            col(ApiToken.revoked_at).is_(None),
+        )
         .values(revoked_at=at)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_matched(result))
 
 
 async def live_token_ids(session: AsyncSession, token_ids: list[str], now: datetime) -> list[str]:
     """The ids among ``token_ids`` of tokens neither revoked nor expired at ``now``."""
     rows = await session.execute(
-        select(ApiToken.id).where(
-            ApiToken.id.in_(token_ids),  # type: ignore[attr-defined]
-            ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+        select(col(ApiToken.id)).where(
+            col(ApiToken.id).in_(token_ids),
+            col(ApiToken.revoked_at).is_(None),
             or_(
-                ApiToken.expires_at.is_(None),  # type: ignore[union-attr]
-                ApiToken.expires_at > now,  # type: ignore[operator]
+                col(ApiToken.expires_at).is_(None),
+                col(ApiToken.expires_at) > now,
             ),
         )
     )

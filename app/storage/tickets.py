@@ -4,9 +4,10 @@ app/storage/numbering.py)."""
 import functools
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
+    ColumnClause,
     CompoundSelect,
     Integer,
     Table,
@@ -21,21 +22,23 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.tickets import TicketStatus
+from app.storage.db import dialect_name, table_of
 from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory
 
 # The lobby's hot statements are built once, with bind parameters: building a statement costs
 # more CPU than running it, and every kiosk press and counter call runs several.
-_ticket = cast(Table, Ticket.__table__)  # type: ignore[attr-defined]
-_category = cast(Table, TicketCategory.__table__)  # type: ignore[attr-defined]
-_counter = cast(Table, Counter.__table__)  # type: ignore[attr-defined]
-_counter_category = cast(Table, CounterCategory.__table__)  # type: ignore[attr-defined]
+_ticket = table_of(Ticket)
+_category = table_of(TicketCategory)
+_counter = table_of(Counter)
+_counter_category = table_of(CounterCategory)
 
 # Status constants inline, not as parameters: a prepared statement's generic plan can then still
 # prove the partial indexes' predicates (ix_ticket_waiting, ix_ticket_done).
-_WAITING = literal_column(f"'{TicketStatus.WAITING.value}'")
-_DONE = literal_column(f"'{TicketStatus.DONE.value}'")
+_WAITING: ColumnClause[str] = literal_column(f"'{TicketStatus.WAITING.value}'")
+_DONE: ColumnClause[str] = literal_column(f"'{TicketStatus.DONE.value}'")
 
 # The order counters call waiting tickets in: priority tickets first, then the longest waiting
 # (queued_at; the id breaks ties). The claim and the waiting list sort by it, and the count of
@@ -68,18 +71,20 @@ async def claim_next_for_counter(
     counters pressing 'next' together never get the same resident. Only tickets sent to this
     counter, or of categories it serves and not sent elsewhere, are considered.
     """
-    served = select(CounterCategory.category_id).where(CounterCategory.counter_id == counter.id)
+    served = select(col(CounterCategory.category_id)).where(
+        col(CounterCategory.counter_id) == counter.id
+    )
     statement = (
         select(Ticket)
         .where(
-            Ticket.office_id == counter.office_id,
-            Ticket.business_day == business_day,
-            Ticket.status == TicketStatus.WAITING,
+            col(Ticket.office_id) == counter.office_id,
+            col(Ticket.business_day) == business_day,
+            col(Ticket.status) == TicketStatus.WAITING,
             or_(
-                Ticket.target_counter_id == counter.id,
+                col(Ticket.target_counter_id) == counter.id,
                 and_(
-                    Ticket.target_counter_id.is_(None),  # type: ignore[union-attr]
-                    Ticket.category_id.in_(served),  # type: ignore[attr-defined]
+                    col(Ticket.target_counter_id).is_(None),
+                    col(Ticket.category_id).in_(served),
                 ),
             ),
         )
@@ -95,7 +100,7 @@ async def lock_ticket(
 ) -> Ticket | None:
     statement = (
         select(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.municipality_code == municipality_code)
+        .where(col(Ticket.id) == ticket_id, col(Ticket.municipality_code) == municipality_code)
         .with_for_update()
     )
     return (await session.execute(statement)).scalars().first()
@@ -108,10 +113,10 @@ async def lock_ticket_in_office(
     statement = (
         select(Ticket)
         .where(
-            Ticket.office_id == office_id,
+            col(Ticket.office_id) == office_id,
             or_(
-                Ticket.id == ticket,
-                and_(Ticket.number == ticket, Ticket.business_day == business_day),
+                col(Ticket.id) == ticket,
+                and_(col(Ticket.number) == ticket, col(Ticket.business_day) == business_day),
             ),
         )
         .limit(1)
@@ -308,7 +313,7 @@ async def queue_figures(
     statement = _figures(
         only is not None,
         None if ahead_of is None else ahead_of.is_priority,
-        session.bind.dialect.name,
+        dialect_name(session),
     )
     figures: dict[str, QueueFigures] = {}
     times: list[tuple[str, int, float]] = []
@@ -338,24 +343,26 @@ async def recent_service_seconds(
     session: AsyncSession, category_id: str, *, limit: int
 ) -> list[float]:
     rows = await session.execute(
-        select(Ticket.started_at, Ticket.finished_at)
+        select(col(Ticket.started_at), col(Ticket.finished_at))
         .where(
-            Ticket.category_id == category_id,
-            Ticket.status == TicketStatus.DONE,
-            Ticket.started_at.is_not(None),  # type: ignore[union-attr]
+            col(Ticket.category_id) == category_id,
+            col(Ticket.status) == TicketStatus.DONE,
+            col(Ticket.started_at).is_not(None),
         )
-        .order_by(Ticket.finished_at.desc())  # type: ignore[union-attr]
+        .order_by(col(Ticket.finished_at).desc())
         .limit(limit)
     )
-    return [(finished - started).total_seconds() for started, finished in rows if finished]
+    return [
+        (finished - started).total_seconds() for started, finished in rows if started and finished
+    ]
 
 
 async def counters_serving(session: AsyncSession, category_id: str) -> int:
     statement = (
         select(func.count())
         .select_from(CounterCategory)
-        .join(Counter, Counter.id == CounterCategory.counter_id)  # type: ignore[arg-type]
-        .where(CounterCategory.category_id == category_id, Counter.is_active.is_(True))  # type: ignore[attr-defined]
+        .join(Counter, col(Counter.id) == col(CounterCategory.counter_id))
+        .where(col(CounterCategory.category_id) == category_id, col(Counter.is_active).is_(True))
     )
     return int((await session.execute(statement)).scalar_one())
 
@@ -366,11 +373,11 @@ async def list_at_counters(
     statement = (
         select(Ticket)
         .where(
-            Ticket.office_id == office_id,
-            Ticket.business_day == business_day,
-            Ticket.status.in_([TicketStatus.CALLED, TicketStatus.SERVING]),  # type: ignore[attr-defined]
+            col(Ticket.office_id) == office_id,
+            col(Ticket.business_day) == business_day,
+            col(Ticket.status).in_([TicketStatus.CALLED, TicketStatus.SERVING]),
         )
-        .order_by(Ticket.called_at.desc())  # type: ignore[union-attr]
+        .order_by(col(Ticket.called_at).desc())
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())
@@ -382,9 +389,9 @@ async def list_waiting(
     statement = (
         select(Ticket)
         .where(
-            Ticket.office_id == office_id,
-            Ticket.business_day == business_day,
-            Ticket.status == TicketStatus.WAITING,
+            col(Ticket.office_id) == office_id,
+            col(Ticket.business_day) == business_day,
+            col(Ticket.status) == TicketStatus.WAITING,
         )
         .order_by(*_CALL_ORDER)
         .limit(limit)
@@ -403,11 +410,11 @@ async def list_parked(
     statement = (
         select(Ticket)
         .where(
-            Ticket.office_id == office_id,
-            Ticket.business_day == business_day,
-            Ticket.status.in_(_PARKED),  # type: ignore[attr-defined]
+            col(Ticket.office_id) == office_id,
+            col(Ticket.business_day) == business_day,
+            col(Ticket.status).in_(_PARKED),
         )
-        .order_by(Ticket.called_at.desc(), Ticket.id)  # type: ignore[union-attr]
+        .order_by(col(Ticket.called_at).desc(), col(Ticket.id))
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())

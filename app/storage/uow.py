@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Result, bindparam, insert, text
+from sqlalchemy import TextClause, bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.audit import LogName
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
-from app.storage.db import CteStatement, cte_sql
+from app.storage.db import AnyResult, CteStatement, cte_sql, dialect_name, table_of
 from app.storage.tables import AccessLog, EventLog
 
 LobbyNotifier = Callable[[str, int], None]
@@ -65,7 +65,7 @@ def _values(columns: tuple[str, ...], prefix: str, count: int) -> str:
 
 def _log_binds(events: int, access: int) -> list[Any]:
     """Named parameters (``e0_action``, ``a0_entity_id``, …) typed like their columns."""
-    event_table, access_table = EventLog.__table__, AccessLog.__table__  # type: ignore[attr-defined]
+    event_table, access_table = table_of(EventLog), table_of(AccessLog)
     binds = [
         bindparam(f"e{i}_{c}", type_=event_table.c[c].type)
         for i in range(events)
@@ -80,11 +80,17 @@ def _log_binds(events: int, access: int) -> list[Any]:
 
 
 def _access_cte(access: int) -> str:
-    return f"access_rows AS (INSERT INTO access_log ({', '.join(_ACCESS_COLUMNS)}) VALUES {_values(_ACCESS_COLUMNS, 'a', access)})"
+    return (
+        f"access_rows AS (INSERT INTO access_log ({', '.join(_ACCESS_COLUMNS)}) "
+        f"VALUES {_values(_ACCESS_COLUMNS, 'a', access)})"
+    )
 
 
 def _event_insert(events: int) -> str:
-    return f"INSERT INTO event_log ({', '.join(_EVENT_COLUMNS)}) VALUES {_values(_EVENT_COLUMNS, 'e', events)}"
+    return (
+        f"INSERT INTO event_log ({', '.join(_EVENT_COLUMNS)}) "
+        f"VALUES {_values(_EVENT_COLUMNS, 'e', events)}"
+    )
 
 
 @functools.lru_cache(maxsize=_JOINED_MAX * _JOINED_MAX)
@@ -99,7 +105,7 @@ def _joined_insert(events: int, access: int) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _carrying(events: int, access: int, statement: CteStatement) -> Any:
+def _carrying(events: int, access: int, statement: CteStatement) -> TextClause:
     """PostgreSQL: ``statement`` with the log rows written by WITH queries before its own."""
     logs = []
     if access:
@@ -120,8 +126,8 @@ def _log_params(events: list[dict[str, Any]], access: list[dict[str, Any]]) -> d
 
 
 # Core inserts: the ORM's bulk-insert path costs several times more Python per row.
-_EVENT_INSERT = insert(EventLog.__table__)  # type: ignore[attr-defined]
-_ACCESS_INSERT = insert(AccessLog.__table__)  # type: ignore[attr-defined]
+_EVENT_INSERT = insert(table_of(EventLog))
+_ACCESS_INSERT = insert(table_of(AccessLog))
 
 
 class UnitOfWork:
@@ -154,7 +160,7 @@ class UnitOfWork:
 
     @property
     def dialect(self) -> str:
-        return self.session.bind.dialect.name
+        return dialect_name(self.session)
 
     @property
     def is_postgresql(self) -> bool:
@@ -250,9 +256,10 @@ class UnitOfWork:
 
     async def execute_carrying_logs(
         self, statement: CteStatement, params: dict[str, Any]
-    ) -> Result[Any]:
+    ) -> AnyResult:
         """PostgreSQL only: run ``statement``, writing the log rows kept so far in the same round
-        trip (as WITH queries before its own). More rows than a few go in their own inserts first."""
+        trip (as WITH queries before its own). More rows than a few go in their own inserts
+        first."""
         if max(len(self._events), len(self._access)) > _JOINED_MAX:
             await self.write_logs()
         events, access = self._take_logs()

@@ -22,8 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
+from app.storage.db import dialect_name, rows_matched, table_of
 from app.storage.tables import (
     READY_PREDICATE,
     ApiToken,
@@ -54,10 +56,10 @@ class PgClaim:
     household_held: bool
 
 
-TASK: Table = Task.__table__  # type: ignore[assignment]
-APPLICATION: Table = Application.__table__  # type: ignore[assignment]
-HOUSEHOLD: Table = HouseholdLock.__table__  # type: ignore[assignment]
-EXCLUSION: Table = TaskExclusion.__table__  # type: ignore[assignment]
+TASK: Table = table_of(Task)
+APPLICATION: Table = table_of(Application)
+HOUSEHOLD: Table = table_of(HouseholdLock)
+EXCLUSION: Table = table_of(TaskExclusion)
 
 
 def _candidate(shape: ClaimShape) -> Select[Any]:
@@ -98,7 +100,7 @@ def _candidate(shape: ClaimShape) -> Select[Any]:
     )
 
 
-LEASE = {
+LEASE: dict[str, Any] = {
     "status": TaskStatus.LEASED.value,
     "lease_token": bindparam("p_lease_token", type_=String()),
     "lease_expires_at": bindparam("p_expires_at", type_=DateTime(timezone=True)),
@@ -178,7 +180,7 @@ async def claim_task(
     household held or not); on SQLite the write lock taken by BEGIN IMMEDIATE makes the
     UPDATE … RETURNING atomic, and the answer is the task (the caller holds the household).
     """
-    pg = session.bind.dialect.name == "postgresql"
+    pg = dialect_name(session) == "postgresql"
     shape = ClaimShape(
         postgresql=pg,
         kind=kinds[0] if len(kinds) == 1 else None,
@@ -223,23 +225,23 @@ async def take_household(
     expires_at: datetime,
 ) -> bool:
     """Hold the household for ``holder_id`` unless someone else holds it; True when held."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
     statement = insert(HouseholdLock).values(
         municipality_code=municipality_code,
         household_key=household_key,
         holder_id=holder_id,
         expires_at=expires_at,
     )
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=["municipality_code", "household_key"],
         set_={"holder_id": holder_id, "expires_at": expires_at},
         where=or_(
-            HouseholdLock.holder_id == holder_id,
-            HouseholdLock.holder_id.is_(None),  # type: ignore[union-attr]
-            HouseholdLock.expires_at < now,  # type: ignore[operator]
+            col(HouseholdLock.holder_id) == holder_id,
+            col(HouseholdLock.holder_id).is_(None),
+            col(HouseholdLock.expires_at) < now,
         ),
-    ).returning(HouseholdLock.holder_id)
-    return (await session.execute(statement)).first() is not None
+    ).returning(col(HouseholdLock.holder_id))
+    return (await session.execute(upsert)).first() is not None
 
 
 async def extend_household(
@@ -253,9 +255,9 @@ async def extend_household(
     await session.execute(
         update(HouseholdLock)
         .where(
-            HouseholdLock.municipality_code == municipality_code,
-            HouseholdLock.household_key == household_key,
-            HouseholdLock.holder_id == holder_id,
+            col(HouseholdLock.municipality_code) == municipality_code,
+            col(HouseholdLock.household_key) == household_key,
+            col(HouseholdLock.holder_id) == holder_id,
         )
         .values(expires_at=expires_at)
     )
@@ -303,8 +305,8 @@ async def lock_task_and_application(
     row = (
         await session.execute(
             select(Task, Application)
-            .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
-            .where(Task.id == task_id, Task.municipality_code == municipality_code)
+            .join(Application, col(Application.id) == col(Task.application_id))
+            .where(col(Task.id) == task_id, col(Task.municipality_code) == municipality_code)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
@@ -317,7 +319,7 @@ async def lock_task(session: AsyncSession, task_id: str, municipality_code: str)
         (
             await session.execute(
                 select(Task)
-                .where(Task.id == task_id, Task.municipality_code == municipality_code)
+                .where(col(Task.id) == task_id, col(Task.municipality_code) == municipality_code)
                 .with_for_update()
             )
         )
@@ -330,7 +332,7 @@ async def unclaim(session: AsyncSession, task_id: str) -> None:
     """Undo a claim made in this transaction (its household was taken in between)."""
     await session.execute(
         update(Task)
-        .where(Task.id == task_id)
+        .where(col(Task.id) == task_id)
         .values(status=TaskStatus.OPEN, lease_token=None, lease_expires_at=None, holder_id=None)
         .execution_options(synchronize_session=False)
     )
@@ -344,8 +346,8 @@ async def employer_of(session: AsyncSession, municipality_code: str, person_id: 
     """
     return (
         await session.execute(
-            select(ApiToken.employer).where(
-                ApiToken.id == person_id, ApiToken.municipality_code == municipality_code
+            select(col(ApiToken.employer)).where(
+                col(ApiToken.id) == person_id, col(ApiToken.municipality_code) == municipality_code
             )
         )
     ).scalar_one_or_none()
@@ -364,7 +366,7 @@ async def lock_application(session: AsyncSession, application_id: str) -> Applic
     return (
         (
             await session.execute(
-                select(Application).where(Application.id == application_id).with_for_update()
+                select(Application).where(col(Application.id) == application_id).with_for_update()
             )
         )
         .scalars()
@@ -381,8 +383,8 @@ async def lock_application_of(
             await session.execute(
                 select(Application)
                 .where(
-                    Application.id == application_id,
-                    Application.municipality_code == municipality_code,
+                    col(Application.id) == application_id,
+                    col(Application.municipality_code) == municipality_code,
                 )
                 .with_for_update()
                 .execution_options(populate_existing=True)
@@ -400,8 +402,8 @@ async def lock_unfinished_tasks(session: AsyncSession, application_id: str) -> l
             await session.execute(
                 select(Task)
                 .where(
-                    Task.application_id == application_id,
-                    Task.status.in_([TaskStatus.OPEN, TaskStatus.LEASED]),  # type: ignore[attr-defined]
+                    col(Task.application_id) == application_id,
+                    col(Task.status).in_([TaskStatus.OPEN, TaskStatus.LEASED]),
                 )
                 .with_for_update()
             )
@@ -425,7 +427,7 @@ async def add_task(session: AsyncSession, task: Task, excluded: list[str]) -> No
 async def set_ticket_progress(session: AsyncSession, ticket_id: str, progress: str) -> None:
     """What the resident's status page says of the application their ticket is linked to."""
     await session.execute(
-        update(Ticket).where(Ticket.id == ticket_id).values(progress=progress)  # type: ignore[arg-type]
+        update(Ticket).where(col(Ticket.id) == ticket_id).values(progress=progress)
     )
 
 
@@ -435,7 +437,7 @@ async def next_core_seq(session: AsyncSession, municipality_code: str) -> int:
         (
             await session.execute(
                 select(CoreFeed)
-                .where(CoreFeed.municipality_code == municipality_code)
+                .where(col(CoreFeed.municipality_code) == municipality_code)
                 .with_for_update()
             )
         )
@@ -458,7 +460,7 @@ async def expire_leases(session: AsyncSession, now: datetime) -> int:
     """Return tasks whose lease ran out to the queue; how many."""
     result = await session.execute(
         update(Task)
-        .where(Task.status == TaskStatus.LEASED, Task.lease_expires_at < now)  # type: ignore[operator]
+        .where(col(Task.status) == TaskStatus.LEASED, col(Task.lease_expires_at) < now)
         .values(status=TaskStatus.OPEN, lease_token=None, lease_expires_at=None, holder_id=None)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return rows_matched(result)

@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.domain.applications import TaskKind
 from app.storage.tables import Application, Task
@@ -14,11 +15,11 @@ async def latest_verify(session: AsyncSession, application_id: str) -> Task | No
             await session.execute(
                 select(Task)
                 .where(
-                    Task.application_id == application_id,
-                    Task.kind == TaskKind.VERIFY,
-                    Task.status == "done",
+                    col(Task.application_id) == application_id,
+                    col(Task.kind) == TaskKind.VERIFY,
+                    col(Task.status) == "done",
                 )
-                .order_by(Task.completed_at.desc())  # type: ignore[union-attr]
+                .order_by(col(Task.completed_at).desc())
             )
         )
         .scalars()
@@ -34,16 +35,16 @@ async def list_vendor_manager_tasks(
     rows = (
         await session.execute(
             select(Task, Application)
-            .join(Application, Application.id == Task.application_id)  # type: ignore[arg-type]
+            .join(Application, col(Application.id) == col(Task.application_id))
             .where(
-                Task.municipality_code == municipality_code,
-                Task.queue == "vendor_manager",
-                Task.status == "open",
-                Task.city_only.is_(False),  # type: ignore[attr-defined]
-                Application.is_protected.is_(False),  # type: ignore[attr-defined]
-                Task.procedure.in_(procedures),
-            )  # type: ignore[attr-defined]
-            .order_by(Task.urgency)
+                col(Task.municipality_code) == municipality_code,
+                col(Task.queue) == "vendor_manager",
+                col(Task.status) == "open",
+                col(Task.city_only).is_(False),
+                col(Application.is_protected).is_(False),
+                col(Task.procedure).in_(procedures),
+            )
+            .order_by(col(Task.urgency))
             .limit(limit)
         )
     ).all()

@@ -92,7 +92,8 @@ async def list_batches(
 async def lease(
     uow: UnitOfWork, principal: Principal, batch_id: str, presented: str | None
 ) -> VendorBatch:
-    """Lease a ready batch (a fresh token), or renew the lease when the holder's token comes along."""
+    """Lease a ready batch (a fresh token), or renew the lease when the holder's token comes
+    along."""
     batch = await vendor_batch(uow, principal, batch_id, lock=True)
     contract = await get_contract(uow, batch.municipality_code, batch.contract_id)
     now = uow.now()
@@ -242,7 +243,8 @@ async def acknowledge(
 
 
 async def recall(uow: UnitOfWork, principal: Principal, batch_id: str) -> VendorBatch:
-    """City staff take a batch back (abandoned, lease run out, contract ended); its holder is fenced."""
+    """City staff take a batch back (abandoned, lease run out, contract ended); its holder is
+    fenced."""
     batch = await store.find_batch(uow.session, batch_id, principal.municipality_code, lock=True)
     if batch is None:
         raise NotFound("バッチが見つかりません (no such batch)", batch_id=batch_id)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.storage.db import new_id
+from app.storage.db import new_id, table_of
 from app.storage.tables.common import json_column
 from app.storage.tables.work import Task
 
@@ -105,11 +105,11 @@ class VendorHoldback(SQLModel, table=True):
 # status reports share one due date, so the id must be in the index too, or every chunk sorts.
 Index(
     "ix_task_seal",
-    Task.__table__.c.municipality_code,
-    Task.__table__.c.procedure,
-    Task.__table__.c.queue,
-    Task.__table__.c.kind,
-    Task.__table__.c.status,
-    Task.__table__.c.urgency,
-    Task.__table__.c.id,
+    table_of(Task).c.municipality_code,
+    table_of(Task).c.procedure,
+    table_of(Task).c.queue,
+    table_of(Task).c.kind,
+    table_of(Task).c.status,
+    table_of(Task).c.urgency,
+    table_of(Task).c.id,
 )
