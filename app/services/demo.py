@@ -265,11 +265,6 @@ async def _demo_tickets(
     return [{"id": t.id, "number": t.number, "key": t.public_key} for t in existing[: len(TICKETS)]]
 
 
-async def demo_counts(uow: UnitOfWork, code: str) -> dict[str, int]:
-    """Tokens, staff, applications and tickets of the municipality (re-seeding adds none)."""
-    return await store.row_counts(uow.session, code)
-
-
 async def _demo_vendor_contracts(uow: UnitOfWork, code: str) -> list[dict[str, Any]]:
     from app.services import vendor_contracts  # the vendor module owns its table
 
