@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import typer
 
@@ -26,24 +27,53 @@ def seed_demo(
     municipality: Annotated[str, typer.Option(help="全国地方公共団体コード")] = "431001",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Create a demo municipality with an office, counters, categories, a contract and tokens."""
-    from app.services.demo import seed_demo as seed
-
+    """Create (or find) a demo municipality: an office with counters and categories, a vendor
+    contract, staff of every role, sample applications and waiting tickets. Running it again
+    creates nothing new and prints the same links, tokens and passwords."""
     settings = Settings()
+    _refuse_demo_in_production(settings)
     upgrade(settings.database_url)
-    result = run(lambda uow: seed(uow, municipality), settings)
+    result = _seed(settings, municipality)
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     else:
         _print_demo(result, settings)
 
 
+def _refuse_demo_in_production(settings: Settings) -> None:
+    if settings.environment == "production":
+        typer.echo(
+            "error: 本番環境ではデモを作成できません (cannot seed a demo in production: "
+            "MADOGUCHI_ENVIRONMENT=production)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def _seed(settings: Settings, municipality: str) -> dict[str, Any]:
+    from app.services.demo import seed_demo as seed
+
+    return run(lambda uow: seed(uow, municipality, samples=True), settings)
+
+
+CONSOLE_ROLES = {
+    "operator": "入力・照合 (city operator)",
+    "operator_2": "入力・照合 (city operator)",
+    "operator_vendor": "入力 (vendor operator)",
+    "operator_vendor_2": "入力 (vendor operator)",
+    "reviewer": "審査 (reviewer)",
+    "supervisor": "監督 (supervisor)",
+    "vendor_manager": "委託先管理責任者 (vendor manager)",
+}
+
+
 def _print_demo(result: dict[str, Any], settings: Settings) -> None:
     base = settings.public_base_url
+    code = result["municipality"]
     office = result["offices"][0]
     tokens = result["tokens"]
     lines = [
-        f"デモ団体 / demo municipality: {result['municipality']}",
+        f"デモ団体 / demo municipality: {code}",
         f"API docs:        {base}/docs",
         f"Lobby display:   {base}/display/?office={office['id']}&token={tokens['display']}",
         f"Kiosk:           {base}/kiosk/?office={office['id']}&token={tokens['kiosk']}",
@@ -52,13 +82,23 @@ def _print_demo(result: dict[str, Any], settings: Settings) -> None:
         f"Counter {c['label']}:       {base}/counter/?counter={c['id']}&token={tokens['counter']}"
         for c in office["counters"]
     ]
-    lines.append(f"Console:         {base}/console/  (sign in as one of the staff below)")
-    lines.append(f"Staff (municipality {result['municipality']}; passwords shown once):")
+    for ticket in result.get("tickets", [])[:1]:
+        query = urlencode({"office": office["id"], "ticket": ticket["id"], "key": ticket["key"]})
+        lines.append(f"Ticket {ticket['number']} status: {base}/status/?{query}")
+    lines.append(f"Console:         {base}/console/  (団体コード municipality {code})")
+    lines.append("  sign in as (staff number, password):")
     lines += [
-        f"  {key:16} {person['staff_id']:22} {person['password']}"
+        f"  {person['staff_id']:24} {person['password']:24} {CONSOLE_ROLES.get(key, key)}"
         for key, person in result.get("staff", {}).items()
     ]
-    lines.append("Tokens (shown once):")
+    applications = result.get("applications", [])
+    if applications:
+        lines.append(f"Sample applications: {len(applications)} (demo-001 … in the work queue)")
+    lines.append(
+        "Vendor CLI (the demo contract's batches; a supervisor seals them in the console):"
+    )
+    lines.append(f"  madoguchi-vendor --url {base} --token {tokens['vendor']} list")
+    lines.append("Tokens (demo only; the same on every run):")
     lines += [f"  {role:16} {secret}" for role, secret in tokens.items()]
     typer.echo("\n".join(lines))
 
@@ -89,11 +129,11 @@ def serve(
     if "MADOGUCHI_PUBLIC_BASE_URL" not in os.environ:
         os.environ["MADOGUCHI_PUBLIC_BASE_URL"] = f"http://{host}:{port}"
         settings = Settings()
+    if demo:
+        _refuse_demo_in_production(settings)
     upgrade(settings.database_url)
     if demo:
-        from app.services.demo import seed_demo as seed
-
-        _print_demo(run(lambda uow: seed(uow, "431001"), settings), settings)
+        _print_demo(_seed(settings, "431001"), settings)
     uvicorn.run(
         "app.main:create_app",
         factory=True,

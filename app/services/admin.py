@@ -168,8 +168,11 @@ async def create_token(
     employer: Employer | None = None,
     qualifications: list[str] | None = None,
     expires_at: datetime | None = None,
+    secret: str | None = None,
 ) -> IssuedToken:
-    """A bearer token; the secret is returned once and only its hash is stored."""
+    """A bearer token; the secret is returned once and only its hash is stored.
+
+    ``secret`` is for the demo only, whose tokens derive from its stored seed."""
     if await uow.get(Municipality, municipality_code) is None:
         raise NotFound("団体が見つかりません (no such municipality)", code=municipality_code)
     if role in (Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN, Role.COUNTER) and employer is None:
@@ -181,7 +184,7 @@ async def create_token(
         raise InvalidInput.field("role", "invalid_token_shape", reason)
     if office_id is not None:
         await get_office(uow, municipality_code, office_id)
-    secret = f"mdg_{secrets.token_urlsafe(32)}"
+    secret = secret or f"mdg_{secrets.token_urlsafe(32)}"
     token = ApiToken(
         municipality_code=municipality_code,
         office_id=office_id,

@@ -152,3 +152,14 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int
     body: dict[str, Any] | None = json_column(nullable=True)
     created_at: datetime
+
+
+class DemoSeed(SQLModel, table=True):
+    """A demo municipality's random secret, drawn once: its demo tokens and passwords derive
+    from it, so re-seeding prints the same ones. Demo only (production refuses to seed)."""
+
+    __tablename__ = "demo_seed"
+
+    municipality_code: str = Field(foreign_key="municipality.code", primary_key=True, max_length=6)
+    secret: str = Field(max_length=64)
+    created_at: datetime
