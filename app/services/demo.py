@@ -31,6 +31,10 @@ CATEGORIES = [
 ]
 # label → prefixes served
 COUNTERS = [("1", "ACE"), ("2", "A"), ("3", "BD"), ("4", "ABCDE")]
+SAMPLE_STAFF = frozenset({"operator_2", "operator_vendor_2"})
+# The bare office (no samples: what the tests build on) has the first three categories only.
+BARE_CATEGORIES = CATEGORIES[:3]
+BARE_COUNTERS = [("1", "AC"), ("2", "A"), ("3", "B"), ("4", "ABC")]
 # key in the output → staff number, name, role, employer: the people who sign in to the console.
 STAFF = [
     ("operator", "demo-operator", "入力 太郎", Role.OPERATOR, Employer.CITY),
@@ -73,7 +77,7 @@ async def seed_demo(uow: UnitOfWork, code: str, *, samples: bool = False) -> dic
             uow, code, name_ja="本庁 市民課", name_en="City Hall, Citizens Division"
         )
     categories = {c.prefix: c for c in await tenancy.all_categories(uow.session, office.id)}
-    for prefix, name_ja, name_en, service_s in CATEGORIES:
+    for prefix, name_ja, name_en, service_s in CATEGORIES if samples else BARE_CATEGORIES:
         if prefix not in categories:
             categories[prefix] = await admin.create_category(
                 uow,
@@ -84,7 +88,7 @@ async def seed_demo(uow: UnitOfWork, code: str, *, samples: bool = False) -> dic
                 default_service_s=service_s,
             )
     counters = {c.label: c for c in await tenancy.list_counters(uow.session, office.id)}
-    for label, prefixes in COUNTERS:
+    for label, prefixes in COUNTERS if samples else BARE_COUNTERS:
         if label not in counters:
             counters[label] = await admin.create_counter(
                 uow,
@@ -110,7 +114,7 @@ async def seed_demo(uow: UnitOfWork, code: str, *, samples: bool = False) -> dic
     tokens["operator_vendor"], _ = await _demo_token(
         uow, code, seed, "operator_vendor", Role.OPERATOR, None, Employer.VENDOR, contract_id
     )
-    staff = await _demo_staff(uow, code, seed, office.id, contract_id)
+    staff = await _demo_staff(uow, code, seed, office.id, contract_id, samples=samples)
     result: dict[str, Any] = {
         "municipality": code,
         "offices": [
@@ -168,11 +172,15 @@ async def _demo_token(
 
 
 async def _demo_staff(
-    uow: UnitOfWork, code: str, seed: str, office_id: str, contract_id: str
+    uow: UnitOfWork, code: str, seed: str, office_id: str, contract_id: str, *, samples: bool
 ) -> dict[str, Any]:
-    """The demo people, created once, with passwords that derive from the demo's secret."""
+    """The demo people, created once, with passwords that derive from the demo's secret.
+
+    The second city and vendor operators (four eyes on the samples) come with the samples."""
     out: dict[str, Any] = {}
     for key, staff_id, name, role, employer in STAFF:
+        if not samples and key in SAMPLE_STAFF:
+            continue
         password = f"demo-{_derive(seed, f'password:{code}:{key}')[:16]}"
         person: Staff | None = await people.find_staff(uow, code, staff_id)
         if person is None:
