@@ -80,6 +80,10 @@ def body_for(path: str, office: Office) -> Any:
         return {"category": office.category("A")}
     if path.endswith("/transfer"):
         return {"category": office.category("B")}
+    if path.endswith("/counters/{counter_id}/call"):
+        return {"ticket": "A-001"}
+    if path.endswith("/tickets/{ticket_id}/resume"):
+        return {"counter": office.counter("1")}
     if path.endswith("/admin/offices"):
         return {"name_ja": "支所", "name_en": "Branch"}
     if path.endswith("/categories") and "counters" not in path:
