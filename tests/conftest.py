@@ -8,7 +8,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from argon2 import PasswordHasher
 
+from app.services import people
 from app.storage.migrations import upgrade
 from tests.support import (
     LiveServer,
@@ -21,6 +23,15 @@ from tests.support import (
     seed,
     truncate_all,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> None:
+    """argon2id at its lowest cost for the in-process servers: every demo office seeds five
+    passwords, and RFC 9106's profile (64 MiB, three passes) would make that two seconds a test.
+    Servers started as separate processes hash at the production cost."""
+    people._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    people._DUMMY_HASH = people._hasher.hash("madoguchi: no such person")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

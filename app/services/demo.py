@@ -194,7 +194,9 @@ async def _demo_staff(
                 office_id=office_id if employer is Employer.CITY else None,
                 contract_id=contract_id if employer is Employer.VENDOR else None,
             )
-        if not await people.verify_password(person.password_hash, password):
+        if person.password_hash is None or not await people.verify_password(
+            person.password_hash, password
+        ):
             person.password_hash = _password_hash(password)
         if not person.is_active or person.failed_logins or person.locked_until:
             person.is_active, person.failed_logins, person.locked_until = True, 0, None

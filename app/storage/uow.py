@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import TextClause, bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.audit import LogName
+from app.domain.audit import MAC_COLUMNS, LogName
 from app.domain.clock import Clock
 from app.domain.roles import Principal
 from app.settings import Settings
@@ -26,33 +26,9 @@ LobbyNotifier = Callable[[str, int], None]
 _Row = TypeVar("_Row")
 
 
-_EVENT_COLUMNS = (
-    "municipality_code",
-    "at",
-    "actor_id",
-    "actor_role",
-    "entity",
-    "entity_id",
-    "action",
-    "from_status",
-    "to_status",
-    "data",
-    "mac_key",
-    "mac",
-)
-_ACCESS_COLUMNS = (
-    "municipality_code",
-    "at",
-    "actor_id",
-    "actor_role",
-    "action",
-    "entity",
-    "entity_id",
-    "my_number_shown",
-    "detail",
-    "mac_key",
-    "mac",
-)
+# The columns a writer fills: what the row's MAC covers, then the key it was made with and the MAC.
+_EVENT_COLUMNS = (*MAC_COLUMNS[LogName.EVENT], "mac_key", "mac")
+_ACCESS_COLUMNS = (*MAC_COLUMNS[LogName.ACCESS], "mac_key", "mac")
 # A command writes a few log rows; more than this many of either kind go in two plain inserts.
 _JOINED_MAX = 4
 
