@@ -171,13 +171,13 @@ async def print_ticket(
         await send(printer, data, settings.timeout_s)
     except (OSError, TimeoutError, ReceiptFontMissing, ValueError) as error:
         log.warning(
-            "paper ticket not printed",
-            extra={
-                "office_id": ticket.office_id,
-                "ticket_id": ticket.id,
-                "printer": f"{printer.host}:{printer.port}",
-                "reason": f"{type(error).__name__}: {error}",
-            },
+            "paper ticket not printed: office %s, ticket %s, printer %s:%s: %s: %s",
+            ticket.office_id,
+            ticket.id,
+            printer.host,
+            printer.port,
+            type(error).__name__,
+            error,
         )
         return PaperResult(printed=False, notice=PAPER_NOTICE)
     return PaperResult(printed=True)
