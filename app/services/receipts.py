@@ -169,7 +169,8 @@ async def print_ticket(
         slip = slip_for(ticket, name_ja, name_en, status_url, estimate_min)
         data = await asyncio.to_thread(ticket_bytes, slip, printer.paper_mm, settings.font_dir)
         await send(printer, data, settings.timeout_s)
-    except (OSError, TimeoutError, ReceiptFontMissing, ValueError) as error:
+    except Exception as error:  # the ticket is committed: whatever failed, it is only paper
+        await uow.rollback()  # nothing of this request is left to write
         log.warning(
             "paper ticket not printed: office %s, ticket %s, printer %s:%s: %s: %s",
             ticket.office_id,
