@@ -2,6 +2,7 @@
 
 import functools
 from datetime import time
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,26 @@ class LobbySettings(BaseModel):
     undo_call_s: float = 30.0
     # A no-show is refused until the ticket has been called for this long.
     no_show_grace_s: float = 60.0
+
+
+class ReceiptPrinter(BaseModel):
+    """An office's network receipt printer (ESC/POS over raw TCP, usually port 9100)."""
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=9100, ge=1, le=65535)
+    # 58 mm paper prints 384 dots a line, 80 mm paper 576.
+    paper_mm: Literal[58, 80] = 80
+
+
+class ReceiptSettings(BaseModel):
+    # Office id -> its printer; an office without one prints through the browser only.
+    printers: dict[str, ReceiptPrinter] = {}
+    # Connecting and sending a ticket must finish within this; else the kiosk is told paper
+    # failed (the ticket stands).
+    timeout_s: float = Field(default=3.0, gt=0)
+    # A folder holding NotoSansCJK-Regular.ttc and NotoSansCJK-Bold.ttc (else fontconfig and
+    # Debian's fonts-noto-cjk paths are searched).
+    font_dir: str | None = None
 
 
 class QueueSettings(BaseModel):
@@ -231,6 +252,7 @@ class Settings(BaseSettings):
     token_cache_s: float = 5.0
     display: DisplaySettings = DisplaySettings()
     lobby: LobbySettings = LobbySettings()
+    receipt: ReceiptSettings = ReceiptSettings()
     queue: QueueSettings = QueueSettings()
     vendor: VendorSettings = VendorSettings()
     audit: AuditSettings = AuditSettings()

@@ -1,6 +1,7 @@
 """`madoguchi seed-demo` (and `serve --demo`): a demo where every console role does its work with
 the printed credentials, and re-seeding creates nothing and prints the same."""
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -9,6 +10,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -17,8 +19,10 @@ from sqlalchemy import func, select
 from app.domain.applications import get_path
 from app.services import demo_samples
 from app.services.intake import merge_ocr
+from app.services.vendor_contracts import DEMO_PROCEDURES
 from app.storage.db import create_engine
 from app.storage.tables import ApiToken, Application, Staff, Ticket
+from clients.vendor.cli import VendorClient
 from tests.api.test_work_queue import claim, submit, warnings_of
 from tests.support import LiveServer, make_settings, run_server
 
@@ -119,7 +123,7 @@ def test_production_settings_refuse_the_demo(clean_db: str) -> None:
     assert "production" in refused.stderr
 
 
-async def test_every_console_role_works_the_demo_end_to_end(clean_db: str) -> None:
+async def test_every_console_role_works_the_demo_end_to_end(clean_db: str, tmp_path: Path) -> None:
     settings = make_settings(clean_db)
     demo = seeded(clean_db, MADOGUCHI_ATTACHMENT_DIR=settings.attachment_dir)
     refs = {a["external_ref"]: a["id"] for a in demo["applications"]}
@@ -133,32 +137,57 @@ async def test_every_console_role_works_the_demo_end_to_end(clean_db: str) -> No
             (p["field"], p["code"]) for p in faulty["problems"]
         }
         assert scan.status_code == 200 and scan.content == page
+        # The vendor's 管理責任者 directs the vendor's own operators: 転入届 and 転居届 only.
+        moves = ["resident.move_in", "resident.move_within"]
+        async with signed_in(server, demo, "vendor_manager") as manager:
+            listed_operators = (await manager.get("/work/operators")).json()
+            # (and the demo's operator token of no person, for scripts)
+            assert {o["staff_id"] for o in listed_operators if o["staff_id"]} == {
+                demo["staff"][key]["staff_id"] for key in ("operator_vendor", "operator_vendor_2")
+            }
+            person = demo["staff"]["operator_vendor"]["person_id"]
+            qualified = await manager.put(f"/work/operators/{person}/qualifications", json=moves)
+            assert qualified.status_code == 200, qualified.text
+            assert qualified.json()["qualifications"] == moves
+        # A vendor operator keys a scanned 転入届 (OCR readings, some of low confidence).
         async with signed_in(server, demo, "operator_vendor") as vendor_operator:
-            scanned = await claim(vendor_operator, procedures=["resident.move_in"])
-            assert scanned is not None and scanned["procedure"] == "resident.move_in"
-            assert min(r["confidence"] for r in scanned["form"]["ocr"].values()) < 0.7
-            released = await vendor_operator.post(
-                f"/work/{scanned['id']}/release", json={"lease_token": scanned["lease_token"]}
-            )
-            assert released.status_code in (200, 204), released.text
-        async with signed_in(server, demo, "operator") as keyer:
-            entry = await claim(keyer, kinds=["entry"], procedures=["child_allowance.claim"])
-            assert entry is not None and entry["kind"] == "entry"
-            application_id = entry["application_id"]
-            keyed = await submit(keyer, entry, values=entry["form"]["values"])
+            entry = await claim(vendor_operator, kinds=["entry"], procedures=["resident.move_in"])
+            assert entry is not None and entry["procedure"] == "resident.move_in"
+            assert min(r["confidence"] for r in entry["form"]["ocr"].values()) < 0.7
+            keyed = await submit(vendor_operator, entry, values=entry["form"]["values"])
             assert keyed.status_code == 200, keyed.text
             assert keyed.json()["application_status"] == "verify"
+        application_id = entry["application_id"]
         async with signed_in(server, demo, "supervisor") as supervisor:
             shown = (await supervisor.get(f"/applications/{application_id}")).json()
         form = sample(shown["external_ref"])
         values = merge_ocr(form["fields"], form.get("ocr"))
-        async with signed_in(server, demo, "operator_2") as checker:
+        # A city operator keys the risky fields blind and misreads one: a mismatch to settle.
+        async with signed_in(server, demo, "operator") as checker:
             verify = await claim(checker, kinds=["verify"])
             assert verify is not None and verify["application_id"] == application_id
             answers = {path: get_path(values, path) for path in verify["field_keys"]}
-            matched = await submit(checker, verify, values=answers)
-            assert matched.status_code == 200, matched.text
-            assert matched.json()["application_status"] == "review"
+            misread = next(
+                path
+                for path in verify["field_keys"]
+                if isinstance(answers[path], str) and "my_number" not in path
+            )
+            answers[misread] += "X"
+            mismatched = await submit(checker, verify, values=answers)
+            assert mismatched.status_code == 200, mismatched.text
+            assert mismatched.json()["application_status"] == "settle"
+        # A third operator settles it from the paper.
+        async with signed_in(server, demo, "operator_2") as settler:
+            settle = await claim(settler, kinds=["settle"])
+            assert settle is not None and settle["application_id"] == application_id
+            assert misread in settle["field_keys"]
+            settled = await submit(
+                settler,
+                settle,
+                values={path: get_path(values, path) for path in settle["field_keys"]},
+            )
+            assert settled.status_code == 200, settled.text
+            assert settled.json()["application_status"] == "review"
         async with signed_in(server, demo, "reviewer") as reviewer:
             review = await claim(reviewer)
             assert review is not None and review["application_id"] == application_id
@@ -171,23 +200,51 @@ async def test_every_console_role_works_the_demo_end_to_end(clean_db: str) -> No
             feed = (await core.get("/core/approved")).json()
         assert [item["application_id"] for item in feed["items"]] == [application_id]
 
-        # The supervisor seals the vendor's entry work; the vendor pulls it with its token.
+        # The supervisor seals the vendor's entry work; the vendor's command pulls it with the
+        # printed token, pushes what it keyed and closes the delivery.
         contract_id = demo["vendor_contracts"][0]["id"]
         async with signed_in(server, demo, "supervisor") as supervisor:
             sealed = await supervisor.post(f"/admin/vendor-contracts/{contract_id}/seal")
         assert sealed.status_code == 200, sealed.text
         assert sealed.json()["batches"]
-        async with server.client(demo["tokens"]["vendor"]) as vendor:
-            batches = (await vendor.get("/vendor/batches")).json()["items"]
-            assert batches
-            batch = batches[0]
-            lease = await vendor.post(f"/vendor/batches/{batch['id']}/lease")
-            assert lease.status_code == 200, lease.text
-            items = await vendor.get(
-                f"/vendor/batches/{batch['id']}/items",
-                params={"format": "jsonl", "encoding": "utf-8"},
-                headers={"Lease-Token": lease.json()["lease_token"]},
+        delivered = await asyncio.to_thread(
+            vendor_round, server.url, demo["tokens"]["vendor"], tmp_path
+        )
+        assert delivered and all(
+            answer["status"] == "accepted" and answer["application_status"] == "verify"
+            for batch in delivered
+            for answer in batch["answers"]
+        )
+        assert all(batch["closed"]["state"] == "acknowledged" for batch in delivered)
+        # The city sees the results: every batch closed with a result per item, and the keyed
+        # applications wait for a city operator's blind verification.
+        async with signed_in(server, demo, "supervisor") as supervisor:
+            listed = (await supervisor.get("/admin/vendor-batches")).json()["items"]
+        results = {b["id"]: b["results_count"] for b in listed if b["state"] == "acknowledged"}
+        assert results == {b["id"]: len(b["answers"]) for b in delivered}
+        async with signed_in(server, demo, "operator_2") as city_operator:
+            verify = await claim(city_operator, kinds=["verify"])
+        assert verify is not None and verify["procedure"] in DEMO_PROCEDURES
+
+
+def vendor_round(url: str, token: str, folder: Path) -> list[dict[str, Any]]:
+    """What the vendor does with `madoguchi-vendor list / pull / push / ack`: every ready batch
+    downloaded and verified, each item keyed as the paper says (the values as delivered)."""
+    http = httpx2.Client(
+        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+    delivered = []
+    with http:
+        vendor = VendorClient(http, folder)
+        for batch in vendor.list("ready"):
+            path = vendor.download(batch["id"], "jsonl", "utf-8", vendor.lease(batch["id"]))
+            lines = [
+                json.dumps({"item": item["item"], "values": item["values"]}).encode() + b"\n"
+                for item in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+            ]
+            assert len(lines) == batch["item_count"] > 0
+            answers = list(vendor.push(batch["id"], iter(lines)))
+            delivered.append(
+                {"id": batch["id"], "answers": answers, "closed": vendor.ack(batch["id"])}
             )
-            assert items.status_code == 200, items.text
-            lines = [json.loads(line) for line in items.text.splitlines()]
-        assert len(lines) == batch["item_count"] > 0
+    return delivered

@@ -1,5 +1,6 @@
 """The lobby: kiosks issue tickets, counters call and serve them, residents follow their number."""
 
+import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from app.api.schemas import (
     CounterOut,
     IssuedTicketOut,
     IssueTicket,
+    PaperTicketOut,
     ParkedTicket,
     PublicTicketOut,
     ResumeTicket,
@@ -24,7 +26,7 @@ from app.api.schemas import (
 from app.domain.roles import Role
 from app.domain.tickets import TicketAction, TicketStatus, allowed_actions
 from app.realtime.messages import LobbySnapshot
-from app.services import directory
+from app.services import directory, receipts
 from app.services import tickets as ticket_service
 from app.services.counter_board import counter_board as board_of
 from app.services.tickets import TicketView
@@ -118,9 +120,27 @@ async def issue_ticket(
                 settings.public_base_url, ticket.office_id, ticket.id, ticket.public_key
             ),
         )
+        issued.append(view)
         return 201, out.model_dump(mode="json")
 
-    return await idempotent(uow, principal, idempotency_key, f"issue:{office_id}", body, run)
+    issued: list[TicketView] = []
+    response = await idempotent(uow, principal, idempotency_key, f"issue:{office_id}", body, run)
+    if not issued or office_id not in settings.receipt.printers:
+        return response  # no printer here, or a replay (printed the first time)
+    # The ticket is committed first: the printer can fail or hang, the ticket stands.
+    await uow.commit()
+    view = issued[0]
+    payload = json.loads(response.body)
+    paper = await receipts.print_ticket(
+        uow,
+        settings.receipt,
+        view.ticket,
+        status_url=str(payload["status_url"]),
+        estimate_min=view.estimate_min,
+    )
+    if paper is not None:
+        payload["paper"] = PaperTicketOut(printed=paper.printed, notice=paper.notice).model_dump()
+    return JSONResponse(payload, status_code=response.status_code)
 
 
 @router.get(

@@ -72,9 +72,23 @@ class TicketOut(BaseModel):
     allowed_actions: list[str]
 
 
+class PaperTicketOut(BaseModel):
+    """The office's receipt printer: printed, or not (the ticket stands either way)."""
+
+    printed: bool
+    notice: str | None = Field(
+        default=None, description="Why the kiosk should show the number instead (ja and en)"
+    )
+
+
 class IssuedTicketOut(TicketOut):
     status_url: str
     public_key: str
+    paper: PaperTicketOut | None = Field(
+        default=None,
+        description="Only where the office has a receipt printer (MADOGUCHI_RECEIPT__PRINTERS), "
+        "and not on an Idempotency-Key replay (a retried issue prints nothing again)",
+    )
 
 
 class PublicTicketOut(BaseModel):

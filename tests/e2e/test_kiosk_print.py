@@ -1,12 +1,14 @@
 """The paper ticket through the browser's print path: 58 mm and 80 mm receipt rolls."""
 
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Page
 
+from app.settings import ReceiptPrinter
 from tests.support import LiveServer, Office
 
 pytestmark = pytest.mark.browser
@@ -99,3 +101,18 @@ async def test_a_kiosk_set_to_print_prints_each_ticket_once_its_qr_code_is_there
     await plain.wait_for_selector("button.category >> nth=2")
     await take_ticket(plain, office)
     assert not await plain.is_visible("#print")
+    assert not await plain.is_visible("#paper-notice")
+
+    # The office's receipt printer is dead: the ticket is issued, the kiosk says paper failed
+    # and offers the browser's print path even where it would print nothing itself.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    server.app.state.settings.receipt.printers[office.id] = ReceiptPrinter(
+        host="127.0.0.1", port=dead
+    )
+    await plain.click("#done")
+    await take_ticket(plain, office)
+    assert await plain.text_content("#ticket-number") == "A-003"
+    assert "could not be printed" in (await plain.text_content("#paper-notice") or "")
+    assert await plain.is_visible("#paper-notice") and await plain.is_visible("#print")

@@ -152,8 +152,14 @@ function showIssued(ticket) {
   qr.src = `/api/v1/tickets/${encodeURIComponent(ticket.id)}/qr.svg?key=${encodeURIComponent(ticket.public_key)}&office=${encodeURIComponent(ticket.office_id)}`;
   screens.start.hidden = true;
   screens.issued.hidden = false;
-  $("print").hidden = PRINT !== "button";
-  if (PRINT === "auto") {
+  // The office's receipt printer (paper: null where there is none): printed, it is the paper;
+  // failed, the resident is told and the browser's print path is offered instead.
+  const paper = ticket.paper || null;
+  const paperFailed = paper !== null && !paper.printed;
+  setText($("paper-notice"), paperFailed ? paper.notice || "" : "");
+  $("paper-notice").hidden = !paperFailed;
+  $("print").hidden = PRINT !== "button" && !paperFailed;
+  if (PRINT === "auto" && !(paper && paper.printed)) {
     // Print once the QR code has loaded, so that it is on the paper.
     const printNow = () => window.print();
     if (qr.complete && qr.naturalWidth > 0) printNow();
