@@ -227,6 +227,12 @@ def risky_paths(
     return risky
 
 
+def always_verified(procedure: Procedure) -> bool:
+    """Whether every form of the procedure goes to blind verify: it has a required high-risk
+    field (My Number, bank account, birth date), which ``risky_paths`` always lists."""
+    return any(spec.risk == "high" and spec.requirement == "required" for _p, spec in procedure.walk())
+
+
 def has_my_number(procedure: Procedure, values: Mapping[str, Any]) -> bool:
     return any(spec.type == "my_number" for _p, spec, _v in concrete_fields(procedure, values))
 
