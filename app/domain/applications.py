@@ -230,7 +230,9 @@ def risky_paths(
 def always_verified(procedure: Procedure) -> bool:
     """Whether every form of the procedure goes to blind verify: it has a required high-risk
     field (My Number, bank account, birth date), which ``risky_paths`` always lists."""
-    return any(spec.risk == "high" and spec.requirement == "required" for _p, spec in procedure.walk())
+    return any(
+        spec.risk == "high" and spec.requirement == "required" for _p, spec in procedure.walk()
+    )
 
 
 def has_my_number(procedure: Procedure, values: Mapping[str, Any]) -> bool:

@@ -160,25 +160,20 @@ def arrivals(profile: Profile, days: Days, seed: int) -> list[Case]:
             expected = yearly * spec.months[month - 1] / total * weights / weights.sum()
             counts = rng.poisson(expected)
             n = int(counts.sum())
-            day_of = np.repeat(np.array(indices, dtype=int), counts)
-            offset = rng.uniform(0, width, n)
-            lags = rng.integers(spec.lag_days[0], spec.lag_days[1] + 1, n)
-            waiting = rng.random(n) < spec.counter_share
-            drawn = np.exp(
-                rng.normal(
-                    [math.log(m) - sigma2 / 2 for m in means], math.sqrt(sigma2), size=(n, 4)
-                )
-            )
-            ocr = rng.random(n) < rates.ocr_low_confidence
+            day_of: list[int] = np.repeat(np.array(indices, dtype=int), counts).tolist()
+            offset: list[float] = rng.uniform(0, width, n).tolist()
+            lags: list[int] = rng.integers(spec.lag_days[0], spec.lag_days[1] + 1, n).tolist()
+            waiting: list[bool] = (rng.random(n) < spec.counter_share).tolist()
+            mu = [math.log(m) - sigma2 / 2 for m in means]
+            drawn: list[list[float]] = np.exp(
+                rng.normal(mu, math.sqrt(sigma2), size=(n, 4))
+            ).tolist()
+            ocr: list[bool] = (rng.random(n) < rates.ocr_low_confidence).tolist()
             mismatch, returned, rejected = (a.tolist() for a in rng.random((3, n)))
-            day_of, offset, lags = day_of.tolist(), offset.tolist(), lags.tolist()
-            waiting, drawn, ocr = waiting.tolist(), drawn.tolist(), ocr.tolist()
             for i in range(n):
                 index = day_of[i]
                 day = days.dates[index]
-                received_at = datetime.combine(day, OPENING, TOKYO) + timedelta(
-                    minutes=offset[i]
-                )
+                received_at = datetime.combine(day, OPENING, TOKYO) + timedelta(minutes=offset[i])
                 base = (day - timedelta(days=lags[i])).isoformat()
                 values = {**spec.values, **{b: base for b in bases}}
                 due_on = _due_on(code, tuple(sorted(values.items())), day)
@@ -435,7 +430,9 @@ class _Run:
             outcome = Outcome.KEYED
         elif kind is TaskKind.VERIFY:
             case.verified += 1
-            outcome = Outcome.MISMATCHED if case.mismatch and case.verified == 1 else Outcome.MATCHED
+            outcome = (
+                Outcome.MISMATCHED if case.mismatch and case.verified == 1 else Outcome.MATCHED
+            )
         elif kind is TaskKind.SETTLE:
             outcome = Outcome.SETTLED
         else:
