@@ -135,6 +135,52 @@ def _due_on(code: str, values: tuple[tuple[str, str], ...], received: date) -> d
     return due_date(procedure, dict(values), received, Calendar())
 
 
+def received_at(days: Days, minute: float, width: int) -> datetime:
+    """The moment of a working minute: its open day from 08:30 JST."""
+    index = int(minute // width)
+    opening = datetime.combine(days.dates[index], OPENING, TOKYO)
+    return opening + timedelta(minutes=minute - index * width)
+
+
+def new_case(
+    code: str,
+    values: dict[str, str],
+    minute: float,
+    days: Days,
+    width: int,
+    minutes: tuple[float, float, float, float],
+    *,
+    waiting: bool,
+    needs_verify: bool,
+    mismatch: bool = False,
+    returned: bool = False,
+    rejected: bool = False,
+) -> Case:
+    """An application received at working minute ``minute``: its legal due date from the
+    procedure's deadline rule over ``values`` (ISO dates), its place in the queue from
+    ``urgency_of`` (``waiting``: a resident waits at the counter)."""
+    moment = received_at(days, minute, width)
+    day = days.dates[int(minute // width)]
+    due_on = _due_on(code, tuple(sorted(values.items())), day)
+    urgency = urgency_of(due_on, moment, resident_waiting=waiting)
+    target = due_on or days.calendar.roll_forward(day + DEFAULT_SERVICE_LEVEL)
+    due_index = days.of(target)
+    return Case(
+        seq=0,
+        procedure=code,
+        desk=desk_of(code),
+        received=minute,
+        due=(due_index + 1) * width,
+        due_month=days.month_of(due_index),
+        urgency=urgency,
+        needs_verify=needs_verify,
+        minutes=minutes,
+        mismatch=mismatch,
+        returned=returned,
+        rejected=rejected,
+    )
+
+
 def arrivals(profile: Profile, days: Days, seed: int) -> list[Case]:
     """A year of applications drawn from the profile, in order of receipt."""
     rng = np.random.default_rng(seed)
@@ -171,28 +217,20 @@ def arrivals(profile: Profile, days: Days, seed: int) -> list[Case]:
             ocr: list[bool] = (rng.random(n) < rates.ocr_low_confidence).tolist()
             mismatch, returned, rejected = (a.tolist() for a in rng.random((3, n)))
             for i in range(n):
-                index = day_of[i]
-                day = days.dates[index]
-                received_at = datetime.combine(day, OPENING, TOKYO) + timedelta(minutes=offset[i])
+                day = days.dates[day_of[i]]
                 base = (day - timedelta(days=lags[i])).isoformat()
-                values = {**spec.values, **{b: base for b in bases}}
-                due_on = _due_on(code, tuple(sorted(values.items())), day)
-                urgency = urgency_of(due_on, received_at, resident_waiting=waiting[i])
-                target = due_on or days.calendar.roll_forward(day + DEFAULT_SERVICE_LEVEL)
-                due_index = days.of(target)
                 needs_verify = verified or ocr[i]
                 e, v, st, r = drawn[i]
                 cases.append(
-                    Case(
-                        seq=0,
-                        procedure=code,
-                        desk=desk_of(code),
-                        received=index * width + offset[i],
-                        due=(due_index + 1) * width,
-                        due_month=days.month_of(due_index),
-                        urgency=urgency,
+                    new_case(
+                        code,
+                        {**spec.values, **{b: base for b in bases}},
+                        day_of[i] * width + offset[i],
+                        days,
+                        width,
+                        (e, v, st, r),
+                        waiting=waiting[i],
                         needs_verify=needs_verify,
-                        minutes=(e, v, st, r),
                         mismatch=needs_verify and mismatch[i] < rates.mismatch,
                         returned=returned[i] < rates.return_,
                         rejected=rejected[i] < rates.reject,
