@@ -19,11 +19,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx2
+from sqlalchemy.pool import NullPool
 
-from app.domain.applications import get_path
+from app.domain.applications import TaskKind, get_path
+from app.domain.clock import SystemClock
+from app.services.uow import UnitOfWork
+from app.services.whatif import fitted_minutes
 from app.settings import QueueSettings
 from app.simulation.model import Days, Staffing, new_case, received_at, run_period
 from app.simulation.profile import load_profile
+from app.storage.db import create_engine, make_sessionmaker
 from tests.factories import move_in
 from tests.support import Office, make_settings, run_server, seed
 
@@ -197,3 +202,23 @@ async def test_the_model_and_the_service_agree_on_a_short_replay(clean_db: str) 
     ) / len(due)
     assert 0.2 < model_share < 1.0, model_share  # tight enough that some miss their date
     assert abs(model_share - service_share) <= 0.07, (model_share, service_share)
+
+    # The service's event log gives back the minutes the staff took (madoguchi whatif --fit-from).
+    fitted = await fit(clean_db, datetime.combine(START, datetime.min.time(), UTC))
+    assert fitted == {
+        "resident.move_in": {
+            TaskKind.ENTRY: MINUTES["entry"],
+            TaskKind.VERIFY: MINUTES["verify"],
+            TaskKind.REVIEW: MINUTES["review"],
+        }
+    }
+
+
+async def fit(database_url: str, since: datetime) -> dict[str, dict[TaskKind, float]]:
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            uow = UnitOfWork(session, clock=SystemClock(), settings=make_settings(database_url))
+            return await fitted_minutes(uow, "431001", since)
+    finally:
+        await engine.dispose()
