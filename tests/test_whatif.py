@@ -7,7 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 from app.simulation.model import Case, Days, Staffing, arrivals, new_case, run_period
-from app.simulation.profile import load_profile
+from app.simulation.profile import Plan, WeekPlan, load_profile
+from app.simulation.whatif import evaluate
 
 WIDTH = 465
 
@@ -122,3 +123,18 @@ def test_a_profile_with_an_unknown_procedure_is_refused(tmp_path: Path) -> None:
     done = whatif("--profile", str(path))
     assert done.returncode == 2
     assert "resident.teleport" in done.stderr
+
+
+def test_a_weekly_plan_without_reviewers_in_a_peak_week_misses_due_dates_there() -> None:
+    profile = load_profile().scaled(20_000)
+    days = Days(profile.year)
+    cases = arrivals(profile, days, 5)
+    staffed = WeekPlan(operators=5, reviewers=2, vendor_share=0.4)
+    steady = evaluate(profile, days, cases, Plan(default=staffed))
+    gap = Plan(default=staffed, weeks={w: WeekPlan(operators=5, reviewers=0) for w in (35, 36)})
+    short = evaluate(profile, days, cases, gap)
+    assert [m.share for m in steady.months] == [1.0] * 12
+    # 児童扶養手当 現況届, due 1 September (ISO week 36), wait for the reviewers to come back.
+    assert short.months[8].share < 0.9
+    assert [m.share for m in short.months[:8]] == [1.0] * 8
+    assert short.months[8].utilisation["reviewers"] > steady.months[8].utilisation["reviewers"]

@@ -86,6 +86,28 @@ class Profile(_Model):
         return self.model_copy(update={"procedures": procedures})
 
 
+class WeekPlan(_Model):
+    """Staff of one week: operators (keying, verify, settle) and city reviewers."""
+
+    operators: int = Field(ge=0)
+    reviewers: int = Field(ge=0)
+    vendor_share: float = Field(default=0.0, ge=0, le=1)
+
+
+class Plan(_Model):
+    """A staffing plan: ``default`` for every week, ``weeks`` (ISO week number) where it differs."""
+
+    default: WeekPlan
+    weeks: dict[int, WeekPlan] = Field(default_factory=dict)
+
+    def week(self, number: int) -> WeekPlan:
+        return self.weeks.get(number, self.default)
+
+
+def load_plan(path: str | Path) -> Plan:
+    return Plan.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
 def load_profile(path: str | Path | None = None) -> Profile:
     """A profile file; the shipped city of 700,000 without a path."""
     if path is None:

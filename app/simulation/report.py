@@ -1,6 +1,6 @@
 """The comparison as a table: one row per month, pooled beside separate desks (Markdown)."""
 
-from app.simulation.whatif import Comparison, MonthPlan
+from app.simulation.whatif import Comparison, DeskResult, MonthPlan
 
 
 def _plan(plan: MonthPlan) -> str:
@@ -42,16 +42,22 @@ def _separate_share(comparison: Comparison) -> float:
 
 def details(comparison: Comparison) -> str:
     """Per month of the pooled plan: utilisation, deepest queue and oldest open application."""
+    return desk_table(comparison.pooled)
+
+
+def desk_table(desk: DeskResult) -> str:
+    """Per month of one desk's plan: share within due, utilisation, deepest queue, oldest."""
     lines = [
-        "| 月 | 入力 稼働率 (operator utilisation) | 審査 稼働率 (reviewer utilisation) "
+        "| 月 | 入力/審査 (operators/reviewers) | 期限内 (within due) "
+        "| 入力 稼働率 (operator utilisation) | 審査 稼働率 (reviewer utilisation) "
         "| 最大待ち作業 (max open tasks) | 最古 (oldest, working days) |",
-        "|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in comparison.pooled.months:
+    for row in desk.months:
         busy = row.utilisation
-        operators = max(busy["city_operators"], busy["vendor_operators"])
         lines.append(
-            f"| {row.month} | {operators:.0%} | {busy['reviewers']:.0%} | {row.depth_max} "
+            f"| {row.month} | {_plan(row.plan)} | {row.share:.1%} "
+            f"| {busy['operators']:.0%} | {busy['reviewers']:.0%} | {row.depth_max} "
             f"| {row.age_max:.1f} |"
         )
     return "\n".join(lines)

@@ -27,7 +27,7 @@ from app.simulation.model import (
     arrivals,
     run_period,
 )
-from app.simulation.profile import Profile
+from app.simulation.profile import Plan, Profile
 
 POOLED = "pooled"
 MAX_ROUNDS = 60
@@ -121,14 +121,15 @@ class _Desk:
         indices = self.days.months[month]
         return indices[0], indices[-1] + 1
 
-    def run(self, month: int, plan: MonthPlan) -> Period:
+    def run(self, month: int, plan: MonthPlan | Staffing) -> Period:
         first, last = self.span(month)
-        staffing = Staffing(
-            [0] * first + [plan.operators - plan.vendor_operators] * (last - first),
-            [0] * first + [plan.vendor_operators] * (last - first),
-            [0] * first + [plan.reviewers] * (last - first),
-        )
-        return run_period(self.profile, self.cases, staffing, first, last, self.state)
+        if isinstance(plan, MonthPlan):
+            plan = Staffing(
+                [0] * first + [plan.operators - plan.vendor_operators] * (last - first),
+                [0] * first + [plan.vendor_operators] * (last - first),
+                [0] * first + [plan.reviewers] * (last - first),
+            )
+        return run_period(self.profile, self.cases, plan, first, last, self.state)
 
     def judge(self, month: int, plan: MonthPlan, period: Period) -> MonthResult:
         due = within = impossible = 0
@@ -139,9 +140,11 @@ class _Desk:
             due += 1
             done = self.finished.get(case.seq, period.finished.get(case.seq))
             within += done is not None and done <= case.due
+        busy, capacity = dict(period.busy), dict(period.capacity)
+        busy["operators"] = busy["city_operators"] + busy["vendor_operators"]
+        capacity["operators"] = capacity["city_operators"] + capacity["vendor_operators"]
         utilisation = {
-            pool: period.busy[pool] / period.capacity[pool] if period.capacity[pool] else 0.0
-            for pool in period.busy
+            pool: busy[pool] / capacity[pool] if capacity[pool] else 0.0 for pool in busy
         }
         return MonthResult(
             month,
@@ -218,8 +221,7 @@ def smallest_plans(
             if judged.share >= target:
                 break
             busy = judged.utilisation
-            operator_load = max(busy["city_operators"], busy["vendor_operators"])
-            if operator_load >= busy["reviewers"]:
+            if busy["operators"] >= busy["reviewers"]:
                 operators += max(1, operators // 15)
             else:
                 reviewers += max(1, reviewers // 15)
@@ -227,19 +229,34 @@ def smallest_plans(
     return result
 
 
+def weekly_staffing(days: Days, plan: Plan) -> Staffing:
+    """The plan's staff on every open day (by the day's ISO week)."""
+    weeks = [plan.week(day.isocalendar().week) for day in days.dates]
+    vendor = [round(w.operators * w.vendor_share) for w in weeks]
+    return Staffing(
+        [w.operators - v for w, v in zip(weeks, vendor, strict=True)],
+        vendor,
+        [w.reviewers for w in weeks],
+    )
+
+
 def evaluate(
-    profile: Profile,
-    days: Days,
-    cases: Sequence[Case],
-    plans: Sequence[MonthPlan],
-    desk: str = POOLED,
+    profile: Profile, days: Days, cases: Sequence[Case], plan: Plan, desk: str = POOLED
 ) -> DeskResult:
-    """How a staffing plan (one per month) does through the year."""
+    """How a staffing plan does through the year; each month's ``plan`` is its largest week."""
     state = _Desk(profile, days, cases)
+    staffing = weekly_staffing(days, plan)
     result = DeskResult(desk)
-    for month, plan in enumerate(plans, start=1):
-        period = state.run(month, plan)
-        state.accept(result, period, state.judge(month, plan, period))
+    for month in range(1, 13):
+        first, last = state.span(month)
+        largest = max(range(first, last), key=lambda d: staffing.city_operators[d])
+        month_plan = MonthPlan(
+            staffing.city_operators[largest] + staffing.vendor_operators[largest],
+            max(staffing.reviewers[first:last]),
+            staffing.vendor_operators[largest],
+        )
+        period = state.run(month, staffing)
+        state.accept(result, period, state.judge(month, month_plan, period))
     return result
 
 
