@@ -18,7 +18,6 @@ Not modelled: household locks (one editor per household), lease expiry, withdraw
 reopening, the vendor's batch export, and breaks inside the day.
 """
 
-import copy
 import heapq
 import math
 from collections.abc import Generator, Iterable, Sequence
@@ -119,9 +118,26 @@ class Case:
         return path * (2 if self.returned else 1)
 
     def fresh(self) -> "Case":
-        twin = copy.copy(self)
-        twin.handled_by = list(self.handled_by)
-        return twin
+        """A copy to run (runs change status and handlers; the drawn year stays as drawn)."""
+        return Case(
+            self.seq,
+            self.procedure,
+            self.desk,
+            self.received,
+            self.due,
+            self.due_month,
+            self.urgency,
+            self.needs_verify,
+            self.minutes,
+            self.mismatch,
+            self.returned,
+            self.rejected,
+            self.status,
+            list(self.handled_by),
+            self.entry_employer,
+            self.verified,
+            self.reviewed,
+        )
 
 
 def desk_of(procedure: str) -> str:
@@ -331,6 +347,7 @@ class _Run:
         self.staffing = {p: staffing.pool(p) for p in POOLS}
         self.heaps: dict[tuple[str, TaskKind], list[tuple[int, float, int, Case]]] = {}
         self.tick = 0
+        self.today = first_day
         self.idle: list[tuple[Worker, simpy.Event]] = []
         self.open: dict[int, Case] = {}
         self.running: dict[int, tuple[float, Case, TaskKind, str, str]] = {}
@@ -406,8 +423,7 @@ class _Run:
 
     # processes -----------------------------------------------------------------------------
     def _active(self, worker: Worker) -> bool:
-        day = min(int(self.env.now // self.width), self.last_day - 1)
-        return worker.index < self.staffing[worker.pool][day]
+        return worker.index < self.staffing[worker.pool][self.today]
 
     def _work(self, worker: Worker) -> Generator[simpy.Event, Any, None]:
         env = self.env
@@ -449,6 +465,7 @@ class _Run:
 
     def _days(self) -> Generator[simpy.Event, Any, None]:
         for day in range(self.first_day, self.last_day):
+            self.today = day
             # Everyone idle looks at the queue again when the day (and maybe the rota) changes.
             waiting, self.idle = self.idle, []
             for _worker, event in waiting:
