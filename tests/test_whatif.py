@@ -1,11 +1,12 @@
 """The staffing what-if: seasons, the service's rules inside the model, the command."""
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
+from typer.testing import CliRunner, Result
+
+from app.cli import cli
 from app.simulation.model import Case, Days, Staffing, arrivals, new_case, run_period
 from app.simulation.profile import Plan, WeekPlan, load_profile
 from app.simulation.whatif import evaluate
@@ -88,20 +89,14 @@ def test_a_vendor_keyed_return_waits_for_the_vendors_manager() -> None:
     assert abs(by_vendor - by_city - dispatch) < 1e-6
 
 
-def whatif(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "whatif", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def whatif(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["whatif", *args])
 
 
 def test_the_command_prints_pooled_beside_separate_and_draws_plots(tmp_path: Path) -> None:
     done = whatif("--population", "20000", "--seed", "3", "--plots", str(tmp_path))
-    assert done.returncode == 0, done.stderr
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert done.exit_code == 0, done.output
+    rows = [line for line in done.output.splitlines() if line.startswith("| ")]
     months = [r for r in rows if r.split("|")[1].strip().isdigit()]
     assert len(months) == 12 + 12  # the comparison and the pooled desk's details
     total = next(r for r in rows if r.startswith("| 計"))
@@ -121,8 +116,8 @@ def test_a_profile_with_an_unknown_procedure_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
     done = whatif("--profile", str(path))
-    assert done.returncode == 2
-    assert "resident.teleport" in done.stderr
+    assert done.exit_code == 2
+    assert "resident.teleport" in done.output
 
 
 def test_a_weekly_plan_without_reviewers_in_a_peak_week_misses_due_dates_there() -> None:
