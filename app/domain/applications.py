@@ -9,7 +9,8 @@ one for correction (entry → verify → review again). Every move is a row of T
 """
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -94,6 +95,43 @@ FINAL = frozenset(
 )
 # Statuses the core system's feed carries: an approved record, or one withdrawn after approval.
 IN_CORE_FEED = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.WITHDRAWN})
+
+
+# Who takes which step (DOMAIN.md §3.5): operators key, verify and settle; city reviewers review.
+OPERATOR_KINDS = (TaskKind.ENTRY, TaskKind.VERIFY, TaskKind.SETTLE)
+REVIEWER_KINDS = (TaskKind.REVIEW,)
+
+# A resident waiting at the counter moves their application this far up the queue.
+COUNTER_BOOST = timedelta(days=10)
+# Applications without a legal clock are worked within this many days of receipt.
+DEFAULT_SERVICE_LEVEL = timedelta(days=14)
+
+
+def urgency_of(due_on: date | None, received_at: datetime, *, resident_waiting: bool) -> int:
+    """The queue order key, fixed at creation: earlier due first; a waiting resident goes ahead."""
+    if due_on is not None:
+        moment = datetime(due_on.year, due_on.month, due_on.day, tzinfo=UTC)
+    else:
+        moment = received_at + DEFAULT_SERVICE_LEVEL
+    if resident_waiting:
+        moment -= COUNTER_BOOST
+    return int(moment.timestamp())
+
+
+def excluded_from(kind: TaskKind, handled_by: Iterable[str]) -> list[str]:
+    """Four eyes: nobody who handled an application may verify, settle or review it."""
+    return [] if kind is TaskKind.ENTRY else list(handled_by)
+
+
+def correction_queue(entry_employer: str | None) -> str:
+    """Corrections of vendor-keyed work go to the vendor's manager, never to its operator."""
+    return "vendor_manager" if entry_employer == Employer.VENDOR else "central"
+
+
+def queues_for(employer: str | None) -> list[str]:
+    """The queues a claimer takes from: work the vendor's 管理責任者 has dispatched is for
+    vendor operators only."""
+    return ["central", "vendor"] if employer == Employer.VENDOR else ["central"]
 
 
 def next_status(
@@ -187,6 +225,14 @@ def risky_paths(
         ):
             risky.append(path)
     return risky
+
+
+def always_verified(procedure: Procedure) -> bool:
+    """Whether every form of the procedure goes to blind verify: it has a required high-risk
+    field (My Number, bank account, birth date), which ``risky_paths`` always lists."""
+    return any(
+        spec.risk == "high" and spec.requirement == "required" for _p, spec in procedure.walk()
+    )
 
 
 def has_my_number(procedure: Procedure, values: Mapping[str, Any]) -> bool:

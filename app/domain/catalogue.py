@@ -205,6 +205,13 @@ class Procedure(_Model):
             yield prefix + spec.key, spec
             stack.extend((sub, f"{prefix}{spec.key}[].") for sub in reversed(spec.fields))
 
+    def deadline_bases(self) -> tuple[str, ...]:
+        """The date fields the legal clock counts from (none without a clock)."""
+        if self.deadline is None:
+            return ()
+        nodes = _rule_nodes(self.deadline.rule.model_dump(mode="json"))
+        return tuple(dict.fromkeys(str(n["base"]) for n in nodes if "base" in n))
+
     def public_dict(self) -> dict[str, object]:
         """The JSON shape served by ``GET /procedures`` (empty lists and nulls left out)."""
         return self.model_dump(mode="json", exclude_none=True)
@@ -213,7 +220,7 @@ class Procedure(_Model):
     def _references(self) -> "Procedure":
         _check_level(self.code, self.fields, set())
         if self.deadline is not None:
-            nodes = list(_rule_nodes(self.deadline.rule.model_dump()))
+            nodes = list(_rule_nodes(self.deadline.rule.model_dump(mode="json")))
             bases = {str(n["base"]) for n in nodes if "base" in n}
             whens = [parse_condition(str(n["when"])).keys for n in nodes if n.get("when")]
             for key in bases.union(*whens):

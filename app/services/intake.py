@@ -4,7 +4,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from app.domain.applications import (
     TaskKind,
     TaskStatus,
     has_my_number,
+    urgency_of,
 )
 from app.domain.audit import LogName
 from app.domain.catalogue import Procedure, load_catalogue
@@ -31,10 +32,6 @@ from app.storage.tables import Application, Task, Ticket
 from app.storage.uow import UnitOfWork
 
 UNREADABLE = "●"
-# A resident waiting at the counter moves their application this far up the queue.
-COUNTER_BOOST = timedelta(days=10)
-# Applications without a legal clock are worked within this many days of receipt.
-DEFAULT_SERVICE_LEVEL = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -67,17 +64,6 @@ def merge_ocr(fields: dict[str, Any], ocr: dict[str, dict[str, Any]] | None) -> 
             except (TypeError, ValueError, KeyError, AttributeError):
                 continue
     return merged
-
-
-def urgency_of(due_on: date | None, received_at: datetime, *, resident_waiting: bool) -> int:
-    """The queue order key, fixed at creation: earlier due first; a waiting resident goes ahead."""
-    if due_on is not None:
-        moment = datetime(due_on.year, due_on.month, due_on.day, tzinfo=UTC)
-    else:
-        moment = received_at + DEFAULT_SERVICE_LEVEL
-    if resident_waiting:
-        moment -= COUNTER_BOOST
-    return int(moment.timestamp())
 
 
 def proposals_for(

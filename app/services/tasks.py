@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from app.domain.applications import TaskKind, concrete_fields, same_value
+from app.domain import applications
+from app.domain.applications import TaskKind, concrete_fields, excluded_from, same_value
 from app.domain.errors import ProblemsFound
-from app.domain.roles import Employer
 from app.domain.validators import errors_in, with_levels
 from app.services import intake
 from app.storage import work as work_store
@@ -43,14 +43,14 @@ async def open_task(
     """The application's next task; nobody who handled it may take a verify, settle or review."""
     queue = extra.pop("queue", "central")
     task = intake.new_task(application, kind, uow.now(), queue=queue, **extra)
-    excluded = application.handled_by if kind is not TaskKind.ENTRY else []
+    excluded = excluded_from(kind, application.handled_by)
     await work_store.add_task(uow.session, task, excluded)
     return task
 
 
 def correction_queue(application: Application) -> str:
     """Corrections of vendor-keyed work go to the vendor's manager, never to its operator."""
-    return "vendor_manager" if application.entry_employer == Employer.VENDOR else "central"
+    return applications.correction_queue(application.entry_employer)
 
 
 async def next_core_seq(uow: UnitOfWork, municipality_code: str) -> int:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from app.domain.applications import TaskKind, TaskStatus
+from app.domain import applications
+from app.domain.applications import OPERATOR_KINDS, REVIEWER_KINDS, TaskKind, TaskStatus
 from app.domain.catalogue import load_catalogue
 from app.domain.errors import InvalidInput, NotFound, StaleLease, VendorStaffDirection
 from app.domain.roles import Employer, Principal, Role, direction_refusal
@@ -50,8 +51,6 @@ __all__ = [
     "withdraw",
 ]
 
-OPERATOR_KINDS = (TaskKind.ENTRY, TaskKind.VERIFY, TaskKind.SETTLE)
-REVIEWER_KINDS = (TaskKind.REVIEW,)
 CLAIM_ATTEMPTS = 8
 
 
@@ -74,8 +73,8 @@ def claimable_kinds(principal: Principal, requested: list[TaskKind] | None) -> l
 
 
 def queues_for(principal: Principal) -> list[str]:
-    # Work the vendor's 管理責任者 has dispatched is for vendor operators only.
-    return ["central", "vendor"] if principal.employer is Employer.VENDOR else ["central"]
+    """Work the vendor's 管理責任者 has dispatched is for vendor operators only."""
+    return applications.queues_for(principal.employer)
 
 
 async def claim(
