@@ -72,6 +72,17 @@ class LobbySettings(BaseModel):
     no_show_grace_s: float = 60.0
 
 
+class AppointmentSettings(BaseModel):
+    # A checked-in appointment is on time from early_s before its slot to grace_s after it;
+    # on time it goes before walk-ins, but no waiting ticket is passed by more than max_passes
+    # appointments (app/domain/tickets.py next_to_call).
+    early_s: float = Field(default=600.0, ge=0)
+    grace_s: float = Field(default=600.0, ge=0)
+    max_passes: int = Field(default=2, ge=0)
+    # How far ahead residents may book (days).
+    book_days_ahead: int = Field(default=60, ge=1)
+
+
 class QueueSettings(BaseModel):
     lease_s: int = 300
     # How often the expire-leases job returns tasks whose lease ran out to the queue (0: off;
@@ -231,6 +242,7 @@ class Settings(BaseSettings):
     token_cache_s: float = 5.0
     display: DisplaySettings = DisplaySettings()
     lobby: LobbySettings = LobbySettings()
+    appointments: AppointmentSettings = AppointmentSettings()
     queue: QueueSettings = QueueSettings()
     vendor: VendorSettings = VendorSettings()
     audit: AuditSettings = AuditSettings()

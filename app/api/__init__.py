@@ -6,6 +6,7 @@ from app.api import (
     access_reports,
     admin,
     applications,
+    appointments,
     attachments,
     auth,
     core,
@@ -23,6 +24,7 @@ from app.api.params import refuse_nul
 api_router = APIRouter(dependencies=[Depends(refuse_nul)])
 api_router.include_router(auth.router)
 api_router.include_router(lobby.router)
+api_router.include_router(appointments.router)
 api_router.include_router(display.router)
 api_router.include_router(qr.router)
 api_router.include_router(applications.router)

@@ -3,6 +3,7 @@ transfer, hold and resume, undo a call, pause and resume a counter."""
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.domain.clock import business_day
 from app.domain.errors import (
@@ -14,7 +15,14 @@ from app.domain.errors import (
     WindowClosed,
 )
 from app.domain.roles import Principal
-from app.domain.tickets import TicketAction, TicketStatus, next_status, seconds_left, undo_open
+from app.domain.tickets import (
+    AppointmentWindow,
+    TicketAction,
+    TicketStatus,
+    next_status,
+    seconds_left,
+    undo_open,
+)
 from app.services import lobby
 from app.storage import lobby as lobby_store
 from app.storage import numbering, tenancy
@@ -124,6 +132,7 @@ async def issue_ticket(
     category_id: str,
     is_priority: bool,
     language: str,
+    appointment: tuple[str, datetime] | None = None,
 ) -> TicketView:
     """Give a resident the next number of the category's day (never the same number twice).
 
@@ -159,6 +168,9 @@ async def issue_ticket(
         "issued_at": now,
         "queued_at": now,
     }
+    if appointment is not None:
+        # A checked-in appointment: its place in walk-in order is its check-in time.
+        values |= {"appointment_id": appointment[0], "slot_at": appointment[1]}
     ticket, seq = await numbering.issue(uow, values, found.prefix)
     uow.log(
         entity="ticket",
@@ -211,8 +223,13 @@ async def _calling_counter(uow: UnitOfWork, principal: Principal, counter_id: st
 async def call_next(uow: UnitOfWork, principal: Principal, *, counter_id: str) -> Ticket | None:
     """Call the counter's next resident: priority first, then the oldest; None when nobody waits."""
     counter = await _calling_counter(uow, principal, counter_id)
+    rules = uow.settings.appointments
     ticket = await ticket_store.claim_next_for_counter(
-        uow.session, counter=counter, business_day=business_day(uow.now())
+        uow.session,
+        counter=counter,
+        business_day=business_day(uow.now()),
+        now=uow.now(),
+        window=AppointmentWindow(rules.early_s, rules.grace_s, rules.max_passes),
     )
     if ticket is None:
         return None
