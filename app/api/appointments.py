@@ -223,11 +223,11 @@ async def staff_book(
 @router.get(
     "/offices/{office_id}/appointments",
     response_model=list[StaffAppointmentOut],
-    summary="The office's bookings of a day (staff)",
+    summary="The office's bookings of a day, today by default (staff)",
     responses={404: {}},
 )
 async def staff_list(
-    office_id: str, day: date, uow: UowDep, principal: Booker
+    office_id: str, uow: UowDep, principal: Booker, day: date | None = None
 ) -> list[StaffAppointmentOut]:
     found = await service.list_day(uow, principal, office_id=office_id, day=day)
     return [

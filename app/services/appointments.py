@@ -72,9 +72,10 @@ async def _bookable(
     category = await _category(uow, office_id, category_id, municipality_code)
     row = await store.get_hours(uow.session, category.id)
     if row is None:
-        raise NotFound(
+        raise InvalidInput.field(
+            "category_id",
+            "no_appointments",
             "この区分は予約を受け付けていません (no appointments for this category)",
-            category_id=category_id,
         )
     return category, _hours_of(row)
 
@@ -300,10 +301,12 @@ async def cancel(uow: UnitOfWork, *, code: str) -> Appointment:
 
 
 async def list_day(
-    uow: UnitOfWork, principal: Principal, *, office_id: str, day: date
+    uow: UnitOfWork, principal: Principal, *, office_id: str, day: date | None
 ) -> list[Appointment]:
+    """The office's bookings of ``day`` (today when None), by slot."""
     office = await ticket_service.get_office(uow, principal, office_id)
     zone = _zone(uow)
+    day = day or business_day(uow.now(), zone)
     start = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
     return await store.list_for_day(uow.session, office.id, start, start + timedelta(days=1))
 
@@ -314,6 +317,10 @@ async def check_in(
     """At the kiosk: today's booking of this office becomes a ticket whose call order is the
     merge rule's (app/domain/tickets.py ``next_to_call``)."""
     office = await ticket_service.get_office(uow, principal, office_id)
+    if read_code(code) is None:
+        raise InvalidInput.field(
+            "code", "malformed", "予約番号を読み取れません (not a confirmation code)"
+        )
     appointment = await _locked(uow, code, principal.municipality_code)
     if appointment.office_id != office.id:
         raise NotFound("予約が見つかりません (no such appointment)")
