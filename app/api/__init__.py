@@ -13,6 +13,7 @@ from app.api import (
     decisions,
     display,
     lobby,
+    lobby_stats,
     qr,
     supervision,
     vendor,
@@ -32,6 +33,7 @@ api_router.include_router(decisions.router)
 api_router.include_router(attachments.router)
 api_router.include_router(supervision.router)  # before work: /work/me, /work/operators
 api_router.include_router(access_reports.router)
+api_router.include_router(lobby_stats.router)
 api_router.include_router(work.router)
 api_router.include_router(core.router)
 api_router.include_router(admin.router)

@@ -73,12 +73,25 @@ def check_slot(
     hours: AppointmentHours,
     calendar: Calendar,
     now: datetime,
+    days_ahead: int,
     tz: ZoneInfo = TOKYO,
 ) -> datetime:
-    """``starts_at`` as one of its day's slots (UTC), or 422 naming ``starts_at``."""
+    """``starts_at`` as one of its day's slots (UTC), or 422 naming ``starts_at``: a slot
+    that has begun, one more than ``days_ahead`` days ahead, on a closed day, or no slot's
+    start."""
     if starts_at.tzinfo is None:
         raise InvalidInput.field(
             "starts_at", "no_timezone", "時刻にタイムゾーンが必要です (time needs a UTC offset)"
+        )
+    if starts_at <= now:
+        raise InvalidInput.field(
+            "starts_at", "in_the_past", "過ぎた枠は予約できません (that slot has begun)"
+        )
+    if starts_at > now + timedelta(days=days_ahead + 1):
+        raise InvalidInput.field(
+            "starts_at",
+            "too_far_ahead",
+            f"予約は{days_ahead}日先までです (bookings open {days_ahead} days ahead)",
         )
     day = starts_at.astimezone(tz).date()
     if calendar.is_closed(day):
@@ -89,10 +102,6 @@ def check_slot(
     if wanted not in day_slots(day, hours, calendar, tz):
         raise InvalidInput.field(
             "starts_at", "not_a_slot", "予約枠の開始時刻ではありません (not the start of a slot)"
-        )
-    if wanted <= now:
-        raise InvalidInput.field(
-            "starts_at", "in_the_past", "過ぎた枠は予約できません (that slot has begun)"
         )
     return wanted
 

@@ -123,6 +123,9 @@ async def set_hours(
 async def free_slots(uow: UnitOfWork, *, office_id: str, category_id: str, day: date) -> list[Slot]:
     """The day's slots of a category with their free seats (none on a closed day)."""
     _category_row, hours = await _bookable(uow, office_id, category_id)
+    today = business_day(uow.now(), _zone(uow))
+    if not today <= day <= today + timedelta(days=uow.settings.appointments.book_days_ahead):
+        return []
     starts = day_slots(day, hours, Calendar(), _zone(uow))
     if not starts:
         return []
@@ -154,18 +157,8 @@ def _check_contact(contact: str | None) -> str | None:
 async def _take(
     uow: UnitOfWork, category: TicketCategory, hours: AppointmentHours, starts_at: datetime
 ) -> tuple[str, datetime]:
-    now = uow.now()
-    wanted = check_slot(starts_at, hours, Calendar(), now, _zone(uow))
-    last_day = business_day(now, _zone(uow)) + timedelta(
-        days=uow.settings.appointments.book_days_ahead
-    )
-    if business_day(wanted, _zone(uow)) > last_day:
-        raise InvalidInput.field(
-            "starts_at",
-            "too_far_ahead",
-            f"予約は{uow.settings.appointments.book_days_ahead}日先までです "
-            f"(bookings open {uow.settings.appointments.book_days_ahead} days ahead)",
-        )
+    rules = uow.settings.appointments
+    wanted = check_slot(starts_at, hours, Calendar(), uow.now(), rules.book_days_ahead, _zone(uow))
     slot_id = await store.take_seat(
         uow.session,
         municipality_code=category.municipality_code,
@@ -264,7 +257,7 @@ async def move(uow: UnitOfWork, *, code: str, starts_at: datetime) -> Appointmen
     appointment = await _locked(uow, code)
     _must_be_booked(appointment)
     category, hours = await _bookable(uow, appointment.office_id, appointment.category_id)
-    if starts_at.tzinfo is not None and starts_at.astimezone(UTC) == appointment.starts_at:
+    if starts_at == appointment.starts_at:
         return appointment
     slot_id, wanted = await _take(uow, category, hours, starts_at)
     await store.give_back_seat(uow.session, appointment.slot_id)
@@ -307,8 +300,12 @@ async def list_day(
     office = await ticket_service.get_office(uow, principal, office_id)
     zone = _zone(uow)
     day = day or business_day(uow.now(), zone)
-    start = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
-    return await store.list_for_day(uow.session, office.id, start, start + timedelta(days=1))
+    try:
+        start = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+        end = start + timedelta(days=1)
+    except OverflowError:  # year 1 or 9999: no bookings there
+        return []
+    return await store.list_for_day(uow.session, office.id, start, end)
 
 
 async def check_in(

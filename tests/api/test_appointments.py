@@ -15,10 +15,11 @@ from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import Appointment, AppointmentSlot
 from tests.support import LiveServer, Office, make_settings, run_server, seed
 from tests.support_thread import FakeClock
+from tests.test_cli import madoguchi
 
 JST = timezone(timedelta(hours=9))
 MONDAY = datetime(2026, 12, 7, 8, 0, tzinfo=JST)
-SUNDAY = datetime(2026, 12, 6, 10, 0, tzinfo=JST)
+SUNDAY = datetime(2026, 12, 13, 10, 0, tzinfo=JST)
 HOURS = {"opens_at": "09:00", "closes_at": "12:00", "slot_minutes": 30, "seats": 2}
 
 
@@ -116,7 +117,7 @@ async def test_a_resident_books_moves_and_cancels_by_code_and_bad_input_is_refus
             assert response.status_code == 422, response.text
             errors = response.json()["errors"]
             assert [(e["field"], e["code"]) for e in errors] == [(field, code)], errors
-    assert await free_at(live, city, "2026-12-06") == {}
+    assert await free_at(live, city, "2026-12-13") == {}
     engine = create_engine(live.settings.database_url)
     async with make_sessionmaker(engine)() as session:
         assert (await session.execute(select(func.count()).select_from(Appointment))).scalar() == 1
@@ -175,6 +176,9 @@ async def test_staff_book_and_a_checked_in_booking_is_called_before_walk_ins_whi
         ("staff", "K"),
     ]
     codes = [r.json()["code"] for r in (on_time, late, on_time_2)]
+    async with live.client() as resident:  # booked, never comes: missed once its grace is over
+        missed = await resident.post("/public/appointments", json=booking(city, at(9, 30), "B"))
+        assert missed.status_code == 201
 
     async def advance_to(hour: int, minute: int) -> None:
         clock.advance((MONDAY.replace(hour=hour, minute=minute) - clock.now()).total_seconds())
@@ -219,3 +223,38 @@ async def test_staff_book_and_a_checked_in_booking_is_called_before_walk_ins_whi
         second_walk_in,
         on_time_ticket_2,
     ]
+
+    # 窓口統計 of the day: the five called at 9:55 waited 15, 13, 10, 5 and 3 minutes; a sixth
+    # ticket, sent from A to B, waits; the 9:30 booking nobody checked in is missed.
+    async with live.client(city.token("kiosk")) as kiosk:
+        sent = await kiosk.post(
+            f"/offices/{city.id}/tickets", json={"category": city.category("A")}
+        )
+    async with live.client(city.token("counter")) as counter:
+        moved = await counter.post(
+            f"/tickets/{sent.json()['id']}/transfer", json={"category": category}
+        )
+        assert moved.status_code == 200, moved.text
+    async with live.client(city.token("supervisor")) as supervisor:
+        stats = await supervisor.get("/lobby-stats", params={"day": "2026-12-07"})
+        assert stats.status_code == 200, stats.text
+        csv = await supervisor.get(
+            "/lobby-stats", params={"day": "2026-12-07", "office": city.id, "format": "csv"}
+        )
+    rows = {(r["category"], r["counter"]): r for r in stats.json()["rows"]}
+    figures = ("tickets", "served", "transfers", "appointments_kept", "appointments_missed")
+    assert [rows[("B", "*")][f] for f in figures] == [6, 5, 1, 3, 1]
+    assert [rows[("B", "3")][f] for f in figures] == [5, 5, 0, 3, 0]
+    waits = ("wait_median_s", "wait_p90_s", "wait_max_s", "service_max_s")
+    assert [rows[("B", "3")][w] for w in waits] == [600, 900, 900, 0]
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("day,office_id,category,counter,tickets,served")
+    assert f"2026-12-07,{city.id},B,3,5,5,0,0,0,600,900,900,0,0,0,3,0" in lines
+    # The same figures from `madoguchi stats` (CSV by default).
+    printed = await asyncio.to_thread(
+        madoguchi,
+        live.settings.database_url,
+        *("stats", "--day", "2026-12-07", "--municipality", "431001"),
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert f"2026-12-07,{city.id},B,3,5,5,0,0,0,600,900,900,0,0,0,3,0" in printed.stdout

@@ -60,6 +60,7 @@ NO_APPLICATION_DATA = {
     "GET /api/v1/procedures": "the public catalogue",
     "POST /api/v1/offices/{office_id}/appointments": "a booking: slot, initial, its code",
     "GET /api/v1/offices/{office_id}/appointments": "bookings: slot and initial, no contact",
+    "GET /api/v1/lobby-stats": "counts and times per category and counter, no tickets",
     "GET /api/v1/vendor/batches": "batch metadata",
     "POST /api/v1/vendor/batches/{batch_id}/lease": "the lease and the manifest (counts, hashes)",
     "POST /api/v1/vendor/batches/{batch_id}/results": "outcomes of the vendor's own keying",

@@ -1,0 +1,70 @@
+"""窓口統計: the day's lobby figures per office, category and counter, as JSON or CSV."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from app.api.deps import Caller, UowDep
+from app.domain.lobby_stats import COLUMNS
+from app.domain.roles import Role
+from app.exports.formats import Writer, item_line
+from app.services import lobby_stats
+
+router = APIRouter(tags=["statistics"])
+Supervisor = Caller(Role.SUPERVISOR)
+
+
+class StatsRow(BaseModel):
+    day: str
+    office_id: str
+    category: str = Field(description="The category's prefix")
+    counter: str = Field(description="The counter's label; `*`: the category over all counters")
+    tickets: int
+    served: int
+    no_shows: int
+    cancelled: int
+    transfers: int
+    wait_median_s: int | None = Field(description="Issue (or check-in) to the last call")
+    wait_p90_s: int | None
+    wait_max_s: int | None
+    service_median_s: int | None = Field(description="Start to finish of served tickets")
+    service_p90_s: int | None
+    service_max_s: int | None
+    appointments_kept: int
+    appointments_missed: int
+
+
+class LobbyStats(BaseModel):
+    day: date
+    rows: list[StatsRow]
+
+
+@router.get(
+    "/lobby-stats",
+    response_model=LobbyStats,
+    summary="窓口統計: a day's tickets, waits, service times, no-shows, transfers and "
+    "appointments per office, category and counter (JSON, or CSV with format=csv)",
+    responses={200: {"content": {"text/csv": {}}}, 404: {}, 422: {}},
+)
+async def daily(
+    uow: UowDep,
+    principal: Supervisor,
+    day: Annotated[date | None, Query(description="The business day (today by default)")] = None,
+    office: Annotated[str | None, Query(max_length=64)] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
+) -> Response | LobbyStats:
+    day, found = await lobby_stats.daily(uow, principal, day=day, office_id=office)
+    rows = [StatsRow(**row) for row in found]
+    if format == "csv":
+        writer = Writer("csv", "utf-8-sig", COLUMNS)
+        body = writer.start() + writer.chunk(
+            [item_line({"values": row.model_dump(mode="json")}) for row in rows]
+        )
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="lobby-stats-{day}.csv"'},
+        )
+    return LobbyStats(day=day, rows=rows)
