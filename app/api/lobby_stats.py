@@ -10,10 +10,12 @@ from app.api.deps import Caller, UowDep
 from app.domain.lobby_stats import COLUMNS
 from app.domain.roles import Role
 from app.exports.formats import Writer, item_line
+from app.exports.sheets import xlsx
 from app.services import lobby_stats
 
 router = APIRouter(tags=["statistics"])
 Supervisor = Caller(Role.SUPERVISOR)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class StatsRow(BaseModel):
@@ -45,18 +47,25 @@ class LobbyStats(BaseModel):
     "/lobby-stats",
     response_model=LobbyStats,
     summary="窓口統計: a day's tickets, waits, service times, no-shows, transfers and "
-    "appointments per office, category and counter (JSON, or CSV with format=csv)",
-    responses={200: {"content": {"text/csv": {}}}, 404: {}, 422: {}},
+    "appointments per office, category and counter (JSON; CSV or XLSX with format=csv or xlsx)",
+    responses={200: {"content": {"text/csv": {}, XLSX_TYPE: {}}}, 404: {}, 422: {}},
 )
 async def daily(
     uow: UowDep,
     principal: Supervisor,
     day: Annotated[date | None, Query(description="The business day (today by default)")] = None,
     office: Annotated[str | None, Query(max_length=64)] = None,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002
 ) -> Response | LobbyStats:
     day, found = await lobby_stats.daily(uow, principal, day=day, office_id=office)
     rows = [StatsRow(**row) for row in found]
+    name = f"lobby-stats-{day}.{format}"
+    if format == "xlsx":
+        return Response(
+            xlsx("窓口統計", COLUMNS, [row.model_dump() for row in rows]),
+            media_type=XLSX_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
     if format == "csv":
         writer = Writer("csv", "utf-8-sig", COLUMNS)
         body = writer.start() + writer.chunk(
@@ -65,6 +74,6 @@ async def daily(
         return Response(
             body,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="lobby-stats-{day}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return LobbyStats(day=day, rows=rows)

@@ -73,7 +73,9 @@ def stats(
     day: Annotated[str, typer.Option("--day", help="The business day, YYYY-MM-DD")],
     municipality: Annotated[str, typer.Option(help="全国地方公共団体コード")],
     office: Annotated[str | None, typer.Option(help="One office's id (default: all)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json (one line per row)")] = "csv",
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, json (one line per row) or xlsx (binary)")
+    ] = "csv",
 ) -> None:
     """窓口統計: the day's tickets, waits (median, p90, max), service times, no-shows,
     transfers and appointments kept/missed per office, category and counter (`*`: all)."""
@@ -83,8 +85,8 @@ def stats(
     from app.exports.formats import Writer, item_line
     from app.services import lobby_stats
 
-    if fmt not in ("json", "csv"):
-        raise typer.BadParameter("json or csv", param_hint="--format")
+    if fmt not in ("json", "csv", "xlsx"):
+        raise typer.BadParameter("json, csv or xlsx", param_hint="--format")
     try:
         wanted = date.fromisoformat(day)
     except ValueError:
@@ -98,7 +100,12 @@ def stats(
         return rows
 
     rows = _run(work)
-    if fmt == "csv":
+    if fmt == "xlsx":
+        from app.exports.sheets import xlsx
+
+        sys.stdout.buffer.write(xlsx("窓口統計", COLUMNS, rows))
+        sys.stdout.buffer.flush()
+    elif fmt == "csv":
         writer = Writer("csv", "utf-8-sig", COLUMNS)
         sys.stdout.buffer.write(
             writer.start() + writer.chunk([item_line({"values": row}) for row in rows])

@@ -3,6 +3,8 @@ take more seats than a slot has (both databases); a checked-in booking is called
 walk-ins while on time, and after them once late."""
 
 import asyncio
+import io
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -241,12 +243,18 @@ async def test_staff_book_and_a_checked_in_booking_is_called_before_walk_ins_whi
         csv = await supervisor.get(
             "/lobby-stats", params={"day": "2026-12-07", "office": city.id, "format": "csv"}
         )
+        sheet = await supervisor.get("/lobby-stats", params={"day": "2026-12-07", "format": "xlsx"})
     rows = {(r["category"], r["counter"]): r for r in stats.json()["rows"]}
     figures = ("tickets", "served", "transfers", "appointments_kept", "appointments_missed")
     assert [rows[("B", "*")][f] for f in figures] == [6, 5, 1, 3, 1]
     assert [rows[("B", "3")][f] for f in figures] == [5, 5, 0, 3, 0]
     waits = ("wait_median_s", "wait_p90_s", "wait_max_s", "service_max_s")
     assert [rows[("B", "3")][w] for w in waits] == [600, 900, 900, 0]
+    with zipfile.ZipFile(io.BytesIO(sheet.content)) as book:
+        cells = book.read("xl/worksheets/sheet1.xml").decode()
+        assert "窓口統計" in book.read("xl/workbook.xml").decode()
+    assert sheet.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert cells.count("<v>900</v>") == 4  # p90 and max of B: all counters and counter 3
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("day,office_id,category,counter,tickets,served")
     assert f"2026-12-07,{city.id},B,3,5,5,0,0,0,600,900,900,0,0,0,3,0" in lines
