@@ -36,6 +36,11 @@ class StatsRow(BaseModel):
     service_max_s: int | None
     appointments_kept: int
     appointments_missed: int
+    estimates: int = Field(description="Tickets called whose shown wait could be checked")
+    estimate_mae_s: int | None = Field(description="Mean absolute error of the shown waits")
+    estimate_bias_s: int | None = Field(description="Mean of real minus shown wait")
+    estimate_within_5min: float | None = Field(description="Share within ±5 minutes (0–1)")
+    estimate_within_10min: float | None = Field(description="Share within ±10 minutes (0–1)")
 
 
 class LobbyStats(BaseModel):

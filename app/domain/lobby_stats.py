@@ -25,6 +25,8 @@ class TicketFacts:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     transfers: int = 0
+    # The real wait to the first call minus the estimate shown at issue (seconds).
+    estimate_error_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ COLUMNS = [
     "service_max_s",
     "appointments_kept",
     "appointments_missed",
+    "estimates",
+    "estimate_mae_s",
+    "estimate_bias_s",
+    "estimate_within_5min",
+    "estimate_within_10min",
 ]
 # The counter column of a category's row over all its counters.
 ALL_COUNTERS = "*"
@@ -83,6 +90,29 @@ class _Group:
     services: list[float] = field(default_factory=list)
     kept: int = 0
     missed: int = 0
+    errors: list[int] = field(default_factory=list)
+
+
+def estimate_figures(errors: Sequence[int]) -> dict[str, Any]:
+    """How good the shown waits were: how many were checked at a call, the mean absolute
+    error and the bias (mean signed error; positive: residents waited longer than shown) in
+    whole seconds, and the shares within ±5 and ±10 minutes (0–1, three decimals)."""
+    if not errors:
+        return {
+            "estimates": 0,
+            "estimate_mae_s": None,
+            "estimate_bias_s": None,
+            "estimate_within_5min": None,
+            "estimate_within_10min": None,
+        }
+    n = len(errors)
+    return {
+        "estimates": n,
+        "estimate_mae_s": round(sum(abs(e) for e in errors) / n),
+        "estimate_bias_s": round(sum(errors) / n),
+        "estimate_within_5min": round(sum(abs(e) <= 300 for e in errors) / n, 3),
+        "estimate_within_10min": round(sum(abs(e) <= 600 for e in errors) / n, 3),
+    }
 
 
 def daily_stats(
@@ -95,7 +125,8 @@ def daily_stats(
 ) -> list[dict[str, Any]]:
     """Rows per (office, category, counter), and per (office, category) over all counters
     (``counter`` = ``*``), sorted. Wait: issue (or check-in) to the last call; service: start
-    to finish of served tickets. A ticket no counter called counts in the ``*`` row only. An
+    to finish of served tickets; estimates: see ``estimate_figures``. A ticket no counter
+    called counts in the ``*`` row only. An
     appointment is kept when checked in, missed when never checked in and its slot's grace is
     over at ``now``; cancelled bookings count in neither."""
     groups: dict[tuple[str, str, str], _Group] = defaultdict(_Group)
@@ -118,6 +149,8 @@ def daily_stats(
                 g.cancelled += 1
             if t.called_at is not None:
                 g.waits.append((t.called_at - t.issued_at).total_seconds())
+            if t.estimate_error_s is not None:
+                g.errors.append(t.estimate_error_s)
             if t.status == TicketStatus.DONE and t.started_at and t.finished_at:
                 g.services.append((t.finished_at - t.started_at).total_seconds())
     for a in appointments:
@@ -150,6 +183,7 @@ def daily_stats(
                 "service_max_s": percentile(g.services, 100),
                 "appointments_kept": g.kept,
                 "appointments_missed": g.missed,
+                **estimate_figures(g.errors),
             }
         )
     return rows

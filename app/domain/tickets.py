@@ -119,6 +119,16 @@ def estimate_wait_minutes(
     return math.ceil(ahead * per_resident / max(1, counters) / 60)
 
 
+def estimate_error_s(
+    issued_at: datetime, called_at: datetime, estimate_min: int | None
+) -> int | None:
+    """How far off the wait shown at issue was: the real wait to the first call minus the
+    estimate, in seconds (negative: called sooner than shown); None without an estimate."""
+    if estimate_min is None:
+        return None
+    return round((called_at - issued_at).total_seconds() - estimate_min * 60)
+
+
 # The order counters call waiting tickets in, written once. Walk-in order: priority tickets
 # first, then the longest waiting (``queued_at``: the issue time, or an appointment's check-in
 # time; the id breaks ties). storage/tickets.py builds its ``_CALL_ORDER`` from these columns

@@ -19,6 +19,7 @@ from app.domain.tickets import (
     AppointmentWindow,
     TicketAction,
     TicketStatus,
+    estimate_error_s,
     next_status,
     seconds_left,
     undo_open,
@@ -189,7 +190,9 @@ async def issue_ticket(
         uow, ticket, "ticket.issued", None, {found.category_id}, ahead_of=ticket, seq=seq
     )
     mine = figures[0]
-    return TicketView(ticket, mine.ahead, lobby.estimate_for_figures(mine, mine.ahead), None)
+    estimate = lobby.estimate_for_figures(mine, mine.ahead)
+    await ticket_store.record_estimate(uow.session, ticket.id, estimate)
+    return TicketView(ticket, mine.ahead, estimate, None)
 
 
 async def view(
@@ -378,6 +381,8 @@ async def _apply(
     after = next_status(before, action)
     now = uow.now()
     ticket.status = after
+    if action is TicketAction.CALL and ticket.estimate_error_s is None:
+        ticket.estimate_error_s = estimate_error_s(ticket.issued_at, now, ticket.estimate_min)
     if action in CALLING:
         ticket.call_count += 1
         ticket.recall_count += action is TicketAction.RECALL

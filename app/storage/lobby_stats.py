@@ -35,6 +35,7 @@ async def tickets_of_day(
             col(Ticket.started_at),
             col(Ticket.finished_at),
             transfers,
+            col(Ticket.estimate_error_s),
         )
         .join(TicketCategory, col(TicketCategory.id) == col(Ticket.category_id))
         .outerjoin(Counter, col(Counter.id) == col(Ticket.counter_id))

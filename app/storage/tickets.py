@@ -509,3 +509,10 @@ async def list_parked(
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
+
+
+async def record_estimate(session: AsyncSession, ticket_id: str, estimate_min: int) -> None:
+    """Keep the wait a new ticket was shown (its error is kept at the first call)."""
+    await session.execute(
+        update(Ticket).where(col(Ticket.id) == ticket_id).values(estimate_min=estimate_min)
+    )

@@ -2,7 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
-from app.domain.lobby_stats import AppointmentFacts, TicketFacts, daily_stats, percentile
+from app.domain.lobby_stats import (
+    AppointmentFacts,
+    TicketFacts,
+    daily_stats,
+    estimate_figures,
+    percentile,
+)
+from app.domain.tickets import estimate_error_s
 
 T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
 
@@ -45,3 +52,17 @@ def test_a_day_per_counter_and_over_all_counters() -> None:
     assert (total["appointments_kept"], total["appointments_missed"]) == (1, 1)
     assert (first["appointments_kept"], second["appointments_kept"]) == (1, 0)
     assert second["service_p90_s"] == 600 and second["wait_p90_s"] == 1800
+
+
+def test_estimate_errors_are_kept_at_the_call_and_summed_up_per_day() -> None:
+    assert estimate_error_s(minutes(0), minutes(12), 5) == 420
+    assert estimate_error_s(minutes(0), minutes(3), 5) == -120
+    assert estimate_error_s(minutes(0), minutes(3), None) is None
+    assert estimate_figures([420, -120, 0, 900]) == {
+        "estimates": 4,
+        "estimate_mae_s": 360,
+        "estimate_bias_s": 300,
+        "estimate_within_5min": 0.5,
+        "estimate_within_10min": 0.75,
+    }
+    assert estimate_figures([])["estimate_mae_s"] is None

@@ -80,6 +80,10 @@ class Ticket(SQLModel, table=True):
     slot_at: datetime | None = None
     # Appointments called before this waiting ticket out of walk-in order (at most K).
     passed_by: int = 0
+    # The wait the resident was shown at issue (minutes), and at the first call how far off it
+    # was: the real wait minus the estimate, in seconds (negative: called sooner than shown).
+    estimate_min: int | None = None
+    estimate_error_s: int | None = None
 
 
 class LobbyChannel(SQLModel, table=True):
