@@ -338,6 +338,8 @@ async def check_in(
         appointment=(appointment.id, appointment.starts_at),
     )
     appointment.status = AppointmentStatus.CHECKED_IN
+    # The resident is here: the contact they left has served its purpose.
+    appointment.contact = None
     appointment.checked_in_at = uow.now()
     appointment.ticket_id = view.ticket.id
     appointment.updated_at = uow.now()
