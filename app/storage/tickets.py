@@ -111,7 +111,8 @@ async def claim_next_for_counter(
     Tickets another counter is calling at this instant are skipped (SKIP LOCKED), so two
     counters pressing 'next' together never get the same resident. Only tickets sent to this
     counter, or of categories it serves and not sent elsewhere, are considered. Without an
-    appointment waiting in that scope this is the plain walk-in order in one statement.
+    appointment waiting in that scope, the first statement (``_claim_merged``) finds no rows
+    and the second takes the plain walk-in order.
     """
     scope = _counter_scope(counter, business_day)
     if now is not None and window is not None:
