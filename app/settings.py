@@ -93,6 +93,17 @@ class ReceiptSettings(BaseModel):
     font_dir: str | None = None
 
 
+class AppointmentSettings(BaseModel):
+    # A checked-in appointment is on time from early_s before its slot to grace_s after it;
+    # on time it goes before walk-ins, but no waiting ticket is passed by more than max_passes
+    # appointments (app/domain/tickets.py next_to_call).
+    early_s: float = Field(default=600.0, ge=0)
+    grace_s: float = Field(default=600.0, ge=0)
+    max_passes: int = Field(default=2, ge=0)
+    # How far ahead residents may book (days).
+    book_days_ahead: int = Field(default=60, ge=1)
+
+
 class QueueSettings(BaseModel):
     lease_s: int = 300
     # How often the expire-leases job returns tasks whose lease ran out to the queue (0: off;
@@ -253,6 +264,8 @@ class Settings(BaseSettings):
     display: DisplaySettings = DisplaySettings()
     lobby: LobbySettings = LobbySettings()
     receipt: ReceiptSettings = ReceiptSettings()
+
+    appointments: AppointmentSettings = AppointmentSettings()
     queue: QueueSettings = QueueSettings()
     vendor: VendorSettings = VendorSettings()
     audit: AuditSettings = AuditSettings()

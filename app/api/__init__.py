@@ -6,12 +6,14 @@ from app.api import (
     access_reports,
     admin,
     applications,
+    appointments,
     attachments,
     auth,
     core,
     decisions,
     display,
     lobby,
+    lobby_stats,
     qr,
     supervision,
     vendor,
@@ -23,6 +25,7 @@ from app.api.params import refuse_nul
 api_router = APIRouter(dependencies=[Depends(refuse_nul)])
 api_router.include_router(auth.router)
 api_router.include_router(lobby.router)
+api_router.include_router(appointments.router)
 api_router.include_router(display.router)
 api_router.include_router(qr.router)
 api_router.include_router(applications.router)
@@ -30,6 +33,7 @@ api_router.include_router(decisions.router)
 api_router.include_router(attachments.router)
 api_router.include_router(supervision.router)  # before work: /work/me, /work/operators
 api_router.include_router(access_reports.router)
+api_router.include_router(lobby_stats.router)
 api_router.include_router(work.router)
 api_router.include_router(core.router)
 api_router.include_router(admin.router)

@@ -60,6 +60,16 @@ def ticket_out(view: TicketView) -> TicketOut:
     return TicketOut(**_ticket_fields(view))
 
 
+def issued_ticket_out(view: TicketView, base_url: str) -> IssuedTicketOut:
+    """A new ticket as the kiosk prints it: with its status page link and key."""
+    ticket = view.ticket
+    return IssuedTicketOut(
+        **_ticket_fields(view),
+        public_key=ticket.public_key,
+        status_url=status_url(base_url, ticket.office_id, ticket.id, ticket.public_key),
+    )
+
+
 def _ticket_fields(view: TicketView) -> dict[str, Any]:
     ticket = view.ticket
     waiting = ticket.status == TicketStatus.WAITING
@@ -112,14 +122,7 @@ async def issue_ticket(
             is_priority=body.is_priority,
             language=body.language,
         )
-        ticket = view.ticket
-        out = IssuedTicketOut(
-            **_ticket_fields(view),
-            public_key=ticket.public_key,
-            status_url=status_url(
-                settings.public_base_url, ticket.office_id, ticket.id, ticket.public_key
-            ),
-        )
+        out = issued_ticket_out(view, settings.public_base_url)
         issued.append(view)
         return 201, out.model_dump(mode="json")
 

@@ -67,3 +67,50 @@ def access_report(
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     if report.truncated:
         typer.echo(f"truncated at {limit} rows: narrow the period", err=True)
+
+
+def stats(
+    day: Annotated[str, typer.Option("--day", help="The business day, YYYY-MM-DD")],
+    municipality: Annotated[str, typer.Option(help="全国地方公共団体コード")],
+    office: Annotated[str | None, typer.Option(help="One office's id (default: all)")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, json (one line per row) or xlsx (binary)")
+    ] = "csv",
+) -> None:
+    """窓口統計: the day's tickets, waits (median, p90, max), service times, no-shows,
+    transfers and appointments kept/missed per office, category and counter (`*`: all)."""
+    from app.cli.base import run as _run
+    from app.domain.lobby_stats import COLUMNS
+    from app.domain.roles import Principal, Role
+    from app.exports.formats import Writer, item_line
+    from app.services import lobby_stats
+
+    if fmt not in ("json", "csv", "xlsx"):
+        raise typer.BadParameter("json, csv or xlsx", param_hint="--format")
+    try:
+        wanted = date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter(f"not a date: {day}", param_hint="--day") from None
+    system = Principal(
+        token_id="cli", municipality_code=municipality, role=Role.SUPERVISOR, name="madoguchi CLI"
+    )
+
+    async def work(uow: Any) -> list[dict[str, Any]]:
+        _day, rows = await lobby_stats.daily(uow, system, day=wanted, office_id=office)
+        return rows
+
+    rows = _run(work)
+    if fmt == "xlsx":
+        from app.exports.sheets import xlsx
+
+        sys.stdout.buffer.write(xlsx("窓口統計", COLUMNS, rows))
+        sys.stdout.buffer.flush()
+    elif fmt == "csv":
+        writer = Writer("csv", "utf-8-sig", COLUMNS)
+        sys.stdout.buffer.write(
+            writer.start() + writer.chunk([item_line({"values": row}) for row in rows])
+        )
+        sys.stdout.buffer.flush()
+    else:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -57,6 +57,11 @@ class TooSoon(Conflict):
     title = "まだできません / Too soon"
 
 
+class SlotFull(Conflict):
+    code = "slot_full"
+    title = "この枠は満員です / Slot full"
+
+
 class WindowClosed(Conflict):
     code = "window_closed"
     title = "取り消せる時間を過ぎました / Too late to undo"

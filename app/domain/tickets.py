@@ -2,6 +2,8 @@
 
 import math
 import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -115,3 +117,103 @@ def estimate_wait_minutes(
         return 0
     per_resident = statistics.median(recent_service_s) if recent_service_s else default_service_s
     return math.ceil(ahead * per_resident / max(1, counters) / 60)
+
+
+def estimate_error_s(
+    issued_at: datetime, called_at: datetime, estimate_min: int | None
+) -> int | None:
+    """How far off the wait shown at issue was: the real wait to the first call minus the
+    estimate, in seconds (negative: called sooner than shown); None without an estimate."""
+    if estimate_min is None:
+        return None
+    return round((called_at - issued_at).total_seconds() - estimate_min * 60)
+
+
+# The order counters call waiting tickets in, written once. Walk-in order: priority tickets
+# first, then the longest waiting (``queued_at``: the issue time, or an appointment's check-in
+# time; the id breaks ties). storage/tickets.py builds its ``_CALL_ORDER`` from these columns
+# (name, descending) and ``next_to_call`` below merges appointments into it.
+CALL_ORDER: tuple[tuple[str, bool], ...] = (
+    ("is_priority", True),
+    ("queued_at", False),
+    ("id", False),
+)
+
+
+@dataclass(frozen=True)
+class AppointmentWindow:
+    """When a checked-in appointment counts as on time: from ``early_s`` before its slot to
+    ``grace_s`` after it; ``max_passes``: how many appointments may go before any one waiting
+    ticket that came earlier in walk-in order (K)."""
+
+    early_s: float = 600.0
+    grace_s: float = 600.0
+    max_passes: int = 2
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A waiting ticket as the call order sees it. ``slot_at``: the appointment's slot (None
+    for a walk-in); ``passed_by``: appointments already called before it out of walk-in order."""
+
+    id: str
+    queued_at: datetime
+    is_priority: bool = False
+    slot_at: datetime | None = None
+    passed_by: int = 0
+
+
+@dataclass(frozen=True)
+class NextCall:
+    """The ticket to call and the waiting tickets it goes before out of walk-in order (each
+    has its ``passed_by`` raised by one)."""
+
+    ticket_id: str
+    passed: tuple[str, ...] = ()
+
+
+def walk_in_key(ticket: Waiting) -> tuple[object, ...]:
+    """A ticket's place in walk-in order (``CALL_ORDER`` as a sort key)."""
+    key: list[object] = []
+    for name, descending in CALL_ORDER:
+        value = getattr(ticket, name)
+        key.append(not value if descending else value)
+    return tuple(key)
+
+
+def on_time(ticket: Waiting, now: datetime, window: AppointmentWindow) -> bool:
+    """Whether a checked-in appointment is within its window now (a walk-in never is)."""
+    if ticket.slot_at is None:
+        return False
+    since_slot = (now - ticket.slot_at).total_seconds()
+    return -window.early_s <= since_slot <= window.grace_s
+
+
+def next_to_call(
+    waiting: Sequence[Waiting], now: datetime, window: AppointmentWindow
+) -> NextCall | None:
+    """Who a counter that frees up calls, of the waiting tickets it may serve.
+
+    1. A priority ticket waiting: the first in walk-in order (priority is never passed).
+    2. Else an appointment on time (checked in, within ``[slot - early, slot + grace]``), the
+       earliest slot first (then check-in time), provided no waiting ticket it would go before
+       in walk-in order has already been passed ``max_passes`` times.
+    3. Else the first in walk-in order. Walk-ins, and appointments checked in early or past
+       their grace, take that order by their ``queued_at`` (issue or check-in time).
+    """
+    if not waiting:
+        return None
+    ordered = sorted(waiting, key=walk_in_key)
+    head = ordered[0]
+    if head.is_priority:
+        return NextCall(head.id)
+    due = sorted(
+        (t for t in waiting if on_time(t, now, window)),
+        key=lambda t: (t.slot_at, t.queued_at, t.id),
+    )
+    for appointment in due:
+        mine = walk_in_key(appointment)
+        passed = [t for t in ordered if walk_in_key(t) < mine]
+        if all(t.passed_by < window.max_passes for t in passed):
+            return NextCall(appointment.id, tuple(t.id for t in passed))
+    return NextCall(head.id)

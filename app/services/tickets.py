@@ -3,6 +3,7 @@ transfer, hold and resume, undo a call, pause and resume a counter."""
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.domain.clock import business_day
 from app.domain.errors import (
@@ -14,7 +15,15 @@ from app.domain.errors import (
     WindowClosed,
 )
 from app.domain.roles import Principal
-from app.domain.tickets import TicketAction, TicketStatus, next_status, seconds_left, undo_open
+from app.domain.tickets import (
+    AppointmentWindow,
+    TicketAction,
+    TicketStatus,
+    estimate_error_s,
+    next_status,
+    seconds_left,
+    undo_open,
+)
 from app.services import lobby
 from app.storage import lobby as lobby_store
 from app.storage import numbering, tenancy
@@ -124,12 +133,14 @@ async def issue_ticket(
     category_id: str,
     is_priority: bool,
     language: str,
+    appointment: tuple[str, datetime] | None = None,
 ) -> TicketView:
     """Give a resident the next number of the category's day (never the same number twice).
 
-    On PostgreSQL a press is four statements: the office and category; the lobby seq, the
-    number and the ticket; the queue figures; the lobby event, its notification and the log row.
-    The office's lobby changes wait for each other from the second until commit."""
+    On PostgreSQL a press is five statements: the office and category; the lobby seq, the
+    number and the ticket; the queue figures; the lobby event, its notification and the log row;
+    the estimate shown, kept on the ticket (its error is kept at the first call). The office's
+    lobby changes wait for each other from the second until commit."""
     found = None
     if principal.may_use_office(office_id):
         found = await numbering.office_and_category(
@@ -159,6 +170,9 @@ async def issue_ticket(
         "issued_at": now,
         "queued_at": now,
     }
+    if appointment is not None:
+        # A checked-in appointment: its place in walk-in order is its check-in time.
+        values |= {"appointment_id": appointment[0], "slot_at": appointment[1]}
     ticket, seq = await numbering.issue(uow, values, found.prefix)
     uow.log(
         entity="ticket",
@@ -177,7 +191,9 @@ async def issue_ticket(
         uow, ticket, "ticket.issued", None, {found.category_id}, ahead_of=ticket, seq=seq
     )
     mine = figures[0]
-    return TicketView(ticket, mine.ahead, lobby.estimate_for_figures(mine, mine.ahead), None)
+    estimate = lobby.estimate_for_figures(mine, mine.ahead)
+    await ticket_store.record_estimate(uow.session, ticket.id, estimate)
+    return TicketView(ticket, mine.ahead, estimate, None)
 
 
 async def view(
@@ -211,8 +227,13 @@ async def _calling_counter(uow: UnitOfWork, principal: Principal, counter_id: st
 async def call_next(uow: UnitOfWork, principal: Principal, *, counter_id: str) -> Ticket | None:
     """Call the counter's next resident: priority first, then the oldest; None when nobody waits."""
     counter = await _calling_counter(uow, principal, counter_id)
+    rules = uow.settings.appointments
     ticket = await ticket_store.claim_next_for_counter(
-        uow.session, counter=counter, business_day=business_day(uow.now())
+        uow.session,
+        counter=counter,
+        business_day=business_day(uow.now()),
+        now=uow.now(),
+        window=AppointmentWindow(rules.early_s, rules.grace_s, rules.max_passes),
     )
     if ticket is None:
         return None
@@ -361,6 +382,8 @@ async def _apply(
     after = next_status(before, action)
     now = uow.now()
     ticket.status = after
+    if action is TicketAction.CALL and ticket.estimate_error_s is None:
+        ticket.estimate_error_s = estimate_error_s(ticket.issued_at, now, ticket.estimate_min)
     if action in CALLING:
         ticket.call_count += 1
         ticket.recall_count += action is TicketAction.RECALL

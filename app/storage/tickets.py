@@ -3,7 +3,7 @@ app/storage/numbering.py)."""
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,11 +20,18 @@ from sqlalchemy import (
     select,
     true,
     union_all,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.domain.tickets import TicketStatus
+from app.domain.tickets import (
+    CALL_ORDER,
+    AppointmentWindow,
+    TicketStatus,
+    Waiting,
+    next_to_call,
+)
 from app.storage.db import dialect_name, table_of
 from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory
 
@@ -40,10 +47,13 @@ _counter_category = table_of(CounterCategory)
 _WAITING: ColumnClause[str] = literal_column(f"'{TicketStatus.WAITING.value}'")
 _DONE: ColumnClause[str] = literal_column(f"'{TicketStatus.DONE.value}'")
 
-# The order counters call waiting tickets in: priority tickets first, then the longest waiting
-# (queued_at; the id breaks ties). The claim and the waiting list sort by it, and the count of
-# those ahead of a ticket (``_before``) is the same order as a condition.
-_CALL_ORDER = (_ticket.c.is_priority.desc(), _ticket.c.queued_at, _ticket.c.id)
+# The order counters call waiting tickets in, from app/domain/tickets.py ``CALL_ORDER``:
+# priority tickets first, then the longest waiting (queued_at; the id breaks ties). The claim and
+# the waiting list sort by it, the count of those ahead of a ticket (``_before``) is the same
+# order as a condition, and ``next_to_call`` merges checked-in appointments into it.
+_CALL_ORDER = tuple(
+    _ticket.c[name].desc() if descending else _ticket.c[name] for name, descending in CALL_ORDER
+)
 
 
 @dataclass
@@ -62,37 +72,115 @@ class QueueFigures:
     ahead: int = 0
 
 
-async def claim_next_for_counter(
-    session: AsyncSession, *, counter: Counter, business_day: date
-) -> Ticket | None:
-    """Lock the ticket this counter should call: priority first, then the longest waiting.
-
-    Tickets another counter is calling at this instant are skipped (SKIP LOCKED), so two
-    counters pressing 'next' together never get the same resident. Only tickets sent to this
-    counter, or of categories it serves and not sent elsewhere, are considered.
-    """
+def _counter_scope(counter: Counter, business_day: date) -> list[Any]:
+    """Waiting tickets this counter may call: sent to it, or of categories it serves and not
+    sent elsewhere."""
     served = select(col(CounterCategory.category_id)).where(
         col(CounterCategory.counter_id) == counter.id
     )
+    return [
+        col(Ticket.office_id) == counter.office_id,
+        col(Ticket.business_day) == business_day,
+        col(Ticket.status) == TicketStatus.WAITING,
+        or_(
+            col(Ticket.target_counter_id) == counter.id,
+            and_(
+                col(Ticket.target_counter_id).is_(None),
+                col(Ticket.category_id).in_(served),
+            ),
+        ),
+    ]
+
+
+# Waiting tickets read at once when appointments are merged in (a queue longer than this is
+# merged over its first rows in walk-in order).
+MERGE_ROWS = 500
+
+
+async def claim_next_for_counter(
+    session: AsyncSession,
+    *,
+    counter: Counter,
+    business_day: date,
+    now: datetime | None = None,
+    window: AppointmentWindow | None = None,
+) -> Ticket | None:
+    """Lock the ticket this counter should call: priority first, then the longest waiting,
+    with checked-in appointments merged in by ``next_to_call`` (app/domain/tickets.py).
+
+    Tickets another counter is calling at this instant are skipped (SKIP LOCKED), so two
+    counters pressing 'next' together never get the same resident. Only tickets sent to this
+    counter, or of categories it serves and not sent elsewhere, are considered. Without an
+    appointment waiting in that scope, the first statement (``_claim_merged``) finds no rows
+    and the second takes the plain walk-in order.
+    """
+    scope = _counter_scope(counter, business_day)
+    if now is not None and window is not None:
+        chosen = await _claim_merged(session, scope, now, window)
+        if chosen is not None:
+            return chosen
     statement = (
         select(Ticket)
-        .where(
-            col(Ticket.office_id) == counter.office_id,
-            col(Ticket.business_day) == business_day,
-            col(Ticket.status) == TicketStatus.WAITING,
-            or_(
-                col(Ticket.target_counter_id) == counter.id,
-                and_(
-                    col(Ticket.target_counter_id).is_(None),
-                    col(Ticket.category_id).in_(served),
-                ),
-            ),
-        )
+        .where(*scope)
         .order_by(*_CALL_ORDER)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
     return (await session.execute(statement)).scalars().first()
+
+
+async def _claim_merged(
+    session: AsyncSession, scope: list[Any], now: datetime, window: AppointmentWindow
+) -> Ticket | None:
+    """The merged order's choice, locked, when an appointment waits in the scope (else None).
+    A choice another counter has just locked is left out and the rule asked again."""
+    # Uncorrelated: whether any waiting ticket of the scope is an appointment's.
+    has_appointment = (
+        select(col(Ticket.id))
+        .where(*scope, col(Ticket.slot_at).is_not(None))
+        .correlate(None)
+        .exists()
+    )
+    rows = (
+        await session.execute(
+            select(
+                col(Ticket.id),
+                col(Ticket.queued_at),
+                col(Ticket.is_priority),
+                col(Ticket.slot_at),
+                col(Ticket.passed_by),
+            )
+            .where(*scope, has_appointment)
+            .order_by(*_CALL_ORDER)
+            .limit(MERGE_ROWS)
+        )
+    ).all()
+    waiting = [Waiting(*row) for row in rows]
+    while waiting:
+        choice = next_to_call(waiting, now, window)
+        assert choice is not None
+        locked = (
+            (
+                await session.execute(
+                    select(Ticket)
+                    .where(col(Ticket.id) == choice.ticket_id, *scope)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if locked is None:
+            waiting = [w for w in waiting if w.id != choice.ticket_id]
+            continue
+        if choice.passed:
+            await session.execute(
+                update(Ticket)
+                .where(col(Ticket.id).in_(choice.passed))
+                .values(passed_by=col(Ticket.passed_by) + 1)
+            )
+        return locked
+    return None
 
 
 async def lock_ticket(
@@ -422,3 +510,10 @@ async def list_parked(
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
+
+
+async def record_estimate(session: AsyncSession, ticket_id: str, estimate_min: int) -> None:
+    """Keep the wait a new ticket was shown (its error is kept at the first call)."""
+    await session.execute(
+        update(Ticket).where(col(Ticket.id) == ticket_id).values(estimate_min=estimate_min)
+    )

@@ -27,6 +27,12 @@ PUBLIC = {
     "/api/v1/auth/sso",
     "/api/v1/auth/me",
     "/api/v1/auth/logout",
+    # 来庁予約: free slots, and a booking by its confirmation code (rate-limited per address).
+    "/api/v1/public/offices/{office_id}/appointment-slots",
+    "/api/v1/public/appointments",
+    "/api/v1/public/appointments/{code}",
+    "/api/v1/public/appointments/{code}/move",
+    "/api/v1/public/appointments/{code}/cancel",
 }
 
 
@@ -76,6 +82,16 @@ def body_for(path: str, office: Office) -> Any:
         return {}
     if path.endswith("/qualifications"):
         return ["resident.move_in"]
+    if path.endswith("/appointment-hours"):
+        return {"opens_at": "09:00", "closes_at": "12:00", "slot_minutes": 30, "seats": 1}
+    if path.endswith("/appointments/check-in"):
+        return {"code": "not a code"}
+    if path.endswith("/offices/{office_id}/appointments"):
+        return {
+            "category_id": office.category("A"),
+            "starts_at": "2030-01-07T10:00:00+09:00",
+            "initial": "K",
+        }
     if path.endswith("/tickets") and "admin" not in path:
         return {"category": office.category("A")}
     if path.endswith("/transfer"):
@@ -139,6 +155,7 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
     return {
         "office_id": office.id,
         "counter_id": office.counter("1"),
+        "category_id": office.category("A"),
         "ticket_id": ticket["id"],
         "token_id": token_id,
         "application_id": application["id"],

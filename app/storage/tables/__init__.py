@@ -8,7 +8,15 @@ from app.storage.tables.common import (
     WAITING_PREDICATE,
     json_column,
 )
-from app.storage.tables.lobby import LobbyChannel, LobbyEvent, Ticket, TicketSequence
+from app.storage.tables.lobby import (
+    Appointment,
+    AppointmentHoursRow,
+    AppointmentSlot,
+    LobbyChannel,
+    LobbyEvent,
+    Ticket,
+    TicketSequence,
+)
 from app.storage.tables.logs import AccessLog, AuditChainHead, EventLog
 from app.storage.tables.tenancy import (
     ApiToken,
@@ -32,6 +40,9 @@ __all__ = [
     "UNSEALED_PREDICATE",
     "WAITING_PREDICATE",
     "AccessLog",
+    "Appointment",
+    "AppointmentHoursRow",
+    "AppointmentSlot",
     "ApiToken",
     "Application",
     "AuditChainHead",

@@ -1,9 +1,9 @@
 """The lobby: daily numbering, tickets, and each office's channel of events."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.storage.db import new_id
@@ -75,6 +75,15 @@ class Ticket(SQLModel, table=True):
     last_call_seq: int | None = Field(default=None, sa_type=BigInteger)
     application_id: str | None = Field(default=None, max_length=32)
     progress: str | None = Field(default=None, max_length=32)
+    # A ticket of an appointment checked in at the kiosk: the appointment and its slot's start.
+    appointment_id: str | None = Field(default=None, max_length=32)
+    slot_at: datetime | None = None
+    # Appointments called before this waiting ticket out of walk-in order (at most K).
+    passed_by: int = 0
+    # The wait the resident was shown at issue (minutes), and at the first call how far off it
+    # was: the real wait minus the estimate, in seconds (negative: called sooner than shown).
+    estimate_min: int | None = None
+    estimate_error_s: int | None = None
 
 
 class LobbyChannel(SQLModel, table=True):
@@ -99,3 +108,62 @@ class LobbyEvent(SQLModel, table=True):
     type: str = Field(max_length=32)
     at: datetime
     data: dict[str, Any] = json_column()
+
+
+class AppointmentHoursRow(SQLModel, table=True):
+    """A category's appointment hours at its office (app/domain/appointments.py)."""
+
+    __tablename__ = "appointment_hours"
+
+    category_id: str = Field(foreign_key="ticket_category.id", primary_key=True, max_length=32)
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
+    office_id: str = Field(foreign_key="office.id", max_length=32)
+    opens_at: time
+    closes_at: time
+    slot_minutes: int
+    seats: int
+    updated_at: datetime
+
+
+class AppointmentSlot(SQLModel, table=True):
+    """One slot of a category, made when first booked: its seats and how many are taken.
+    A booking is one conditional UPDATE (``booked < seats``); the CHECK is the last guard."""
+
+    __tablename__ = "appointment_slot"
+    __table_args__ = (
+        UniqueConstraint("category_id", "starts_at"),
+        CheckConstraint("booked >= 0 AND booked <= seats", name="seats"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
+    office_id: str = Field(foreign_key="office.id", max_length=32)
+    category_id: str = Field(foreign_key="ticket_category.id", max_length=32)
+    starts_at: datetime
+    seats: int
+    booked: int = 0
+
+
+class Appointment(SQLModel, table=True):
+    """A booking: no name, only an initial and a contact the resident chose (optional)."""
+
+    __tablename__ = "appointment"
+    __table_args__ = (Index("ix_appointment_office_slot", "office_id", "starts_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
+    office_id: str = Field(foreign_key="office.id", max_length=32)
+    category_id: str = Field(foreign_key="ticket_category.id", max_length=32)
+    slot_id: str = Field(foreign_key="appointment_slot.id", max_length=32)
+    starts_at: datetime
+    # SHA-256 of the confirmation code: the code itself is shown once and never stored.
+    code_hash: str = Field(unique=True, max_length=64)
+    initial: str = Field(max_length=4)
+    contact: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=16)
+    # "public" (the resident's page) or "staff" (booked for them, e.g. by phone).
+    booked_by: str = Field(max_length=8)
+    created_at: datetime
+    updated_at: datetime
+    checked_in_at: datetime | None = None
+    ticket_id: str | None = Field(default=None, max_length=32)

@@ -1,0 +1,84 @@
+"""窓口統計: the day's lobby figures per office, category and counter, as JSON or CSV."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from app.api.deps import Caller, UowDep
+from app.domain.lobby_stats import COLUMNS
+from app.domain.roles import Role
+from app.exports.formats import Writer, item_line
+from app.exports.sheets import xlsx
+from app.services import lobby_stats
+
+router = APIRouter(tags=["statistics"])
+Supervisor = Caller(Role.SUPERVISOR)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class StatsRow(BaseModel):
+    day: str
+    office_id: str
+    category: str = Field(description="The category's prefix")
+    counter: str = Field(description="The counter's label; `*`: the category over all counters")
+    tickets: int
+    served: int
+    no_shows: int
+    cancelled: int
+    transfers: int
+    wait_median_s: int | None = Field(description="Issue (or check-in) to the last call")
+    wait_p90_s: int | None
+    wait_max_s: int | None
+    service_median_s: int | None = Field(description="Start to finish of served tickets")
+    service_p90_s: int | None
+    service_max_s: int | None
+    appointments_kept: int
+    appointments_missed: int
+    estimates: int = Field(description="Tickets called whose shown wait could be checked")
+    estimate_mae_s: int | None = Field(description="Mean absolute error of the shown waits")
+    estimate_bias_s: int | None = Field(description="Mean of real minus shown wait")
+    estimate_within_5min: float | None = Field(description="Share within ±5 minutes (0–1)")
+    estimate_within_10min: float | None = Field(description="Share within ±10 minutes (0–1)")
+
+
+class LobbyStats(BaseModel):
+    day: date
+    rows: list[StatsRow]
+
+
+@router.get(
+    "/lobby-stats",
+    response_model=LobbyStats,
+    summary="窓口統計: a day's tickets, waits, service times, no-shows, transfers and "
+    "appointments per office, category and counter (JSON; CSV or XLSX with format=csv or xlsx)",
+    responses={200: {"content": {"text/csv": {}, XLSX_TYPE: {}}}, 404: {}, 422: {}},
+)
+async def daily(
+    uow: UowDep,
+    principal: Supervisor,
+    day: Annotated[date | None, Query(description="The business day (today by default)")] = None,
+    office: Annotated[str | None, Query(max_length=64)] = None,
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002
+) -> Response | LobbyStats:
+    day, found = await lobby_stats.daily(uow, principal, day=day, office_id=office)
+    rows = [StatsRow(**row) for row in found]
+    name = f"lobby-stats-{day}.{format}"
+    if format == "xlsx":
+        return Response(
+            xlsx("窓口統計", COLUMNS, [row.model_dump() for row in rows]),
+            media_type=XLSX_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    if format == "csv":
+        writer = Writer("csv", "utf-8-sig", COLUMNS)
+        body = writer.start() + writer.chunk(
+            [item_line({"values": row.model_dump(mode="json")}) for row in rows]
+        )
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return LobbyStats(day=day, rows=rows)

@@ -1,0 +1,79 @@
+"""What the day's statistics (窓口統計) read: each ticket's times with its category's prefix,
+its counter's label and its transfers (event log), and each booking of the day."""
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.domain.lobby_stats import AppointmentFacts, TicketFacts
+from app.storage.tables import Appointment, Counter, EventLog, Ticket, TicketCategory
+
+
+async def tickets_of_day(
+    session: AsyncSession, municipality_code: str, day: date, office_id: str | None
+) -> list[TicketFacts]:
+    transfers = (
+        select(func.count())
+        .where(
+            col(EventLog.entity) == "ticket",
+            col(EventLog.entity_id) == col(Ticket.id),
+            col(EventLog.action) == "transfer",
+        )
+        .scalar_subquery()
+    )
+    statement = (
+        select(
+            col(Ticket.office_id),
+            col(Ticket.category_id),
+            col(TicketCategory.prefix),
+            col(Counter.label),
+            col(Ticket.status),
+            col(Ticket.issued_at),
+            col(Ticket.called_at),
+            col(Ticket.started_at),
+            col(Ticket.finished_at),
+            transfers,
+            col(Ticket.estimate_error_s),
+        )
+        .join(TicketCategory, col(TicketCategory.id) == col(Ticket.category_id))
+        .outerjoin(Counter, col(Counter.id) == col(Ticket.counter_id))
+        .where(
+            col(Ticket.municipality_code) == municipality_code,
+            col(Ticket.business_day) == day,
+        )
+    )
+    if office_id is not None:
+        statement = statement.where(col(Ticket.office_id) == office_id)
+    return [TicketFacts(*row) for row in (await session.execute(statement)).all()]
+
+
+async def appointments_of_day(
+    session: AsyncSession,
+    municipality_code: str,
+    start: datetime,
+    end: datetime,
+    office_id: str | None,
+) -> list[AppointmentFacts]:
+    statement = (
+        select(
+            col(Appointment.office_id),
+            col(Appointment.category_id),
+            col(TicketCategory.prefix),
+            col(Counter.label),
+            col(Appointment.status),
+            col(Appointment.starts_at),
+        )
+        .join(TicketCategory, col(TicketCategory.id) == col(Appointment.category_id))
+        .outerjoin(Ticket, col(Ticket.id) == col(Appointment.ticket_id))
+        .outerjoin(Counter, col(Counter.id) == col(Ticket.counter_id))
+        .where(
+            col(Appointment.municipality_code) == municipality_code,
+            col(Appointment.starts_at) >= start,
+            col(Appointment.starts_at) < end,
+        )
+    )
+    if office_id is not None:
+        statement = statement.where(col(Appointment.office_id) == office_id)
+    return [AppointmentFacts(*row) for row in (await session.execute(statement)).all()]
