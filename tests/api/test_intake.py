@@ -1,6 +1,7 @@
 """Intake: one kind of application from every stream; bad envelopes change nothing."""
 
 import json
+import unicodedata
 
 from sqlalchemy import func, select
 
@@ -8,6 +9,8 @@ from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import Application, Task
 from tests.factories import move_in, my_number, status_report
 from tests.support import LiveServer, Office
+
+NAME_FAMILY = "髙\ufa10"  # 髙塚, its 塚 the compatibility ideograph U+FA10
 
 
 async def count(server: LiveServer, table: type) -> int:
@@ -21,8 +24,16 @@ async def count(server: LiveServer, table: type) -> int:
 async def test_form_with_problems_is_stored_with_them_and_names_untouched(
     server: LiveServer, office: Office
 ) -> None:
+    # U+FA10 (塚) is a compatibility ideograph: NFC alone turns it into U+585A (塚).
+    body = json.loads(
+        json.dumps(move_in(), ensure_ascii=False)
+        .replace("髙橋", NAME_FAMILY)
+        .replace("タカハシ", "タカツカ")
+        .replace("たかはし", "たかつか")
+    )
+    assert unicodedata.normalize("NFC", NAME_FAMILY) != NAME_FAMILY
     async with server.client(office.token("intake")) as intake:
-        response = await intake.post("/applications", json=move_in())
+        response = await intake.post("/applications", json=body)
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["status"] == "entry"
@@ -37,11 +48,29 @@ async def test_form_with_problems_is_stored_with_them_and_names_untouched(
     async with server.client(office.token("operator")) as operator:
         detail = (await operator.get(f"/applications/{created['id']}")).json()
     assert detail["applicant"]["given_name"] == "𠮷子"
-    assert detail["values"]["members"][0]["name"] == "髙橋 𠮷子"
-    assert detail["values"]["members"][1]["kana"] == "タカハシ\u3000アキラ"
+    assert detail["applicant"]["family_name"] == NAME_FAMILY
+    assert detail["values"]["members"][0]["name"] == NAME_FAMILY + " 𠮷子"
+    assert detail["values"]["members"][1]["kana"] == "タカツカ\u3000アキラ"
     assert (
-        detail["values"]["members"][0]["kana"] == "タカハシ\u3000ヨシコ"
+        detail["values"]["members"][0]["kana"] == "タカツカ\u3000ヨシコ"
     )  # hiragana → full-width katakana
+    # The stored code points are those received, name by name.
+    engine = create_engine(server.settings.database_url)
+    async with make_sessionmaker(engine)() as session:
+        stored = await session.get(Application, created["id"])
+        assert stored is not None
+        values, applicant = stored.values, stored.applicant
+    await engine.dispose()
+    assert applicant["family_name"].encode() == NAME_FAMILY.encode()
+    for path in ("filer_name", "household_head_name"):
+        assert (
+            values[path].encode()
+            == body["fields"][path].encode()
+            == (NAME_FAMILY + " 𠮷子").encode()
+        )
+    for stored_member, sent in zip(values["members"], body["fields"]["members"], strict=True):
+        for key in ("name", "hittousha"):
+            assert stored_member[key].encode() == sent[key].encode()
     assert detail["values"]["members"][0]["my_number"] == "********" + my_number()[-4:]
     assert detail["my_number_shown"] is False
 

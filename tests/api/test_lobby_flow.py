@@ -3,7 +3,21 @@
 from sqlalchemy import text
 
 from app.storage.db import create_engine
+from tests.factories import status_report
 from tests.support import LiveServer, Office
+
+# What a lobby display is sent (app/realtime/messages.py), key for key.
+SNAPSHOT_KEYS = {"type", "seq", "epoch", "at", "office", "called", "queues", "paused_counters"}
+CALLED_KEYS = {
+    "number",
+    "counter_id",
+    "counter_label",
+    "status",
+    "called_at",
+    "call_count",
+    "seq",
+}
+QUEUE_KEYS = frozenset({"category_id", "prefix", "name_ja", "name_en", "waiting", "estimate_min"})
 
 
 async def issue(server: LiveServer, office: Office, prefix: str = "A", **extra: object) -> dict:
@@ -96,17 +110,29 @@ async def test_full_service_and_illegal_step(server: LiveServer, office: Office)
 async def test_lobby_snapshot_shows_called_numbers_and_waiting(
     server: LiveServer, office: Office
 ) -> None:
+    first = await issue(server, office)
     await issue(server, office)
-    await issue(server, office)
+    # The resident of the called number has a 児童扶養手当 form linked to their ticket.
+    async with server.client(office.token("intake")) as intake:
+        linked = await intake.post("/applications", json=status_report(ticket=first["id"]))
+    assert linked.status_code == 201, linked.text
     async with server.client(office.token("counter")) as counter:
         await counter.post(f"/counters/{office.counter('4')}/call-next")
     async with server.client(office.token("display")) as display:
-        snapshot = (await display.get(f"/offices/{office.id}/lobby")).json()
+        response = await display.get(f"/offices/{office.id}/lobby")
+    snapshot = response.json()
     assert snapshot["type"] == "lobby.snapshot"
     assert snapshot["seq"] == 3
     assert [(c["number"], c["counter_label"]) for c in snapshot["called"]] == [("A-001", "4")]
     queue_a = next(q for q in snapshot["queues"] if q["prefix"] == "A")
     assert queue_a["waiting"] == 1
+    # Numbers, counters and per-category counts only: a called number says nothing of its
+    # resident or of what they came for (DOMAIN.md §7.14).
+    assert set(snapshot) == SNAPSHOT_KEYS
+    assert [set(c) for c in snapshot["called"]] == [CALLED_KEYS]
+    assert {frozenset(q) for q in snapshot["queues"]} == {QUEUE_KEYS}
+    for private in ("佐藤", "child_rearing", "児童扶養", linked.json()["id"], first["id"]):
+        assert private not in response.text
 
 
 async def test_ticket_carries_the_kiosk_language_to_its_public_view(

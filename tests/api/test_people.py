@@ -15,7 +15,15 @@ from app.services.uow import UnitOfWork
 from app.settings import AuthSettings
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import AccessLog, EventLog, StaffSession, Task
-from tests.api.test_work_queue import blind_answers, claim, entry_values, receive, submit
+from tests.api.test_work_queue import (
+    blind_answers,
+    claim,
+    entry_values,
+    receive,
+    submit,
+    token,
+    warnings_of,
+)
 from tests.factories import move_in
 from tests.support import LiveServer, Office, make_settings, run_server, seed
 from tests.support_thread import FakeClock
@@ -362,6 +370,58 @@ async def test_four_eyes_hold_across_two_tokens_of_one_person(
         verify = await claim(b)
         assert verify is not None and verify["kind"] == "verify"
         assert (await submit(b, verify, values=blind_answers(verify))).status_code == 200
+
+
+async def test_a_reviewer_who_corrected_reviews_it_again_by_none_of_their_tokens(
+    server: LiveServer, office: Office
+) -> None:
+    """Four eyes by person: whoever keyed, verified or corrected never takes the next step."""
+    application_id = await receive(server, office, move_in())
+    operators = [await token(server, office, "operator", n) for n in "ABC"]
+    await add_person(server, office, "K-40", "訂正 審子", role=Role.REVIEWER)
+    first, second = (
+        await person_token(server, office, "K-40"),
+        await person_token(server, office, "K-40"),
+    )
+    async with (
+        server.client(operators[0]) as a,
+        server.client(operators[1]) as b,
+        server.client(operators[2]) as c,
+        server.client(first) as reviewer,
+        server.client(second) as reviewer_again,
+        server.client(office.token("reviewer")) as other_reviewer,
+    ):
+        entry = await claim(a)
+        assert entry is not None
+        assert (await submit(a, entry, values=entry_values(entry))).status_code == 200
+        verify = await claim(b)
+        assert verify is not None
+        assert (await submit(b, verify, values=blind_answers(verify))).status_code == 200
+        review = await claim(reviewer)
+        assert review is not None and review["application_id"] == application_id
+        corrected = await submit(
+            reviewer,
+            review,
+            decision="correct",
+            reason="原本で確認",
+            values={"previous_address": "福岡市博多区博多駅前3丁目"},
+        )
+        assert corrected.json()["application_status"] == "verify", corrected.text
+        # The keyer and the first verifier handled it: the correction goes to a third operator.
+        assert await claim(a) is None and await claim(b) is None
+        check = await claim(c)
+        assert check is not None and check["field_keys"] == ["previous_address"]
+        matched = await submit(c, check, values={"previous_address": "福岡市博多区博多駅前3丁目"})
+        assert matched.json()["application_status"] == "review", matched.text
+        # The corrector, by either of their tokens, does not review their own correction.
+        assert await claim(reviewer_again) is None
+        assert await claim(reviewer) is None
+        again = await claim(other_reviewer)
+        assert again is not None and again["application_id"] == application_id
+        approved = await submit(
+            other_reviewer, again, decision="approve", acknowledge=warnings_of(again)
+        )
+        assert approved.json()["application_status"] == "approved", approved.text
 
 
 async def test_four_eyes_hold_across_a_token_and_a_session_and_the_logs_name_the_person(

@@ -2,6 +2,7 @@
 
 import httpx2
 
+from tests.api.test_vendor import download, lease, make_contract, seal, vendor_token
 from tests.api.test_visibility_matrix import ALLOW, OUTSIDE_ALLOW, PROCEDURE, post_json, report
 from tests.support import LiveServer, Office
 
@@ -108,6 +109,46 @@ async def test_a_dv_reason_keyed_at_entry_keeps_every_later_step_with_the_city(
             await vendor.post("/work/claim", json={})
         ).status_code == 204  # the verify task is city-only
         assert (await vendor.get(f"/applications/{application_id}")).status_code == 404
+
+
+async def test_a_form_that_alone_says_dv_evacuee_reaches_no_vendor_queue_or_batch(
+    server: LiveServer, office: Office
+) -> None:
+    """支援措置 marked only by the form's own field (no sender flag): city staff only."""
+    async with server.client(office.token("intake")) as intake:
+        for body in (
+            report("鬼塚 美咲", "55555555555", reason="dv_evacuee"),
+            report("公開 一郎", "44444444444"),
+        ):
+            await post_json(intake, "/applications", body)
+    contract = await make_contract(server, office, procedures=[PROCEDURE], field_allow_list=ALLOW)
+    async with server.client(office.token("admin")) as admin:
+        operator_token = (
+            await post_json(
+                admin,
+                "/admin/tokens",
+                {
+                    "role": "operator",
+                    "name": "委託 入力",
+                    "employer": "vendor",
+                    "contract_id": contract,
+                },
+            )
+        )["token"]
+    async with server.client(operator_token) as operator:
+        task = await post_json(operator, "/work/claim", {}, 200)
+        assert task["form"]["values"]["claimant_name"] == "公開 一郎"
+        assert (await operator.post("/work/claim", json={})).status_code == 204
+        released = await operator.post(
+            f"/work/{task['id']}/release", json={"lease_token": task["lease_token"]}
+        )
+        assert released.status_code == 200, released.text
+    [batch] = (await seal(server, office, contract))["batches"]
+    assert batch["item_count"] == 1
+    async with server.client(await vendor_token(server, office, contract)) as system:
+        grant = await lease(system, batch["id"])
+        text = (await download(system, batch["id"], grant["lease_token"])).text
+    assert "公開 一郎" in text and "鬼塚" not in text
 
 
 async def test_a_vendor_side_caller_without_a_contract_sees_nothing(

@@ -217,22 +217,6 @@ async def test_vendor_staff_never_review_and_reviewers_never_key(
     assert refused.status_code == 422
 
 
-async def test_reviewer_who_keyed_cannot_review(server: LiveServer, office: Office) -> None:
-    # A reviewer token and an operator token of the same person would be the same id only if
-    # issued as one; here the reviewer verifies nothing, so exclusion is by handled_by.
-    a, b = (
-        await token(server, office, "operator", "A"),
-        await token(server, office, "operator", "B"),
-    )
-    await work_to_review(server, office, a, b)
-    engine = create_engine(server.settings.database_url)
-    async with make_sessionmaker(engine)() as session:
-        application = (await session.execute(select(Application))).scalars().one()
-        handled = list(application.handled_by)
-    await engine.dispose()
-    assert len(handled) == 2 and len(set(handled)) == 2
-
-
 async def test_protected_person_is_city_only(server: LiveServer, office: Office) -> None:
     application_id = await receive(server, office, move_in(support_measure=True))
     async with server.client(office.token("operator_vendor")) as vendor:

@@ -11,6 +11,7 @@ from websockets.exceptions import ConnectionClosed
 from app.settings import DisplaySettings
 from app.storage import lobby as lobby_store
 from app.storage.db import create_engine, make_sessionmaker
+from tests.api.test_lobby_flow import QUEUE_KEYS
 from tests.support import LiveServer, Office, make_settings, run_server, seed
 
 
@@ -57,7 +58,8 @@ async def test_snapshot_first_then_events_in_seq_order(server: LiveServer, offic
     assert (called["type"], called["seq"]) == ("ticket.called", 4)
     assert called["data"]["number"] == "A-001" and called["data"]["counter_label"] == "1"
     # Numbers and counters only: nothing about the resident or the procedure.
-    assert set(called["data"]) <= {
+    assert set(issued["data"]) == {"number", "call_count", "recall_count", "queues"}
+    assert set(called["data"]) == {
         "number",
         "counter_id",
         "counter_label",
@@ -65,6 +67,9 @@ async def test_snapshot_first_then_events_in_seq_order(server: LiveServer, offic
         "recall_count",
         "queues",
     }
+    for event in (issued, called):
+        assert set(event) == {"type", "seq", "at", "data"}
+        assert [set(q) for q in event["data"]["queues"]] == [QUEUE_KEYS]
 
 
 async def test_two_displays_receive_identical_contiguous_streams_under_load(
