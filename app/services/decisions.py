@@ -92,7 +92,8 @@ async def withdraw(
             data={"reason": "withdrawn", "holder": holder},
         )
     application.updated_at = uow.now()
-    await follow_ups.on_withdrawal(uow, application)  # a withdrawn move owes no one anything
+    # A withdrawn move owes no other department anything.
+    cancelled_follow_ups = await follow_ups.on_withdrawal(uow, application)
     feed_seq = None
     if application.core_seq is not None:
         # Approved once (perhaps reopened for correction since): the core system has the record
@@ -110,6 +111,7 @@ async def withdraw(
         data={
             "reason": reason,
             "cancelled_tasks": [t.id for t in tasks],
+            **({"cancelled_follow_ups": cancelled_follow_ups} if cancelled_follow_ups else {}),
             **({"core_seq": feed_seq} if feed_seq is not None else {}),
         },
     )

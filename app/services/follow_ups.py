@@ -86,7 +86,7 @@ async def on_approval(uow: UnitOfWork, application: Application) -> list[FollowU
         uow.log(
             entity="application",
             entity_id=application.id,
-            action="application.follow_ups",
+            action="follow_ups.created",
             municipality_code=application.municipality_code,
             data={"follow_ups": [{"id": f.id, "kind": f.kind, "member": f.member} for f in new]},
         )
