@@ -422,3 +422,15 @@ async def list_parked(
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
+
+
+async def categories_by_id(
+    session: AsyncSession, category_ids: list[str]
+) -> dict[str, TicketCategory]:
+    """The categories by id (for a ticket's stops)."""
+    if not category_ids:
+        return {}
+    rows = await session.execute(
+        select(TicketCategory).where(col(TicketCategory.id).in_(category_ids))
+    )
+    return {c.id: c for c in rows.scalars()}

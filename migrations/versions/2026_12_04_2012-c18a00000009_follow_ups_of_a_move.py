@@ -5,7 +5,8 @@ Revises: c17d00000008
 Create Date: 2026-12-04 20:12:41
 
 One row per application, person (their place on the form) and kind, so approving a move again
-adds none twice; no names or numbers are copied.
+adds none twice; no names or numbers are copied. And a ticket's plan of stops (``ticket.stops``):
+the categories it moves to, in order, as each stop finishes.
 """
 
 from collections.abc import Sequence
@@ -61,7 +62,13 @@ def upgrade() -> None:
         )
 
 
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("stops", sa.JSON(), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_column("stops")
     with op.batch_alter_table("follow_up", schema=None) as batch_op:
         batch_op.drop_index("ix_follow_up_queue")
         batch_op.drop_index("ix_follow_up_application")

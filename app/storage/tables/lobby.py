@@ -75,6 +75,9 @@ class Ticket(SQLModel, table=True):
     last_call_seq: int | None = Field(default=None, sa_type=BigInteger)
     application_id: str | None = Field(default=None, max_length=32)
     progress: str | None = Field(default=None, max_length=32)
+    # A plan of stops: the categories still to visit after the current one, in order. Finishing
+    # a stop moves the ticket to the next (same number, same queued_at); null: no plan.
+    stops: list[str] | None = json_column(nullable=True)
 
 
 class LobbyChannel(SQLModel, table=True):
