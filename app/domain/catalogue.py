@@ -412,13 +412,10 @@ def load_follow_ups() -> FollowUpCatalogue:
             if code is not None:
                 catalogue.get(code)
         for code in spec.after:
-            move = catalogue.get(code)
+            # The move date and the condition's fields must be the move form's own.
             keys = parse_condition(spec.when).keys if spec.when else frozenset()
-            fields = {
-                *keys,
-                follow_ups.moves[code],
-                *(f for d in spec.due.dates.values() for f in d),
-            }
-            if any(move.field(key) is None for key in keys | {follow_ups.moves[code]}):
-                raise ValueError(f"{spec.kind}: {code} lacks a field of {sorted(fields)}")
+            needed = keys | {follow_ups.moves[code]}
+            missing = sorted(k for k in needed if catalogue.get(code).field(k) is None)
+            if missing:
+                raise ValueError(f"{spec.kind}: {code} has no field {missing}")
     return follow_ups

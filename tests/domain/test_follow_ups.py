@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.catalogue import load_catalogue, load_follow_ups
+from app.domain.catalogue import FollowUpCatalogue, load_catalogue, load_follow_ups
 from app.domain.deadlines import Calendar
 from app.domain.follow_ups import FollowUp, follow_ups_for
 
@@ -154,3 +154,13 @@ def test_a_recipients_address_change_needs_a_known_claim() -> None:
 def test_a_form_without_a_readable_move_date_or_of_another_procedure_has_none() -> None:
     assert of({**form("1990-01-01"), "move_date": None}) == []
     assert of(form("1990-01-01"), "child_allowance.claim") == []
+
+
+def test_a_follow_up_of_an_unknown_department_or_move_does_not_load() -> None:
+    raw = load_follow_ups().model_dump(mode="json")
+    broken = {**raw, "follow_ups": [{**raw["follow_ups"][0], "department": "finance"}]}
+    with pytest.raises(ValueError, match="unknown department"):
+        FollowUpCatalogue.model_validate(broken)
+    broken = {**raw, "follow_ups": [{**raw["follow_ups"][0], "after": ["resident.birth"]}]}
+    with pytest.raises(ValueError, match="follows no move"):
+        FollowUpCatalogue.model_validate(broken)
