@@ -61,7 +61,6 @@ def upgrade() -> None:
             unique=False,
         )
 
-
     with op.batch_alter_table("ticket", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stops", sa.JSON(), nullable=True))
 
