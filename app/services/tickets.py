@@ -84,6 +84,7 @@ async def _announce(
     *,
     ahead_of: Ticket | None = None,
     seq: int | None = None,
+    data: dict[str, object] | None = None,
 ) -> tuple[int, list[ticket_store.QueueFigures]]:
     """Append the lobby event of a change to ``ticket``: its seq and the queue figures it carries.
     ``seq``: already taken (and the channel row locked) by the caller's last statement."""
@@ -106,6 +107,7 @@ async def _announce(
     }
     if counter is not None:
         extra |= {"counter_id": counter.id, "counter_label": counter.label}
+    extra |= data or {}
     event = lobby_store.event_row(
         seq=seq,
         municipality_code=ticket.municipality_code,
@@ -219,7 +221,22 @@ async def _next_stop(uow: UnitOfWork, ticket: Ticket) -> None:
     ticket.category_id = stops.pop(0)
     ticket.stops = stops or None
     ticket.target_counter_id = None
-    await _apply(uow, ticket, TicketAction.TRANSFER, None, categories={old_category})
+    category = await tenancy.get_category(uow.session, ticket.category_id)
+    assert category is not None
+    next_stop = {
+        "category_id": category.id,
+        "prefix": category.prefix,
+        "name_ja": category.name_ja,
+        "name_en": category.name_en,
+    }
+    await _apply(
+        uow,
+        ticket,
+        TicketAction.TRANSFER,
+        None,
+        categories={old_category},
+        data={"next_stop": next_stop},
+    )
 
 
 async def stop_names(uow: UnitOfWork, category_ids: list[str]) -> list[tuple[str, str]]:
@@ -407,6 +424,7 @@ async def _apply(
     action: TicketAction,
     counter: Counter | None,
     categories: set[str] | None = None,
+    data: dict[str, object] | None = None,
 ) -> None:
     before = TicketStatus(ticket.status)
     after = next_status(before, action)
@@ -445,7 +463,12 @@ async def _apply(
         data={"counter_id": counter.id} if counter else None,
     )
     seq, _figures = await _announce(
-        uow, ticket, EVENT_OF_ACTION[action], counter, (categories or set()) | {ticket.category_id}
+        uow,
+        ticket,
+        EVENT_OF_ACTION[action],
+        counter,
+        (categories or set()) | {ticket.category_id},
+        data=data,
     )
     if action in CALLING:
         ticket.last_call_seq = seq
