@@ -53,6 +53,7 @@ const el = {
   hero: $("hero"), heroNumber: $("hero-number"), heroCounter: $("hero-counter"), heroBan: $("hero-ban"),
   calls: $("calls"), queues: $("queues"),
   paused: $("paused"), pausedJa: $("paused-ja"), pausedEn: $("paused-en"),
+  moved: $("moved"), movedJa: $("moved-ja"), movedEn: $("moved-en"),
   sound: $("sound"), soundLabel: $("sound-label"), soundBlocked: $("sound-blocked"),
 };
 
@@ -66,7 +67,11 @@ const lobby = {
   clockOffset: 0, // the server's clock less this one's, from the messages' times
   queues: [], // {id, prefix, nameJa, nameEn, waiting, estimate}
   paused: new Map(), // counter id → label, of the counters paused for now
+  // A plan of stops: tickets that finished a stop and wait at the next, newest first, until
+  // called there: {number, nameJa, nameEn}.
+  moved: [],
 };
+const MAX_MOVED = 3;
 
 function colourOf(prefix) {
   const code = ((prefix || "?").codePointAt(0) || 0) - 65; // "A" takes the first colour
@@ -138,6 +143,13 @@ function applyEvent(msg) {
       if (i >= 0) lobby.queues[i] = toQueue(q);
       else lobby.queues.push(toQueue(q));
     }
+  }
+  if (msg.type !== "ticket.issued" && msg.type !== "ticket.ready") {
+    lobby.moved = lobby.moved.filter((m) => m.number !== data.number);
+  }
+  if (msg.type === "ticket.transferred" && data.next_stop) {
+    lobby.moved.unshift({ number: data.number, nameJa: data.next_stop.name_ja, nameEn: data.next_stop.name_en });
+    lobby.moved.length = Math.min(lobby.moved.length, MAX_MOVED);
   }
   switch (msg.type) {
     case "ticket.called":
@@ -259,6 +271,9 @@ function render() {
   el.paused.hidden = paused.length === 0;
   setText(el.pausedJa, paused.map((label) => `${counterParts(label).join("")}窓口`).join("・"));
   setText(el.pausedEn, paused.map((label) => `Counter ${label}`).join(", "));
+  el.moved.hidden = lobby.moved.length === 0;
+  setText(el.movedJa, lobby.moved.map((m) => `${m.number} → ${m.nameJa}`).join("・"));
+  setText(el.movedEn, lobby.moved.map((m) => `${m.number} → ${m.nameEn}`).join(", "));
   const [first, ...rest] = lobby.called;
   if (first) {
     const [label, ban] = counterParts(first.counterLabel);

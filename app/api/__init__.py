@@ -12,6 +12,7 @@ from app.api import (
     core,
     decisions,
     display,
+    follow_ups,
     lobby,
     lobby_stats,
     qr,
@@ -30,6 +31,7 @@ api_router.include_router(display.router)
 api_router.include_router(qr.router)
 api_router.include_router(applications.router)
 api_router.include_router(decisions.router)
+api_router.include_router(follow_ups.router)
 api_router.include_router(attachments.router)
 api_router.include_router(supervision.router)  # before work: /work/me, /work/operators
 api_router.include_router(access_reports.router)

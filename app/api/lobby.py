@@ -19,6 +19,7 @@ from app.api.schemas import (
     ParkedTicket,
     PublicTicketOut,
     ResumeTicket,
+    StopOut,
     TicketOut,
     TransferTicket,
     WaitingTicket,
@@ -87,6 +88,7 @@ def _ticket_fields(view: TicketView) -> dict[str, Any]:
         counter_label=view.counter.label if view.counter else None,
         call_count=ticket.call_count,
         recall_count=ticket.recall_count,
+        next_stops=list(ticket.stops or []),
         position=view.ahead + 1 if waiting else None,
         ahead=view.ahead,
         estimate_min=view.estimate_min,
@@ -121,6 +123,7 @@ async def issue_ticket(
             category_id=body.category,
             is_priority=body.is_priority,
             language=body.language,
+            then=body.then,
         )
         out = issued_ticket_out(view, settings.public_base_url)
         issued.append(view)
@@ -165,7 +168,10 @@ async def public_ticket(
     )
     ticket = view.ticket
     office_name_ja, office_name_en = await directory.office_names(uow, ticket.office_id)
+    stops = await ticket_service.stop_names(uow, [ticket.category_id, *(ticket.stops or [])])
     return PublicTicketOut(
+        stop=StopOut(name_ja=stops[0][0], name_en=stops[0][1]) if stops else None,
+        next_stops=[StopOut(name_ja=ja, name_en=en) for ja, en in stops[1:]],
         number=ticket.number,
         status=ticket.status,
         position=view.ahead + 1 if ticket.status == TicketStatus.WAITING else None,

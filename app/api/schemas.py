@@ -37,6 +37,13 @@ class IssueTicket(Body):
     language: TicketLanguage = Field(
         "ja", description="The resident's language, chosen on the kiosk: the status page uses it"
     )
+    then: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=5,
+        description="A plan of stops: further categories of the office, in order. Finishing "
+        "each stop moves the ticket to the next one's queue, keeping its number and its place "
+        "by arrival time",
+    )
 
 
 class TransferTicket(Body):
@@ -66,6 +73,10 @@ class TicketOut(BaseModel):
     counter_label: str | None
     call_count: int
     recall_count: int = 0
+    next_stops: list[str] = Field(
+        default_factory=list,
+        description="Categories still to visit after this one (a plan of stops), in order",
+    )
     position: int | None = Field(description="1 = next to be called; null unless waiting")
     ahead: int
     estimate_min: int
@@ -91,6 +102,11 @@ class IssuedTicketOut(TicketOut):
     )
 
 
+class StopOut(BaseModel):
+    name_ja: str
+    name_en: str
+
+
 class PublicTicketOut(BaseModel):
     """What a resident's phone may know: no names, no procedure."""
 
@@ -104,6 +120,12 @@ class PublicTicketOut(BaseModel):
     office_name_en: str
     progress: str | None
     language: str = Field(description="The language chosen at the kiosk: the status page uses it")
+    stop: StopOut | None = Field(
+        None, description="The category the ticket waits at or is served at now"
+    )
+    next_stops: list[StopOut] = Field(
+        default_factory=list, description="A plan of stops: the categories after this one"
+    )
 
 
 class CounterOut(BaseModel):

@@ -278,6 +278,99 @@ class Catalogue:
         return [p.public_dict() for p in self]
 
 
+# ---- follow-ups of a move (``procedures/_follow_ups.json``): which other departments a move
+# reaches, for whom, and by when. The rules that read them are in app.domain.follow_ups.
+
+
+class AgeBand(_Model):
+    """Aged ``min_age`` or more and under ``below_age`` on the move date (either may be open)."""
+
+    kind: Literal["age"]
+    min_age: int | None = None
+    below_age: int | None = None
+
+
+class SchoolYears(_Model):
+    """From the school year after reaching ``from_age`` (none: from birth) to the 31 March
+    after reaching ``to_age`` (学校教育法17条; 児童手当法4条)."""
+
+    kind: Literal["school_years"]
+    from_age: int | None = None
+    to_age: int
+
+
+class RecipientOf(_Model):
+    """A person holding an approved claim of ``procedure`` with the municipality."""
+
+    kind: Literal["recipient_of"]
+    procedure: str
+
+
+PersonRule = Annotated[AgeBand | SchoolYears | RecipientOf, Field(discriminator="kind")]
+
+
+class FollowUpDue(_Model):
+    """``days`` after the move date, or the deadline of ``procedure`` on values taken from the
+    move (``set``: fixed values; ``dates``: each field from the first of the move's fields that
+    holds a date). Both roll forward to an open day."""
+
+    days: int | None = None
+    procedure: str | None = None
+    set: dict[str, str] = Field(default_factory=dict, exclude_if=_empty)
+    dates: dict[str, tuple[str, ...]] = Field(default_factory=dict, exclude_if=_empty)
+
+    @model_validator(mode="after")
+    def _one_clock(self) -> "FollowUpDue":
+        if (self.days is None) == (self.procedure is None):
+            raise ValueError("a follow-up is due either days after the move or by a procedure")
+        return self
+
+
+class FollowUpSpec(_Model):
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
+    name_ja: str
+    name_en: str
+    department: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    basis: str
+    note_ja: str
+    note_en: str
+    after: tuple[str, ...]  # the moves (procedure codes) it follows
+    when: str | None = None  # a condition on the move form (catalogue syntax)
+    who: PersonRule | None = None  # None: every person moving
+    due: FollowUpDue
+
+
+class Department(_Model):
+    code: str
+    name_ja: str
+    name_en: str
+
+
+class FollowUpCatalogue(_Model):
+    # The date each move counts from, by procedure: ages are taken on it, clocks run from it.
+    moves: dict[str, str]
+    departments: tuple[Department, ...]
+    follow_ups: tuple[FollowUpSpec, ...]
+
+    def department(self, code: str) -> Department:
+        return next(d for d in self.departments if d.code == code)
+
+    @model_validator(mode="after")
+    def _references(self) -> "FollowUpCatalogue":
+        kinds = [f.kind for f in self.follow_ups]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError(f"duplicate follow-up kinds in {kinds}")
+        departments = {d.code for d in self.departments}
+        for spec in self.follow_ups:
+            if spec.department not in departments:
+                raise ValueError(f"{spec.kind}: unknown department {spec.department!r}")
+            if unknown := set(spec.after) - set(self.moves):
+                raise ValueError(f"{spec.kind}: follows no move {sorted(unknown)}")
+            if spec.when is not None:
+                parse_condition(spec.when)
+        return self
+
+
 def _expand(
     entries: list[dict[str, object]], fragments: dict[str, list[dict[str, object]]]
 ) -> list[dict[str, object]]:
@@ -310,3 +403,26 @@ def load_catalogue() -> Catalogue:
     if (codes := {p.code for p in procedures}) != set(PROCEDURE_CODES):
         raise ValueError(f"catalogue mismatch: {sorted(codes ^ set(PROCEDURE_CODES))}")
     return Catalogue(procedures)
+
+
+@cache
+def load_follow_ups() -> FollowUpCatalogue:
+    """The follow-ups of a move, checked against the procedures they name."""
+    folder = files("app.domain") / "procedures"
+    raw = json.loads((folder / "_follow_ups.json").read_text(encoding="utf-8"))
+    follow_ups = FollowUpCatalogue.model_validate(raw)
+    catalogue = load_catalogue()
+    for spec in follow_ups.follow_ups:
+        named = [*spec.after, spec.due.procedure]
+        named += [spec.who.procedure] if isinstance(spec.who, RecipientOf) else []
+        for code in named:
+            if code is not None:
+                catalogue.get(code)
+        for code in spec.after:
+            # The move date and the condition's fields must be the move form's own.
+            keys = parse_condition(spec.when).keys if spec.when else frozenset()
+            needed = keys | {follow_ups.moves[code]}
+            missing = sorted(k for k in needed if catalogue.get(code).field(k) is None)
+            if missing:
+                raise ValueError(f"{spec.kind}: {code} has no field {missing}")
+    return follow_ups

@@ -57,6 +57,15 @@ class LobbySnapshot(_Message):
     paused_counters: list[PausedCounter] = Field(default_factory=list)
 
 
+class NextStop(_Message):
+    """A plan of stops: the category a ticket moved on to when its stop finished."""
+
+    category_id: str
+    prefix: str
+    name_ja: str
+    name_en: str
+
+
 class TicketEventData(_Message):
     number: str
     counter_id: str | None = None
@@ -64,6 +73,8 @@ class TicketEventData(_Message):
     call_count: int = 0
     recall_count: int = 0
     queues: list[QueueState] = Field(default_factory=list)
+    # ticket.transferred of a plan of stops: where the resident goes next.
+    next_stop: NextStop | None = None
 
 
 EventType = Literal[

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from app.domain.applications import ApplicationStatus, Outcome, TaskKind, TaskStatus, next_status
 from app.domain.errors import InvalidInput, NotAllowed, NotFound
 from app.domain.roles import Employer, Principal, Role
+from app.services import follow_ups
 from app.services.tasks import correction_queue, next_core_seq, open_task
 from app.storage import work as work_store
 from app.storage.tables import Application, Task
@@ -91,6 +92,8 @@ async def withdraw(
             data={"reason": "withdrawn", "holder": holder},
         )
     application.updated_at = uow.now()
+    # A withdrawn move owes no other department anything.
+    cancelled_follow_ups = await follow_ups.on_withdrawal(uow, application)
     feed_seq = None
     if application.core_seq is not None:
         # Approved once (perhaps reopened for correction since): the core system has the record
@@ -108,6 +111,7 @@ async def withdraw(
         data={
             "reason": reason,
             "cancelled_tasks": [t.id for t in tasks],
+            **({"cancelled_follow_ups": cancelled_follow_ups} if cancelled_follow_ups else {}),
             **({"core_seq": feed_seq} if feed_seq is not None else {}),
         },
     )

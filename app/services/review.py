@@ -24,7 +24,7 @@ from app.domain.fields import validate_fields
 from app.domain.roles import Principal
 from app.domain.validators import errors_in, warnings_in, with_levels
 from app.domain.validators.codes import mask_my_number
-from app.services import prompts
+from app.services import follow_ups, prompts
 from app.services.tasks import (
     changed_paths,
     check_problems,
@@ -82,6 +82,7 @@ async def decide(
         application.core_seq = await next_core_seq(uow, application.municipality_code)
         await _call_back_resident(uow, application)
         await prompts.on_approval(uow, application)  # 氏名・住所変更届 (DOMAIN.md §7.23)
+        await follow_ups.on_approval(uow, application)  # a move's other departments
     elif outcome is Outcome.RETURN:
         application.return_reason = reason
         await open_task(

@@ -58,6 +58,10 @@ class TicketView:
     counter: Counter | None
 
 
+# A plan of stops (住民異動 → 国保 → 児童手当): at most this many categories after the first.
+MAX_STOPS = 5
+
+
 async def get_office(uow: UnitOfWork, principal: Principal, office_id: str) -> Office:
     """The office, if the caller's municipality (and office, for bound tokens) owns it."""
     office = await tenancy.find_office(uow.session, office_id, principal.municipality_code)
@@ -89,6 +93,7 @@ async def _announce(
     *,
     ahead_of: Ticket | None = None,
     seq: int | None = None,
+    data: dict[str, object] | None = None,
 ) -> tuple[int, list[ticket_store.QueueFigures]]:
     """Append the lobby event of a change to ``ticket``: its seq and the queue figures it carries.
     ``seq``: already taken (and the channel row locked) by the caller's last statement."""
@@ -111,6 +116,7 @@ async def _announce(
     }
     if counter is not None:
         extra |= {"counter_id": counter.id, "counter_label": counter.label}
+    extra |= data or {}
     event = lobby_store.event_row(
         seq=seq,
         municipality_code=ticket.municipality_code,
@@ -134,6 +140,7 @@ async def issue_ticket(
     is_priority: bool,
     language: str,
     appointment: tuple[str, datetime] | None = None,
+    then: list[str] | None = None,
 ) -> TicketView:
     """Give a resident the next number of the category's day (never the same number twice).
 
@@ -155,6 +162,7 @@ async def issue_ticket(
         raise InvalidInput.field(
             "category", "unknown_category", "受付区分が見つかりません (no such category here)"
         )
+    stops = await _plan(uow, principal, found.office_id, list(then or []))
     now = uow.now()
     values = {
         "id": new_id(),
@@ -169,6 +177,7 @@ async def issue_ticket(
         "public_key": secrets.token_urlsafe(16),
         "issued_at": now,
         "queued_at": now,
+        "stops": stops or None,
     }
     if appointment is not None:
         # A checked-in appointment: its place in walk-in order is its check-in time.
@@ -184,6 +193,7 @@ async def issue_ticket(
             "number": ticket.number,
             "category_id": found.category_id,
             "is_priority": is_priority,
+            **({"stops": stops} if stops else {}),
         },
     )
     # The figures the event carries also place the new ticket: no second read for the answer.
@@ -194,6 +204,61 @@ async def issue_ticket(
     estimate = lobby.estimate_for_figures(mine, mine.ahead)
     await ticket_store.record_estimate(uow.session, ticket.id, estimate)
     return TicketView(ticket, mine.ahead, estimate, None)
+
+
+async def _plan(
+    uow: UnitOfWork, principal: Principal, office_id: str, then: list[str]
+) -> list[str]:
+    """The further stops of a plan, each an active category of the office (else 422)."""
+    if len(then) > MAX_STOPS:
+        raise InvalidInput.field(
+            "then",
+            "too_many_stops",
+            f"次の窓口は {MAX_STOPS} か所までです (at most {MAX_STOPS} further stops)",
+        )
+    for index, category_id in enumerate(then):
+        category = await tenancy.find_category(
+            uow.session, category_id, principal.municipality_code
+        )
+        if category is None or category.office_id != office_id or not category.is_active:
+            raise InvalidInput.field(
+                f"then[{index}]",
+                "unknown_category",
+                "受付区分が見つかりません (no such category here)",
+            )
+    return then
+
+
+async def _next_stop(uow: UnitOfWork, ticket: Ticket) -> None:
+    """A stop of a plan is finished: the ticket waits at the next category, keeping its number
+    and its place by arrival time (``queued_at``)."""
+    stops = list(ticket.stops or [])
+    old_category = ticket.category_id
+    ticket.category_id = stops.pop(0)
+    ticket.stops = stops or None
+    ticket.target_counter_id = None
+    category = await tenancy.get_category(uow.session, ticket.category_id)
+    assert category is not None
+    next_stop = {
+        "category_id": category.id,
+        "prefix": category.prefix,
+        "name_ja": category.name_ja,
+        "name_en": category.name_en,
+    }
+    await _apply(
+        uow,
+        ticket,
+        TicketAction.TRANSFER,
+        None,
+        categories={old_category},
+        data={"next_stop": next_stop},
+    )
+
+
+async def stop_names(uow: UnitOfWork, category_ids: list[str]) -> list[tuple[str, str]]:
+    """The names (ja, en) of a ticket's current category and its further stops, in order."""
+    found = await ticket_store.categories_by_id(uow.session, category_ids)
+    return [(found[c].name_ja, found[c].name_en) for c in category_ids if c in found]
 
 
 async def view(
@@ -282,6 +347,9 @@ async def act(
             f"(a call can be undone only within {lobby_settings.undo_call_s:g} s)",
             window_s=lobby_settings.undo_call_s,
         )
+    if action is TicketAction.FINISH and ticket.stops and ticket.status == TicketStatus.SERVING:
+        await _next_stop(uow, ticket)
+        return ticket
     await _apply(uow, ticket, action, counter)
     return ticket
 
@@ -377,6 +445,7 @@ async def _apply(
     action: TicketAction,
     counter: Counter | None,
     categories: set[str] | None = None,
+    data: dict[str, object] | None = None,
 ) -> None:
     before = TicketStatus(ticket.status)
     after = next_status(before, action)
@@ -417,7 +486,12 @@ async def _apply(
         data={"counter_id": counter.id} if counter else None,
     )
     seq, _figures = await _announce(
-        uow, ticket, EVENT_OF_ACTION[action], counter, (categories or set()) | {ticket.category_id}
+        uow,
+        ticket,
+        EVENT_OF_ACTION[action],
+        counter,
+        (categories or set()) | {ticket.category_id},
+        data=data,
     )
     if action in CALLING:
         ticket.last_call_seq = seq

@@ -517,3 +517,15 @@ async def record_estimate(session: AsyncSession, ticket_id: str, estimate_min: i
     await session.execute(
         update(Ticket).where(col(Ticket.id) == ticket_id).values(estimate_min=estimate_min)
     )
+
+
+async def categories_by_id(
+    session: AsyncSession, category_ids: list[str]
+) -> dict[str, TicketCategory]:
+    """The categories by id (for a ticket's stops)."""
+    if not category_ids:
+        return {}
+    rows = await session.execute(
+        select(TicketCategory).where(col(TicketCategory.id).in_(category_ids))
+    )
+    return {c.id: c for c in rows.scalars()}

@@ -1,7 +1,7 @@
 """appointments: hours per category, slots with seats, bookings; tickets of appointments
 
 Revision ID: c18b00000010
-Revises: c17d00000008
+Revises: c18a00000009
 Create Date: 2026-12-04 20:13:43
 
 A slot row is made when first booked; a booking takes a seat with a conditional UPDATE and the
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "c18b00000010"
-down_revision: str | None = "c17d00000008"
+down_revision: str | None = "c18a00000009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

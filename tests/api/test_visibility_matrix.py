@@ -73,6 +73,9 @@ NO_APPLICATION_DATA = {
     "POST /api/v1/applications/{application_id}/withdraw": "city staff: the new status only",
     "GET /api/v1/auth/failures": "failed sign-ins: staff numbers and times, no residents",
     "POST /api/v1/applications/{application_id}/correction": "city staff: the new status only",
+    # City staff only (vendor-employed operators: 403); persons by their place on the form.
+    "GET /api/v1/follow-ups": "city staff: follow-up kinds, departments and due dates, no names",
+    "GET /api/v1/life-events/{application_id}": "city staff: the move's status and follow-ups",
 }
 DRIVEN = {
     "GET /api/v1/applications/{application_id}",

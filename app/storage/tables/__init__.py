@@ -31,7 +31,14 @@ from app.storage.tables.tenancy import (
     TicketCategory,
 )
 from app.storage.tables.vendor import VendorBatch, VendorBatchItem, VendorContract, VendorHoldback
-from app.storage.tables.work import Application, CoreFeed, HouseholdLock, Task, TaskExclusion
+from app.storage.tables.work import (
+    Application,
+    CoreFeed,
+    FollowUp,
+    HouseholdLock,
+    Task,
+    TaskExclusion,
+)
 
 __all__ = [
     "DONE_PREDICATE",
@@ -47,6 +54,7 @@ __all__ = [
     "Application",
     "AuditChainHead",
     "CoreFeed",
+    "FollowUp",
     "Counter",
     "CounterCategory",
     "DemoSeed",

@@ -136,3 +136,29 @@ class CoreFeed(SQLModel, table=True):
 
     municipality_code: str = Field(foreign_key="municipality.code", primary_key=True, max_length=6)
     last_seq: int = Field(default=0, sa_type=BigInteger)
+
+
+class FollowUp(SQLModel, table=True):
+    """A procedure a move makes due in another department (a life event's follow-up).
+
+    One per application, person and kind: approving the same move again adds none twice. It
+    holds no name or number: the person is the member's place on the move form.
+    """
+
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        UniqueConstraint("municipality_code", "application_id", "member", "kind"),
+        Index("ix_follow_up_queue", "municipality_code", "department", "status", "due_on"),
+        Index("ix_follow_up_application", "application_id"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
+    application_id: str = Field(foreign_key="application.id", max_length=32)
+    member: str = Field(max_length=32)
+    kind: str = Field(max_length=64)
+    department: str = Field(max_length=32)
+    status: str = Field(default="open", max_length=16)
+    due_on: date | None = None
+    created_at: datetime
+    updated_at: datetime

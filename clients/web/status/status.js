@@ -44,6 +44,12 @@ async function render(ticket) {
   const state = text(cat, `status.state.${ticket.status}`);
   setText($("status"), state);
 
+  // A plan of stops: where the ticket waits or is served now, then the stops still to come.
+  const stops = ticket.next_stops || [];
+  const stopName = (s) => (cat.lang === "ja" ? s.name_ja : s.name_en);
+  $("stops").hidden = !stops.length || !ticket.stop || FINISHED.has(ticket.status);
+  if (!$("stops").hidden) setText($("stops"), [ticket.stop, ...stops].map(stopName).join(" → "));
+
   const counter = ticket.counter_label ? counterText(cat, ticket.counter_label) : "";
   const called = ticket.status === "called";
   $("call").hidden = !called;
