@@ -197,6 +197,15 @@ class AccessReportSettings(BaseModel):
     bulk_window_min: int = Field(default=10, ge=1)
 
 
+class SpeechSettings(BaseModel):
+    """Calls said aloud (README "Calls said aloud"): where rendered audio is kept."""
+
+    # Rendered announcements, one WAV per digest; safe to delete (rendered again on demand).
+    cache_dir: str = "./var/announcements"
+    # The espeak-ng program (every language but Japanese).
+    espeak: str = "espeak-ng"
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -238,6 +247,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     child_allowance: ChildAllowanceSettings = ChildAllowanceSettings()
     access_reports: AccessReportSettings = AccessReportSettings()
+    speech: SpeechSettings = SpeechSettings()
 
     @model_validator(mode="after")
     def _production_has_an_audit_key(self) -> "Settings":

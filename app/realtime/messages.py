@@ -22,6 +22,15 @@ class QueueState(_Message):
     estimate_min: int
 
 
+class AnnouncementRef(_Message):
+    """One spoken announcement of a call: its words (shown on screen too) and its audio file,
+    content-addressed (the same words always have the same URL; cache it for ever)."""
+
+    language: str
+    text: str
+    url: str
+
+
 class CalledTicket(_Message):
     number: str
     counter_id: str
@@ -32,6 +41,8 @@ class CalledTicket(_Message):
     # The lobby event that last called it: a display that reconnects announces those newer
     # than the last event it saw.
     seq: int | None
+    # Japanese first, then the ticket's language when it differs (the office's languages).
+    announcements: list[AnnouncementRef] = Field(default_factory=list)
 
 
 class OfficeInfo(_Message):
@@ -64,6 +75,8 @@ class TicketEventData(_Message):
     call_count: int = 0
     recall_count: int = 0
     queues: list[QueueState] = Field(default_factory=list)
+    # On a call, recall or resume: what the display says, in order (CalledTicket.announcements).
+    announcements: list[AnnouncementRef] = Field(default_factory=list)
 
 
 EventType = Literal[
