@@ -84,6 +84,8 @@ def body_for(path: str, office: Office) -> Any:
         return {"ticket": "A-001"}
     if path.endswith("/tickets/{ticket_id}/resume"):
         return {"counter": office.counter("1")}
+    if path.endswith("/announce-languages"):
+        return {"languages": ["en"]}
     if path.endswith("/admin/offices"):
         return {"name_ja": "支所", "name_en": "Branch"}
     if path.endswith("/categories") and "counters" not in path:
