@@ -91,9 +91,9 @@ async def test_two_quick_calls_play_in_order_and_a_recall_repeats(
         await route.fulfill(status=503, body="")
 
     await page.route("**/announcements/**", fail)
-    await lobby.call_next("2")
+    await lobby.call_next("4")
     log = await played(page, 10)
     assert [p["what"] for p in log[8:]] == ["chime", "chime"]
     assert {p["volume"] for p in log[8:]} == {0.3}
     caption = await page.text_content("#announce-text")
-    assert caption is not None and "シー の 1番の方、2番窓口へ" in caption
+    assert caption is not None and "シー の 1番の方、4番窓口へ" in caption
