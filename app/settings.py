@@ -204,6 +204,10 @@ class SpeechSettings(BaseModel):
     cache_dir: str = "./var/announcements"
     # The espeak-ng program (every language but Japanese).
     espeak: str = "espeak-ng"
+    # How often the announce-prerender job renders the calls likely next (0: never), and how
+    # many waiting tickets of each office it looks at (the first in calling order).
+    prerender_every_s: float = 30.0
+    prerender_tickets: int = Field(default=20, ge=1, le=500)
 
 
 class Settings(BaseSettings):

@@ -78,7 +78,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     overrides.setdefault("page_burst", 100_000)
     # No no-show grace time: flows call and mark absent at once (the grace has its own tests).
     overrides.setdefault("lobby", LobbySettings(no_show_grace_s=0))
-    overrides.setdefault("speech", SpeechSettings(cache_dir=SPEECH_CACHE))
+    # No pre-rendering in the background: tests render what they ask for.
+    overrides.setdefault("speech", SpeechSettings(cache_dir=SPEECH_CACHE, prerender_every_s=0))
     overrides.setdefault("attachment_dir", tempfile.mkdtemp(prefix="madoguchi-attachments-"))
     return Settings(database_url=database_url, display=display, **overrides)
 

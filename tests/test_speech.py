@@ -13,10 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.pool import NullPool
 
 from app.domain.announcements import Announcement, announcements_for
+from app.domain.clock import SystemClock
+from app.jobs.announcements import JOB as prerender_job
+from app.jobs.core import JobContext, run_job
 from app.services.announcements import catalogues
 from app.services.speech import AnnouncementAudio, OfflineSpeech
+from app.settings import SpeechSettings
+from app.storage.db import create_engine, make_sessionmaker
+from tests.support import Office, make_settings, run_server, seed
 
 LANGUAGES = ["ja", "ja-easy", "en", "zh", "ko", "vi", "pt", "es", "ne", "id"]
 RATES = {"openjtalk": 48_000, "espeak-ng": 22_050}
@@ -101,3 +108,37 @@ async def test_one_rendering_per_digest_however_many_ask(tmp_path: Path) -> None
     assert renderer.calls == 1
     # Nothing half-written is left next to the file.
     assert [p.name for p in tmp_path.iterdir()] == [f"{announcement.digest}.wav"]
+
+
+async def test_the_prerender_job_renders_the_next_calls_before_the_click(
+    clean_db: str, tmp_path: Path
+) -> None:
+    office = Office(await seed(clean_db))
+    speech = SpeechSettings(cache_dir=str(tmp_path), prerender_every_s=0, prerender_tickets=5)
+    settings = make_settings(clean_db, speech=speech)
+    async with run_server(settings) as server:
+        async with server.client(office.token("kiosk")) as kiosk:
+            issued = await kiosk.post(
+                f"/offices/{office.id}/tickets",
+                json={"category": office.category("B"), "language": "vi"},
+            )
+        assert issued.status_code == 201
+        engine = create_engine(clean_db, poolclass=NullPool)
+        context = JobContext(make_sessionmaker(engine), SystemClock(), settings)
+        try:
+            first = await run_job(prerender_job, context)
+            again = await run_job(prerender_job, context)
+        finally:
+            await engine.dispose()
+        # B is served by counters 3 and 4: Japanese and Vietnamese at each.
+        assert first.report is not None and first.report.changed == 4
+        assert again.report is not None and again.report.changed == 0
+        async with server.client(office.token("counter")) as counter:
+            await counter.post(f"/counters/{office.counter('3')}/call-next")
+        async with server.client(office.token("display")) as display:
+            snap = (await display.get(f"/offices/{office.id}/lobby")).json()
+    urls = [a["url"] for a in snap["called"][0]["announcements"]]
+    assert len(urls) == 2
+    # The call's files were on disk before anyone asked for them.
+    on_disk = {p.stem for p in tmp_path.glob("*.wav")}
+    assert {url.split("/")[-1].split(".")[0] for url in urls} <= on_disk

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -16,7 +17,9 @@ from app.domain.announcements import (
 from app.domain.errors import NotFound
 from app.domain.roles import Principal
 from app.realtime.messages import AnnouncementRef
-from app.storage import tenancy
+from app.storage import directory, tenancy
+from app.storage import tickets as ticket_store
+from app.storage.db import Session
 from app.storage.uow import UnitOfWork
 
 CATALOGUES = Path(__file__).resolve().parents[2] / "clients" / "web" / "common" / "i18n"
@@ -68,6 +71,31 @@ def announcement_refs(
 
 def office_languages(stored: str) -> list[str] | None:
     return parse_office_languages(stored)
+
+
+async def likely_announcements(session: Session, day: date, per_office: int) -> list[Announcement]:
+    """The announcements the next calls will most likely need: for each office, its first
+    waiting tickets (calling order) at each open counter that serves their category, in the
+    office's languages. Pre-rendering them makes a call audible without waiting for speech."""
+    wanted: dict[str, Announcement] = {}
+    for office in await directory.all_offices(session):
+        waiting = await ticket_store.list_waiting(session, office.id, day, limit=per_office)
+        if not waiting:
+            continue
+        languages = office_languages(office.announce_languages)
+        counters = [c for c in await tenancy.list_counters(session, office.id) if c.is_active]
+        serves = {c.id: set(await tenancy.counter_category_ids(session, c.id)) for c in counters}
+        for ticket in waiting:
+            if split_number(ticket.number) is None:
+                continue
+            for counter in counters:
+                if ticket.category_id not in serves[counter.id]:
+                    continue
+                for announcement in announcements_for(
+                    ticket.number, counter.label, ticket.language, catalogues(), languages
+                ):
+                    wanted.setdefault(announcement.digest, announcement)
+    return list(wanted.values())
 
 
 async def announcement_of(

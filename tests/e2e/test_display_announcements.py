@@ -18,7 +18,8 @@ window.__fetched = [];
 const realFetch = window.fetch.bind(window);
 window.fetch = async (url, options) => {
   const response = await realFetch(url, options);
-  if (String(url).includes('/announcements/')) window.__fetched.push([String(url), response.status]);
+  const name = String(url);
+  if (name.includes('/announcements/')) window.__fetched.push([name, response.status]);
   return response;
 };
 HTMLMediaElement.prototype.play = function () {
