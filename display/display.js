@@ -36,7 +36,7 @@ const MAX_PENDING_ANNOUNCEMENTS = 24;
 const TIME_ZONE = "Asia/Tokyo";
 const SOUND_KEY = "madoguchi.display.sound";
 const VOLUME_KEY = "madoguchi.display.volume";
-const MAX_AUDIO_FILES = 48; // fetched announcement files kept in memory
+const MAX_AUDIO_FILES = 16; // fetched announcement files kept in memory (for recalls)
 const VOICE_TIMEOUT_MS = 20000; // a file that never reports its end: move on
 const CAPTION_MS = 20000; // how long the words of the last announcement stay on screen
 const CATEGORY_COLOURS = ["#2f7dd1", "#12a37a", "#e07b00", "#c2418f", "#7b5cd6", "#00a0b0", "#8c9a1c", "#d4493b"];
@@ -505,8 +505,8 @@ function announce(number, counterLabel, announcements) {
   if (!soundOn) return;
   const key = `${number}@${counterLabel}`;
   if (pending.some((a) => a.key === key)) return; // the same words are already waiting to be said
-  for (const ref of refs) audioFile(ref.url); // fetched now: ready when its turn comes
   pending.push({ key, refs, ...words });
+  if (pending.length === 1) for (const ref of refs) audioFile(ref.url); // next up: fetch it now
   // A backlog longer than anyone would listen to: the oldest calls stay on screen, unspoken.
   if (pending.length > MAX_PENDING_ANNOUNCEMENTS) pending.shift();
   if (!announcing) runAnnouncements();
@@ -517,6 +517,10 @@ async function runAnnouncements() {
   try {
     while (pending.length && soundOn) {
       const next = pending.shift();
+      // Fetched during the chime, and the next one's while this one plays: ready in turn, and
+      // never more than two calls' files in flight however long the backlog.
+      for (const ref of next.refs) audioFile(ref.url);
+      for (const ref of pending.length ? pending[0].refs : []) audioFile(ref.url);
       await playChime();
       // Switched off mid-announcement: not another word, not even the second language.
       if (!soundOn) break;
