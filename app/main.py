@@ -26,6 +26,7 @@ from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener
 from app.resources import Resources
 from app.services.lobby_feed import DatabaseLobbyFeed
+from app.services.speech import AnnouncementAudio, OfflineSpeech
 from app.services.token_cache import TokenCache
 from app.settings import Settings
 from app.storage import lobby as lobby_store
@@ -80,6 +81,9 @@ def build_resources(settings: Settings, clock: Clock | None = None) -> Resources
         feed=feed,
         clock=clock,
         tokens=TokenCache(settings.token_cache_s),
+        speech=AnnouncementAudio(
+            Path(settings.speech.cache_dir), OfflineSpeech(settings.speech.espeak)
+        ),
     )
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from app.domain.clock import Clock
 from app.realtime.hub import Hub
 from app.services.lobby_feed import DatabaseLobbyFeed
+from app.services.speech import AnnouncementAudio
 from app.services.token_cache import TokenCache
 from app.storage.engines import Engine, Sessionmaker
 
@@ -17,3 +18,4 @@ class Resources:
     feed: DatabaseLobbyFeed
     clock: Clock
     tokens: TokenCache = field(default_factory=lambda: TokenCache(0))
+    speech: AnnouncementAudio | None = None

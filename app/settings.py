@@ -229,6 +229,19 @@ class AccessReportSettings(BaseModel):
     bulk_window_min: int = Field(default=10, ge=1)
 
 
+class SpeechSettings(BaseModel):
+    """Calls said aloud (README "Calls said aloud"): where rendered audio is kept."""
+
+    # Rendered announcements, one WAV per digest; safe to delete (rendered again on demand).
+    cache_dir: str = "./var/announcements"
+    # The espeak-ng program (every language but Japanese).
+    espeak: str = "espeak-ng"
+    # How often the announce-prerender job renders the calls likely next (0: never), and how
+    # many waiting tickets of each office it looks at (the first in calling order).
+    prerender_every_s: float = 30.0
+    prerender_tickets: int = Field(default=20, ge=1, le=500)
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -273,6 +286,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     child_allowance: ChildAllowanceSettings = ChildAllowanceSettings()
     access_reports: AccessReportSettings = AccessReportSettings()
+    speech: SpeechSettings = SpeechSettings()
 
     @model_validator(mode="after")
     def _production_has_an_audit_key(self) -> "Settings":

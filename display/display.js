@@ -1,6 +1,12 @@
 // Lobby display: the lobby channel over a websocket (snapshot, then events in seq order), the
 // HTTP snapshot as a fallback, a chime and spoken announcements for every call.
 //
+// Announcements are audio files rendered by the server (offline speech), named in each call:
+// Japanese first, then the ticket's language. They play one after another from a queue (two
+// quick calls never talk over each other; a recall is said again), their words are shown on the
+// screen with a flash, and a file that cannot be fetched or played falls back to the chime.
+// Volume: the slider in the footer (or &volume=0..100), kept per display; mute: the sound button.
+//
 // The rules (CONTRACT.md "Lobby", REALTIME.md §3.4):
 //   event seq == last + 1 → apply; seq <= last → ignore; seq > last + 1 → resume {after_seq: last}
 //   heartbeat seq > last → resume; heartbeat of another epoch → reconnect for a fresh snapshot
@@ -29,6 +35,10 @@ const BANNER_GRACE_MS = 1500;
 const MAX_PENDING_ANNOUNCEMENTS = 24;
 const TIME_ZONE = "Asia/Tokyo";
 const SOUND_KEY = "madoguchi.display.sound";
+const VOLUME_KEY = "madoguchi.display.volume";
+const MAX_AUDIO_FILES = 16; // fetched announcement files kept in memory (for recalls)
+const VOICE_TIMEOUT_MS = 20000; // a file that never reports its end: move on
+const CAPTION_MS = 20000; // how long the words of the last announcement stay on screen
 const CATEGORY_COLOURS = ["#2f7dd1", "#12a37a", "#e07b00", "#c2418f", "#7b5cd6", "#00a0b0", "#8c9a1c", "#d4493b"];
 
 const params = new URLSearchParams(location.search);
@@ -55,6 +65,7 @@ const el = {
   paused: $("paused"), pausedJa: $("paused-ja"), pausedEn: $("paused-en"),
   moved: $("moved"), movedJa: $("moved-ja"), movedEn: $("moved-en"),
   sound: $("sound"), soundLabel: $("sound-label"), soundBlocked: $("sound-blocked"),
+  volume: $("volume"), caption: $("announce-text"),
 };
 
 // ---------------------------------------------------------------- state
@@ -114,7 +125,7 @@ function applySnapshot(snap, viaPolling) {
     const missed = snap.called
       .filter((c) => typeof c.seq === "number" && c.seq > lobby.last)
       .sort((a, b) => a.seq - b.seq);
-    for (const c of missed) announce(c.number, c.counter_label);
+    for (const c of missed) announce(c.number, c.counter_label, c.announcements);
     if (missed.length) flashHero();
   }
   lobby.epoch = snap.epoch;
@@ -161,7 +172,7 @@ function applyEvent(msg) {
         calledAt: Number.isFinite(Date.parse(msg.at || "")) ? Date.parse(msg.at) : serverNow(),
       });
       if (lobby.called.length > MAX_CALLED) lobby.called.length = MAX_CALLED;
-      announce(data.number, data.counter_label || "");
+      announce(data.number, data.counter_label || "", data.announcements);
       flashHero();
       break;
     case "counter.paused":
@@ -349,11 +360,19 @@ function renderClock(now) {
 // ---------------------------------------------------------------- announcements
 
 let soundOn = readSoundSetting();
+let volume = readVolumeSetting();
 const pending = [];
 let announcing = false;
 let voices = [];
 const chime = new Audio("chime.wav");
 chime.preload = "auto";
+// The announcements' voice: one element, so two files can never play at once.
+const voice = new Audio();
+voice.preload = "auto";
+let voiceDone = null;
+let voiceTimer = 0;
+const audioFiles = new Map(); // announcement URL → Promise of an object URL (null: failed)
+let captionTimer = 0;
 let chimeDone = null;
 let chimeTimer = 0;
 
@@ -365,6 +384,112 @@ function readSoundSetting() {
   } catch {
     return true;
   }
+}
+
+function readVolumeSetting() {
+  const fromUrl = params.get("volume");
+  let stored = null;
+  try {
+    stored = localStorage.getItem(VOLUME_KEY);
+  } catch {
+    // storage disabled
+  }
+  const value = Number(fromUrl ?? stored ?? 100);
+  return Number.isFinite(value) ? Math.min(100, Math.max(0, value)) / 100 : 1;
+}
+
+function setVolume(value, remember) {
+  volume = Math.min(1, Math.max(0, value));
+  chime.volume = volume;
+  voice.volume = volume;
+  el.volume.value = String(Math.round(volume * 100));
+  el.body.dataset.volume = String(Math.round(volume * 100));
+  if (remember) {
+    try {
+      localStorage.setItem(VOLUME_KEY, String(Math.round(volume * 100)));
+    } catch {
+      // storage disabled: the setting lasts until the page reloads
+    }
+  }
+}
+
+/** The announcement's file, fetched once with this display's token and kept in memory. */
+function audioFile(url) {
+  let file = audioFiles.get(url);
+  if (file) return file;
+  file = fetch(url, { headers: { Authorization: `Bearer ${TOKEN}` } })
+    .then((response) => (response.ok ? response.blob() : null))
+    .then((blob) => (blob ? URL.createObjectURL(blob) : null))
+    .catch(() => null);
+  audioFiles.set(url, file);
+  file.then((objectUrl) => {
+    if (!objectUrl && audioFiles.get(url) === file) audioFiles.delete(url); // try again next time
+  });
+  while (audioFiles.size > MAX_AUDIO_FILES) {
+    const [oldest, old] = audioFiles.entries().next().value;
+    audioFiles.delete(oldest);
+    old.then((objectUrl) => {
+      if (objectUrl && voice.src !== objectUrl) URL.revokeObjectURL(objectUrl);
+    });
+  }
+  return file;
+}
+
+function finishVoice(ok) {
+  if (voiceTimer) clearTimeout(voiceTimer);
+  voiceTimer = 0;
+  const done = voiceDone;
+  voiceDone = null;
+  if (done) done(ok);
+}
+
+/** Plays one announcement file; resolves true when it was played to the end. */
+async function playVoice(ref) {
+  const objectUrl = await audioFile(ref.url);
+  if (!objectUrl || !soundOn) return false;
+  return new Promise((resolve) => {
+    voiceDone = resolve;
+    voiceTimer = setTimeout(() => finishVoice(true), VOICE_TIMEOUT_MS);
+    voice.dataset.url = ref.url;
+    voice.dataset.text = ref.text;
+    voice.dataset.lang = ref.language;
+    voice.src = objectUrl;
+    voice.volume = volume;
+    try {
+      const playing = voice.play();
+      if (playing) {
+        playing.catch((error) => {
+          if (error && error.name === "NotAllowedError") soundBlocked(true);
+          finishVoice(false);
+        });
+      }
+    } catch {
+      finishVoice(false);
+    }
+  });
+}
+
+/** The words of a call on the screen, with a flash, whether or not sound is on. */
+function showCaption(lines) {
+  el.caption.replaceChildren(
+    ...lines.map(({ text, lang }) => {
+      const line = document.createElement("span");
+      line.className = "announce-line";
+      line.lang = lang;
+      line.textContent = text;
+      return line;
+    }),
+  );
+  el.caption.hidden = false;
+  el.body.dataset.announcing = "true";
+  el.caption.classList.remove("flash");
+  void el.caption.offsetWidth; // restart the animation
+  el.caption.classList.add("flash");
+  if (captionTimer) clearTimeout(captionTimer);
+  captionTimer = setTimeout(() => {
+    el.caption.hidden = true;
+    delete el.body.dataset.announcing;
+  }, CAPTION_MS);
 }
 
 function spokenNumber(number) {
@@ -383,11 +508,20 @@ function phrases(number, counterLabel) {
   return { ja, en };
 }
 
-function announce(number, counterLabel) {
-  if (!soundOn || !number) return;
+function announce(number, counterLabel, announcements) {
+  if (!number) return;
+  const refs = Array.isArray(announcements) ? announcements.filter((a) => a && a.url) : [];
+  const words = phrases(number, counterLabel);
+  showCaption(
+    refs.length
+      ? refs.map((a) => ({ text: a.text, lang: a.language === "ja-easy" ? "ja" : a.language }))
+      : [{ text: words.ja, lang: "ja" }, { text: words.en, lang: "en" }],
+  );
+  if (!soundOn) return;
   const key = `${number}@${counterLabel}`;
   if (pending.some((a) => a.key === key)) return; // the same words are already waiting to be said
-  pending.push({ key, ...phrases(number, counterLabel) });
+  pending.push({ key, refs, ...words });
+  if (pending.length === 1) for (const ref of refs) audioFile(ref.url); // next up: fetch it now
   // A backlog longer than anyone would listen to: the oldest calls stay on screen, unspoken.
   if (pending.length > MAX_PENDING_ANNOUNCEMENTS) pending.shift();
   if (!announcing) runAnnouncements();
@@ -398,12 +532,29 @@ async function runAnnouncements() {
   try {
     while (pending.length && soundOn) {
       const next = pending.shift();
+      // Fetched during the chime, and the next one's while this one plays: ready in turn, and
+      // never more than two calls' files in flight however long the backlog.
+      for (const ref of next.refs) audioFile(ref.url);
+      for (const ref of pending.length ? pending[0].refs : []) audioFile(ref.url);
       await playChime();
-      // Switched off mid-announcement: not another word, not even the English half.
+      // Switched off mid-announcement: not another word, not even the second language.
       if (!soundOn) break;
-      await speak(next.ja, "ja-JP");
-      if (!soundOn) break;
-      await speak(next.en, "en-US");
+      if (next.refs.length) {
+        for (const ref of next.refs) {
+          const played = await playVoice(ref);
+          if (!soundOn) break;
+          if (!played) {
+            // The file could not be fetched or played: the chime again, the words on screen.
+            await playChime();
+            break;
+          }
+        }
+      } else {
+        // A server that names no audio: the browser's own speech, if it has any.
+        await speak(next.ja, "ja-JP");
+        if (!soundOn) break;
+        await speak(next.en, "en-US");
+      }
       await pause(400);
     }
   } finally {
@@ -501,6 +652,8 @@ function setSound(on, remember) {
     if ("speechSynthesis" in window) window.speechSynthesis.cancel();
     chime.pause();
     finishChime();
+    voice.pause();
+    finishVoice(false);
   }
   el.sound.setAttribute("aria-pressed", String(on));
   el.soundLabel.textContent = on ? "音声 ON / Sound on" : "音声 OFF / Sound off";
@@ -778,7 +931,11 @@ function tick() {
 function start() {
   buildCallSlots();
   setSound(soundOn, false);
+  setVolume(volume, false);
   el.sound.addEventListener("click", () => setSound(!soundOn, true));
+  el.volume.addEventListener("input", () => setVolume(Number(el.volume.value) / 100, true));
+  voice.addEventListener("ended", () => finishVoice(true));
+  voice.addEventListener("error", () => finishVoice(false));
   document.addEventListener("pointerdown", unlockSound);
   document.addEventListener("keydown", unlockSound);
   chime.addEventListener("ended", finishChime);

@@ -23,7 +23,7 @@ from app.main import create_app
 from app.realtime.inbound import server_options
 from app.services.demo import seed_demo
 from app.services.uow import UnitOfWork
-from app.settings import DisplaySettings, LobbySettings, Settings
+from app.settings import DisplaySettings, LobbySettings, Settings, SpeechSettings
 from app.storage.db import create_engine, make_sessionmaker, metadata
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -67,6 +67,10 @@ async def truncate_all(url: str) -> None:
     await engine.dispose()
 
 
+# Rendered announcements, shared by every server of the run (each file is rendered once).
+SPEECH_CACHE = tempfile.mkdtemp(prefix="madoguchi-speech-")
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     display = overrides.pop("display", None) or DisplaySettings(heartbeat_s=5.0, watchdog_s=1.0)
     overrides.setdefault("public_burst", 1000)
@@ -74,6 +78,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     overrides.setdefault("page_burst", 100_000)
     # No no-show grace time: flows call and mark absent at once (the grace has its own tests).
     overrides.setdefault("lobby", LobbySettings(no_show_grace_s=0))
+    # No pre-rendering in the background: tests render what they ask for.
+    overrides.setdefault("speech", SpeechSettings(cache_dir=SPEECH_CACHE, prerender_every_s=0))
     overrides.setdefault("attachment_dir", tempfile.mkdtemp(prefix="madoguchi-attachments-"))
     return Settings(database_url=database_url, display=display, **overrides)
 

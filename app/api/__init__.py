@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from app.api import (
     access_reports,
     admin,
+    announcements,
     applications,
     appointments,
     attachments,
@@ -28,6 +29,7 @@ api_router.include_router(auth.router)
 api_router.include_router(lobby.router)
 api_router.include_router(appointments.router)
 api_router.include_router(display.router)
+api_router.include_router(announcements.router)
 api_router.include_router(qr.router)
 api_router.include_router(applications.router)
 api_router.include_router(decisions.router)

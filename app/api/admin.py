@@ -1,14 +1,14 @@
 """Administration of a municipality's own configuration (the same actions as the CLI)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response, status
 from fastapi import Body as BodyParam
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.api.deps import Caller, ResourcesDep, UowDep
-from app.api.schemas import AwareDatetime, Body, CounterOut
+from app.api.schemas import AwareDatetime, Body, CounterOut, TicketLanguage
 from app.domain.roles import Employer, Role
 from app.services import admin, directory
 from app.services import tickets as ticket_service
@@ -28,6 +28,30 @@ class OfficeOut(BaseModel):
     municipality_code: str
     name_ja: str
     name_en: str
+    announce_languages: list[str] = Field(
+        default_factory=list,
+        description="The languages calls are said in, Japanese first; empty: Japanese, then each "
+        "ticket's own language",
+    )
+
+
+def office_out(office: dict[str, Any]) -> OfficeOut:
+    stored = str(office.get("announce_languages") or "")
+    return OfficeOut(
+        id=office["id"],
+        municipality_code=office["municipality_code"],
+        name_ja=office["name_ja"],
+        name_en=office["name_en"],
+        announce_languages=[code for code in stored.split(",") if code],
+    )
+
+
+class AnnounceLanguages(Body):
+    languages: list[TicketLanguage] = Field(
+        max_length=11,
+        description="Languages calls are said in (Japanese is always said first); [] for the "
+        "default: Japanese, then each ticket's own language",
+    )
 
 
 class CreateCategory(Body):
@@ -86,7 +110,7 @@ class CreatedTokenOut(TokenOut):
 
 @router.get("/offices", response_model=list[OfficeOut])
 async def list_offices(uow: UowDep, principal: Admin) -> list[OfficeOut]:
-    return [OfficeOut(**o) for o in await directory.list_offices(uow, principal.municipality_code)]
+    return [office_out(o) for o in await directory.list_offices(uow, principal.municipality_code)]
 
 
 @router.post("/offices", response_model=OfficeOut, status_code=201, responses={422: {}})
@@ -94,7 +118,22 @@ async def create_office(body: CreateOffice, uow: UowDep, principal: Admin) -> Of
     office = await admin.create_office(
         uow, principal.municipality_code, name_ja=body.name_ja, name_en=body.name_en
     )
-    return OfficeOut(**office.model_dump())
+    return office_out(office.model_dump())
+
+
+@router.put(
+    "/offices/{office_id}/announce-languages",
+    response_model=OfficeOut,
+    summary="The languages the office's calls are said in",
+    responses={404: {}, 422: {}},
+)
+async def set_announce_languages(
+    office_id: str, body: AnnounceLanguages, uow: UowDep, principal: Admin
+) -> OfficeOut:
+    office = await admin.set_announce_languages(
+        uow, principal.municipality_code, office_id, list(body.languages)
+    )
+    return office_out(office.model_dump())
 
 
 @router.get(

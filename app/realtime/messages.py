@@ -22,6 +22,15 @@ class QueueState(_Message):
     estimate_min: int
 
 
+class AnnouncementRef(_Message):
+    """One spoken announcement of a call: its words (shown on screen too) and its audio file,
+    content-addressed (the same words always have the same URL; cache it for ever)."""
+
+    language: str
+    text: str
+    url: str
+
+
 class CalledTicket(_Message):
     number: str
     counter_id: str
@@ -32,6 +41,8 @@ class CalledTicket(_Message):
     # The lobby event that last called it: a display that reconnects announces those newer
     # than the last event it saw.
     seq: int | None
+    # Japanese first, then the ticket's language when it differs (the office's languages).
+    announcements: list[AnnouncementRef] = Field(default_factory=list)
 
 
 class OfficeInfo(_Message):
@@ -75,6 +86,8 @@ class TicketEventData(_Message):
     queues: list[QueueState] = Field(default_factory=list)
     # ticket.transferred of a plan of stops: where the resident goes next.
     next_stop: NextStop | None = None
+    # On a call, recall or resume: what the display says, in order (CalledTicket.announcements).
+    announcements: list[AnnouncementRef] = Field(default_factory=list)
 
 
 EventType = Literal[

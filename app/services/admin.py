@@ -71,6 +71,25 @@ async def get_office(uow: UnitOfWork, municipality_code: str, office_id: str) ->
     return office
 
 
+async def set_announce_languages(
+    uow: UnitOfWork, municipality_code: str, office_id: str, languages: list[str]
+) -> Office:
+    """The languages the office's calls are said in: Japanese always, first; an empty list
+    restores the default (Japanese, then each ticket's own language)."""
+    office = await get_office(uow, municipality_code, office_id)
+    codes = ["ja", *(code for code in dict.fromkeys(languages) if code != "ja")]
+    office.announce_languages = ",".join(codes) if languages else ""
+    await uow.flush()
+    uow.log(
+        entity="office",
+        entity_id=office.id,
+        action="announce_languages",
+        municipality_code=municipality_code,
+        data={"languages": office.announce_languages},
+    )
+    return office
+
+
 async def create_category(
     uow: UnitOfWork,
     office: Office,

@@ -13,6 +13,7 @@ from app.realtime.messages import (
     PausedCounter,
     QueueState,
 )
+from app.services.announcements import announcement_refs, office_languages
 from app.settings import Settings
 from app.storage import lobby as lobby_store
 from app.storage import tenancy
@@ -98,6 +99,14 @@ async def build_snapshot(
                 called_at=ticket.called_at,
                 call_count=ticket.call_count,
                 seq=ticket.last_call_seq,
+                announcements=announcement_refs(
+                    office_id=office.id,
+                    counter_id=counter.id,
+                    counter_label=counter.label,
+                    number=ticket.number,
+                    ticket_language=ticket.language,
+                    office_languages=office_languages(office.announce_languages),
+                ),
             )
         )
     return LobbySnapshot(

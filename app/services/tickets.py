@@ -24,7 +24,7 @@ from app.domain.tickets import (
     seconds_left,
     undo_open,
 )
-from app.services import lobby
+from app.services import announcements, lobby
 from app.storage import lobby as lobby_store
 from app.storage import numbering, tenancy
 from app.storage import tickets as ticket_store
@@ -116,6 +116,8 @@ async def _announce(
     }
     if counter is not None:
         extra |= {"counter_id": counter.id, "counter_label": counter.label}
+        if event_type in SPOKEN_EVENTS:
+            extra["announcements"] = await _announcements(uow, ticket, counter)
     extra |= data or {}
     event = lobby_store.event_row(
         seq=seq,
@@ -129,6 +131,25 @@ async def _announce(
     await lobby_store.store_event(uow, event)
     uow.lobby_changed(ticket.office_id, seq)
     return seq, figures
+
+
+SPOKEN_EVENTS = frozenset({"ticket.called", "ticket.recalled", "ticket.resumed"})
+
+
+async def _announcements(uow: UnitOfWork, ticket: Ticket, counter: Counter) -> list[object]:
+    """What the displays say for this call (numbers and counters only), as event data."""
+    office = await tenancy.get_office(uow.session, ticket.office_id)
+    refs = announcements.announcement_refs(
+        office_id=ticket.office_id,
+        counter_id=counter.id,
+        counter_label=counter.label,
+        number=ticket.number,
+        ticket_language=ticket.language,
+        office_languages=announcements.office_languages(
+            office.announce_languages if office else ""
+        ),
+    )
+    return [ref.model_dump(mode="json") for ref in refs]
 
 
 async def issue_ticket(

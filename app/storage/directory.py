@@ -16,6 +16,12 @@ async def list_offices(session: AsyncSession, municipality_code: str) -> list[Of
     return list(rows.scalars())
 
 
+async def all_offices(session: AsyncSession) -> list[Office]:
+    """Every office of every municipality (jobs that serve them all)."""
+    rows = await session.execute(select(Office).order_by(col(Office.id)))
+    return list(rows.scalars())
+
+
 async def list_tokens(session: AsyncSession, municipality_code: str) -> list[ApiToken]:
     rows = await session.execute(
         select(ApiToken)

@@ -1,14 +1,17 @@
 """Who may call what, read from the route table, and no municipality ever sees another's rows."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 
 from app.api.deps import RoleGuard
+from app.domain.announcements import announcements_for
 from app.domain.roles import Role
 from app.main import create_app
+from app.services.announcements import catalogues
 from app.settings import Settings
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import Task
@@ -100,6 +103,8 @@ def body_for(path: str, office: Office) -> Any:
         return {"ticket": "A-001"}
     if path.endswith("/tickets/{ticket_id}/resume"):
         return {"counter": office.counter("1")}
+    if path.endswith("/announce-languages"):
+        return {"languages": ["en"]}
     if path.endswith("/admin/offices"):
         return {"name_ja": "支所", "name_en": "Branch"}
     if path.endswith("/categories") and "counters" not in path:
@@ -152,11 +157,17 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
             await session.execute(select(Task.id).where(Task.application_id == application["id"]))
         ).scalar_one()
     await engine.dispose()
+    said = announcements_for(ticket["number"], "1", "ja", catalogues())[0]
     return {
         "office_id": office.id,
         "counter_id": office.counter("1"),
         "category_id": office.category("A"),
         "ticket_id": ticket["id"],
+        # The announcement of calling the ticket at counter 1 (its recipe goes in the query).
+        "digest": said.digest,
+        "announcement": urlencode(
+            {"lang": "ja", "number": ticket["number"], "counter": office.counter("1")}
+        ),
         "token_id": token_id,
         "application_id": application["id"],
         "task_id": task_id,
@@ -167,7 +178,8 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
-    return path.removeprefix("/api/v1").format(**ids)
+    filled = path.removeprefix("/api/v1").format(**ids)
+    return f"{filled}?{ids['announcement']}" if "/announcements/" in path else filled
 
 
 @pytest.mark.parametrize(

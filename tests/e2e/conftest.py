@@ -1,8 +1,9 @@
 """Browser tests: headless Chromium through Playwright against a live server.
 
-Screenshots go to test-artifacts/ at the repository root. Speech is stubbed: every utterance's
-text is pushed to ``window.__spoken`` and reported as spoken at once, so tests can check what a
-display says, and in which order, without audio.
+Screenshots go to test-artifacts/ at the repository root. Speech is stubbed: the words of every
+announcement file played (and of every utterance of the browser's own speech) are pushed to
+``window.__spoken`` and reported as said at once, so tests can check what a display says, and in
+which order, without audio.
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,6 +34,14 @@ window.__keepSpoken = true;
 window.speechSynthesis.speak = (utterance) => {
   if (window.__keepSpoken) window.__spoken.push(utterance.text);
   setTimeout(() => utterance.dispatchEvent(new Event('end')), 0);
+};
+// An announcement file (the display marks it with its words) is 'played' at once.
+window.__realPlay = HTMLMediaElement.prototype.play;
+HTMLMediaElement.prototype.play = function () {
+  if (!this.dataset.text) return window.__realPlay.call(this);
+  if (window.__keepSpoken) window.__spoken.push(this.dataset.text);
+  setTimeout(() => this.dispatchEvent(new Event('ended')), 0);
+  return Promise.resolve();
 };
 """
 

@@ -66,10 +66,15 @@ async def test_snapshot_first_then_events_in_seq_order(server: LiveServer, offic
         "call_count",
         "recall_count",
         "queues",
+        "announcements",
     }
     for event in (issued, called):
         assert set(event) == {"type", "seq", "at", "data"}
         assert [set(q) for q in event["data"]["queues"]] == [QUEUE_KEYS]
+    # What is said aloud: the number and the counter, nothing else.
+    assert [a["text"] for a in called["data"]["announcements"]] == [
+        "エー の 1番の方、1番窓口へお越しください"
+    ]
 
 
 async def test_two_displays_receive_identical_contiguous_streams_under_load(

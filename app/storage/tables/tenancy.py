@@ -27,6 +27,10 @@ class Office(SQLModel, table=True):
     name_ja: str
     name_en: str
     created_at: datetime
+    # The languages calls are announced in ("ja,en"); empty: Japanese and every ticket's own.
+    announce_languages: str = Field(
+        default="", max_length=64, sa_column_kwargs={"server_default": ""}
+    )
 
 
 class Counter(SQLModel, table=True):
