@@ -16,6 +16,7 @@ CALLED_KEYS = {
     "called_at",
     "call_count",
     "seq",
+    "announcements",
 }
 QUEUE_KEYS = frozenset({"category_id", "prefix", "name_ja", "name_en", "waiting", "estimate_min"})
 
@@ -130,6 +131,10 @@ async def test_lobby_snapshot_shows_called_numbers_and_waiting(
     # resident or of what they came for (DOMAIN.md §7.14).
     assert set(snapshot) == SNAPSHOT_KEYS
     assert [set(c) for c in snapshot["called"]] == [CALLED_KEYS]
+    # What the display says aloud: the number and the counter, nothing else.
+    assert [(set(a), a["text"]) for a in snapshot["called"][0]["announcements"]] == [
+        ({"language", "text", "url"}, "エー の 1番の方、4番窓口へお越しください")
+    ]
     assert {frozenset(q) for q in snapshot["queues"]} == {QUEUE_KEYS}
     for private in ("佐藤", "child_rearing", "児童扶養", linked.json()["id"], first["id"]):
         assert private not in response.text
