@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from playwright.async_api import Page
 
 from tests.e2e.conftest import LANDSCAPE, CheckedBrowser
 from tests.e2e.test_console import demo, sign_in
@@ -29,6 +30,33 @@ async def open_hours(server: LiveServer, office: Office, prefix: str = "A") -> N
             json=HOURS,
         )
     assert response.status_code == 200, response.text
+
+
+async def open_day(server: LiveServer, office: Office, prefix: str = "A") -> str:
+    """The first day from tomorrow (the server's clock) with free slots of the category."""
+    async with server.client() as anyone:
+        for ahead in range(1, 15):
+            day = (datetime.now(JST) + timedelta(days=ahead)).date().isoformat()
+            response = await anyone.get(
+                f"/public/offices/{office.id}/appointment-slots",
+                params={"category": office.category(prefix), "day": day},
+            )
+            assert response.status_code == 200, response.text
+            if response.json():
+                return day
+    raise AssertionError("no open day in the next two weeks")
+
+
+async def book_on_page(page: Page, server: LiveServer, office: Office, day: str) -> str:
+    """Book the first slot of ``day`` on the booking page; the confirmation code shown."""
+    await page.goto(f"{server.url}/book/?office={office.id}&day={day}")
+    slots = page.locator("#slots input[name=slot]")
+    await slots.first.wait_for(state="attached")
+    await slots.first.check()
+    await page.fill("#initial", "Y")
+    await page.click("#book")
+    await page.wait_for_selector("#booked:not([hidden])")
+    return (await page.inner_text("#booked-code")).strip()
 
 
 @pytest.fixture
