@@ -5,6 +5,7 @@ supervisor opens the console's statistics page and sees the API's figures, table
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,7 +76,7 @@ async def bookings(server: LiveServer, office: Office) -> list[dict[str, Any]]:
 
 
 async def test_a_resident_books_on_the_page_and_checks_in_with_the_code_at_the_kiosk(
-    browser: CheckedBrowser, monday: LiveServer, lobby_for: Any
+    browser: CheckedBrowser, monday: LiveServer, lobby_for: Any, artifacts: Path
 ) -> None:
     office = Office(await seed(monday.settings.database_url, "431001"))
     await open_hours(monday, office)
@@ -92,6 +93,7 @@ async def test_a_resident_books_on_the_page_and_checks_in_with_the_code_at_the_k
     code = (await page.inner_text("#booked-code")).strip()
     assert CODE.match(code), code
     assert "10:00" in await page.inner_text("#booked-what")
+    await page.screenshot(path=artifacts / "booking-page-booked.png", full_page=True)
     assert await page.locator("#booked-qr").evaluate(
         "img => img.complete ? img.naturalWidth > 0 : new Promise("
         "ok => img.addEventListener('load', () => ok(img.naturalWidth > 0)))"
@@ -128,6 +130,7 @@ async def test_a_resident_books_on_the_page_and_checks_in_with_the_code_at_the_k
     await kiosk.press("#checkin-code", "Enter")
     await kiosk.wait_for_selector("#issued:not([hidden])")
     number = (await kiosk.inner_text("#ticket-number")).strip()
+    await kiosk.screenshot(path=artifacts / "kiosk-appointment-ticket.png")
     assert number.startswith("A"), number
     [checked_in] = await bookings(monday, office)
     assert checked_in["status"] == "checked_in" and checked_in["ticket_id"]
@@ -141,7 +144,7 @@ async def test_a_resident_books_on_the_page_and_checks_in_with_the_code_at_the_k
 
 
 async def test_a_supervisor_sees_the_days_statistics_as_the_api_gives_them(
-    browser: CheckedBrowser, server: LiveServer, office: Office, lobby_for: Any
+    browser: CheckedBrowser, server: LiveServer, office: Office, lobby_for: Any, artifacts: Path
 ) -> None:
     lobby = lobby_for(server, office)
     for prefix in "AAB":
@@ -162,6 +165,7 @@ async def test_a_supervisor_sees_the_days_statistics_as_the_api_gives_them(
     await page.click("#stats-link")
     await page.wait_for_selector("body[data-state='ready']", timeout=10_000)
     assert await page.locator("#stats-body tr").count() == len(rows)
+    await page.screenshot(path=artifacts / "console-statistics.png", full_page=True)
     for row in rows:
         cells = page.locator(
             f"#stats-body tr[data-category='{row['category']}'][data-counter='{row['counter']}'] td"
