@@ -4,13 +4,14 @@ staff book for a resident; kiosks check a booking in; admins set each category's
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import Caller, SettingsDep, UowDep
 from app.api.lobby import issued_ticket_out
+from app.api.qr import qr_svg
 from app.api.schemas import AwareDatetime, IssuedTicketOut, TicketLanguage
-from app.domain.appointments import AppointmentHours
+from app.domain.appointments import AppointmentHours, format_code, read_code
 from app.domain.bodies import Body
 from app.domain.roles import Role
 from app.services import appointments as service
@@ -41,6 +42,24 @@ class SlotOut(BaseModel):
     starts_at: datetime
     seats: int
     free: int
+
+
+class BookableCategoryOut(BaseModel):
+    category_id: str
+    prefix: str
+    name_ja: str
+    name_en: str
+    opens_at: time
+    closes_at: time
+    slot_minutes: int
+
+
+class BookableOut(BaseModel):
+    office_id: str
+    name_ja: str
+    name_en: str
+    categories: list[BookableCategoryOut]
+    book_days_ahead: int = Field(description="How far ahead residents may book (days)")
 
 
 class BookIn(Body):
@@ -126,6 +145,37 @@ async def put_hours(
 
 
 @router.get(
+    "/public/offices/{office_id}/appointment-categories",
+    response_model=BookableOut,
+    summary="The office and its categories that take appointments (anyone; the booking page)",
+    responses={404: {}, 429: {}},
+)
+async def bookable(
+    office_id: str, request: Request, uow: UowDep, settings: SettingsDep
+) -> BookableOut:
+    _public(request)
+    office, found = await service.bookable(uow, office_id)
+    return BookableOut(
+        office_id=office.id,
+        name_ja=office.name_ja,
+        name_en=office.name_en,
+        book_days_ahead=settings.appointments.book_days_ahead,
+        categories=[
+            BookableCategoryOut(
+                category_id=b.category.id,
+                prefix=b.category.prefix,
+                name_ja=b.category.name_ja,
+                name_en=b.category.name_en,
+                opens_at=b.hours.opens_at,
+                closes_at=b.hours.closes_at,
+                slot_minutes=b.hours.slot_minutes,
+            )
+            for b in found
+        ],
+    )
+
+
+@router.get(
     "/public/offices/{office_id}/appointment-slots",
     response_model=list[SlotOut],
     summary="A day's slots of a category with their free seats (anyone)",
@@ -173,6 +223,22 @@ async def book(body: BookIn, request: Request, uow: UowDep) -> BookedOut:
 async def show(code: str, request: Request, uow: UowDep) -> AppointmentOut:
     _public(request)
     return AppointmentOut(**_out(await service.find(uow, code)))
+
+
+@router.get(
+    "/public/appointments/{code}/qr.svg",
+    response_class=Response,
+    summary="QR code of a booking's confirmation code (SVG), for the kiosk's scanner",
+    responses={200: {"content": {"image/svg+xml": {}}}, 404: {}, 429: {}},
+)
+async def code_qr(code: str, request: Request, uow: UowDep) -> Response:
+    _public(request)
+    await service.find(uow, code)  # only a real booking's code: a wrong one is a 404
+    return Response(
+        qr_svg(format_code(read_code(code) or "")),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.post(

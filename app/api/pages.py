@@ -12,6 +12,7 @@ PAGES = {
     "/counter": "clients/web/counter",
     "/status": "clients/web/status",
     "/console": "clients/web/console",
+    "/book": "clients/web/book",
     "/web-common": "clients/web/common",
 }
 

@@ -25,7 +25,7 @@ from app.domain.errors import Conflict, InvalidInput, NotFound, SlotFull
 from app.domain.roles import Principal
 from app.services import tickets as ticket_service
 from app.storage import appointments as store
-from app.storage.tables import Appointment, AppointmentHoursRow, TicketCategory
+from app.storage.tables import Appointment, AppointmentHoursRow, Office, TicketCategory
 from app.storage.uow import UnitOfWork
 
 
@@ -118,6 +118,21 @@ async def set_hours(
         },
     )
     return hours
+
+
+@dataclass(frozen=True)
+class BookableCategory:
+    category: TicketCategory
+    hours: AppointmentHours
+
+
+async def bookable(uow: UnitOfWork, office_id: str) -> tuple[Office, list[BookableCategory]]:
+    """For the public booking page: the office and its categories that take appointments."""
+    office = await uow.get(Office, office_id)
+    if office is None:
+        raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)
+    rows = await store.bookable_categories(uow.session, office.id)
+    return office, [BookableCategory(category, _hours_of(hours)) for category, hours in rows]
 
 
 async def free_slots(uow: UnitOfWork, *, office_id: str, category_id: str, day: date) -> list[Slot]:

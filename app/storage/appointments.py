@@ -14,13 +14,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.storage.db import dialect_name, new_id, rows_matched, table_of
-from app.storage.tables import Appointment, AppointmentHoursRow, AppointmentSlot
+from app.storage.tables import Appointment, AppointmentHoursRow, AppointmentSlot, TicketCategory
 
 _slot = table_of(AppointmentSlot)
 
 
 async def get_hours(session: AsyncSession, category_id: str) -> AppointmentHoursRow | None:
     return await session.get(AppointmentHoursRow, category_id)
+
+
+async def bookable_categories(
+    session: AsyncSession, office_id: str
+) -> list[tuple[TicketCategory, AppointmentHoursRow]]:
+    """The office's active categories that take appointments, with their hours, by prefix."""
+    rows = await session.execute(
+        select(TicketCategory, AppointmentHoursRow)
+        .join(AppointmentHoursRow, col(AppointmentHoursRow.category_id) == col(TicketCategory.id))
+        .where(col(TicketCategory.office_id) == office_id, col(TicketCategory.is_active))
+        .order_by(col(TicketCategory.prefix))
+    )
+    return [(category, hours) for category, hours in rows]
 
 
 async def put_hours(session: AsyncSession, row: AppointmentHoursRow) -> AppointmentHoursRow:

@@ -281,3 +281,29 @@ async def test_staff_book_and_a_checked_in_booking_is_called_before_walk_ins_whi
     )
     assert printed.returncode == 0, printed.stderr
     assert any(line.startswith(counter_3) for line in printed.stdout.splitlines())
+
+
+async def test_the_booking_page_gets_the_categories_taking_appointments_and_a_codes_qr(
+    live: LiveServer, city: Office
+) -> None:
+    async with live.client() as resident:
+        office = await resident.get(f"/public/offices/{city.id}/appointment-categories")
+        assert office.status_code == 200, office.text
+        categories = office.json()["categories"]
+        # Only the categories an admin opened (A and B of the demo's categories), with hours.
+        assert [c["prefix"] for c in categories] == ["A", "B"]
+        assert (categories[0]["opens_at"], categories[0]["slot_minutes"]) == ("09:00:00", 30)
+        assert categories[0]["category_id"] == city.category("A") and categories[0]["name_ja"]
+        assert office.json()["book_days_ahead"] == live.settings.appointments.book_days_ahead
+        unknown = await resident.get("/public/offices/nowhere/appointment-categories")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"].startswith("application/problem+json")
+
+        code = (await resident.post("/public/appointments", json=booking(city, at(9)))).json()[
+            "code"
+        ]
+        qr = await resident.get(f"/public/appointments/{code.lower()}/qr.svg")
+        assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
+        assert b"<svg" in qr.content
+        # No QR code for a code that books nothing: the endpoint is no QR generator for anyone.
+        assert (await resident.get("/public/appointments/ZZZZZ-ZZZZZ/qr.svg")).status_code == 404

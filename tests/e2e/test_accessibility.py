@@ -8,6 +8,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page
 
+from tests.e2e.test_appointment_pages import book_on_page, open_day, open_hours
 from tests.e2e.test_console import demo, sign_in
 from tests.support import LiveServer, Office
 
@@ -67,6 +68,23 @@ async def test_resident_pages_and_lobby_screens_pass_axe(
     await kiosk.click(f"button.category[data-category='{office.category('B')}']")
     await kiosk.wait_for_selector("#issued:not([hidden])")
     found += await violations(kiosk, "kiosk issued")
+    await kiosk.click("#done")
+    await kiosk.click("#appointment")
+    await kiosk.fill("#checkin-code", "ZZZZZ-ZZZZZ")
+    await kiosk.press("#checkin-code", "Enter")
+    await kiosk.wait_for_selector("#checkin-error:not([hidden])")
+    found += await violations(kiosk, "kiosk check-in")
+    found += await no_h1(kiosk, "kiosk check-in")
+
+    await open_hours(server, office)
+    booking = await browser.new_page(viewport=PHONE)
+    code = await book_on_page(booking, server, office, await open_day(server, office))
+    found += await violations(booking, "booking page booked")
+    found += await no_h1(booking, "booking page")
+    await booking.fill("#lookup-code", code)
+    await booking.press("#lookup-code", "Enter")
+    await booking.wait_for_selector("#move-slot option", state="attached")
+    found += await violations(booking, "booking page looked up")
 
     terminal = await browser.new_page(viewport={"width": 1366, "height": 900})
     await terminal.goto(
@@ -104,5 +122,9 @@ async def test_the_console_passes_axe_for_a_supervisor(
     await console.wait_for_timeout(500)  # the board's lists arrive after the page is ready
     found += await violations(console, "console supervisor")
     found += await no_h1(console, "console supervisor")
+    await console.click("#stats-link")
+    await console.wait_for_selector("body[data-state='ready'] #chart", timeout=10_000)
+    found += await violations(console, "console statistics")
+    found += await no_h1(console, "console statistics")
     await console.screenshot(path=artifacts / "console-supervisor-axe.png", full_page=True)
     assert found == [], "\n".join(found)

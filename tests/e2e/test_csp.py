@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Locator, Page
 
 from tests.e2e.conftest import LANDSCAPE, SPEECH_STUB, CheckedBrowser
+from tests.e2e.test_appointment_pages import book_on_page, open_day, open_hours
 from tests.e2e.test_console import demo, sign_in
 from tests.support import LiveServer, Office
 
@@ -77,6 +78,21 @@ async def test_every_page_runs_under_its_policy(
     # The kiosk sets the image's address when the ticket arrives; the picture loads afterwards.
     assert await loaded(qr), "the ticket's QR code never showed"
     await no_violations(kiosk_page)
+    await kiosk_page.click("#done")
+    await kiosk_page.click("#appointment")
+    await kiosk_page.fill("#checkin-code", "ZZZZZ-ZZZZZ")
+    await kiosk_page.press("#checkin-code", "Enter")
+    await kiosk_page.wait_for_selector("#checkin-error:not([hidden])")
+    await no_violations(kiosk_page)
+
+    # The public booking page: slots, a booking, its code's QR code.
+    await open_hours(server, office)
+    booking = await open_enforced(browser, f"{server.url}/book/?office={office.id}")
+    await booking.wait_for_selector("body[data-state='ready']", timeout=10_000)
+    await no_violations(booking)
+    await book_on_page(booking, server, office, await open_day(server, office))
+    assert await loaded(booking.locator("#booked-qr")), "the booking's QR code never showed"
+    await no_violations(booking)
 
     counter = await open_enforced(
         browser,
@@ -93,6 +109,9 @@ async def test_every_page_runs_under_its_policy(
     console = await open_enforced(browser, f"{server.url}/console/")
     await sign_in(console, demo(office, "supervisor"))
     await console.wait_for_selector("body[data-ready]", timeout=10_000)
+    await no_violations(console)
+    await console.click("#stats-link")
+    await console.wait_for_selector("body[data-state='ready'] #chart svg", timeout=10_000)
     await no_violations(console)
 
 

@@ -15,7 +15,7 @@ const PAPER = query.get("paper") === "58" ? "58" : "80";
 const REFRESH_MS = 30000;
 
 const $ = (id) => document.getElementById(id);
-const screens = { start: $("start"), issued: $("issued") };
+const screens = { start: $("start"), checkin: $("checkin"), issued: $("issued") };
 const list = $("categories");
 const priority = $("priority");
 const errorBox = $("error");
@@ -131,6 +131,42 @@ async function issue(categoryId) {
   }
 }
 
+// 予約の方: the confirmation code, typed (a scanner that types what it reads works the same),
+// becomes a ticket of the booking's category through the check-in endpoint.
+function showCheckIn() {
+  if (busy) return;
+  showError("");
+  $("checkin-error").hidden = true;
+  $("checkin-code").value = "";
+  screens.start.hidden = true;
+  screens.checkin.hidden = false;
+  $("checkin-code").focus();
+}
+
+async function checkIn(event) {
+  event.preventDefault();
+  const code = $("checkin-code").value.trim();
+  if (!code || busy) return;
+  setBusy(true);
+  $("checkin-submit").disabled = true;
+  $("checkin-error").hidden = true;
+  try {
+    const ticket = await api(`/offices/${encodeURIComponent(OFFICE)}/appointments/check-in`, {
+      token: TOKEN,
+      method: "POST",
+      body: { code, language: cat.code },
+    });
+    screens.checkin.hidden = true;
+    showIssued(ticket);
+  } catch (error) {
+    setText($("checkin-error"), `${errorText(error)} — ${text(cat, "kiosk.retry")}`);
+    $("checkin-error").hidden = false;
+  } finally {
+    $("checkin-submit").disabled = false;
+    setBusy(false);
+  }
+}
+
 function renderIssued() {
   const ticket = shown;
   if (!ticket) return;
@@ -185,6 +221,7 @@ async function backToStart() {
   countdownTimer = 0;
   shown = null;
   screens.issued.hidden = true;
+  screens.checkin.hidden = true;
   screens.start.hidden = false;
   $("ticket-qr").removeAttribute("src");
   priority.checked = false;
@@ -200,6 +237,10 @@ async function setLanguage(code) {
     throw new Error("the message catalogue cannot be loaded");
   }
   applyCatalogue(cat, "kiosk.title");
+  // The appointment button says it in English too (in Japanese on the English screen).
+  const other = await catalogue(cat.code === "en" ? "ja" : "en").catch(() => null);
+  setText($("appointment-en"), other ? text(other, "kiosk.appointment") : "");
+  $("appointment-en").lang = other ? other.lang : "";
   for (const button of document.querySelectorAll(".lang")) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === cat.code));
   }
@@ -226,6 +267,9 @@ async function start() {
   $("paper").href = `paper-${PAPER}.css`;
   document.documentElement.dataset.paper = PAPER;
   $("done").addEventListener("click", backToStart);
+  $("appointment").addEventListener("click", showCheckIn);
+  $("checkin-form").addEventListener("submit", checkIn);
+  $("checkin-back").addEventListener("click", backToStart);
   $("print").addEventListener("click", () => window.print());
   for (;;) {
     try {
