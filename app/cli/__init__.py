@@ -1,6 +1,6 @@
 """The `madoguchi` command: serve, migrate, seed-demo, token and administration commands."""
 
-from app.cli import admin, audit, batches, operations, people  # noqa: F401 - they add the commands
+from app.cli import admin, audit, batches, operations, people, scan  # noqa: F401 - add commands
 from app.cli.base import cli
 from app.cli.jobs import jobs_cli
 from app.cli.reports import access_report, stats
