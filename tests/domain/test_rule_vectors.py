@@ -140,6 +140,8 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
         assert applies is case["applies"]
     elif kind == "residence_card":
         assert codes.normalise_residence_card_number(case["text"]) == case["number"]
+    elif kind == "address_code":
+        assert codes.normalise_address_code(case["text"]) == case["code"]
     elif kind == "resident_code":
         assert codes.is_valid_resident_code(case["text"]) is case["valid"]
     elif kind == "my_number":
@@ -250,6 +252,7 @@ def test_enough_vectors_of_every_kind() -> None:
         "change_notice_due",
         "procedure_form",
         "procedure_due",
+        "address_code",
     } <= kinds
     assert {"residence_card", "resident_code", "my_number", "kana", "household"} <= kinds
     methods = {c["transfer_method"] for c in CASES if c["kind"] == "prompt_due"}
