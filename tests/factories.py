@@ -105,3 +105,75 @@ def status_report(ref: str | None = None, **overrides: Any) -> dict[str, Any]:
         body["external_ref"] = ref
     body.update(overrides)
     return body
+
+
+NEW_CHANGE_NOTIFICATIONS = (  # issue #18: the change notifications added to the catalogue
+    "child_rearing.revision",
+    "child_rearing.suspension_notice",
+    "child_rearing.pension_status",
+    "child_rearing.loss_notice",
+    "child_allowance.account_change",
+)
+
+
+def change_notification_fields(procedure: str) -> dict[str, Any]:
+    """A valid, filled-in form of one of ``NEW_CHANGE_NOTIFICATIONS`` (filed 2026-11-20)."""
+    claimant: dict[str, Any] = {
+        "filing_date": "令和8年11月20日",
+        "claimant_name": "佐藤 花子",
+        "claimant_kana": "サトウ ハナコ",
+        "claimant_birth_date": "平成2年5月5日",
+        "claimant_address": "熊本市東区月出３－１",
+        "claimant_phone": "096-000-0000",
+        "claimant_my_number": my_number("12345678901"),
+        "certificate_number": "K-2024-001",
+    }
+    child = {
+        "name": "佐藤 陽",
+        "kana": "サトウ ヒナタ",
+        "birth_date": "平成30年1月9日",
+        "relationship": "子",
+        "living_together": True,
+    }
+    forms: dict[str, dict[str, Any]] = {
+        "child_rearing.revision": {
+            "claimant_sex": "female",
+            "revision_kind": "decrease",
+            "reason_date": "令和8年11月1日",
+            "children": [child | {"change": "removed"}],
+        },
+        "child_rearing.suspension_notice": {
+            "change_kind": "dependant_joined",
+            "change_date": "令和8年11月1日",
+            "dependants": [
+                {
+                    "name": "佐藤 一郎",
+                    "relationship": "父",
+                    "my_number": my_number("98765432109"),
+                    "income": 2000000,
+                }
+            ],
+        },
+        "child_rearing.pension_status": {
+            "pension_recipient": "recipient",
+            "pension_kind": "survivors",
+            "pension_name": "遺族厚生年金",
+            "pension_start_date": "令和8年10月1日",
+            "pension_annual_amount": 600000,
+            "pension_certificate_attached": True,
+        },
+        "child_rearing.loss_notice": {"loss_reason": "marriage", "loss_date": "令和8年11月3日"},
+        "child_allowance.account_change": {
+            "recipient_number": "R-2024-001",
+            "bank_account": {
+                "bank_code": "0001",
+                "branch_code": "001",
+                "account_type": "普通",
+                "account_number": "1234567",
+            },
+            "account_name_kana": "サトウ ハナコ",
+        },
+    }
+    if procedure == "child_allowance.account_change":
+        del claimant["certificate_number"]
+    return claimant | forms[procedure]

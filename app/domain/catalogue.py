@@ -21,11 +21,14 @@ PROCEDURE_CODES = (  # CONTRACT.md, in its order
     "child_allowance.termination", "child_allowance.change_notice",
     "child_allowance.status_report", "child_rearing.claim", "child_rearing.status_report",
     "child_rearing.partial_suspension_exemption",
+    # issue #18: the change notifications of both allowances
+    "child_allowance.account_change", "child_rearing.revision", "child_rearing.suspension_notice",
+    "child_rearing.pension_status", "child_rearing.loss_notice",
 )
 FieldType = Literal[
     "text", "name", "kana", "date", "wareki_date", "my_number", "postal_code", "municipality_code",
     "relationship", "bank_account", "account_name_kana", "integer", "boolean", "choice", "group",
-    "resident_code", "residence_card_number",
+    "resident_code", "residence_card_number", "address_code",
 ]
 # fmt: on
 DATE_TYPES = frozenset({"date", "wareki_date"})
@@ -163,6 +166,13 @@ class Earliest(_Model):
     rules: tuple["Rule", ...]
 
 
+class Promptly(_Model):
+    """Due 速やかに (promptly): the law sets no date, so there is no due date (the default
+    service level orders it in the queue); the note and basis still say what the law asks."""
+
+    kind: Literal["promptly"]
+
+
 class Case(_Model):
     when: str | None = None  # no condition: always holds
     rule: "Rule"
@@ -175,7 +185,9 @@ class Cases(_Model):
     cases: tuple[Case, ...]
 
 
-Rule = Annotated[DaysAfter | AnnualWindow | Earliest | Cases, Field(discriminator="kind")]
+Rule = Annotated[
+    DaysAfter | AnnualWindow | Earliest | Cases | Promptly, Field(discriminator="kind")
+]
 
 
 class Deadline(_Model):

@@ -11,6 +11,7 @@ from app.domain.catalogue import (
     DaysAfter,
     Earliest,
     Procedure,
+    Promptly,
     parse_condition,
 )
 
@@ -136,6 +137,8 @@ def _raw_due(rule: object, values: Mapping[str, object], received_on: date) -> d
         dues = [d for r in rule.rules if (d := _raw_due(r, values, received_on)) is not None]
         # 特例転入: both clocks must be met, so a missing clock cannot be skipped.
         return min(dues) if len(dues) == len(rule.rules) else None
+    if isinstance(rule, Promptly):
+        return None  # 速やかに: no date to count to
     if isinstance(rule, Cases):
         for case in rule.cases:
             if case.when is None or parse_condition(case.when).evaluate(values):

@@ -203,6 +203,13 @@ class _Check:
             self.add(path, "resident_code_check_digit", spec)
         return digits
 
+    def _address_code(self, spec: FieldSpec, value: object, path: str) -> object:
+        digits = codes.normalise_address_code(value) if isinstance(value, str) else None
+        if digits is None:
+            self.add(path, "address_code_format", spec)
+            return value
+        return digits
+
     def _residence_card_number(self, spec: FieldSpec, value: object, path: str) -> object:
         number = codes.normalise_residence_card_number(value) if isinstance(value, str) else None
         if number is None:

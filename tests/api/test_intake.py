@@ -191,7 +191,7 @@ async def test_bulk_rejects_an_overlong_line_and_invalid_utf8_but_keeps_the_rest
 async def test_procedure_catalogue_is_served(server: LiveServer, office: Office) -> None:
     async with server.client(office.token("kiosk")) as anyone:
         catalogue = (await anyone.get("/procedures")).json()
-    assert len(catalogue) == 12
+    assert len(catalogue) == 17
     move = next(p for p in catalogue if p["code"] == "resident.move_in")
     assert any(f["key"] == "members" for f in move["fields"])
 

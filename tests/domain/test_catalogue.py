@@ -25,11 +25,16 @@ CONTRACT_CODES = (
     "child_rearing.claim",
     "child_rearing.status_report",
     "child_rearing.partial_suspension_exemption",
+    "child_allowance.account_change",
+    "child_rearing.revision",
+    "child_rearing.suspension_notice",
+    "child_rearing.pension_status",
+    "child_rearing.loss_notice",
 )
 ALL = [load_catalogue().get(code) for code in CONTRACT_CODES]
 
 
-def test_the_twelve_contract_codes_in_order() -> None:
+def test_the_contract_codes_in_order() -> None:
     catalogue = load_catalogue()
     assert catalogue.codes == CONTRACT_CODES == PROCEDURE_CODES
     assert [p.code for p in catalogue] == list(CONTRACT_CODES)
@@ -98,6 +103,11 @@ def test_public_dict_shows_conditions_and_groups() -> None:
         ("child_allowance.status_report", ["annual_window"]),
         ("child_rearing.status_report", ["annual_window"]),
         ("child_rearing.claim", []),
+        ("child_rearing.revision", ["cases", "promptly"]),  # only a decrease is 速やかに
+        ("child_rearing.suspension_notice", ["promptly"]),
+        ("child_rearing.pension_status", ["promptly"]),
+        ("child_rearing.loss_notice", ["promptly"]),
+        ("child_allowance.account_change", []),
     ],
 )
 def test_deadline_rules(code: str, kinds: list[str]) -> None:

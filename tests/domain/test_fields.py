@@ -370,3 +370,22 @@ def test_never_raises_on_any_input(code: str, data: st.DataObject) -> None:
         assert set(problem) == {"field", "code", "message"}
         assert problem["code"] in MESSAGES
         assert problem["message"].endswith(")")
+
+
+def test_a_move_in_keeps_its_address_code_and_a_separate_mailing_address() -> None:
+    form = {
+        **GOOD_MOVE_IN,
+        "new_address_code": "４３１０１－００１－００２",
+        "mailing_address": "福岡市中央区天神1丁目1番1号 山田方",
+        "mailing_postal_code": "810-0001",
+    }
+    values, problems = validate_fields(MOVE_IN, form, TODAY)
+    assert problems == []
+    assert values["new_address_code"] == "43101001002"
+    assert values["new_address"] == "熊本市中央区手取本町1番1号"  # the residence is untouched
+    assert values["mailing_address"] == "福岡市中央区天神1丁目1番1号 山田方"
+    assert values["mailing_postal_code"] == "8100001"
+    bad = {**GOOD_MOVE_IN, "new_address_code": "48101001002"}
+    values, problems = validate_fields(MOVE_IN, bad, TODAY)
+    assert codes(problems) == [("new_address_code", "address_code_format")]
+    assert values["new_address_code"] == "48101001002"  # kept as written

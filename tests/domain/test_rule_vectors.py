@@ -23,12 +23,14 @@ from app.domain.prompts import (
 from app.domain.validators import codes, kana
 from app.domain.validators.relationship import normalise_relationship
 from app.domain.validators.wareki import DateProblem, parse_wareki
+from tests.factories import change_notification_fields
 
 CASES: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "rule_vectors.json").read_text(encoding="utf-8")
 )["cases"]
 CATALOGUE = load_catalogue()
 CALENDAR = Calendar()
+FILED_ON = date(2026, 11, 20)  # the day the procedure_form / procedure_due forms are checked
 
 
 def d(text: str | None) -> date | None:
@@ -138,6 +140,8 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
         assert applies is case["applies"]
     elif kind == "residence_card":
         assert codes.normalise_residence_card_number(case["text"]) == case["number"]
+    elif kind == "address_code":
+        assert codes.normalise_address_code(case["text"]) == case["code"]
     elif kind == "resident_code":
         assert codes.is_valid_resident_code(case["text"]) is case["valid"]
     elif kind == "my_number":
@@ -214,6 +218,20 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
             CATALOGUE.get("resident.move_within"), values, [known], CALENDAR
         )
         assert [p["due_on"] for p in proposals] == [case["due_on"]]
+    elif kind in ("procedure_form", "procedure_due"):
+        procedure = CATALOGUE.get(case["procedure"])
+        form = change_notification_fields(case["procedure"])
+        form.update(case["set"])
+        for key in case.get("unset", []):
+            form.pop(key, None)
+        values, problems = validate_fields(procedure, form, FILED_ON)
+        if kind == "procedure_form":
+            assert [[p["field"], p["code"]] for p in problems] == case["problems"]
+        else:
+            assert problems == []
+            received = d(case["received_on"])
+            assert received is not None
+            assert due_date(procedure, values, received, CALENDAR) == d(case["due_on"])
     else:
         raise AssertionError(f"unknown vector kind {kind}")
 
@@ -232,6 +250,9 @@ def test_enough_vectors_of_every_kind() -> None:
         "claim_schedule",
         "claimant_match",
         "change_notice_due",
+        "procedure_form",
+        "procedure_due",
+        "address_code",
     } <= kinds
     assert {"residence_card", "resident_code", "my_number", "kana", "household"} <= kinds
     methods = {c["transfer_method"] for c in CASES if c["kind"] == "prompt_due"}

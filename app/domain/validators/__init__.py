@@ -80,6 +80,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "resident_code_format": ("{label}は11桁の数字です", "must be 11 digits"),
     "resident_code_check_digit": ("{label}の検査数字が合いません", "check digit does not match"),
+    "address_code_format": (
+        "{label}は11桁の数字（都道府県2桁・市区町村3桁・大字3桁・小字3桁）です",
+        "must be 11 digits: prefecture, municipality, ōaza and koaza",
+    ),
     "residence_card_format": (
         "{label}は英字2桁・数字8桁・英字2桁です",
         "must be 2 letters, 8 digits and 2 letters",

@@ -112,6 +112,17 @@ def is_valid_resident_code(text: str) -> bool:
     return digits is not None and resident_code_check_digit(digits[:10]) == int(digits[10])
 
 
+# 住所コード (住民記録システム標準仕様書 j250; DOMAIN.md §5.4): 11 digits, 都道府県 (2) +
+# 市区町村 (3) + 大字 (3) + 小字 (3); the first five are the 全国地方公共団体コード
+# (JIS X 0401/0402) without its check digit, so the prefecture is 01–47. No check digit.
+def normalise_address_code(text: str) -> str | None:
+    """Eleven ASCII digits with a prefecture 01–47 (full-width digits, separators folded)."""
+    digits = _SEPARATORS.sub("", text.translate(_FULL_WIDTH_DIGITS))
+    if not _is_ascii_digits(digits, 11) or not 1 <= int(digits[:2]) <= 47:
+        return None
+    return digits
+
+
 # 在留カード (入管法19条の4, 施行規則19条の6) and 特別永住者証明書 (入管特例法8条): both numbers
 # are 12 characters, 2 Latin letters, 8 digits, 2 Latin letters (e.g. AB12345678CD).
 _CARD_NUMBER = re.compile(r"[A-Z]{2}[0-9]{8}[A-Z]{2}")

@@ -167,7 +167,9 @@ function condition(text) {
 
 let serial = 0;
 const nextId = () => `f${(serial += 1)}`;
-const NUMERIC = new Set(["my_number", "postal_code", "municipality_code", "integer", "resident_code"]);
+const NUMERIC = new Set([
+  "my_number", "postal_code", "municipality_code", "integer", "resident_code", "address_code",
+]);
 const BOOLEAN_OPTIONS = [["true", "1 はい・有", "Yes"], ["false", "0 いいえ・無", "No"]];
 const ACCOUNT_TYPES = [["ordinary", "1 普通", "Ordinary"], ["current", "2 当座", "Current"]];
 
