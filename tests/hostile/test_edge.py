@@ -293,7 +293,8 @@ def test_every_request_date_time_requires_an_offset() -> None:
     def walk(model: type[BaseModel]) -> None:
         for name, field in model.model_fields.items():
             annotation = repr(field.annotation)
-            if "datetime" in annotation:
+            # A moment (datetime.datetime), not a time of day (datetime.time: opening hours).
+            if "datetime.datetime" in annotation:
                 seen.append(f"{model.__name__}.{name}")
                 assert any(repr(m) in annotation or m in field.metadata for m in aware_metadata), (
                     f"{model.__name__}.{name} takes a naive datetime"
