@@ -17,8 +17,10 @@ NEAR = "near"
 CALLED = "called"
 CALLED_STATUSES = frozenset({"called", "serving"})
 # One @, no spaces or angle brackets, a dot in the domain: what a relay will accept, no more.
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ def check_email(value: str) -> str:
     address = value.strip()
     if len(address) > 254 or not _EMAIL.match(address):
         raise InvalidInput.field(
-            "email", "invalid_email", "メールアドレスの形式が正しくありません (not an e-mail address)"
+            "email",
+            "invalid_email",
+            "メールアドレスの形式が正しくありません (not an e-mail address)",
         )
     return address
 
@@ -50,15 +54,13 @@ def due_kind(
         return None
     if status in CALLED_STATUSES:
         return CALLED
-    if status == "waiting" and NEAR not in sent:
-        if ahead <= rule.near_ahead or estimate_min < rule.near_minutes:
-            return NEAR
-    return None
+    near = ahead <= rule.near_ahead or estimate_min < rule.near_minutes
+    return NEAR if status == "waiting" and NEAR not in sent and near else None
 
 
 def backoff_s(failures: int, base_s: float) -> float:
     """Seconds to wait after the ``failures``-th failure in a row: base, 2 x base, 4 x base..."""
-    return base_s * 2 ** max(failures - 1, 0)
+    return float(base_s * 2 ** max(failures - 1, 0))
 
 
 def message(

@@ -5,7 +5,7 @@ Realtime plumbing that every process needs for its own displays (the lobby hub, 
 connection, watchdog and display guard) stays in app/main.py.
 """
 
-from app.jobs import audit_sealing, leases, lobby_prune, retention, vendor_sealing
+from app.jobs import audit_sealing, leases, lobby_prune, notify, retention, vendor_sealing
 from app.jobs.core import Job, JobContext, JobRunner, Outcome, Report, run_job
 
 JOBS: tuple[Job, ...] = (
@@ -14,6 +14,7 @@ JOBS: tuple[Job, ...] = (
     audit_sealing.JOB,
     retention.JOB,
     lobby_prune.JOB,
+    notify.JOB,
 )
 
 __all__ = [
