@@ -50,7 +50,7 @@ async def due(
         .order_by(col(TicketNotice.created_at))
         .limit(limit)
     )
-    return [(notice, ticket) for notice, ticket in rows.tuples()]
+    return [(notice, ticket) for notice, ticket in rows.all()]
 
 
 async def record(
