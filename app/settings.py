@@ -104,6 +104,43 @@ class AppointmentSettings(BaseModel):
     book_days_ahead: int = Field(default=60, ge=1)
 
 
+class SmtpSettings(BaseModel):
+    """The city's mail relay for near-turn notices (README, Near-turn notifications)."""
+
+    host: str | None = None  # None: no e-mail is sent (addresses are still refused, see api)
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = "madoguchi@localhost"
+    starttls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class NearRule(BaseModel):
+    near_ahead: int = Field(default=3, ge=0)
+    near_minutes: int = Field(default=10, ge=0)
+
+
+class NotifySettings(BaseModel):
+    # A waiting ticket is "near" when at most near_ahead tickets are ahead of it or its
+    # estimate is below near_minutes; per-office overrides by office id.
+    near_ahead: int = Field(default=3, ge=0)
+    near_minutes: int = Field(default=10, ge=0)
+    offices: dict[str, NearRule] = {}
+    # How often the notify job looks for notices due (0: off).
+    every_s: float = Field(default=5.0, ge=0)
+    # Attempts per ticket, sent or failed, whatever the kind (a broken relay cannot loop).
+    max_attempts: int = Field(default=4, ge=1)
+    # After a failed attempt the next waits backoff_s * 2 ** (failures - 1) seconds.
+    backoff_s: float = Field(default=5.0, ge=0)
+    smtp: SmtpSettings = SmtpSettings()
+
+    def rule_for(self, office_id: str) -> NearRule:
+        return self.offices.get(
+            office_id, NearRule(near_ahead=self.near_ahead, near_minutes=self.near_minutes)
+        )
+
+
 class QueueSettings(BaseModel):
     lease_s: int = 300
     # How often the expire-leases job returns tasks whose lease ran out to the queue (0: off;
@@ -279,6 +316,7 @@ class Settings(BaseSettings):
     receipt: ReceiptSettings = ReceiptSettings()
 
     appointments: AppointmentSettings = AppointmentSettings()
+    notify: NotifySettings = NotifySettings()
     queue: QueueSettings = QueueSettings()
     vendor: VendorSettings = VendorSettings()
     audit: AuditSettings = AuditSettings()

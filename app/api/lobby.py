@@ -15,6 +15,7 @@ from app.api.schemas import (
     CounterOut,
     IssuedTicketOut,
     IssueTicket,
+    NoticeRequest,
     PaperTicketOut,
     ParkedTicket,
     PublicTicketOut,
@@ -24,10 +25,11 @@ from app.api.schemas import (
     TransferTicket,
     WaitingTicket,
 )
+from app.domain.notices import check_email
 from app.domain.roles import Role
 from app.domain.tickets import TicketAction, TicketStatus, allowed_actions
 from app.realtime.messages import LobbySnapshot
-from app.services import directory, receipts
+from app.services import directory, notices, receipts
 from app.services import tickets as ticket_service
 from app.services.counter_board import counter_board as board_of
 from app.services.tickets import TicketView
@@ -114,6 +116,8 @@ async def issue_ticket(
 ) -> JSONResponse:
     # Per token, kiosk or counter alike: a stuck screen or a looping script cannot empty the day.
     request.app.state.kiosk_limiter.check(request, key=principal.token_id)
+    # A wrong address is refused before a number is taken.
+    email = check_email(body.email) if body.email else None
 
     async def run() -> tuple[int, dict[str, object]]:
         view = await ticket_service.issue_ticket(
@@ -125,6 +129,8 @@ async def issue_ticket(
             language=body.language,
             then=body.then,
         )
+        if email is not None:
+            await notices.ask_at_issue(uow, view.ticket, email)
         out = issued_ticket_out(view, settings.public_base_url)
         issued.append(view)
         return 201, out.model_dump(mode="json")
@@ -182,7 +188,24 @@ async def public_ticket(
         office_name_en=office_name_en,
         progress=ticket.progress,
         language=ticket.language,
+        near=await notices.is_near(uow, view),
     )
+
+
+@router.post(
+    "/tickets/{ticket_id}/public/notify",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Be told by e-mail when the turn is near and when called (the ticket's key)",
+    responses={404: {}, 409: {}, 422: {}, 429: {}},
+)
+async def ask_notice(
+    ticket_id: str, body: NoticeRequest, uow: UowDep, request: Request
+) -> Response:
+    request.app.state.public_limiter.check(request)
+    await notices.ask(
+        uow, ticket_id=ticket_id, key=body.key, email=body.email, office_id=body.office
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

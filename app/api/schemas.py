@@ -44,6 +44,13 @@ class IssueTicket(Body):
         "each stop moves the ticket to the next one's queue, keeping its number and its place "
         "by arrival time",
     )
+    email: str | None = Field(
+        None,
+        min_length=3,
+        max_length=254,
+        description="Optional: an address told by e-mail when the turn is near and when called "
+        "(only the number and counter are sent; the address is cleared after the day)",
+    )
 
 
 class TransferTicket(Body):
@@ -126,6 +133,17 @@ class PublicTicketOut(BaseModel):
     next_stops: list[StopOut] = Field(
         default_factory=list, description="A plan of stops: the categories after this one"
     )
+    near: bool = Field(
+        False,
+        description="Waiting and near its turn (the office's N tickets ahead or M minutes): "
+        "the status page alerts",
+    )
+
+
+class NoticeRequest(Body):
+    key: str = Field(min_length=1, max_length=64, description="The ticket's key (its QR code)")
+    email: str = Field(min_length=3, max_length=254)
+    office: str | None = Field(None, max_length=64, description="The office of the status link")
 
 
 class CounterOut(BaseModel):

@@ -5,7 +5,15 @@ Realtime plumbing that every process needs for its own displays (the lobby hub, 
 connection, watchdog and display guard) stays in app/main.py.
 """
 
-from app.jobs import announcements, audit_sealing, leases, lobby_prune, retention, vendor_sealing
+from app.jobs import (
+    announcements,
+    audit_sealing,
+    leases,
+    lobby_prune,
+    notify,
+    retention,
+    vendor_sealing,
+)
 from app.jobs.core import Job, JobContext, JobRunner, Outcome, Report, run_job
 
 JOBS: tuple[Job, ...] = (
@@ -15,6 +23,7 @@ JOBS: tuple[Job, ...] = (
     retention.JOB,
     lobby_prune.JOB,
     announcements.JOB,
+    notify.JOB,
 )
 
 __all__ = [

@@ -22,6 +22,7 @@ from tests.support import LiveServer, Office
 # sign-in, which checks the password, the SSO proxy or the session cookie itself.
 PUBLIC = {
     "/api/v1/tickets/{ticket_id}/public",
+    "/api/v1/tickets/{ticket_id}/public/notify",
     "/api/v1/tickets/{ticket_id}/qr.svg",
     "/healthz",
     "/readyz",

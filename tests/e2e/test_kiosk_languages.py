@@ -100,12 +100,21 @@ async def test_a_ticket_taken_in_vietnamese_has_a_vietnamese_status_page(
     ticket = next(t for t in board["waiting"] if t["id"] == ticket_id)
     key = src.split("key=")[1].split("&")[0]
     phone = await browser.new_page(viewport=PHONE)
+    await phone.add_init_script("window.buzz = []; navigator.vibrate = (p) => buzz.push(p) > 0;")
     await phone.goto(f"{server.url}/status/?office={office.id}&ticket={ticket['id']}&key={key}")
     await phone.wait_for_function("document.body.dataset.status === 'waiting'")
     assert await phone.get_attribute("html", "lang") == "vi"
     assert await phone.text_content("#status") == vi["status.state.waiting"]
     assert await phone.text_content(".note") == vi["status.note"]
     assert await phone.text_content("#ahead-text") == "Có 0 người trước bạn"
+    # Nobody ahead: near. Without an e-mail the page alerts once: title, vibration (and a tone).
+    assert await phone.title() == vi["status.near_title"].format(number=ticket["number"])
+    assert await phone.text_content("#near") == vi["status.near"]
+    assert await phone.evaluate("buzz.length") == 1
+    await phone.fill("#notify-email", "resident@example.jp")
+    await phone.click("#notify button")
+    await phone.wait_for_selector("#notify-saved:not([hidden])")
+    assert await phone.text_content("#notify-saved") == vi["status.notify.saved"]
 
     await phone.screenshot(path=artifacts / "status-waiting-vi.png", full_page=True)
     async with server.client(office.token("counter")) as desk:

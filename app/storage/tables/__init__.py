@@ -15,6 +15,7 @@ from app.storage.tables.lobby import (
     LobbyChannel,
     LobbyEvent,
     Ticket,
+    TicketNotice,
     TicketSequence,
 )
 from app.storage.tables.logs import AccessLog, AuditChainHead, EventLog
@@ -70,6 +71,7 @@ __all__ = [
     "Task",
     "TaskExclusion",
     "Ticket",
+    "TicketNotice",
     "TicketCategory",
     "TicketSequence",
     "VendorBatch",

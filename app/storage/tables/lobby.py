@@ -89,6 +89,29 @@ class Ticket(SQLModel, table=True):
     stops: list[str] | None = json_column(nullable=True)
 
 
+class TicketNotice(SQLModel, table=True):
+    """A resident's request to be told by e-mail when their turn is near, and what was sent.
+
+    The address is cleared once the ticket's day has ended (the notify job); the row stays
+    with the kinds sent and the counts, which name no one."""
+
+    __tablename__ = "ticket_notice"
+    __table_args__ = (Index("ix_ticket_notice_day", "business_day", "municipality_code"),)
+
+    ticket_id: str = Field(foreign_key="ticket.id", primary_key=True, max_length=32)
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
+    office_id: str = Field(foreign_key="office.id", max_length=32)
+    business_day: date
+    email: str | None = Field(default=None, max_length=254)
+    # Kinds already sent ("near", "called"): each at most once per ticket.
+    sent: list[str] = json_column()
+    # Attempts made (sent or failed) and failures in a row; no attempt before retry_at.
+    attempts: int = 0
+    failures: int = 0
+    retry_at: datetime | None = None
+    created_at: datetime
+
+
 class LobbyChannel(SQLModel, table=True):
     """Per office: the sequence of lobby events; its row lock orders events across processes."""
 

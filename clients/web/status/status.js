@@ -24,6 +24,22 @@ let lastFetchAt = 0;
 let lastStatus = "";
 let stopped = false;
 let cat = null;
+// Near-turn: the page alerts once (title, vibration, a short tone) for those without e-mail.
+let nearAlerted = false;
+let notifySaved = false;
+
+function tone() {
+  try {
+    const audio = new (window.AudioContext || window.webkitAudioContext)();
+    const beep = audio.createOscillator();
+    beep.frequency.value = 880;
+    beep.connect(audio.destination);
+    beep.start();
+    beep.stop(audio.currentTime + 0.3);
+  } catch {
+    // No audio (or not allowed before a tap): the title and vibration remain.
+  }
+}
 
 function showError(value) {
   $("error").hidden = !value;
@@ -68,6 +84,17 @@ async function render(ticket) {
     $("estimate-none").hidden = ticket.estimate_min !== 0;
   }
 
+  const near = waiting && ticket.near;
+  $("near").hidden = !near;
+  $("notify").hidden = !waiting || notifySaved;
+  if (near && !nearAlerted) {
+    nearAlerted = true;
+    if (!notifySaved) {
+      if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+      tone();
+    }
+  }
+
   let message = MESSAGES.has(ticket.status) ? text(cat, `status.message.${ticket.status}`) : "";
   if (ticket.status === "serving") message = text(cat, "status.message.serving", { counter });
   $("message").hidden = !message;
@@ -75,7 +102,7 @@ async function render(ticket) {
 
   document.title = called
     ? text(cat, "status.called_title", { number: ticket.number, counter })
-    : `${ticket.number} ${state}`;
+    : near ? text(cat, "status.near_title", { number: ticket.number }) : `${ticket.number} ${state}`;
   if (called && lastStatus && lastStatus !== "called" && navigator.vibrate) navigator.vibrate([300, 150, 300]);
   lastStatus = ticket.status;
   setText($("updated"), timeWithSeconds());
@@ -114,6 +141,22 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden && !stopped && !inFlight && Date.now() - lastFetchAt > 5000) {
     if (timer) clearTimeout(timer);
     refresh();
+  }
+});
+
+$("notify").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api(`/tickets/${encodeURIComponent(TICKET)}/public/notify`, {
+      method: "POST",
+      body: { key: KEY, email: $("notify-email").value, ...(OFFICE ? { office: OFFICE } : {}) },
+    });
+    notifySaved = true;
+    $("notify").hidden = true;
+    $("notify-saved").hidden = false;
+    showError("");
+  } catch (error) {
+    showError(errorText(error));
   }
 });
 

@@ -1,0 +1,85 @@
+"""Rows of near-turn notices (app/domain/notices.py): who asked, what was sent, what is due."""
+
+from datetime import date, datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.storage.tables import Ticket, TicketNotice
+
+
+async def get(session: AsyncSession, ticket_id: str) -> TicketNotice | None:
+    return await session.get(TicketNotice, ticket_id)
+
+
+async def ask(session: AsyncSession, ticket: Ticket, email: str, now: datetime) -> TicketNotice:
+    """Keep ``email`` for the ticket (a second request replaces the address; what was already
+    sent stays sent)."""
+    notice = await session.get(TicketNotice, ticket.id, with_for_update=True)
+    if notice is None:
+        notice = TicketNotice(
+            ticket_id=ticket.id,
+            municipality_code=ticket.municipality_code,
+            office_id=ticket.office_id,
+            business_day=ticket.business_day,
+            email=email,
+            sent=[],
+            created_at=now,
+        )
+        session.add(notice)
+    else:
+        notice.email = email
+    await session.flush()
+    return notice
+
+
+async def due(
+    session: AsyncSession, day: date, now: datetime, max_attempts: int, limit: int = 200
+) -> list[tuple[TicketNotice, Ticket]]:
+    """Today's notices with an address, under the cap and not waiting for a retry."""
+    rows = await session.execute(
+        select(TicketNotice, Ticket)
+        .join(Ticket, col(Ticket.id) == col(TicketNotice.ticket_id))
+        .where(
+            col(TicketNotice.business_day) == day,
+            col(TicketNotice.email).is_not(None),
+            col(TicketNotice.attempts) < max_attempts,
+            or_(col(TicketNotice.retry_at).is_(None), col(TicketNotice.retry_at) <= now),
+        )
+        .order_by(col(TicketNotice.created_at))
+        .limit(limit)
+    )
+    return [(notice, ticket) for notice, ticket in rows.all()]
+
+
+async def record(
+    session: AsyncSession,
+    ticket_id: str,
+    *,
+    sent_kind: str | None,
+    retry_at: datetime | None,
+) -> None:
+    """One attempt: a kind sent (``sent_kind``), or a failure to retry from ``retry_at``."""
+    notice = await session.get(TicketNotice, ticket_id, with_for_update=True)
+    if notice is None:
+        return
+    notice.attempts += 1
+    if sent_kind is not None:
+        notice.sent = sorted({*notice.sent, sent_kind})
+        notice.failures = 0
+        notice.retry_at = None
+    else:
+        notice.failures += 1
+        notice.retry_at = retry_at
+    await session.flush()
+
+
+async def forget_before(session: AsyncSession, day: date) -> int:
+    """Clear the addresses of notices whose ticket's day is before ``day``."""
+    result = await session.execute(
+        update(TicketNotice)
+        .where(col(TicketNotice.business_day) < day, col(TicketNotice.email).is_not(None))
+        .values(email=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
