@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
 from app.api.idempotency import idempotent
 from app.api.schemas import (
+    AddStop,
     CallTicket,
     CounterBoard,
     CounterOut,
@@ -92,7 +93,9 @@ def _ticket_fields(view: TicketView) -> dict[str, Any]:
         position=view.ahead + 1 if waiting else None,
         ahead=view.ahead,
         estimate_min=view.estimate_min,
-        allowed_actions=sorted(allowed_actions(TicketStatus(ticket.status))),
+        allowed_actions=sorted(
+            allowed_actions(TicketStatus(ticket.status), len(ticket.stops or []))
+        ),
     )
 
 
@@ -272,6 +275,41 @@ async def resume_ticket(
 ) -> TicketOut:
     ticket = await ticket_service.resume(
         uow, principal, ticket_id=ticket_id, counter_id=body.counter
+    )
+    return ticket_out(await ticket_service.view(uow, ticket))
+
+
+# Staff who may change a ticket's plan of stops: its counter, and the floor's supervisor.
+PlanStaff = Caller(Role.COUNTER, Role.SUPERVISOR)
+
+
+@router.post(
+    "/tickets/{ticket_id}/skip-stop",
+    response_model=TicketOut,
+    summary="Drop the ticket's next stop from its plan 次の窓口を省略",
+    responses={404: {}, 409: {}},
+)
+async def skip_stop(ticket_id: str, uow: UowDep, principal: PlanStaff) -> TicketOut:
+    ticket = await ticket_service.change_plan(
+        uow, principal, ticket_id=ticket_id, action=TicketAction.SKIP_STOP
+    )
+    return ticket_out(await ticket_service.view(uow, ticket))
+
+
+@router.post(
+    "/tickets/{ticket_id}/stops",
+    response_model=TicketOut,
+    summary="Add a stop to the ticket's plan 窓口を追加",
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def add_stop(ticket_id: str, body: AddStop, uow: UowDep, principal: PlanStaff) -> TicketOut:
+    ticket = await ticket_service.change_plan(
+        uow,
+        principal,
+        ticket_id=ticket_id,
+        action=TicketAction.ADD_STOP,
+        category_id=body.category,
+        at=body.at,
     )
     return ticket_out(await ticket_service.view(uow, ticket))
 

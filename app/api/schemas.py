@@ -51,6 +51,13 @@ class TransferTicket(Body):
     counter: str | None = Field(None, min_length=1, max_length=64)
 
 
+class AddStop(Body):
+    category: str = Field(min_length=1, max_length=64, description="The category to visit")
+    at: int | None = Field(
+        None, ge=0, le=64, description="Where in the plan: 0 = the next stop; absent = last"
+    )
+
+
 class CallTicket(Body):
     ticket: str = Field(min_length=1, max_length=64, description="The ticket's id or number")
 

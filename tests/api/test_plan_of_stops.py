@@ -4,6 +4,10 @@ and the resident's status page names where it waits and what follows."""
 
 from typing import Any
 
+from sqlalchemy import select
+
+from app.storage.db import create_engine, make_sessionmaker
+from app.storage.tables import EventLog
 from tests.support import LiveServer, Office
 
 
@@ -95,3 +99,98 @@ async def test_a_plan_names_only_the_offices_categories(
         )
     assert foreign.status_code == 422
     assert foreign.json()["errors"][0]["field"] == "then[0]"
+
+
+async def test_staff_skip_the_next_stop_and_add_one(server: LiveServer, office: Office) -> None:
+    family = await issue(server, office, "A", then=[office.category("B"), office.category("C")])
+    path = f"/tickets/{family['id']}"
+    async with server.client(office.token("counter")) as counter:
+        skipped = await counter.post(f"{path}/skip-stop")
+        assert skipped.status_code == 200, skipped.text
+        # Number, status and place unchanged; only the plan lost its next stop.
+        assert (skipped.json()["number"], skipped.json()["status"]) == ("A-001", "waiting")
+        assert skipped.json()["next_stops"] == [office.category("C")]
+        assert "skip_stop" in skipped.json()["allowed_actions"]
+    async with server.client(office.token("supervisor")) as supervisor:
+        added = await supervisor.post(f"{path}/stops", json={"category": office.category("B")})
+        assert added.status_code == 200, added.text
+        assert added.json()["next_stops"] == [office.category("C"), office.category("B")]
+        first = await supervisor.post(
+            f"{path}/stops", json={"category": office.category("B"), "at": 0}
+        )
+        assert first.status_code == 422  # already planned
+        assert first.json()["errors"][0]["code"] == "already_planned"
+    assert [s["name_ja"] for s in (await status_page(server, family))["next_stops"]] == [
+        "その他の手続",
+        "子育て・福祉",
+    ]
+    # Finishing the first stop now sends the ticket to C, not B.
+    moved = await serve(server, office, "1")
+    assert (moved["id"], moved["category_id"]) == (family["id"], office.category("C"))
+    async with server.client(office.token("counter")) as counter:
+        await counter.post(f"{path}/skip-stop")
+        empty = await counter.post(f"{path}/skip-stop")
+        assert empty.status_code == 409
+        assert empty.headers["content-type"] == "application/problem+json"
+        assert empty.json()["code"] == "no_next_stop"
+        assert "skip_stop" not in (await counter.get(f"/counters/{office.counter('1')}")).text
+    engine = create_engine(server.settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            rows = (
+                await session.execute(
+                    select(EventLog.action, EventLog.actor_role, EventLog.data)
+                    .where(
+                        EventLog.entity_id == family["id"],
+                        EventLog.action.in_(["skip_stop", "add_stop"]),
+                    )
+                    .order_by(EventLog.id)
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [(action, role) for action, role, _ in rows] == [
+        ("skip_stop", "counter"),
+        ("add_stop", "supervisor"),
+        ("skip_stop", "counter"),
+    ]
+    assert rows[1][2]["stops_after"] == [office.category("C"), office.category("B")]
+
+
+async def test_a_plan_change_refuses_bad_input_and_other_offices(
+    server: LiveServer, office: Office, other_office: Office
+) -> None:
+    mine = await issue(server, office, "A")
+    theirs = await issue(server, other_office, "A", then=[other_office.category("B")])
+    async with server.client(office.token("counter")) as counter:
+        foreign = await counter.post(
+            f"/tickets/{mine['id']}/stops", json={"category": other_office.category("B")}
+        )
+        assert foreign.status_code == 422
+        assert foreign.json()["errors"][0] == {
+            "field": "category",
+            "code": "unknown_category",
+            "message": "受付区分が見つかりません (no such category here)",
+        }
+        current = await counter.post(
+            f"/tickets/{mine['id']}/stops", json={"category": office.category("A")}
+        )
+        assert current.json()["errors"][0]["code"] == "already_planned"
+        far = await counter.post(
+            f"/tickets/{mine['id']}/stops", json={"category": office.category("B"), "at": 1}
+        )
+        assert far.status_code == 422 and far.json()["errors"][0]["field"] == "at"
+        for path in ("skip-stop", "stops"):
+            other = await counter.post(
+                f"/tickets/{theirs['id']}/{path}", json={"category": office.category("B")}
+            )
+            assert other.status_code == 404, other.text
+        assert (await counter.post(f"/tickets/{mine['id']}/cancel")).status_code == 200
+        done = await counter.post(
+            f"/tickets/{mine['id']}/stops", json={"category": office.category("B")}
+        )
+        assert done.status_code == 409
+    async with server.client(office.token("kiosk")) as kiosk:
+        assert (await kiosk.post(f"/tickets/{theirs['id']}/skip-stop")).status_code == 403
+    page = await status_page(server, theirs)
+    assert [s["name_en"] for s in page["next_stops"]] == ["Child & welfare"]
