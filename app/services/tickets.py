@@ -234,6 +234,8 @@ async def _plan(
 async def _next_stop(uow: UnitOfWork, ticket: Ticket) -> None:
     """A stop of a plan is finished: the ticket waits at the next category, keeping its number
     and its place by arrival time (``queued_at``)."""
+    # The stop's own wait and service time, for the estimates and the day's statistics.
+    await ticket_store.record_stop(uow.session, ticket, uow.now())
     stops = list(ticket.stops or [])
     old_category = ticket.category_id
     ticket.category_id = stops.pop(0)

@@ -33,7 +33,7 @@ from app.domain.tickets import (
     next_to_call,
 )
 from app.storage.db import dialect_name, table_of
-from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory
+from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory, TicketStop
 
 # The lobby's hot statements are built once, with bind parameters: building a statement costs
 # more CPU than running it, and every kiosk press and counter call runs several.
@@ -529,3 +529,29 @@ async def categories_by_id(
         select(TicketCategory).where(col(TicketCategory.id).in_(category_ids))
     )
     return {c.id: c for c in rows.scalars()}
+
+
+async def record_stop(session: AsyncSession, ticket: Ticket, finished_at: datetime) -> TicketStop:
+    """Keep the times of the stop ``ticket`` is finishing (before it moves to its next one):
+    arrival there is the previous stop's finish, or the issue for the first stop."""
+    previous = (
+        await session.execute(
+            select(func.max(col(TicketStop.finished_at))).where(
+                col(TicketStop.ticket_id) == ticket.id
+            )
+        )
+    ).scalar_one()
+    stop = TicketStop(
+        municipality_code=ticket.municipality_code,
+        office_id=ticket.office_id,
+        ticket_id=ticket.id,
+        category_id=ticket.category_id,
+        counter_id=ticket.counter_id,
+        business_day=ticket.business_day,
+        arrived_at=previous or ticket.issued_at,
+        called_at=ticket.called_at,
+        started_at=ticket.started_at,
+        finished_at=finished_at,
+    )
+    session.add(stop)
+    return stop

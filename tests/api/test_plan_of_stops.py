@@ -2,13 +2,18 @@
 number, moves to the next category's queue as each stop finishes, keeps its place by arrival time,
 and the resident's status page names where it waits and what follows."""
 
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import EventLog
-from tests.support import LiveServer, Office
+from tests.support import LiveServer, Office, make_settings, run_server, seed
+from tests.support_thread import FakeClock
 
 
 async def issue(server: LiveServer, office: Office, prefix: str, **body: Any) -> Any:
@@ -194,3 +199,49 @@ async def test_a_plan_change_refuses_bad_input_and_other_offices(
         assert (await kiosk.post(f"/tickets/{theirs['id']}/skip-stop")).status_code == 403
     page = await status_page(server, theirs)
     assert [s["name_en"] for s in page["next_stops"]] == ["Child & welfare"]
+
+
+MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(MONDAY)
+
+
+@pytest.fixture
+async def live(clean_db: str, clock: FakeClock) -> AsyncIterator[LiveServer]:
+    async with run_server(make_settings(clean_db), clock=clock) as running:
+        yield running
+
+
+async def test_the_days_statistics_count_each_stops_wait_and_service(
+    live: LiveServer, clock: FakeClock
+) -> None:
+    city = Office(await seed(live.settings.database_url, "431001"))
+
+    def at(minute: int) -> None:
+        clock.advance((MONDAY.replace(minute=minute) - clock.now()).total_seconds())
+
+    family = await issue(live, city, "A", then=[city.category("B")])
+    async with live.client(city.token("counter")) as counter:
+        for minute, path in [
+            (2, f"/counters/{city.counter('2')}/call-next"),  # waited 2 min for A
+            (3, f"/tickets/{family['id']}/start"),
+            (8, f"/tickets/{family['id']}/finish"),  # served 5 min at A, now waits at B
+            (10, f"/counters/{city.counter('3')}/call-next"),  # waited 2 min for B
+            (11, f"/tickets/{family['id']}/start"),
+            (20, f"/tickets/{family['id']}/finish"),  # served 9 min at B
+        ]:
+            at(minute)
+            response = await counter.post(path)
+            assert response.status_code == 200, response.text
+    assert response.json()["status"] == "done"
+    async with live.client(city.token("supervisor")) as supervisor:
+        stats = await supervisor.get("/lobby-stats", params={"day": "2026-12-07"})
+    assert stats.status_code == 200, stats.text
+    rows = {(r["category"], r["counter"]): r for r in stats.json()["rows"]}
+    figures = ("tickets", "served", "wait_max_s", "service_max_s")
+    assert [rows[("A", "2")][f] for f in figures] == [1, 1, 120, 300]
+    assert [rows[("B", "3")][f] for f in figures] == [1, 1, 120, 540]
+    assert [rows[("A", "*")][f] for f in figures] == [1, 1, 120, 300]

@@ -16,6 +16,7 @@ from app.storage.tables.lobby import (
     LobbyEvent,
     Ticket,
     TicketSequence,
+    TicketStop,
 )
 from app.storage.tables.logs import AccessLog, AuditChainHead, EventLog
 from app.storage.tables.tenancy import (
@@ -72,6 +73,7 @@ __all__ = [
     "Ticket",
     "TicketCategory",
     "TicketSequence",
+    "TicketStop",
     "VendorBatch",
     "VendorBatchItem",
     "VendorContract",
