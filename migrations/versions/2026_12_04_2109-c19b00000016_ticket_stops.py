@@ -15,7 +15,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "c19b00000016"
 down_revision: str | None = "c18b00000010"
 branch_labels: str | Sequence[str] | None = None
