@@ -41,6 +41,7 @@ _ticket = table_of(Ticket)
 _category = table_of(TicketCategory)
 _counter = table_of(Counter)
 _counter_category = table_of(CounterCategory)
+_stop = table_of(TicketStop)
 
 # Status constants inline, not as parameters: a prepared statement's generic plan can then still
 # prove the partial indexes' predicates (ix_ticket_waiting, ix_ticket_done).
@@ -319,19 +320,20 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
     )
     finished = [_ticket.c.status == _DONE, _ticket.c.started_at.is_not(None)]
     if dialect == "postgresql":
-        # Per category, its newest finished tickets and no others: an index walk that stops
-        # after ``sample`` rows however long the category's history.
-        latest = (
-            select(
-                _ticket.c.started_at,
-                _ticket.c.finished_at,
-                func.row_number().over(order_by=_ticket.c.finished_at.desc()).label("recency"),
-            )
+        # Per category, its newest finished tickets and finished stops of plans (ticket_stop),
+        # and no others: two index walks that stop after ``sample`` rows each however long the
+        # category's history; queue_figures keeps the newest ``sample`` of both.
+        sample = bindparam("sample", type_=Integer())
+        latest = union_all(
+            select(_ticket.c.started_at, _ticket.c.finished_at, literal(0).label("recency"))
             .where(_ticket.c.category_id == _category.c.id, *finished)
             .order_by(_ticket.c.finished_at.desc())
-            .limit(bindparam("sample", type_=Integer()))
-            .lateral("latest")
-        )
+            .limit(sample),
+            select(_stop.c.started_at, _stop.c.finished_at, literal(0))
+            .where(_stop.c.category_id == _category.c.id, _stop.c.started_at.is_not(None))
+            .order_by(_stop.c.finished_at.desc())
+            .limit(sample),
+        ).lateral("latest")
         recent = (
             select(
                 literal(1),
@@ -352,18 +354,24 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
         )
         return union_all(categories, recent)
     # SQLite (no LATERAL): rank the categories' finished tickets, through ix_ticket_done.
-    ranked = (
-        select(
-            _ticket.c.category_id,
-            _ticket.c.started_at,
-            _ticket.c.finished_at,
-            func.row_number()
-            .over(partition_by=_ticket.c.category_id, order_by=_ticket.c.finished_at.desc())
-            .label("recency"),
-        )
-        .where(_ticket.c.category_id.in_(select(_category.c.id).where(*chosen)), *finished)
-        .subquery("ranked")
-    )
+    # Finished tickets and finished stops of plans (ticket_stop).
+    chosen_ids = select(_category.c.id).where(*chosen)
+    both = union_all(
+        select(_ticket.c.category_id, _ticket.c.started_at, _ticket.c.finished_at).where(
+            _ticket.c.category_id.in_(chosen_ids), *finished
+        ),
+        select(_stop.c.category_id, _stop.c.started_at, _stop.c.finished_at).where(
+            _stop.c.category_id.in_(chosen_ids), _stop.c.started_at.is_not(None)
+        ),
+    ).subquery("both")
+    ranked = select(
+        both.c.category_id,
+        both.c.started_at,
+        both.c.finished_at,
+        func.row_number()
+        .over(partition_by=both.c.category_id, order_by=both.c.finished_at.desc())
+        .label("recency"),
+    ).subquery("ranked")
     recent = select(
         literal(1),
         ranked.c.category_id,
@@ -404,8 +412,8 @@ async def queue_figures(
         dialect_name(session),
     )
     figures: dict[str, QueueFigures] = {}
-    times: list[tuple[str, int, float]] = []
-    for kind, category_id, *row, started, finished, recency in (
+    times: list[tuple[str, datetime, float]] = []
+    for kind, category_id, *row, started, finished, _recency in (
         await session.execute(statement, params)
     ).all():
         if kind == 0:
@@ -421,27 +429,38 @@ async def queue_figures(
                 ahead=int(ahead),
             )
         elif finished is not None:
-            times.append((category_id, recency, (finished - started).total_seconds()))
-    for category_id, _recency, seconds in sorted(times):
-        figures[category_id].recent_service_s.append(seconds)
+            times.append((category_id, finished, (finished - started).total_seconds()))
+    # Newest first per category, ``sample`` of them (tickets and stops of plans together).
+    for category_id, _finished, seconds in sorted(times, key=lambda t: (t[0], -t[1].timestamp())):
+        kept = figures[category_id].recent_service_s
+        if len(kept) < sample:
+            kept.append(seconds)
     return sorted(figures.values(), key=lambda f: f.prefix)
 
 
 async def recent_service_seconds(
     session: AsyncSession, category_id: str, *, limit: int
 ) -> list[float]:
-    rows = await session.execute(
-        select(col(Ticket.started_at), col(Ticket.finished_at))
-        .where(
-            col(Ticket.category_id) == category_id,
-            col(Ticket.status) == TicketStatus.DONE,
-            col(Ticket.started_at).is_not(None),
+    """The category's newest ``limit`` service times, of finished tickets and of finished stops
+    of plans (``ticket_stop``) together."""
+    times: list[tuple[datetime, float]] = []
+    for table, where in (
+        (_ticket, [_ticket.c.status == _DONE]),
+        (_stop, []),
+    ):
+        rows = await session.execute(
+            select(table.c.started_at, table.c.finished_at)
+            .where(table.c.category_id == category_id, table.c.started_at.is_not(None), *where)
+            .order_by(table.c.finished_at.desc())
+            .limit(limit)
         )
-        .order_by(col(Ticket.finished_at).desc())
-        .limit(limit)
-    )
-    return [
-        (finished - started).total_seconds() for started, finished in rows if started and finished
+        times += [
+            (finished, (finished - started).total_seconds())
+            for started, finished in rows
+            if started and finished
+        ]
+    return [seconds for _finished, seconds in sorted(times, key=lambda t: t[0], reverse=True)][
+        :limit
     ]
 
 
