@@ -14,6 +14,7 @@ from app.api.schemas import (
     CallTicket,
     CounterBoard,
     CounterOut,
+    FollowUpDepartment,
     IssuedTicketOut,
     IssueTicket,
     PaperTicketOut,
@@ -29,6 +30,7 @@ from app.domain.roles import Role
 from app.domain.tickets import TicketAction, TicketStatus, allowed_actions
 from app.realtime.messages import LobbySnapshot
 from app.services import directory, receipts
+from app.services import follow_ups as follow_up_service
 from app.services import tickets as ticket_service
 from app.services.counter_board import counter_board as board_of
 from app.services.tickets import TicketView
@@ -355,8 +357,12 @@ async def counter_board(counter_id: str, uow: UowDep, principal: CounterStaff) -
     counter = await ticket_service.get_counter(uow, principal, counter_id)
     board = await board_of(uow, counter)
     current = board.current
+    departments = await follow_up_service.departments_of_move(
+        uow, counter.municipality_code, current.application_id if current else None
+    )
     return CounterBoard(
         counter=CounterOut(**counter.model_dump(), category_ids=board.category_ids),
+        follow_up_departments=[FollowUpDepartment(**vars(d)) for d in departments],
         current=ticket_out(await ticket_service.view(uow, current)) if current else None,
         queues=board.queues,
         waiting=[

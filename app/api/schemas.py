@@ -166,6 +166,13 @@ class ParkedTicket(BaseModel):
     recall_count: int
 
 
+class FollowUpDepartment(BaseModel):
+    department: str
+    name_ja: str
+    name_en: str
+    open: int = Field(description="Open follow-ups of the move for this department")
+
+
 class CounterBoard(BaseModel):
     """What a counter terminal shows: its current ticket and the waiting lists."""
 
@@ -174,3 +181,8 @@ class CounterBoard(BaseModel):
     queues: list[QueueState]
     waiting: list[WaitingTicket]
     parked: list[ParkedTicket] = Field(default_factory=list)
+    follow_up_departments: list[FollowUpDepartment] = Field(
+        default_factory=list,
+        description="The current ticket's move: departments with open follow-ups "
+        "(a life event's next stops), earliest due first; no names",
+    )

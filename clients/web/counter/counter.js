@@ -81,6 +81,17 @@ function renderPlan(current) {
       );
     }),
   );
+  // The ticket's move (a life event): the departments with open follow-ups, never names.
+  const departments = current ? board.follow_up_departments || [] : [];
+  $("life-event").hidden = departments.length === 0;
+  $("life-event-departments").replaceChildren(
+    ...departments.map((d) => h(
+      "li",
+      { "data-department": d.department },
+      `${d.name_ja}（${d.open} 件）`,
+      h("span", { class: "en" }, `${d.name_en} (${d.open})`),
+    )),
+  );
   // Stops that may be added: every category not current and not planned yet.
   const planned = new Set([current ? current.category_id : "", ...stops]);
   const options = board.queues.filter((q) => !planned.has(q.category_id));
