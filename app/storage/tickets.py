@@ -574,3 +574,26 @@ async def record_stop(session: AsyncSession, ticket: Ticket, finished_at: dateti
     )
     session.add(stop)
     return stop
+
+
+async def moved_on(
+    session: AsyncSession, office_id: str, business_day: date, *, limit: int
+) -> list[tuple[str, TicketCategory]]:
+    """Waiting tickets of the day that finished a stop of their plan and were not called at
+    their next one yet, the latest move first: (number, the category they wait at)."""
+    moved = func.max(col(TicketStop.finished_at))
+    rows = await session.execute(
+        select(col(Ticket.number), TicketCategory)
+        .join(TicketStop, col(TicketStop.ticket_id) == col(Ticket.id))
+        .join(TicketCategory, col(TicketCategory.id) == col(Ticket.category_id))
+        .where(
+            col(Ticket.office_id) == office_id,
+            col(Ticket.business_day) == business_day,
+            col(Ticket.status) == TicketStatus.WAITING,
+            col(Ticket.called_at).is_(None),
+        )
+        .group_by(col(Ticket.id), col(Ticket.number), col(TicketCategory.id))
+        .order_by(moved.desc())
+        .limit(limit)
+    )
+    return [(number, category) for number, category in rows.all()]

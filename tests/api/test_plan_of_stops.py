@@ -76,6 +76,12 @@ async def test_a_ticket_with_three_stops_is_called_at_three_counters_in_order(
         "Child & welfare",
     )
     assert page["position"] == 2  # behind the earlier B ticket, ahead of the later one
+    # A display that connects now gets the move in its snapshot (until called at B).
+    async with server.client(office.token("display")) as display:
+        snapshot = (await display.get(f"/offices/{office.id}/lobby")).json()
+    assert [(m["number"], m["next_stop"]["name_ja"]) for m in snapshot["moved"]] == [
+        ("A-001", "子育て・福祉")
+    ]
     assert [s["name_en"] for s in page["next_stops"]] == ["Other procedures"]
 
     assert (await serve(server, office, "3"))["id"] == early["id"]
@@ -85,6 +91,9 @@ async def test_a_ticket_with_three_stops_is_called_at_three_counters_in_order(
         office.category("C"),
         [],
     )
+    async with server.client(office.token("display")) as display:
+        snapshot = (await display.get(f"/offices/{office.id}/lobby")).json()
+    assert [m["next_stop"]["prefix"] for m in snapshot["moved"]] == ["C"]
     third = await serve(server, office, "1")  # counter 1 serves A and C
     assert (third["id"], third["number"], third["status"]) == (family["id"], "A-001", "done")
     page = await status_page(server, family)
