@@ -142,6 +142,10 @@ function applySnapshot(snap, viaPolling) {
     .slice(0, MAX_CALLED);
   lobby.queues = snap.queues.map(toQueue);
   lobby.paused = new Map((snap.paused_counters || []).map((c) => [c.counter_id, c.counter_label]));
+  // Numbers on their way to the next stop of their plan (after a reconnect or a reload too).
+  lobby.moved = (snap.moved || [])
+    .map((m) => ({ number: m.number, nameJa: m.next_stop.name_ja, nameEn: m.next_stop.name_en }))
+    .slice(0, MAX_MOVED);
   render();
 }
 

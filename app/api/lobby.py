@@ -10,9 +10,11 @@ from fastapi.responses import JSONResponse
 from app.api.deps import Caller, ResourcesDep, SettingsDep, UowDep
 from app.api.idempotency import idempotent
 from app.api.schemas import (
+    AddStop,
     CallTicket,
     CounterBoard,
     CounterOut,
+    FollowUpDepartment,
     IssuedTicketOut,
     IssueTicket,
     NoticeRequest,
@@ -30,6 +32,7 @@ from app.domain.roles import Role
 from app.domain.tickets import TicketAction, TicketStatus, allowed_actions
 from app.realtime.messages import LobbySnapshot
 from app.services import directory, notices, receipts
+from app.services import follow_ups as follow_up_service
 from app.services import tickets as ticket_service
 from app.services.counter_board import counter_board as board_of
 from app.services.tickets import TicketView
@@ -94,7 +97,9 @@ def _ticket_fields(view: TicketView) -> dict[str, Any]:
         position=view.ahead + 1 if waiting else None,
         ahead=view.ahead,
         estimate_min=view.estimate_min,
-        allowed_actions=sorted(allowed_actions(TicketStatus(ticket.status))),
+        allowed_actions=sorted(
+            allowed_actions(TicketStatus(ticket.status), len(ticket.stops or []))
+        ),
     )
 
 
@@ -299,6 +304,41 @@ async def resume_ticket(
     return ticket_out(await ticket_service.view(uow, ticket))
 
 
+# Staff who may change a ticket's plan of stops: its counter, and the floor's supervisor.
+PlanStaff = Caller(Role.COUNTER, Role.SUPERVISOR)
+
+
+@router.post(
+    "/tickets/{ticket_id}/skip-stop",
+    response_model=TicketOut,
+    summary="Drop the ticket's next stop from its plan 次の窓口を省略",
+    responses={404: {}, 409: {}},
+)
+async def skip_stop(ticket_id: str, uow: UowDep, principal: PlanStaff) -> TicketOut:
+    ticket = await ticket_service.change_plan(
+        uow, principal, ticket_id=ticket_id, action=TicketAction.SKIP_STOP
+    )
+    return ticket_out(await ticket_service.view(uow, ticket))
+
+
+@router.post(
+    "/tickets/{ticket_id}/stops",
+    response_model=TicketOut,
+    summary="Add a stop to the ticket's plan 窓口を追加",
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def add_stop(ticket_id: str, body: AddStop, uow: UowDep, principal: PlanStaff) -> TicketOut:
+    ticket = await ticket_service.change_plan(
+        uow,
+        principal,
+        ticket_id=ticket_id,
+        action=TicketAction.ADD_STOP,
+        category_id=body.category,
+        at=body.at,
+    )
+    return ticket_out(await ticket_service.view(uow, ticket))
+
+
 @router.post(
     "/tickets/{ticket_id}/transfer",
     response_model=TicketOut,
@@ -340,8 +380,12 @@ async def counter_board(counter_id: str, uow: UowDep, principal: CounterStaff) -
     counter = await ticket_service.get_counter(uow, principal, counter_id)
     board = await board_of(uow, counter)
     current = board.current
+    departments = await follow_up_service.departments_of_move(
+        uow, counter.municipality_code, current.application_id if current else None
+    )
     return CounterBoard(
         counter=CounterOut(**counter.model_dump(), category_ids=board.category_ids),
+        follow_up_departments=[FollowUpDepartment(**vars(d)) for d in departments],
         current=ticket_out(await ticket_service.view(uow, current)) if current else None,
         queues=board.queues,
         waiting=[

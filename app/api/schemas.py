@@ -58,6 +58,13 @@ class TransferTicket(Body):
     counter: str | None = Field(None, min_length=1, max_length=64)
 
 
+class AddStop(Body):
+    category: str = Field(min_length=1, max_length=64, description="The category to visit")
+    at: int | None = Field(
+        None, ge=0, le=64, description="Where in the plan: 0 = the next stop; absent = last"
+    )
+
+
 class CallTicket(Body):
     ticket: str = Field(min_length=1, max_length=64, description="The ticket's id or number")
 
@@ -177,6 +184,13 @@ class ParkedTicket(BaseModel):
     recall_count: int
 
 
+class FollowUpDepartment(BaseModel):
+    department: str
+    name_ja: str
+    name_en: str
+    open: int = Field(description="Open follow-ups of the move for this department")
+
+
 class CounterBoard(BaseModel):
     """What a counter terminal shows: its current ticket and the waiting lists."""
 
@@ -185,3 +199,8 @@ class CounterBoard(BaseModel):
     queues: list[QueueState]
     waiting: list[WaitingTicket]
     parked: list[ParkedTicket] = Field(default_factory=list)
+    follow_up_departments: list[FollowUpDepartment] = Field(
+        default_factory=list,
+        description="The current ticket's move: departments with open follow-ups "
+        "(a life event's next stops), earliest due first; no names",
+    )

@@ -57,6 +57,11 @@ class TooSoon(Conflict):
     title = "まだできません / Too soon"
 
 
+class NoNextStop(Conflict):
+    code = "no_next_stop"
+    title = "次の窓口がありません / No next stop"
+
+
 class SlotFull(Conflict):
     code = "slot_full"
     title = "この枠は満員です / Slot full"

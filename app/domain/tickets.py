@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from app.domain.errors import InvalidTransition
+from app.domain.errors import InvalidInput, InvalidTransition, NoNextStop
 
 
 class TicketStatus(StrEnum):
@@ -33,6 +33,10 @@ class TicketAction(StrEnum):
     HOLD = "hold"
     RESUME = "resume"
     UNDO_CALL = "undo_call"
+    # A plan of stops changed by staff: the next stop dropped, or a stop added. The ticket keeps
+    # its status, number, place and counter.
+    SKIP_STOP = "skip_stop"
+    ADD_STOP = "add_stop"
 
 
 # The whole lifecycle in one table; anything not listed is refused with 409.
@@ -55,7 +59,20 @@ TRANSITIONS: dict[tuple[TicketStatus, TicketAction], TicketStatus] = {
     (TicketStatus.HELD, TicketAction.CANCEL): TicketStatus.CANCELLED,
     # A number called by mistake goes back to waiting at its old place (within a short window).
     (TicketStatus.CALLED, TicketAction.UNDO_CALL): TicketStatus.WAITING,
+    # The plan of a ticket still in the lobby may change; its status stays.
+    **{
+        (status, action): status
+        for status in (
+            TicketStatus.WAITING,
+            TicketStatus.CALLED,
+            TicketStatus.SERVING,
+            TicketStatus.HELD,
+        )
+        for action in (TicketAction.SKIP_STOP, TicketAction.ADD_STOP)
+    },
 }
+# Actions that change the plan of stops only: no lobby event, no change of queue.
+PLAN_ACTIONS = frozenset({TicketAction.SKIP_STOP, TicketAction.ADD_STOP})
 
 # Statuses in which a ticket still occupies a counter and shows on the lobby display.
 AT_COUNTER = frozenset({TicketStatus.CALLED, TicketStatus.SERVING})
@@ -82,9 +99,46 @@ def undo_open(called_at: datetime | None, now: datetime, window_s: float) -> boo
     return called_at is not None and (now - called_at).total_seconds() <= window_s
 
 
-def allowed_actions(current: TicketStatus) -> frozenset[TicketAction]:
-    """What a counter terminal may offer for a ticket in ``current`` (mirrors the API's 409s)."""
-    return frozenset(action for (status, action) in TRANSITIONS if status == current)
+def allowed_actions(current: TicketStatus, stops: int = 0) -> frozenset[TicketAction]:
+    """What a counter terminal may offer for a ticket in ``current`` with ``stops`` further
+    stops planned (mirrors the API's 409s: nothing to skip without a next stop)."""
+    return frozenset(
+        action
+        for (status, action) in TRANSITIONS
+        if status == current and (action is not TicketAction.SKIP_STOP or stops > 0)
+    )
+
+
+def skip_next_stop(stops: Sequence[str]) -> list[str]:
+    """The plan without its next stop; raises NoNextStop if there is none."""
+    if not stops:
+        raise NoNextStop("次の窓口の予定がありません (the ticket has no next stop to skip)")
+    return list(stops[1:])
+
+
+def add_stop(
+    stops: Sequence[str], category_id: str, current: str, *, at: int | None, most: int
+) -> list[str]:
+    """The plan with ``category_id`` inserted at ``at`` (0 = the next stop; None = last).
+
+    Raises InvalidInput (field ``category`` or ``at``) when the plan is full, the category is
+    the current one or already planned, or ``at`` is past the end."""
+    if len(stops) >= most:
+        raise InvalidInput.field(
+            "category",
+            "too_many_stops",
+            f"次の窓口は {most} か所までです (at most {most} further stops)",
+        )
+    if category_id == current or category_id in stops:
+        raise InvalidInput.field(
+            "category", "already_planned", "この区分はすでに予定にあります (already in the plan)"
+        )
+    position = len(stops) if at is None else at
+    if not 0 <= position <= len(stops):
+        raise InvalidInput.field(
+            "at", "out_of_range", f"0 から {len(stops)} で指定してください (0 to {len(stops)})"
+        )
+    return [*stops[:position], category_id, *stops[position:]]
 
 
 # The printed number: the category's prefix, a hyphen and the day's sequence in at least three

@@ -66,6 +66,9 @@ class LobbySnapshot(_Message):
     queues: list[QueueState]
     # Open counters that call nobody for now (a break): the display shows them paused.
     paused_counters: list[PausedCounter] = Field(default_factory=list)
+    # Numbers that finished a stop of their plan and are not yet called at the next one, the
+    # latest first: a display that (re)connects shows their next stop again.
+    moved: list["MovedTicket"] = Field(default_factory=list)
 
 
 class NextStop(_Message):
@@ -75,6 +78,11 @@ class NextStop(_Message):
     prefix: str
     name_ja: str
     name_en: str
+
+
+class MovedTicket(_Message):
+    number: str
+    next_stop: NextStop
 
 
 class TicketEventData(_Message):
@@ -182,3 +190,6 @@ def protocol_schema() -> dict[str, object]:
         "display_to_server": Resume.model_json_schema(),
         "close_codes": CLOSE_CODES,
     }
+
+
+LobbySnapshot.model_rebuild()

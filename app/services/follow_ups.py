@@ -187,3 +187,33 @@ async def life_event(uow: UnitOfWork, principal: Principal, application_id: str)
     return LifeEvent(
         application, len(members) if isinstance(members, list) else 0, views, departments
     )
+
+
+@dataclass(frozen=True)
+class DepartmentStop:
+    """A department a ticket's move still owes procedures to: its name and open count only."""
+
+    department: str
+    name_ja: str
+    name_en: str
+    open: int
+
+
+async def departments_of_move(
+    uow: UnitOfWork, municipality_code: str, application_id: str | None
+) -> list[DepartmentStop]:
+    """The departments with open follow-ups of a move (the counter's next stops of a life
+    event), earliest due first; no person, name or number."""
+    if application_id is None:
+        return []
+    rows = await store.of_application(uow.session, municipality_code, application_id)
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row.status == "open":
+            counts[row.department] = counts.get(row.department, 0) + 1
+    catalogue = load_follow_ups()
+    names = {d.code: (d.name_ja, d.name_en) for d in catalogue.departments}
+    return [
+        DepartmentStop(code, *names.get(code, (code, code)), open=count)
+        for code, count in counts.items()
+    ]

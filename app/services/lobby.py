@@ -9,6 +9,8 @@ from app.domain.tickets import TicketStatus, estimate_wait_minutes
 from app.realtime.messages import (
     CalledTicket,
     LobbySnapshot,
+    MovedTicket,
+    NextStop,
     OfficeInfo,
     PausedCounter,
     QueueState,
@@ -74,6 +76,10 @@ async def queue_states(
     return [queue_state(f) for f in figures]
 
 
+# How many moved-on numbers a snapshot names (the display shows three).
+MOVED_ON_DISPLAY = 3
+
+
 async def build_snapshot(
     session: Session, office: Office, settings: Settings, now: datetime
 ) -> LobbySnapshot:
@@ -120,6 +126,20 @@ async def build_snapshot(
             PausedCounter(counter_id=c.id, counter_label=c.label)
             for c in counters.values()
             if c.paused and c.is_active
+        ],
+        moved=[
+            MovedTicket(
+                number=number,
+                next_stop=NextStop(
+                    category_id=category.id,
+                    prefix=category.prefix,
+                    name_ja=category.name_ja,
+                    name_en=category.name_en,
+                ),
+            )
+            for number, category in await ticket_store.moved_on(
+                session, office.id, day, limit=MOVED_ON_DISPLAY
+            )
         ],
     )
 

@@ -19,9 +19,11 @@ from app.domain.tickets import (
     AppointmentWindow,
     TicketAction,
     TicketStatus,
+    add_stop,
     estimate_error_s,
     next_status,
     seconds_left,
+    skip_next_stop,
     undo_open,
 )
 from app.services import announcements, lobby
@@ -253,6 +255,8 @@ async def _plan(
 async def _next_stop(uow: UnitOfWork, ticket: Ticket) -> None:
     """A stop of a plan is finished: the ticket waits at the next category, keeping its number
     and its place by arrival time (``queued_at``)."""
+    # The stop's own wait and service time, for the estimates and the day's statistics.
+    await ticket_store.record_stop(uow.session, ticket, uow.now())
     stops = list(ticket.stops or [])
     old_category = ticket.category_id
     ticket.category_id = stops.pop(0)
@@ -372,6 +376,47 @@ async def act(
         await _next_stop(uow, ticket)
         return ticket
     await _apply(uow, ticket, action, counter)
+    return ticket
+
+
+async def change_plan(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    ticket_id: str,
+    action: TicketAction,
+    category_id: str | None = None,
+    at: int | None = None,
+) -> Ticket:
+    """Skip a ticket's next stop, or add ``category_id`` to its plan (at ``at``, else last).
+
+    Only the plan changes: status, number, place and counter stay; the change is logged."""
+    ticket = await _locked_ticket(uow, principal, ticket_id)
+    status = TicketStatus(ticket.status)
+    next_status(status, action)  # a finished, cancelled or absent ticket has no plan to change
+    before = list(ticket.stops or [])
+    if action is TicketAction.SKIP_STOP:
+        after = skip_next_stop(before)
+    else:
+        category = await tenancy.find_category(
+            uow.session, category_id or "", principal.municipality_code
+        )
+        if category is None or category.office_id != ticket.office_id or not category.is_active:
+            raise InvalidInput.field(
+                "category", "unknown_category", "受付区分が見つかりません (no such category here)"
+            )
+        after = add_stop(before, category.id, ticket.category_id, at=at, most=MAX_STOPS)
+    ticket.stops = after or None
+    await uow.flush()
+    uow.log(
+        entity="ticket",
+        entity_id=ticket.id,
+        action=action,
+        municipality_code=ticket.municipality_code,
+        from_status=status,
+        to_status=status,
+        data={"stops_before": before, "stops_after": after},
+    )
     return ticket
 
 

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.lobby_stats import AppointmentFacts, TicketFacts
-from app.storage.tables import Appointment, Counter, EventLog, Ticket, TicketCategory
+from app.domain.tickets import TicketStatus
+from app.storage.tables import Appointment, Counter, EventLog, Ticket, TicketCategory, TicketStop
 
 
 async def tickets_of_day(
@@ -23,6 +24,13 @@ async def tickets_of_day(
         )
         .scalar_subquery()
     )
+    # A ticket of a plan waited at its current stop since the previous stop finished.
+    arrived = func.coalesce(
+        select(func.max(col(TicketStop.finished_at)))
+        .where(col(TicketStop.ticket_id) == col(Ticket.id))
+        .scalar_subquery(),
+        col(Ticket.issued_at),
+    )
     statement = (
         select(
             col(Ticket.office_id),
@@ -30,7 +38,7 @@ async def tickets_of_day(
             col(TicketCategory.prefix),
             col(Counter.label),
             col(Ticket.status),
-            col(Ticket.issued_at),
+            arrived,
             col(Ticket.called_at),
             col(Ticket.started_at),
             col(Ticket.finished_at),
@@ -46,7 +54,50 @@ async def tickets_of_day(
     )
     if office_id is not None:
         statement = statement.where(col(Ticket.office_id) == office_id)
-    return [TicketFacts(*row) for row in (await session.execute(statement)).all()]
+    facts = [TicketFacts(*row) for row in (await session.execute(statement)).all()]
+    return facts + await stops_of_day(session, municipality_code, day, office_id)
+
+
+async def stops_of_day(
+    session: AsyncSession, municipality_code: str, day: date, office_id: str | None
+) -> list[TicketFacts]:
+    """Each finished stop of a plan before the last, as a served visit of its category."""
+    statement = (
+        select(
+            col(TicketStop.office_id),
+            col(TicketStop.category_id),
+            col(TicketCategory.prefix),
+            col(Counter.label),
+            col(TicketStop.arrived_at),
+            col(TicketStop.called_at),
+            col(TicketStop.started_at),
+            col(TicketStop.finished_at),
+        )
+        .join(TicketCategory, col(TicketCategory.id) == col(TicketStop.category_id))
+        .outerjoin(Counter, col(Counter.id) == col(TicketStop.counter_id))
+        .where(
+            col(TicketStop.municipality_code) == municipality_code,
+            col(TicketStop.business_day) == day,
+        )
+    )
+    if office_id is not None:
+        statement = statement.where(col(TicketStop.office_id) == office_id)
+    return [
+        TicketFacts(
+            office,
+            category,
+            prefix,
+            label,
+            TicketStatus.DONE,
+            arrived,
+            called_at=called,
+            started_at=started,
+            finished_at=finished,
+        )
+        for office, category, prefix, label, arrived, called, started, finished in (
+            await session.execute(statement)
+        ).all()
+    ]
 
 
 async def appointments_of_day(

@@ -33,7 +33,7 @@ from app.domain.tickets import (
     next_to_call,
 )
 from app.storage.db import dialect_name, table_of
-from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory
+from app.storage.tables import Counter, CounterCategory, Ticket, TicketCategory, TicketStop
 
 # The lobby's hot statements are built once, with bind parameters: building a statement costs
 # more CPU than running it, and every kiosk press and counter call runs several.
@@ -41,6 +41,7 @@ _ticket = table_of(Ticket)
 _category = table_of(TicketCategory)
 _counter = table_of(Counter)
 _counter_category = table_of(CounterCategory)
+_stop = table_of(TicketStop)
 
 # Status constants inline, not as parameters: a prepared statement's generic plan can then still
 # prove the partial indexes' predicates (ix_ticket_waiting, ix_ticket_done).
@@ -319,19 +320,20 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
     )
     finished = [_ticket.c.status == _DONE, _ticket.c.started_at.is_not(None)]
     if dialect == "postgresql":
-        # Per category, its newest finished tickets and no others: an index walk that stops
-        # after ``sample`` rows however long the category's history.
-        latest = (
-            select(
-                _ticket.c.started_at,
-                _ticket.c.finished_at,
-                func.row_number().over(order_by=_ticket.c.finished_at.desc()).label("recency"),
-            )
+        # Per category, its newest finished tickets and finished stops of plans (ticket_stop),
+        # and no others: two index walks that stop after ``sample`` rows each however long the
+        # category's history; queue_figures keeps the newest ``sample`` of both.
+        sample = bindparam("sample", type_=Integer())
+        latest = union_all(
+            select(_ticket.c.started_at, _ticket.c.finished_at, literal(0).label("recency"))
             .where(_ticket.c.category_id == _category.c.id, *finished)
             .order_by(_ticket.c.finished_at.desc())
-            .limit(bindparam("sample", type_=Integer()))
-            .lateral("latest")
-        )
+            .limit(sample),
+            select(_stop.c.started_at, _stop.c.finished_at, literal(0))
+            .where(_stop.c.category_id == _category.c.id, _stop.c.started_at.is_not(None))
+            .order_by(_stop.c.finished_at.desc())
+            .limit(sample),
+        ).lateral("latest")
         recent = (
             select(
                 literal(1),
@@ -352,18 +354,24 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
         )
         return union_all(categories, recent)
     # SQLite (no LATERAL): rank the categories' finished tickets, through ix_ticket_done.
-    ranked = (
-        select(
-            _ticket.c.category_id,
-            _ticket.c.started_at,
-            _ticket.c.finished_at,
-            func.row_number()
-            .over(partition_by=_ticket.c.category_id, order_by=_ticket.c.finished_at.desc())
-            .label("recency"),
-        )
-        .where(_ticket.c.category_id.in_(select(_category.c.id).where(*chosen)), *finished)
-        .subquery("ranked")
-    )
+    # Finished tickets and finished stops of plans (ticket_stop).
+    chosen_ids = select(_category.c.id).where(*chosen)
+    both = union_all(
+        select(_ticket.c.category_id, _ticket.c.started_at, _ticket.c.finished_at).where(
+            _ticket.c.category_id.in_(chosen_ids), *finished
+        ),
+        select(_stop.c.category_id, _stop.c.started_at, _stop.c.finished_at).where(
+            _stop.c.category_id.in_(chosen_ids), _stop.c.started_at.is_not(None)
+        ),
+    ).subquery("both")
+    ranked = select(
+        both.c.category_id,
+        both.c.started_at,
+        both.c.finished_at,
+        func.row_number()
+        .over(partition_by=both.c.category_id, order_by=both.c.finished_at.desc())
+        .label("recency"),
+    ).subquery("ranked")
     recent = select(
         literal(1),
         ranked.c.category_id,
@@ -404,8 +412,8 @@ async def queue_figures(
         dialect_name(session),
     )
     figures: dict[str, QueueFigures] = {}
-    times: list[tuple[str, int, float]] = []
-    for kind, category_id, *row, started, finished, recency in (
+    times: list[tuple[str, datetime, float]] = []
+    for kind, category_id, *row, started, finished, _recency in (
         await session.execute(statement, params)
     ).all():
         if kind == 0:
@@ -421,27 +429,38 @@ async def queue_figures(
                 ahead=int(ahead),
             )
         elif finished is not None:
-            times.append((category_id, recency, (finished - started).total_seconds()))
-    for category_id, _recency, seconds in sorted(times):
-        figures[category_id].recent_service_s.append(seconds)
+            times.append((category_id, finished, (finished - started).total_seconds()))
+    # Newest first per category, ``sample`` of them (tickets and stops of plans together).
+    for category_id, _finished, seconds in sorted(times, key=lambda t: (t[0], -t[1].timestamp())):
+        kept = figures[category_id].recent_service_s
+        if len(kept) < sample:
+            kept.append(seconds)
     return sorted(figures.values(), key=lambda f: f.prefix)
 
 
 async def recent_service_seconds(
     session: AsyncSession, category_id: str, *, limit: int
 ) -> list[float]:
-    rows = await session.execute(
-        select(col(Ticket.started_at), col(Ticket.finished_at))
-        .where(
-            col(Ticket.category_id) == category_id,
-            col(Ticket.status) == TicketStatus.DONE,
-            col(Ticket.started_at).is_not(None),
+    """The category's newest ``limit`` service times, of finished tickets and of finished stops
+    of plans (``ticket_stop``) together."""
+    times: list[tuple[datetime, float]] = []
+    for table, where in (
+        (_ticket, [_ticket.c.status == _DONE]),
+        (_stop, []),
+    ):
+        rows = await session.execute(
+            select(table.c.started_at, table.c.finished_at)
+            .where(table.c.category_id == category_id, table.c.started_at.is_not(None), *where)
+            .order_by(table.c.finished_at.desc())
+            .limit(limit)
         )
-        .order_by(col(Ticket.finished_at).desc())
-        .limit(limit)
-    )
-    return [
-        (finished - started).total_seconds() for started, finished in rows if started and finished
+        times += [
+            (finished, (finished - started).total_seconds())
+            for started, finished in rows
+            if started and finished
+        ]
+    return [seconds for _finished, seconds in sorted(times, key=lambda t: t[0], reverse=True)][
+        :limit
     ]
 
 
@@ -529,3 +548,52 @@ async def categories_by_id(
         select(TicketCategory).where(col(TicketCategory.id).in_(category_ids))
     )
     return {c.id: c for c in rows.scalars()}
+
+
+async def record_stop(session: AsyncSession, ticket: Ticket, finished_at: datetime) -> TicketStop:
+    """Keep the times of the stop ``ticket`` is finishing (before it moves to its next one):
+    arrival there is the previous stop's finish, or the issue for the first stop."""
+    previous = (
+        await session.execute(
+            select(func.max(col(TicketStop.finished_at))).where(
+                col(TicketStop.ticket_id) == ticket.id
+            )
+        )
+    ).scalar_one()
+    stop = TicketStop(
+        municipality_code=ticket.municipality_code,
+        office_id=ticket.office_id,
+        ticket_id=ticket.id,
+        category_id=ticket.category_id,
+        counter_id=ticket.counter_id,
+        business_day=ticket.business_day,
+        arrived_at=previous or ticket.issued_at,
+        called_at=ticket.called_at,
+        started_at=ticket.started_at,
+        finished_at=finished_at,
+    )
+    session.add(stop)
+    return stop
+
+
+async def moved_on(
+    session: AsyncSession, office_id: str, business_day: date, *, limit: int
+) -> list[tuple[str, TicketCategory]]:
+    """Waiting tickets of the day that finished a stop of their plan and were not called at
+    their next one yet, the latest move first: (number, the category they wait at)."""
+    moved = func.max(col(TicketStop.finished_at))
+    rows = await session.execute(
+        select(col(Ticket.number), TicketCategory)
+        .join(TicketStop, col(TicketStop.ticket_id) == col(Ticket.id))
+        .join(TicketCategory, col(TicketCategory.id) == col(Ticket.category_id))
+        .where(
+            col(Ticket.office_id) == office_id,
+            col(Ticket.business_day) == business_day,
+            col(Ticket.status) == TicketStatus.WAITING,
+            col(Ticket.called_at).is_(None),
+        )
+        .group_by(col(Ticket.id), col(Ticket.number), col(TicketCategory.id))
+        .order_by(moved.desc())
+        .limit(limit)
+    )
+    return [(number, category) for number, category in rows.all()]

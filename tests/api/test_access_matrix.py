@@ -98,7 +98,7 @@ def body_for(path: str, office: Office) -> Any:
         }
     if path.endswith("/tickets") and "admin" not in path:
         return {"category": office.category("A")}
-    if path.endswith("/transfer"):
+    if path.endswith(("/transfer", "/tickets/{ticket_id}/stops")):
         return {"category": office.category("B")}
     if path.endswith("/counters/{counter_id}/call"):
         return {"ticket": "A-001"}

@@ -153,3 +153,33 @@ async def test_a_withdrawn_move_cancels_its_follow_ups(server: LiveServer, offic
         still_open = (await supervisor.get("/follow-ups")).json()
     assert {f["status"] for f in event["follow_ups"]} == {"cancelled"}
     assert event["open_by_department"] == {} and still_open == []
+
+
+async def test_the_counter_sees_the_departments_a_ticket_s_move_still_involves(
+    server: LiveServer, office: Office
+) -> None:
+    async with server.client(office.token("kiosk")) as kiosk:
+        ticket = (
+            await kiosk.post(
+                f"/offices/{office.id}/tickets", json={"category": office.category("A")}
+            )
+        ).json()
+    body = family_move_in()
+    body["ticket"] = ticket["id"]
+    await approve(server, office, copy.deepcopy(body))
+    async with server.client(office.token("counter")) as counter:
+        called = await counter.post(f"/counters/{office.counter('1')}/call-next")
+        assert called.json()["id"] == ticket["id"]
+        board = await counter.get(f"/counters/{office.counter('1')}")
+        other = await counter.get(f"/counters/{office.counter('2')}")  # no ticket there
+    assert board.status_code == 200, board.text
+    assert [
+        (d["department"], d["name_ja"], d["open"]) for d in board.json()["follow_up_departments"]
+    ] == [
+        ("child_support", "子ども支援課", 4),
+        ("education", "教育委員会 学務課", 1),
+        ("health_insurance", "国保年金課", 5),
+        ("long_term_care", "介護保険課", 1),
+    ]
+    assert "山本" not in board.text  # departments only, never the family's names
+    assert other.json()["follow_up_departments"] == []

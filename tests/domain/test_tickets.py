@@ -2,15 +2,17 @@ import itertools
 
 import pytest
 
-from app.domain.errors import InvalidTransition
+from app.domain.errors import InvalidInput, InvalidTransition, NoNextStop
 from app.domain.tickets import (
     TRANSITIONS,
     TicketAction,
     TicketStatus,
+    add_stop,
     allowed_actions,
     estimate_wait_minutes,
     format_number,
     next_status,
+    skip_next_stop,
     spoken_number,
 )
 
@@ -55,3 +57,20 @@ def test_estimate_uses_median_service_time_over_serving_counters() -> None:
     assert (
         estimate_wait_minutes(ahead=3, recent_service_s=[], default_service_s=120, counters=0) == 6
     )
+
+
+def test_a_plan_loses_its_next_stop_or_gains_one_where_asked() -> None:
+    assert skip_next_stop(["B", "C"]) == ["C"]
+    with pytest.raises(NoNextStop):
+        skip_next_stop([])
+    assert add_stop(["B"], "C", "A", at=None, most=5) == ["B", "C"]
+    assert add_stop(["B"], "C", "A", at=0, most=5) == ["C", "B"]
+    for stops, category, at in ((["B"], "A", None), (["B"], "B", None), (["B"], "C", 2)):
+        with pytest.raises(InvalidInput):
+            add_stop(stops, category, "A", at=at, most=5)
+    with pytest.raises(InvalidInput):
+        add_stop(["B", "C"], "D", "A", at=None, most=2)
+    # Skip is offered only with a next stop; neither after the ticket is done.
+    assert TicketAction.SKIP_STOP not in allowed_actions(TicketStatus.SERVING)
+    assert TicketAction.SKIP_STOP in allowed_actions(TicketStatus.SERVING, stops=1)
+    assert TicketAction.ADD_STOP not in allowed_actions(TicketStatus.DONE)

@@ -51,3 +51,40 @@ async def test_the_status_page_and_the_display_show_the_next_stop_as_each_one_fi
     await display.wait_for_selector("#moved", state="hidden")
     assert await display.text_content("#hero-number") == ticket["number"]
     await phone.screenshot(path=artifacts / "status-plan-of-stops.png", full_page=True)
+
+
+async def test_the_counter_shows_the_remaining_stops_and_skips_the_next_by_key(
+    server: LiveServer, office: Office, browser: Any, artifacts: Path
+) -> None:
+    async with server.client(office.token("kiosk")) as kiosk:
+        ticket = (
+            await kiosk.post(
+                f"/offices/{office.id}/tickets",
+                json={
+                    "category": office.category("A"),
+                    "then": [office.category("B"), office.category("C")],
+                },
+            )
+        ).json()
+    async with server.client(office.token("counter")) as counter:
+        await counter.post(f"/counters/{office.counter('1')}/call-next")
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.goto(
+        f"{server.url}/counter/?counter={office.counter('1')}&token={office.token('counter')}"
+    )
+    await page.wait_for_selector("#plan:not([hidden])")
+    stops = page.locator("#plan-stops li")
+    assert await stops.all_inner_texts() == [
+        "B子育て・福祉Child & welfare",
+        "Cその他の手続Other procedures",
+    ]
+    skip = page.get_by_role("button", name="次の窓口を省略")
+    assert await skip.is_enabled()
+    await page.keyboard.press("k")
+    await page.wait_for_function("document.querySelectorAll('#plan-stops li').length === 1")
+    assert await stops.all_inner_texts() == ["Cその他の手続Other procedures"]
+    await page.screenshot(path=artifacts / "counter-plan-of-stops.png")
+    async with server.client(office.token("counter")) as counter:
+        await counter.post(f"/tickets/{ticket['id']}/start")
+        finished = (await counter.post(f"/tickets/{ticket['id']}/finish")).json()
+    assert finished["category_id"] == office.category("C")  # B was skipped

@@ -17,6 +17,7 @@ from app.storage.tables.lobby import (
     Ticket,
     TicketNotice,
     TicketSequence,
+    TicketStop,
 )
 from app.storage.tables.logs import AccessLog, AuditChainHead, EventLog
 from app.storage.tables.tenancy import (
@@ -74,6 +75,7 @@ __all__ = [
     "TicketNotice",
     "TicketCategory",
     "TicketSequence",
+    "TicketStop",
     "VendorBatch",
     "VendorBatchItem",
     "VendorContract",

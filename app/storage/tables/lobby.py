@@ -112,6 +112,31 @@ class TicketNotice(SQLModel, table=True):
     created_at: datetime
 
 
+class TicketStop(SQLModel, table=True):
+    """A finished stop of a plan before the last: where the ticket waited, who served it and
+    when. The ticket row moves on to the next category; this row keeps the stop's wait and
+    service time for the wait estimates and the day's statistics."""
+
+    __tablename__ = "ticket_stop"
+    __table_args__ = (
+        Index("ix_ticket_stop_day", "municipality_code", "business_day"),
+        Index("ix_ticket_stop_done", "category_id", "finished_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
+    office_id: str = Field(foreign_key="office.id", max_length=32)
+    ticket_id: str = Field(foreign_key="ticket.id", index=True, max_length=32)
+    category_id: str = Field(foreign_key="ticket_category.id", max_length=32)
+    counter_id: str | None = Field(default=None, foreign_key="counter.id", max_length=32)
+    business_day: date
+    # Arrival at this stop: the issue for the first, the previous stop's finish after it.
+    arrived_at: datetime
+    called_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime
+
+
 class LobbyChannel(SQLModel, table=True):
     """Per office: the sequence of lobby events; its row lock orders events across processes."""
 

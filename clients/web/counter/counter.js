@@ -15,6 +15,7 @@ const $ = (id) => document.getElementById(id);
 const buttons = new Map([...document.querySelectorAll("[data-action]")].map((b) => [b.dataset.action, b]));
 const transferTo = $("transfer-to");
 const callNumber = $("call-number");
+const addStopTo = $("add-stop-to");
 
 let board = null;
 let busy = false;
@@ -25,7 +26,8 @@ let settleTimer = 0;
 // The API's allowed_actions use TicketAction values; the buttons use the route names.
 const ACTION_OF_BUTTON = {
   recall: "recall", start: "start", finish: "finish", "no-show": "no_show", transfer: "transfer",
-  hold: "hold", "undo-call": "undo_call", cancel: "cancel",
+  hold: "hold", "undo-call": "undo_call", cancel: "cancel", "skip-stop": "skip_stop",
+  "add-stop": "add_stop",
 };
 // Actions after which the resident loses their place: asked for confirmation first.
 const CONFIRM = {
@@ -57,12 +59,56 @@ function updateButtons() {
   const transferable = current && allowed.has("transfer") && transferTo.options.length > 0;
   transferTo.disabled = busy || !transferable;
   if (!transferable) buttons.get("transfer").disabled = true;
+  const addable = current && allowed.has("add_stop") && addStopTo.options.length > 0;
+  addStopTo.disabled = busy || !addable;
+  if (!addable) buttons.get("add-stop").disabled = true;
+}
+
+// The ticket's remaining stops (a plan: 住民異動 → 国保 → 児童手当), by the office's category names.
+function renderPlan(current) {
+  const stops = current ? current.next_stops : [];
+  const byId = new Map(board.queues.map((q) => [q.category_id, q]));
+  $("plan").hidden = stops.length === 0;
+  $("plan-stops").replaceChildren(
+    ...stops.map((id) => {
+      const q = byId.get(id);
+      return h(
+        "li",
+        { "data-category": id },
+        h("span", { class: "badge", style: `--cat: ${categoryColour(q ? q.prefix : "?")}` }, q ? q.prefix : "?"),
+        q ? q.name_ja : id,
+        q ? h("span", { class: "en" }, q.name_en) : null,
+      );
+    }),
+  );
+  // The ticket's move (a life event): the departments with open follow-ups, never names.
+  const departments = current ? board.follow_up_departments || [] : [];
+  $("life-event").hidden = departments.length === 0;
+  $("life-event-departments").replaceChildren(
+    ...departments.map((d) => h(
+      "li",
+      { "data-department": d.department },
+      `${d.name_ja}（${d.open} 件）`,
+      h("span", { class: "en" }, `${d.name_en} (${d.open})`),
+    )),
+  );
+  // Stops that may be added: every category not current and not planned yet.
+  const planned = new Set([current ? current.category_id : "", ...stops]);
+  const options = board.queues.filter((q) => !planned.has(q.category_id));
+  const key = options.map((q) => q.category_id).join(",");
+  if (addStopTo.dataset.key !== key) {
+    addStopTo.dataset.key = key;
+    addStopTo.replaceChildren(
+      ...options.map((q) => h("option", { value: q.category_id }, `${q.prefix} ${q.name_ja} / ${q.name_en}`)),
+    );
+  }
 }
 
 function renderCurrent() {
   const current = board.current;
   const ticket = $("ticket");
   ticket.dataset.status = current ? current.status : "none";
+  renderPlan(current);
   if (!current) {
     setText($("number"), "");
     return;
@@ -228,6 +274,9 @@ async function run(action) {
   } else if (action === "transfer") {
     path = `/tickets/${encodeURIComponent(current.id)}/transfer`;
     body = { category: transferTo.value };
+  } else if (action === "add-stop") {
+    path = `/tickets/${encodeURIComponent(current.id)}/stops`;
+    body = { category: addStopTo.value };
   } else {
     if (CONFIRM[action] && !window.confirm(CONFIRM[action](current.number))) return;
     path = `/tickets/${encodeURIComponent(current.id)}/${action}`;
@@ -237,6 +286,8 @@ async function run(action) {
       if (action === "call") callNumber.value = "";
       return ticket ? `${ticket.number} を呼び出しました (called ${ticket.number})` : "お待ちの方はいません (nobody is waiting)";
     }
+    if (action === "skip-stop") return `${ticket.number} の次の窓口を省略しました (next stop of ${ticket.number} skipped)`;
+    if (action === "add-stop") return `${ticket.number} に窓口を追加しました (stop added to ${ticket.number})`;
     if (action === "undo-call") return `${ticket.number} の呼出を取り消しました (call of ${ticket.number} undone)`;
     return "";
   });
@@ -274,7 +325,8 @@ function onKey(event) {
   if (event.isComposing) return;
   const target = event.target;
   if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
-  if (target instanceof HTMLSelectElement && event.code !== "KeyT" && event.key.length === 1) return;
+  const selectKeys = ["KeyT", "KeyD"];
+  if (target instanceof HTMLSelectElement && !selectKeys.includes(event.code) && event.key.length === 1) return;
   const code = event.code;
   for (const [action, button] of buttons) {
     if (button.dataset.key === code) {
