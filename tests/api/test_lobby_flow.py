@@ -7,7 +7,17 @@ from tests.factories import status_report
 from tests.support import LiveServer, Office
 
 # What a lobby display is sent (app/realtime/messages.py), key for key.
-SNAPSHOT_KEYS = {"type", "seq", "epoch", "at", "office", "called", "queues", "paused_counters"}
+SNAPSHOT_KEYS = {
+    "type",
+    "seq",
+    "epoch",
+    "at",
+    "office",
+    "called",
+    "queues",
+    "paused_counters",
+    "moved",
+}
 CALLED_KEYS = {
     "number",
     "counter_id",
