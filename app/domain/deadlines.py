@@ -113,7 +113,7 @@ class Calendar:
         return day
 
 
-def _as_date(value: object) -> date | None:
+def as_date(value: object) -> date | None:
     """An exact date from a normalised value (``{"iso": ...}``), an ISO text or a date."""
     if isinstance(value, Mapping):
         value = value.get("iso")
@@ -129,7 +129,7 @@ def _as_date(value: object) -> date | None:
 
 def _raw_due(rule: object, values: Mapping[str, object], received_on: date) -> date | None:
     if isinstance(rule, DaysAfter):
-        base = _as_date(values.get(rule.base))
+        base = as_date(values.get(rule.base))
         return base + timedelta(days=rule.days) if base else None
     if isinstance(rule, AnnualWindow):
         return date(received_on.year, rule.month, rule.last_day)

@@ -25,7 +25,7 @@ from app.domain.catalogue import (
     load_follow_ups,
     parse_condition,
 )
-from app.domain.deadlines import Calendar, due_date
+from app.domain.deadlines import Calendar, as_date, due_date
 from app.domain.eligibility import age_on, fiscal_year_end_after_age
 
 
@@ -37,19 +37,6 @@ class FollowUp:
     member: str  # "members[2]": the person on the move form
     department: str
     due_on: date | None
-
-
-def _iso(value: object) -> date | None:
-    if isinstance(value, Mapping):
-        value = value.get("iso")
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 def in_school_years(born: date, on: date, from_age: int | None, to_age: int) -> bool:
@@ -91,7 +78,7 @@ def due_on(
     assert due.procedure is not None
     mapped: dict[str, Any] = dict(due.set)
     for target, sources in due.dates.items():
-        found = next((d for s in sources if (d := _iso(values.get(s))) is not None), None)
+        found = next((d for s in sources if (d := as_date(values.get(s))) is not None), None)
         mapped[target] = found.isoformat() if found else None
     return due_date(load_catalogue().get(due.procedure), mapped, moved, calendar)
 
@@ -111,7 +98,7 @@ def follow_ups_for(
     """
     specs = catalogue or load_follow_ups()
     date_field = specs.moves.get(procedure.code)
-    moved = _iso(values.get(date_field)) if date_field else None
+    moved = as_date(values.get(date_field)) if date_field else None
     if moved is None:
         return []
     found: list[FollowUp] = []
@@ -122,7 +109,7 @@ def follow_ups_for(
                 continue
             path = f"members[{index}]"
             held = (recipients or {}).get(path, frozenset())
-            if person_applies(spec.who, _iso(member.get("birth_date")), moved, held):
+            if person_applies(spec.who, as_date(member.get("birth_date")), moved, held):
                 found.append(FollowUp(spec.kind, path, spec.department, due))
     return found
 
