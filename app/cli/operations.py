@@ -77,6 +77,7 @@ def _print_demo(result: dict[str, Any], settings: Settings) -> None:
         f"API docs:        {base}/docs",
         f"Lobby display:   {base}/display/?office={office['id']}&token={tokens['display']}",
         f"Kiosk:           {base}/kiosk/?office={office['id']}&token={tokens['kiosk']}",
+        f"Booking (来庁予約): {base}/book/?office={office['id']}",
     ]
     lines += [
         f"Counter {c['label']}:       {base}/counter/?counter={c['id']}&token={tokens['counter']}"

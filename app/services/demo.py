@@ -9,12 +9,15 @@ import base64
 import hashlib
 import hmac
 import secrets
+from datetime import time
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from app.domain.appointments import AppointmentHours
 from app.domain.roles import Employer, Principal, Role
-from app.services import admin, attachments, demo_samples, intake, people, tickets
+from app.services import admin, appointments, attachments, demo_samples, intake, people, tickets
+from app.storage import appointments as appointment_store
 from app.storage import demo as store
 from app.storage import tenancy
 from app.storage.tables import ApiToken, Municipality, Staff
@@ -136,11 +139,32 @@ async def seed_demo(uow: UnitOfWork, code: str, *, samples: bool = False) -> dic
         "staff": staff,
     }
     if samples:
+        await _demo_appointment_hours(uow, code, office.id, categories["A"].id, rows["admin"])
         result["applications"] = await _demo_applications(uow, code, rows["intake"])
         result["tickets"] = await _demo_tickets(
             uow, code, office.id, rows["kiosk"], {p: c.id for p, c in categories.items()}
         )
     return result
+
+
+async def _demo_appointment_hours(
+    uow: UnitOfWork, code: str, office_id: str, category_id: str, admin_token: ApiToken
+) -> None:
+    """来庁予約 for 住民異動 (A), opened once: half-hour slots, one counter of four for them."""
+    if await appointment_store.get_hours(uow.session, category_id) is not None:
+        return
+    principal = Principal(
+        token_id=admin_token.id, municipality_code=code, role=Role.ADMIN, name=admin_token.name
+    )
+    await appointments.set_hours(
+        uow,
+        principal,
+        office_id=office_id,
+        category_id=category_id,
+        hours=AppointmentHours(
+            opens_at=time(9, 0), closes_at=time(16, 0), slot_minutes=30, seats=1
+        ),
+    )
 
 
 async def _demo_token(
