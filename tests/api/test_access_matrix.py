@@ -37,6 +37,9 @@ PUBLIC = {
     "/api/v1/public/appointments/{code}",
     "/api/v1/public/appointments/{code}/move",
     "/api/v1/public/appointments/{code}/cancel",
+    # The booking page: which categories take bookings, and the QR of a real booking's code.
+    "/api/v1/public/offices/{office_id}/appointment-categories",
+    "/api/v1/public/appointments/{code}/qr.svg",
 }
 
 
