@@ -9,6 +9,7 @@ import pytest
 from playwright.async_api import Browser, Page, Request
 
 from app.domain.applications import get_path
+from app.domain.catalogue import PROCEDURE_CODES
 from app.settings import QueueSettings
 from tests.api.test_decisions import faulty_move_in
 from tests.api.test_people import PASSWORD, add_person
@@ -398,7 +399,8 @@ async def test_supervisor_board_live_release_and_qualifications(
         await board.wait_for_selector("#message[data-kind='ok']")
         operators = {o["id"]: o for o in (await supervisor.get("/work/operators")).json()}
         assert "resident.move_in" not in operators[city["id"]]["qualifications"]
-        assert len(operators[city["id"]]["qualifications"]) == 11
+        # Every procedure of the catalogue but the one unchecked.
+        assert len(operators[city["id"]]["qualifications"]) == len(PROCEDURE_CODES) - 1
 
 
 async def test_settling_operator_sees_both_keyings_then_the_reviewer_returns_it(
