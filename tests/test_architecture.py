@@ -71,3 +71,13 @@ def test_every_part_of_the_app_is_kept_out_of_the_domain_and_from_sql() -> None:
     kept_from_sql = set(found["sql-in-storage"]["source_modules"])  # type: ignore[call-overload]
     assert kept_from_domain >= parts - {"app.domain"}
     assert kept_from_sql == parts - {"app.domain", "app.storage"}
+
+
+def test_no_module_of_the_app_is_over_500_lines() -> None:
+    """A module that outgrows this does more than one job: split it by concept."""
+    lengths = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in (ROOT / "app").rglob("*.py")
+    }
+    assert {path: n for path, n in lengths.items() if n > 500} == {}
+    assert len(lengths) > 100  # the tree was read

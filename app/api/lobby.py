@@ -31,7 +31,7 @@ from app.domain.notices import check_email
 from app.domain.roles import Role
 from app.domain.tickets import TicketAction, TicketStatus, allowed_actions
 from app.realtime.messages import LobbySnapshot
-from app.services import directory, notices, receipts
+from app.services import directory, notices, receipts, ticket_plans
 from app.services import follow_ups as follow_up_service
 from app.services import tickets as ticket_service
 from app.services.counter_board import counter_board as board_of
@@ -179,7 +179,7 @@ async def public_ticket(
     )
     ticket = view.ticket
     office_name_ja, office_name_en = await directory.office_names(uow, ticket.office_id)
-    stops = await ticket_service.stop_names(uow, [ticket.category_id, *(ticket.stops or [])])
+    stops = await ticket_plans.stop_names(uow, [ticket.category_id, *(ticket.stops or [])])
     return PublicTicketOut(
         stop=StopOut(name_ja=stops[0][0], name_en=stops[0][1]) if stops else None,
         next_stops=[StopOut(name_ja=ja, name_en=en) for ja, en in stops[1:]],
@@ -315,7 +315,7 @@ PlanStaff = Caller(Role.COUNTER, Role.SUPERVISOR)
     responses={404: {}, 409: {}},
 )
 async def skip_stop(ticket_id: str, uow: UowDep, principal: PlanStaff) -> TicketOut:
-    ticket = await ticket_service.change_plan(
+    ticket = await ticket_plans.change_plan(
         uow, principal, ticket_id=ticket_id, action=TicketAction.SKIP_STOP
     )
     return ticket_out(await ticket_service.view(uow, ticket))
@@ -328,7 +328,7 @@ async def skip_stop(ticket_id: str, uow: UowDep, principal: PlanStaff) -> Ticket
     responses={404: {}, 409: {}, 422: {}},
 )
 async def add_stop(ticket_id: str, body: AddStop, uow: UowDep, principal: PlanStaff) -> TicketOut:
-    ticket = await ticket_service.change_plan(
+    ticket = await ticket_plans.change_plan(
         uow,
         principal,
         ticket_id=ticket_id,

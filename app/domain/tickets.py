@@ -185,7 +185,7 @@ def estimate_error_s(
 
 # The order counters call waiting tickets in, written once. Walk-in order: priority tickets
 # first, then the longest waiting (``queued_at``: the issue time, or an appointment's check-in
-# time; the id breaks ties). storage/tickets.py builds its ``_CALL_ORDER`` from these columns
+# time; the id breaks ties). storage/tickets.py builds its ``CALL_ORDER_COLUMNS`` from these columns
 # (name, descending) and ``next_to_call`` below merges appointments into it.
 CALL_ORDER: tuple[tuple[str, bool], ...] = (
     ("is_priority", True),

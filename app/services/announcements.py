@@ -17,9 +17,9 @@ from app.domain.announcements import (
 from app.domain.errors import NotFound
 from app.domain.roles import Principal
 from app.realtime.messages import AnnouncementRef
-from app.storage import directory, tenancy
-from app.storage import tickets as ticket_store
+from app.storage import directory, tenancy, ticket_lists
 from app.storage.db import Session
+from app.storage.tables import Counter, Ticket
 from app.storage.uow import UnitOfWork
 
 CATALOGUES = Path(__file__).resolve().parents[2] / "clients" / "web" / "common" / "i18n"
@@ -79,7 +79,7 @@ async def likely_announcements(session: Session, day: date, per_office: int) -> 
     office's languages. Pre-rendering them makes a call audible without waiting for speech."""
     wanted: dict[str, Announcement] = {}
     for office in await directory.all_offices(session):
-        waiting = await ticket_store.list_waiting(session, office.id, day, limit=per_office)
+        waiting = await ticket_lists.list_waiting(session, office.id, day, limit=per_office)
         if not waiting:
             continue
         languages = office_languages(office.announce_languages)
@@ -123,3 +123,20 @@ async def announcement_of(
         if announcement.language == language and announcement.digest == digest:
             return announcement
     raise NotFound("お知らせ音声が見つかりません (no such announcement)", digest=digest)
+
+
+SPOKEN_EVENTS = frozenset({"ticket.called", "ticket.recalled", "ticket.resumed"})
+
+
+async def for_call(uow: UnitOfWork, ticket: Ticket, counter: Counter) -> list[object]:
+    """What the displays say for this call (numbers and counters only), as event data."""
+    office = await tenancy.get_office(uow.session, ticket.office_id)
+    refs = announcement_refs(
+        office_id=ticket.office_id,
+        counter_id=counter.id,
+        counter_label=counter.label,
+        number=ticket.number,
+        ticket_language=ticket.language,
+        office_languages=office_languages(office.announce_languages if office else ""),
+    )
+    return [ref.model_dump(mode="json") for ref in refs]

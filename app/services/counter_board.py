@@ -8,8 +8,7 @@ from app.domain.clock import business_day
 from app.realtime.messages import QueueState
 from app.services import lobby as lobby_service
 from app.services.uow import UnitOfWork
-from app.storage import tenancy
-from app.storage import tickets as ticket_store
+from app.storage import tenancy, ticket_lists
 
 
 @dataclass(frozen=True)
@@ -31,15 +30,15 @@ async def counter_board(uow: UnitOfWork, counter: Any) -> Board:
     current = next(
         (
             t
-            for t in await ticket_store.list_at_counters(
+            for t in await ticket_lists.list_at_counters(
                 uow.session, counter.office_id, day, limit=200
             )
             if t.counter_id == counter.id
         ),
         None,
     )
-    waiting = await ticket_store.list_waiting(uow.session, counter.office_id, day, limit=200)
-    parked = await ticket_store.list_parked(uow.session, counter.office_id, day, limit=200)
+    waiting = await ticket_lists.list_waiting(uow.session, counter.office_id, day, limit=200)
+    parked = await ticket_lists.list_parked(uow.session, counter.office_id, day, limit=200)
     queues = await lobby_service.queue_states(uow.session, counter.office_id, day, uow.settings)
     return Board(
         category_ids=categories, current=current, queues=queues, waiting=waiting, parked=parked

@@ -18,7 +18,7 @@ from app.realtime.messages import (
 from app.services.announcements import announcement_refs, office_languages
 from app.settings import Settings
 from app.storage import lobby as lobby_store
-from app.storage import tenancy
+from app.storage import tenancy, ticket_lists, ticket_stops
 from app.storage import tickets as ticket_store
 from app.storage.db import Session
 from app.storage.tables import Office, TicketCategory
@@ -90,7 +90,7 @@ async def build_snapshot(
     day = business_day(now)
     counters = {c.id: c for c in await tenancy.list_counters(session, office.id)}
     called = []
-    for ticket in await ticket_store.list_at_counters(
+    for ticket in await ticket_lists.list_at_counters(
         session, office.id, day, limit=settings.display.recent_calls
     ):
         counter = counters.get(ticket.counter_id or "")
@@ -137,7 +137,7 @@ async def build_snapshot(
                     name_en=category.name_en,
                 ),
             )
-            for number, category in await ticket_store.moved_on(
+            for number, category in await ticket_stops.moved_on(
                 session, office.id, day, limit=MOVED_ON_DISPLAY
             )
         ],

@@ -19,16 +19,15 @@ from app.domain.tickets import (
     AppointmentWindow,
     TicketAction,
     TicketStatus,
-    add_stop,
     estimate_error_s,
     next_status,
     seconds_left,
-    skip_next_stop,
     undo_open,
 )
 from app.services import announcements, lobby
+from app.services.ticket_plans import check_plan, locked_ticket
 from app.storage import lobby as lobby_store
-from app.storage import numbering, tenancy
+from app.storage import numbering, tenancy, ticket_stops
 from app.storage import tickets as ticket_store
 from app.storage.db import new_id
 from app.storage.tables import Counter, Office, Ticket, TicketCategory
@@ -60,10 +59,6 @@ class TicketView:
     counter: Counter | None
 
 
-# A plan of stops (住民異動 → 国保 → 児童手当): at most this many categories after the first.
-MAX_STOPS = 5
-
-
 async def get_office(uow: UnitOfWork, principal: Principal, office_id: str) -> Office:
     """The office, if the caller's municipality (and office, for bound tokens) owns it."""
     office = await tenancy.find_office(uow.session, office_id, principal.municipality_code)
@@ -77,13 +72,6 @@ async def get_counter(uow: UnitOfWork, principal: Principal, counter_id: str) ->
     if counter is None or not principal.may_use_office(counter.office_id):
         raise NotFound("窓口が見つかりません (no such counter)", counter_id=counter_id)
     return counter
-
-
-async def _locked_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str) -> Ticket:
-    ticket = await ticket_store.lock_ticket(uow.session, ticket_id, principal.municipality_code)
-    if ticket is None or not principal.may_use_office(ticket.office_id):
-        raise NotFound("番号札が見つかりません (no such ticket)", ticket_id=ticket_id)
-    return ticket
 
 
 async def _announce(
@@ -118,8 +106,8 @@ async def _announce(
     }
     if counter is not None:
         extra |= {"counter_id": counter.id, "counter_label": counter.label}
-        if event_type in SPOKEN_EVENTS:
-            extra["announcements"] = await _announcements(uow, ticket, counter)
+        if event_type in announcements.SPOKEN_EVENTS:
+            extra["announcements"] = await announcements.for_call(uow, ticket, counter)
     extra |= data or {}
     event = lobby_store.event_row(
         seq=seq,
@@ -133,25 +121,6 @@ async def _announce(
     await lobby_store.store_event(uow, event)
     uow.lobby_changed(ticket.office_id, seq)
     return seq, figures
-
-
-SPOKEN_EVENTS = frozenset({"ticket.called", "ticket.recalled", "ticket.resumed"})
-
-
-async def _announcements(uow: UnitOfWork, ticket: Ticket, counter: Counter) -> list[object]:
-    """What the displays say for this call (numbers and counters only), as event data."""
-    office = await tenancy.get_office(uow.session, ticket.office_id)
-    refs = announcements.announcement_refs(
-        office_id=ticket.office_id,
-        counter_id=counter.id,
-        counter_label=counter.label,
-        number=ticket.number,
-        ticket_language=ticket.language,
-        office_languages=announcements.office_languages(
-            office.announce_languages if office else ""
-        ),
-    )
-    return [ref.model_dump(mode="json") for ref in refs]
 
 
 async def issue_ticket(
@@ -185,7 +154,7 @@ async def issue_ticket(
         raise InvalidInput.field(
             "category", "unknown_category", "受付区分が見つかりません (no such category here)"
         )
-    stops = await _plan(uow, principal, found.office_id, list(then or []))
+    stops = await check_plan(uow, principal, found.office_id, list(then or []))
     now = uow.now()
     values = {
         "id": new_id(),
@@ -229,34 +198,11 @@ async def issue_ticket(
     return TicketView(ticket, mine.ahead, estimate, None)
 
 
-async def _plan(
-    uow: UnitOfWork, principal: Principal, office_id: str, then: list[str]
-) -> list[str]:
-    """The further stops of a plan, each an active category of the office (else 422)."""
-    if len(then) > MAX_STOPS:
-        raise InvalidInput.field(
-            "then",
-            "too_many_stops",
-            f"次の窓口は {MAX_STOPS} か所までです (at most {MAX_STOPS} further stops)",
-        )
-    for index, category_id in enumerate(then):
-        category = await tenancy.find_category(
-            uow.session, category_id, principal.municipality_code
-        )
-        if category is None or category.office_id != office_id or not category.is_active:
-            raise InvalidInput.field(
-                f"then[{index}]",
-                "unknown_category",
-                "受付区分が見つかりません (no such category here)",
-            )
-    return then
-
-
 async def _next_stop(uow: UnitOfWork, ticket: Ticket) -> None:
     """A stop of a plan is finished: the ticket waits at the next category, keeping its number
     and its place by arrival time (``queued_at``)."""
     # The stop's own wait and service time, for the estimates and the day's statistics.
-    await ticket_store.record_stop(uow.session, ticket, uow.now())
+    await ticket_stops.record_stop(uow.session, ticket, uow.now())
     stops = list(ticket.stops or [])
     old_category = ticket.category_id
     ticket.category_id = stops.pop(0)
@@ -278,12 +224,6 @@ async def _next_stop(uow: UnitOfWork, ticket: Ticket) -> None:
         categories={old_category},
         data={"next_stop": next_stop},
     )
-
-
-async def stop_names(uow: UnitOfWork, category_ids: list[str]) -> list[tuple[str, str]]:
-    """The names (ja, en) of a ticket's current category and its further stops, in order."""
-    found = await ticket_store.categories_by_id(uow.session, category_ids)
-    return [(found[c].name_ja, found[c].name_en) for c in category_ids if c in found]
 
 
 async def view(
@@ -353,7 +293,7 @@ async def act(
 ) -> Ticket:
     """Recall, start, finish, no-show, cancel, hold or undo the call of a ticket; an illegal
     step (or a no-show within the grace time, an undo after its window) is refused."""
-    ticket = await _locked_ticket(uow, principal, ticket_id)
+    ticket = await locked_ticket(uow, principal, ticket_id)
     counter = await tenancy.get_counter(uow.session, ticket.counter_id)
     now = uow.now()
     lobby_settings = uow.settings.lobby
@@ -379,52 +319,11 @@ async def act(
     return ticket
 
 
-async def change_plan(
-    uow: UnitOfWork,
-    principal: Principal,
-    *,
-    ticket_id: str,
-    action: TicketAction,
-    category_id: str | None = None,
-    at: int | None = None,
-) -> Ticket:
-    """Skip a ticket's next stop, or add ``category_id`` to its plan (at ``at``, else last).
-
-    Only the plan changes: status, number, place and counter stay; the change is logged."""
-    ticket = await _locked_ticket(uow, principal, ticket_id)
-    status = TicketStatus(ticket.status)
-    next_status(status, action)  # a finished, cancelled or absent ticket has no plan to change
-    before = list(ticket.stops or [])
-    if action is TicketAction.SKIP_STOP:
-        after = skip_next_stop(before)
-    else:
-        category = await tenancy.find_category(
-            uow.session, category_id or "", principal.municipality_code
-        )
-        if category is None or category.office_id != ticket.office_id or not category.is_active:
-            raise InvalidInput.field(
-                "category", "unknown_category", "受付区分が見つかりません (no such category here)"
-            )
-        after = add_stop(before, category.id, ticket.category_id, at=at, most=MAX_STOPS)
-    ticket.stops = after or None
-    await uow.flush()
-    uow.log(
-        entity="ticket",
-        entity_id=ticket.id,
-        action=action,
-        municipality_code=ticket.municipality_code,
-        from_status=status,
-        to_status=status,
-        data={"stops_before": before, "stops_after": after},
-    )
-    return ticket
-
-
 async def resume(
     uow: UnitOfWork, principal: Principal, *, ticket_id: str, counter_id: str
 ) -> Ticket:
     """Call a held ticket again, to the counter resuming it."""
-    ticket = await _locked_ticket(uow, principal, ticket_id)
+    ticket = await locked_ticket(uow, principal, ticket_id)
     counter = await _calling_counter(uow, principal, counter_id)
     if counter.office_id != ticket.office_id:
         raise InvalidInput.field(
@@ -480,7 +379,7 @@ async def transfer(
             "one_target",
             "区分か窓口のどちらか一方を指定してください (give a category or a counter)",
         )
-    ticket = await _locked_ticket(uow, principal, ticket_id)
+    ticket = await locked_ticket(uow, principal, ticket_id)
     old_category = ticket.category_id
     if category_id is not None:
         category = await tenancy.find_category(

@@ -52,7 +52,7 @@ _DONE: ColumnClause[str] = literal_column(f"'{TicketStatus.DONE.value}'")
 # priority tickets first, then the longest waiting (queued_at; the id breaks ties). The claim and
 # the waiting list sort by it, the count of those ahead of a ticket (``_before``) is the same
 # order as a condition, and ``next_to_call`` merges checked-in appointments into it.
-_CALL_ORDER = tuple(
+CALL_ORDER_COLUMNS = tuple(
     _ticket.c[name].desc() if descending else _ticket.c[name] for name, descending in CALL_ORDER
 )
 
@@ -123,7 +123,7 @@ async def claim_next_for_counter(
     statement = (
         select(Ticket)
         .where(*scope)
-        .order_by(*_CALL_ORDER)
+        .order_by(*CALL_ORDER_COLUMNS)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -152,7 +152,7 @@ async def _claim_merged(
                 col(Ticket.passed_by),
             )
             .where(*scope, has_appointment)
-            .order_by(*_CALL_ORDER)
+            .order_by(*CALL_ORDER_COLUMNS)
             .limit(MERGE_ROWS)
         )
     ).all()
@@ -216,9 +216,10 @@ async def lock_ticket_in_office(
 
 def _before(ticket: Table, *, priority: bool) -> Any:
     """Of the waiting tickets, those called before a ticket queued at :queued_at with :ticket_id
-    (and as priority or not, known when the statement is built): ``_CALL_ORDER`` as a condition."""
-    first, *rest = _CALL_ORDER
-    assert first.element is _ticket.c.is_priority and len(rest) == 2, "follows _CALL_ORDER"
+    (and as priority or not, known when the statement is built): ``CALL_ORDER_COLUMNS`` as a
+    condition."""
+    first, *rest = CALL_ORDER_COLUMNS
+    assert first.element is _ticket.c.is_priority and len(rest) == 2, "follows CALL_ORDER_COLUMNS"
     queued_at, id_ = (ticket.c[column.name] for column in rest)
     earlier = or_(
         queued_at < bindparam("queued_at"),
@@ -474,59 +475,6 @@ async def counters_serving(session: AsyncSession, category_id: str) -> int:
     return int((await session.execute(statement)).scalar_one())
 
 
-async def list_at_counters(
-    session: AsyncSession, office_id: str, business_day: date, *, limit: int
-) -> list[Ticket]:
-    statement = (
-        select(Ticket)
-        .where(
-            col(Ticket.office_id) == office_id,
-            col(Ticket.business_day) == business_day,
-            col(Ticket.status).in_([TicketStatus.CALLED, TicketStatus.SERVING]),
-        )
-        .order_by(col(Ticket.called_at).desc())
-        .limit(limit)
-    )
-    return list((await session.execute(statement)).scalars())
-
-
-async def list_waiting(
-    session: AsyncSession, office_id: str, business_day: date, *, limit: int
-) -> list[Ticket]:
-    statement = (
-        select(Ticket)
-        .where(
-            col(Ticket.office_id) == office_id,
-            col(Ticket.business_day) == business_day,
-            col(Ticket.status) == TicketStatus.WAITING,
-        )
-        .order_by(*_CALL_ORDER)
-        .limit(limit)
-    )
-    return list((await session.execute(statement)).scalars())
-
-
-_PARKED = [TicketStatus.HELD, TicketStatus.NO_SHOW]
-
-
-async def list_parked(
-    session: AsyncSession, office_id: str, business_day: date, *, limit: int
-) -> list[Ticket]:
-    """Today's held and no-show tickets of the office, most recently called first: what a
-    counter may resume or recall."""
-    statement = (
-        select(Ticket)
-        .where(
-            col(Ticket.office_id) == office_id,
-            col(Ticket.business_day) == business_day,
-            col(Ticket.status).in_(_PARKED),
-        )
-        .order_by(col(Ticket.called_at).desc(), col(Ticket.id))
-        .limit(limit)
-    )
-    return list((await session.execute(statement)).scalars())
-
-
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
 
@@ -536,64 +484,3 @@ async def record_estimate(session: AsyncSession, ticket_id: str, estimate_min: i
     await session.execute(
         update(Ticket).where(col(Ticket.id) == ticket_id).values(estimate_min=estimate_min)
     )
-
-
-async def categories_by_id(
-    session: AsyncSession, category_ids: list[str]
-) -> dict[str, TicketCategory]:
-    """The categories by id (for a ticket's stops)."""
-    if not category_ids:
-        return {}
-    rows = await session.execute(
-        select(TicketCategory).where(col(TicketCategory.id).in_(category_ids))
-    )
-    return {c.id: c for c in rows.scalars()}
-
-
-async def record_stop(session: AsyncSession, ticket: Ticket, finished_at: datetime) -> TicketStop:
-    """Keep the times of the stop ``ticket`` is finishing (before it moves to its next one):
-    arrival there is the previous stop's finish, or the issue for the first stop."""
-    previous = (
-        await session.execute(
-            select(func.max(col(TicketStop.finished_at))).where(
-                col(TicketStop.ticket_id) == ticket.id
-            )
-        )
-    ).scalar_one()
-    stop = TicketStop(
-        municipality_code=ticket.municipality_code,
-        office_id=ticket.office_id,
-        ticket_id=ticket.id,
-        category_id=ticket.category_id,
-        counter_id=ticket.counter_id,
-        business_day=ticket.business_day,
-        arrived_at=previous or ticket.issued_at,
-        called_at=ticket.called_at,
-        started_at=ticket.started_at,
-        finished_at=finished_at,
-    )
-    session.add(stop)
-    return stop
-
-
-async def moved_on(
-    session: AsyncSession, office_id: str, business_day: date, *, limit: int
-) -> list[tuple[str, TicketCategory]]:
-    """Waiting tickets of the day that finished a stop of their plan and were not called at
-    their next one yet, the latest move first: (number, the category they wait at)."""
-    moved = func.max(col(TicketStop.finished_at))
-    rows = await session.execute(
-        select(col(Ticket.number), TicketCategory)
-        .join(TicketStop, col(TicketStop.ticket_id) == col(Ticket.id))
-        .join(TicketCategory, col(TicketCategory.id) == col(Ticket.category_id))
-        .where(
-            col(Ticket.office_id) == office_id,
-            col(Ticket.business_day) == business_day,
-            col(Ticket.status) == TicketStatus.WAITING,
-            col(Ticket.called_at).is_(None),
-        )
-        .group_by(col(Ticket.id), col(Ticket.number), col(TicketCategory.id))
-        .order_by(moved.desc())
-        .limit(limit)
-    )
-    return [(number, category) for number, category in rows.all()]
