@@ -60,3 +60,19 @@ async def test_lobby_scenario_tiny_on_sqlite(tmp_path: Path) -> None:
     assert "call→display p99" in table and "<= 100" in table
     document = json.loads(json.dumps(results_json([result], options, []), default=str))
     assert document["scenarios"]["lobby"]["rows"][0]["metric"] == "call→display p50"
+
+
+def test_the_queue_and_intake_benchmarks_send_forms_an_operator_can_submit_as_they_are() -> None:
+    """The queue benchmark submits each form as keyed: a sample line with an error (a My Number
+    whose check digit is wrong) would be refused at every submit and the benchmark would
+    measure nothing."""
+    from datetime import date
+
+    from app.domain.catalogue import load_catalogue
+    from app.domain.fields import validate_fields
+    from clients.bench.intake import status_report_line
+
+    body = json.loads(status_report_line(7))
+    procedure = load_catalogue().get(body["procedure"])
+    _, problems = validate_fields(procedure, body["fields"], date(2026, 8, 20))
+    assert [p for p in problems if p.level == "error"] == []

@@ -50,7 +50,7 @@ def status_report_line(n: int) -> bytes:
                     "birth_date": "H30.1.9",
                     "relationship": "子",
                     "living_together": "はい",
-                    "my_number": "987654321098",
+                    "my_number": "987654321093",
                 }
             ],
             "previous_year_income": "1800000",

