@@ -22,8 +22,8 @@ from app.storage import display_admin as store
 from app.storage.tables import Office
 from app.storage.uow import UnitOfWork
 
-# (office_id, display token id or None for every display, message JSON) → displays reached.
-Deliver = Callable[[str, str | None, str], int]
+# (office_id, message JSON, display token id or None for every display) → displays reached.
+Deliver = Callable[[str, str, str | None], int]
 
 # One test announcement per office within this time, however often the button is pressed.
 TEST_EVERY = timedelta(seconds=15)
@@ -66,7 +66,7 @@ async def _send(
         payload = json.dumps({"office": office_id, "token": token_id, "message": text})
         await store.notify_control(uow.session, payload)
     else:
-        uow.after_commit(lambda: _ignore(deliver(office_id, token_id, text)))
+        uow.after_commit(lambda: _ignore(deliver(office_id, text, token_id)))
 
 
 def _ignore(_reached: int) -> None:

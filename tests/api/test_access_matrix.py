@@ -107,6 +107,10 @@ def body_for(path: str, office: Office) -> Any:
         return {"ticket": "A-001"}
     if path.endswith("/tickets/{ticket_id}/resume"):
         return {"counter": office.counter("1")}
+    if path.endswith("/quiet-hours"):
+        return {"ranges": [{"start": "12:00", "end": "13:00"}]}
+    if path.endswith("/test-announcement"):
+        return {"display": None}
     if path.endswith("/announce-languages"):
         return {"languages": ["en"]}
     if path.endswith("/admin/offices"):
