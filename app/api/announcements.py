@@ -76,7 +76,7 @@ async def test_announcement_audio(
     speech = resources.speech
     if speech is None or not is_digest(digest):
         raise NotFound("お知らせ音声が見つかりません (no such announcement)", digest=digest)
-    announcement = await announcements.test_announcement_of(
+    announcement = await announcements.sound_check_of(
         uow, principal, office_id=office_id, language=lang, digest=digest
     )
     await uow.commit()

@@ -153,7 +153,7 @@ def parse_office_languages(value: str) -> list[str] | None:
     return codes or None
 
 
-def test_languages(office_languages: Sequence[str] | None) -> list[str]:
+def sound_check_languages(office_languages: Sequence[str] | None) -> list[str]:
     """The languages of the test announcement: Japanese, then the office's other languages
     (spoken as they would be for a call); an office announcing every language (the default)
     tests Japanese and English, so a test does not last ten languages."""
@@ -165,7 +165,7 @@ def test_languages(office_languages: Sequence[str] | None) -> list[str]:
     return spoken
 
 
-def test_announcements(
+def sound_check_announcements(
     catalogues: Mapping[str, Mapping[str, str]], office_languages: Sequence[str] | None = None
 ) -> list[Announcement]:
     """The fixed test phrase (``announce.test``), in the order the display plays it. No number,
@@ -176,5 +176,5 @@ def test_announcements(
             text=" ".join(catalogues[language]["announce.test"].split()),
             voice=VOICES[language],
         )
-        for language in test_languages(office_languages)
+        for language in sound_check_languages(office_languages)
     ]

@@ -12,8 +12,8 @@ from app.domain.announcements import (
     Announcement,
     announcements_for,
     parse_office_languages,
+    sound_check_announcements,
     split_number,
-    test_announcements,
 )
 from app.domain.errors import NotFound
 from app.domain.roles import Principal
@@ -45,7 +45,7 @@ def audio_url(office_id: str, counter_id: str, number: str, announcement: Announ
     )
 
 
-def test_audio_url(office_id: str, announcement: Announcement) -> str:
+def sound_check_url(office_id: str, announcement: Announcement) -> str:
     """Where a display fetches the test phrase's audio (the same words, the same URL)."""
     query = urlencode({"lang": announcement.language})
     return (
@@ -135,7 +135,7 @@ async def announcement_of(
     raise NotFound("お知らせ音声が見つかりません (no such announcement)", digest=digest)
 
 
-async def test_announcement_of(
+async def sound_check_of(
     uow: UnitOfWork, principal: Principal, *, office_id: str, language: str, digest: str
 ) -> Announcement:
     """The test phrase a URL names, in one of the office's test languages; anything else is not
@@ -147,7 +147,7 @@ async def test_announcement_of(
         or not principal.may_use_office(office_id)
     ):
         raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)
-    said = test_announcements(catalogues(), office_languages(office.announce_languages))
+    said = sound_check_announcements(catalogues(), office_languages(office.announce_languages))
     for announcement in said:
         if announcement.language == language and announcement.digest == digest:
             return announcement

@@ -13,11 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 from app.domain import quiet_hours
-from app.domain.announcements import test_announcements
+from app.domain.announcements import sound_check_announcements
 from app.domain.errors import NotFound, RateLimited
 from app.domain.roles import Principal
 from app.realtime.messages import AnnouncementRef, DisplaySettings, DisplayTest, QuietHours
-from app.services.announcements import catalogues, office_languages, test_audio_url
+from app.services.announcements import catalogues, office_languages, sound_check_url
 from app.storage import display_admin as store
 from app.storage.tables import Office
 from app.storage.uow import UnitOfWork
@@ -118,11 +118,11 @@ async def send_test(
             "(a test was just sent; try again shortly)",
             retry_after_s=int(TEST_EVERY.total_seconds()),
         )
-    said = test_announcements(catalogues(), office_languages(office.announce_languages))
+    said = sound_check_announcements(catalogues(), office_languages(office.announce_languages))
     message = DisplayTest(
         at=uow.now(),
         announcements=[
-            AnnouncementRef(language=a.language, text=a.text, url=test_audio_url(office.id, a))
+            AnnouncementRef(language=a.language, text=a.text, url=sound_check_url(office.id, a))
             for a in said
         ],
     )

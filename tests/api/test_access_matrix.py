@@ -8,7 +8,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 
 from app.api.deps import RoleGuard
-from app.domain.announcements import announcements_for
+from app.domain.announcements import announcements_for, sound_check_announcements
 from app.domain.roles import Role
 from app.main import create_app
 from app.services.announcements import catalogues
@@ -176,6 +176,8 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
         "announcement": urlencode(
             {"lang": "ja", "number": ticket["number"], "counter": office.counter("1")}
         ),
+        # The test announcement's Japanese phrase (the office announces every language).
+        "test_digest": sound_check_announcements(catalogues())[0].digest,
         "token_id": token_id,
         "application_id": application["id"],
         "task_id": task_id,
@@ -186,6 +188,10 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
+    if "/announcements/test/" in path:
+        return path.removeprefix("/api/v1").format(**{**ids, "digest": ids["test_digest"]}) + (
+            "?lang=ja"
+        )
     filled = path.removeprefix("/api/v1").format(**ids)
     return f"{filled}?{ids['announcement']}" if "/announcements/" in path else filled
 
