@@ -66,11 +66,11 @@ async def _send(
         payload = json.dumps({"office": office_id, "token": token_id, "message": text})
         await store.notify_control(uow.session, payload)
     else:
-        uow.after_commit(lambda: _ignore(deliver(office_id, text, token_id)))
 
+        def send_now() -> None:
+            deliver(office_id, text, token_id)
 
-def _ignore(_reached: int) -> None:
-    return None
+        uow.after_commit(send_now)
 
 
 async def set_quiet_hours(
