@@ -29,6 +29,7 @@ from app.services.lobby_feed import DatabaseLobbyFeed
 from app.services.speech import AnnouncementAudio, OfflineSpeech
 from app.services.token_cache import TokenCache
 from app.settings import Settings
+from app.storage import display_admin as display_admin_store
 from app.storage import lobby as lobby_store
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.engines import asyncpg_dsn
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 lobby_store.NOTIFY_CHANNEL,
                 resources.hub.notify,
                 check_now.set,
+                control=(display_admin_store.CONTROL_CHANNEL, resources.hub.control_payload),
             )
             tasks.append(asyncio.create_task(listener.run(), name="lobby-listener"))
             with contextlib.suppress(TimeoutError):

@@ -66,6 +66,7 @@ const el = {
   moved: $("moved"), movedJa: $("moved-ja"), movedEn: $("moved-en"),
   sound: $("sound"), soundLabel: $("sound-label"), soundBlocked: $("sound-blocked"),
   volume: $("volume"), caption: $("announce-text"),
+  quiet: $("quiet"), quietRange: $("quiet-range"),
 };
 
 // ---------------------------------------------------------------- state
@@ -81,6 +82,9 @@ const lobby = {
   // A plan of stops: tickets that finished a stop and wait at the next, newest first, until
   // called there: {number, nameJa, nameEn}.
   moved: [],
+  // Quiet hours (Japan time, from the snapshot or a display.settings message): calls are shown
+  // and flashed but neither chimed nor said. [{start, end}] in minutes of the day, end excluded.
+  quietHours: [],
 };
 const MAX_MOVED = 3;
 
@@ -116,10 +120,40 @@ function toQueue(q) {
   return { id: q.category_id, prefix: q.prefix, nameJa: q.name_ja, nameEn: q.name_en, waiting: q.waiting, estimate: q.estimate_min };
 }
 
+function minutesOf(hhmm) {
+  const m = /^(\d\d):(\d\d)$/.exec(hhmm || "");
+  return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+}
+
+function applyQuietHours(ranges) {
+  lobby.quietHours = (Array.isArray(ranges) ? ranges : [])
+    .map((r) => ({ start: minutesOf(r.start), end: minutesOf(r.end), text: `${r.start}–${r.end}` }))
+    .filter((r) => Number.isFinite(r.start) && Number.isFinite(r.end) && r.start < r.end);
+  renderQuiet();
+}
+
+/** The quiet range in force now by the server's clock (Japan time), or null. */
+function quietNow() {
+  const parts = quietClock.formatToParts(new Date(serverNow()));
+  const hour = Number(parts.find((p) => p.type === "hour")?.value);
+  const minute = Number(parts.find((p) => p.type === "minute")?.value);
+  const now = hour * 60 + minute;
+  return lobby.quietHours.find((r) => r.start <= now && now < r.end) || null;
+}
+
+function renderQuiet() {
+  const quiet = quietNow();
+  el.quiet.hidden = !quiet;
+  if (quiet) setText(el.quietRange, quiet.text);
+  if (quiet) el.body.dataset.quiet = "true";
+  else delete el.body.dataset.quiet;
+}
+
 function applySnapshot(snap, viaPolling) {
   const sameEpoch = lobby.epoch !== null && snap.epoch === lobby.epoch;
   if (viaPolling && sameEpoch && snap.seq <= lobby.last) return;
   learnServerTime(snap.at);
+  applyQuietHours(snap.office && snap.office.quiet_hours);
   if (sameEpoch && lobby.last !== null) {
     // Calls made while this screen was away: announce them in the order they were made.
     const missed = snap.called
@@ -345,6 +379,7 @@ function flashHero() {
 
 // ---------------------------------------------------------------- clock
 
+const quietClock = new Intl.DateTimeFormat("en-GB", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 const timeFormat = new Intl.DateTimeFormat("ja-JP", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 const dateJaFormat = new Intl.DateTimeFormat("ja-JP", { timeZone: TIME_ZONE, month: "long", day: "numeric", weekday: "short" });
 const dateEnFormat = new Intl.DateTimeFormat("en-GB", { timeZone: TIME_ZONE, weekday: "short", day: "numeric", month: "short" });
@@ -475,6 +510,7 @@ async function playVoice(ref) {
 
 /** The words of a call on the screen, with a flash, whether or not sound is on. */
 function showCaption(lines) {
+  delete el.caption.dataset.test;
   el.caption.replaceChildren(
     ...lines.map(({ text, lang }) => {
       const line = document.createElement("span");
@@ -521,12 +557,31 @@ function announce(number, counterLabel, announcements) {
       ? refs.map((a) => ({ text: a.text, lang: a.language === "ja-easy" ? "ja" : a.language }))
       : [{ text: words.ja, lang: "ja" }, { text: words.en, lang: "en" }],
   );
-  if (!soundOn) return;
+  // Quiet hours: shown and flashed, not heard.
+  if (!soundOn || quietNow()) return;
   const key = `${number}@${counterLabel}`;
   if (pending.some((a) => a.key === key)) return; // the same words are already waiting to be said
   pending.push({ key, refs, ...words });
   if (pending.length === 1) for (const ref of refs) audioFile(ref.url); // next up: fetch it now
   // A backlog longer than anyone would listen to: the oldest calls stay on screen, unspoken.
+  if (pending.length > MAX_PENDING_ANNOUNCEMENTS) pending.shift();
+  if (!announcing) runAnnouncements();
+}
+
+/** 試験放送: the test phrase through the same queue and audio as a call, shown as a test; quiet
+ * hours do not apply (someone is standing by to listen). Never a call: no number, no history. */
+function announceTest(announcements) {
+  const refs = Array.isArray(announcements) ? announcements.filter((a) => a && a.url) : [];
+  if (!refs.length) return;
+  showCaption([
+    { text: "試験放送 / Test announcement", lang: "ja" },
+    ...refs.map((a) => ({ text: a.text, lang: a.language === "ja-easy" ? "ja" : a.language })),
+  ]);
+  el.caption.dataset.test = "true";
+  if (!soundOn) return;
+  if (pending.some((a) => a.key === "test")) return; // pressed again: said once
+  pending.push({ key: "test", refs, ja: "", en: "" });
+  if (pending.length === 1) for (const ref of refs) audioFile(ref.url);
   if (pending.length > MAX_PENDING_ANNOUNCEMENTS) pending.shift();
   if (!announcing) runAnnouncements();
 }
@@ -799,6 +854,17 @@ function onMessage(text) {
     return;
   }
   if (!gotSnapshot || lobby.last === null) return; // the server always starts with a snapshot
+  // Outside the sequence: a test announcement, or the office's display settings.
+  if (msg.type === "display.test") {
+    learnServerTime(msg.at);
+    announceTest(msg.announcements);
+    return;
+  }
+  if (msg.type === "display.settings") {
+    learnServerTime(msg.at);
+    applyQuietHours(msg.quiet_hours);
+    return;
+  }
   if (msg.type === "heartbeat") {
     heartbeatSeen = true;
     learnServerTime(msg.at);
@@ -927,6 +993,7 @@ function renderBanner(now) {
 function tick() {
   const now = Date.now();
   renderClock(now);
+  renderQuiet();
   if (ageOut()) render();
   watchdog(now);
   renderBanner(now);

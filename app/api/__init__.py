@@ -13,6 +13,7 @@ from app.api import (
     core,
     decisions,
     display,
+    display_admin,
     follow_ups,
     lobby,
     lobby_stats,
@@ -41,5 +42,6 @@ api_router.include_router(lobby_stats.router)
 api_router.include_router(work.router)
 api_router.include_router(core.router)
 api_router.include_router(admin.router)
+api_router.include_router(display_admin.router)
 api_router.include_router(vendor.router)
 api_router.include_router(vendor_contracts.router)

@@ -57,3 +57,32 @@ async def announcement_audio(
         media_type="audio/wav",
         headers={"Cache-Control": IMMUTABLE, "ETag": f'"{digest}"'},
     )
+
+
+@router.get(
+    "/offices/{office_id}/announcements/test/{digest}.wav",
+    summary="The test announcement said aloud (WAV): the URLs come in display.test messages",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {}}}, 404: {}},
+)
+async def test_announcement_audio(
+    office_id: str,
+    digest: str,
+    uow: UowDep,
+    principal: Listener,
+    resources: ResourcesDep,
+    lang: Annotated[str, Query(max_length=8)],
+) -> FileResponse:
+    speech = resources.speech
+    if speech is None or not is_digest(digest):
+        raise NotFound("お知らせ音声が見つかりません (no such announcement)", digest=digest)
+    announcement = await announcements.sound_check_of(
+        uow, principal, office_id=office_id, language=lang, digest=digest
+    )
+    await uow.commit()
+    path = await speech.ensure(announcement)
+    return FileResponse(
+        path,
+        media_type="audio/wav",
+        headers={"Cache-Control": IMMUTABLE, "ETag": f'"{digest}"'},
+    )

@@ -151,3 +151,30 @@ def parse_office_languages(value: str) -> list[str] | None:
     """The office setting as stored ("ja,en"; empty: every language); unknown codes dropped."""
     codes = [code.strip() for code in value.split(",") if code.strip() in LANGUAGES]
     return codes or None
+
+
+def sound_check_languages(office_languages: Sequence[str] | None) -> list[str]:
+    """The languages of the test announcement: Japanese, then the office's other languages
+    (spoken as they would be for a call); an office announcing every language (the default)
+    tests Japanese and English, so a test does not last ten languages."""
+    spoken = ["ja"]
+    for language in office_languages or ("ja", "en"):
+        said = spoken_language(language)
+        if said in VOICES and said not in spoken:
+            spoken.append(said)
+    return spoken
+
+
+def sound_check_announcements(
+    catalogues: Mapping[str, Mapping[str, str]], office_languages: Sequence[str] | None = None
+) -> list[Announcement]:
+    """The fixed test phrase (``announce.test``), in the order the display plays it. No number,
+    no counter: a test never names anyone and never counts as a call."""
+    return [
+        Announcement(
+            language=language,
+            text=" ".join(catalogues[language]["announce.test"].split()),
+            voice=VOICES[language],
+        )
+        for language in sound_check_languages(office_languages)
+    ]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from app.realtime.direct import DirectWriter, encode_text_frame, frame_text
-from app.realtime.hub import EncodedSnapshot, Hub, Subscription
+from app.realtime.hub import CONTROL_SEQ, EncodedSnapshot, Hub, Subscription
 from app.realtime.inbound import (
     CLOSE_POLICY_VIOLATION,
     MessageBudget,
@@ -172,6 +172,9 @@ class DisplayConnection:
             if item is None:
                 continue
             seq, text = item
+            if seq == CONTROL_SEQ:
+                await self._send(subscription, text)
+                continue
             if seq <= subscription.last:
                 continue
             if seq > subscription.last + 1:

@@ -21,6 +21,7 @@ when its queue is empty and it has sent everything the pump has published.
 
 import asyncio
 import itertools
+import json
 import logging
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator
@@ -38,6 +39,9 @@ FetchEvents = Callable[[str, int, int], Awaitable[list[tuple[int, str]]]]
 # (office_id, count) → (the channel's seq, [(seq, serialised event)] of its last ``count`` events).
 RecentEvents = Callable[[str, int], Awaitable[tuple[int, list[tuple[int, str]]]]]
 LoadSnapshot = Callable[[], Awaitable[LobbySnapshot]]
+
+# The queue's seq for a message outside the sequence: sent as it comes, in queue order.
+CONTROL_SEQ = -1
 
 # Frames encoded per turn of the event loop while a window is loaded: the fan-out goes on.
 _ENCODE_BATCH = 200
@@ -300,6 +304,46 @@ class Hub:
                 subscription.lagging = True
         self.direct_writes += direct
         self.queued_writes += queued
+
+    # Messages outside the sequence (display.test, display.settings)
+
+    def control(self, office_id: str, text: str, token_id: str | None = None) -> int:
+        """Send a message that is not a lobby event to the office's displays (those of one
+        token when ``token_id`` is given), now; returns how many were reached. Never replayed:
+        a display not connected now misses it (its next snapshot carries the settings)."""
+        # The cached snapshot may carry settings this message changes.
+        self._snapshots.pop(office_id, None)
+        frame = encode_text_frame(text)
+        reached = 0
+        for subscription in list(self._by_office.get(office_id, ())):
+            if subscription.ending is not None:
+                continue
+            if token_id is not None and subscription.token_id != token_id:
+                continue
+            writer = subscription.direct
+            if subscription.live and writer is not None and writer.ready():
+                # The pump's side writes: a whole frame between two events, never inside one.
+                writer.write(frame)
+                reached += 1
+                continue
+            subscription.live = False
+            try:
+                subscription.queue.put_nowait((CONTROL_SEQ, text))
+                reached += 1
+            except asyncio.QueueFull:
+                subscription.lagging = True  # it catches up from the database; this is lost
+        return reached
+
+    def control_payload(self, payload: str) -> None:
+        """A PostgreSQL notification of another (or this) process: {office, token, message}."""
+        try:
+            data = json.loads(payload)
+            office_id, token_id, text = data["office"], data["token"], data["message"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("unreadable display control notification ignored")
+            return
+        if isinstance(office_id, str) and isinstance(text, str):
+            self.control(office_id, text, token_id if isinstance(token_id, str) else None)
 
     # Reconnects and resumes served from memory
 

@@ -45,10 +45,20 @@ class CalledTicket(_Message):
     announcements: list[AnnouncementRef] = Field(default_factory=list)
 
 
+class QuietHours(_Message):
+    """A time of day (Japan time, [start, end)) when the display shows and flashes each call
+    but plays no chime and no speech."""
+
+    start: str = Field(pattern=r"^\d\d:\d\d$")
+    end: str = Field(pattern=r"^\d\d:\d\d$")
+
+
 class OfficeInfo(_Message):
     id: str
     name_ja: str
     name_en: str
+    # The display applies them by the server's clock (learnt from each snapshot and heartbeat).
+    quiet_hours: list[QuietHours] = Field(default_factory=list)
 
 
 class PausedCounter(_Message):
@@ -145,8 +155,32 @@ class Heartbeat(_Message):
     at: datetime
 
 
+class DisplayTest(_Message):
+    """The test announcement an administrator sends (not sequenced, never replayed, never a
+    call): the display plays the chime and these words like a call, quiet hours or not, and
+    shows them as a test."""
+
+    type: Literal["display.test"] = "display.test"
+    at: datetime
+    announcements: list[AnnouncementRef]
+
+
+class DisplaySettings(_Message):
+    """The office's display settings changed (not sequenced): the display applies them at once.
+    A display that was away gets them in its next snapshot."""
+
+    type: Literal["display.settings"] = "display.settings"
+    at: datetime
+    quiet_hours: list[QuietHours]
+
+
 DisplayMessage = Annotated[
-    LobbySnapshot | LobbyEventMessage | CounterEventMessage | Heartbeat,
+    LobbySnapshot
+    | LobbyEventMessage
+    | CounterEventMessage
+    | Heartbeat
+    | DisplayTest
+    | DisplaySettings,
     Field(discriminator="type"),
 ]
 

@@ -23,11 +23,16 @@ class PgListener:
         channel: str,
         on_event: Callable[[str, int], None],
         on_reconnect: Callable[[], None],
+        control: tuple[str, Callable[[str], None]] | None = None,
     ) -> None:
         self._dsn = dsn
         self._channel = channel
         self._on_event = on_event
         self._on_reconnect = on_reconnect
+        # (channel, callback): messages outside the sequence, delivered as they come (a
+        # notification lost while disconnected is lost: a test is pressed again, settings come
+        # with the next snapshot).
+        self._control = control
         self.connected = asyncio.Event()
         self.reconnects = 0
 
@@ -35,6 +40,10 @@ class PgListener:
         office_id, _, seq = payload.rpartition(":")
         if office_id and seq.isdigit():
             self._on_event(office_id, int(seq))
+
+    def _control_callback(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if self._control is not None:
+            self._control[1](payload)
 
     async def run(self) -> None:
         delay = 0.2
@@ -52,6 +61,8 @@ class PgListener:
                 # Bound now: a late callback of an earlier connection must not end this one's watch.
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(self._channel, self._callback)
+                if self._control is not None:
+                    await connection.add_listener(self._control[0], self._control_callback)
                 delay = 0.2
                 self.connected.set()
                 if not first:

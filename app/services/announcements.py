@@ -12,6 +12,7 @@ from app.domain.announcements import (
     Announcement,
     announcements_for,
     parse_office_languages,
+    sound_check_announcements,
     split_number,
 )
 from app.domain.errors import NotFound
@@ -40,6 +41,15 @@ def audio_url(office_id: str, counter_id: str, number: str, announcement: Announ
     query = urlencode({"lang": announcement.language, "number": number, "counter": counter_id})
     return (
         f"/api/v1/offices/{quote(office_id, safe='')}/announcements/"
+        f"{announcement.digest}.wav?{query}"
+    )
+
+
+def sound_check_url(office_id: str, announcement: Announcement) -> str:
+    """Where a display fetches the test phrase's audio (the same words, the same URL)."""
+    query = urlencode({"lang": announcement.language})
+    return (
+        f"/api/v1/offices/{quote(office_id, safe='')}/announcements/test/"
         f"{announcement.digest}.wav?{query}"
     )
 
@@ -120,6 +130,25 @@ async def announcement_of(
     ):
         raise NotFound("お知らせ音声が見つかりません (no such announcement)", digest=digest)
     for announcement in announcements_for(number, counter.label, language, catalogues()):
+        if announcement.language == language and announcement.digest == digest:
+            return announcement
+    raise NotFound("お知らせ音声が見つかりません (no such announcement)", digest=digest)
+
+
+async def sound_check_of(
+    uow: UnitOfWork, principal: Principal, *, office_id: str, language: str, digest: str
+) -> Announcement:
+    """The test phrase a URL names, in one of the office's test languages; anything else is not
+    found."""
+    office = await tenancy.get_office(uow.session, office_id)
+    if (
+        office is None
+        or office.municipality_code != principal.municipality_code
+        or not principal.may_use_office(office_id)
+    ):
+        raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)
+    said = sound_check_announcements(catalogues(), office_languages(office.announce_languages))
+    for announcement in said:
         if announcement.language == language and announcement.digest == digest:
             return announcement
     raise NotFound("お知らせ音声が見つかりません (no such announcement)", digest=digest)

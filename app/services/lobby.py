@@ -16,6 +16,7 @@ from app.realtime.messages import (
     QueueState,
 )
 from app.services.announcements import announcement_refs, office_languages
+from app.services.display_admin import quiet_hours_of
 from app.settings import Settings
 from app.storage import lobby as lobby_store
 from app.storage import tenancy, ticket_lists, ticket_stops
@@ -119,7 +120,12 @@ async def build_snapshot(
         seq=channel.seq,
         epoch=channel.epoch,
         at=now,
-        office=OfficeInfo(id=office.id, name_ja=office.name_ja, name_en=office.name_en),
+        office=OfficeInfo(
+            id=office.id,
+            name_ja=office.name_ja,
+            name_en=office.name_en,
+            quiet_hours=quiet_hours_of(office.quiet_hours),
+        ),
         called=called,
         queues=await queue_states(session, office.id, day, settings),
         paused_counters=[

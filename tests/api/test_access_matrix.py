@@ -8,7 +8,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 
 from app.api.deps import RoleGuard
-from app.domain.announcements import announcements_for
+from app.domain.announcements import announcements_for, sound_check_announcements
 from app.domain.roles import Role
 from app.main import create_app
 from app.services.announcements import catalogues
@@ -107,6 +107,10 @@ def body_for(path: str, office: Office) -> Any:
         return {"ticket": "A-001"}
     if path.endswith("/tickets/{ticket_id}/resume"):
         return {"counter": office.counter("1")}
+    if path.endswith("/quiet-hours"):
+        return {"ranges": [{"start": "12:00", "end": "13:00"}]}
+    if path.endswith("/test-announcement"):
+        return {"display": None}
     if path.endswith("/announce-languages"):
         return {"languages": ["en"]}
     if path.endswith("/admin/offices"):
@@ -172,6 +176,8 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
         "announcement": urlencode(
             {"lang": "ja", "number": ticket["number"], "counter": office.counter("1")}
         ),
+        # The test announcement's Japanese phrase (the office announces every language).
+        "test_digest": sound_check_announcements(catalogues())[0].digest,
         "token_id": token_id,
         "application_id": application["id"],
         "task_id": task_id,
@@ -182,6 +188,10 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
+    if "/announcements/test/" in path:
+        return path.removeprefix("/api/v1").format(**{**ids, "digest": ids["test_digest"]}) + (
+            "?lang=ja"
+        )
     filled = path.removeprefix("/api/v1").format(**ids)
     return f"{filled}?{ids['announcement']}" if "/announcements/" in path else filled
 

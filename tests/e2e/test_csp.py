@@ -113,6 +113,9 @@ async def test_every_page_runs_under_its_policy(
     await console.click("#stats-link")
     await console.wait_for_selector("body[data-state='ready'] #chart svg", timeout=10_000)
     await no_violations(console)
+    await console.goto(f"{server.url}/console/displays.html?office={office.id}")
+    await console.wait_for_selector("body[data-state='ready'] #test-target", timeout=10_000)
+    await no_violations(console)
 
 
 async def test_a_page_cannot_be_framed(

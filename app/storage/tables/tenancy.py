@@ -31,6 +31,10 @@ class Office(SQLModel, table=True):
     announce_languages: str = Field(
         default="", max_length=64, sa_column_kwargs={"server_default": ""}
     )
+    # Quiet hours, Japan time ("12:00-13:00,15:30-16:00"): the displays show calls without sound.
+    quiet_hours: str = Field(default="", max_length=128, sa_column_kwargs={"server_default": ""})
+    # The last test announcement: one per office every few seconds, whichever process sends it.
+    announce_test_at: datetime | None = None
 
 
 class Counter(SQLModel, table=True):
