@@ -2,7 +2,6 @@
 test announcement (the fixed phrase, never a call, once however often pressed), for the city's
 supervisors and administrators only, in their own municipality."""
 
-import shutil
 import wave
 from datetime import UTC, datetime
 from io import BytesIO
@@ -115,8 +114,7 @@ async def test_the_test_announcement_is_the_test_phrase_once_and_never_a_call(
 
     async with server.client(office.token("display")) as display:
         # English is rendered by espeak-ng, a system program (.ci/run installs it).
-        renderable = [a for a in said if a["language"] == "ja" or shutil.which("espeak-ng")]
-        for a in renderable:
+        for a in said:
             audio = await display.get(a["url"].removeprefix("/api/v1"))
             assert audio.status_code == 200, audio.text
             with wave.open(BytesIO(audio.content)) as wav:
