@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.services import whatif_console
 from tests.factories import move_in
 from tests.support import LiveServer, Office
+from tests.test_cli import madoguchi
 
 SMALL = {"target": 0.95, "seed": 7, "source": "profile", "population": 3_000}
 
@@ -119,3 +122,27 @@ async def test_the_log_source_reads_this_municipalitys_log_only(
     steps = [f for f in mine.json()["fit"] if f["item"] != "volume"]
     assert steps and {f["source"] for f in steps} == {"default"}
     assert mine.json()["input_key"] != theirs.json()["input_key"]
+
+    # The command reads the same log, and prints what it fitted and what it kept.
+    printed = await asyncio.to_thread(
+        madoguchi,
+        server.settings.database_url,
+        "whatif",
+        "--from-log",
+        "--municipality",
+        "431001",
+        "--population",
+        "3000",
+        "--target",
+        "0.9",
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert "| resident.move_in | volume | 推定 (fitted) | 31 |" in printed.stdout
+    assert "| resident.move_in | entry | 既定 (default) | 0 |" in printed.stdout
+    assert "| 計 (person-months) |" in printed.stdout
+
+
+def test_the_command_wants_a_municipality_with_from_log() -> None:
+    result = CliRunner().invoke(cli, ["whatif", "--from-log"])
+    assert result.exit_code == 2
+    assert "--municipality" in result.output
