@@ -3,7 +3,7 @@
 // per-month table pooled vs separate, the two plots (PNG from the same plot code as the
 // command) and, for the event log, what was fitted and what kept the profile's default.
 
-import { api, ApiError, errorText, h, setText } from "./api.js";
+import { api, ApiError, errorText, h, setCsrf, setText } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -106,3 +106,13 @@ for (const name of ["target", "seed", "source", "population"]) {
   if (params.has(name)) $(`whatif-${name}`).value = params.get(name);
 }
 $("whatif-form").addEventListener("submit", run);
+$("whatif-run").disabled = true;
+// The session's CSRF token, which a POST echoes (the cookie alone cannot give it).
+try {
+  setCsrf((await api("/auth/me")).csrf_token);
+  $("whatif-run").disabled = false;
+} catch (error) {
+  say(error instanceof ApiError && error.status === 401
+    ? "サインインしてください (sign in first): 業務コンソールへ戻ってください (back to the console)"
+    : errorText(error));
+}
