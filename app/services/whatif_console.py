@@ -5,7 +5,7 @@ fitted from the municipality's own event log where ``source`` is ``log``, the ta
 the seed. Its hash keys a small cache: the same input gives the same figures without a second
 run, and a request for an input already running waits for that run. While another input runs,
 the answer is 429 with Retry-After (the machine has few cores; a year of a large city takes
-tens of seconds). A run has a size cap (``MAX_CASES`` applications a year) and a time cap.
+tens of seconds). A run has a size cap (applications a year) and a time cap: settings ``whatif``.
 """
 
 import asyncio
@@ -13,6 +13,7 @@ import multiprocessing
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ from app.services.uow import UnitOfWork
 from app.services.whatif import log_fit
 from app.simulation.fitting import FitLine
 from app.simulation.profile import load_profile
-from app.simulation.runs import MAX_CASES, TIME_CAP_S, expected_cases, input_key, simulate
+from app.simulation.runs import expected_cases, input_key, simulate
 from app.simulation.whatif import TooLong
 
 Source = Literal["log", "profile"]
@@ -105,15 +106,17 @@ async def run(
     if source == "log":
         fitted = await log_fit(uow, principal.municipality_code, profile)
         profile, fit = fitted.profile, list(fitted.lines)
-    if expected_cases(profile) > MAX_CASES:
+    caps = uow.settings.whatif
+    if expected_cases(profile) > caps.max_cases:
         raise InvalidInput.field(
             "population",
             "too_large",
-            f"1 年 {MAX_CASES:,} 件までを試算できます "
-            f"(at most {MAX_CASES:,} applications a year; try a smaller population)",
+            f"1 年 {caps.max_cases:,} 件までを試算できます "
+            f"(at most {caps.max_cases:,} applications a year; try a smaller population)",
         )
     key = input_key(profile, target, seed)
-    result, cached = await _result(key, profile.model_dump_json(by_alias=True), target, seed)
+    profile_json = profile.model_dump_json(by_alias=True)
+    result, cached = await _result(key, profile_json, target, seed, caps.time_cap_s)
     return {
         **result,
         "input_key": key,
@@ -129,7 +132,7 @@ async def run(
 
 
 async def _result(
-    key: str, profile_json: str, target: float, seed: int
+    key: str, profile_json: str, target: float, seed: int, time_cap_s: float
 ) -> tuple[dict[str, Any], bool]:
     with _runs.lock:
         if key in _runs.done:
@@ -142,16 +145,19 @@ async def _result(
                     "別の試算を実行中です (another what-if is running; try again shortly)",
                     retry_after_s=RETRY_AFTER_S,
                 )
-            future = _pool().submit(simulate, profile_json, target, seed, TIME_CAP_S)
+            future = _pool().submit(simulate, profile_json, target, seed, time_cap_s)
             _runs.running[key] = future
             future.add_done_callback(lambda done: _finished(key, done))
     try:
         return await asyncio.shield(asyncio.wrap_future(future)), False
     except TooLong:
         raise Unavailable(
-            f"試算が {TIME_CAP_S:.0f} 秒を超えました (the what-if ran past its "
-            f"{TIME_CAP_S:.0f} s cap; try a smaller population)"
+            f"試算が {time_cap_s:g} 秒を超えました (the what-if ran past its "
+            f"{time_cap_s:g} s cap; try a smaller population)"
         ) from None
+    except BrokenProcessPool:
+        shutdown()  # the worker died (killed, out of memory): the next run starts a new one
+        raise Unavailable("試算を実行できませんでした (the what-if worker stopped)") from None
 
 
 def _finished(key: str, future: "Future[dict[str, Any]]") -> None:

@@ -14,11 +14,6 @@ from typing import Any
 from app.simulation.profile import Profile
 from app.simulation.whatif import compare
 
-# Applications a year the console simulates at most (the pooled year of the shipped city of
-# 700,000, about 102,000 applications, takes 6–8 s alone and 30 s with the separate desks).
-MAX_CASES = 120_000
-TIME_CAP_S = 240.0
-
 
 def expected_cases(profile: Profile) -> float:
     return sum(spec.per_100k for spec in profile.procedures.values()) * profile.population / 1e5

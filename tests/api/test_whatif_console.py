@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.services import whatif_console
+from app.settings import WhatIfSettings
 from tests.factories import move_in
-from tests.support import LiveServer, Office
+from tests.support import LiveServer, Office, make_settings, run_server, seed
 from tests.test_cli import madoguchi
 
 SMALL = {"target": 0.95, "seed": 7, "source": "profile", "population": 3_000}
@@ -146,3 +147,17 @@ def test_the_command_wants_a_municipality_with_from_log() -> None:
     result = CliRunner().invoke(cli, ["whatif", "--from-log"])
     assert result.exit_code == 2
     assert "--municipality" in result.output
+
+
+async def test_a_run_past_its_time_cap_is_stopped_and_not_cached(clean_db: str) -> None:
+    settings = make_settings(clean_db)
+    capped = settings.model_copy(update={"whatif": WhatIfSettings(time_cap_s=0.001)})
+    async with run_server(capped) as live:
+        office = Office(await seed(clean_db))
+        async with live.client(office.token("supervisor")) as supervisor:
+            first = await supervisor.post("/whatif", json={**SMALL, "seed": 21})
+            again = await supervisor.post("/whatif", json={**SMALL, "seed": 21})
+    for response in (first, again):
+        assert response.status_code == 503, response.text
+        assert "cap" in response.json()["detail"]
+    assert not whatif_console._runs.running
