@@ -114,7 +114,9 @@ async def run(
             f"1 年 {caps.max_cases:,} 件までを試算できます "
             f"(at most {caps.max_cases:,} applications a year; try a smaller population)",
         )
-    key = input_key(profile, target, seed)
+    # A result fitted from one municipality's log is never served to another from the cache.
+    owner = principal.municipality_code if source == "log" else ""
+    key = input_key(profile, target, seed, owner)
     profile_json = profile.model_dump_json(by_alias=True)
     result, cached = await _result(key, profile_json, target, seed, caps.time_cap_s)
     return {

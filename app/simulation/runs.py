@@ -19,10 +19,16 @@ def expected_cases(profile: Profile) -> float:
     return sum(spec.per_100k for spec in profile.procedures.values()) * profile.population / 1e5
 
 
-def input_key(profile: Profile, target: float, seed: int) -> str:
-    """The hash of everything the result depends on: the same key, the same figures."""
+def input_key(profile: Profile, target: float, seed: int, owner: str = "") -> str:
+    """The hash of everything the result depends on: the same key, the same figures
+    (``owner``: the municipality whose log the profile was fitted from, kept apart)."""
     body = json.dumps(
-        {"profile": profile.model_dump(mode="json", by_alias=True), "t": target, "s": seed},
+        {
+            "profile": profile.model_dump(mode="json", by_alias=True),
+            "t": target,
+            "s": seed,
+            "owner": owner,
+        },
         sort_keys=True,
         ensure_ascii=False,
     )
