@@ -25,6 +25,7 @@ from app.realtime.guard import guard_displays
 from app.realtime.hub import Hub
 from app.realtime.pglisten import PgListener
 from app.resources import Resources
+from app.services import whatif_console
 from app.services.lobby_feed import DatabaseLobbyFeed
 from app.services.speech import AnnouncementAudio, OfflineSpeech
 from app.services.token_cache import TokenCache
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await resources.engine.dispose()
+            whatif_console.shutdown()
 
     app = FastAPI(
         title="Madoguchi 窓口",

@@ -279,6 +279,15 @@ class SpeechSettings(BaseModel):
     prerender_tickets: int = Field(default=20, ge=1, le=500)
 
 
+class WhatIfSettings(BaseModel):
+    """The console's staffing what-if (README "Staffing what-if"): its size and time caps."""
+
+    # Applications a year one run may simulate (the shipped city of 700,000: about 102,000).
+    max_cases: int = Field(default=120_000, ge=100)
+    # Seconds of search after which a run stops (503).
+    time_cap_s: float = Field(default=240.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -323,6 +332,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     retention: RetentionSettings = RetentionSettings()
     child_allowance: ChildAllowanceSettings = ChildAllowanceSettings()
+    whatif: WhatIfSettings = WhatIfSettings()
     access_reports: AccessReportSettings = AccessReportSettings()
     speech: SpeechSettings = SpeechSettings()
 

@@ -21,6 +21,7 @@ from app.api import (
     supervision,
     vendor,
     vendor_contracts,
+    whatif,
     work,
 )
 from app.api.params import refuse_nul
@@ -39,6 +40,7 @@ api_router.include_router(attachments.router)
 api_router.include_router(supervision.router)  # before work: /work/me, /work/operators
 api_router.include_router(access_reports.router)
 api_router.include_router(lobby_stats.router)
+api_router.include_router(whatif.router)
 api_router.include_router(work.router)
 api_router.include_router(core.router)
 api_router.include_router(admin.router)

@@ -39,8 +39,23 @@ def whatif(
         ),
     ] = None,
     since: Annotated[
-        str | None, typer.Option(help="With --fit-from: tasks done from this ISO date on")
+        str | None,
+        typer.Option(help="With --fit-from or --from-log: the log from this ISO date on"),
     ] = None,
+    from_log: Annotated[
+        bool,
+        typer.Option(
+            "--from-log",
+            help="Fit volumes, counter share and service times from --municipality's event log "
+            "(the last year by default)",
+        ),
+    ] = False,
+    municipality: Annotated[
+        str | None, typer.Option(help="全国地方公共団体コード (with --from-log)")
+    ] = None,
+    least: Annotated[
+        int, typer.Option(min=2, help="With --from-log: fewest samples to fit rather than default")
+    ] = 30,
 ) -> None:
     """The smallest staff per month that finishes TARGET of applications within their legal
     due dates, for one pooled desk and for one desk per procedure family, side by side."""
@@ -56,6 +71,10 @@ def whatif(
         loaded = loaded.scaled(population)
     if fit_from is not None:
         loaded = loaded.with_minutes(_fitted(fit_from, since))
+    if from_log:
+        if municipality is None:
+            raise typer.BadParameter("--from-log needs it", param_hint="--municipality")
+        loaded = _from_log(loaded, municipality, _since(since), least)
     if plan is not None:
         from app.simulation.model import Days, arrivals
         from app.simulation.whatif import evaluate
@@ -90,14 +109,7 @@ def _fitted(municipality: str, since: str | None) -> dict[str, dict[Any, float]]
     from app.cli.base import run as _run
     from app.services.whatif import fitted_minutes
 
-    try:
-        start = (
-            datetime.fromisoformat(since).replace(tzinfo=TOKYO)
-            if since
-            else datetime.now(TOKYO) - timedelta(days=365)
-        )
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO date: {since}", param_hint="--since") from None
+    start = _since(since) or datetime.now(TOKYO) - timedelta(days=365)
 
     async def work(uow: Any) -> dict[str, dict[Any, float]]:
         return await fitted_minutes(uow, municipality, start)
@@ -111,3 +123,24 @@ def _fitted(municipality: str, since: str | None) -> dict[str, dict[Any, float]]
             "事象ログに十分な記録がありません (too few tasks in the event log): defaults kept"
         )
     return fitted
+
+
+def _since(since: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(since).replace(tzinfo=TOKYO) if since else None
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO date: {since}", param_hint="--since") from None
+
+
+def _from_log(base: Any, municipality: str, since: datetime | None, least: int) -> Any:
+    """The profile fitted from the municipality's event log; what was fitted, printed."""
+    from app.cli.base import run as _run
+    from app.services.whatif import log_fit
+    from app.simulation.fitting import fit_table
+
+    async def work(uow: Any) -> Any:
+        return await log_fit(uow, municipality, base, since=since, least=least)
+
+    fit = _run(work)
+    typer.echo(fit_table(fit) + "\n")
+    return fit.profile

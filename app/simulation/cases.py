@@ -172,7 +172,6 @@ def arrivals(profile: Profile, days: Days, seed: int) -> list[Case]:
     catalogue = load_catalogue()
     width = profile.workday_minutes
     rates = profile.rates
-    sigma2 = math.log(1 + profile.service_time_cv**2)
     cases: list[Case] = []
     for code, spec in profile.procedures.items():
         procedure = catalogue.get(code)
@@ -181,6 +180,9 @@ def arrivals(profile: Profile, days: Days, seed: int) -> list[Case]:
         yearly = spec.per_100k * profile.population / 100_000
         total = sum(spec.months) or 1.0
         means = [spec.minutes[k] for k in STEPS]
+        sigma2 = [math.log(1 + spec.cv.get(k, profile.service_time_cv) ** 2) for k in STEPS]
+        mu = [math.log(m) - s / 2 for m, s in zip(means, sigma2, strict=True)]
+        sigma = [math.sqrt(s) for s in sigma2]
         for month, indices in days.months.items():
             weights = np.array(
                 [
@@ -195,10 +197,7 @@ def arrivals(profile: Profile, days: Days, seed: int) -> list[Case]:
             offset: list[float] = rng.uniform(0, width, n).tolist()
             lags: list[int] = rng.integers(spec.lag_days[0], spec.lag_days[1] + 1, n).tolist()
             waiting: list[bool] = (rng.random(n) < spec.counter_share).tolist()
-            mu = [math.log(m) - sigma2 / 2 for m in means]
-            drawn: list[list[float]] = np.exp(
-                rng.normal(mu, math.sqrt(sigma2), size=(n, 4))
-            ).tolist()
+            drawn: list[list[float]] = np.exp(rng.normal(mu, sigma, size=(n, 4))).tolist()
             ocr: list[bool] = (rng.random(n) < rates.ocr_low_confidence).tolist()
             mismatch, returned, rejected = (a.tolist() for a in rng.random((3, n)))
             for i in range(n):

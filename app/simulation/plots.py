@@ -1,5 +1,6 @@
-"""PNG plots of a comparison: queue depth by day and staff needed by month (matplotlib, Agg)."""
+"""PNG or SVG plots of a comparison: queue depth by day, staff needed by month (Agg)."""
 
+import io
 from datetime import date
 from pathlib import Path
 
@@ -9,6 +10,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from app.simulation.whatif import Comparison  # noqa: E402
 
@@ -25,10 +27,19 @@ def _font() -> None:
 
 def write_plots(comparison: Comparison, folder: Path) -> list[Path]:
     """depth.png and staff.png in ``folder``; the paths written."""
-    _font()
     folder.mkdir(parents=True, exist_ok=True)
-    days = comparison.days
     written = []
+    for name, image in render_plots(comparison, "png").items():
+        written.append(folder / f"{name}.png")
+        written[-1].write_bytes(image)
+    return written
+
+
+def render_plots(comparison: Comparison, kind: str = "png") -> dict[str, bytes]:
+    """The two plots, "depth" and "staff", as PNG or SVG bytes."""
+    _font()
+    days = comparison.days
+    rendered: dict[str, bytes] = {}
 
     figure, axes = plt.subplots(figsize=(10, 4), dpi=110)
     pooled = [(float((days.dates[d] - EPOCH).days), n) for d, n, _m, _o in comparison.pooled.daily]
@@ -41,9 +52,7 @@ def write_plots(comparison: Comparison, folder: Path) -> list[Path]:
     axes.xaxis_date()
     figure.autofmt_xdate()
     figure.tight_layout()
-    written.append(folder / "depth.png")
-    figure.savefig(written[-1])
-    plt.close(figure)
+    rendered["depth"] = _save(figure, kind)
 
     figure, axes = plt.subplots(figsize=(10, 4), dpi=110)
     months = list(range(1, 13))
@@ -59,7 +68,12 @@ def write_plots(comparison: Comparison, folder: Path) -> list[Path]:
     axes.set_ylabel("入力・照合 + 審査 (operators + reviewers)")
     axes.legend()
     figure.tight_layout()
-    written.append(folder / "staff.png")
-    figure.savefig(written[-1])
+    rendered["staff"] = _save(figure, kind)
+    return rendered
+
+
+def _save(figure: Figure, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=kind)
     plt.close(figure)
-    return written
+    return buffer.getvalue()

@@ -37,6 +37,16 @@ class ProcedureProfile(_Model):
     lag_days: tuple[int, int] = (0, 10)
     values: dict[str, str] = Field(default_factory=dict)
     minutes: dict[TaskKind, float]
+    # Coefficient of variation of a step's service time where it differs from the profile's
+    # ``service_time_cv`` (fitted from the event log: ``madoguchi whatif --from-log``).
+    cv: dict[TaskKind, float] = Field(default_factory=dict)
+
+    @field_validator("cv")
+    @classmethod
+    def _spread(cls, cv: dict[TaskKind, float]) -> dict[TaskKind, float]:
+        if any(not 0 <= value <= 3 for value in cv.values()):
+            raise ValueError("cv between 0 and 3 needed for every step given")
+        return cv
 
     @field_validator("minutes")
     @classmethod

@@ -14,6 +14,7 @@ for the earlier ones.
 """
 
 import math
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,15 @@ from app.simulation.profile import Plan, Profile
 
 POOLED = "pooled"
 MAX_ROUNDS = 60
+
+
+class TooLong(Exception):
+    """The search went past its deadline (the console's time cap)."""
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TooLong("the simulation ran past its time cap")
 
 
 @dataclass(frozen=True)
@@ -203,6 +213,7 @@ def smallest_plans(
     target: float,
     vendor_share: float = 0.0,
     desk: str = POOLED,
+    deadline: float | None = None,
 ) -> DeskResult:
     """Month by month, the smallest plan whose share within due dates reaches ``target``."""
     state = _Desk(profile, days, cases)
@@ -215,6 +226,7 @@ def smallest_plans(
         operators = max(floor_operators, math.ceil(work_operators / staffed))
         reviewers = max(floor_reviewers, math.ceil(work_reviewers / staffed))
         for _round in range(MAX_ROUNDS):
+            _check(deadline)
             plan = MonthPlan(operators, reviewers, round(operators * vendor_share))
             period = state.run(month, plan)
             judged = state.judge(month, plan, period)
@@ -260,15 +272,29 @@ def evaluate(
     return result
 
 
-def compare(profile: Profile, *, target: float, seed: int, vendor_share: float = 0.0) -> Comparison:
-    """The smallest plans for one pooled desk and for one desk per procedure family."""
+def compare(
+    profile: Profile,
+    *,
+    target: float,
+    seed: int,
+    vendor_share: float = 0.0,
+    deadline: float | None = None,
+) -> Comparison:
+    """The smallest plans for one pooled desk and for one desk per procedure family
+    (``deadline``: a time.monotonic() past which it stops with TooLong)."""
     days = Days(profile.year)
     cases = arrivals(profile, days, seed)
-    pooled = smallest_plans(profile, days, cases, target, vendor_share)
+    pooled = smallest_plans(profile, days, cases, target, vendor_share, deadline=deadline)
     families = sorted({c.desk for c in cases})
     separate = {
         family: smallest_plans(
-            profile, days, [c for c in cases if c.desk == family], target, vendor_share, family
+            profile,
+            days,
+            [c for c in cases if c.desk == family],
+            target,
+            vendor_share,
+            family,
+            deadline,
         )
         for family in families
     }

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.applications import TaskStatus
-from app.storage.tables import EventLog, Task
+from app.storage.tables import Application, EventLog, Task
 
 
 class StepTime(NamedTuple):
@@ -44,3 +44,24 @@ async def step_times(
     )
     rows = await session.execute(statement)
     return [StepTime(p, k, c, d) for p, k, c, d in rows.all() if c is not None and d is not None]
+
+
+class ReceivedRow(NamedTuple):
+    procedure: str
+    channel: str
+    received_at: datetime
+
+
+async def received(
+    session: AsyncSession, municipality_code: str, since: datetime, until: datetime
+) -> list[ReceivedRow]:
+    """Every application the municipality received in [since, until)."""
+    statement = select(
+        col(Application.procedure), col(Application.channel), col(Application.received_at)
+    ).where(
+        col(Application.municipality_code) == municipality_code,
+        col(Application.received_at) >= since,
+        col(Application.received_at) < until,
+    )
+    rows = await session.execute(statement)
+    return [ReceivedRow(p, c, r) for p, c, r in rows.all()]

@@ -79,6 +79,8 @@ def test_every_route_declares_its_roles() -> None:
 def body_for(path: str, office: Office) -> Any:
     if path.endswith("/applications"):
         return move_in()
+    if path.endswith("/whatif"):
+        return {"target": 0.9, "population": 2_000, "seed": 1}
     if path.endswith(("/withdraw", "/correction")):
         return {"reason": "申出による"}
     if path.startswith("/api/v1/work/{task_id}/submit"):
