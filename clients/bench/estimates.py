@@ -40,9 +40,10 @@ from clients.bench.runner import (
 TOKYO = ZoneInfo("Asia/Tokyo")
 OPENS = (8, 30)
 LAST_ARRIVAL_H = 16.75  # 16:45
-CLOSES_H = 17.25  # 17:15: counters stop; the rest is served after hours
+CLOSES_H = 17.25  # 17:15: the doors close; everyone holding a ticket is still served
+LATEST_H = 19.0  # the driver stops here whatever is left
 # Residents arriving per hour from 08:00 (08:30 on) to 16:00: a 転入 season morning peak.
-ARRIVALS_PER_HOUR = [30, 36, 30, 24, 16, 22, 20, 16, 8]
+ARRIVALS_PER_HOUR = [26, 32, 26, 20, 14, 18, 16, 12, 6]
 CATEGORY_MIX = {"A": 0.55, "B": 0.12, "C": 0.1, "D": 0.13, "E": 0.1}
 # Real median service seconds this day (the configured defaults: A 420, B 600, C 300, D 480,
 # E 240) and the log-normal spread: mean = median × e^(σ²/2), about 1.3 × the median.
@@ -130,7 +131,8 @@ async def replay(url: str, demo: dict[str, Any], day: Day, seed: int) -> dict[st
     rng = random.Random(seed)
     plan = arrivals(rng, day)
     services = random.Random(seed + 1)
-    end = day.at(CLOSES_H)
+    closes = day.at(CLOSES_H)
+    end = day.at(LATEST_H)
 
     async def kiosk() -> None:
         async with _client(url, tokens["kiosk"]) as client:
@@ -186,6 +188,8 @@ async def replay(url: str, demo: dict[str, Any], day: Day, seed: int) -> dict[st
                     continue
                 response = await client.post(f"/counters/{counter_id}/call-next")
                 if response.status_code == 204:
+                    if day.now() >= closes:
+                        return
                     await day.wait(20)
                     continue
                 if response.status_code != 200:
