@@ -6,7 +6,12 @@ day before, three residents took 100, 100 and 400 s (median 100 s, mean 200 s); 
 counter 4 is on a break, so two of A's three counters call.
 """
 
+import asyncio
 import io
+import json
+import os
+import subprocess
+import sys
 import zipfile
 from datetime import timedelta
 from typing import Any
@@ -124,3 +129,16 @@ async def test_report_gives_each_model_its_errors_on_a_seeded_day(clean_db: str)
     assert foreign.status_code == 404
     assert theirs.status_code == 200 and theirs.json()["rows"] == []
     assert refused.status_code == 403
+    # The same rows from the command line.
+    printed = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "app", "stats", "--day", day, "--municipality", "431001"]
+        + ["--estimates", "--format", "json"],
+        env={**os.environ, "MADOGUCHI_DATABASE_URL": clean_db},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert [json.loads(line) for line in printed.stdout.splitlines()] == report["rows"]
