@@ -86,6 +86,8 @@ async def test_report_gives_each_model_its_errors_on_a_seeded_day(clean_db: str)
             theirs = await elsewhere.get("/lobby-stats/estimates", params={"day": day})
         async with server.client(office.token("counter")) as counter:
             refused = await counter.get("/lobby-stats/estimates", params={"day": day})
+        async with server.client(office.token("operator_vendor")) as vendor_staff:
+            vendor_refused = await vendor_staff.get("/lobby-stats/estimates", params={"day": day})
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert [(m["name"], m["in_use"]) for m in report["models"]] == [
@@ -123,12 +125,13 @@ async def test_report_gives_each_model_its_errors_on_a_seeded_day(clean_db: str)
         assert "待ち時間予測" in book.read("xl/workbook.xml").decode()
     # Hostile: an impossible day and an unknown format are refused by field; another
     # municipality's office is not found, and its supervisor sees none of these tickets; a
-    # counter is refused.
+    # counter and a vendor-employed operator are refused.
     assert bad_day.status_code == 422 and "day" in bad_day.text
     assert bad_format.status_code == 422 and "format" in bad_format.text
     assert foreign.status_code == 404
     assert theirs.status_code == 200 and theirs.json()["rows"] == []
     assert refused.status_code == 403
+    assert vendor_refused.status_code == 403  # a vendor-employed operator
     # The same rows from the command line.
     printed = await asyncio.to_thread(
         subprocess.run,
