@@ -61,6 +61,12 @@ async def test_report_gives_each_model_its_errors_on_a_seeded_day(clean_db: str)
         third = await issue(server, office)
         # Shown: the mean (200 s) over the two counters calling: 1 × 200 / 2 → 2 min, 2 → 4.
         assert [t["estimate_min"] for t in (first, second, third)] == [0, 2, 4]
+        # The resident's phone shows the same model's wait (a paused counter does not count).
+        async with server.client() as phone:
+            public = await phone.get(
+                f"/tickets/{third['id']}/public", params={"key": third["public_key"]}
+            )
+        assert (public.json()["ahead"], public.json()["estimate_min"]) == (2, 4)
         # Called at 10:02, 10:03 and 10:06: waits of 2, 2 and 4 minutes.
         await call_and_serve(server, office, clock, "2")
         clock.advance(60)
