@@ -1,10 +1,10 @@
 """Service settings: read once from MADOGUCHI_* variables, then passed around as values."""
 
 import functools
-from datetime import datetime, time
+from datetime import time
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.domain import retention
@@ -77,7 +77,7 @@ class ClockSettings(BaseModel):
     """A day replayed faster than real time (clients/bench/estimates.py): the server's clock
     starts at ``start`` and runs ``scale`` times faster. Refused in production."""
 
-    start: datetime | None = None
+    start: AwareDatetime | None = None
     scale: float = Field(default=1.0, gt=0, le=1000)
 
 

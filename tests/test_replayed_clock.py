@@ -38,3 +38,10 @@ def test_settings_choose_the_clock_and_production_refuses_a_replay() -> None:
         )
     with pytest.raises(ValidationError):
         Settings(database_url="sqlite+aiosqlite:///:memory:", clock={"scale": 0})
+
+
+def test_a_start_without_its_offset_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        Settings(
+            database_url="sqlite+aiosqlite:///:memory:", clock={"start": "2026-12-07T08:30:00"}
+        )
