@@ -2,7 +2,7 @@
 model's errors from the daily estimate report (GET /lobby-stats/estimates), printed and plotted.
 
 The server runs a replayed clock (``MADOGUCHI_CLOCK__START`` at 08:30 of the next open day,
-``MADOGUCHI_CLOCK__SCALE``: 120 by default, one office day in about four and a half minutes).
+``MADOGUCHI_CLOCK__SCALE``: 120 by default, one office day in about five minutes).
 Every time the server records is on that clock, so waits, estimates and errors are in the day's
 own seconds: nothing to rescale. The driver paces itself by the same clock (read once from the
 lobby snapshot's ``at``).
