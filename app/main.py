@@ -18,7 +18,7 @@ from app.api.errors import HTTP_TITLES, install_error_handlers
 from app.api.limits import BodySizeLimit, JsonShapeLimit
 from app.api.pages import install_pages
 from app.api.ratelimit import RateLimiter
-from app.domain.clock import Clock, SystemClock
+from app.domain.clock import Clock, ScaledClock, SystemClock
 from app.realtime.admission import AdmissionGate, DisplayAdmission
 from app.realtime.collector import FreezingCollector
 from app.realtime.guard import guard_displays
@@ -64,10 +64,18 @@ async def _watchdog(resources: Resources, interval_s: float, check_now: asyncio.
         await _check_channels(resources)
 
 
+def settings_clock(settings: Settings) -> Clock:
+    """The real clock, or a replayed day's (``MADOGUCHI_CLOCK__START``/``__SCALE``)."""
+    if settings.clock.start is None and settings.clock.scale == 1.0:
+        return SystemClock()
+    start = settings.clock.start or SystemClock().now()
+    return ScaledClock(start, settings.clock.scale)
+
+
 def build_resources(settings: Settings, clock: Clock | None = None) -> Resources:
     engine = create_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
-    clock = clock or SystemClock()
+    clock = clock or settings_clock(settings)
     feed = DatabaseLobbyFeed(sessionmaker, settings, clock)
     hub = Hub(
         feed.fetch,

@@ -4,7 +4,7 @@ import functools
 from datetime import time
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.domain import retention
@@ -71,6 +71,14 @@ class LobbySettings(BaseModel):
     undo_call_s: float = 30.0
     # A no-show is refused until the ticket has been called for this long.
     no_show_grace_s: float = 60.0
+
+
+class ClockSettings(BaseModel):
+    """A day replayed faster than real time (clients/bench/estimates.py): the server's clock
+    starts at ``start`` and runs ``scale`` times faster. Refused in production."""
+
+    start: AwareDatetime | None = None
+    scale: float = Field(default=1.0, gt=0, le=1000)
 
 
 class ReceiptPrinter(BaseModel):
@@ -335,6 +343,7 @@ class Settings(BaseSettings):
     whatif: WhatIfSettings = WhatIfSettings()
     access_reports: AccessReportSettings = AccessReportSettings()
     speech: SpeechSettings = SpeechSettings()
+    clock: ClockSettings = ClockSettings()
 
     @model_validator(mode="after")
     def _production_has_an_audit_key(self) -> "Settings":
@@ -345,6 +354,8 @@ class Settings(BaseSettings):
     def check_production(self) -> None:
         """Refuse to run in production with what is only fit for development."""
         if self.environment == "production":
+            if self.clock.start is not None or self.clock.scale != 1.0:
+                raise ValueError("MADOGUCHI_CLOCK__* replays a day: not in production")
             if self.audit.key is None:
                 raise ValueError(
                     "MADOGUCHI_AUDIT__KEY is required in production (the audit log MAC key)"

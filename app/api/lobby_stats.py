@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import Caller, UowDep
+from app.domain.estimates import IN_USE, MODEL_LABELS, MODELS, REPORT_COLUMNS
 from app.domain.lobby_stats import COLUMNS
 from app.domain.roles import Role
 from app.exports.formats import Writer, item_line
@@ -82,3 +83,81 @@ async def daily(
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return LobbyStats(day=day, rows=rows)
+
+
+class EstimateRow(BaseModel):
+    day: str
+    office_id: str
+    category: str = Field(description="The category's prefix at issue; `*`: all categories")
+    model: str = Field(description="The wait model (app/domain/estimates.py MODELS)")
+    in_use: bool = Field(description="The model residents were shown")
+    estimates: int = Field(description="Tickets called whose estimates could be checked")
+    estimate_mae_s: int | None = Field(description="Mean absolute error")
+    estimate_bias_s: int | None = Field(description="Mean of real minus estimated wait")
+    estimate_within_5min: float | None = Field(description="Share within ±5 minutes (0–1)")
+    estimate_within_10min: float | None = Field(description="Share within ±10 minutes (0–1)")
+
+
+class EstimateHour(BaseModel):
+    model: str
+    hour: int = Field(description="Hour of issue, office time (0–23)")
+    estimates: int
+    estimate_mae_s: int | None
+    estimate_bias_s: int | None
+
+
+class EstimateModel(BaseModel):
+    name: str
+    label: str
+    in_use: bool
+
+
+class EstimateReport(BaseModel):
+    day: date
+    models: list[EstimateModel]
+    rows: list[EstimateRow]
+    hours: list[EstimateHour]
+
+
+@router.get(
+    "/lobby-stats/estimates",
+    response_model=EstimateReport,
+    summary="待ち時間予測の精度: each wait model's MAE, bias and shares within ±5/±10 minutes "
+    "per office and category, and MAE per hour (JSON; CSV or XLSX with format=csv or xlsx)",
+    responses={200: {"content": {"text/csv": {}, XLSX_TYPE: {}}}, 404: {}, 422: {}},
+)
+async def estimate_report(
+    uow: UowDep,
+    principal: Supervisor,
+    day: Annotated[date | None, Query(description="The business day (today by default)")] = None,
+    office: Annotated[str | None, Query(max_length=64)] = None,
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002
+) -> Response | EstimateReport:
+    day, found, hours = await lobby_stats.estimates(uow, principal, day=day, office_id=office)
+    rows = [EstimateRow(**row) for row in found]
+    name = f"lobby-estimates-{day}.{format}"
+    if format == "xlsx":
+        return Response(
+            xlsx("待ち時間予測", REPORT_COLUMNS, [row.model_dump() for row in rows]),
+            media_type=XLSX_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    if format == "csv":
+        writer = Writer("csv", "utf-8-sig", REPORT_COLUMNS)
+        body = writer.start() + writer.chunk(
+            [item_line({"values": row.model_dump(mode="json")}) for row in rows]
+        )
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return EstimateReport(
+        day=day,
+        models=[
+            EstimateModel(name=name, label=MODEL_LABELS[name], in_use=name == IN_USE)
+            for name in MODELS
+        ],
+        rows=rows,
+        hours=[EstimateHour(**hour) for hour in hours],
+    )

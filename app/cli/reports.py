@@ -76,10 +76,20 @@ def stats(
     fmt: Annotated[
         str, typer.Option("--format", help="csv, json (one line per row) or xlsx (binary)")
     ] = "csv",
+    estimates: Annotated[
+        bool,
+        typer.Option(
+            "--estimates",
+            help="The estimate report instead: each wait model's MAE, bias and shares within "
+            "±5/±10 minutes per office and category (`*`: all)",
+        ),
+    ] = False,
 ) -> None:
     """窓口統計: the day's tickets, waits (median, p90, max), service times, no-shows,
-    transfers and appointments kept/missed per office, category and counter (`*`: all)."""
+    transfers and appointments kept/missed per office, category and counter (`*`: all); with
+    --estimates, how far off each wait model's estimates were."""
     from app.cli.base import run as _run
+    from app.domain.estimates import REPORT_COLUMNS
     from app.domain.lobby_stats import COLUMNS
     from app.domain.roles import Principal, Role
     from app.exports.formats import Writer, item_line
@@ -96,17 +106,23 @@ def stats(
     )
 
     async def work(uow: Any) -> list[dict[str, Any]]:
+        if estimates:
+            _day, found, _hours = await lobby_stats.estimates(
+                uow, system, day=wanted, office_id=office
+            )
+            return found
         _day, rows = await lobby_stats.daily(uow, system, day=wanted, office_id=office)
         return rows
 
     rows = _run(work)
+    columns, title = (REPORT_COLUMNS, "待ち時間予測") if estimates else (COLUMNS, "窓口統計")
     if fmt == "xlsx":
         from app.exports.sheets import xlsx
 
-        sys.stdout.buffer.write(xlsx("窓口統計", COLUMNS, rows))
+        sys.stdout.buffer.write(xlsx(title, columns, rows))
         sys.stdout.buffer.flush()
     elif fmt == "csv":
-        writer = Writer("csv", "utf-8-sig", COLUMNS)
+        writer = Writer("csv", "utf-8-sig", columns)
         sys.stdout.buffer.write(
             writer.start() + writer.chunk([item_line({"values": row}) for row in rows])
         )

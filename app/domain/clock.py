@@ -19,3 +19,17 @@ class SystemClock:
 def business_day(moment: datetime, tz: ZoneInfo = TOKYO) -> date:
     """The counter's business day of a moment: the calendar date in the office's time zone."""
     return moment.astimezone(tz).date()
+
+
+class ScaledClock:
+    """A clock that starts at ``start`` and runs ``scale`` times faster than the real one: a
+    replayed day (clients/bench/estimates.py) passes in minutes. Development only."""
+
+    def __init__(self, start: datetime, scale: float, real: Clock | None = None) -> None:
+        self._real = real or SystemClock()
+        self._origin = self._real.now()
+        self._start = start
+        self._scale = scale
+
+    def now(self) -> datetime:
+        return self._start + (self._real.now() - self._origin) * self._scale

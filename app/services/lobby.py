@@ -5,7 +5,8 @@ from typing import Any
 
 from app.domain.clock import business_day
 from app.domain.errors import NotFound
-from app.domain.tickets import TicketStatus, estimate_wait_minutes
+from app.domain.estimates import IN_USE, MODELS, QueueNow
+from app.domain.tickets import TicketStatus
 from app.realtime.messages import (
     CalledTicket,
     LobbySnapshot,
@@ -18,6 +19,7 @@ from app.realtime.messages import (
 from app.services.announcements import announcement_refs, office_languages
 from app.services.display_admin import quiet_hours_of
 from app.settings import Settings
+from app.storage import estimates as estimate_store
 from app.storage import lobby as lobby_store
 from app.storage import tenancy, ticket_lists, ticket_stops
 from app.storage import tickets as ticket_store
@@ -28,17 +30,21 @@ from app.storage.tables import Office, TicketCategory
 async def estimate_for(
     session: Session, category: TicketCategory, ahead: int, settings: Settings
 ) -> int:
-    """Minutes of wait for a resident with ``ahead`` people before them in ``category``."""
+    """Minutes of wait for a resident with ``ahead`` people before them in ``category``, by the
+    model in use (app/domain/estimates.py ``IN_USE``)."""
     if ahead <= 0:
         return 0
-    return estimate_wait_minutes(
+    counters, counters_open = await estimate_store.counters_serving(session, category.id)
+    queue = QueueNow(
         ahead=ahead,
-        recent_service_s=await ticket_store.recent_service_seconds(
+        recent_service_s=await estimate_store.recent_service_seconds(
             session, category.id, limit=settings.lobby.service_sample
         ),
         default_service_s=category.default_service_s,
-        counters=await ticket_store.counters_serving(session, category.id),
+        counters=counters,
+        counters_open=counters_open,
     )
+    return MODELS[IN_USE](queue)
 
 
 def queue_state(figures: ticket_store.QueueFigures) -> QueueState:
@@ -53,14 +59,21 @@ def queue_state(figures: ticket_store.QueueFigures) -> QueueState:
     )
 
 
-def estimate_for_figures(figures: ticket_store.QueueFigures, ahead: int) -> int:
-    """Minutes of wait for a resident with ``ahead`` people before them in the category."""
-    return estimate_wait_minutes(
+def queue_now(figures: ticket_store.QueueFigures, ahead: int) -> QueueNow:
+    """The queue a resident with ``ahead`` people before them meets, for the wait models."""
+    return QueueNow(
         ahead=ahead,
         recent_service_s=figures.recent_service_s,
         default_service_s=figures.default_service_s,
         counters=figures.counters,
+        counters_open=figures.counters_open,
     )
+
+
+def estimate_for_figures(figures: ticket_store.QueueFigures, ahead: int) -> int:
+    """Minutes of wait for a resident with ``ahead`` people before them in the category, by
+    the model in use."""
+    return MODELS[IN_USE](queue_now(figures, ahead))
 
 
 async def queue_states(

@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.domain.clock import business_day
+from app.domain.estimates import estimate_report
 from app.domain.lobby_stats import daily_stats
 from app.domain.roles import Principal
 from app.services import tickets as ticket_service
@@ -36,3 +37,17 @@ async def daily(
         now=uow.now(),
         grace_s=uow.settings.appointments.grace_s,
     )
+
+
+async def estimates(
+    uow: UnitOfWork, principal: Principal, *, day: date | None, office_id: str | None = None
+) -> tuple[date, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The daily estimate report: the day, its rows per office, category and model
+    (app/domain/estimates.py ``REPORT_COLUMNS``) and its rows per model and hour of issue."""
+    if office_id is not None:
+        await ticket_service.get_office(uow, principal, office_id)
+    zone = ZoneInfo(uow.settings.lobby.timezone)
+    day = day or business_day(uow.now(), zone)
+    facts = await store.estimates_of_day(uow.session, principal.municipality_code, day, office_id)
+    rows, hours = estimate_report(day.isoformat(), facts, zone)
+    return day, rows, hours

@@ -14,6 +14,7 @@ from app.domain.errors import (
     TooSoon,
     WindowClosed,
 )
+from app.domain.estimates import IN_USE, shadow_estimates
 from app.domain.roles import Principal
 from app.domain.tickets import (
     AppointmentWindow,
@@ -26,6 +27,7 @@ from app.domain.tickets import (
 )
 from app.services import announcements, lobby
 from app.services.ticket_plans import check_plan, locked_ticket
+from app.storage import estimates as estimate_store
 from app.storage import lobby as lobby_store
 from app.storage import numbering, tenancy, ticket_stops
 from app.storage import tickets as ticket_store
@@ -193,8 +195,9 @@ async def issue_ticket(
         uow, ticket, "ticket.issued", None, {found.category_id}, ahead_of=ticket, seq=seq
     )
     mine = figures[0]
-    estimate = lobby.estimate_for_figures(mine, mine.ahead)
-    await ticket_store.record_estimate(uow.session, ticket.id, estimate)
+    shadow = shadow_estimates(lobby.queue_now(mine, mine.ahead))
+    estimate = shadow[IN_USE]
+    await estimate_store.record_estimate(uow.session, ticket.id, estimate, shadow)
     return TicketView(ticket, mine.ahead, estimate, None)
 
 

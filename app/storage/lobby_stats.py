@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.domain.estimates import EstimateFacts
 from app.domain.lobby_stats import AppointmentFacts, TicketFacts
 from app.domain.tickets import TicketStatus
 from app.storage.tables import Appointment, Counter, EventLog, Ticket, TicketCategory, TicketStop
@@ -128,3 +129,33 @@ async def appointments_of_day(
     if office_id is not None:
         statement = statement.where(col(Appointment.office_id) == office_id)
     return [AppointmentFacts(*row) for row in (await session.execute(statement)).all()]
+
+
+async def estimates_of_day(
+    session: AsyncSession, municipality_code: str, day: date, office_id: str | None
+) -> list[EstimateFacts]:
+    """The day's tickets called at least once whose models' estimates were recorded at issue."""
+    statement = (
+        select(
+            col(Ticket.office_id),
+            col(TicketCategory.prefix),
+            col(Ticket.issued_at),
+            col(Ticket.estimate_min),
+            col(Ticket.estimate_error_s),
+            col(Ticket.estimates),
+        )
+        .join(TicketCategory, col(TicketCategory.id) == col(Ticket.numbered_category_id))
+        .where(
+            col(Ticket.municipality_code) == municipality_code,
+            col(Ticket.business_day) == day,
+            col(Ticket.estimate_min).is_not(None),
+            col(Ticket.estimate_error_s).is_not(None),
+        )
+    )
+    if office_id is not None:
+        statement = statement.where(col(Ticket.office_id) == office_id)
+    return [
+        EstimateFacts(office, prefix, issued, shown, error, shadow)
+        for office, prefix, issued, shown, error, shadow in (await session.execute(statement)).all()
+        if shadow and shown is not None and error is not None
+    ]

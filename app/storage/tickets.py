@@ -68,6 +68,8 @@ class QueueFigures:
     default_service_s: int
     waiting: int
     counters: int
+    # Of those, the ones not paused (calling now).
+    counters_open: int = 0
     recent_service_s: list[float] = field(default_factory=list)
     # Waiting tickets called before the one asked about (``queue_figures(ahead_of=...)``).
     ahead: int = 0
@@ -298,6 +300,18 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
         .where(_counter_category.c.category_id == _category.c.id, _counter.c.is_active.is_(True))
         .scalar_subquery()
     )
+    serving_open = (
+        select(func.count())
+        .select_from(
+            _counter_category.join(_counter, _counter.c.id == _counter_category.c.counter_id)
+        )
+        .where(
+            _counter_category.c.category_id == _category.c.id,
+            _counter.c.is_active.is_(True),
+            _counter.c.paused.is_(False),
+        )
+        .scalar_subquery()
+    )
     no_text = literal(None, type_=_category.c.prefix.type)
     no_number = literal(None, type_=Integer())
     no_time = literal(None, type_=_ticket.c.started_at.type)
@@ -311,6 +325,7 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
             _category.c.default_service_s,
             func.coalesce(waiting.c.waiting, 0),
             serving,
+            serving_open,
             func.coalesce(waiting.c.ahead, 0),
             no_time,
             no_time,
@@ -342,6 +357,7 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
                 no_text,
                 no_text,
                 no_text,
+                no_number,
                 no_number,
                 no_number,
                 no_number,
@@ -383,6 +399,7 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
         no_number,
         no_number,
         no_number,
+        no_number,
         ranked.c.started_at,
         ranked.c.finished_at,
         ranked.c.recency,
@@ -418,7 +435,7 @@ async def queue_figures(
         await session.execute(statement, params)
     ).all():
         if kind == 0:
-            prefix, name_ja, name_en, default_s, waiting, counters, ahead = row
+            prefix, name_ja, name_en, default_s, waiting, counters, open_, ahead = row
             figures[category_id] = QueueFigures(
                 category_id,
                 prefix,
@@ -427,6 +444,7 @@ async def queue_figures(
                 default_s,
                 waiting=int(waiting),
                 counters=int(counters),
+                counters_open=int(open_),
                 ahead=int(ahead),
             )
         elif finished is not None:
@@ -439,48 +457,5 @@ async def queue_figures(
     return sorted(figures.values(), key=lambda f: f.prefix)
 
 
-async def recent_service_seconds(
-    session: AsyncSession, category_id: str, *, limit: int
-) -> list[float]:
-    """The category's newest ``limit`` service times, of finished tickets and of finished stops
-    of plans (``ticket_stop``) together."""
-    times: list[tuple[datetime, float]] = []
-    for table, where in (
-        (_ticket, [_ticket.c.status == _DONE]),
-        (_stop, []),
-    ):
-        rows = await session.execute(
-            select(table.c.started_at, table.c.finished_at)
-            .where(table.c.category_id == category_id, table.c.started_at.is_not(None), *where)
-            .order_by(table.c.finished_at.desc())
-            .limit(limit)
-        )
-        times += [
-            (finished, (finished - started).total_seconds())
-            for started, finished in rows
-            if started and finished
-        ]
-    return [seconds for _finished, seconds in sorted(times, key=lambda t: t[0], reverse=True)][
-        :limit
-    ]
-
-
-async def counters_serving(session: AsyncSession, category_id: str) -> int:
-    statement = (
-        select(func.count())
-        .select_from(CounterCategory)
-        .join(Counter, col(Counter.id) == col(CounterCategory.counter_id))
-        .where(col(CounterCategory.category_id) == category_id, col(Counter.is_active).is_(True))
-    )
-    return int((await session.execute(statement)).scalar_one())
-
-
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
-
-
-async def record_estimate(session: AsyncSession, ticket_id: str, estimate_min: int) -> None:
-    """Keep the wait a new ticket was shown (its error is kept at the first call)."""
-    await session.execute(
-        update(Ticket).where(col(Ticket.id) == ticket_id).values(estimate_min=estimate_min)
-    )

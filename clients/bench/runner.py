@@ -55,7 +55,7 @@ import httpx2
 
 from clients.bench.procstat import ProcSampler
 
-KNOWN_SCENARIOS = ["lobby", "intake", "queue", "vendor", "hostile_bulk"]
+KNOWN_SCENARIOS = ["lobby", "intake", "queue", "vendor", "hostile_bulk", "estimates"]
 DEFAULT_PG = os.environ.get("MADOGUCHI_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 REFUSED_DATABASES = {"test", "postgres", "template0", "template1"}
 

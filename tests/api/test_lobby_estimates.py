@@ -1,4 +1,5 @@
-"""Waits shown to residents and displays: the median of the last service times, over the counters.
+"""Waits shown to residents and displays: the mean of the last service times, over the counters
+calling (app/domain/estimates.py ``mean_open``; here the times are symmetric, mean = median).
 
 Category A of the demo office is served by three counters (1, 2 and 4) and defaults to 420 s a
 resident; a clock the test moves makes the service times exact.
@@ -37,7 +38,7 @@ def minutes(ahead: int, per_resident_s: float, counters: int = 3) -> int:
     return math.ceil(ahead * per_resident_s / counters / 60)
 
 
-async def test_issue_answer_and_event_carry_waits_from_the_median_service_time(
+async def test_issue_answer_and_event_carry_waits_from_the_recent_service_times(
     clean_db: str,
 ) -> None:
     clock = FakeClock(office_hours_today())
@@ -52,7 +53,7 @@ async def test_issue_answer_and_event_carry_waits_from_the_median_service_time(
             await issue(server, office, clock)
         for seconds in (100, 300, 200):
             await serve(server, office, clock, seconds)
-        # Two wait (the fourth and fifth); the median of 100, 300 and 200 s is 200 s.
+        # Two wait (the fourth and fifth); the mean of 100, 300 and 200 s is 200 s.
         async with connect(server.lobby_ws(office.id, office.token("display"))) as display:
             snapshot = json.loads(await display.recv())
             queues = {q["prefix"]: q for q in snapshot["queues"]}

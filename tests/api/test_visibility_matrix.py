@@ -61,6 +61,7 @@ NO_APPLICATION_DATA = {
     "POST /api/v1/offices/{office_id}/appointments": "a booking: slot, initial, its code",
     "GET /api/v1/offices/{office_id}/appointments": "bookings: slot and initial, no contact",
     "GET /api/v1/lobby-stats": "counts and times per category and counter, no tickets",
+    "GET /api/v1/lobby-stats/estimates": "each wait model's errors per category, no tickets",
     "POST /api/v1/tickets/{ticket_id}/skip-stop": "a lobby ticket: number, status, plan",
     "POST /api/v1/tickets/{ticket_id}/stops": "a lobby ticket: number, status, plan",
     "GET /api/v1/vendor/batches": "batch metadata",

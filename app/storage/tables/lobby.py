@@ -84,6 +84,9 @@ class Ticket(SQLModel, table=True):
     # was: the real wait minus the estimate, in seconds (negative: called sooner than shown).
     estimate_min: int | None = None
     estimate_error_s: int | None = None
+    # Each wait model's estimate at issue, in minutes, the shown one among them
+    # (app/domain/estimates.py ``MODELS``), for the daily estimate report; null before them.
+    estimates: dict[str, int] | None = json_column(nullable=True)
     # A plan of stops: the categories still to visit after the current one, in order. Finishing
     # a stop moves the ticket to the next (same number, same queued_at); null: no plan.
     stops: list[str] | None = json_column(nullable=True)

@@ -1,6 +1,8 @@
 // 窓口統計 for supervisors: the day's figures per office, category and counter (GET
 // /lobby-stats), links to the same as CSV and XLSX, and an SVG chart of the waits per category
-// (median and 90th percentile over all counters), drawn here: no chart library, no CDN.
+// (median and 90th percentile over all counters), drawn here: no chart library, no CDN. Below,
+// the estimate report (GET /lobby-stats/estimates): each wait model's errors, with a chart of
+// the MAE by hour of issue per model.
 
 import { api, ApiError, errorText, h, setText, tokyoToday } from "./api.js";
 
@@ -99,17 +101,97 @@ function renderChart(rows) {
   box.replaceChildren(chart);
 }
 
+/** Seconds → signed "+m:ss" / "−m:ss". */
+function signed(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  return `${seconds < 0 ? "−" : "+"}${minutes(Math.abs(seconds))}`;
+}
+
+function renderEstimateTable(report) {
+  const labels = Object.fromEntries(report.models.map((m) => [m.name, m.label]));
+  $("estimates-body").replaceChildren(...report.rows.map((r) => h("tr",
+    { dataset: { category: r.category, model: r.model, inUse: String(r.in_use) } },
+    h("td", {}, h("code", {}, r.office_id)),
+    h("td", {}, r.category === "*" ? "＊ 全体 (all)" : r.category),
+    h("td", {}, `${labels[r.model] || r.model}${r.in_use ? " ★ 表示中 (shown)" : ""}`),
+    h("td", { class: "num" }, r.estimates),
+    h("td", { class: "num" }, minutes(r.estimate_mae_s)),
+    h("td", { class: "num" }, signed(r.estimate_bias_s)),
+    h("td", { class: "num" }, share(r.estimate_within_5min)),
+    h("td", { class: "num" }, share(r.estimate_within_10min)),
+  )));
+  $("estimates-empty").hidden = report.rows.length > 0;
+}
+
+/** One line per model: the mean absolute error (minutes) by hour of issue. */
+function renderEstimateChart(report) {
+  const box = $("estimates-chart");
+  const points = report.hours.filter((p) => p.estimate_mae_s !== null);
+  if (!points.length) {
+    box.replaceChildren(h("p", { class: "muted" }, "表示する予測誤差はありません (no estimate errors to show)"));
+    return;
+  }
+  const hours = points.map((p) => p.hour);
+  const first = Math.min(...hours);
+  const last = Math.max(first + 1, ...hours);
+  const top = Math.ceil(Math.max(300, ...points.map((p) => p.estimate_mae_s)) / 300) * 300;
+  const width = 640;
+  const left = 50;
+  const plotW = width - left - 20;
+  const plotTop = 24;
+  const plotH = 200;
+  const legendY = plotTop + plotH + 40;
+  const height = legendY + report.models.length * 18 + 8;
+  const x = (hour) => left + (plotW * (hour - first)) / (last - first);
+  const y = (s) => plotTop + plotH - (plotH * s) / top;
+  const title = "予測モデル別 時間帯ごとの平均絶対誤差 (MAE by hour of issue, per model)";
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "estimates-svg-title", width, height },
+    svg("title", { id: "estimates-svg-title" }, title));
+  for (let s = 0; s <= top; s += 300) {
+    chart.append(svg("line", { x1: left, x2: width - 20, y1: y(s), y2: y(s), class: "axis", "stroke-dasharray": s ? "2 3" : "" }),
+      svg("text", { x: left - 6, y: y(s) + 4, "text-anchor": "end" }, `${s / 60}`));
+  }
+  for (let hour = first; hour <= last; hour += 1) {
+    chart.append(svg("text", { x: x(hour), y: plotTop + plotH + 16, "text-anchor": "middle" }, `${hour}時`));
+  }
+  chart.append(svg("text", { x: 4, y: 14 }, "分 (min)"));
+  report.models.forEach((model, index) => {
+    const mine = points.filter((p) => p.model === model.name);
+    const group = svg("g", { class: `model model-${index}`, "data-model": model.name });
+    if (mine.length) {
+      group.append(svg("polyline", {
+        points: mine.map((p) => `${x(p.hour)},${y(p.estimate_mae_s)}`).join(" "), class: "line",
+      }));
+      for (const p of mine) {
+        group.append(svg("circle", { cx: x(p.hour), cy: y(p.estimate_mae_s), r: 3.5, "data-hour": p.hour, "data-mae-s": p.estimate_mae_s },
+          svg("title", {}, `${model.name} ${p.hour}時: ${minutes(p.estimate_mae_s)} (${p.estimates})`)));
+      }
+    }
+    const ly = legendY + index * 18;
+    group.append(svg("line", { x1: left, x2: left + 24, y1: ly - 4, y2: ly - 4, class: "line" }),
+      svg("text", { x: left + 30, y: ly }, `${model.label}${model.in_use ? " ★" : ""}`));
+    chart.append(group);
+  });
+  box.replaceChildren(chart);
+}
+
 async function load(event) {
   if (event) event.preventDefault();
   const q = query();
   history.replaceState(null, "", `${location.pathname}?${q}`);
   $("download-csv").href = `/api/v1/lobby-stats?${query("csv")}`;
   $("download-xlsx").href = `/api/v1/lobby-stats?${query("xlsx")}`;
+  $("download-estimates-csv").href = `/api/v1/lobby-stats/estimates?${query("csv")}`;
+  $("download-estimates-xlsx").href = `/api/v1/lobby-stats/estimates?${query("xlsx")}`;
   document.body.dataset.state = "loading";
   try {
-    const stats = await api(`/lobby-stats?${q}`);
+    const [stats, report] = await Promise.all([
+      api(`/lobby-stats?${q}`), api(`/lobby-stats/estimates?${q}`),
+    ]);
     renderTable(stats.rows);
     renderChart(stats.rows);
+    renderEstimateTable(report);
+    renderEstimateChart(report);
     say("");
     document.body.dataset.state = "ready";
   } catch (error) {
