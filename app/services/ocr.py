@@ -144,11 +144,35 @@ async def read_page(
     return await asyncio.to_thread(read_aligned, engine, page, template)
 
 
+PDF_DPI = 300
+
+
 def load_pages(path: Path) -> list[Image.Image]:
-    """The pages of a PNG or (multi-page) TIFF file."""
+    """The pages of a PNG, a (multi-page) TIFF or a PDF (each page rasterised at 300 dpi)."""
+    if path.suffix.lower() == ".pdf":
+        return load_pdf(path)
     with Image.open(path) as image:
         pages = []
         for index in range(getattr(image, "n_frames", 1)):
             image.seek(index)
             pages.append(image.convert("L"))
         return pages
+
+
+def load_pdf(path: Path, dpi: int = PDF_DPI) -> list[Image.Image]:
+    """Every page of a PDF as a greyscale image at ``dpi`` (PDFium through pypdfium2)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(path)
+    try:
+        pages = []
+        for index in range(len(document)):
+            page = document[index]
+            try:
+                bitmap = page.render(scale=dpi / 72, grayscale=True)
+                pages.append(bitmap.to_pil().convert("L"))
+            finally:
+                page.close()
+        return pages
+    finally:
+        document.close()
