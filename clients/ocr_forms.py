@@ -148,7 +148,14 @@ def render(
         draw.text((template.width * 0.08, top + 30), field.label_ja, font=label_font, fill=0)
         draw.line((left, bottom + 24, right, bottom + 24), fill=0, width=2)
         value = truth.get(field.path, "")
-        draw.text((left + 20, top + 22), value, font=value_font, fill=0)
+        if field.vertical:  # 縦書き: one character under the other, a blank a step down
+            x, y = (left + right) / 2 - 22, top + 20
+            for char in value:
+                if char != " ":
+                    draw.text((x, y), char, font=value_font, fill=0)
+                y += 52
+        else:
+            draw.text((left + 20, top + 22), value, font=value_font, fill=0)
     if angle:
         page = page.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=255, expand=False)
     if noise:

@@ -2,8 +2,9 @@
 
 A template (``ocr_templates/*.json``) gives the page's size, its four registration marks and,
 per field, the zone (fractions of the page: left, top, right, bottom), the script (kanji, kana,
-digits, date) and the characters the engine may answer. Readings are kept raw: names and
-addresses are never corrected (no dictionary, no normalisation).
+digits, date), the characters the engine may answer and whether it is written vertically.
+Readings are kept raw: names and addresses are never corrected (no dictionary, no
+normalisation).
 
 Routing: a template's ``verify_below`` gives per script the confidence under which the engine's
 reading is not trusted, calibrated on generated pages (``clients/ocr_forms.py --calibrate``), or
@@ -41,6 +42,8 @@ class FieldZone:
     script: str
     zone: tuple[float, float, float, float]
     whitelist: str | None
+    # Written top to bottom (縦書き): read with Tesseract's vertical Japanese model.
+    vertical: bool = False
 
     def box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """The zone in pixels of a page of this size (left, top, right, bottom)."""
@@ -93,6 +96,9 @@ def parse_template(data: dict[str, Any]) -> FormTemplate:
         zone = tuple(float(v) for v in item["zone"])
         if len(zone) != 4 or not (0 <= zone[0] < zone[2] <= 1 and 0 <= zone[1] < zone[3] <= 1):
             raise ValueError(f"zone of {item['path']} is not inside the page")
+        vertical = item.get("vertical", False)
+        if not isinstance(vertical, bool):
+            raise ValueError(f"vertical of {item['path']} is true or false")
         fields.append(
             FieldZone(
                 path=item["path"],
@@ -100,6 +106,7 @@ def parse_template(data: dict[str, Any]) -> FormTemplate:
                 script=script,
                 zone=(zone[0], zone[1], zone[2], zone[3]),
                 whitelist=item.get("whitelist", WHITELISTS[script]),
+                vertical=vertical,
             )
         )
     verify_below: dict[str, float] = {}
