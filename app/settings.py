@@ -296,6 +296,21 @@ class WhatIfSettings(BaseModel):
     time_cap_s: float = Field(default=240.0, gt=0)
 
 
+class ScanSettings(BaseModel):
+    """The watched scan folder (README "Scanned paper forms"): off unless folder and
+    every_s are set."""
+
+    # Where the scanner drops its files; read ones go to done/, unreadable ones to failed/.
+    folder: str = ""
+    # Seconds between looks at the folder (0: the watched folder is off).
+    every_s: float = Field(default=0.0, ge=0)
+    # A file is read only once it has not changed for this many seconds (still being written).
+    settle_s: float = Field(default=10.0, ge=0)
+    # The intake token the pages are stored under, and the forms' template.
+    token: str = ""
+    template: str = "resident.move_in.v1"
+
+
 class Settings(BaseSettings):
     """Read once at startup; everything else receives values, never os.environ."""
 
@@ -344,6 +359,7 @@ class Settings(BaseSettings):
     access_reports: AccessReportSettings = AccessReportSettings()
     speech: SpeechSettings = SpeechSettings()
     clock: ClockSettings = ClockSettings()
+    scan: ScanSettings = ScanSettings()
 
     @model_validator(mode="after")
     def _production_has_an_audit_key(self) -> "Settings":

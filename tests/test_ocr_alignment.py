@@ -49,3 +49,16 @@ def test_every_page_of_a_tiff(tmp_path: Path) -> None:
     pages[0].save(tmp_path / "three.tif", save_all=True, append_images=pages[1:])
     loaded = load_pages(tmp_path / "three.tif")
     assert [p.getpixel((0, 0)) for p in loaded] == [255, 0, 128]
+
+
+def test_a_pdf_page_is_rasterised_at_300_dpi_and_aligned(tmp_path: Path) -> None:
+    truth = truth_for(random.Random(4))
+    straight = render(TEMPLATE, truth)
+    skewed = render(TEMPLATE, truth, angle=-1.2)
+    skewed.save(tmp_path / "one.pdf", resolution=200)
+    (page,) = load_pages(tmp_path / "one.pdf")
+    width, height = page.size  # 300 dpi: 1.5 times the template's 200 dpi (PDFium rounds up)
+    assert abs(width - TEMPLATE.width * 1.5) <= 1 and abs(height - TEMPLATE.height * 1.5) <= 1
+    aligned = align(page, TEMPLATE)
+    assert aligned.size == (TEMPLATE.width, TEMPLATE.height)
+    assert ink_in_zones(aligned) == pytest.approx(ink_in_zones(straight), rel=0.25)

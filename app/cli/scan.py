@@ -1,7 +1,6 @@
 """`madoguchi scan FOLDER`: scanned paper forms read with Tesseract into the intake."""
 
 import asyncio
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -19,13 +18,16 @@ from app.storage.db import create_engine, make_sessionmaker
 @cli.command()
 def scan(
     folder: Annotated[
-        Path, typer.Argument(exists=True, file_okay=False, help="PNG/TIFF scans, one form a page")
+        Path,
+        typer.Argument(exists=True, file_okay=False, help="PNG/TIFF/PDF scans, one form a page"),
     ],
     token: Annotated[str, typer.Option(envvar="MADOGUCHI_TOKEN", help="An intake token")] = "",
     template: Annotated[str, typer.Option(help="The form's template")] = "resident.move_in.v1",
     json_out: Annotated[bool, typer.Option("--json", help="One result line per page")] = False,
 ) -> None:
     """Read every page with Tesseract and store it as an application (channel bulk_ocr).
+
+    PNG, TIFF (every page) and PDF (every page, rasterised at 300 dpi) files are read.
 
     A page's reference is its file's SHA-256 and page number: scanning the folder again stores
     nothing twice. Each page is committed on its own; a page whose registration marks are not
@@ -57,7 +59,7 @@ async def _scan(folder: Path, token: str, form: Any, json_out: bool) -> dict[str
     from rich.progress import Progress
 
     from app.services import scan as scanning
-    from app.services.ocr import AlignmentError, TesseractEngine, load_pages
+    from app.services.ocr import TesseractEngine
     from app.services.uow import UnitOfWork
 
     settings = Settings()
@@ -73,35 +75,17 @@ async def _scan(folder: Path, token: str, form: Any, json_out: bool) -> dict[str
         with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
             task = progress.add_task("読取 scanning", total=len(files))
             for path in files:
-                content = path.read_bytes()
-                digest = hashlib.sha256(content).hexdigest()
-                for number, page in enumerate(load_pages(path), start=1):
-                    line: dict[str, Any] = {"file": path.name, "page": number}
-                    async with sessions() as session:
-                        uow = UnitOfWork(session, clock=SystemClock(), settings=settings)
-                        principal = await scanning.intake_principal(uow, token)
-                        try:
-                            app_id, created = await scanning.scan_page(
-                                uow,
-                                principal,
-                                ocr,
-                                form,
-                                page,
-                                file_sha256=digest,
-                                page_number=number,
-                                received_at=uow.now(),
-                            )
-                        except AlignmentError as error:
-                            totals["failed"] += 1
-                            line["error"] = str(error)
-                        else:
-                            await uow.commit()
-                            totals["created" if created else "duplicate"] += 1
-                            line.update(application_id=app_id, created=created)
+                for line in await scanning.scan_file(
+                    sessions, settings, SystemClock(), token, ocr, form, path
+                ):
+                    if "error" in line:
+                        totals["failed"] += 1
+                    else:
+                        totals["created" if line["created"] else "duplicate"] += 1
                     if json_out:
                         typer.echo(json.dumps(line, ensure_ascii=False))
                     elif "error" in line:
-                        typer.echo(f"{path.name} p{number}: {line['error']}", err=True)
+                        typer.echo(f"{path.name} p{line['page']}: {line['error']}", err=True)
                 progress.advance(task)
     finally:
         await engine.dispose()

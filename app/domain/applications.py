@@ -212,7 +212,7 @@ def risky_paths(
     threshold: float,
 ) -> list[str]:
     """Fields to key blind a second time: high-risk ones, low-confidence or unreadable OCR,
-    problems."""
+    OCR readings marked ``verify`` (an engine not to be trusted on them), problems."""
     risky = []
     for path, spec, _value in concrete_fields(procedure, values):
         read = (ocr or {}).get(path) or {}
@@ -221,6 +221,7 @@ def risky_paths(
             spec.risk == "high"
             or path in problem_paths
             or read.get("unreadable")
+            or read.get("verify")
             or (confidence is not None and confidence < threshold)
         ):
             risky.append(path)

@@ -2,13 +2,22 @@
 
 A template (``ocr_templates/*.json``) gives the page's size, its four registration marks and,
 per field, the zone (fractions of the page: left, top, right, bottom), the script (kanji, kana,
-digits, date) and the characters the engine may answer. Readings are kept raw: names and
-addresses are never corrected (no dictionary, no normalisation).
+digits, date), the characters the engine may answer and whether it is written vertically.
+Readings are kept raw: names and addresses are never corrected (no dictionary, no
+normalisation).
+
+Routing: a template's ``verify_below`` gives per script the confidence under which the engine's
+reading is not trusted, calibrated on generated pages (``clients/ocr_forms.py --calibrate``), or
+``"always"`` for a script the engine is wrong on while sure of itself (kanji and kana names: the
+blank between family and given name is never read). Such fields are marked ``verify`` and go to
+blind double keying whatever their confidence.
 """
 
 import hashlib
 import json
-from dataclasses import dataclass
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -33,6 +42,8 @@ class FieldZone:
     script: str
     zone: tuple[float, float, float, float]
     whitelist: str | None
+    # Written top to bottom (縦書き): read with Tesseract's vertical Japanese model.
+    vertical: bool = False
 
     def box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """The zone in pixels of a page of this size (left, top, right, bottom)."""
@@ -56,6 +67,20 @@ class FormTemplate:
     mark_size: float
     mark_centres: tuple[tuple[float, float], ...]
     fields: tuple[FieldZone, ...]
+    verify_below: Mapping[str, float] = field(default_factory=dict)
+
+    def needs_verify(self, zone: FieldZone, confidence: float) -> bool:
+        """Whether a reading of this field is keyed twice blind whatever the queue's threshold:
+        its script is one the engine cannot be trusted on at this confidence."""
+        return confidence < self.verify_below.get(zone.script, 0.0)
+
+    def to_verify(self, readings: Mapping[str, "Reading"]) -> set[str]:
+        """The paths of the page's readings to key twice blind by the template's rule."""
+        return {
+            zone.path
+            for zone in self.fields
+            if zone.path in readings and self.needs_verify(zone, readings[zone.path].confidence)
+        }
 
     def mark_points(self) -> list[tuple[float, float]]:
         """The registration marks' centres in pixels of the template's page."""
@@ -71,6 +96,9 @@ def parse_template(data: dict[str, Any]) -> FormTemplate:
         zone = tuple(float(v) for v in item["zone"])
         if len(zone) != 4 or not (0 <= zone[0] < zone[2] <= 1 and 0 <= zone[1] < zone[3] <= 1):
             raise ValueError(f"zone of {item['path']} is not inside the page")
+        vertical = item.get("vertical", False)
+        if not isinstance(vertical, bool):
+            raise ValueError(f"vertical of {item['path']} is true or false")
         fields.append(
             FieldZone(
                 path=item["path"],
@@ -78,8 +106,19 @@ def parse_template(data: dict[str, Any]) -> FormTemplate:
                 script=script,
                 zone=(zone[0], zone[1], zone[2], zone[3]),
                 whitelist=item.get("whitelist", WHITELISTS[script]),
+                vertical=vertical,
             )
         )
+    verify_below: dict[str, float] = {}
+    for script, limit in data.get("verify_below", {}).items():
+        if script not in WHITELISTS:
+            raise ValueError(f"unknown script {script!r} in verify_below")
+        if limit == "always":
+            verify_below[script] = math.inf
+        elif isinstance(limit, int | float) and 0 <= limit <= 1:
+            verify_below[script] = float(limit)
+        else:
+            raise ValueError(f"verify_below of {script} is 'always' or a confidence 0..1")
     page, marks = data["page"], data["marks"]
     return FormTemplate(
         code=data["code"],
@@ -91,6 +130,7 @@ def parse_template(data: dict[str, Any]) -> FormTemplate:
         mark_size=float(marks["size"]),
         mark_centres=tuple((float(x), float(y)) for x, y in marks["centres"]),
         fields=tuple(fields),
+        verify_below=verify_below,
     )
 
 
@@ -115,11 +155,14 @@ class Reading:
     image: str | None = None
 
 
-def ocr_results(readings: dict[str, Reading]) -> dict[str, dict[str, Any]]:
+def ocr_results(
+    readings: dict[str, Reading], verify: Collection[str] = ()
+) -> dict[str, dict[str, Any]]:
     """The intake's per-field OCR results: value and confidence, or unreadable; the crop.
 
     The text is kept as read, only stripped of blanks at its ends. An empty reading is
-    unreadable (confidence 0), so the field is keyed from the crop.
+    unreadable (confidence 0), so the field is keyed from the crop. The ``verify`` paths are
+    marked so (the template's routing rule): they are keyed twice blind.
     """
     out: dict[str, dict[str, Any]] = {}
     for path, reading in readings.items():
@@ -129,6 +172,8 @@ def ocr_results(readings: dict[str, Reading]) -> dict[str, dict[str, Any]]:
             item = {"value": text, "confidence": round(max(0.0, min(1.0, reading.confidence)), 3)}
         else:
             item = {"unreadable": True, "confidence": 0.0}
+        if path in verify and text:
+            item["verify"] = True
         if reading.image:
             item["image"] = reading.image
         out[path] = item

@@ -12,6 +12,7 @@ from app.jobs import (
     lobby_prune,
     notify,
     retention,
+    scan_folder,
     vendor_sealing,
 )
 from app.jobs.core import Job, JobContext, JobRunner, Outcome, Report, run_job
@@ -24,6 +25,7 @@ JOBS: tuple[Job, ...] = (
     lobby_prune.JOB,
     announcements.JOB,
     notify.JOB,
+    scan_folder.JOB,
 )
 
 __all__ = [

@@ -16,6 +16,9 @@ class OcrReading(Body):
     value: str | None = Field(None, max_length=2000)
     confidence: float | None = Field(None, ge=0, le=1)
     unreadable: bool = False
+    verify: bool | None = Field(
+        None, description="The engine is not to be trusted on this field: key it twice blind"
+    )
     image: str | None = Field(
         None, max_length=500, description="Reference to the field's image crop"
     )

@@ -32,29 +32,35 @@ class OcrEngine(Protocol):
 
 
 class TesseractEngine:
-    """Tesseract 5 (Debian tesseract-ocr, tesseract-ocr-jpn) through tesserocr.
+    """Tesseract 5 (Debian tesseract-ocr, tesseract-ocr-jpn, and tesseract-ocr-jpn-vert for
+    zones written vertically) through tesserocr.
 
     Dictionaries are off (``load_system_dawg``, ``load_freq_dawg``): a name is read as printed,
-    never as the nearest word. One API object per thread (tesserocr's is not thread safe).
+    never as the nearest word. One API object per thread and direction (tesserocr's is not
+    thread safe); the vertical one is made only when a vertical zone is read.
     """
 
-    def __init__(self, tessdata: str = TESSDATA, lang: str = "jpn") -> None:
+    def __init__(
+        self, tessdata: str = TESSDATA, lang: str = "jpn", vertical_lang: str = "jpn_vert"
+    ) -> None:
         self.tessdata = tessdata
         self.lang = lang
+        self.vertical_lang = vertical_lang
         self._local = threading.local()
 
-    def _api(self) -> Any:
+    def _api(self, vertical: bool = False) -> Any:
         import tesserocr
 
-        api = getattr(self._local, "api", None)
+        name = "vertical_api" if vertical else "api"
+        api = getattr(self._local, name, None)
         if api is None:
             api = tesserocr.PyTessBaseAPI(
                 path=self.tessdata,
-                lang=self.lang,
-                psm=tesserocr.PSM.SINGLE_LINE,
+                lang=self.vertical_lang if vertical else self.lang,
+                psm=tesserocr.PSM.SINGLE_BLOCK_VERT_TEXT if vertical else tesserocr.PSM.SINGLE_LINE,
                 variables={"load_system_dawg": "F", "load_freq_dawg": "F"},
             )
-            self._local.api = api
+            setattr(self._local, name, api)
         return api
 
     def read_field(self, crop: Image.Image, field: FieldZone) -> tuple[str, float]:
@@ -65,7 +71,7 @@ class TesseractEngine:
         """
         import tesserocr
 
-        api = self._api()
+        api = self._api(field.vertical)
         api.SetVariable("tessedit_char_whitelist", field.whitelist or "")
         api.SetImage(crop)
         api.Recognize()
@@ -144,11 +150,35 @@ async def read_page(
     return await asyncio.to_thread(read_aligned, engine, page, template)
 
 
+PDF_DPI = 300
+
+
 def load_pages(path: Path) -> list[Image.Image]:
-    """The pages of a PNG or (multi-page) TIFF file."""
+    """The pages of a PNG, a (multi-page) TIFF or a PDF (each page rasterised at 300 dpi)."""
+    if path.suffix.lower() == ".pdf":
+        return load_pdf(path)
     with Image.open(path) as image:
         pages = []
         for index in range(getattr(image, "n_frames", 1)):
             image.seek(index)
             pages.append(image.convert("L"))
         return pages
+
+
+def load_pdf(path: Path, dpi: int = PDF_DPI) -> list[Image.Image]:
+    """Every page of a PDF as a greyscale image at ``dpi`` (PDFium through pypdfium2)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(path)
+    try:
+        pages = []
+        for index in range(len(document)):
+            page = document[index]
+            try:
+                bitmap = page.render(scale=dpi / 72, grayscale=True)
+                pages.append(bitmap.to_pil().convert("L"))
+            finally:
+                page.close()
+        return pages
+    finally:
+        document.close()

@@ -344,6 +344,10 @@ function ocrView(read, threshold, { blind = false } = {}) {
       `${Math.round(read.confidence * 100)}%`));
   }
   if (!blind && read.unreadable) parts.push(h("span", { class: "flag bad" }, "判読不能 unreadable"));
+  if (!blind && read.verify) {
+    parts.push(h("span", { class: "flag verify", title: "OCR は信頼できない欄です (the engine is not trusted on this field)" },
+      "二重入力 keyed twice"));
+  }
   const image = imageRef(read.image);
   if (image) parts.push(image);
   return parts.length ? h("span", { class: "ocr" }, parts) : null;
