@@ -6,7 +6,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.domain.appointments import CODE_ALPHABET, CODE_LENGTH, read_code
@@ -17,6 +17,7 @@ from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.fields import require_strict_types, validate_fields
 from app.domain.move_in_reservations import (
     EXPIRING_DAYS,
+    MOVE_OUT_DAYS,
     ReservationState,
     ReservationStatus,
     last_valid_day,
@@ -107,6 +108,19 @@ def _checked_move_out(request: Request, today: date) -> date:
             "planned_arrival",
             "before_move_out",
             "転入予定日が転出予定日より前です (planned arrival before the planned move-out)",
+        )
+    if request.planned_arrival > move_out_day + timedelta(days=MOVE_OUT_DAYS):
+        # The 転入 is filed after arriving and within 30 days of the 転出予定日: impossible.
+        raise InvalidInput.field(
+            "planned_arrival",
+            "after_special_window",
+            "転入予定日が転出予定日から30日を過ぎています。転出証明書による転入となります "
+            "(arrival more than 30 days after the planned move-out: the paper certificate "
+            "route applies)",
+        )
+    if move_out_day > date.max - timedelta(days=2 * MOVE_OUT_DAYS):
+        raise InvalidInput.field(
+            "move_out.planned_move_date", "out_of_range", "日付が範囲外です (date out of range)"
         )
     return move_out_day
 
@@ -256,6 +270,9 @@ async def check_in(
     application, _ = await intake.receive(uow, principal, envelope)
     now = uow.now()
     row.status = ReservationStatus.CHECKED_IN
+    # The 転入届 now holds what the resident sent: the reservation keeps no personal data.
+    row.applicant = {}
+    row.fields = {}
     row.checked_in_at = now
     row.updated_at = now
     row.ticket_id = view_.ticket.id

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.domain.deadlines import Calendar
 from app.domain.move_in_reservations import last_valid_day
-from app.storage.tables import AccessLog
+from app.storage.tables import AccessLog, MoveInReservation
 from tests.api.test_vendor import db_rows
 from tests.support import LiveServer, Office
 
@@ -118,6 +118,11 @@ async def test_a_reservation_checks_in_at_the_kiosk_and_files_a_prefilled_move_i
         server, select(AccessLog.action, AccessLog.actor_role).where(AccessLog.entity_id != "")
     )
     assert ("view", "counter") in {(a, r) for a, r in logged}
+    # Checked in, the reservation keeps no personal data: the 転入届 holds it.
+    [(applicant, fields)] = await db_rows(
+        server, select(MoveInReservation.applicant, MoveInReservation.fields)
+    )
+    assert (applicant, fields) == ({}, {})
 
 
 async def test_the_same_portal_id_twice_is_one_reservation_and_other_content_conflicts(
@@ -177,6 +182,10 @@ async def test_bad_input_stores_nothing_and_another_citys_number_is_not_found(
     refused = await reserve(server, office, backwards)
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["planned_arrival"]
+    late = reservation(office, "MP-LATE")
+    late["planned_arrival"] = (today() + timedelta(days=31)).isoformat()
+    too_late = await reserve(server, office, late)
+    assert [e["code"] for e in too_late.json()["errors"]] == ["after_special_window"]
     wrong_code = await reserve(
         server, office, reservation(office, "MP-CODE", previous_municipality_code="401332")
     )
