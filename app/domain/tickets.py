@@ -105,11 +105,14 @@ def undo_open(called_at: datetime | None, now: datetime, window_s: float) -> boo
 
 def allowed_actions(current: TicketStatus, stops: int = 0) -> frozenset[TicketAction]:
     """What a counter terminal may offer for a ticket in ``current`` with ``stops`` further
-    stops planned (mirrors the API's 409s: nothing to skip without a next stop)."""
+    stops planned (mirrors the API's 409s: nothing to skip without a next stop). Moving on to
+    the next stop is what finishing a stop does, never an action of its own."""
     return frozenset(
         action
         for (status, action) in TRANSITIONS
-        if status == current and (action is not TicketAction.SKIP_STOP or stops > 0)
+        if status == current
+        and action is not TicketAction.NEXT_STOP
+        and (action is not TicketAction.SKIP_STOP or stops > 0)
     )
 
 
