@@ -194,6 +194,13 @@ async def reserve(
     return view(uow, row), True
 
 
+async def find_by_portal_ref(
+    uow: UnitOfWork, principal: Principal, portal_ref: str
+) -> Reservation | None:
+    row = await store.by_portal_ref(uow.session, principal.municipality_code, portal_ref)
+    return view(uow, row) if row is not None else None
+
+
 async def _by_number(
     uow: UnitOfWork, principal: Principal, number: str, *, lock: bool = False
 ) -> MoveInReservation:
