@@ -99,6 +99,9 @@ async def test_seeding_again_prints_the_same_and_creates_nothing(clean_db: str) 
     for path in ("/docs", "/display/?office=", "/kiosk/?office=", "/status/?office=", "/console/"):
         assert path in printed, path
     assert printed.count("/counter/?counter=") == 4
+    reservation = as_json["move_in_reservation"]
+    assert re.fullmatch(r"[0-9A-Z]{5}-[0-9A-Z]{5}", reservation["number"])
+    assert f"move-in reservation (kiosk, 転入予約の方): {reservation['number']}" in printed
     for person in as_json["staff"].values():
         assert re.search(rf"{person['staff_id']} +{re.escape(person['password'])} ", printed)
     assert (

@@ -17,6 +17,7 @@ from app.api import (
     follow_ups,
     lobby,
     lobby_stats,
+    move_in_reservations,
     qr,
     supervision,
     vendor,
@@ -30,6 +31,7 @@ api_router = APIRouter(dependencies=[Depends(refuse_nul)])
 api_router.include_router(auth.router)
 api_router.include_router(lobby.router)
 api_router.include_router(appointments.router)
+api_router.include_router(move_in_reservations.router)
 api_router.include_router(display.router)
 api_router.include_router(announcements.router)
 api_router.include_router(qr.router)

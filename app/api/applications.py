@@ -14,6 +14,7 @@ from app.api.idempotency import idempotent
 from app.domain.catalogue import load_catalogue
 from app.domain.errors import InvalidInput, NotAllowed
 from app.domain.household import resulting_household
+from app.domain.municipalities import ward_of
 from app.domain.roles import Role
 from app.domain.visibility import Lens, Purpose, may_reveal
 from app.services import intake, payments
@@ -128,6 +129,11 @@ class ApplicationDetail(ApplicationOut):
         description="Moves and household changes, city staff only: the household the form "
         "forms or leaves behind (members or who leaves and stays, the head); `remaining` is null "
         "where the form does not say who stays",
+    )
+    ward: dict[str, str] | None = Field(
+        None,
+        description="Moves: the ward of a 政令指定都市 the new address lies in (from its "
+        "住所コード): code, city_code, name_ja, name_en; null elsewhere",
     )
     payment_schedule: dict[str, Any] | None = Field(
         None,
@@ -281,6 +287,7 @@ async def read_application(
         "resulting_household": None
         if viewer.vendor_side
         else resulting_household(application.procedure, application.values),
+        "ward": _ward(application.values),
         "payment_schedule": None
         if viewer.vendor_side
         else payments.payment_schedule(application, uow.settings),
@@ -296,6 +303,18 @@ async def read_application(
             )
             for row in events
         ],
+    }
+
+
+def _ward(values: dict[str, Any]) -> dict[str, str] | None:
+    ward = ward_of(values.get("new_address_code"))
+    if ward is None:
+        return None
+    return {
+        "code": ward.code,
+        "city_code": ward.city_code,
+        "name_ja": f"{ward.city_name_ja}{ward.name_ja}",
+        "name_en": f"{ward.name_en}, {ward.city_name_en}",
     }
 
 

@@ -28,7 +28,8 @@ class StatsRow(BaseModel):
     served: int
     no_shows: int
     cancelled: int
-    transfers: int
+    transfers: int = Field(description="Staff transfers to another category or counter")
+    next_stops: int = Field(description="Planned moves on to a plan's next stop")
     wait_median_s: int | None = Field(description="Issue (or check-in) to the last call")
     wait_p90_s: int | None
     wait_max_s: int | None

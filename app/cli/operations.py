@@ -92,6 +92,12 @@ def _print_demo(result: dict[str, Any], settings: Settings) -> None:
         f"  {person['staff_id']:24} {person['password']:24} {CONSOLE_ROLES.get(key, key)}"
         for key, person in result.get("staff", {}).items()
     ]
+    reservation = result.get("move_in_reservation")
+    if reservation:
+        lines.append(
+            f"転入予約 / move-in reservation (kiosk, 転入予約の方): {reservation['number']}"
+            f"  (last valid day {reservation['last_valid_day']})"
+        )
     applications = result.get("applications", [])
     if applications:
         lines.append(f"Sample applications: {len(applications)} (demo-001 … in the work queue)")

@@ -28,7 +28,7 @@ PROCEDURE_CODES = (  # CONTRACT.md, in its order
 FieldType = Literal[
     "text", "name", "kana", "date", "wareki_date", "my_number", "postal_code", "municipality_code",
     "relationship", "bank_account", "account_name_kana", "integer", "boolean", "choice", "group",
-    "resident_code", "residence_card_number", "address_code",
+    "resident_code", "residence_card_number", "address_code", "stay_period",
 ]
 # fmt: on
 DATE_TYPES = frozenset({"date", "wareki_date"})

@@ -217,6 +217,13 @@ class _Check:
             return value
         return number
 
+    def _stay_period(self, spec: FieldSpec, value: object, path: str) -> object:
+        period = codes.normalise_stay_period(value) if isinstance(value, str) else None
+        if period is None:
+            self.add(path, "stay_period_format", spec)
+            return value
+        return period
+
     def _postal_code(self, spec: FieldSpec, value: object, path: str) -> object:
         code = codes.normalise_postal_code(value) if isinstance(value, str) else None
         if code is None:

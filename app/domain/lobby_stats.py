@@ -27,6 +27,9 @@ class TicketFacts:
     transfers: int = 0
     # The real wait to the first call minus the estimate shown at issue (seconds).
     estimate_error_s: int | None = None
+    # Moves on to the next stop of a plan, counted at the stop left (``transfers``: staff
+    # transfers only).
+    next_stops: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ COLUMNS = [
     "no_shows",
     "cancelled",
     "transfers",
+    "next_stops",
     "wait_median_s",
     "wait_p90_s",
     "wait_max_s",
@@ -86,6 +90,7 @@ class _Group:
     no_shows: int = 0
     cancelled: int = 0
     transfers: int = 0
+    next_stops: int = 0
     waits: list[float] = field(default_factory=list)
     services: list[float] = field(default_factory=list)
     kept: int = 0
@@ -141,6 +146,7 @@ def daily_stats(
         for g in add(t.office_id, t.category_prefix, t.counter_label):
             g.tickets += 1
             g.transfers += t.transfers
+            g.next_stops += t.next_stops
             if t.status == TicketStatus.DONE:
                 g.served += 1
             elif t.status == TicketStatus.NO_SHOW:
@@ -175,6 +181,7 @@ def daily_stats(
                 "no_shows": g.no_shows,
                 "cancelled": g.cancelled,
                 "transfers": g.transfers,
+                "next_stops": g.next_stops,
                 "wait_median_s": percentile(g.waits, 50),
                 "wait_p90_s": percentile(g.waits, 90),
                 "wait_max_s": percentile(g.waits, 100),

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from app.domain.catalogue import FieldSpec, Procedure
 from app.domain.eligibility import partial_stop_from
 from app.domain.household import head_of_household_problems
+from app.domain.municipalities import is_within_one_city
 from app.domain.validators import Problem, errors_in, problem
 from app.domain.validators.wareki import DateProblem, parse_wareki
 
@@ -115,6 +116,25 @@ def move_far_in_future(
     return out
 
 
+def move_within_one_city(
+    procedure: Procedure, values: Mapping[str, object], failed: set[str]
+) -> list[Problem]:
+    """A 転入 from the municipality of the new address itself, or from another ward of the same
+    政令指定都市, is a 転居 (住民基本台帳法23条): the form is the wrong one."""
+    if (
+        procedure.code != "resident.move_in"
+        or {"previous_municipality_code", "new_address_code"} & failed
+    ):
+        return []
+    previous, new = values.get("previous_municipality_code"), values.get("new_address_code")
+    spec = procedure.field("previous_municipality_code")
+    if not isinstance(previous, str) or not isinstance(new, str) or spec is None:
+        return []
+    if not is_within_one_city(previous, new):
+        return []
+    return [problem("previous_municipality_code", "move_within_one_city", spec.label_ja)]
+
+
 def _move_day(values: Mapping[str, object]) -> tuple[str, date] | None:
     for key in MOVE_DATE_KEYS:
         if (day := _day(values.get(key), "latest")) is not None:
@@ -207,6 +227,7 @@ def cross_checks(
         *foreign_birth_dates(procedure, values, failed),
         *child_older_than_parent(procedure, values, failed),
         *move_far_in_future(procedure, values, failed, today),
+        *move_within_one_city(procedure, values, failed),
         *born_after_move(procedure, values, failed),
         *repeated_my_numbers(procedure, values, failed),
         *partial_stop(procedure, values, failed),

@@ -30,6 +30,9 @@ class TicketAction(StrEnum):
     NO_SHOW = "no_show"
     CANCEL = "cancel"
     TRANSFER = "transfer"
+    # A planned move to the next stop of a plan (not a staff transfer): the stop is finished
+    # and the ticket waits at the next category.
+    NEXT_STOP = "next_stop"
     HOLD = "hold"
     RESUME = "resume"
     UNDO_CALL = "undo_call"
@@ -51,6 +54,7 @@ TRANSITIONS: dict[tuple[TicketStatus, TicketAction], TicketStatus] = {
     (TicketStatus.CALLED, TicketAction.TRANSFER): TicketStatus.WAITING,
     (TicketStatus.SERVING, TicketAction.FINISH): TicketStatus.DONE,
     (TicketStatus.SERVING, TicketAction.TRANSFER): TicketStatus.WAITING,
+    (TicketStatus.SERVING, TicketAction.NEXT_STOP): TicketStatus.WAITING,
     # A resident marked absent who turns up late is called again by the same counter.
     (TicketStatus.NO_SHOW, TicketAction.RECALL): TicketStatus.CALLED,
     (TicketStatus.CALLED, TicketAction.HOLD): TicketStatus.HELD,
@@ -101,11 +105,14 @@ def undo_open(called_at: datetime | None, now: datetime, window_s: float) -> boo
 
 def allowed_actions(current: TicketStatus, stops: int = 0) -> frozenset[TicketAction]:
     """What a counter terminal may offer for a ticket in ``current`` with ``stops`` further
-    stops planned (mirrors the API's 409s: nothing to skip without a next stop)."""
+    stops planned (mirrors the API's 409s: nothing to skip without a next stop). Moving on to
+    the next stop is what finishing a stop does, never an action of its own."""
     return frozenset(
         action
         for (status, action) in TRANSITIONS
-        if status == current and (action is not TicketAction.SKIP_STOP or stops > 0)
+        if status == current
+        and action is not TicketAction.NEXT_STOP
+        and (action is not TicketAction.SKIP_STOP or stops > 0)
     )
 
 

@@ -1,5 +1,5 @@
 """A demo office that works out of the box: counters, categories, a vendor contract, the people
-of every console role, sample applications and waiting tickets.
+of every console role, sample applications, waiting tickets and a 転入予約.
 
 Seeding again creates nothing new and prints the same links: the demo's tokens and passwords
 derive from a random secret stored once per municipality (``demo_seed``). Demo only:
@@ -9,14 +9,24 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import time
+from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from app.domain.appointments import AppointmentHours
+from app.domain.appointments import AppointmentHours, format_code
+from app.domain.clock import business_day
 from app.domain.roles import Employer, Principal, Role
-from app.services import admin, appointments, attachments, demo_samples, intake, people, tickets
+from app.services import (
+    admin,
+    appointments,
+    attachments,
+    demo_samples,
+    intake,
+    move_in_reservations,
+    people,
+    tickets,
+)
 from app.storage import appointments as appointment_store
 from app.storage import demo as store
 from app.storage import tenancy
@@ -141,6 +151,9 @@ async def seed_demo(uow: UnitOfWork, code: str, *, samples: bool = False) -> dic
     if samples:
         await _demo_appointment_hours(uow, code, office.id, categories["A"].id, rows["admin"])
         result["applications"] = await _demo_applications(uow, code, rows["intake"])
+        result["move_in_reservation"] = await _demo_reservation(
+            uow, code, office.id, categories["A"].id, rows["intake"]
+        )
         result["tickets"] = await _demo_tickets(
             uow, code, office.id, rows["kiosk"], {p: c.id for p, c in categories.items()}
         )
@@ -271,6 +284,39 @@ async def _demo_applications(uow: UnitOfWork, code: str, token: ApiToken) -> lis
             }
         )
     return out
+
+
+async def _demo_reservation(
+    uow: UnitOfWork, code: str, office_id: str, category_id: str, token: ApiToken
+) -> dict[str, str]:
+    """A 転入予約 announced on the portal, on the first seeding: out yesterday, in today."""
+    principal = Principal(
+        token_id=token.id, municipality_code=code, role=Role.INTAKE, name=token.name
+    )
+    found = await move_in_reservations.find_by_portal_ref(uow, principal, "demo-move-in-001")
+    if found is None:
+        today = business_day(uow.now())
+        moved_out = today - timedelta(days=1)
+        found, _ = await move_in_reservations.reserve(
+            uow,
+            principal,
+            move_in_reservations.Request(
+                portal_ref="demo-move-in-001",
+                office_id=office_id,
+                category_id=category_id,
+                received_at=uow.now(),
+                applicant={"family_name": "松本", "given_name": "美咲"},
+                move_out=demo_samples.portal_move_out(moved_out),
+                planned_arrival=today,
+                previous_municipality_code="401331",
+            ),
+        )
+    row = found.row
+    return {
+        "number": format_code(row.number),
+        "last_valid_day": row.last_valid_day.isoformat(),
+        "state": found.state.value,
+    }
 
 
 async def _demo_tickets(

@@ -6,7 +6,7 @@ seeding again finds it instead of storing it twice."""
 
 import struct
 import zlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.domain.validators.codes import my_number_check_digit
@@ -242,3 +242,34 @@ def envelope(
 def received_at(now: datetime, n: int) -> datetime:
     """Spread over the last days, one form every few hours."""
     return now - timedelta(hours=3 * (31 - n))
+
+
+def portal_move_out(moved_out: date) -> dict[str, Any]:
+    """A 転出届 filed on マイナポータル by a mother and her son moving to the demo city."""
+    return {
+        "filing_date": (moved_out - timedelta(days=7)).isoformat(),
+        "filer_name": "松本 美咲",
+        "filer_relation": "self",
+        "id_document": "my_number_card",
+        "planned_move_date": moved_out.isoformat(),
+        "current_address": "福岡市中央区天神１丁目８番１号",
+        "destination_address": "熊本市中央区手取本町１－１",
+        "destination_household_head_name": "松本 美咲",
+        "card_holder": True,
+        "members": [
+            {
+                "name": "松本 美咲",
+                "kana": "マツモト ミサキ",
+                "birth_date": "平成2年7月14日",
+                "sex": "female",
+                "relationship": "世帯主",
+            },
+            {
+                "name": "松本 湊",
+                "kana": "マツモト ミナト",
+                "birth_date": "令和3年2月8日",
+                "sex": "male",
+                "relationship": "子",
+            },
+        ],
+    }

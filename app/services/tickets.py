@@ -43,6 +43,9 @@ EVENT_OF_ACTION = {
     TicketAction.NO_SHOW: "ticket.no_show",
     TicketAction.CANCEL: "ticket.cancelled",
     TicketAction.TRANSFER: "ticket.transferred",
+    # The displays' protocol has one event for a ticket changing queue; ``next_stop`` in its
+    # data tells a plan's next stop from a staff transfer.
+    TicketAction.NEXT_STOP: "ticket.transferred",
     TicketAction.HOLD: "ticket.held",
     TicketAction.RESUME: "ticket.resumed",
     TicketAction.UNDO_CALL: "ticket.call_withdrawn",
@@ -222,7 +225,7 @@ async def _next_stop(uow: UnitOfWork, ticket: Ticket) -> None:
     await _apply(
         uow,
         ticket,
-        TicketAction.TRANSFER,
+        TicketAction.NEXT_STOP,
         None,
         categories={old_category},
         data={"next_stop": next_stop},
@@ -439,7 +442,7 @@ async def _apply(
         ticket.started_at = now
     elif action in (TicketAction.FINISH, TicketAction.CANCEL):
         ticket.finished_at = now
-    elif action is TicketAction.TRANSFER:
+    elif action in (TicketAction.TRANSFER, TicketAction.NEXT_STOP):
         ticket.counter_id = None
         ticket.called_at = None
         ticket.started_at = None

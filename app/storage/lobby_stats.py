@@ -1,5 +1,6 @@
 """What the day's statistics (窓口統計) read: each ticket's times with its category's prefix,
-its counter's label and its transfers (event log), and each booking of the day."""
+its counter's label and its staff transfers (event log); each finished stop of a plan (a move
+on to its next stop); and each booking of the day."""
 
 from datetime import date, datetime
 
@@ -94,6 +95,8 @@ async def stops_of_day(
             called_at=called,
             started_at=started,
             finished_at=finished,
+            # Each stop finished before the last sent the ticket on to its next stop.
+            next_stops=1,
         )
         for office, category, prefix, label, arrived, called, started, finished in (
             await session.execute(statement)

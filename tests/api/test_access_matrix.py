@@ -15,6 +15,7 @@ from app.services.announcements import catalogues
 from app.settings import Settings
 from app.storage.db import create_engine, make_sessionmaker
 from app.storage.tables import Task
+from tests.api.test_move_in_reservations import reservation
 from tests.factories import move_in, status_report
 from tests.support import LiveServer, Office
 
@@ -95,6 +96,10 @@ def body_for(path: str, office: Office) -> Any:
         return {"opens_at": "09:00", "closes_at": "12:00", "slot_minutes": 30, "seats": 1}
     if path.endswith("/appointments/check-in"):
         return {"code": "not a code"}
+    if path.endswith("/move-in-reservations/check-in"):
+        return {"number": "not a number"}
+    if path.endswith("/move-in-reservations"):
+        return reservation(office, f"MP-{office.id}")
     if path.endswith("/offices/{office_id}/appointments"):
         return {
             "category_id": office.category("A"),
@@ -156,6 +161,9 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
         await intake.post("/applications", json=status_report())  # work the demo contract sends out
         scan = f"scan of {office.id}".encode()
         sha256 = (await intake.post("/attachments", content=scan)).json()["sha256"]
+        number = (
+            await intake.post("/move-in-reservations", json=reservation(office, "MP-MATRIX"))
+        ).json()["number"]
     async with server.client(office.token("admin")) as admin:
         contract_id = (await admin.get("/admin/vendor-contracts")).json()[0]["id"]
         batch_id = (await admin.post(f"/admin/vendor-contracts/{contract_id}/seal")).json()[
@@ -186,6 +194,7 @@ async def ids_of(server: LiveServer, office: Office) -> dict[str, str]:
         "contract_id": contract_id,
         "batch_id": batch_id,
         "sha256": sha256,
+        "number": number,
     }
 
 

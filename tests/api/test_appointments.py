@@ -257,7 +257,8 @@ async def test_staff_book_and_a_checked_in_booking_is_called_before_walk_ins_whi
     assert cells.count("<v>900</v>") == 4  # p90 and max of B: all counters and counter 3
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("day,office_id,category,counter,tickets,served")
-    counter_3 = f"2026-12-07,{city.id},B,3,5,5,0,0,0,600,900,900,0,0,0,3,0,5,"
+    # …, transfers, next_stops, waits, …
+    counter_3 = f"2026-12-07,{city.id},B,3,5,5,0,0,0,0,600,900,900,0,0,0,3,0,5,"
     assert any(line.startswith(counter_3) for line in lines), lines
     # Each ticket kept the wait it was shown and, at its call, how far off it was: the first
     # walk-in had nobody ahead (shown 0 minutes) and was called 15 minutes later.

@@ -105,3 +105,33 @@ async def test_a_move_in_and_a_claim_at_one_address_in_two_widths_share_the_lock
         assert await claim(first) is not None
         assert await claim(second) is None  # the same household is held by A
         assert await claim(first) is not None
+
+
+async def test_a_workers_stay_items_are_listed_and_a_bad_residence_card_number_is_reported(
+    server: LiveServer, office: Office
+) -> None:
+    async with server.client(office.token("operator")) as operator:
+        catalogue = (await operator.get("/procedures")).json()
+    for code in ("resident.move_in", "resident.move_out", "resident.household_change"):
+        [procedure] = [p for p in catalogue if p["code"] == code]
+        [members] = [f for f in procedure["fields"] if f["key"] == "members"]
+        mover = {f["key"]: f for f in members["fields"]}
+        assert mover["residence_period"]["type"] == "stay_period", code
+        assert mover["residence_card_number"]["type"] == "residence_card_number", code
+        assert "30条の45" in mover["residence_category"]["label_ja"], code
+    body = foreign_move_in()
+    worker = {
+        **PERMANENT_RESIDENT,
+        "residence_status": "技術・人文知識・国際業務",
+        "residence_period": "5年1月",
+        "residence_period_end": "2028-04-01",
+        "residence_card_number": "AB1234567CD",
+    }
+    body["fields"]["members"] = [worker]
+    async with server.client(office.token("intake")) as intake:
+        stored = await intake.post("/applications", json=body)
+    assert stored.status_code == 201, stored.text
+    assert {(p["field"], p["code"]) for p in stored.json()["problems"]} >= {
+        ("members[0].residence_card_number", "residence_card_format"),
+        ("members[0].residence_period", "stay_period_format"),
+    }

@@ -246,6 +246,14 @@ async def test_the_days_statistics_count_each_stops_wait_and_service(
             response = await counter.post(path)
             assert response.status_code == 200, response.text
     assert response.json()["status"] == "done"
+    # A staff transfer is a transfer; the planned move on from A above is a next stop.
+    sent = await issue(live, city, "C")
+    async with live.client(city.token("counter")) as counter:
+        moved = await counter.post(
+            f"/tickets/{sent['id']}/transfer", json={"category": city.category("A")}
+        )
+        assert moved.status_code == 200, moved.text
+        assert (await counter.post(f"/tickets/{sent['id']}/cancel")).status_code == 200
     async with live.client(city.token("supervisor")) as supervisor:
         stats = await supervisor.get("/lobby-stats", params={"day": "2026-12-07"})
     assert stats.status_code == 200, stats.text
@@ -253,7 +261,11 @@ async def test_the_days_statistics_count_each_stops_wait_and_service(
     figures = ("tickets", "served", "wait_max_s", "service_max_s")
     assert [rows[("A", "2")][f] for f in figures] == [1, 1, 120, 300]
     assert [rows[("B", "3")][f] for f in figures] == [1, 1, 120, 540]
-    assert [rows[("A", "*")][f] for f in figures] == [1, 1, 120, 300]
+    assert [rows[("A", "*")][f] for f in figures] == [2, 1, 120, 300]
+    moves = ("transfers", "next_stops")
+    assert [rows[("A", "2")][f] for f in moves] == [0, 1]
+    assert [rows[("B", "3")][f] for f in moves] == [0, 0]
+    assert [rows[("A", "*")][f] for f in moves] == [1, 1]
     # The wait estimates use the first stop's service time too: A's default is 420 s, its one
     # service 300 s; one resident ahead over A's three counters: 2 minutes, not 3.
     at(21)

@@ -158,9 +158,39 @@ def test_conditional_fields() -> None:
             "name_alphabet",
             "nationality",
             "residence_status",
+            "residence_period",
             "residence_period_end",
             "residence_card_number",
         )
+    ]
+    # The same person filing a 転出 or a 世帯変更 is asked the same 外国人住民 items.
+    for code in ("resident.move_out", "resident.household_change"):
+        procedure = load_catalogue().get(code)
+        keys = {f.key for f in next(f for f in procedure.fields if f.key == "members").fields}
+        assert {
+            "name_alphabet",
+            "common_name",
+            "nationality",
+            "residence_category",
+            "residence_status",
+            "residence_period",
+            "residence_period_end",
+            "residence_card_number",
+        } <= keys, code
+    member.update(
+        name_alphabet="NGUYEN VAN AN",
+        nationality="ベトナム",
+        residence_status="技術・人文知識・国際業務",
+        residence_period="3年",
+        residence_period_end="2028-04-01",
+        residence_card_number="AB12345678C",
+    )
+    assert codes(validate_fields(MOVE_IN, foreign, TODAY)[1]) == [
+        ("members[0].residence_card_number", "residence_card_format")
+    ]
+    member.update(residence_card_number="AB12345678CD", residence_period="6年")
+    assert codes(validate_fields(MOVE_IN, foreign, TODAY)[1]) == [
+        ("members[0].residence_period", "stay_period_format")
     ]
 
 

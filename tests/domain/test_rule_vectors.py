@@ -140,6 +140,8 @@ def check(case: dict[str, Any]) -> None:  # noqa: C901 - one branch per kind, fl
         assert applies is case["applies"]
     elif kind == "residence_card":
         assert codes.normalise_residence_card_number(case["text"]) == case["number"]
+    elif kind == "stay_period":
+        assert codes.normalise_stay_period(case["text"]) == case["period"]
     elif kind == "address_code":
         assert codes.normalise_address_code(case["text"]) == case["code"]
     elif kind == "resident_code":
@@ -255,6 +257,7 @@ def test_enough_vectors_of_every_kind() -> None:
         "address_code",
     } <= kinds
     assert {"residence_card", "resident_code", "my_number", "kana", "household"} <= kinds
+    assert "stay_period" in kinds
     methods = {c["transfer_method"] for c in CASES if c["kind"] == "prompt_due"}
     assert methods == {"certificate", "card_special", "from_abroad"}
 

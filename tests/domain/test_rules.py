@@ -66,14 +66,18 @@ def test_a_special_permanent_resident_needs_no_end_of_stay_nor_status() -> None:
 def test_other_statuses_need_the_end_of_stay_in_the_western_calendar() -> None:
     member = {**FOREIGN, "residence_status": "技術・人文知識・国際業務"}
     assert codes(validate_fields(MOVE_IN, move_in_with(member), TODAY)[1]) == [
-        ("members[0].residence_period_end", "required")
+        ("members[0].residence_period", "required"),
+        ("members[0].residence_period_end", "required"),
     ]
+    member["residence_period"] = "３年"
     member["residence_period_end"] = "令和9年3月31日"
     assert codes(validate_fields(MOVE_IN, move_in_with(member), TODAY)[1]) == [
         ("members[0].residence_period_end", "seireki_required")
     ]
     member["residence_period_end"] = "2027-03-31"
-    assert validate_fields(MOVE_IN, move_in_with(member), TODAY)[1] == []
+    values, problems = validate_fields(MOVE_IN, move_in_with(member), TODAY)
+    assert problems == []
+    assert values["members"][0]["residence_period"] == "3年"  # type: ignore[index]
 
 
 def test_a_foreign_residents_birth_date_is_western_but_a_japanese_ones_may_be_wareki() -> None:

@@ -37,6 +37,13 @@ def test_finished_and_cancelled_tickets_allow_nothing() -> None:
     assert allowed_actions(TicketStatus.CANCELLED) == frozenset()
 
 
+def test_moving_on_to_a_next_stop_is_no_action_a_counter_is_offered() -> None:
+    assert next_status(TicketStatus.SERVING, TicketAction.NEXT_STOP) == TicketStatus.WAITING
+    for status in TicketStatus:
+        assert TicketAction.NEXT_STOP not in allowed_actions(status, stops=2)
+    assert TicketAction.TRANSFER in allowed_actions(TicketStatus.SERVING)
+
+
 def test_numbers_are_printed_with_three_digits_and_spoken_without_padding() -> None:
     assert format_number("A", 12) == "A-012"
     assert format_number("B", 1234) == "B-1234"

@@ -88,6 +88,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{label}は英字2桁・数字8桁・英字2桁です",
         "must be 2 letters, 8 digits and 2 letters",
     ),
+    "move_within_one_city": (
+        "{label}は新住所と同じ市です（政令市の区の間の異動を含む）: 転居届で届け出ます",
+        "the same city as the new address (wards of one city included): file a 転居 instead",
+    ),
+    "stay_period_format": (
+        "{label}は「3年」「1年6月」「90日」のように書きます（5年まで）",
+        "write it as years, months or days, e.g. 3年, 1年6月, 90日 (at most 5 years)",
+    ),
     "not_with_public_benefit_account": (
         "公金受取口座を選んだ場合、{label}は記入しません",
         "not used when the public-benefit account is chosen",

@@ -138,3 +138,30 @@ def normalise_residence_card_number(text: str) -> str | None:
     """
     folded = _SEPARATORS.sub("", text.translate(_FULL_WIDTH_ALNUM)).upper()
     return folded if folded.isascii() and _CARD_NUMBER.fullmatch(folded) else None
+
+
+# 在留期間 (入管法2条の2③, 施行規則3条 別表第2): years, months and days as the residence card
+# writes them ("3年", "1年6月", "6月", "90日"); at most 5 years; "無期限" for the statuses
+# without a period (高度専門職2号). A 永住者 or 特別永住者 has no 在留期間 to write.
+_STAY_PERIOD = re.compile(
+    r"(?:([0-9]{1,2})年)?(?:([0-9]{1,2})(?:月|ヶ月|か月|カ月))?(?:([0-9]{1,3})日)?"
+)
+_NO_LIMIT = "無期限"
+
+
+def normalise_stay_period(text: str) -> str | None:
+    """The period as ``N年M月D日`` (parts that are zero left out), ``無期限``, or None when it
+    is not a period of stay (empty, zero, over 5 years, 12 months or more, over 365 days)."""
+    folded = re.sub(r"\s", "", text.translate(_FULL_WIDTH_DIGITS))
+    if folded == _NO_LIMIT:
+        return folded
+    found = _STAY_PERIOD.fullmatch(folded)
+    if found is None or not folded:
+        return None
+    years, months, days = (int(part) if part else 0 for part in found.groups())
+    if (years, months, days) == (0, 0, 0) or months >= 12 or days > 365:
+        return None
+    if years * 12 + months > 60 or (years == 5 and days):
+        return None
+    parts = [(years, "年"), (months, "月"), (days, "日")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n)

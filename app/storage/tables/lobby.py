@@ -221,3 +221,39 @@ class Appointment(SQLModel, table=True):
     updated_at: datetime
     checked_in_at: datetime | None = None
     ticket_id: str | None = Field(default=None, max_length=32)
+
+
+class MoveInReservation(SQLModel, table=True):
+    """転入予約 (引越しワンストップ): a 転出届 announced through the national portal, kept by the
+    destination municipality until the resident checks in at a kiosk with its number."""
+
+    __tablename__ = "move_in_reservation"
+    __table_args__ = (
+        UniqueConstraint("municipality_code", "portal_ref"),
+        UniqueConstraint("municipality_code", "number"),
+        Index("ix_move_in_reservation_due", "municipality_code", "status", "last_valid_day"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=6)
+    office_id: str = Field(foreign_key="office.id", max_length=32)
+    category_id: str = Field(foreign_key="ticket_category.id", max_length=32)
+    # The portal's id of the 転出届: the same id sent twice is one reservation.
+    portal_ref: str = Field(max_length=100)
+    # The reservation number the resident brings (10 characters of the appointments' alphabet).
+    number: str = Field(max_length=10)
+    status: str = Field(max_length=16)
+    planned_move_out_date: date
+    planned_arrival: date
+    last_valid_day: date
+    # SHA-256 of what the portal sent: a resend with other content is a conflict.
+    fingerprint: str = Field(max_length=64)
+    applicant: dict[str, Any] = json_column()
+    # The 転入届 pre-filled from the 転出届.
+    fields: dict[str, Any] = json_column()
+    received_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    checked_in_at: datetime | None = None
+    ticket_id: str | None = Field(default=None, max_length=32)
+    application_id: str | None = Field(default=None, max_length=32)

@@ -132,9 +132,22 @@ async function issue(categoryId) {
 }
 
 // 予約の方: the confirmation code, typed (a scanner that types what it reads works the same),
-// becomes a ticket of the booking's category through the check-in endpoint.
-function showCheckIn() {
+// becomes a ticket of the booking's category through the check-in endpoint. 転入予約の方: the
+// reservation number of a move announced on マイナポータル (or its QR code) becomes the
+// 住民異動 ticket, and the 転入届 is filed from the reservation.
+const CHECK_IN = {
+  appointment: { prompt: "kiosk.appointment_prompt", label: "kiosk.appointment_code", path: "appointments", field: "code" },
+  move_in: { prompt: "kiosk.move_in_prompt", label: "kiosk.move_in_number", path: "move-in-reservations", field: "number" },
+};
+let checkInKind = CHECK_IN.appointment;
+
+function showCheckIn(kind) {
   if (busy) return;
+  checkInKind = kind;
+  for (const [id, key] of [["checkin-prompt", kind.prompt], ["checkin-label", kind.label]]) {
+    $(id).dataset.i18n = key;
+    setText($(id), text(cat, key));
+  }
   showError("");
   $("checkin-error").hidden = true;
   $("checkin-code").value = "";
@@ -151,10 +164,11 @@ async function checkIn(event) {
   $("checkin-submit").disabled = true;
   $("checkin-error").hidden = true;
   try {
-    const ticket = await api(`/offices/${encodeURIComponent(OFFICE)}/appointments/check-in`, {
+    const kind = checkInKind;
+    const ticket = await api(`/offices/${encodeURIComponent(OFFICE)}/${kind.path}/check-in`, {
       token: TOKEN,
       method: "POST",
-      body: { code, language: cat.code },
+      body: { [kind.field]: code, language: cat.code },
     });
     screens.checkin.hidden = true;
     showIssued(ticket);
@@ -239,8 +253,10 @@ async function setLanguage(code) {
   applyCatalogue(cat, "kiosk.title");
   // The appointment button says it in English too (in Japanese on the English screen).
   const other = await catalogue(cat.code === "en" ? "ja" : "en").catch(() => null);
-  setText($("appointment-en"), other ? text(other, "kiosk.appointment") : "");
-  $("appointment-en").lang = other ? other.lang : "";
+  for (const [id, key] of [["appointment-en", "kiosk.appointment"], ["move-in-en", "kiosk.move_in"]]) {
+    setText($(id), other ? text(other, key) : "");
+    $(id).lang = other ? other.lang : "";
+  }
   for (const button of document.querySelectorAll(".lang")) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === cat.code));
   }
@@ -267,7 +283,8 @@ async function start() {
   $("paper").href = `paper-${PAPER}.css`;
   document.documentElement.dataset.paper = PAPER;
   $("done").addEventListener("click", backToStart);
-  $("appointment").addEventListener("click", showCheckIn);
+  $("appointment").addEventListener("click", () => showCheckIn(CHECK_IN.appointment));
+  $("move-in").addEventListener("click", () => showCheckIn(CHECK_IN.move_in));
   $("checkin-form").addEventListener("submit", checkIn);
   $("checkin-back").addEventListener("click", backToStart);
   $("print").addEventListener("click", () => window.print());
