@@ -1,7 +1,7 @@
 """move in reservations
 
 Revision ID: c20b00000018
-Revises: c19b00000016
+Revises: c20d00000020
 Create Date: 2026-12-04 23:29:40.709722
 
 転入予約 (引越しワンストップ): a 転出届 announced through the national portal, kept with its
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = "c20b00000018"
-down_revision: str | None = "c19b00000016"
+down_revision: str | None = "c20d00000020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
