@@ -163,7 +163,7 @@ def _fits(node: Any, depth: int, limits: ShapeLimits) -> bool:
     if kind is bool or node is None:
         return True
     if kind is int:
-        return abs(node) <= limits.max_abs_integer
+        return bool(abs(node) <= limits.max_abs_integer)
     if kind is float:
         return math.isfinite(node)
     return False

@@ -7,13 +7,13 @@ one result, in order, whatever it holds; blank lines count in the numbering but 
 """
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from app.domain import shape
@@ -251,7 +251,12 @@ async def _store(
                 {"line": number, **parsed} if isinstance(parsed, dict) else _not_stored(number)
                 for number, parsed, _row in batch
             ]
-    return [(json.dumps(r, ensure_ascii=False) + "\n").encode() for r in results]
+    return encode_results(results)
+
+
+def encode_results(results: list[dict[str, Any]]) -> list[bytes]:
+    """One JSON line per result (UTF-8, names and messages as they are)."""
+    return [orjson.dumps(r) + b"\n" for r in results]
 
 
 def _not_stored(number: int) -> dict[str, Any]:
