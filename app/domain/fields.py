@@ -170,7 +170,9 @@ class _Check:
         normalised, found = kept
         for code, extra in found:
             self.add(path, code, spec, **extra)
-        return value if normalised is _SAME else _fresh(normalised)
+        if normalised is _SAME:
+            return value
+        return normalised if type(normalised) in _SCALARS else _fresh(normalised)
 
     def plain(self, spec: FieldSpec, value: object, path: str) -> object:
         """One value of a plain (non-group) field: normalised, its problems added."""

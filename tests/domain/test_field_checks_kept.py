@@ -72,8 +72,10 @@ json_values = st.recursive(
     | st.integers(-(2**60), 2**60)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(alphabet=st.sampled_from("ab\x00あ"), max_size=6),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(alphabet="ab\x00", max_size=3), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet="ab\x00", max_size=3), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
