@@ -1,9 +1,11 @@
 """Bulk intake: NDJSON in, one result line per input line out, in constant memory.
 
-Lines are stored in batches, one transaction per batch and a savepoint per line, and each
-batch's results are streamed back only after it has committed: "created" means durable, and
-every other status means nothing of that line was stored. Every non-blank input line gets exactly
-one result, in order, whatever it holds; blank lines count in the numbering but get none.
+Lines are checked in groups of BATCH (in a worker process, see bulk_workers) and each group is
+stored in one transaction with one multi-row insert per table; a group the database refuses is
+stored again line by line, a savepoint each. A group's results are streamed back only after it
+has committed: "created" means durable, and every other status means nothing of that line was
+stored. Every non-blank input line gets exactly one result, in order, whatever it holds; blank
+lines count in the numbering but get none.
 """
 
 import asyncio
