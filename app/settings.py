@@ -323,6 +323,9 @@ class Settings(BaseSettings):
     environment: str = "development"
     max_body_bytes: int = 10 * 1024 * 1024
     max_bulk_line_bytes: int = 256 * 1024
+    # Processes beside the server that parse and check bulk intake lines while the server
+    # stores the previous group (0: the server process does it itself).
+    bulk_workers: int = 1
     json_shape: JsonShapeSettings = JsonShapeSettings()
     attachment_dir: str = "./var/attachments"
     # The resident's status page: requests per second per client address, and the burst.

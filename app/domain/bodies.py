@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from app.domain.text import NUL_MESSAGE, nul_locations
+from app.domain.text import NUL_MESSAGE, may_hold_nul, nul_locations
 
 
 class Body(BaseModel):
@@ -14,6 +14,8 @@ class Body(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_nul(cls, data: Any) -> Any:
+        if not may_hold_nul(data):
+            return data
         errors = [
             InitErrorDetails(
                 type=PydanticCustomError("nul_character", NUL_MESSAGE), loc=loc, input=""

@@ -42,14 +42,67 @@ def _blank(value: object) -> bool:
     return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
+# What one plain (non-group) value's check found: the normalised value (``_SAME`` when it is the
+# very object received) and each problem's code and details. A check depends only on the
+# field's spec, the value and the day, and a mail room's batch repeats most values (dates,
+# はい/いいえ, 続柄, amounts): the result is kept per spec and day, bounded.
+_Outcome = tuple[object, tuple[tuple[str, dict[str, object]], ...]]
+_SAME = object()
+_SCALARS = (str, int, bool, type(None))
+_MEMO_SIZE = 4096
+_memo: dict[tuple[int, date], tuple[FieldSpec, dict[tuple[type, object], _Outcome]]] = {}
+
+
+def _memo_for(spec: FieldSpec, today: date) -> dict[tuple[type, object], _Outcome]:
+    key = (id(spec), today)
+    entry = _memo.get(key)
+    if entry is None or entry[0] is not spec:
+        if len(_memo) >= _MEMO_SIZE:
+            _memo.clear()
+        entry = _memo[key] = (spec, {})
+    elif len(entry[1]) >= _MEMO_SIZE:
+        entry[1].clear()
+    return entry[1]
+
+
+def _fresh(normalised: object) -> object:
+    """A copy of a kept normalised value that a caller may change (dates are small dicts)."""
+    if isinstance(normalised, dict):
+        return {k: v if type(v) in _SCALARS else _fresh(v) for k, v in normalised.items()}
+    if isinstance(normalised, list):
+        return [_fresh(v) for v in normalised]
+    return normalised
+
+
+_layouts: dict[int, tuple[tuple[FieldSpec, ...], dict[str, FieldSpec], list[FieldSpec]]] = {}
+
+
+def _layout(specs: tuple[FieldSpec, ...]) -> tuple[dict[str, FieldSpec], list[FieldSpec]]:
+    """A level's specs by key, and in checking order: groups last, so that their items'
+    conditions see every plain value of the level."""
+    kept = _layouts.get(id(specs))
+    if kept is None or kept[0] is not specs:
+        if len(_layouts) >= _MEMO_SIZE:
+            _layouts.clear()
+        kept = _layouts[id(specs)] = (
+            specs,
+            {spec.key: spec for spec in specs},
+            sorted(specs, key=lambda s: s.type == "group"),
+        )
+    return kept[1], kept[2]
+
+
 class _Check:
     def __init__(self, today: date) -> None:
         self.today = today
         self.problems: list[Problem] = []
+        self._found: list[tuple[str, dict[str, object]]] | None = None
 
     def add(self, path: str, code: str, spec: FieldSpec | None, **extra: object) -> None:
         label = spec.label_ja if spec else path
         self.problems.append(problem(path, code, label, **extra))
+        if self._found is not None:
+            self._found.append((code, extra))
 
     def level(
         self,
@@ -58,18 +111,20 @@ class _Check:
         prefix: str,
         outer: Mapping[str, object],
     ) -> dict[str, object]:
-        by_key = {spec.key: spec for spec in specs}
+        by_key, ordered = _layout(specs)
         values: dict[str, object] = {}
         # What conditions see: a value that failed its check is "unsure", and a condition
         # resting on it is not judged, so one bad field does not cascade into false alarms.
         seen: dict[str, object] = {}
         scope = ChainMap(seen, dict(outer))
-        # Groups last, so their item conditions see every plain value of this level.
-        for spec in sorted(specs, key=lambda s: s.type == "group"):
+        problems = self.problems
+        for spec in ordered:
             if spec.key in raw and not _blank(raw[spec.key]):
-                before = len(self.problems)
+                before = len(problems)
                 values[spec.key] = self.value(spec, raw[spec.key], prefix + spec.key, scope)
-                failed = any(p["code"] not in ALERT_CODES for p in self.problems[before:])
+                failed = len(problems) > before and any(
+                    p["code"] not in ALERT_CODES for p in problems[before:]
+                )
                 seen[spec.key] = _UNSURE if failed and spec.type != "group" else values[spec.key]
         for key in raw:
             if key not in by_key:
@@ -96,6 +151,31 @@ class _Check:
     ) -> object:
         if spec.type == "group":
             return self.group(spec, value, path, scope)
+        if type(value) not in (str, int, bool):
+            return self.plain(spec, value, path)
+        memo = _memo_for(spec, self.today)
+        kept = memo.get((type(value), value))
+        if kept is None:
+            self._found = []
+            try:
+                normalised = self.plain(spec, value, path)
+                found = tuple(self._found)
+            finally:
+                self._found = None
+            kept = memo[(type(value), value)] = (
+                _SAME if normalised is value else _fresh(normalised),
+                found,
+            )
+            return normalised
+        normalised, found = kept
+        for code, extra in found:
+            self.add(path, code, spec, **extra)
+        if normalised is _SAME:
+            return value
+        return normalised if type(normalised) in _SCALARS else _fresh(normalised)
+
+    def plain(self, spec: FieldSpec, value: object, path: str) -> object:
+        """One value of a plain (non-group) field: normalised, its problems added."""
         if isinstance(value, str) and UNREADABLE in value:
             self.add(path, "unreadable", spec)
             return date_value(value) if spec.type in ("date", "wareki_date") else value
@@ -318,8 +398,17 @@ class _Check:
         return out
 
 
+_holding: dict[int, tuple[FieldSpec, bool]] = {}
+
+
 def _holds_my_number(spec: FieldSpec) -> bool:
-    return spec.type == "my_number" or any(_holds_my_number(f) for f in spec.fields)
+    kept = _holding.get(id(spec))
+    if kept is None or kept[0] is not spec:
+        if len(_holding) >= _MEMO_SIZE:
+            _holding.clear()
+        held = spec.type == "my_number" or any(_holds_my_number(f) for f in spec.fields)
+        kept = _holding[id(spec)] = (spec, held)
+    return kept[1]
 
 
 def strict_type_errors(procedure: Procedure, fields: Mapping[str, object]) -> list[Problem]:

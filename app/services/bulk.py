@@ -1,26 +1,28 @@
 """Bulk intake: NDJSON in, one result line per input line out, in constant memory.
 
-Lines are stored in batches, one transaction per batch and a savepoint per line, and each
-batch's results are streamed back only after it has committed: "created" means durable, and
-every other status means nothing of that line was stored. Every non-blank input line gets exactly
-one result, in order, whatever it holds; blank lines count in the numbering but get none.
+Lines are checked in groups of BATCH (in a worker process, see bulk_workers) and each group is
+stored in one transaction with one multi-row insert per table; a group the database refuses is
+stored again line by line, a savepoint each. A group's results are streamed back only after it
+has committed: "created" means durable, and every other status means nothing of that line was
+stored. Every non-blank input line gets exactly one result, in order, whatever it holds; blank
+lines count in the numbering but get none.
 """
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from app.domain import shape
 from app.domain.errors import DomainError
 from app.domain.roles import Principal
 from app.domain.shape import ShapeLimits
-from app.services import intake
+from app.services import bulk_workers, intake
 from app.services.envelopes import SubmitApplication
 from app.services.runtime import Runtime
 from app.settings import Settings
@@ -168,22 +170,23 @@ def _refused(field: str, code: str, message: str) -> dict[str, Any]:
 async def bulk_results(
     chunks: AsyncIterator[bytes], principal: Principal, resources: Runtime, settings: Settings
 ) -> AsyncIterator[bytes]:
-    """Validate each batch while the previous one is being written: CPU and database overlap."""
-    batch: list[tuple[int, Any]] = []
+    """Check each group (in a worker process) while the previous one is being written: CPU and
+    database overlap."""
+    batch: list[tuple[int, bytes | None]] = []
     pending: asyncio.Task[list[bytes]] | None = None
-    limits = settings.json_shape.limits()
+    checking: asyncio.Future[Prepared] | None = None
     try:
         async for number, raw in split_lines(
             chunks, settings.max_bulk_line_bytes, report_empty=True
         ):
-            batch.append((number, parse_line(raw, settings.max_bulk_line_bytes, limits)))
+            batch.append((number, raw))
             if len(batch) >= BATCH:
-                prepared = _prepare(
-                    batch, principal, resources.clock.now(), Path(settings.attachment_dir)
-                )
+                checking = asyncio.ensure_future(_check(batch, principal, resources, settings))
                 if pending is not None:
                     for line in await pending:
                         yield line
+                prepared = await checking
+                checking = None
                 pending = asyncio.create_task(_store(prepared, principal, resources, settings))
                 batch = []
         if pending is not None:
@@ -191,23 +194,86 @@ async def bulk_results(
                 yield line
             pending = None
     finally:
+        if checking is not None:
+            checking.cancel()  # never stored: the sender hears nothing of these lines
         if pending is not None and not pending.done():
             # The sender went away: the batch in flight still commits, as acknowledged ones do.
             await asyncio.shield(pending)
     if batch:
-        for line in await _store(
-            _prepare(batch, principal, resources.clock.now(), Path(settings.attachment_dir)),
-            principal,
-            resources,
-            settings,
-        ):
+        prepared = await _check(batch, principal, resources, settings)
+        for line in await _store(prepared, principal, resources, settings):
             yield line
+
+
+# Per line: the refusal (a result dict) or None, and the application row or None.
+Checked = list[tuple[int, dict[str, Any] | None, dict[str, Any] | None]]
+
+
+def check_lines(
+    lines: list[tuple[int, bytes | None]],
+    principal: Principal,
+    now: datetime,
+    root: Path,
+    max_bytes: int,
+    limits: ShapeLimits,
+) -> Checked:
+    """Each line parsed and, unless refused or tied to a ticket, made into its row (pure: it
+    runs in a worker process)."""
+    parsed = [(number, parse_line(raw, max_bytes, limits)) for number, raw in lines]
+    return [
+        (number, outcome if isinstance(outcome, dict) else None, row)
+        for number, outcome, row in prepare(parsed, principal, now, root)
+    ]
+
+
+class Deferred:
+    """A line checked in a worker: parsed again here only if it must be stored on its own."""
+
+    __slots__ = ("limits", "max_bytes", "raw")
+
+    def __init__(self, raw: bytes | None, max_bytes: int, limits: ShapeLimits) -> None:
+        self.raw, self.max_bytes, self.limits = raw, max_bytes, limits
+
+    def envelope(self) -> Any:
+        parsed = parse_line(self.raw, self.max_bytes, self.limits)
+        if isinstance(parsed, dict):  # the worker found it valid: the same code says so here
+            raise DomainError(parsed["errors"][0]["message"])
+        return parsed.envelope()
+
+
+async def _check(
+    lines: list[tuple[int, bytes | None]],
+    principal: Principal,
+    resources: Runtime,
+    settings: Settings,
+) -> "Prepared":
+    max_bytes, limits = settings.max_bulk_line_bytes, settings.json_shape.limits()
+    checked = await bulk_workers.run(
+        check_lines,
+        lines,
+        principal,
+        resources.clock.now(),
+        Path(settings.attachment_dir),
+        max_bytes,
+        limits,
+        processes=settings.bulk_workers,
+    )
+    raw_of = dict(lines)
+    prepared: Prepared = []
+    for number, refusal, row in checked:
+        if refusal is not None:
+            prepared.append((number, refusal, None))
+        elif row is not None:
+            prepared.append((number, Deferred(raw_of[number], max_bytes, limits), row))
+        else:  # tied to a ticket: stored on its own, here
+            prepared.append((number, parse_line(raw_of[number], max_bytes, limits), None))
+    return prepared
 
 
 Prepared = list[tuple[int, Any, dict[str, Any] | None]]
 
 
-def _prepare(
+def prepare(
     batch: list[tuple[int, Any]], principal: Principal, now: datetime, root: Path
 ) -> Prepared:
     """(line, parsed envelope or refusal, the row it becomes) — the pure, CPU-heavy part."""
@@ -251,7 +317,12 @@ async def _store(
                 {"line": number, **parsed} if isinstance(parsed, dict) else _not_stored(number)
                 for number, parsed, _row in batch
             ]
-    return [(json.dumps(r, ensure_ascii=False) + "\n").encode() for r in results]
+    return encode_results(results)
+
+
+def encode_results(results: list[dict[str, Any]]) -> list[bytes]:
+    """One JSON line per result (UTF-8, names and messages as they are)."""
+    return [orjson.dumps(r) + b"\n" for r in results]
 
 
 def _not_stored(number: int) -> dict[str, Any]:
