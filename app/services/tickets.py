@@ -142,10 +142,11 @@ async def issue_ticket(
 ) -> TicketView:
     """Give a resident the next number of the category's day (never the same number twice).
 
-    On PostgreSQL a press is five statements: the office and category; the lobby seq, the
-    number and the ticket; the queue figures; the lobby event, its notification and the log row;
-    the estimate shown, kept on the ticket (its error is kept at the first call). The office's
-    lobby changes wait for each other from the second until commit."""
+    On PostgreSQL a press is six statements: the office and category; the lobby seq, the
+    number and the ticket; the queue figures (every category's, for the replay); the office's
+    waiting tickets and counters (``lobby_replay``); the lobby event, its notification and the
+    log row; the estimate shown, kept on the ticket (its error is kept at the first call). The
+    office's lobby changes wait for each other from the second until commit."""
     found = None
     if principal.may_use_office(office_id):
         found = await numbering.office_and_category(
