@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+from sqlalchemy import event
 from websockets.asyncio.client import connect
 
 from tests.support import LiveServer, Office, make_settings, run_server, seed
@@ -85,3 +86,36 @@ async def test_issue_answer_and_event_carry_waits_from_the_recent_service_times(
             )
             public = answer.json()
         assert (public["ahead"], public["estimate_min"]) == (4, 4)
+
+
+async def test_kiosk_press_reads_the_lobby_in_one_statement_whatever_the_queue(
+    clean_db: str,
+) -> None:
+    clock = FakeClock(office_hours_today())
+    async with run_server(make_settings(clean_db), clock=clock) as server:
+        office = Office(await seed(clean_db))
+        engine = server.app.state.resources.engine.sync_engine
+        pressed: list[list[str]] = []
+        answers: list[dict[str, Any]] = []
+        for before in (0, 25):
+            while len(answers) < before:
+                answers.append(await issue(server, office, clock))
+            statements: list[str] = []
+
+            def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+                statements.append(statement)  # noqa: B023 (listened to within this round)
+
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                answers.append(await issue(server, office, clock))
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            pressed.append(statements)
+    # As many statements on tickets with 0 or 25 residents waiting (the background jobs'
+    # statements aside); the lobby (tickets waiting or at a counter, counters) is read by one.
+    on_tickets = [[s for s in p if "ticket." in s and "event_log" not in s] for p in pressed]
+    assert len(on_tickets[0]) == len(on_tickets[1]), on_tickets
+    lobby_reads = [s for s in pressed[1] if "stops" in s and "paused" in s]
+    assert len(lobby_reads) == 1, pressed[1]
+    # 25 ahead on A's three free counters at the default 420 s: called after 8 rounds.
+    assert (answers[-1]["ahead"], answers[-1]["estimate_min"]) == (25, 8 * 7)
