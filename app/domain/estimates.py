@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.domain.lobby_replay import LobbyNow, lobby_replay_minutes
 from app.domain.lobby_stats import estimate_figures
 from app.domain.tickets import estimate_wait_minutes
 
@@ -31,6 +32,10 @@ class QueueNow:
     # Active counters serving the category, and of those the ones not paused (calling now).
     counters: int
     counters_open: int
+    # The whole lobby at issue and the new ticket's id, for ``lobby_replay`` (None where only
+    # the category's figures are read: the other models' inputs).
+    lobby: LobbyNow | None = None
+    ticket_id: str | None = None
 
 
 def _minutes(ahead: int, per_resident_s: float, counters: int) -> int:
@@ -69,14 +74,28 @@ def mean_open(queue: QueueNow) -> int:
     return _minutes(queue.ahead, per, queue.counters_open or queue.counters)
 
 
+def lobby_replay(queue: QueueNow) -> int:
+    """The office's lobby replayed forward from issue (app/domain/lobby_replay.py): every
+    category's waiting tickets in the real call order, on the counters open now, each finishing
+    the resident at it first; ``mean_open`` without the lobby or when no counter serves the
+    category."""
+    if queue.lobby is not None and queue.ticket_id is not None:
+        minutes = lobby_replay_minutes(queue.lobby, queue.ticket_id)
+        if minutes is not None:
+            return minutes
+    return mean_open(queue)
+
+
 MODELS: dict[str, Callable[[QueueNow], int]] = {
+    "lobby_replay": lobby_replay,
     "mean_open": mean_open,
     "median_configured": median_configured,
     "fixed_default": fixed_default,
 }
 # The model residents are shown.
-IN_USE = "mean_open"
+IN_USE = "lobby_replay"
 MODEL_LABELS = {
+    "lobby_replay": "窓口の再現 (the lobby replayed: every category, shared counters)",
     "mean_open": "平均×稼働窓口 (mean service time, counters open now)",
     "median_configured": "中央値×設定窓口 (median service time, counters configured)",
     "fixed_default": "既定時間×設定窓口 (fixed default time, counters configured)",

@@ -1,12 +1,15 @@
 """What the lobby shows: the snapshot, and the queue figures carried by every event."""
 
+import statistics
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from app.domain.clock import business_day
 from app.domain.errors import NotFound
 from app.domain.estimates import IN_USE, MODELS, QueueNow
-from app.domain.tickets import TicketStatus
+from app.domain.lobby_replay import CounterNow, LobbyNow, LobbyTicket
+from app.domain.tickets import AppointmentWindow, TicketStatus
 from app.realtime.messages import (
     CalledTicket,
     LobbySnapshot,
@@ -24,14 +27,14 @@ from app.storage import lobby as lobby_store
 from app.storage import tenancy, ticket_lists, ticket_stops
 from app.storage import tickets as ticket_store
 from app.storage.db import Session
-from app.storage.tables import Office, TicketCategory
+from app.storage.tables import Office, Ticket, TicketCategory
 
 
 async def estimate_for(
     session: Session, category: TicketCategory, ahead: int, settings: Settings
 ) -> int:
-    """Minutes of wait for a resident with ``ahead`` people before them in ``category``, by the
-    model in use (app/domain/estimates.py ``IN_USE``)."""
+    """Minutes of wait for a resident with ``ahead`` people before them in ``category``, from
+    the category's figures alone (``lobby_replay`` falls back to ``mean_open`` here)."""
     if ahead <= 0:
         return 0
     counters, counters_open = await estimate_store.counters_serving(session, category.id)
@@ -47,6 +50,44 @@ async def estimate_for(
     return MODELS[IN_USE](queue)
 
 
+async def replay_lobby(
+    session: Session,
+    ticket: Ticket,
+    figures: Sequence[ticket_store.QueueFigures],
+    settings: Settings,
+    now: datetime,
+) -> LobbyNow:
+    """The office's lobby now, for the ``lobby_replay`` model: one statement (its waiting
+    tickets, its counters and the residents at them); ``figures``: every category's."""
+    waiting, counters = await estimate_store.lobby_now(
+        session, ticket.office_id, ticket.business_day
+    )
+    rules = settings.appointments
+    window = AppointmentWindow(rules.early_s, rules.grace_s, rules.max_passes)
+    return lobby_now(now, waiting, counters, figures, window)
+
+
+async def wait_of(
+    session: Session, ticket: Ticket, category: TicketCategory, settings: Settings, now: datetime
+) -> tuple[int, int]:
+    """A waiting ticket's people ahead in its category and its wait by the model in use, as
+    the kiosk showed it at issue: two statements (the office's queue figures, the lobby)."""
+    figures = await ticket_store.queue_figures(
+        session,
+        ticket.office_id,
+        ticket.business_day,
+        sample=settings.lobby.service_sample,
+        ahead_of=ticket,
+    )
+    mine = next((f for f in figures if f.category_id == ticket.category_id), None)
+    if mine is None:
+        # A category no longer active: its own figures only.
+        ahead = await ticket_store.count_ahead(session, ticket)
+        return ahead, await estimate_for(session, category, ahead, settings)
+    replayed = await replay_lobby(session, ticket, figures, settings, now)
+    return mine.ahead, MODELS[IN_USE](queue_now(mine, mine.ahead, replayed, ticket.id))
+
+
 def queue_state(figures: ticket_store.QueueFigures) -> QueueState:
     """What displays show of a category: residents waiting, and the wait a new ticket faces."""
     return QueueState(
@@ -59,14 +100,45 @@ def queue_state(figures: ticket_store.QueueFigures) -> QueueState:
     )
 
 
-def queue_now(figures: ticket_store.QueueFigures, ahead: int) -> QueueNow:
-    """The queue a resident with ``ahead`` people before them meets, for the wait models."""
+def queue_now(
+    figures: ticket_store.QueueFigures,
+    ahead: int,
+    replayed: LobbyNow | None = None,
+    ticket_id: str | None = None,
+) -> QueueNow:
+    """The queue a resident with ``ahead`` people before them meets, for the wait models
+    (``replayed``: the whole lobby, for ``lobby_replay``)."""
     return QueueNow(
         ahead=ahead,
         recent_service_s=figures.recent_service_s,
         default_service_s=figures.default_service_s,
         counters=figures.counters,
         counters_open=figures.counters_open,
+        lobby=replayed,
+        ticket_id=ticket_id,
+    )
+
+
+def lobby_now(
+    now: datetime,
+    waiting: list[LobbyTicket],
+    counters: list[CounterNow],
+    figures: Sequence[ticket_store.QueueFigures],
+    window: AppointmentWindow,
+) -> LobbyNow:
+    """The lobby the replay model starts from; each category's expected service time is the
+    mean of its recent ones (else its default)."""
+    return LobbyNow(
+        now=now,
+        waiting=waiting,
+        counters=counters,
+        service_s={
+            f.category_id: statistics.fmean(f.recent_service_s)
+            if f.recent_service_s
+            else float(f.default_service_s)
+            for f in figures
+        },
+        window=window,
     )
 
 

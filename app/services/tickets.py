@@ -89,9 +89,12 @@ async def _announce(
     ahead_of: Ticket | None = None,
     seq: int | None = None,
     data: dict[str, object] | None = None,
+    every_category: bool = False,
 ) -> tuple[int, list[ticket_store.QueueFigures]]:
     """Append the lobby event of a change to ``ticket``: its seq and the queue figures it carries.
-    ``seq``: already taken (and the channel row locked) by the caller's last statement."""
+    ``seq``: already taken (and the channel row locked) by the caller's last statement.
+    ``every_category``: the figures returned are the office's every category (the same one
+    statement; the event still carries ``categories`` only)."""
     now = uow.now()
     if seq is None:
         # Seq first: its row lock waits for every earlier lobby change to commit, so the figures
@@ -102,9 +105,10 @@ async def _announce(
         ticket.office_id,
         ticket.business_day,
         sample=uow.settings.lobby.service_sample,
-        only=categories,
+        only=None if every_category else categories,
         ahead_of=ahead_of,
     )
+    carried = [f for f in figures if f.category_id in categories]
     extra: dict[str, object] = {
         "call_count": ticket.call_count,
         "recall_count": ticket.recall_count,
@@ -120,7 +124,7 @@ async def _announce(
         office_id=ticket.office_id,
         type_=event_type,
         at=now,
-        data=lobby.event_payload(ticket.number, [lobby.queue_state(f) for f in figures], **extra),
+        data=lobby.event_payload(ticket.number, [lobby.queue_state(f) for f in carried], **extra),
     )
     # The event, its notification and the command's log rows (PostgreSQL: one round trip).
     await lobby_store.store_event(uow, event)
@@ -141,10 +145,11 @@ async def issue_ticket(
 ) -> TicketView:
     """Give a resident the next number of the category's day (never the same number twice).
 
-    On PostgreSQL a press is five statements: the office and category; the lobby seq, the
-    number and the ticket; the queue figures; the lobby event, its notification and the log row;
-    the estimate shown, kept on the ticket (its error is kept at the first call). The office's
-    lobby changes wait for each other from the second until commit."""
+    On PostgreSQL a press is six statements: the office and category; the lobby seq, the
+    number and the ticket; the queue figures (every category's, for the replay); the office's
+    waiting tickets and counters (``lobby_replay``); the lobby event, its notification and the
+    log row; the estimate shown, kept on the ticket (its error is kept at the first call). The
+    office's lobby changes wait for each other from the second until commit."""
     found = None
     if principal.may_use_office(office_id):
         found = await numbering.office_and_category(
@@ -195,10 +200,19 @@ async def issue_ticket(
     )
     # The figures the event carries also place the new ticket: no second read for the answer.
     _seq, figures = await _announce(
-        uow, ticket, "ticket.issued", None, {found.category_id}, ahead_of=ticket, seq=seq
+        uow,
+        ticket,
+        "ticket.issued",
+        None,
+        {found.category_id},
+        ahead_of=ticket,
+        seq=seq,
+        every_category=True,
     )
-    mine = figures[0]
-    shadow = shadow_estimates(lobby.queue_now(mine, mine.ahead))
+    mine = next(f for f in figures if f.category_id == found.category_id)
+    # The whole lobby for the replay model: one statement (waiting tickets, counters).
+    replayed = await lobby.replay_lobby(uow.session, ticket, figures, uow.settings, now)
+    shadow = shadow_estimates(lobby.queue_now(mine, mine.ahead, replayed, ticket.id))
     estimate = shadow[IN_USE]
     await estimate_store.record_estimate(uow.session, ticket.id, estimate, shadow)
     return TicketView(ticket, mine.ahead, estimate, None)
@@ -241,8 +255,7 @@ async def view(
         return TicketView(ticket, 0, 0, counter)
     category = category or await tenancy.get_category(uow.session, ticket.category_id)
     assert category is not None
-    ahead = await ticket_store.count_ahead(uow.session, ticket)
-    estimate = await lobby.estimate_for(uow.session, category, ahead, uow.settings)
+    ahead, estimate = await lobby.wait_of(uow.session, ticket, category, uow.settings, uow.now())
     return TicketView(ticket, ahead, estimate, counter)
 
 

@@ -59,8 +59,9 @@ async def test_report_gives_each_model_its_errors_on_a_seeded_day(clean_db: str)
         second = await issue(server, office)
         clock.advance(60)
         third = await issue(server, office)
-        # Shown: the mean (200 s) over the two counters calling: 1 × 200 / 2 → 2 min, 2 → 4.
-        assert [t["estimate_min"] for t in (first, second, third)] == [0, 2, 4]
+        # Shown: the lobby replayed on the two counters calling (the mean, 200 s, each): the
+        # first two at once, the third when one is free again, after 200 s → 4 min.
+        assert [t["estimate_min"] for t in (first, second, third)] == [0, 0, 4]
         # The resident's phone shows the same model's wait (a paused counter does not count).
         async with server.client() as phone:
             public = await phone.get(
@@ -97,7 +98,8 @@ async def test_report_gives_each_model_its_errors_on_a_seeded_day(clean_db: str)
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert [(m["name"], m["in_use"]) for m in report["models"]] == [
-        ("mean_open", True),
+        ("lobby_replay", True),
+        ("mean_open", False),
         ("median_configured", False),
         ("fixed_default", False),
     ]
@@ -109,13 +111,16 @@ async def test_report_gives_each_model_its_errors_on_a_seeded_day(clean_db: str)
         "estimate_within_5min",
         "estimate_within_10min",
     )
-    # mean_open said 0, 2, 4 min: errors 120, 0, 0 s.
+    # lobby_replay said 0, 0, 4 min: errors 120, 120, 0 s.
+    assert [rows[("A", "lobby_replay")][f] for f in figures] == [3, 80, 80, 1.0, 1.0]
+    # mean_open (200 s over the two counters calling) said 0, 2, 4 min: 120, 0, 0 s.
     assert [rows[("A", "mean_open")][f] for f in figures] == [3, 40, 40, 1.0, 1.0]
     # The median (100 s) over three counters said 0, 1, 2 min: 120, 60, 120 s.
     assert [rows[("A", "median_configured")][f] for f in figures] == [3, 100, 100, 1.0, 1.0]
     # The default (420 s) over three said 0, 3, 5 min: 120, −60, −60 s.
     assert [rows[("A", "fixed_default")][f] for f in figures] == [3, 80, 0, 1.0, 1.0]
     assert rows[("*", "mean_open")]["estimate_mae_s"] == 40
+    assert rows[("*", "lobby_replay")]["in_use"] is True
     # The day before is another day: only the three of this day count.
     assert {r["estimates"] for r in report["rows"]} == {3}
     hours = {(h["model"], h["hour"]): h for h in report["hours"]}

@@ -1,5 +1,8 @@
-"""Waits shown to residents and displays: the mean of the last service times, over the counters
-calling (app/domain/estimates.py ``mean_open``; here the times are symmetric, mean = median).
+"""Waits shown to residents and displays. A new ticket's wait (the kiosk's answer, the phone's
+status page) is the lobby replayed forward (``lobby_replay``: every waiting ticket on the
+counters calling, each taking its category's mean recent time); a display's wait for a new
+ticket per category is the mean of the last service times over the counters calling
+(``mean_open``; here the times are symmetric, mean = median).
 
 Category A of the demo office is served by three counters (1, 2 and 4) and defaults to 420 s a
 resident; a clock the test moves makes the service times exact.
@@ -9,6 +12,7 @@ import json
 import math
 from typing import Any
 
+from sqlalchemy import event
 from websockets.asyncio.client import connect
 
 from tests.support import LiveServer, Office, make_settings, run_server, seed
@@ -46,9 +50,9 @@ async def test_issue_answer_and_event_carry_waits_from_the_recent_service_times(
         office = Office(await seed(clean_db))
         first = await issue(server, office, clock)
         second = await issue(server, office, clock)
-        # Nobody served yet: the category's default time.
+        # Three counters free: the second resident is called at once too.
         assert (first["ahead"], first["estimate_min"]) == (0, 0)
-        assert (second["ahead"], second["estimate_min"]) == (1, minutes(1, 420))
+        assert (second["ahead"], second["estimate_min"]) == (1, 0)
         for _ in range(3):
             await issue(server, office, clock)
         for seconds in (100, 300, 200):
@@ -63,7 +67,8 @@ async def test_issue_answer_and_event_carry_waits_from_the_recent_service_times(
             event = json.loads(await display.recv())
             while event["type"] == "heartbeat":
                 event = json.loads(await display.recv())
-        assert (plain["ahead"], plain["position"], plain["estimate_min"]) == (2, 3, minutes(2, 200))
+        # Two ahead and three counters free: the replay calls the new one at once.
+        assert (plain["ahead"], plain["position"], plain["estimate_min"]) == (2, 3, 0)
         assert event["type"] == "ticket.issued" and event["data"]["number"] == plain["number"]
         carried = [(q["prefix"], q["waiting"], q["estimate_min"]) for q in event["data"]["queues"]]
         assert carried == [("A", 3, minutes(3, 200))]
@@ -71,11 +76,46 @@ async def test_issue_answer_and_event_carry_waits_from_the_recent_service_times(
         urgent = await issue(server, office, clock, is_priority=True)
         last = await issue(server, office, clock)
         assert (urgent["ahead"], urgent["position"], urgent["estimate_min"]) == (0, 1, 0)
-        assert (last["ahead"], last["estimate_min"]) == (4, minutes(4, 200))
+        # Three counters take the priority one and the two oldest, then the plain one and this
+        # one at 200 s (the mean): 4 minutes (the per-category figure would say ⌈4×200/3⌉ = 5).
+        assert (last["ahead"], last["estimate_min"]) == (4, 4)
         # The resident's phone shows the same place and wait as the kiosk's answer.
         async with server.client() as phone:
             answer = await phone.get(
                 f"/tickets/{last['id']}/public", params={"key": last["public_key"]}
             )
             public = answer.json()
-        assert (public["ahead"], public["estimate_min"]) == (4, minutes(4, 200))
+        assert (public["ahead"], public["estimate_min"]) == (4, 4)
+
+
+async def test_kiosk_press_reads_the_lobby_in_one_statement_whatever_the_queue(
+    clean_db: str,
+) -> None:
+    clock = FakeClock(office_hours_today())
+    async with run_server(make_settings(clean_db), clock=clock) as server:
+        office = Office(await seed(clean_db))
+        engine = server.app.state.resources.engine.sync_engine
+        pressed: list[list[str]] = []
+        answers: list[dict[str, Any]] = []
+        for before in (0, 25):
+            while len(answers) < before:
+                answers.append(await issue(server, office, clock))
+            statements: list[str] = []
+
+            def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+                statements.append(statement)  # noqa: B023 (listened to within this round)
+
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                answers.append(await issue(server, office, clock))
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            pressed.append(statements)
+    # As many statements on tickets with 0 or 25 residents waiting (the background jobs'
+    # statements aside); the lobby (tickets waiting or at a counter, counters) is read by one.
+    on_tickets = [[s for s in p if "ticket." in s and "event_log" not in s] for p in pressed]
+    assert len(on_tickets[0]) == len(on_tickets[1]), on_tickets
+    lobby_reads = [s for s in pressed[1] if "stops" in s and "paused" in s]
+    assert len(lobby_reads) == 1, pressed[1]
+    # 25 ahead on A's three free counters at the default 420 s: called after 8 rounds.
+    assert (answers[-1]["ahead"], answers[-1]["estimate_min"]) == (25, 8 * 7)

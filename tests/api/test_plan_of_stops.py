@@ -267,10 +267,12 @@ async def test_the_days_statistics_count_each_stops_wait_and_service(
     assert [rows[("B", "3")][f] for f in moves] == [0, 0]
     assert [rows[("A", "*")][f] for f in moves] == [1, 1]
     # The wait estimates use the first stop's service time too: A's default is 420 s, its one
-    # service 300 s; one resident ahead over A's three counters: 2 minutes, not 3.
+    # service 300 s; three residents ahead take A's three counters, the fourth is called when
+    # one is free again: 5 minutes, not 7.
     at(21)
-    await issue(live, city, "A")
+    for _ in range(3):
+        await issue(live, city, "A")
     at(22)
     second = await issue(live, city, "A")
-    assert (second["ahead"], second["estimate_min"]) == (1, 2)
-    assert (await status_page(live, second))["estimate_min"] == 2
+    assert (second["ahead"], second["estimate_min"]) == (3, 5)
+    assert (await status_page(live, second))["estimate_min"] == 5

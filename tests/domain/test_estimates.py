@@ -43,8 +43,14 @@ def test_each_model_on_a_skewed_queue() -> None:
     assert mean_open(q) == 16
     # 6 × 420 s (the category's default) / 3 = 840 s: 14 minutes.
     assert fixed_default(q) == 14
-    assert shadow_estimates(q) == {"mean_open": 16, "median_configured": 10, "fixed_default": 14}
-    assert IN_USE == "mean_open" and IN_USE in MODELS
+    # Without the lobby (only the category's figures), lobby_replay falls back to mean_open.
+    assert shadow_estimates(q) == {
+        "lobby_replay": 16,
+        "mean_open": 16,
+        "median_configured": 10,
+        "fixed_default": 14,
+    }
+    assert IN_USE == "lobby_replay" and IN_USE in MODELS
 
 
 def test_only_the_counters_calling_now_count_for_the_model_in_use() -> None:
@@ -74,9 +80,15 @@ def test_a_models_error_follows_from_the_shown_error() -> None:
 
 
 def fact(
-    prefix: str, hour: int, waited_min: float, shadow: dict[str, int], office: str = "o1"
+    prefix: str,
+    hour: int,
+    waited_min: float,
+    shadow: dict[str, int],
+    office: str = "o1",
+    shown_by: str = "mean_open",
 ) -> EstimateFacts:
-    shown = shadow[IN_USE]
+    # Tickets issued while ``shown_by`` was the model shown (their error is that model's).
+    shown = shadow[shown_by]
     issued = datetime(2026, 3, 30, hour, 10, tzinfo=TOKYO).astimezone(UTC)
     return EstimateFacts(office, prefix, issued, shown, round(waited_min * 60 - shown * 60), shadow)
 
@@ -95,7 +107,7 @@ def test_report_gives_each_model_its_mae_bias_and_shares() -> None:
     rows, hours = estimate_report("2026-03-30", facts, TOKYO)
     by = {(r["category"], r["model"]): r for r in rows}
     a_mean = by[("A", "mean_open")]
-    assert a_mean["in_use"] is True and a_mean["estimates"] == 2
+    assert a_mean["in_use"] is False and a_mean["estimates"] == 2
     assert (a_mean["estimate_mae_s"], a_mean["estimate_bias_s"]) == (120, 0)
     assert (a_mean["estimate_within_5min"], a_mean["estimate_within_10min"]) == (1.0, 1.0)
     a_median = by[("A", "median_configured")]
@@ -111,13 +123,25 @@ def test_report_gives_each_model_its_mae_bias_and_shares() -> None:
     assert total["estimate_mae_s"] == round((120 + 120 + 360 + 0) / 4)
     assert by[("*", "fixed_default")]["estimates"] == 3
     assert not [r for r in rows if r["model"] == "old_model"]
-    # Rows come by office, category, then the models' order (the one in use first).
-    assert [r["model"] for r in rows[:3]] == list(MODELS)
+    # Rows come by office, category, then the models' order (those these tickets recorded).
+    assert [r["model"] for r in rows[:3]] == [m for m in MODELS if m != "lobby_replay"]
     # Per hour of issue (Tokyo time): 9 and 14.
     hour_rows = {(h["model"], h["hour"]): h for h in hours}
     assert hour_rows[("mean_open", 9)]["estimate_mae_s"] == 120
     assert hour_rows[("fixed_default", 14)]["estimate_bias_s"] == -600
     assert {h for _m, h in hour_rows} == {9, 14}
+
+
+def test_report_puts_the_replay_first_and_marks_it_shown() -> None:
+    # Waited 25 minutes: the replay said 24 (+1 min, shown), mean_open 5 (+20).
+    shadow = {"lobby_replay": 24, "mean_open": 5, "median_configured": 4, "fixed_default": 3}
+    rows, _hours = estimate_report(
+        "2026-03-30", [fact("A", 9, 25, shadow, shown_by="lobby_replay")], TOKYO
+    )
+    assert [r["model"] for r in rows[:4]] == list(MODELS)
+    first = rows[0]
+    assert (first["model"], first["in_use"], first["estimate_mae_s"]) == ("lobby_replay", True, 60)
+    assert rows[1]["estimate_bias_s"] == 1200 and rows[1]["in_use"] is False
 
 
 def test_an_empty_day_has_no_rows() -> None:

@@ -1,0 +1,142 @@
+"""The ``lobby_replay`` wait model: the office's lobby at issue time replayed forward. Pure.
+
+The counters open and not paused each finish the resident they are serving (the category's
+expected service time minus the time already spent, at least ``MIN_REMAINING_S``), then call
+from the categories they serve, in the real call order (``next_to_call``: priority, walk-in
+order, appointments on time), the waiting tickets of every category; each call takes the
+category's expected service time, and a ticket with a plan of stops comes back to wait at its
+next category (same place by ``queued_at``) when a stop is done. The replay runs until the new
+ticket is called: that moment is the estimate.
+"""
+
+import heapq
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from app.domain.tickets import AppointmentWindow, Waiting, next_to_call, walk_in_key
+
+# A resident already at a counter longer than expected still takes this long (seconds).
+MIN_REMAINING_S = 60.0
+
+
+@dataclass(frozen=True)
+class LobbyTicket:
+    """A ticket of the lobby: waiting, or at a counter (``stops``: the categories after this
+    one; ``target_counter_id``: sent to one counter, only it calls the ticket)."""
+
+    id: str
+    category_id: str
+    queued_at: datetime
+    is_priority: bool = False
+    slot_at: datetime | None = None
+    passed_by: int = 0
+    target_counter_id: str | None = None
+    stops: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CounterNow:
+    """An active counter: the categories it serves, whether it is paused, and the ticket at it
+    (called or being served) since ``busy_since``."""
+
+    id: str
+    categories: frozenset[str]
+    paused: bool = False
+    at_counter: LobbyTicket | None = None
+    busy_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LobbyNow:
+    """The office's lobby when a ticket is issued. ``service_s``: each category's expected
+    service time (the mean of its recent ones, else its default)."""
+
+    now: datetime
+    waiting: Sequence[LobbyTicket]
+    counters: Sequence[CounterNow]
+    service_s: Mapping[str, float]
+    window: AppointmentWindow = field(default_factory=AppointmentWindow)
+
+
+def _serves(counter: CounterNow, ticket: LobbyTicket) -> bool:
+    if ticket.target_counter_id is not None:
+        return ticket.target_counter_id == counter.id
+    return ticket.category_id in counter.categories
+
+
+def _waiting(ticket: LobbyTicket) -> Waiting:
+    return Waiting(
+        ticket.id, ticket.queued_at, ticket.is_priority, ticket.slot_at, ticket.passed_by
+    )
+
+
+def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False) -> float | None:
+    """Seconds until ``ticket_id`` (one of ``lobby.waiting``) is called, by the replay; None
+    when no counter that may call it is open (``with_paused``: paused ones count as open)."""
+    now = lobby.now
+    default_s = max(lobby.service_s.values(), default=0.0)
+
+    def service(category_id: str) -> float:
+        return lobby.service_s.get(category_id, default_s)
+
+    # In walk-in order: the call order's sort is then nearly linear at each call.
+    waiting = {t.id: t for t in sorted(lobby.waiting, key=lambda t: walk_in_key(_waiting(t)))}
+    # (free at, counter index): when each calling counter next calls.
+    free: list[tuple[float, int]] = []
+    # (back at, ticket id, ticket): residents coming back to wait at their next stop.
+    coming: list[tuple[float, str, LobbyTicket]] = []
+    counters = [c for c in lobby.counters if with_paused or not c.paused]
+    for index, counter in enumerate(counters):
+        at = 0.0
+        current = counter.at_counter
+        if current is not None and not counter.paused:
+            spent = (now - (counter.busy_since or now)).total_seconds()
+            at = max(MIN_REMAINING_S, service(current.category_id) - spent)
+            if current.stops:
+                _come_back(coming, at, current)
+        heapq.heappush(free, (at, index))
+    if not any(_serves(c, waiting[ticket_id]) for c in counters if ticket_id in waiting):
+        return None
+    while free:
+        at, index = heapq.heappop(free)
+        while coming and coming[0][0] <= at:
+            _back_at, _id, back = heapq.heappop(coming)
+            waiting[back.id] = back
+        counter = counters[index]
+        mine = [t for t in waiting.values() if _serves(counter, t)]
+        moment = now + timedelta(seconds=at)
+        choice = next_to_call([_waiting(t) for t in mine], moment, lobby.window)
+        if choice is None:
+            # Idle until a resident it serves comes back from another stop, else for good.
+            later = [back_at for back_at, _id, t in coming if _serves(counter, t)]
+            if later:
+                heapq.heappush(free, (min(later), index))
+            continue
+        if choice.ticket_id == ticket_id:
+            return at
+        for passed in choice.passed:
+            waiting[passed] = replace(waiting[passed], passed_by=waiting[passed].passed_by + 1)
+        called = waiting.pop(choice.ticket_id)
+        done = at + service(called.category_id)
+        if called.stops:
+            _come_back(coming, done, called)
+        heapq.heappush(free, (done, index))
+    return None
+
+
+def _come_back(coming: list[tuple[float, str, LobbyTicket]], at: float, t: LobbyTicket) -> None:
+    back = replace(t, category_id=t.stops[0], stops=t.stops[1:], target_counter_id=None)
+    heapq.heappush(coming, (at, t.id, back))
+
+
+def lobby_replay_minutes(lobby: LobbyNow, ticket_id: str) -> int | None:
+    """The replay's estimate in whole minutes (rounded up); when no open counter may call the
+    ticket, the paused ones count as open (they come back); None when none serves it at all."""
+    seconds = replay_wait_s(lobby, ticket_id)
+    if seconds is None:
+        seconds = replay_wait_s(lobby, ticket_id, with_paused=True)
+    if seconds is None:
+        return None
+    return math.ceil(seconds / 60)

@@ -1,0 +1,156 @@
+"""The ``lobby_replay`` wait model on constructed lobbies: counters shared by categories, a
+resident at a counter for a long time, paused counters, priority tickets, appointments and
+plans of stops."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from app.domain.estimates import QueueNow, lobby_replay, mean_open
+from app.domain.lobby_replay import (
+    MIN_REMAINING_S,
+    CounterNow,
+    LobbyNow,
+    LobbyTicket,
+    lobby_replay_minutes,
+    replay_wait_s,
+)
+from app.domain.tickets import AppointmentWindow
+
+NOW = datetime(2026, 3, 30, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
+# Expected service times: 住民異動 A 10 min, 印鑑 B 5 min.
+SERVICE = {"A": 600.0, "B": 300.0}
+
+
+def ago(minutes: float) -> datetime:
+    return NOW - timedelta(minutes=minutes)
+
+
+def ticket(id_: str, category: str, queued_min_ago: float, **kw: object) -> LobbyTicket:
+    return LobbyTicket(id_, category, ago(queued_min_ago), **kw)  # type: ignore[arg-type]
+
+
+def lobby(
+    waiting: list[LobbyTicket], counters: list[CounterNow], service: dict[str, float] = SERVICE
+) -> LobbyNow:
+    return LobbyNow(NOW, waiting, counters, service, AppointmentWindow())
+
+
+def counter(id_: str, *categories: str, **kw: object) -> CounterNow:
+    return CounterNow(id_, frozenset(categories), **kw)  # type: ignore[arg-type]
+
+
+NEW = ticket("new", "A", 0)
+
+
+def test_shared_counter_serves_other_categories_that_came_earlier() -> None:
+    # One counter serves A and B; three B residents came before the new A ticket. Counting only
+    # A's queue (nobody ahead) says 0; the replay sees 3 × 5 min of B first.
+    room = lobby(
+        [ticket("b1", "B", 9), ticket("b2", "B", 6), ticket("b3", "B", 3), NEW],
+        [counter("c1", "A", "B")],
+    )
+    assert replay_wait_s(room, "new") == 900
+    assert lobby_replay_minutes(room, "new") == 15
+    # The same queue without the shared counter's other work: mean_open says 0.
+    plain = QueueNow(0, [600.0], 600, counters=1, counters_open=1)
+    assert mean_open(plain) == 0
+    assert lobby_replay(QueueNow(0, [600.0], 600, 1, 1, lobby=room, ticket_id="new")) == 15
+
+
+def test_a_counter_of_the_other_category_only_does_not_help() -> None:
+    # c2 serves B only: it takes b2 while c1 takes b1, then the new A ticket is c1's next.
+    room = lobby(
+        [ticket("b1", "B", 9), ticket("b2", "B", 6), NEW],
+        [counter("c1", "A", "B"), counter("c2", "B")],
+    )
+    assert replay_wait_s(room, "new") == 300
+
+
+def test_resident_at_the_counter_finishes_first() -> None:
+    # The A resident at c1 started 4 minutes ago: 6 of the expected 10 minutes are left.
+    at = ticket("x", "A", 20)
+    room = lobby([NEW], [counter("c1", "A", at_counter=at, busy_since=ago(4))])
+    assert replay_wait_s(room, "new") == 360
+
+
+def test_resident_at_the_counter_for_a_long_time_still_takes_a_little() -> None:
+    # 45 minutes on a 10-minute case: not "free now", not negative, the small floor.
+    at = ticket("x", "A", 60)
+    room = lobby([NEW], [counter("c1", "A", at_counter=at, busy_since=ago(45))])
+    assert replay_wait_s(room, "new") == MIN_REMAINING_S
+    assert lobby_replay_minutes(room, "new") == 1
+
+
+def test_paused_counter_calls_no_one() -> None:
+    waiting = [ticket("a1", "A", 5), ticket("a2", "A", 4), NEW]
+    both = lobby(waiting, [counter("c1", "A"), counter("c2", "A")])
+    one_paused = lobby(waiting, [counter("c1", "A"), counter("c2", "A", paused=True)])
+    # Two counters: a1 and a2 at once, the new ticket at 10 min; one paused: at 20 min.
+    assert replay_wait_s(both, "new") == 600
+    assert replay_wait_s(one_paused, "new") == 1200
+
+
+def test_every_counter_paused_counts_them_as_they_come_back() -> None:
+    room = lobby([ticket("a1", "A", 5), NEW], [counter("c1", "A", paused=True)])
+    assert replay_wait_s(room, "new") is None
+    assert lobby_replay_minutes(room, "new") == 10
+
+
+def test_no_counter_serves_the_category_falls_back_to_mean_open() -> None:
+    room = lobby([ticket("a1", "A", 5), NEW], [counter("c1", "B")])
+    assert lobby_replay_minutes(room, "new") is None
+    queue = QueueNow(1, [600.0], 600, counters=0, counters_open=0, lobby=room, ticket_id="new")
+    assert lobby_replay(queue) == mean_open(queue) == 10
+
+
+def test_priority_ticket_issued_later_goes_first() -> None:
+    late_priority = ticket("p", "B", -1, is_priority=True)  # issued after the new one
+    room = lobby([NEW, late_priority], [counter("c1", "A", "B")])
+    assert replay_wait_s(room, "new") == 300
+    # A priority new ticket goes before plain ones that came earlier.
+    new_priority = ticket("new", "A", 0, is_priority=True)
+    room = lobby([ticket("b1", "B", 9), new_priority], [counter("c1", "A", "B")])
+    assert replay_wait_s(room, "new") == 0
+
+
+def test_appointment_on_time_goes_before_but_passes_no_one_too_often() -> None:
+    # A checked-in appointment whose slot is now goes before the new walk-in.
+    slot = ticket("ap", "A", -1, slot_at=NOW)
+    room = lobby([NEW, slot], [counter("c1", "A")])
+    assert replay_wait_s(room, "new") == 600
+    # The new ticket has already been passed max_passes (2) times: the appointment waits.
+    passed = ticket("new", "A", 0, passed_by=2)
+    room = lobby([passed, slot], [counter("c1", "A")])
+    assert replay_wait_s(room, "new") == 0
+    # An appointment checked in early (slot an hour away) keeps its walk-in place after us.
+    early = ticket("ap", "A", -1, slot_at=NOW + timedelta(hours=1))
+    assert replay_wait_s(lobby([NEW, early], [counter("c1", "A")]), "new") == 0
+
+
+def test_resident_with_a_next_stop_comes_back_at_their_old_place() -> None:
+    # At c1 (B) for 1 of 5 minutes, then 住民異動 A: queued 30 minutes ago, ahead of us there.
+    at = ticket("x", "B", 30, stops=("A",))
+    room = lobby([NEW], [counter("c1", "A", "B", at_counter=at, busy_since=ago(1))])
+    # 4 min left of B, then x's A stop (10 min), then the new ticket.
+    assert replay_wait_s(room, "new") == 240 + 600
+
+
+def test_ticket_sent_to_one_counter_is_called_by_it_only() -> None:
+    # s was sent to c2: c1 (the only one serving A) goes straight to the new ticket.
+    sent = ticket("s", "A", 9, target_counter_id="c2")
+    room = lobby([sent, NEW], [counter("c1", "A"), counter("c2", "B")])
+    assert replay_wait_s(room, "new") == 0
+
+
+def test_a_long_lobby_replays_quickly() -> None:
+    # 500 waiting over five categories on nine counters: the kiosk press stays cheap.
+    waiting = [
+        ticket(f"t{i}", "ABCDE"[i % 5], 500 - i, is_priority=i % 37 == 0) for i in range(500)
+    ]
+    counters = [counter(f"c{j}", "ABCDE"[j % 5], "ABCDE"[(j + 2) % 5]) for j in range(9)]
+    service = dict.fromkeys("ABCDE", 400.0)
+    began = time.perf_counter()
+    seconds = replay_wait_s(lobby([*waiting, NEW], counters, service), "new")
+    assert time.perf_counter() - began < 1.0
+    # 501 residents on nine counters, 400 s each: the new one in round ⌊500 / 9⌋ or about.
+    assert seconds is not None and 50 * 400 <= seconds <= 60 * 400
