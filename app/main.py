@@ -152,7 +152,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         gc.freeze()
         if settings.display.gc_freeze_s > 0:
             # From then on, what lives (connected displays above all) is frozen as it settles.
-            collector = FreezingCollector(settings.display.gc_freeze_s)
+            collector = FreezingCollector(
+                settings.display.gc_freeze_s,
+                full_after_bytes=settings.display.gc_full_after_mb * 1024 * 1024,
+            )
             tasks.append(asyncio.create_task(collector.run(), name="gc-freeze"))
         try:
             yield

@@ -61,6 +61,9 @@ class DisplaySettings(BaseModel):
     # scans skip connected displays, and a full collection runs once the frozen objects have
     # doubled (app/realtime/collector.py). 0: CPython's own policy.
     gc_freeze_s: float = 60.0
+    # ... or once the process's own memory has grown by this many MB since the last full
+    # collection (what closed connections leave in cycles; at most once a freeze). 0: never.
+    gc_full_after_mb: int = Field(default=32, ge=0)
 
 
 class LobbySettings(BaseModel):

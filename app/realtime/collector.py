@@ -15,17 +15,39 @@ socket), which only a full collection over the frozen objects finds. So once the
 have doubled since the last full collection, one full collection (``gc.unfreeze``, collect,
 freeze again) gives that memory back. Memory stays bounded; the long pause comes when the
 population has doubled, not every minute.
+
+Counting objects alone is not enough: the few objects a closed connection leaves in cycles hold
+its buffers (about 5 kB), and what start-up froze (hundreds of thousands of objects that never
+die) sets the "doubled" bar so high that a lobby with displays reconnecting all day grew by
+tens of megabytes an hour before its first full collection (README, Reliability). So a full
+collection also runs once the process's own memory (resident, not shared with other processes)
+has grown by ``full_after_bytes`` since the last one, at most once a step.
 """
 
 import asyncio
 import gc
 import logging
+import os
 
 log = logging.getLogger(__name__)
 
 # Objects the frozen set may grow by before a full collection, at least: below this the
 # pause is short anyway.
 MIN_GROWTH_OBJECTS = 20_000
+# Growth of the process's own memory after which a full collection runs (the default).
+FULL_AFTER_BYTES = 32 * 1024 * 1024
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def own_memory_bytes() -> int:
+    """Resident memory not shared with other processes (anonymous pages, in practice): what
+    garbage occupies, without the mapped files (libraries, the speech dictionary)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            fields = statm.read().split()
+        return (int(fields[1]) - int(fields[2])) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 class FreezingCollector:
@@ -34,11 +56,14 @@ class FreezingCollector:
         freeze_every_s: float,
         growth: float = 1.0,
         min_growth_objects: int = MIN_GROWTH_OBJECTS,
+        full_after_bytes: int = FULL_AFTER_BYTES,
     ) -> None:
         self.freeze_every_s = freeze_every_s
         self.growth = growth
         self.min_growth_objects = min_growth_objects
+        self.full_after_bytes = full_after_bytes
         self._after_full = gc.get_freeze_count()
+        self._memory_after_full = own_memory_bytes()
         self.freezes = 0
         self.full_collections = 0
 
@@ -46,12 +71,16 @@ class FreezingCollector:
         """Freeze what is alive now, or collect in full when the frozen set has grown enough."""
         frozen = gc.get_freeze_count()
         grown = frozen - self._after_full
-        if grown > self.min_growth_objects and grown > self.growth * self._after_full:
+        doubled = grown > self.min_growth_objects and grown > self.growth * self._after_full
+        memory = own_memory_bytes()
+        swollen = 0 < self.full_after_bytes < memory - self._memory_after_full
+        if doubled or swollen:
             gc.unfreeze()
             gc.collect()
             self.full_collections += 1
             gc.freeze()
             self._after_full = gc.get_freeze_count()
+            self._memory_after_full = own_memory_bytes()
             log.debug(
                 "full collection: %d objects frozen before, %d after", frozen, self._after_full
             )

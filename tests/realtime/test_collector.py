@@ -8,14 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.realtime.collector import FreezingCollector
+from app.realtime.collector import FreezingCollector, own_memory_bytes
 
 
 class Node:
-    __slots__ = ("other", "__weakref__")
+    __slots__ = ("other", "payload", "__weakref__")
 
     def __init__(self) -> None:
         self.other: Node | None = None
+        self.payload: bytearray | None = None
 
 
 def cycles(count: int) -> list[Node]:
@@ -49,7 +50,7 @@ def full_collection_ms() -> float:
 
 
 def test_what_lives_at_a_step_is_out_of_the_full_collections_sight() -> None:
-    collector = FreezingCollector(60, min_growth_objects=10**9)  # never a full collection here
+    collector = FreezingCollector(60, min_growth_objects=10**9, full_after_bytes=0)  # never in full
     connections = [{"queue": [], "frames": [b"x"]} for _ in range(100_000)]
     before = full_collection_ms()
     collector.step()
@@ -61,7 +62,7 @@ def test_what_lives_at_a_step_is_out_of_the_full_collections_sight() -> None:
 
 
 def test_cycles_that_die_after_being_frozen_are_given_back_once_they_pile_up() -> None:
-    collector = FreezingCollector(60, growth=0.5, min_growth_objects=1_000)
+    collector = FreezingCollector(60, growth=0.5, min_growth_objects=1_000, full_after_bytes=0)
     baseline = gc.get_freeze_count()
     collector._after_full = baseline  # the process's own objects, frozen at start-up
     made = cycles(max(5_000, baseline))  # more than half as much again as what is frozen
@@ -76,3 +77,35 @@ def test_cycles_that_die_after_being_frozen_are_given_back_once_they_pile_up() -
     assert collector.full_collections == 1
     assert all(ref() is None for ref in watched)
     assert gc.get_freeze_count() < baseline + 1_000
+
+
+def test_few_frozen_cycles_holding_much_memory_are_given_back_once_memory_has_grown() -> None:
+    """What a closed connection leaves in cycles is a few objects holding its buffers: far from
+    doubling the frozen objects, they still take memory. Once the process has grown by the
+    threshold, the next step collects in full and gives it back."""
+    collector = FreezingCollector(60, min_growth_objects=10**9, full_after_bytes=16 * 2**20)
+    made = cycles(200)  # 400 objects, each pair holding 256 kB: about 50 MB
+    for node in made:
+        node.payload = bytearray(256 * 1024)  # written, so resident
+        node.payload[::4096] = b"x" * len(node.payload[::4096])
+    watched = [weakref.ref(node) for node in made[:50]]
+    collector.step()  # alive: frozen; memory has grown by far more than 16 MB
+    assert collector.full_collections == 1  # alive, so nothing was freed
+    assert all(ref() is not None for ref in watched)
+    collector.step()
+    assert collector.full_collections == 1  # no growth since: a freeze only
+    del made
+    gc.collect()
+    assert all(ref() is not None for ref in watched)  # frozen: out of an ordinary collection
+    grown_by = own_memory_bytes()
+    collector.step()  # no new growth: the garbage stays until memory grows again
+    assert collector.full_collections == 1
+    more = cycles(100)
+    for node in more:
+        node.payload = bytearray(256 * 1024)
+        node.payload[::4096] = b"x" * len(node.payload[::4096])
+    assert own_memory_bytes() > grown_by
+    collector.step()  # grown again by more than 16 MB: a full collection frees the old cycles
+    assert collector.full_collections == 2
+    assert all(ref() is None for ref in watched)
+    del more
