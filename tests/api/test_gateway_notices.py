@@ -6,6 +6,7 @@ day."""
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -32,11 +33,12 @@ SECRET = "gateway-secret-for-tests"
 I18N = Path(__file__).resolve().parents[2] / "clients" / "web" / "common" / "i18n"
 
 
-def near_text(language: str, text: str, *, number: str, ahead: int) -> bool:
+def near_text(language: str, text: str, *, number: str, ahead: int | str = "NNN") -> bool:
     """Whether ``text`` is the catalogue's "near" words (any estimate) without the footer."""
     words = json.loads((I18N / f"{language}.json").read_text(encoding="utf-8"))
     template = words["notify.near.body"].format(number=number, ahead=ahead, minutes="MMM")
-    return re.fullmatch(re.escape(template).replace("MMM", r"\d+"), text) is not None
+    pattern = re.escape(template).replace("MMM", r"\d+").replace("NNN", r"\d+")
+    return re.fullmatch(pattern, text) is not None
 
 
 @dataclass
@@ -50,8 +52,8 @@ class Received:
 
 @dataclass
 class Gateway:
-    """An HTTP/1.1 server in this event loop: answers the statuses in ``answers`` first, then
-    200, and keeps every request it was sent."""
+    """An HTTP/1.1 server in this event loop: answers the statuses in ``answers`` first (0: no
+    answer at all), then 200, and keeps every request it was sent."""
 
     port: int = 0
     answers: list[int] = field(default_factory=list)
@@ -70,6 +72,10 @@ class Gateway:
         received = Received(headers, body)
         self.requests.append(received)
         status = self.answers.pop(0) if self.answers else 200
+        if status == 0:  # no answer: wait for the sender to give up and close
+            await reader.read()
+            writer.close()
+            return
         if status == 200:
             self.delivered.append(received)
         writer.write(
@@ -94,7 +100,9 @@ async def hook() -> AsyncIterator[Gateway]:
         await server.wait_closed()
 
 
-def notify_settings(office: Office, hook: Gateway, channel: str = "sms", **more: Any) -> Any:
+def notify_settings(
+    office: Office, hook: Gateway, channel: str = "sms", timeout_s: float = 10, **more: Any
+) -> Any:
     # Only the "tickets ahead" rule here; no backoff unless asked.
     more = {"allow_http_gateway": True, "near_minutes": 0, "backoff_s": 0, **more}
     return NotifySettings(
@@ -104,7 +112,7 @@ def notify_settings(office: Office, hook: Gateway, channel: str = "sms", **more:
                 url=f"http://127.0.0.1:{hook.port}/hook",
                 secret=SECRET,  # type: ignore[arg-type]
                 channel=channel,  # type: ignore[arg-type]
-                timeout_s=5,
+                timeout_s=timeout_s,
             )
         },
         **more,
@@ -189,36 +197,38 @@ async def test_near_and_called_reach_the_gateway_once_each_signed_in_the_tickets
         ("+819012345678", "called", "Number A-006 is being called. Please go to Counter 2."),
         ("+819012345678", "near", first.json()["text"]),
     ]
-    assert near_text("vi", vietnamese_text, number="A-007", ahead=0)
+    assert near_text("vi", vietnamese_text, number="A-007")
     assert len(hook.requests) == 3
     assert all(len(r.json()["text"]) <= gateway.MAX_TEXT for r in hook.requests)
 
 
 async def test_a_busy_gateway_is_retried_and_a_refusal_is_not(
-    server: LiveServer, office: Office, hook: Gateway, job: Any
+    server: LiveServer, office: Office, hook: Gateway, job: Any, caplog: Any
 ) -> None:
+    caplog.set_level(logging.INFO)
     busy = await issue(server, office, language="ja", phone="07011112222")
-    hook.answers = [503, 429]
-    await job(backoff_s=60)
-    await job(backoff_s=60)  # within the backoff: no second try
+    hook.answers = [503, 429, 0]
+    await job(backoff_s=60, max_attempts=8)
+    await job(backoff_s=60, max_attempts=8)  # within the backoff: no second try
     assert (len(hook.requests), hook.delivered) == (1, [])
     later = Later(timedelta(seconds=61))
-    await job(clock=later)
-    await job(clock=later)
-    await job(clock=later)
-    assert len(hook.requests) == 3
-    assert [r.json()["id"] for r in hook.requests] == [f"{busy['id']}.near"] * 3  # one key
+    for _ in range(4):
+        await job(clock=later, timeout_s=1, max_attempts=8)
+    assert len(hook.requests) == 4  # 503, 429, no answer within the timeout, 200
+    assert [r.json()["id"] for r in hook.requests] == [f"{busy['id']}.near"] * 4  # one key
     assert [(to, kind) for to, kind, _ in hook.messages()] == [("+817011112222", "near")]
     assert near_text("ja", hook.messages()[0][2], number="A-001", ahead=0)
+    assert busy["id"] in caplog.text and "503" in caplog.text
+    assert "7011112222" not in caplog.text  # the ticket and the answer, never the number
 
     refused = await issue(server, office, language="ja", phone="080-3333-4444")
     hook.answers = [400]
     for _ in range(3):
-        await job(clock=later)
+        await job(clock=later, max_attempts=8)
     assert (await call_next(server, office))["id"] == busy["id"]
     await call_next(server, office)  # the refused ticket is called: still nothing more for it
     for _ in range(2):
-        await job(clock=later)
+        await job(clock=later, max_attempts=8)
     sent_to = [r.json()["to"] for r in hook.requests]
     assert sent_to.count("+818033334444") == 1
     assert hook.messages()[-1][:2] == ("+817011112222", "called")
