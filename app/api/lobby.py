@@ -120,12 +120,13 @@ async def issue_ticket(
 ) -> JSONResponse:
     # Per token, kiosk or counter alike: a stuck screen or a looping script cannot empty the day.
     request.app.state.kiosk_limiter.check(request, key=principal.token_id)
-    # A wrong address or number, or a channel the office lacks, is refused before a number is
-    # taken.
-    how = None
-    if body.email or body.phone or body.line:
-        how = notices.contact(body.email, body.phone, body.line)
-        notices.check_at_issue(uow, office_id, how)
+    # A wrong address or number is refused before a number is taken; a channel the office has
+    # no gateway for, once the office is known to the caller (its transaction rolls back).
+    how = (
+        notices.contact(body.email, body.phone, body.line)
+        if body.email or body.phone or body.line
+        else None
+    )
 
     async def run() -> tuple[int, dict[str, object]]:
         view = await ticket_service.issue_ticket(

@@ -125,11 +125,6 @@ async def ask(
     await _keep(uow, view.ticket, how)
 
 
-def check_at_issue(uow: UnitOfWork, office_id: str, how: Contact) -> None:
-    """Refuse a channel the office does not offer before a number is taken."""
-    _offered(uow, office_id, how)
-
-
 async def ask_at_issue(uow: UnitOfWork, ticket: Ticket, how: Contact) -> None:
     await _keep(uow, ticket, how)
 

@@ -277,6 +277,20 @@ async def test_bad_numbers_are_refused_unoffered_channels_too_and_numbers_end_wi
             f"/tickets/{elsewhere['id']}/public", params={"key": elsewhere["public_key"]}
         )
     assert page.json()["gateway"] is None
+    async with server.client(other_office.token("kiosk")) as kiosk:
+        unoffered = await kiosk.post(
+            f"/offices/{other_office.id}/tickets",
+            json={"category": other_office.category("A"), "phone": "09012345678"},
+        )
+        assert (unoffered.status_code, unoffered.json()["errors"][0]["code"]) == (
+            422,
+            "not_offered",
+        )
+        foreign = await kiosk.post(  # another municipality's office: not found, whatever else
+            f"/offices/{office.id}/tickets",
+            json={"category": office.category("A"), "phone": "09012345678"},
+        )
+        assert foreign.status_code == 404
     assert await stored(job, "SELECT ticket_id FROM ticket_notice") == []
     assert len(await stored(job, "SELECT id FROM ticket")) == 2  # no number taken for the bad
 
