@@ -146,7 +146,11 @@ async def due(uow: UnitOfWork) -> list[Due]:
     now = uow.now()
     settings = uow.settings.notify
     found = await notice_store.due(
-        uow.session, business_day(now), now, max_attempts=settings.max_attempts
+        uow.session,
+        business_day(now),
+        now,
+        max_attempts=settings.max_attempts,
+        with_email=settings.smtp.host is not None,
     )
     out = []
     for notice, ticket in found:

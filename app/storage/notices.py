@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -39,10 +39,17 @@ async def ask(
 
 
 async def due(
-    session: AsyncSession, day: date, now: datetime, max_attempts: int, limit: int = 200
+    session: AsyncSession,
+    day: date,
+    now: datetime,
+    max_attempts: int,
+    *,
+    with_email: bool = True,
+    limit: int = 200,
 ) -> list[tuple[TicketNotice, Ticket]]:
     """Today's notices with an address or a recipient, under the cap, not refused by the
-    gateway and not waiting for a retry."""
+    gateway and not waiting for a retry (``with_email`` false: without a relay, only the
+    gateways' rows, so that unsendable addresses do not fill the batch)."""
     rows = await session.execute(
         select(TicketNotice, Ticket)
         .join(Ticket, col(Ticket.id) == col(TicketNotice.ticket_id))
@@ -53,6 +60,7 @@ async def due(
             col(TicketNotice.attempts) < max_attempts,
             or_(col(TicketNotice.retry_at).is_(None), col(TicketNotice.retry_at) <= now),
         )
+        .where(true() if with_email else col(TicketNotice.channel) != "email")
         .order_by(col(TicketNotice.created_at))
         .limit(limit)
     )

@@ -27,7 +27,8 @@ def words(code: str) -> dict[str, str]:
 
 
 def with_gateway(server: LiveServer, office: Office, channel: str) -> None:
-    server.app.state.settings.notify = NotifySettings(
+    """For the API only: the server's own notify job keeps its settings and sends nothing."""
+    notify = NotifySettings(
         gateways={
             office.id: GatewaySettings(
                 url="https://gateway.city.example/hook",
@@ -36,6 +37,7 @@ def with_gateway(server: LiveServer, office: Office, channel: str) -> None:
             )
         }
     )
+    server.app.state.settings = server.settings.model_copy(update={"notify": notify})
 
 
 async def recipients(server: LiveServer) -> list[Any]:
