@@ -127,6 +127,15 @@ class SmtpSettings(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)
 
 
+class GatewaySettings(BaseModel):
+    """An office's LINE/SMS gateway webhook (README, Near-turn notifications)."""
+
+    url: str = Field(min_length=8, max_length=2000)
+    secret: SecretStr  # the HMAC-SHA256 key of the signature header
+    channel: Literal["sms", "line"] = "sms"
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
 class NearRule(BaseModel):
     near_ahead: int = Field(default=3, ge=0)
     near_minutes: int = Field(default=10, ge=0)
@@ -145,6 +154,25 @@ class NotifySettings(BaseModel):
     # After a failed attempt the next waits backoff_s * 2 ** (failures - 1) seconds.
     backoff_s: float = Field(default=5.0, ge=0)
     smtp: SmtpSettings = SmtpSettings()
+    # LINE/SMS gateway webhooks by office id; https only unless allow_http_gateway (local/tests).
+    gateways: dict[str, GatewaySettings] = {}
+    allow_http_gateway: bool = False
+
+    @model_validator(mode="after")
+    def _gateways_are_https(self) -> "NotifySettings":
+        for office_id, gateway in self.gateways.items():
+            if not gateway.url.startswith("https://") and not (
+                self.allow_http_gateway and gateway.url.startswith("http://")
+            ):
+                raise ValueError(
+                    f"MADOGUCHI_NOTIFY__GATEWAYS: the gateway of office {office_id} must be an "
+                    "https:// URL (MADOGUCHI_NOTIFY__ALLOW_HTTP_GATEWAY=true allows http:// "
+                    "for local tests)"
+                )
+        return self
+
+    def gateway_for(self, office_id: str) -> GatewaySettings | None:
+        return self.gateways.get(office_id)
 
     def rule_for(self, office_id: str) -> NearRule:
         return self.offices.get(

@@ -27,7 +27,6 @@ from app.api.schemas import (
     TransferTicket,
     WaitingTicket,
 )
-from app.domain.notices import check_email
 from app.domain.roles import Role
 from app.domain.tickets import TicketAction, TicketStatus, allowed_actions
 from app.realtime.messages import LobbySnapshot
@@ -121,8 +120,13 @@ async def issue_ticket(
 ) -> JSONResponse:
     # Per token, kiosk or counter alike: a stuck screen or a looping script cannot empty the day.
     request.app.state.kiosk_limiter.check(request, key=principal.token_id)
-    # A wrong address is refused before a number is taken.
-    email = check_email(body.email) if body.email else None
+    # A wrong address or number is refused before a number is taken; a channel the office has
+    # no gateway for, once the office is known to the caller (its transaction rolls back).
+    how = (
+        notices.contact(body.email, body.phone, body.line)
+        if body.email or body.phone or body.line
+        else None
+    )
 
     async def run() -> tuple[int, dict[str, object]]:
         view = await ticket_service.issue_ticket(
@@ -134,8 +138,8 @@ async def issue_ticket(
             language=body.language,
             then=body.then,
         )
-        if email is not None:
-            await notices.ask_at_issue(uow, view.ticket, email)
+        if how is not None:
+            await notices.ask_at_issue(uow, view.ticket, how)
         out = issued_ticket_out(view, settings.public_base_url)
         issued.append(view)
         return 201, out.model_dump(mode="json")
@@ -194,22 +198,23 @@ async def public_ticket(
         progress=ticket.progress,
         language=ticket.language,
         near=await notices.is_near(uow, view),
+        gateway=notices.gateway_channel(uow, ticket.office_id),
     )
 
 
 @router.post(
     "/tickets/{ticket_id}/public/notify",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Be told by e-mail when the turn is near and when called (the ticket's key)",
+    summary="Be told by e-mail, SMS or LINE when the turn is near and when called (the "
+    "ticket's key)",
     responses={404: {}, 409: {}, 422: {}, 429: {}},
 )
 async def ask_notice(
     ticket_id: str, body: NoticeRequest, uow: UowDep, request: Request
 ) -> Response:
     request.app.state.public_limiter.check(request)
-    await notices.ask(
-        uow, ticket_id=ticket_id, key=body.key, email=body.email, office_id=body.office
-    )
+    how = notices.contact(body.email, body.phone, body.line)
+    await notices.ask(uow, ticket_id=ticket_id, key=body.key, how=how, office_id=body.office)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

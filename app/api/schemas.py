@@ -51,6 +51,21 @@ class IssueTicket(Body):
         description="Optional: an address told by e-mail when the turn is near and when called "
         "(only the number and counter are sent; the address is cleared after the day)",
     )
+    phone: str | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description="Optional, instead of email, where the office has an SMS gateway: a Japanese "
+        "mobile number (070/080/090 and 8 digits, hyphens allowed, or +81...), kept as E.164 "
+        "and cleared after the day",
+    )
+    line: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="Optional, instead of email, where the office has a LINE gateway: the "
+        "gateway's LINE identifier (printable ASCII), cleared after the day",
+    )
 
 
 class TransferTicket(Body):
@@ -145,11 +160,29 @@ class PublicTicketOut(BaseModel):
         description="Waiting and near its turn (the office's N tickets ahead or M minutes): "
         "the status page alerts",
     )
+    gateway: Literal["sms", "line"] | None = Field(
+        None,
+        description="The office's LINE/SMS gateway channel: the status page offers a mobile "
+        "number (sms) or a LINE id (line) besides e-mail; null: e-mail only",
+    )
 
 
 class NoticeRequest(Body):
     key: str = Field(min_length=1, max_length=64, description="The ticket's key (its QR code)")
-    email: str = Field(min_length=3, max_length=254)
+    email: str | None = Field(None, min_length=3, max_length=254)
+    phone: str | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description="Instead of email, where the office has an SMS gateway: a Japanese mobile "
+        "number (070/080/090 and 8 digits, or +81...)",
+    )
+    line: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="Instead of email, where the office has a LINE gateway: its LINE identifier",
+    )
     office: str | None = Field(None, max_length=64, description="The office of the status link")
 
 

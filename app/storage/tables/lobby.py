@@ -93,10 +93,12 @@ class Ticket(SQLModel, table=True):
 
 
 class TicketNotice(SQLModel, table=True):
-    """A resident's request to be told by e-mail when their turn is near, and what was sent.
+    """A resident's request to be told when their turn is near, and what was sent: by e-mail
+    (``email``) or through the office's LINE/SMS gateway (``channel`` and ``recipient``, an
+    E.164 number or the gateway's LINE id), one way at a time.
 
-    The address is cleared once the ticket's day has ended (the notify job); the row stays
-    with the kinds sent and the counts, which name no one."""
+    The address or number is cleared once the ticket's day has ended (the notify job); the row
+    stays with the kinds sent and the counts, which name no one."""
 
     __tablename__ = "ticket_notice"
     __table_args__ = (Index("ix_ticket_notice_day", "business_day", "municipality_code"),)
@@ -106,6 +108,11 @@ class TicketNotice(SQLModel, table=True):
     office_id: str = Field(foreign_key="office.id", max_length=32)
     business_day: date
     email: str | None = Field(default=None, max_length=254)
+    # "email", "sms" or "line"; recipient: the number (E.164) or LINE id for the gateway.
+    channel: str = Field(default="email", max_length=8)
+    recipient: str | None = Field(default=None, max_length=128)
+    # Set when the gateway refused the notice for good (a 4xx): nothing more is sent.
+    refused: str | None = Field(default=None, max_length=64)
     # Kinds already sent ("near", "called"): each at most once per ticket.
     sent: list[str] = json_column()
     # Attempts made (sent or failed) and failures in a row; no attempt before retry_at.

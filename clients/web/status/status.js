@@ -27,6 +27,7 @@ let cat = null;
 // Near-turn: the page alerts once (title, vibration, a short tone) for those without e-mail.
 let nearAlerted = false;
 let notifySaved = false;
+let gatewayChannel = "";
 
 function tone() {
   try {
@@ -87,6 +88,16 @@ async function render(ticket) {
   const near = waiting && ticket.near;
   $("near").hidden = !near;
   $("notify").hidden = !waiting || notifySaved;
+  // The office's LINE/SMS gateway, when it has one: a mobile number (sms) or a LINE id (line).
+  gatewayChannel = ticket.gateway || "";
+  $("notify-gateway").hidden = !waiting || notifySaved || !gatewayChannel;
+  if (gatewayChannel) {
+    setText($("notify-to-label"), text(cat, `status.notify.${gatewayChannel}_label`));
+    const sms = gatewayChannel === "sms";
+    $("notify-to").type = sms ? "tel" : "text";
+    $("notify-to").autocomplete = sms ? "tel" : "off";
+    $("notify-to").maxLength = sms ? 32 : 128;
+  }
   if (near && !nearAlerted) {
     nearAlerted = true;
     if (!notifySaved) {
@@ -144,20 +155,31 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
-$("notify").addEventListener("submit", async (event) => {
-  event.preventDefault();
+async function askNotice(contact) {
   try {
     await api(`/tickets/${encodeURIComponent(TICKET)}/public/notify`, {
       method: "POST",
-      body: { key: KEY, email: $("notify-email").value, ...(OFFICE ? { office: OFFICE } : {}) },
+      body: { key: KEY, ...contact, ...(OFFICE ? { office: OFFICE } : {}) },
     });
     notifySaved = true;
     $("notify").hidden = true;
+    $("notify-gateway").hidden = true;
     $("notify-saved").hidden = false;
     showError("");
   } catch (error) {
     showError(errorText(error));
   }
+}
+
+$("notify").addEventListener("submit", (event) => {
+  event.preventDefault();
+  askNotice({ email: $("notify-email").value });
+});
+
+$("notify-gateway").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const field = gatewayChannel === "line" ? "line" : "phone";
+  askNotice({ [field]: $("notify-to").value });
 });
 
 async function start() {
