@@ -1,7 +1,8 @@
 """窓口統計: the day's lobby figures per office, category and counter, as JSON or CSV."""
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
@@ -50,6 +51,20 @@ class LobbyStats(BaseModel):
     rows: list[StatsRow]
 
 
+def download(name: str, sheet: str, columns: Any, rows: Sequence[BaseModel]) -> Response:
+    """A table as an attachment: XLSX (one sheet) or CSV (UTF-8 with BOM, through the one CSV
+    writer and its spreadsheet-safe cells), chosen by the file name's extension."""
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if name.endswith(".xlsx"):
+        body = xlsx(sheet, columns, [row.model_dump() for row in rows])
+        return Response(body, media_type=XLSX_TYPE, headers=headers)
+    writer = Writer("csv", "utf-8-sig", columns)
+    body = writer.start() + writer.chunk(
+        [item_line({"values": row.model_dump(mode="json")}) for row in rows]
+    )
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
 @router.get(
     "/lobby-stats",
     response_model=LobbyStats,
@@ -66,23 +81,8 @@ async def daily(
 ) -> Response | LobbyStats:
     day, found = await lobby_stats.daily(uow, principal, day=day, office_id=office)
     rows = [StatsRow(**row) for row in found]
-    name = f"lobby-stats-{day}.{format}"
-    if format == "xlsx":
-        return Response(
-            xlsx("窓口統計", COLUMNS, [row.model_dump() for row in rows]),
-            media_type=XLSX_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    if format == "csv":
-        writer = Writer("csv", "utf-8-sig", COLUMNS)
-        body = writer.start() + writer.chunk(
-            [item_line({"values": row.model_dump(mode="json")}) for row in rows]
-        )
-        return Response(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+    if format != "json":
+        return download(f"lobby-stats-{day}.{format}", "窓口統計", COLUMNS, rows)
     return LobbyStats(day=day, rows=rows)
 
 
@@ -136,23 +136,8 @@ async def estimate_report(
 ) -> Response | EstimateReport:
     day, found, hours = await lobby_stats.estimates(uow, principal, day=day, office_id=office)
     rows = [EstimateRow(**row) for row in found]
-    name = f"lobby-estimates-{day}.{format}"
-    if format == "xlsx":
-        return Response(
-            xlsx("待ち時間予測", REPORT_COLUMNS, [row.model_dump() for row in rows]),
-            media_type=XLSX_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    if format == "csv":
-        writer = Writer("csv", "utf-8-sig", REPORT_COLUMNS)
-        body = writer.start() + writer.chunk(
-            [item_line({"values": row.model_dump(mode="json")}) for row in rows]
-        )
-        return Response(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+    if format != "json":
+        return download(f"lobby-estimates-{day}.{format}", "待ち時間予測", REPORT_COLUMNS, rows)
     return EstimateReport(
         day=day,
         models=[
