@@ -54,7 +54,10 @@ class ReservationIn(Body):
 
 class ReservationOut(BaseModel):
     number: str = Field(description="予約番号, as the resident types it (XXXXX-XXXXX)")
-    status: Literal["reserved", "checked_in"]
+    status: Literal["reserved", "checked_in", "lapsed"] = Field(
+        description="lapsed: not checked in 30 days past its last valid day; the resident's "
+        "data is gone"
+    )
     state: Literal["valid", "expiring", "expired", "checked_in"]
     office_id: str
     category_id: str

@@ -16,11 +16,16 @@ ARRIVAL_DAYS = 14
 MOVE_OUT_DAYS = 30
 # A supervisor's list shows a reservation as expiring from this many days before its last day.
 EXPIRING_DAYS = 7
+# A reservation nobody checked in keeps the resident's data this many days past its last valid
+# day (time for staff to reach the resident from the expired list), then drops it and lapses.
+KEPT_AFTER_LAST_DAY = 30
 
 
 class ReservationStatus(StrEnum):
     RESERVED = "reserved"
     CHECKED_IN = "checked_in"
+    # Expired long enough ago that its personal data was dropped (KEPT_AFTER_LAST_DAY).
+    LAPSED = "lapsed"
 
 
 class ReservationState(StrEnum):
@@ -44,7 +49,7 @@ def last_valid_day(planned_move_out: date, planned_arrival: date, calendar: Cale
 def state_on(status: str, last_day: date, today: date) -> ReservationState:
     if status == ReservationStatus.CHECKED_IN:
         return ReservationState.CHECKED_IN
-    if today > last_day:
+    if status == ReservationStatus.LAPSED or today > last_day:
         return ReservationState.EXPIRED
     if (last_day - today).days <= EXPIRING_DAYS:
         return ReservationState.EXPIRING
@@ -101,3 +106,8 @@ def move_in_fields(
 def planned_move_out(values: Mapping[str, object]) -> date | None:
     """The 転出予定日 of a validated 転出届's values."""
     return as_date(values.get("planned_move_date"))
+
+
+def lapses_before(today: date) -> date:
+    """Reservations whose last valid day is before this day drop the resident's data."""
+    return today - timedelta(days=KEPT_AFTER_LAST_DAY)

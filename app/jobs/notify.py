@@ -17,7 +17,7 @@ import httpx
 
 from app.domain import gateway
 from app.jobs.core import Job, JobContext, Report
-from app.services import notices
+from app.services import forgetting, notices
 from app.services.notices import Due
 from app.services.uow import UnitOfWork
 from app.settings import GatewaySettings, NotifySettings, SmtpSettings
@@ -89,7 +89,7 @@ async def run(context: JobContext) -> Report:
     notify = settings.notify
     async with context.sessionmaker() as session:
         uow = UnitOfWork(session, clock=context.clock, settings=settings)
-        forgotten = await notices.forget_ended(uow)
+        forgotten = await forgetting.forget_ended(uow)
         owed = await notices.due(uow) if notify.smtp.host or notify.gateways else []
         await uow.commit()
     sent = failed = 0
@@ -107,9 +107,12 @@ async def run(context: JobContext) -> Report:
             sent += ok
             failed += not ok
     return Report(
-        f"通知 {sent} 件送信、{failed} 件失敗、アドレス {forgotten} 件削除 "
-        f"(sent {sent} notice(s), {failed} failed, forgot {forgotten} address(es))",
-        sent + failed + forgotten,
+        f"通知 {sent} 件送信、{failed} 件失敗、アドレス {forgotten.notices} 件・予約連絡先 "
+        f"{forgotten.booking_contacts} 件・期限切れ転入予約 {forgotten.reservations} 件削除 "
+        f"(sent {sent} notice(s), {failed} failed; forgot {forgotten.notices} address(es), "
+        f"{forgotten.booking_contacts} booking contact(s), {forgotten.reservations} lapsed "
+        "move-in reservation(s))",
+        sent + failed + forgotten.total,
     )
 
 

@@ -146,3 +146,13 @@ async def count_booked(session: AsyncSession, category_id: str, starts_at: datet
         col(Appointment.status) != "cancelled",
     )
     return int((await session.execute(statement)).scalar_one())
+
+
+async def forget_contacts_before(session: AsyncSession, moment: datetime) -> int:
+    """Clear the contact of bookings whose slot began before ``moment``."""
+    result = await session.execute(
+        update(Appointment)
+        .where(col(Appointment.starts_at) < moment, col(Appointment.contact).is_not(None))
+        .values(contact=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

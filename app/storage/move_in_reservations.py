@@ -1,9 +1,9 @@
 """転入予約: found by the portal's id (idempotent intake), by number (the kiosk, locked), and
 listed by their last valid day (the supervisor's list)."""
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -48,3 +48,17 @@ async def open_until(
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def lapse_before(session: AsyncSession, last_day: date, status: str, now: datetime) -> int:
+    """Reservations still ``reserved`` whose last valid day is before ``last_day`` drop the
+    resident's data (applicant and pre-filled form) and become ``status`` (lapsed)."""
+    result = await session.execute(
+        update(MoveInReservation)
+        .where(
+            col(MoveInReservation.status) == "reserved",
+            col(MoveInReservation.last_valid_day) < last_day,
+        )
+        .values(applicant={}, fields={}, status=status, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
