@@ -9,13 +9,20 @@ next category (same place by ``queued_at``) when a stop is done. The replay runs
 ticket is called: that moment is the estimate.
 """
 
+import bisect
 import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from app.domain.tickets import AppointmentWindow, Waiting, next_to_call, walk_in_key
+from app.domain.tickets import (
+    AppointmentWindow,
+    NextCall,
+    Waiting,
+    next_to_call,
+    walk_in_key,
+)
 
 # A resident already at a counter longer than expected still takes this long (seconds).
 MIN_REMAINING_S = 60.0
@@ -74,15 +81,38 @@ def _waiting(ticket: LobbyTicket) -> Waiting:
 
 def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False) -> float | None:
     """Seconds until ``ticket_id`` (one of ``lobby.waiting``) is called, by the replay; None
-    when no counter that may call it is open (``with_paused``: paused ones count as open)."""
+    when no counter that may call it is open (``with_paused``: paused ones count as open).
+
+    The waiting tickets are kept in walk-in order; a counter with no appointment it may call
+    waiting takes the first ticket it serves in that order (what ``next_to_call`` answers
+    then) without looking at the rest, so a replay costs about one step per call, not one
+    pass over the lobby per call; only while an appointment it serves waits does a counter ask
+    ``next_to_call`` with every ticket it serves (appointments are few).
+    """
     now = lobby.now
     default_s = max(lobby.service_s.values(), default=0.0)
 
     def service(category_id: str) -> float:
         return lobby.service_s.get(category_id, default_s)
 
-    # In walk-in order: the call order's sort is then nearly linear at each call.
-    waiting = {t.id: t for t in sorted(lobby.waiting, key=lambda t: walk_in_key(_waiting(t)))}
+    tickets: dict[str, LobbyTicket] = {t.id: t for t in lobby.waiting}
+    keyed: dict[str, Waiting] = {t.id: _waiting(t) for t in lobby.waiting}
+    # (walk-in key, id), sorted: the lobby in walk-in order.
+    order = sorted((walk_in_key(w), i) for i, w in keyed.items())
+    appointments = {i for i, t in tickets.items() if t.slot_at is not None}
+
+    def enter(ticket: LobbyTicket) -> None:
+        tickets[ticket.id] = ticket
+        keyed[ticket.id] = waiting = _waiting(ticket)
+        bisect.insort(order, (walk_in_key(waiting), ticket.id))
+        if ticket.slot_at is not None:
+            appointments.add(ticket.id)
+
+    def leave(ticket_id: str) -> LobbyTicket:
+        del order[bisect.bisect_left(order, (walk_in_key(keyed.pop(ticket_id)), ticket_id))]
+        appointments.discard(ticket_id)
+        return tickets.pop(ticket_id)
+
     # (free at, counter index): when each calling counter next calls.
     free: list[tuple[float, int]] = []
     # (back at, ticket id, ticket): residents coming back to wait at their next stop.
@@ -97,17 +127,20 @@ def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False)
             if current.stops:
                 _come_back(coming, at, current)
         heapq.heappush(free, (at, index))
-    if not any(_serves(c, waiting[ticket_id]) for c in counters if ticket_id in waiting):
+    if not any(_serves(c, tickets[ticket_id]) for c in counters if ticket_id in tickets):
         return None
     while free:
         at, index = heapq.heappop(free)
         while coming and coming[0][0] <= at:
-            _back_at, _id, back = heapq.heappop(coming)
-            waiting[back.id] = back
+            enter(heapq.heappop(coming)[2])
         counter = counters[index]
-        mine = [t for t in waiting.values() if _serves(counter, t)]
-        moment = now + timedelta(seconds=at)
-        choice = next_to_call([_waiting(t) for t in mine], moment, lobby.window)
+        choice: NextCall | None
+        if any(_serves(counter, tickets[a]) for a in appointments):
+            mine = [keyed[i] for _key, i in order if _serves(counter, tickets[i])]
+            choice = next_to_call(mine, now + timedelta(seconds=at), lobby.window)
+        else:
+            first = next((i for _key, i in order if _serves(counter, tickets[i])), None)
+            choice = None if first is None else NextCall(first)
         if choice is None:
             # Idle until a resident it serves comes back from another stop, else for good.
             later = [back_at for back_at, _id, t in coming if _serves(counter, t)]
@@ -117,8 +150,12 @@ def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False)
         if choice.ticket_id == ticket_id:
             return at
         for passed in choice.passed:
-            waiting[passed] = replace(waiting[passed], passed_by=waiting[passed].passed_by + 1)
-        called = waiting.pop(choice.ticket_id)
+            # passed_by is not part of the walk-in key: the order stays as it is.
+            tickets[passed] = bumped = replace(
+                tickets[passed], passed_by=tickets[passed].passed_by + 1
+            )
+            keyed[passed] = _waiting(bumped)
+        called = leave(choice.ticket_id)
         done = at + service(called.category_id)
         if called.stops:
             _come_back(coming, done, called)
