@@ -59,6 +59,9 @@ class OfficeInfo(_Message):
     name_en: str
     # The display applies them by the server's clock (learnt from each snapshot and heartbeat).
     quiet_hours: list[QuietHours] = Field(default_factory=list)
+    # The channel of the office's LINE/SMS gateway, None without one: the kiosk then asks for a
+    # mobile number or a LINE id for the near-turn notice (a setting, no personal data).
+    gateway: Literal["sms", "line"] | None = None
 
 
 class PausedCounter(_Message):

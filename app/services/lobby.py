@@ -210,6 +210,7 @@ async def build_snapshot(
             name_ja=office.name_ja,
             name_en=office.name_en,
             quiet_hours=quiet_hours_of(office.quiet_hours),
+            gateway=hook.channel if (hook := settings.notify.gateway_for(office.id)) else None,
         ),
         called=called,
         queues=await queue_states(session, office.id, day, settings),

@@ -19,6 +19,7 @@ const screens = { start: $("start"), checkin: $("checkin"), issued: $("issued") 
 const list = $("categories");
 const priority = $("priority");
 const errorBox = $("error");
+const notifyTo = $("notify-to");
 
 let categories = [];
 const buttons = new Map(); // category id → {button, primary, secondary, meta, waiting, estimate}
@@ -104,7 +105,39 @@ async function loadCategories() {
   }
 }
 
+/** The office's LINE/SMS gateway ("sms", "line" or null, from the lobby snapshot): the field
+ * for the near-turn notice, a mobile number on a numeric keypad or a LINE id; none without. */
+function renderNotify() {
+  const channel = (office && office.gateway) || "";
+  $("notify").hidden = !channel;
+  if (!channel) {
+    showNotifyError("");
+    return;
+  }
+  setText($("notify-to-label"), text(cat, `status.notify.${channel}_label`));
+  const sms = channel === "sms";
+  notifyTo.type = sms ? "tel" : "text";
+  notifyTo.inputMode = sms ? "tel" : "text";
+  notifyTo.maxLength = sms ? 32 : 128;
+  notifyTo.autocapitalize = "off";
+}
+
+function showNotifyError(value) {
+  $("notify-error").hidden = !value;
+  setText($("notify-error"), value || "");
+  if (value) notifyTo.setAttribute("aria-invalid", "true");
+  else notifyTo.removeAttribute("aria-invalid");
+}
+
+/** The notice's field of the ticket request: {phone} or {line}, nothing when left empty. */
+function notifyField() {
+  const channel = (office && office.gateway) || "";
+  if (!channel || $("notify").hidden || !notifyTo.value.trim()) return {};
+  return { [channel === "line" ? "line" : "phone"]: notifyTo.value };
+}
+
 function renderOffice() {
+  renderNotify();
   if (!office) return;
   const [primary, secondary] = cat.lang === "ja" ? [office.name_ja, office.name_en] : [office.name_en, office.name_ja];
   setText($("office-ja"), primary);
@@ -116,16 +149,25 @@ async function issue(categoryId) {
   if (busy) return;
   setBusy(true);
   showError("");
+  showNotifyError("");
   try {
     const ticket = await api(`/offices/${encodeURIComponent(OFFICE)}/tickets`, {
       token: TOKEN,
       method: "POST",
-      body: { category: categoryId, is_priority: priority.checked, language: cat.code },
+      body: { category: categoryId, is_priority: priority.checked, language: cat.code, ...notifyField() },
       idempotencyKey: newKey(),
     });
+    notifyTo.value = "";
     showIssued(ticket);
   } catch (error) {
-    showError(`${errorText(error)} — ${text(cat, "kiosk.retry")}`);
+    // A number or LINE id refused (422, by field): its reason under the field, no ticket taken.
+    const reasons = (error.errors || []).filter((e) => /(^|\.)(phone|line)$/.test(e.field || ""));
+    if (reasons.length) {
+      showNotifyError(reasons.map((e) => e.message).join(" "));
+      notifyTo.focus();
+    } else {
+      showError(`${errorText(error)} — ${text(cat, "kiosk.retry")}`);
+    }
   } finally {
     setBusy(false);
   }
@@ -239,6 +281,8 @@ async function backToStart() {
   screens.start.hidden = false;
   $("ticket-qr").removeAttribute("src");
   priority.checked = false;
+  notifyTo.value = ""; // the next resident never sees this one's number
+  showNotifyError("");
   await setLanguage("ja");
   loadCategories();
 }
