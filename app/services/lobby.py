@@ -2,6 +2,7 @@
 
 import statistics
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -59,9 +60,19 @@ async def replay_lobby(
 ) -> LobbyNow:
     """The office's lobby now, for the ``lobby_replay`` model: one statement (its waiting
     tickets, its counters and the residents at them); ``figures``: every category's."""
-    waiting, counters = await estimate_store.lobby_now(
-        session, ticket.office_id, ticket.business_day
-    )
+    return await read_lobby(session, ticket.office_id, ticket.business_day, figures, settings, now)
+
+
+async def read_lobby(
+    session: Session,
+    office_id: str,
+    day: date,
+    figures: Sequence[ticket_store.QueueFigures],
+    settings: Settings,
+    now: datetime,
+) -> LobbyNow:
+    """The office's lobby on ``day`` (one statement); ``figures``: every category's."""
+    waiting, counters = await estimate_store.lobby_now(session, office_id, day)
     rules = settings.appointments
     window = AppointmentWindow(rules.early_s, rules.grace_s, rules.max_passes)
     return lobby_now(now, waiting, counters, figures, window)
@@ -88,16 +99,30 @@ async def wait_of(
     return mine.ahead, MODELS[IN_USE](queue_now(mine, mine.ahead, replayed, ticket.id))
 
 
-def queue_state(figures: ticket_store.QueueFigures) -> QueueState:
-    """What displays show of a category: residents waiting, and the wait a new ticket faces."""
+# The id of the ticket a display's estimate is for: after every real one (hex ids) in walk-in
+# order among tickets queued at the same moment.
+NEW_TICKET_ID = "~new"
+
+
+def queue_state(figures: ticket_store.QueueFigures, replayed: LobbyNow) -> QueueState:
+    """What displays show of a category: residents waiting, and the wait a new ticket faces,
+    by the model in use: the kiosk's, for a plain ticket issued now into ``replayed``."""
     return QueueState(
         category_id=figures.category_id,
         prefix=figures.prefix,
         name_ja=figures.name_ja,
         name_en=figures.name_en,
         waiting=figures.waiting,
-        estimate_min=estimate_for_figures(figures, figures.waiting),
+        estimate_min=new_ticket_estimate(figures, replayed),
     )
+
+
+def new_ticket_estimate(figures: ticket_store.QueueFigures, replayed: LobbyNow) -> int:
+    """Minutes a plain ticket issued now in the category would be shown at the kiosk: the
+    lobby replayed with it last in walk-in order (``waiting`` residents ahead)."""
+    new = LobbyTicket(id=NEW_TICKET_ID, category_id=figures.category_id, queued_at=replayed.now)
+    with_new = replace(replayed, waiting=[*replayed.waiting, new])
+    return MODELS[IN_USE](queue_now(figures, figures.waiting, with_new, NEW_TICKET_ID))
 
 
 def queue_now(
@@ -142,24 +167,20 @@ def lobby_now(
     )
 
 
-def estimate_for_figures(figures: ticket_store.QueueFigures, ahead: int) -> int:
-    """Minutes of wait for a resident with ``ahead`` people before them in the category, by
-    the model in use."""
-    return MODELS[IN_USE](queue_now(figures, ahead))
-
-
 async def queue_states(
     session: Session,
     office_id: str,
     day: date,
     settings: Settings,
-    only: set[str] | None = None,
+    now: datetime,
 ) -> list[QueueState]:
-    """Waiting count and estimate for a new ticket, per category of the office."""
+    """Waiting count and estimate for a new ticket, per category of the office: two statements
+    (the queue figures, the lobby)."""
     figures = await ticket_store.queue_figures(
-        session, office_id, day, sample=settings.lobby.service_sample, only=only
+        session, office_id, day, sample=settings.lobby.service_sample
     )
-    return [queue_state(f) for f in figures]
+    replayed = await read_lobby(session, office_id, day, figures, settings, now)
+    return [queue_state(f, replayed) for f in figures]
 
 
 # How many moved-on numbers a snapshot names (the display shows three).
@@ -212,7 +233,7 @@ async def build_snapshot(
             quiet_hours=quiet_hours_of(office.quiet_hours),
         ),
         called=called,
-        queues=await queue_states(session, office.id, day, settings),
+        queues=await queue_states(session, office.id, day, settings, now),
         paused_counters=[
             PausedCounter(counter_id=c.id, counter_label=c.label)
             for c in counters.values()
