@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.domain.lobby_replay import LobbyNow, lobby_replay_minutes
+from app.domain.lobby_replay import LobbyNow, lobby_replay_minutes, new_ticket_minutes
 from app.domain.lobby_stats import estimate_figures
 from app.domain.tickets import estimate_wait_minutes
 
@@ -100,6 +100,19 @@ MODEL_LABELS = {
     "median_configured": "中央値×設定窓口 (median service time, counters configured)",
     "fixed_default": "既定時間×設定窓口 (fixed default time, counters configured)",
 }
+
+
+def new_ticket_estimates(lobby: LobbyNow, queues: Mapping[str, QueueNow]) -> dict[str, int]:
+    """The wait the kiosk would show a plain ticket issued now, per category (``queues``: each
+    category's queue, its waiting residents ahead): with ``lobby_replay`` in use, one replay
+    of the lobby for every category (``mean_open`` where no counter serves one)."""
+    if IN_USE != "lobby_replay":
+        return {category: MODELS[IN_USE](queue) for category, queue in queues.items()}
+    replayed = new_ticket_minutes(lobby, queues)
+    return {
+        category: replayed[category] if category in replayed else mean_open(queue)
+        for category, queue in queues.items()
+    }
 
 
 def shadow_estimates(queue: QueueNow) -> dict[str, int]:

@@ -11,11 +11,11 @@ ticket is called: that moment is the estimate.
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from app.domain.tickets import AppointmentWindow, Waiting, next_to_call, walk_in_key
+from app.domain.tickets import AppointmentWindow, NextCall, Waiting, next_to_call, walk_in_key
 
 # A resident already at a counter longer than expected still takes this long (seconds).
 MIN_REMAINING_S = 60.0
@@ -72,9 +72,13 @@ def _waiting(ticket: LobbyTicket) -> Waiting:
     )
 
 
-def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False) -> float | None:
-    """Seconds until ``ticket_id`` (one of ``lobby.waiting``) is called, by the replay; None
-    when no counter that may call it is open (``with_paused``: paused ones count as open)."""
+# Called at each moment a counter frees up in the replay, with what it calls (None: nobody it
+# serves is waiting); True stops the replay.
+OnFree = Callable[[float, CounterNow, NextCall | None], bool]
+
+
+def _replay(lobby: LobbyNow, counters: Sequence[CounterNow], on_free: OnFree) -> None:
+    """Replay the lobby forward on ``counters`` until ``on_free`` says stop or nobody is left."""
     now = lobby.now
     default_s = max(lobby.service_s.values(), default=0.0)
 
@@ -87,7 +91,6 @@ def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False)
     free: list[tuple[float, int]] = []
     # (back at, ticket id, ticket): residents coming back to wait at their next stop.
     coming: list[tuple[float, str, LobbyTicket]] = []
-    counters = [c for c in lobby.counters if with_paused or not c.paused]
     for index, counter in enumerate(counters):
         at = 0.0
         current = counter.at_counter
@@ -97,8 +100,6 @@ def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False)
             if current.stops:
                 _come_back(coming, at, current)
         heapq.heappush(free, (at, index))
-    if not any(_serves(c, waiting[ticket_id]) for c in counters if ticket_id in waiting):
-        return None
     while free:
         at, index = heapq.heappop(free)
         while coming and coming[0][0] <= at:
@@ -108,14 +109,14 @@ def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False)
         mine = [t for t in waiting.values() if _serves(counter, t)]
         moment = now + timedelta(seconds=at)
         choice = next_to_call([_waiting(t) for t in mine], moment, lobby.window)
+        if on_free(at, counter, choice):
+            return
         if choice is None:
             # Idle until a resident it serves comes back from another stop, else for good.
             later = [back_at for back_at, _id, t in coming if _serves(counter, t)]
             if later:
                 heapq.heappush(free, (min(later), index))
             continue
-        if choice.ticket_id == ticket_id:
-            return at
         for passed in choice.passed:
             waiting[passed] = replace(waiting[passed], passed_by=waiting[passed].passed_by + 1)
         called = waiting.pop(choice.ticket_id)
@@ -123,7 +124,53 @@ def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False)
         if called.stops:
             _come_back(coming, done, called)
         heapq.heappush(free, (done, index))
-    return None
+
+
+def _calling(lobby: LobbyNow, with_paused: bool) -> list[CounterNow]:
+    return [c for c in lobby.counters if with_paused or not c.paused]
+
+
+def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False) -> float | None:
+    """Seconds until ``ticket_id`` (one of ``lobby.waiting``) is called, by the replay; None
+    when no counter that may call it is open (``with_paused``: paused ones count as open)."""
+    counters = _calling(lobby, with_paused)
+    ticket = next((t for t in lobby.waiting if t.id == ticket_id), None)
+    if ticket is None or not any(_serves(c, ticket) for c in counters):
+        return None
+    called_at: list[float] = []
+
+    def on_free(at: float, _counter: CounterNow, choice: NextCall | None) -> bool:
+        if choice is not None and choice.ticket_id == ticket_id:
+            called_at.append(at)
+            return True
+        return False
+
+    _replay(lobby, counters, on_free)
+    return called_at[0] if called_at else None
+
+
+def new_ticket_waits_s(
+    lobby: LobbyNow, categories: Iterable[str], *, with_paused: bool = False
+) -> dict[str, float]:
+    """Seconds until a plain ticket issued now in each category would be called, by one replay
+    for them all; a category no calling counter serves is left out.
+
+    Such a ticket comes last in walk-in order and is never passed (an appointment only passes
+    the tickets before it), so it changes nothing before its own call: it is called the first
+    time a counter serving its category frees up with nobody else it serves waiting. The
+    replay without it gives that moment for every category at once, the same as replaying
+    each category's new ticket (``replay_wait_s``)."""
+    wanted = set(categories)
+    found: dict[str, float] = {}
+
+    def on_free(at: float, counter: CounterNow, choice: NextCall | None) -> bool:
+        if choice is None:
+            for category in (counter.categories & wanted) - found.keys():
+                found[category] = at
+        return found.keys() >= wanted
+
+    _replay(lobby, _calling(lobby, with_paused), on_free)
+    return found
 
 
 def _come_back(coming: list[tuple[float, str, LobbyTicket]], at: float, t: LobbyTicket) -> None:
@@ -140,3 +187,14 @@ def lobby_replay_minutes(lobby: LobbyNow, ticket_id: str) -> int | None:
     if seconds is None:
         return None
     return math.ceil(seconds / 60)
+
+
+def new_ticket_minutes(lobby: LobbyNow, categories: Iterable[str]) -> dict[str, int]:
+    """``lobby_replay_minutes`` of a plain ticket issued now, for each category (one or two
+    replays for them all); a category no counter serves at all is left out."""
+    wanted = set(categories)
+    seconds = new_ticket_waits_s(lobby, wanted)
+    if wanted - seconds.keys():
+        paused = new_ticket_waits_s(lobby, wanted - seconds.keys(), with_paused=True)
+        seconds |= paused
+    return {category: math.ceil(s / 60) for category, s in seconds.items()}

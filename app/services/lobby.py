@@ -2,13 +2,12 @@
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from app.domain.clock import business_day
 from app.domain.errors import NotFound
-from app.domain.estimates import IN_USE, MODELS, QueueNow
+from app.domain.estimates import IN_USE, MODELS, QueueNow, new_ticket_estimates
 from app.domain.lobby_replay import CounterNow, LobbyNow, LobbyTicket
 from app.domain.tickets import AppointmentWindow, TicketStatus
 from app.realtime.messages import (
@@ -99,30 +98,25 @@ async def wait_of(
     return mine.ahead, MODELS[IN_USE](queue_now(mine, mine.ahead, replayed, ticket.id))
 
 
-# The id of the ticket a display's estimate is for: after every real one (hex ids) in walk-in
-# order among tickets queued at the same moment.
-NEW_TICKET_ID = "~new"
-
-
-def queue_state(figures: ticket_store.QueueFigures, replayed: LobbyNow) -> QueueState:
-    """What displays show of a category: residents waiting, and the wait a new ticket faces,
-    by the model in use: the kiosk's, for a plain ticket issued now into ``replayed``."""
-    return QueueState(
-        category_id=figures.category_id,
-        prefix=figures.prefix,
-        name_ja=figures.name_ja,
-        name_en=figures.name_en,
-        waiting=figures.waiting,
-        estimate_min=new_ticket_estimate(figures, replayed),
+def queue_states_of(
+    figures: Sequence[ticket_store.QueueFigures], replayed: LobbyNow
+) -> list[QueueState]:
+    """What displays show of each category: residents waiting, and the wait a new ticket faces,
+    the one the kiosk would show a plain ticket issued now into ``replayed`` (one replay)."""
+    waits = new_ticket_estimates(
+        replayed, {f.category_id: queue_now(f, f.waiting) for f in figures}
     )
-
-
-def new_ticket_estimate(figures: ticket_store.QueueFigures, replayed: LobbyNow) -> int:
-    """Minutes a plain ticket issued now in the category would be shown at the kiosk: the
-    lobby replayed with it last in walk-in order (``waiting`` residents ahead)."""
-    new = LobbyTicket(id=NEW_TICKET_ID, category_id=figures.category_id, queued_at=replayed.now)
-    with_new = replace(replayed, waiting=[*replayed.waiting, new])
-    return MODELS[IN_USE](queue_now(figures, figures.waiting, with_new, NEW_TICKET_ID))
+    return [
+        QueueState(
+            category_id=f.category_id,
+            prefix=f.prefix,
+            name_ja=f.name_ja,
+            name_en=f.name_en,
+            waiting=f.waiting,
+            estimate_min=waits[f.category_id],
+        )
+        for f in figures
+    ]
 
 
 def queue_now(
@@ -180,7 +174,7 @@ async def queue_states(
         session, office_id, day, sample=settings.lobby.service_sample
     )
     replayed = await read_lobby(session, office_id, day, figures, settings, now)
-    return [queue_state(f, replayed) for f in figures]
+    return queue_states_of(figures, replayed)
 
 
 # How many moved-on numbers a snapshot names (the display shows three).

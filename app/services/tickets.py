@@ -127,9 +127,7 @@ async def _announce(
         office_id=ticket.office_id,
         type_=event_type,
         at=now,
-        data=lobby.event_payload(
-            ticket.number, [lobby.queue_state(f, replayed) for f in carried], **extra
-        ),
+        data=lobby.event_payload(ticket.number, lobby.queue_states_of(carried, replayed), **extra),
     )
     # The event, its notification and the command's log rows (PostgreSQL: one round trip).
     await lobby_store.store_event(uow, event)
