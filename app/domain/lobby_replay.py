@@ -150,10 +150,15 @@ def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False)
 
 
 def new_ticket_waits_s(
-    lobby: LobbyNow, categories: Iterable[str], *, with_paused: bool = False
-) -> dict[str, float]:
+    lobby: LobbyNow,
+    categories: Iterable[str],
+    *,
+    with_paused: bool = False,
+    ticket_id: str | None = None,
+) -> tuple[dict[str, float], float | None]:
     """Seconds until a plain ticket issued now in each category would be called, by one replay
-    for them all; a category no calling counter serves is left out.
+    for them all (a category no calling counter serves is left out); and by the same replay,
+    ``ticket_id``'s (one of ``lobby.waiting``; None: not called).
 
     Such a ticket comes last in walk-in order and is never passed (an appointment only passes
     the tickets before it), so it changes nothing before its own call: it is called the first
@@ -162,15 +167,18 @@ def new_ticket_waits_s(
     each category's new ticket (``replay_wait_s``)."""
     wanted = set(categories)
     found: dict[str, float] = {}
+    called_at: list[float] = []
 
     def on_free(at: float, counter: CounterNow, choice: NextCall | None) -> bool:
         if choice is None:
             for category in (counter.categories & wanted) - found.keys():
                 found[category] = at
-        return found.keys() >= wanted
+        elif choice.ticket_id == ticket_id:
+            called_at.append(at)
+        return found.keys() >= wanted and (ticket_id is None or bool(called_at))
 
     _replay(lobby, _calling(lobby, with_paused), on_free)
-    return found
+    return found, called_at[0] if called_at else None
 
 
 def _come_back(coming: list[tuple[float, str, LobbyTicket]], at: float, t: LobbyTicket) -> None:
@@ -189,12 +197,20 @@ def lobby_replay_minutes(lobby: LobbyNow, ticket_id: str) -> int | None:
     return math.ceil(seconds / 60)
 
 
-def new_ticket_minutes(lobby: LobbyNow, categories: Iterable[str]) -> dict[str, int]:
-    """``lobby_replay_minutes`` of a plain ticket issued now, for each category (one or two
-    replays for them all); a category no counter serves at all is left out."""
+def new_ticket_minutes(
+    lobby: LobbyNow, categories: Iterable[str], ticket_id: str | None = None
+) -> tuple[dict[str, int], int | None]:
+    """``lobby_replay_minutes`` of a plain ticket issued now, for each category (a category no
+    counter serves at all is left out), and of ``ticket_id`` (just issued; None: no counter
+    serves it): one replay for them all, more only where no open counter serves one."""
     wanted = set(categories)
-    seconds = new_ticket_waits_s(lobby, wanted)
+    seconds, ticket_s = new_ticket_waits_s(lobby, wanted, ticket_id=ticket_id)
     if wanted - seconds.keys():
-        paused = new_ticket_waits_s(lobby, wanted - seconds.keys(), with_paused=True)
+        paused, _none = new_ticket_waits_s(lobby, wanted - seconds.keys(), with_paused=True)
         seconds |= paused
-    return {category: math.ceil(s / 60) for category, s in seconds.items()}
+    waits = {category: math.ceil(s / 60) for category, s in seconds.items()}
+    if ticket_id is None:
+        return waits, None
+    if ticket_s is None:
+        return waits, lobby_replay_minutes(lobby, ticket_id)
+    return waits, math.ceil(ticket_s / 60)

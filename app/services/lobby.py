@@ -99,14 +99,17 @@ async def wait_of(
 
 
 def queue_states_of(
-    figures: Sequence[ticket_store.QueueFigures], replayed: LobbyNow
-) -> list[QueueState]:
+    figures: Sequence[ticket_store.QueueFigures],
+    replayed: LobbyNow,
+    ticket_id: str | None = None,
+) -> tuple[list[QueueState], int | None]:
     """What displays show of each category: residents waiting, and the wait a new ticket faces,
-    the one the kiosk would show a plain ticket issued now into ``replayed`` (one replay)."""
-    waits = new_ticket_estimates(
-        replayed, {f.category_id: queue_now(f, f.waiting) for f in figures}
+    the one the kiosk would show a plain ticket issued now into ``replayed``; and by the same
+    replay, ``lobby_replay``'s wait for ``ticket_id`` (just issued)."""
+    waits, ticket_min = new_ticket_estimates(
+        replayed, {f.category_id: queue_now(f, f.waiting) for f in figures}, ticket_id
     )
-    return [
+    states = [
         QueueState(
             category_id=f.category_id,
             prefix=f.prefix,
@@ -117,6 +120,7 @@ def queue_states_of(
         )
         for f in figures
     ]
+    return states, ticket_min
 
 
 def queue_now(
@@ -124,6 +128,7 @@ def queue_now(
     ahead: int,
     replayed: LobbyNow | None = None,
     ticket_id: str | None = None,
+    replayed_min: int | None = None,
 ) -> QueueNow:
     """The queue a resident with ``ahead`` people before them meets, for the wait models
     (``replayed``: the whole lobby, for ``lobby_replay``)."""
@@ -135,6 +140,7 @@ def queue_now(
         counters_open=figures.counters_open,
         lobby=replayed,
         ticket_id=ticket_id,
+        replayed_min=replayed_min,
     )
 
 
@@ -174,7 +180,7 @@ async def queue_states(
         session, office_id, day, sample=settings.lobby.service_sample
     )
     replayed = await read_lobby(session, office_id, day, figures, settings, now)
-    return queue_states_of(figures, replayed)
+    return queue_states_of(figures, replayed)[0]
 
 
 # How many moved-on numbers a snapshot names (the display shows three).

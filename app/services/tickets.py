@@ -90,10 +90,11 @@ async def _announce(
     ahead_of: Ticket | None = None,
     seq: int | None = None,
     data: dict[str, object] | None = None,
-) -> tuple[int, list[ticket_store.QueueFigures], LobbyNow]:
+) -> tuple[int, list[ticket_store.QueueFigures], LobbyNow, int | None]:
     """Append the lobby event of a change to ``ticket``: its seq, the queue figures of the
     office's every category (the event carries ``categories`` only) and the lobby, read by one
-    statement, that the event's waits for a new ticket are replayed from (the kiosk's model).
+    statement, that the event's waits for a new ticket are replayed from (the kiosk's model);
+    with ``ahead_of`` (just issued), its ``lobby_replay`` wait from the same replay.
     ``seq``: already taken (and the channel row locked) by the caller's last statement."""
     now = uow.now()
     if seq is None:
@@ -112,6 +113,9 @@ async def _announce(
         uow.session, ticket.office_id, ticket.business_day, figures, uow.settings, now
     )
     carried = [f for f in figures if f.category_id in categories]
+    queues, ticket_min = lobby.queue_states_of(
+        carried, replayed, None if ahead_of is None else ahead_of.id
+    )
     extra: dict[str, object] = {
         "call_count": ticket.call_count,
         "recall_count": ticket.recall_count,
@@ -127,12 +131,12 @@ async def _announce(
         office_id=ticket.office_id,
         type_=event_type,
         at=now,
-        data=lobby.event_payload(ticket.number, lobby.queue_states_of(carried, replayed), **extra),
+        data=lobby.event_payload(ticket.number, queues, **extra),
     )
     # The event, its notification and the command's log rows (PostgreSQL: one round trip).
     await lobby_store.store_event(uow, event)
     uow.lobby_changed(ticket.office_id, seq)
-    return seq, figures, replayed
+    return seq, figures, replayed, ticket_min
 
 
 async def issue_ticket(
@@ -203,11 +207,11 @@ async def issue_ticket(
     )
     # The figures the event carries also place the new ticket: no second read for the answer.
     # The lobby the event's waits were replayed from also gives this ticket's: no second read.
-    _seq, figures, replayed = await _announce(
+    _seq, figures, replayed, replayed_min = await _announce(
         uow, ticket, "ticket.issued", None, {found.category_id}, ahead_of=ticket, seq=seq
     )
     mine = next(f for f in figures if f.category_id == found.category_id)
-    shadow = shadow_estimates(lobby.queue_now(mine, mine.ahead, replayed, ticket.id))
+    shadow = shadow_estimates(lobby.queue_now(mine, mine.ahead, replayed, ticket.id, replayed_min))
     estimate = shadow[IN_USE]
     await estimate_store.record_estimate(uow.session, ticket.id, estimate, shadow)
     return TicketView(ticket, mine.ahead, estimate, None)
@@ -464,7 +468,7 @@ async def _apply(
         to_status=after,
         data={"counter_id": counter.id} if counter else None,
     )
-    seq, _figures, _lobby = await _announce(
+    seq, _figures, _lobby, _wait = await _announce(
         uow,
         ticket,
         EVENT_OF_ACTION[action],

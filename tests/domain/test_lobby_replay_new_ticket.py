@@ -77,7 +77,13 @@ def test_one_replay_gives_each_categorys_kiosk_answer_on_random_lobbies() -> Non
     for _ in range(400):
         lobby = random_lobby(rng)
         expected = {c: m for c in CATEGORIES if (m := kiosk_minutes(lobby, c)) is not None}
-        assert new_ticket_minutes(lobby, CATEGORIES) == expected, lobby
+        assert new_ticket_minutes(lobby, CATEGORIES)[0] == expected, lobby
+        # A kiosk press: the ticket just issued and a plain one after it, by the same replay.
+        for issued in rng.sample(list(lobby.waiting), min(3, len(lobby.waiting))):
+            assert new_ticket_minutes(lobby, CATEGORIES, issued.id) == (
+                expected,
+                lobby_replay_minutes(lobby, issued.id),
+            ), lobby
 
 
 def test_a_category_nobody_serves_falls_back_to_mean_open() -> None:
@@ -85,7 +91,7 @@ def test_a_category_nobody_serves_falls_back_to_mean_open() -> None:
     queue = QueueNow(
         ahead=4, recent_service_s=[300.0], default_service_s=300, counters=0, counters_open=0
     )
-    waits = new_ticket_estimates(lobby, {"A": queue, "E": queue})
+    waits, _none = new_ticket_estimates(lobby, {"A": queue, "E": queue})
     assert waits == {"A": 0, "E": mean_open(queue)} == {"A": 0, "E": 20}
 
 
@@ -98,6 +104,6 @@ def test_five_categories_of_500_waiting_replay_once_quickly() -> None:
     counters = [CounterNow(str(i), frozenset(rng.sample(CATEGORIES, 2))) for i in range(6)]
     lobby = LobbyNow(NOW, waiting, counters, dict.fromkeys(CATEGORIES, 420.0))
     started = time.perf_counter()
-    waits = new_ticket_minutes(lobby, CATEGORIES)
+    waits, _none = new_ticket_minutes(lobby, CATEGORIES)
     assert time.perf_counter() - started < 2.0
     assert waits.keys() == set(CATEGORIES)
