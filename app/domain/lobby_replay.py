@@ -85,8 +85,9 @@ def _replay(lobby: LobbyNow, counters: Sequence[CounterNow], on_free: OnFree) ->
     def service(category_id: str) -> float:
         return lobby.service_s.get(category_id, default_s)
 
-    # In walk-in order: the call order's sort is then nearly linear at each call.
-    waiting = {t.id: t for t in sorted(lobby.waiting, key=lambda t: walk_in_key(_waiting(t)))}
+    # Kept in walk-in order: without appointments waiting, a counter calls the first it serves.
+    waiting = _in_walk_in_order(lobby.waiting)
+    appointments = sum(t.slot_at is not None for t in waiting.values())
     # (free at, counter index): when each calling counter next calls.
     free: list[tuple[float, int]] = []
     # (back at, ticket id, ticket): residents coming back to wait at their next stop.
@@ -102,13 +103,20 @@ def _replay(lobby: LobbyNow, counters: Sequence[CounterNow], on_free: OnFree) ->
         heapq.heappush(free, (at, index))
     while free:
         at, index = heapq.heappop(free)
-        while coming and coming[0][0] <= at:
-            _back_at, _id, back = heapq.heappop(coming)
-            waiting[back.id] = back
+        if coming and coming[0][0] <= at:
+            while coming and coming[0][0] <= at:
+                _back_at, _id, back = heapq.heappop(coming)
+                waiting[back.id] = back
+                appointments += back.slot_at is not None
+            waiting = _in_walk_in_order(waiting.values())
         counter = counters[index]
-        mine = [t for t in waiting.values() if _serves(counter, t)]
-        moment = now + timedelta(seconds=at)
-        choice = next_to_call([_waiting(t) for t in mine], moment, lobby.window)
+        if appointments:
+            mine = [_waiting(t) for t in waiting.values() if _serves(counter, t)]
+            choice = next_to_call(mine, now + timedelta(seconds=at), lobby.window)
+        else:
+            # ``next_to_call`` without appointments: the first in walk-in order.
+            first = next((t for t in waiting.values() if _serves(counter, t)), None)
+            choice = None if first is None else NextCall(first.id)
         if on_free(at, counter, choice):
             return
         if choice is None:
@@ -120,10 +128,15 @@ def _replay(lobby: LobbyNow, counters: Sequence[CounterNow], on_free: OnFree) ->
         for passed in choice.passed:
             waiting[passed] = replace(waiting[passed], passed_by=waiting[passed].passed_by + 1)
         called = waiting.pop(choice.ticket_id)
+        appointments -= called.slot_at is not None
         done = at + service(called.category_id)
         if called.stops:
             _come_back(coming, done, called)
         heapq.heappush(free, (done, index))
+
+
+def _in_walk_in_order(tickets: Iterable[LobbyTicket]) -> dict[str, LobbyTicket]:
+    return {t.id: t for t in sorted(tickets, key=lambda t: walk_in_key(_waiting(t)))}
 
 
 def _calling(lobby: LobbyNow, with_paused: bool) -> list[CounterNow]:
