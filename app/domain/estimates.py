@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.domain.lobby_replay import LobbyNow, lobby_replay_minutes
+from app.domain.lobby_replay import LobbyNow, lobby_replay_minutes, new_ticket_minutes
 from app.domain.lobby_stats import estimate_figures
 from app.domain.tickets import estimate_wait_minutes
 
@@ -36,6 +36,8 @@ class QueueNow:
     # the category's figures are read: the other models' inputs).
     lobby: LobbyNow | None = None
     ticket_id: str | None = None
+    # ``lobby_replay``'s answer when already known (the one replay of a kiosk press).
+    replayed_min: int | None = None
 
 
 def _minutes(ahead: int, per_resident_s: float, counters: int) -> int:
@@ -79,6 +81,8 @@ def lobby_replay(queue: QueueNow) -> int:
     category's waiting tickets in the real call order, on the counters open now, each finishing
     the resident at it first; ``mean_open`` without the lobby or when no counter serves the
     category."""
+    if queue.replayed_min is not None:
+        return queue.replayed_min
     if queue.lobby is not None and queue.ticket_id is not None:
         minutes = lobby_replay_minutes(queue.lobby, queue.ticket_id)
         if minutes is not None:
@@ -100,6 +104,24 @@ MODEL_LABELS = {
     "median_configured": "中央値×設定窓口 (median service time, counters configured)",
     "fixed_default": "既定時間×設定窓口 (fixed default time, counters configured)",
 }
+
+
+def new_ticket_estimates(
+    lobby: LobbyNow, queues: Mapping[str, QueueNow], ticket_id: str | None = None
+) -> tuple[dict[str, int], int | None]:
+    """The wait the kiosk would show a plain ticket issued now, per category (``queues``: each
+    category's queue, its waiting residents ahead): with ``lobby_replay`` in use, one replay
+    of the lobby for every category (``mean_open`` where no counter serves one); and by the
+    same replay ``lobby_replay``'s answer for ``ticket_id``, just issued (None: not asked, or
+    no counter serves it)."""
+    if IN_USE != "lobby_replay":
+        return {category: MODELS[IN_USE](queue) for category, queue in queues.items()}, None
+    replayed, ticket_min = new_ticket_minutes(lobby, queues, ticket_id)
+    waits = {
+        category: replayed[category] if category in replayed else mean_open(queue)
+        for category, queue in queues.items()
+    }
+    return waits, ticket_min
 
 
 def shadow_estimates(queue: QueueNow) -> dict[str, int]:

@@ -9,20 +9,13 @@ next category (same place by ``queued_at``) when a stop is done. The replay runs
 ticket is called: that moment is the estimate.
 """
 
-import bisect
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from app.domain.tickets import (
-    AppointmentWindow,
-    NextCall,
-    Waiting,
-    next_to_call,
-    walk_in_key,
-)
+from app.domain.tickets import AppointmentWindow, NextCall, Waiting, next_to_call, walk_in_key
 
 # A resident already at a counter longer than expected still takes this long (seconds).
 MIN_REMAINING_S = 60.0
@@ -79,45 +72,26 @@ def _waiting(ticket: LobbyTicket) -> Waiting:
     )
 
 
-def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False) -> float | None:
-    """Seconds until ``ticket_id`` (one of ``lobby.waiting``) is called, by the replay; None
-    when no counter that may call it is open (``with_paused``: paused ones count as open).
+# Called at each moment a counter frees up in the replay, with what it calls (None: nobody it
+# serves is waiting); True stops the replay.
+OnFree = Callable[[float, CounterNow, NextCall | None], bool]
 
-    The waiting tickets are kept in walk-in order; a counter with no appointment it may call
-    waiting takes the first ticket it serves in that order (what ``next_to_call`` answers
-    then) without looking at the rest, so a replay costs about one step per call, not one
-    pass over the lobby per call; only while an appointment it serves waits does a counter ask
-    ``next_to_call`` with every ticket it serves (appointments are few).
-    """
+
+def _replay(lobby: LobbyNow, counters: Sequence[CounterNow], on_free: OnFree) -> None:
+    """Replay the lobby forward on ``counters`` until ``on_free`` says stop or nobody is left."""
     now = lobby.now
     default_s = max(lobby.service_s.values(), default=0.0)
 
     def service(category_id: str) -> float:
         return lobby.service_s.get(category_id, default_s)
 
-    tickets: dict[str, LobbyTicket] = {t.id: t for t in lobby.waiting}
-    keyed: dict[str, Waiting] = {t.id: _waiting(t) for t in lobby.waiting}
-    # (walk-in key, id), sorted: the lobby in walk-in order.
-    order = sorted((walk_in_key(w), i) for i, w in keyed.items())
-    appointments = {i for i, t in tickets.items() if t.slot_at is not None}
-
-    def enter(ticket: LobbyTicket) -> None:
-        tickets[ticket.id] = ticket
-        keyed[ticket.id] = waiting = _waiting(ticket)
-        bisect.insort(order, (walk_in_key(waiting), ticket.id))
-        if ticket.slot_at is not None:
-            appointments.add(ticket.id)
-
-    def leave(ticket_id: str) -> LobbyTicket:
-        del order[bisect.bisect_left(order, (walk_in_key(keyed.pop(ticket_id)), ticket_id))]
-        appointments.discard(ticket_id)
-        return tickets.pop(ticket_id)
-
+    # Kept in walk-in order: without appointments waiting, a counter calls the first it serves.
+    waiting = _in_walk_in_order(lobby.waiting)
+    appointments = sum(t.slot_at is not None for t in waiting.values())
     # (free at, counter index): when each calling counter next calls.
     free: list[tuple[float, int]] = []
     # (back at, ticket id, ticket): residents coming back to wait at their next stop.
     coming: list[tuple[float, str, LobbyTicket]] = []
-    counters = [c for c in lobby.counters if with_paused or not c.paused]
     for index, counter in enumerate(counters):
         at = 0.0
         current = counter.at_counter
@@ -127,40 +101,97 @@ def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False)
             if current.stops:
                 _come_back(coming, at, current)
         heapq.heappush(free, (at, index))
-    if not any(_serves(c, tickets[ticket_id]) for c in counters if ticket_id in tickets):
-        return None
     while free:
         at, index = heapq.heappop(free)
-        while coming and coming[0][0] <= at:
-            enter(heapq.heappop(coming)[2])
+        if coming and coming[0][0] <= at:
+            while coming and coming[0][0] <= at:
+                _back_at, _id, back = heapq.heappop(coming)
+                waiting[back.id] = back
+                appointments += back.slot_at is not None
+            waiting = _in_walk_in_order(waiting.values())
         counter = counters[index]
-        choice: NextCall | None
-        if any(_serves(counter, tickets[a]) for a in appointments):
-            mine = [keyed[i] for _key, i in order if _serves(counter, tickets[i])]
+        if appointments:
+            mine = [_waiting(t) for t in waiting.values() if _serves(counter, t)]
             choice = next_to_call(mine, now + timedelta(seconds=at), lobby.window)
         else:
-            first = next((i for _key, i in order if _serves(counter, tickets[i])), None)
-            choice = None if first is None else NextCall(first)
+            # ``next_to_call`` without appointments: the first in walk-in order.
+            first = next((t for t in waiting.values() if _serves(counter, t)), None)
+            choice = None if first is None else NextCall(first.id)
+        if on_free(at, counter, choice):
+            return
         if choice is None:
             # Idle until a resident it serves comes back from another stop, else for good.
             later = [back_at for back_at, _id, t in coming if _serves(counter, t)]
             if later:
                 heapq.heappush(free, (min(later), index))
             continue
-        if choice.ticket_id == ticket_id:
-            return at
         for passed in choice.passed:
-            # passed_by is not part of the walk-in key: the order stays as it is.
-            tickets[passed] = bumped = replace(
-                tickets[passed], passed_by=tickets[passed].passed_by + 1
-            )
-            keyed[passed] = _waiting(bumped)
-        called = leave(choice.ticket_id)
+            waiting[passed] = replace(waiting[passed], passed_by=waiting[passed].passed_by + 1)
+        called = waiting.pop(choice.ticket_id)
+        appointments -= called.slot_at is not None
         done = at + service(called.category_id)
         if called.stops:
             _come_back(coming, done, called)
         heapq.heappush(free, (done, index))
-    return None
+
+
+def _in_walk_in_order(tickets: Iterable[LobbyTicket]) -> dict[str, LobbyTicket]:
+    return {t.id: t for t in sorted(tickets, key=lambda t: walk_in_key(_waiting(t)))}
+
+
+def _calling(lobby: LobbyNow, with_paused: bool) -> list[CounterNow]:
+    return [c for c in lobby.counters if with_paused or not c.paused]
+
+
+def replay_wait_s(lobby: LobbyNow, ticket_id: str, *, with_paused: bool = False) -> float | None:
+    """Seconds until ``ticket_id`` (one of ``lobby.waiting``) is called, by the replay; None
+    when no counter that may call it is open (``with_paused``: paused ones count as open)."""
+    counters = _calling(lobby, with_paused)
+    ticket = next((t for t in lobby.waiting if t.id == ticket_id), None)
+    if ticket is None or not any(_serves(c, ticket) for c in counters):
+        return None
+    called_at: list[float] = []
+
+    def on_free(at: float, _counter: CounterNow, choice: NextCall | None) -> bool:
+        if choice is not None and choice.ticket_id == ticket_id:
+            called_at.append(at)
+            return True
+        return False
+
+    _replay(lobby, counters, on_free)
+    return called_at[0] if called_at else None
+
+
+def new_ticket_waits_s(
+    lobby: LobbyNow,
+    categories: Iterable[str],
+    *,
+    with_paused: bool = False,
+    ticket_id: str | None = None,
+) -> tuple[dict[str, float], float | None]:
+    """Seconds until a plain ticket issued now in each category would be called, by one replay
+    for them all (a category no calling counter serves is left out); and by the same replay,
+    ``ticket_id``'s (one of ``lobby.waiting``; None: not called).
+
+    Such a ticket comes last in walk-in order and is never passed (an appointment only passes
+    the tickets before it), so it changes nothing before its own call: it is called the first
+    time a counter serving its category frees up with nobody else it serves waiting. The
+    replay without it gives that moment for every category at once, the same as replaying
+    each category's new ticket (``replay_wait_s``)."""
+    wanted = set(categories)
+    found: dict[str, float] = {}
+    called_at: list[float] = []
+
+    def on_free(at: float, counter: CounterNow, choice: NextCall | None) -> bool:
+        if choice is None:
+            for category in (counter.categories & wanted) - found.keys():
+                found[category] = at
+        elif choice.ticket_id == ticket_id:
+            called_at.append(at)
+        return found.keys() >= wanted and (ticket_id is None or bool(called_at))
+
+    _replay(lobby, _calling(lobby, with_paused), on_free)
+    return found, called_at[0] if called_at else None
 
 
 def _come_back(coming: list[tuple[float, str, LobbyTicket]], at: float, t: LobbyTicket) -> None:
@@ -177,3 +208,22 @@ def lobby_replay_minutes(lobby: LobbyNow, ticket_id: str) -> int | None:
     if seconds is None:
         return None
     return math.ceil(seconds / 60)
+
+
+def new_ticket_minutes(
+    lobby: LobbyNow, categories: Iterable[str], ticket_id: str | None = None
+) -> tuple[dict[str, int], int | None]:
+    """``lobby_replay_minutes`` of a plain ticket issued now, for each category (a category no
+    counter serves at all is left out), and of ``ticket_id`` (just issued; None: no counter
+    serves it): one replay for them all, more only where no open counter serves one."""
+    wanted = set(categories)
+    seconds, ticket_s = new_ticket_waits_s(lobby, wanted, ticket_id=ticket_id)
+    if wanted - seconds.keys():
+        paused, _none = new_ticket_waits_s(lobby, wanted - seconds.keys(), with_paused=True)
+        seconds |= paused
+    waits = {category: math.ceil(s / 60) for category, s in seconds.items()}
+    if ticket_id is None:
+        return waits, None
+    if ticket_s is None:
+        return waits, lobby_replay_minutes(lobby, ticket_id)
+    return waits, math.ceil(ticket_s / 60)

@@ -39,7 +39,9 @@ async def counter_board(uow: UnitOfWork, counter: Any) -> Board:
     )
     waiting = await ticket_lists.list_waiting(uow.session, counter.office_id, day, limit=200)
     parked = await ticket_lists.list_parked(uow.session, counter.office_id, day, limit=200)
-    queues = await lobby_service.queue_states(uow.session, counter.office_id, day, uow.settings)
+    queues = await lobby_service.queue_states(
+        uow.session, counter.office_id, day, uow.settings, uow.now()
+    )
     return Board(
         category_ids=categories, current=current, queues=queues, waiting=waiting, parked=parked
     )

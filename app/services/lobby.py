@@ -7,7 +7,7 @@ from typing import Any
 
 from app.domain.clock import business_day
 from app.domain.errors import NotFound
-from app.domain.estimates import IN_USE, MODELS, QueueNow
+from app.domain.estimates import IN_USE, MODELS, QueueNow, new_ticket_estimates
 from app.domain.lobby_replay import CounterNow, LobbyNow, LobbyTicket
 from app.domain.tickets import AppointmentWindow, TicketStatus
 from app.realtime.messages import (
@@ -59,9 +59,19 @@ async def replay_lobby(
 ) -> LobbyNow:
     """The office's lobby now, for the ``lobby_replay`` model: one statement (its waiting
     tickets, its counters and the residents at them); ``figures``: every category's."""
-    waiting, counters = await estimate_store.lobby_now(
-        session, ticket.office_id, ticket.business_day
-    )
+    return await read_lobby(session, ticket.office_id, ticket.business_day, figures, settings, now)
+
+
+async def read_lobby(
+    session: Session,
+    office_id: str,
+    day: date,
+    figures: Sequence[ticket_store.QueueFigures],
+    settings: Settings,
+    now: datetime,
+) -> LobbyNow:
+    """The office's lobby on ``day`` (one statement); ``figures``: every category's."""
+    waiting, counters = await estimate_store.lobby_now(session, office_id, day)
     rules = settings.appointments
     window = AppointmentWindow(rules.early_s, rules.grace_s, rules.max_passes)
     return lobby_now(now, waiting, counters, figures, window)
@@ -88,16 +98,29 @@ async def wait_of(
     return mine.ahead, MODELS[IN_USE](queue_now(mine, mine.ahead, replayed, ticket.id))
 
 
-def queue_state(figures: ticket_store.QueueFigures) -> QueueState:
-    """What displays show of a category: residents waiting, and the wait a new ticket faces."""
-    return QueueState(
-        category_id=figures.category_id,
-        prefix=figures.prefix,
-        name_ja=figures.name_ja,
-        name_en=figures.name_en,
-        waiting=figures.waiting,
-        estimate_min=estimate_for_figures(figures, figures.waiting),
+def queue_states_of(
+    figures: Sequence[ticket_store.QueueFigures],
+    replayed: LobbyNow,
+    ticket_id: str | None = None,
+) -> tuple[list[QueueState], int | None]:
+    """What displays show of each category: residents waiting, and the wait a new ticket faces,
+    the one the kiosk would show a plain ticket issued now into ``replayed``; and by the same
+    replay, ``lobby_replay``'s wait for ``ticket_id`` (just issued)."""
+    waits, ticket_min = new_ticket_estimates(
+        replayed, {f.category_id: queue_now(f, f.waiting) for f in figures}, ticket_id
     )
+    states = [
+        QueueState(
+            category_id=f.category_id,
+            prefix=f.prefix,
+            name_ja=f.name_ja,
+            name_en=f.name_en,
+            waiting=f.waiting,
+            estimate_min=waits[f.category_id],
+        )
+        for f in figures
+    ]
+    return states, ticket_min
 
 
 def queue_now(
@@ -105,6 +128,7 @@ def queue_now(
     ahead: int,
     replayed: LobbyNow | None = None,
     ticket_id: str | None = None,
+    replayed_min: int | None = None,
 ) -> QueueNow:
     """The queue a resident with ``ahead`` people before them meets, for the wait models
     (``replayed``: the whole lobby, for ``lobby_replay``)."""
@@ -116,6 +140,7 @@ def queue_now(
         counters_open=figures.counters_open,
         lobby=replayed,
         ticket_id=ticket_id,
+        replayed_min=replayed_min,
     )
 
 
@@ -142,24 +167,20 @@ def lobby_now(
     )
 
 
-def estimate_for_figures(figures: ticket_store.QueueFigures, ahead: int) -> int:
-    """Minutes of wait for a resident with ``ahead`` people before them in the category, by
-    the model in use."""
-    return MODELS[IN_USE](queue_now(figures, ahead))
-
-
 async def queue_states(
     session: Session,
     office_id: str,
     day: date,
     settings: Settings,
-    only: set[str] | None = None,
+    now: datetime,
 ) -> list[QueueState]:
-    """Waiting count and estimate for a new ticket, per category of the office."""
+    """Waiting count and estimate for a new ticket, per category of the office: two statements
+    (the queue figures, the lobby)."""
     figures = await ticket_store.queue_figures(
-        session, office_id, day, sample=settings.lobby.service_sample, only=only
+        session, office_id, day, sample=settings.lobby.service_sample
     )
-    return [queue_state(f) for f in figures]
+    replayed = await read_lobby(session, office_id, day, figures, settings, now)
+    return queue_states_of(figures, replayed)[0]
 
 
 # How many moved-on numbers a snapshot names (the display shows three).
@@ -213,7 +234,7 @@ async def build_snapshot(
             gateway=hook.channel if (hook := settings.notify.gateway_for(office.id)) else None,
         ),
         called=called,
-        queues=await queue_states(session, office.id, day, settings),
+        queues=await queue_states(session, office.id, day, settings, now),
         paused_counters=[
             PausedCounter(counter_id=c.id, counter_label=c.label)
             for c in counters.values()

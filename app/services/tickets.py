@@ -15,6 +15,7 @@ from app.domain.errors import (
     WindowClosed,
 )
 from app.domain.estimates import IN_USE, shadow_estimates
+from app.domain.lobby_replay import LobbyNow
 from app.domain.roles import Principal
 from app.domain.tickets import (
     AppointmentWindow,
@@ -89,12 +90,12 @@ async def _announce(
     ahead_of: Ticket | None = None,
     seq: int | None = None,
     data: dict[str, object] | None = None,
-    every_category: bool = False,
-) -> tuple[int, list[ticket_store.QueueFigures]]:
-    """Append the lobby event of a change to ``ticket``: its seq and the queue figures it carries.
-    ``seq``: already taken (and the channel row locked) by the caller's last statement.
-    ``every_category``: the figures returned are the office's every category (the same one
-    statement; the event still carries ``categories`` only)."""
+) -> tuple[int, list[ticket_store.QueueFigures], LobbyNow, int | None]:
+    """Append the lobby event of a change to ``ticket``: its seq, the queue figures of the
+    office's every category (the event carries ``categories`` only) and the lobby, read by one
+    statement, that the event's waits for a new ticket are replayed from (the kiosk's model);
+    with ``ahead_of`` (just issued), its ``lobby_replay`` wait from the same replay.
+    ``seq``: already taken (and the channel row locked) by the caller's last statement."""
     now = uow.now()
     if seq is None:
         # Seq first: its row lock waits for every earlier lobby change to commit, so the figures
@@ -105,10 +106,16 @@ async def _announce(
         ticket.office_id,
         ticket.business_day,
         sample=uow.settings.lobby.service_sample,
-        only=None if every_category else categories,
         ahead_of=ahead_of,
     )
+    # After this change (a new ticket is already stored): the replay's starting point.
+    replayed = await lobby.read_lobby(
+        uow.session, ticket.office_id, ticket.business_day, figures, uow.settings, now
+    )
     carried = [f for f in figures if f.category_id in categories]
+    queues, ticket_min = lobby.queue_states_of(
+        carried, replayed, None if ahead_of is None else ahead_of.id
+    )
     extra: dict[str, object] = {
         "call_count": ticket.call_count,
         "recall_count": ticket.recall_count,
@@ -124,12 +131,12 @@ async def _announce(
         office_id=ticket.office_id,
         type_=event_type,
         at=now,
-        data=lobby.event_payload(ticket.number, [lobby.queue_state(f) for f in carried], **extra),
+        data=lobby.event_payload(ticket.number, queues, **extra),
     )
     # The event, its notification and the command's log rows (PostgreSQL: one round trip).
     await lobby_store.store_event(uow, event)
     uow.lobby_changed(ticket.office_id, seq)
-    return seq, figures
+    return seq, figures, replayed, ticket_min
 
 
 async def issue_ticket(
@@ -199,20 +206,12 @@ async def issue_ticket(
         },
     )
     # The figures the event carries also place the new ticket: no second read for the answer.
-    _seq, figures = await _announce(
-        uow,
-        ticket,
-        "ticket.issued",
-        None,
-        {found.category_id},
-        ahead_of=ticket,
-        seq=seq,
-        every_category=True,
+    # The lobby the event's waits were replayed from also gives this ticket's: no second read.
+    _seq, figures, replayed, replayed_min = await _announce(
+        uow, ticket, "ticket.issued", None, {found.category_id}, ahead_of=ticket, seq=seq
     )
     mine = next(f for f in figures if f.category_id == found.category_id)
-    # The whole lobby for the replay model: one statement (waiting tickets, counters).
-    replayed = await lobby.replay_lobby(uow.session, ticket, figures, uow.settings, now)
-    shadow = shadow_estimates(lobby.queue_now(mine, mine.ahead, replayed, ticket.id))
+    shadow = shadow_estimates(lobby.queue_now(mine, mine.ahead, replayed, ticket.id, replayed_min))
     estimate = shadow[IN_USE]
     await estimate_store.record_estimate(uow.session, ticket.id, estimate, shadow)
     return TicketView(ticket, mine.ahead, estimate, None)
@@ -469,7 +468,7 @@ async def _apply(
         to_status=after,
         data={"counter_id": counter.id} if counter else None,
     )
-    seq, _figures = await _announce(
+    seq, _figures, _lobby, _wait = await _announce(
         uow,
         ticket,
         EVENT_OF_ACTION[action],
