@@ -14,7 +14,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "c20b00000018"
 down_revision: str | None = "c20d00000020"
 branch_labels: str | Sequence[str] | None = None
