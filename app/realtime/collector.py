@@ -28,6 +28,7 @@ import asyncio
 import gc
 import logging
 import os
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,15 @@ class FreezingCollector:
         growth: float = 1.0,
         min_growth_objects: int = MIN_GROWTH_OBJECTS,
         full_after_bytes: int = FULL_AFTER_BYTES,
+        memory: Callable[[], int] = own_memory_bytes,
     ) -> None:
         self.freeze_every_s = freeze_every_s
         self.growth = growth
         self.min_growth_objects = min_growth_objects
         self.full_after_bytes = full_after_bytes
+        self._memory = memory
         self._after_full = gc.get_freeze_count()
-        self._memory_after_full = own_memory_bytes()
+        self._memory_after_full = memory()
         self.freezes = 0
         self.full_collections = 0
 
@@ -72,7 +75,7 @@ class FreezingCollector:
         frozen = gc.get_freeze_count()
         grown = frozen - self._after_full
         doubled = grown > self.min_growth_objects and grown > self.growth * self._after_full
-        memory = own_memory_bytes()
+        memory = self._memory()
         swollen = 0 < self.full_after_bytes < memory - self._memory_after_full
         if doubled or swollen:
             gc.unfreeze()
@@ -80,7 +83,7 @@ class FreezingCollector:
             self.full_collections += 1
             gc.freeze()
             self._after_full = gc.get_freeze_count()
-            self._memory_after_full = own_memory_bytes()
+            self._memory_after_full = self._memory()
             log.debug(
                 "full collection: %d objects frozen before, %d after", frozen, self._after_full
             )

@@ -79,6 +79,16 @@ NO_APPLICATION_DATA = {
     # City staff only (vendor-employed operators: 403); persons by their place on the form.
     "GET /api/v1/follow-ups": "city staff: follow-up kinds, departments and due dates, no names",
     "GET /api/v1/life-events/{application_id}": "city staff: the move's status and follow-ups",
+    # 転入予約: a resident's 転出届 before it is an application; city staff only (every
+    # vendor-employed role gets 403 in tests/api/test_access_matrix.py), each read access-logged
+    # (tests/api/test_move_in_reservations.py).
+    "GET /api/v1/move-in-reservations": "city staff: reservations due or expired",
+    "GET /api/v1/move-in-reservations/{number}": "city staff: one reservation",
+    "GET /api/v1/move-in-reservations/{number}/qr.svg": "city staff: the reservation's number",
+    "POST /api/v1/whatif": "city staff: simulated staffing from counts and durations",
+    "GET /api/v1/admin/offices/{office_id}/displays": "city staff: display tokens' names",
+    "POST /api/v1/admin/offices/{office_id}/test-announcement": "city staff: a fixed phrase",
+    "PUT /api/v1/admin/offices/{office_id}/quiet-hours": "city staff: the office's hours",
 }
 DRIVEN = {
     "GET /api/v1/applications/{application_id}",
