@@ -7,33 +7,20 @@ have computed itself, and any failure of the pool falls back to doing it in the 
 """
 
 import asyncio
-import ctypes
 import logging
 import multiprocessing
-import os
-import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from app.services.worker_processes import end_with_server
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_PR_SET_PDEATHSIG = 1
 
 _pool: ProcessPoolExecutor | None = None
-
-
-def _bound() -> None:
-    """In a worker: be sent SIGTERM when the server process ends (Linux), so no worker
-    outlives a killed server."""
-    try:
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the server ended before the line above
-        os._exit(0)
 
 
 def _executor(processes: int) -> ProcessPoolExecutor:
@@ -42,7 +29,7 @@ def _executor(processes: int) -> ProcessPoolExecutor:
         # Fresh interpreters, never a fork of the server's threads and locks; each one ends
         # with the server, however the server ends.
         _pool = ProcessPoolExecutor(
-            processes, mp_context=multiprocessing.get_context("spawn"), initializer=_bound
+            processes, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_server
         )
     return _pool
 

@@ -21,6 +21,7 @@ from app.domain.errors import InvalidInput, RateLimited, Unavailable
 from app.domain.roles import Principal
 from app.services.uow import UnitOfWork
 from app.services.whatif import log_fit
+from app.services.worker_processes import end_with_server
 from app.simulation.fitting import FitLine
 from app.simulation.profile import load_profile
 from app.simulation.runs import expected_cases, input_key, simulate
@@ -45,8 +46,11 @@ _runs = _Runs(threading.Lock(), {}, OrderedDict())
 
 def _pool() -> ProcessPoolExecutor:
     if _runs.pool is None:
-        # spawn: a fresh interpreter, none of the server's sockets, threads or event loop.
-        _runs.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        # spawn: a fresh interpreter, none of the server's sockets, threads or event loop;
+        # it ends with the server, however the server ends.
+        _runs.pool = ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_server
+        )
     return _runs.pool
 
 
