@@ -74,6 +74,12 @@ class LobbySettings(BaseModel):
     undo_call_s: float = 30.0
     # A no-show is refused until the ticket has been called for this long.
     no_show_grace_s: float = 60.0
+    # The waits lobby events carry are replayed from the whole lobby at every event while fewer
+    # residents than this wait in the office; at or above it, at most once per interval per
+    # office and process, events in between carrying the last replay's (app/services/
+    # lobby_waits.py).
+    replay_every_event_below: int = Field(default=500, ge=0)
+    replay_interval_s: float = Field(default=1.0, ge=0, le=60)
 
 
 class ClockSettings(BaseModel):

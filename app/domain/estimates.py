@@ -108,20 +108,21 @@ MODEL_LABELS = {
 
 def new_ticket_estimates(
     lobby: LobbyNow, queues: Mapping[str, QueueNow], ticket_id: str | None = None
-) -> tuple[dict[str, int], int | None]:
+) -> tuple[dict[str, int], int | None, frozenset[str]]:
     """The wait the kiosk would show a plain ticket issued now, per category (``queues``: each
     category's queue, its waiting residents ahead): with ``lobby_replay`` in use, one replay
-    of the lobby for every category (``mean_open`` where no counter serves one); and by the
-    same replay ``lobby_replay``'s answer for ``ticket_id``, just issued (None: not asked, or
-    no counter serves it)."""
+    of the lobby for every category (``mean_open`` where no counter serves one); by the same
+    replay ``lobby_replay``'s answer for ``ticket_id``, just issued (None: not asked, or no
+    counter serves it); and the categories whose wait is the replay's."""
     if IN_USE != "lobby_replay":
-        return {category: MODELS[IN_USE](queue) for category, queue in queues.items()}, None
+        waits = {category: MODELS[IN_USE](queue) for category, queue in queues.items()}
+        return waits, None, frozenset()
     replayed, ticket_min = new_ticket_minutes(lobby, queues, ticket_id)
     waits = {
         category: replayed[category] if category in replayed else mean_open(queue)
         for category, queue in queues.items()
     }
-    return waits, ticket_min
+    return waits, ticket_min, frozenset(replayed.keys() & queues.keys())
 
 
 def shadow_estimates(queue: QueueNow) -> dict[str, int]:

@@ -98,18 +98,25 @@ async def wait_of(
     return mine.ahead, MODELS[IN_USE](queue_now(mine, mine.ahead, replayed, ticket.id))
 
 
-def queue_states_of(
+def new_ticket_waits(
     figures: Sequence[ticket_store.QueueFigures],
     replayed: LobbyNow,
     ticket_id: str | None = None,
-) -> tuple[list[QueueState], int | None]:
-    """What displays show of each category: residents waiting, and the wait a new ticket faces,
-    the one the kiosk would show a plain ticket issued now into ``replayed``; and by the same
-    replay, ``lobby_replay``'s wait for ``ticket_id`` (just issued)."""
-    waits, ticket_min = new_ticket_estimates(
+) -> tuple[dict[str, int], int | None, frozenset[str]]:
+    """The wait a new ticket faces in each category of ``figures``, the one the kiosk would
+    show a plain ticket issued now into ``replayed``; by the same replay, ``lobby_replay``'s
+    wait for ``ticket_id`` (just issued); and the categories whose wait is the replay's."""
+    return new_ticket_estimates(
         replayed, {f.category_id: queue_now(f, f.waiting) for f in figures}, ticket_id
     )
-    states = [
+
+
+def queue_states_of(
+    figures: Sequence[ticket_store.QueueFigures], waits: dict[str, int]
+) -> list[QueueState]:
+    """What displays show of each category: residents waiting, and the wait a new ticket faces
+    (``waits``, by category)."""
+    return [
         QueueState(
             category_id=f.category_id,
             prefix=f.prefix,
@@ -120,7 +127,6 @@ def queue_states_of(
         )
         for f in figures
     ]
-    return states, ticket_min
 
 
 def queue_now(
@@ -180,7 +186,7 @@ async def queue_states(
         session, office_id, day, sample=settings.lobby.service_sample
     )
     replayed = await read_lobby(session, office_id, day, figures, settings, now)
-    return queue_states_of(figures, replayed)[0]
+    return queue_states_of(figures, new_ticket_waits(figures, replayed)[0])
 
 
 # How many moved-on numbers a snapshot names (the display shows three).

@@ -26,7 +26,7 @@ from app.domain.tickets import (
     seconds_left,
     undo_open,
 )
-from app.services import announcements, lobby
+from app.services import announcements, lobby, lobby_waits
 from app.services.ticket_plans import check_plan, locked_ticket
 from app.storage import estimates as estimate_store
 from app.storage import lobby as lobby_store
@@ -90,10 +90,11 @@ async def _announce(
     ahead_of: Ticket | None = None,
     seq: int | None = None,
     data: dict[str, object] | None = None,
-) -> tuple[int, list[ticket_store.QueueFigures], LobbyNow, int | None]:
+) -> tuple[int, list[ticket_store.QueueFigures], LobbyNow | None, int | None]:
     """Append the lobby event of a change to ``ticket``: its seq, the queue figures of the
     office's every category (the event carries ``categories`` only) and the lobby, read by one
-    statement, that the event's waits for a new ticket are replayed from (the kiosk's model);
+    statement, that the event's waits for a new ticket are replayed from (the kiosk's model;
+    None: a large lobby's last replay, under a second old, reused: app/services/lobby_waits.py);
     with ``ahead_of`` (just issued), its ``lobby_replay`` wait from the same replay.
     ``seq``: already taken (and the channel row locked) by the caller's last statement."""
     now = uow.now()
@@ -108,14 +109,8 @@ async def _announce(
         sample=uow.settings.lobby.service_sample,
         ahead_of=ahead_of,
     )
-    # After this change (a new ticket is already stored): the replay's starting point.
-    replayed = await lobby.read_lobby(
-        uow.session, ticket.office_id, ticket.business_day, figures, uow.settings, now
-    )
-    carried = [f for f in figures if f.category_id in categories]
-    queues, ticket_min = lobby.queue_states_of(
-        carried, replayed, None if ahead_of is None else ahead_of.id
-    )
+    waits, replayed, ticket_min = await lobby_waits.for_event(uow, ticket, seq, figures, ahead_of)
+    queues = lobby.queue_states_of([f for f in figures if f.category_id in categories], waits)
     extra: dict[str, object] = {
         "call_count": ticket.call_count,
         "recall_count": ticket.recall_count,

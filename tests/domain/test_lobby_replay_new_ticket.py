@@ -91,8 +91,9 @@ def test_a_category_nobody_serves_falls_back_to_mean_open() -> None:
     queue = QueueNow(
         ahead=4, recent_service_s=[300.0], default_service_s=300, counters=0, counters_open=0
     )
-    waits, _none = new_ticket_estimates(lobby, {"A": queue, "E": queue})
+    waits, _none, replayed = new_ticket_estimates(lobby, {"A": queue, "E": queue})
     assert waits == {"A": 0, "E": mean_open(queue)} == {"A": 0, "E": 20}
+    assert replayed == {"A"}
 
 
 def test_five_categories_of_500_waiting_replay_once_quickly() -> None:

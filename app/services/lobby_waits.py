@@ -1,0 +1,115 @@
+"""The waits a new ticket faces, per category, that every lobby event carries to the displays:
+replayed from the whole lobby at each event while the lobby is small, and at most once every
+``lobby.replay_interval_s`` per office in a large one (``lobby.replay_every_event_below``
+residents waiting or more), where one replay reads and walks thousands of tickets.
+
+Between two replays of a large lobby an event carries the last replay's waits (one second
+old at most by default): a wait of an hour does not change visibly in a second, and the
+waiting counts, read at every event, stay exact. A plain ticket just issued (no priority, no
+appointment, no counter of its own) is called when its category's last resident is, so its
+wait is its category's wait before it: the last replay's. The record is per process, kept
+only once the event's transaction has committed.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from app.domain.lobby_replay import LobbyNow
+from app.services import lobby
+from app.settings import Settings
+from app.storage import tickets as ticket_store
+from app.storage.tables import Ticket
+from app.storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class RecentWaits:
+    """The waits of one office's lobby as replayed at the event ``seq``, at ``at``."""
+
+    seq: int
+    at: datetime
+    # Minutes a plain ticket issued then would wait, per category of the office.
+    waits: dict[str, int]
+    # The categories whose wait is the replay's (the others: ``mean_open``, no counter).
+    replayed: frozenset[str]
+
+
+# (office id, business day) -> its last replay. One entry per office a process has served.
+_recent: dict[tuple[str, date], RecentWaits] = {}
+
+
+def reusable(
+    office_id: str,
+    day: date,
+    seq: int,
+    now: datetime,
+    waiting: int,
+    settings: Settings,
+) -> RecentWaits | None:
+    """The last replay of the office's lobby when this event may carry it instead of its own:
+    the lobby has ``replay_every_event_below`` residents waiting or more and the last replay,
+    at an earlier event, is younger than ``replay_interval_s``."""
+    rules = settings.lobby
+    if waiting < rules.replay_every_event_below:
+        return None
+    recent = _recent.get((office_id, day))
+    if recent is None or recent.seq >= seq:
+        return None
+    age_s = (now - recent.at).total_seconds()
+    if not 0 <= age_s < rules.replay_interval_s:
+        return None
+    return recent
+
+
+def remember(office_id: str, day: date, recent: RecentWaits) -> None:
+    """Keep a replay's waits (after its event committed); a later event's replaces them."""
+    key = (office_id, day)
+    known = _recent.get(key)
+    if known is None or known.seq < recent.seq:
+        _recent[key] = recent
+
+
+def forget() -> None:
+    """Drop every kept replay (a test starting from a new database)."""
+    _recent.clear()
+
+
+def is_plain(ticket: Ticket) -> bool:
+    """A ticket that goes last in its category's walk-in order and passes nobody."""
+    return not ticket.is_priority and ticket.slot_at is None and ticket.target_counter_id is None
+
+
+async def for_event(
+    uow: UnitOfWork,
+    ticket: Ticket,
+    seq: int,
+    figures: Sequence[ticket_store.QueueFigures],
+    ahead_of: Ticket | None = None,
+) -> tuple[dict[str, int], LobbyNow | None, int | None]:
+    """The waits per category the lobby event ``seq`` of a change to ``ticket`` carries (after
+    the change: a new ticket is already stored), the lobby they were replayed from (None:
+    the last replay's reused) and, for ``ahead_of`` (just issued), its ``lobby_replay`` wait
+    (None: unknown, its queue's figures decide)."""
+    now = uow.now()
+    day = ticket.business_day
+    waiting = sum(f.waiting for f in figures)
+    recent = reusable(ticket.office_id, day, seq, now, waiting, uow.settings)
+    if (
+        recent is not None
+        and (ahead_of is None or is_plain(ahead_of))
+        and all(f.category_id in recent.waits for f in figures)
+    ):
+        if ahead_of is not None and ahead_of.category_id in recent.replayed:
+            return recent.waits, None, recent.waits[ahead_of.category_id]
+        return recent.waits, None, None
+    replayed = await lobby.read_lobby(
+        uow.session, ticket.office_id, day, figures, uow.settings, now
+    )
+    waits, ticket_min, by_replay = lobby.new_ticket_waits(
+        figures, replayed, None if ahead_of is None else ahead_of.id
+    )
+    fresh = RecentWaits(seq, now, waits, by_replay)
+    office_id = ticket.office_id
+    uow.after_commit(lambda: remember(office_id, day, fresh))
+    return waits, replayed, ticket_min
