@@ -19,6 +19,7 @@ from app.realtime.messages import (
     PausedCounter,
     QueueState,
 )
+from app.services import lobby_waits
 from app.services.announcements import announcement_refs, office_languages
 from app.services.display_admin import quiet_hours_of
 from app.settings import Settings
@@ -28,6 +29,7 @@ from app.storage import tenancy, ticket_lists, ticket_stops
 from app.storage import tickets as ticket_store
 from app.storage.db import Session
 from app.storage.tables import Office, Ticket, TicketCategory
+from app.storage.uow import UnitOfWork
 
 
 async def estimate_for(
@@ -179,14 +181,25 @@ async def queue_states(
     day: date,
     settings: Settings,
     now: datetime,
+    seq: int | None = None,
 ) -> list[QueueState]:
     """Waiting count and estimate for a new ticket, per category of the office: two statements
-    (the queue figures, the lobby)."""
+    (the queue figures, the lobby). With ``seq`` (a display's snapshot, valid at that seq), a
+    large lobby's waits come from its last replay when under a second old, as the events'
+    do (app/services/lobby_waits.py), and a replay made here is kept for them."""
     figures = await ticket_store.queue_figures(
         session, office_id, day, sample=settings.lobby.service_sample
     )
+    if seq is not None:
+        waiting = sum(f.waiting for f in figures)
+        recent = lobby_waits.reusable(office_id, day, seq + 1, now, waiting, settings)
+        if recent is not None and all(f.category_id in recent.waits for f in figures):
+            return queue_states_of(figures, recent.waits)
     replayed = await read_lobby(session, office_id, day, figures, settings, now)
-    return queue_states_of(figures, new_ticket_waits(figures, replayed)[0])
+    waits, _none, by_replay = new_ticket_waits(figures, replayed)
+    if seq is not None:
+        lobby_waits.remember(office_id, day, lobby_waits.RecentWaits(seq, now, waits, by_replay))
+    return queue_states_of(figures, waits)
 
 
 # How many moved-on numbers a snapshot names (the display shows three).
@@ -240,7 +253,7 @@ async def build_snapshot(
             gateway=hook.channel if (hook := settings.notify.gateway_for(office.id)) else None,
         ),
         called=called,
-        queues=await queue_states(session, office.id, day, settings, now),
+        queues=await queue_states(session, office.id, day, settings, now, channel.seq),
         paused_counters=[
             PausedCounter(counter_id=c.id, counter_label=c.label)
             for c in counters.values()
@@ -261,6 +274,39 @@ async def build_snapshot(
             )
         ],
     )
+
+
+async def event_waits(
+    uow: UnitOfWork,
+    ticket: Ticket,
+    seq: int,
+    figures: Sequence[ticket_store.QueueFigures],
+    ahead_of: Ticket | None = None,
+) -> tuple[dict[str, int], LobbyNow | None, int | None]:
+    """The waits per category the lobby event ``seq`` of a change to ``ticket`` carries (after
+    the change: a new ticket is already stored), the lobby they were replayed from (None:
+    the last replay's reused) and, for ``ahead_of`` (just issued), its ``lobby_replay`` wait
+    (None: unknown, its queue's figures decide)."""
+    now = uow.now()
+    day = ticket.business_day
+    waiting = sum(f.waiting for f in figures)
+    recent = lobby_waits.reusable(ticket.office_id, day, seq, now, waiting, uow.settings)
+    if (
+        recent is not None
+        and (ahead_of is None or lobby_waits.is_plain(ahead_of))
+        and all(f.category_id in recent.waits for f in figures)
+    ):
+        if ahead_of is not None and ahead_of.category_id in recent.replayed:
+            return recent.waits, None, recent.waits[ahead_of.category_id]
+        return recent.waits, None, None
+    replayed = await read_lobby(uow.session, ticket.office_id, day, figures, uow.settings, now)
+    waits, ticket_min, by_replay = new_ticket_waits(
+        figures, replayed, None if ahead_of is None else ahead_of.id
+    )
+    fresh = lobby_waits.RecentWaits(seq, now, waits, by_replay)
+    office_id = ticket.office_id
+    uow.after_commit(lambda: lobby_waits.remember(office_id, day, fresh))
+    return waits, replayed, ticket_min
 
 
 def event_payload(number: str, queues: list[QueueState], **extra: Any) -> dict[str, Any]:

@@ -11,16 +11,11 @@ wait is its category's wait before it: the last replay's. The record is per proc
 only once the event's transaction has committed.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from app.domain.lobby_replay import LobbyNow
-from app.services import lobby
 from app.settings import Settings
-from app.storage import tickets as ticket_store
 from app.storage.tables import Ticket
-from app.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -78,38 +73,3 @@ def forget() -> None:
 def is_plain(ticket: Ticket) -> bool:
     """A ticket that goes last in its category's walk-in order and passes nobody."""
     return not ticket.is_priority and ticket.slot_at is None and ticket.target_counter_id is None
-
-
-async def for_event(
-    uow: UnitOfWork,
-    ticket: Ticket,
-    seq: int,
-    figures: Sequence[ticket_store.QueueFigures],
-    ahead_of: Ticket | None = None,
-) -> tuple[dict[str, int], LobbyNow | None, int | None]:
-    """The waits per category the lobby event ``seq`` of a change to ``ticket`` carries (after
-    the change: a new ticket is already stored), the lobby they were replayed from (None:
-    the last replay's reused) and, for ``ahead_of`` (just issued), its ``lobby_replay`` wait
-    (None: unknown, its queue's figures decide)."""
-    now = uow.now()
-    day = ticket.business_day
-    waiting = sum(f.waiting for f in figures)
-    recent = reusable(ticket.office_id, day, seq, now, waiting, uow.settings)
-    if (
-        recent is not None
-        and (ahead_of is None or is_plain(ahead_of))
-        and all(f.category_id in recent.waits for f in figures)
-    ):
-        if ahead_of is not None and ahead_of.category_id in recent.replayed:
-            return recent.waits, None, recent.waits[ahead_of.category_id]
-        return recent.waits, None, None
-    replayed = await lobby.read_lobby(
-        uow.session, ticket.office_id, day, figures, uow.settings, now
-    )
-    waits, ticket_min, by_replay = lobby.new_ticket_waits(
-        figures, replayed, None if ahead_of is None else ahead_of.id
-    )
-    fresh = RecentWaits(seq, now, waits, by_replay)
-    office_id = ticket.office_id
-    uow.after_commit(lambda: remember(office_id, day, fresh))
-    return waits, replayed, ticket_min

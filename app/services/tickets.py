@@ -26,7 +26,7 @@ from app.domain.tickets import (
     seconds_left,
     undo_open,
 )
-from app.services import announcements, lobby, lobby_waits
+from app.services import announcements, lobby
 from app.services.ticket_plans import check_plan, locked_ticket
 from app.storage import estimates as estimate_store
 from app.storage import lobby as lobby_store
@@ -109,7 +109,7 @@ async def _announce(
         sample=uow.settings.lobby.service_sample,
         ahead_of=ahead_of,
     )
-    waits, replayed, ticket_min = await lobby_waits.for_event(uow, ticket, seq, figures, ahead_of)
+    waits, replayed, ticket_min = await lobby.event_waits(uow, ticket, seq, figures, ahead_of)
     queues = lobby.queue_states_of([f for f in figures if f.category_id in categories], waits)
     extra: dict[str, object] = {
         "call_count": ticket.call_count,
