@@ -58,10 +58,11 @@ def reusable(
 
 
 def remember(office_id: str, day: date, recent: RecentWaits) -> None:
-    """Keep a replay's waits (after its event committed); a later event's replaces them."""
+    """Keep a replay's waits (after its event committed, or a snapshot's at its seq); a later
+    replay replaces them."""
     key = (office_id, day)
     known = _recent.get(key)
-    if known is None or known.seq < recent.seq:
+    if known is None or (known.seq, known.at) < (recent.seq, recent.at):
         _recent[key] = recent
 
 

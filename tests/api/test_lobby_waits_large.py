@@ -121,3 +121,35 @@ async def test_below_the_bar_every_event_is_replayed(clean_db: str) -> None:
         assert len(reads) == 5
         # Three free counters take the first three; the fourth and fifth wait one round.
         assert [a["estimate_min"] for a in answers] == [0, 0, 0, 7, 7]
+
+
+async def test_a_display_connecting_to_a_large_lobby_takes_the_last_replays_waits(
+    clean_db: str,
+) -> None:
+    clock = FakeClock(office_hours_today())
+    lobby = LobbySettings(no_show_grace_s=0, replay_every_event_below=4, replay_interval_s=1.0)
+    async with run_server(make_settings(clean_db, lobby=lobby), clock=clock) as server:
+        office = Office(await seed(clean_db))
+        for _ in range(5):
+            clock.advance(1)
+            issued = await issue(server, office)
+        # Five wait on three free counters: the fourth and fifth go in the second round.
+        assert issued["estimate_min"] == 7
+        clock.advance(0.3)
+        with lobby_reads(server) as reads:
+            async with connect(server.lobby_ws(office.id, office.token("display"))) as display:
+                snapshot = json.loads(await display.recv())
+        # Under a second after the last event's replay: its waits, no lobby read.
+        assert reads == []
+        shown = next(q for q in snapshot["queues"] if q["prefix"] == "A")
+        assert (shown["waiting"], shown["estimate_min"]) == (5, 7)
+        # Later, a display connecting replays the lobby, and the next event reuses that replay.
+        clock.advance(2)
+        with lobby_reads(server) as reads:
+            async with connect(server.lobby_ws(office.id, office.token("display"))) as display:
+                snapshot = json.loads(await display.recv())
+                clock.advance(0.3)
+                sixth = await issue(server, office)
+                carried = await next_event(display)
+        assert len(reads) == 1
+        assert wait_of_a(carried) == (6, 7) and sixth["estimate_min"] == 7
