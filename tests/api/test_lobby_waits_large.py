@@ -8,8 +8,8 @@ three counters at 420 s a resident by default.
 """
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -56,56 +56,65 @@ def wait_of_a(lobby_event: dict[str, Any]) -> tuple[int, int]:
     return queue["waiting"], queue["estimate_min"]
 
 
-async def test_a_large_lobby_is_replayed_at_most_once_a_second_for_its_displays(
-    clean_db: str,
-) -> None:
+@asynccontextmanager
+async def large_lobby(clean_db: str) -> AsyncIterator[tuple[LiveServer, Office, FakeClock]]:
+    """The demo office where four residents waiting make a large lobby, on a clock the test
+    moves."""
     clock = FakeClock(office_hours_today())
     lobby = LobbySettings(no_show_grace_s=0, replay_every_event_below=4, replay_interval_s=1.0)
     async with run_server(make_settings(clean_db, lobby=lobby), clock=clock) as server:
-        office = Office(await seed(clean_db))
-        async with connect(server.lobby_ws(office.id, office.token("display"))) as display:
-            await display.recv()  # the snapshot
-            for _ in range(4):
-                clock.advance(1)
-                await issue(server, office)
-                replayed = await next_event(display)
-            # Four wait on three free counters at 420 s: a new one waits 7 minutes.
-            assert wait_of_a(replayed) == (4, 7)
-            with lobby_reads(server) as reads:
-                clock.advance(0.2)
-                fifth = await issue(server, office)
-                carried = await next_event(display)
-                clock.advance(0.2)
-                sixth = await issue(server, office)
-                carried_again = await next_event(display)
-            # Within the second: no lobby read; the counts are exact, the waits the replay's.
-            assert reads == []
-            assert wait_of_a(carried) == (5, 7) and wait_of_a(carried_again) == (6, 7)
-            # The fifth came right after the replayed event: its wait is exactly that one's.
-            assert fifth["estimate_min"] == 7
-            # The sixth is given the last replay's wait (one event behind, under a second old);
-            # here it is also its own: the fourth to sixth go in the second round.
-            assert (sixth["ahead"], sixth["estimate_min"]) == (5, 7)
-            # A priority ticket passes the others: never from the last replay.
-            with lobby_reads(server) as reads:
-                clock.advance(0.2)
-                urgent = await issue(server, office, is_priority=True)
-                exact = await next_event(display)
-            assert len(reads) == 1
-            assert (urgent["ahead"], urgent["estimate_min"]) == (0, 0)
-            # Seven wait now; a replay: three at once, three at 7 min, the seventh and a new one
-            # at 14 (two counters free then).
-            assert wait_of_a(exact) == (7, 14)
-            # A second after the last replay, the next event replays again.
-            with lobby_reads(server) as reads:
-                clock.advance(1.0)
-                async with server.client(office.token("counter")) as counter:
-                    called = await counter.post(f"/counters/{office.counter('2')}/call-next")
-                assert called.status_code == 200
-                call = await next_event(display)
-            assert len(reads) == 1
-            assert call["type"] == "ticket.called"
-            assert wait_of_a(call)[0] == 6
+        yield server, Office(await seed(clean_db)), clock
+
+
+async def test_a_large_lobby_is_replayed_at_most_once_a_second_for_its_displays(
+    clean_db: str,
+) -> None:
+    async with (
+        large_lobby(clean_db) as (server, office, clock),
+        connect(server.lobby_ws(office.id, office.token("display"))) as display,
+    ):
+        await display.recv()  # the snapshot
+        for _ in range(4):
+            clock.advance(1)
+            await issue(server, office)
+            replayed = await next_event(display)
+        # Four wait on three free counters at 420 s: a new one waits 7 minutes.
+        assert wait_of_a(replayed) == (4, 7)
+        with lobby_reads(server) as reads:
+            clock.advance(0.2)
+            fifth = await issue(server, office)
+            carried = await next_event(display)
+            clock.advance(0.2)
+            sixth = await issue(server, office)
+            carried_again = await next_event(display)
+        # Within the second: no lobby read; the counts are exact, the waits the replay's.
+        assert reads == []
+        assert wait_of_a(carried) == (5, 7) and wait_of_a(carried_again) == (6, 7)
+        # The fifth came right after the replayed event: its wait is exactly that one's.
+        assert fifth["estimate_min"] == 7
+        # The sixth is given the last replay's wait (one event behind, under a second old);
+        # here it is also its own: the fourth to sixth go in the second round.
+        assert (sixth["ahead"], sixth["estimate_min"]) == (5, 7)
+        # A priority ticket passes the others: never from the last replay.
+        with lobby_reads(server) as reads:
+            clock.advance(0.2)
+            urgent = await issue(server, office, is_priority=True)
+            exact = await next_event(display)
+        assert len(reads) == 1
+        assert (urgent["ahead"], urgent["estimate_min"]) == (0, 0)
+        # Seven wait now; a replay: three at once, three at 7 min, the seventh and a new one
+        # at 14 (two counters free then).
+        assert wait_of_a(exact) == (7, 14)
+        # A second after the last replay, the next event replays again.
+        with lobby_reads(server) as reads:
+            clock.advance(1.0)
+            async with server.client(office.token("counter")) as counter:
+                called = await counter.post(f"/counters/{office.counter('2')}/call-next")
+            assert called.status_code == 200
+            call = await next_event(display)
+        assert len(reads) == 1
+        assert call["type"] == "ticket.called"
+        assert wait_of_a(call)[0] == 6
 
 
 async def test_below_the_bar_every_event_is_replayed(clean_db: str) -> None:
@@ -126,10 +135,7 @@ async def test_below_the_bar_every_event_is_replayed(clean_db: str) -> None:
 async def test_a_display_connecting_to_a_large_lobby_takes_the_last_replays_waits(
     clean_db: str,
 ) -> None:
-    clock = FakeClock(office_hours_today())
-    lobby = LobbySettings(no_show_grace_s=0, replay_every_event_below=4, replay_interval_s=1.0)
-    async with run_server(make_settings(clean_db, lobby=lobby), clock=clock) as server:
-        office = Office(await seed(clean_db))
+    async with large_lobby(clean_db) as (server, office, clock):
         for _ in range(5):
             clock.advance(1)
             issued = await issue(server, office)
