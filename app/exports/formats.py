@@ -45,12 +45,16 @@ __all__ = [
     "ENCODINGS",
     "FORMATS",
     "MEDIA_TYPES",
+    "FileDigests",
     "ManifestBuilder",
     "Writer",
     "csv_columns",
+    "csv_rows",
     "encode",
     "flatten",
+    "flatten_line",
     "item_line",
+    "manifest_of",
     "preamble",
     "neutralise",
     "render",
@@ -73,10 +77,6 @@ class _Number(str):
     __slots__ = ()
 
 
-def _safe(cell: str) -> str:
-    return cell if type(cell) is _Number else neutralise(cell)
-
-
 def _cell(value: Any) -> str:
     if type(value) is str:
         return value
@@ -95,19 +95,42 @@ def flatten(item: Mapping[str, Any]) -> dict[str, str]:
     row = {key: _cell(item.get(key)) for key in META_COLUMNS}
     for key, value in (item.get("applicant") or {}).items():
         row[f"applicant.{key}"] = _cell(value)
-
-    def walk(node: Any, path: str) -> None:
-        if type(node) is dict:
-            for key, value in node.items():
-                walk(value, f"{path}.{key}" if path else key)
-        elif type(node) is list:
-            for index, value in enumerate(node):
-                walk(value, f"{path}[{index}]")
-        else:
-            row[path] = _cell(node)
-
-    walk(item.get("values") or {}, "")
+    values = item.get("values") or {}
+    if type(values) is dict:
+        _walk_dict(values, "", row)
+    elif type(values) is list:
+        _walk_list(values, "", row)
+    else:
+        row[""] = _cell(values)
     return row
+
+
+def _walk_dict(node: dict[str, Any], path: str, row: dict[str, str]) -> None:
+    for key, value in node.items():
+        inner = f"{path}.{key}" if path else key
+        kind = type(value)
+        if kind is str:
+            row[inner] = value
+        elif kind is dict:
+            _walk_dict(value, inner, row)
+        elif kind is list:
+            _walk_list(value, inner, row)
+        else:
+            row[inner] = _cell(value)
+
+
+def _walk_list(node: list[Any], path: str, row: dict[str, str]) -> None:
+    for index, value in enumerate(node):
+        inner = f"{path}[{index}]"
+        kind = type(value)
+        if kind is str:
+            row[inner] = value
+        elif kind is dict:
+            _walk_dict(value, inner, row)
+        elif kind is list:
+            _walk_list(value, inner, row)
+        else:
+            row[inner] = _cell(value)
 
 
 def csv_columns(
@@ -144,12 +167,28 @@ def render(fmt: str, columns: Sequence[str], payloads: Sequence[str], *, safe: b
     """
     if fmt == "jsonl":
         return "".join(f"{p}\n" for p in payloads)
+    return csv_rows(columns, [flatten_line(p) for p in payloads], safe=safe)
+
+
+def flatten_line(payload: str) -> dict[str, str]:
+    """The CSV row of a frozen JSON line (what every CSV file is written from)."""
+    return flatten(orjson.loads(payload))
+
+
+def csv_rows(
+    columns: Sequence[str], rows: Iterable[Mapping[str, str]], *, safe: bool = True
+) -> str:
+    """The CSV text of flattened items (``flatten``): the one place CSV cells are written."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for payload in payloads:
-        row = flatten(orjson.loads(payload))
+    triggers = FORMULA_TRIGGERS
+    for row in rows:
         cells = [row.get(c, "") for c in columns]
-        writer.writerow([_safe(c) for c in cells] if safe else cells)
+        if safe:  # neutralise(), inline: a million cells a batch
+            cells = [
+                "'" + c if type(c) is not _Number and c.startswith(triggers) else c for c in cells
+            ]
+        writer.writerow(cells)
     return buffer.getvalue()
 
 
@@ -187,34 +226,54 @@ class Writer:
         return encode(render(self.fmt, self.columns, payloads, safe=self.safe), self.encoding)
 
 
+class FileDigests:
+    """SHA-256 and size of one format in each of the batch's encodings, fed text chunk by
+    chunk (UTF-8 is encoded once for both UTF-8 files: they differ only by the BOM)."""
+
+    def __init__(self, fmt: str, encodings: Sequence[str], columns: Sequence[str]) -> None:
+        self.fmt = fmt
+        self.encodings = [e for e in ENCODINGS if e in encodings]
+        self._digests = {e: hashlib.sha256() for e in self.encodings}
+        self._sizes = dict.fromkeys(self.encodings, 0)
+        for encoding in self.encodings:
+            self._feed(encoding, preamble(fmt, encoding, columns))
+
+    def _feed(self, encoding: str, data: bytes) -> None:
+        self._digests[encoding].update(data)
+        self._sizes[encoding] += len(data)
+
+    def add_text(self, text: str) -> None:
+        encoded: dict[str, bytes] = {}
+        for encoding in self.encodings:
+            codec = CODECS[encoding]
+            if codec not in encoded:
+                encoded[codec] = encode(text, encoding)
+            self._feed(encoding, encoded[codec])
+
+    def files(self) -> dict[str, dict[str, Any]]:
+        return {
+            e: {"sha256": self._digests[e].hexdigest(), "bytes": self._sizes[e]}
+            for e in self.encodings
+        }
+
+
+def manifest_of(jsonl: FileDigests, csv: FileDigests) -> dict[str, Any]:
+    """``{format: {encoding: {"sha256": hex, "bytes": n}}, "csv_cells": "neutralised"}``"""
+    return {"jsonl": jsonl.files(), "csv": csv.files(), "csv_cells": CSV_CELLS}
+
+
 class ManifestBuilder:
     """SHA-256 and size of every format × encoding, fed chunk by chunk in one pass."""
 
     def __init__(self, encodings: Sequence[str], columns: Sequence[str]) -> None:
-        self.encodings = [e for e in ENCODINGS if e in encodings]
         self.columns = list(columns)
-        self._digests = {(f, e): hashlib.sha256() for f in FORMATS for e in self.encodings}
-        self._sizes = dict.fromkeys(self._digests, 0)
-        for fmt, encoding in self._digests:
-            self._feed(fmt, encoding, preamble(fmt, encoding, self.columns))
-
-    def _feed(self, fmt: str, encoding: str, data: bytes) -> None:
-        self._digests[(fmt, encoding)].update(data)
-        self._sizes[(fmt, encoding)] += len(data)
+        self._jsonl = FileDigests("jsonl", encodings, self.columns)
+        self._csv = FileDigests("csv", encodings, self.columns)
 
     def add(self, payloads: Sequence[str]) -> None:
-        for fmt in FORMATS:
-            text = render(fmt, self.columns, payloads)
-            for encoding in self.encodings:
-                self._feed(fmt, encoding, encode(text, encoding))
+        self._jsonl.add_text(render("jsonl", self.columns, payloads))
+        self._csv.add_text(render("csv", self.columns, payloads))
 
-    def manifest(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def manifest(self) -> dict[str, Any]:
         """``{format: {encoding: {"sha256": hex, "bytes": n}}, "csv_cells": "neutralised"}``"""
-        files: dict[str, Any] = {
-            fmt: {
-                e: {"sha256": self._digests[(fmt, e)].hexdigest(), "bytes": self._sizes[(fmt, e)]}
-                for e in self.encodings
-            }
-            for fmt in FORMATS
-        }
-        return {**files, "csv_cells": CSV_CELLS}
+        return manifest_of(self._jsonl, self._csv)

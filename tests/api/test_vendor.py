@@ -474,6 +474,47 @@ async def test_small_read_chunks_give_the_same_bytes(clean_db: str) -> None:
                 assert len(items_of(data, file["format"], file["encoding"])) == 5
 
 
+async def test_a_column_first_seen_in_a_later_chunk_still_gives_files_that_match(
+    clean_db: str,
+) -> None:
+    """Each item in its own chunk, and each has a field the other has not: whichever is sealed
+    first, the second brings a new CSV column, and the CSV checksums are taken again over the
+    stored items with the batch's columns."""
+    settings = make_settings(clean_db, vendor=VendorSettings(chunk_rows=1, schedule=False))
+    child = status_report()["fields"]["children"][0]
+    without_kana = {k: v for k, v in child.items() if k != "kana"}
+    without_birth = {k: v for k, v in child.items() if k != "birth_date"}
+    async with run_server(settings) as server:
+        office = Office(await seed(clean_db))
+        _contract, token, sealed = await sealed_batch(
+            server,
+            office,
+            [
+                report("佐藤 一", children=[without_kana]),
+                report("佐藤 二", children=[without_birth, child]),
+            ],
+        )
+        [batch] = sealed["batches"]
+        async with server.client(token) as vendor:
+            grant = await lease(vendor, batch["id"])
+            columns = grant["manifest"]["columns"]
+            assert {"children[0].kana", "children[0].birth_date", "children[1].name"} <= set(
+                columns
+            )
+            for file in grant["manifest"]["files"]:
+                data = (
+                    await download(
+                        vendor, batch["id"], grant["lease_token"], file["format"], file["encoding"]
+                    )
+                ).content
+                assert hashlib.sha256(data).hexdigest() == file["sha256"]
+                assert len(data) == file["bytes"]
+                rows = items_of(data, file["format"], file["encoding"])
+                assert len(rows) == 2
+                if file["format"] == "csv":
+                    assert list(rows[0]) == columns
+
+
 # ---- results --------------------------------------------------------------------------------
 
 

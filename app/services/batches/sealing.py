@@ -1,5 +1,6 @@
 """Sealing the central queue's open entry work into vendor batches, now or on the schedule."""
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,10 +13,18 @@ from app.domain.batches import (
     my_number_paths,
     vendor_item,
 )
-from app.domain.catalogue import load_catalogue
+from app.domain.catalogue import Procedure, load_catalogue
 from app.domain.clock import Clock
 from app.domain.visibility import export_patterns
-from app.exports.formats import ManifestBuilder, csv_columns, flatten, item_line
+from app.exports.formats import (
+    FileDigests,
+    csv_columns,
+    csv_rows,
+    flatten_line,
+    item_line,
+    manifest_of,
+    render,
+)
 from app.services.batches.contracts import get_contract, terms_of
 from app.settings import Settings
 from app.storage import batches as store
@@ -60,9 +69,20 @@ async def _seal_procedure(
     batch: VendorBatch | None = None
     seq, remaining, has_my_number = 0, contract.batch_size, False
     columns: set[str] = set()
-    after: tuple[int, str] | None = None
-    while remaining > 0:
-        rows = await store.eligible_entries(
+    files = _Files(contract.encodings, procedure, terms.applicant_keys)
+    # The previous chunk's items being stored while this one is built (one connection: the
+    # next statement waits for it). Nothing else uses the session until it is done.
+    writing: asyncio.Future[int] | None = None
+    expected = 0
+
+    async def stored() -> None:
+        nonlocal writing
+        if writing is not None:
+            moved, writing = await writing, None
+            assert moved == expected, "eligible tasks are locked until the seal commits"
+
+    async def eligible(after: tuple[int, str] | None) -> list[store.Entry]:
+        return await store.eligible_entries(
             uow.session,
             municipality_code=contract.municipality_code,
             contract_id=contract.id,
@@ -70,75 +90,92 @@ async def _seal_procedure(
             after=after,
             limit=min(chunk, remaining),
         )
-        if not rows:
-            break
-        after = (rows[-1][1], rows[-1][0])
-        items: list[dict[str, Any]] = []
-        holdbacks: list[dict[str, Any]] = []
-        for task_id, _urgency, application_id, values, applicant, ocr, due_on in rows:
-            item = vendor_item(
-                item_id=task_id,
-                procedure=procedure,
-                terms=terms,
-                values=values or {},
-                applicant=applicant or {},
-                ocr=ocr,
-                due_on=due_on.isoformat() if due_on else None,
-                allowed=allowed,
-            )
-            line = item_line(item)
-            problems = cp932_problems(item, line) if check_cp932 else []
-            if problems:
-                holdbacks.append(
+
+    try:
+        rows = await eligible(None)
+        while rows:
+            items: list[dict[str, Any]] = []
+            lines: list[str] = []
+            flat_rows: list[dict[str, str]] = []
+            holdbacks: list[dict[str, Any]] = []
+            for task_id, _urgency, application_id, values, applicant, ocr, due_on in rows:
+                item = vendor_item(
+                    item_id=task_id,
+                    procedure=procedure,
+                    terms=terms,
+                    values=values or {},
+                    applicant=applicant or {},
+                    ocr=ocr,
+                    due_on=due_on.isoformat() if due_on else None,
+                    allowed=allowed,
+                )
+                line = item_line(item)
+                problems = cp932_problems(item, line) if check_cp932 else []
+                if problems:
+                    holdbacks.append(
+                        {
+                            "contract_id": contract.id,
+                            "task_id": task_id,
+                            "application_id": application_id,
+                            "municipality_code": contract.municipality_code,
+                            "reason": "cp932",
+                            "detail": problems,
+                            "created_at": uow.now(),
+                        }
+                    )
+                    report.held_back.append(
+                        {
+                            "task_id": task_id,
+                            "application_id": application_id,
+                            "procedure": code,
+                            "problems": problems,
+                        }
+                    )
+                    continue
+                if batch is None:  # nothing is being written before the batch exists
+                    batch = _new_batch(uow, contract, code)
+                    await store.add_batch(uow.session, batch)
+                seq += 1
+                items.append(
                     {
-                        "contract_id": contract.id,
-                        "task_id": task_id,
-                        "application_id": application_id,
+                        "batch_id": batch.id,
+                        "seq": seq,
                         "municipality_code": contract.municipality_code,
-                        "reason": "cp932",
-                        "detail": problems,
-                        "created_at": uow.now(),
-                    }
-                )
-                report.held_back.append(
-                    {
                         "task_id": task_id,
                         "application_id": application_id,
-                        "procedure": code,
-                        "problems": problems,
+                        "payload": line,
                     }
                 )
-                continue
-            if batch is None:
-                batch = _new_batch(uow, contract, code)
-                await store.add_batch(uow.session, batch)
-            seq += 1
-            items.append(
-                {
-                    "batch_id": batch.id,
-                    "seq": seq,
-                    "municipality_code": contract.municipality_code,
-                    "task_id": task_id,
-                    "application_id": application_id,
-                    "payload": line,
-                }
-            )
-            columns.update(flatten(item))
-            has_my_number = has_my_number or (
-                may_carry_numbers and carries_my_number(procedure, item)
-            )
-        if batch is not None and items:
-            await store.add_items(uow.session, items)
-            moved = await store.move_to_batch(uow.session, batch.id, items[0]["seq"] - 1)
-            assert moved == len(items), "eligible tasks are locked until the seal commits"
-        await store.add_holdbacks(uow.session, holdbacks)
-        remaining -= len(items)
+                lines.append(line)
+                # The CSV row as every download writes it: from the frozen line.
+                flat_rows.append(flat := flatten_line(line))
+                columns.update(flat)
+                has_my_number = has_my_number or (
+                    may_carry_numbers and carries_my_number(procedure, item)
+                )
+            await stored()
+            await store.add_holdbacks(uow.session, holdbacks)
+            remaining -= len(items)
+            after = (rows[-1][1], rows[-1][0])
+            rows = await eligible(after) if remaining > 0 else []
+            if batch is not None and items:
+                writing, expected = (
+                    asyncio.ensure_future(store.freeze(uow.session, items)),
+                    len(items),
+                )
+                await asyncio.sleep(0)  # the statement goes out; it runs while Python works
+                files.add(lines, flat_rows, columns)
+        await stored()
+    except BaseException:
+        if writing is not None:  # never leave the connection inside a statement
+            await asyncio.gather(writing, return_exceptions=True)
+        raise
     if batch is None:
         return
     batch.item_count = seq
     batch.has_my_number = has_my_number
     batch.columns = csv_columns(procedure, terms.applicant_keys, columns)
-    batch.manifest = await _manifest(uow.session, batch, chunk)
+    batch.manifest = await files.manifest(uow.session, batch, chunk)
     uow.log(
         entity="vendor_batch",
         entity_id=batch.id,
@@ -174,14 +211,45 @@ def _new_batch(uow: UnitOfWork, contract: VendorContract, code: str) -> VendorBa
     )
 
 
-async def _manifest(session: Session, batch: VendorBatch, chunk: int) -> dict[str, Any]:
-    """Checksums of every file the batch can be downloaded as, from the stored items."""
-    builder = ManifestBuilder(batch.encodings, batch.columns)
-    after = 0
-    while rows := await store.payloads_after(session, batch.id, after, chunk):
-        builder.add([payload for _seq, payload in rows])
-        after = rows[-1][0]
-    return builder.manifest()
+class _Files:
+    """The manifest's checksums, fed while the items are frozen, in sealing order.
+
+    JSON Lines from each chunk's lines as they are stored. CSV needs the batch's columns, known
+    only at the end: it is written with the columns of the first chunk as long as no later item
+    brings a new one (then they are the batch's columns, and the CSV file is known at the end
+    too); otherwise it is written again from the stored items with the batch's columns.
+    Either way the checksum is of ``render()``'s bytes of the frozen lines: what is sent.
+    """
+
+    def __init__(
+        self, encodings: list[str], procedure: Procedure, applicant_keys: tuple[str, ...]
+    ) -> None:
+        self.procedure, self.applicant_keys = procedure, applicant_keys
+        self.jsonl = FileDigests("jsonl", encodings, [])
+        self.csv: FileDigests | None = None
+        self.columns: list[str] = []
+        self.seen = 0  # how many columns the first chunk had
+        self.early = True  # no later item has brought a new column so far
+
+    def add(self, lines: list[str], rows: list[dict[str, str]], seen: set[str]) -> None:
+        self.jsonl.add_text(render("jsonl", [], lines))
+        if not self.early:
+            return
+        if self.csv is None:
+            self.columns = csv_columns(self.procedure, self.applicant_keys, seen)
+            self.csv, self.seen = FileDigests("csv", self.jsonl.encodings, self.columns), len(seen)
+        elif len(seen) != self.seen:
+            self.early, self.csv = False, None
+            return
+        self.csv.add_text(csv_rows(self.columns, rows))
+
+    async def manifest(self, session: Session, batch: VendorBatch, chunk: int) -> dict[str, Any]:
+        if self.csv is None or self.columns != batch.columns:
+            self.csv = FileDigests("csv", batch.encodings, batch.columns)
+            for after in range(0, batch.item_count, chunk):
+                rows = await store.payloads_after(session, batch.id, after, chunk)
+                self.csv.add_text(render("csv", batch.columns, [p for _seq, p in rows]))
+        return manifest_of(self.jsonl, self.csv)
 
 
 def _due(contract: VendorContract, now: datetime) -> bool:
