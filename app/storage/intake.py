@@ -1,11 +1,24 @@
-"""Intake SQL: applications by their sender's reference, and bulk inserts of new forms."""
+"""Intake SQL: applications by their sender's reference, and bulk inserts of new forms.
 
+Bulk intake's rows are made ready for the driver where they are checked (the bulk worker
+process: ``form_records``, pure) and written by the server with as little Python per row as the
+driver allows (``insert_forms``): COPY on PostgreSQL, a plain executemany on SQLite.
+"""
+
+import functools
+import json
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select
+import orjson
+from sqlalchemy import JSON, Dialect, select, text
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.dialects.sqlite import aiosqlite as sqlite_aiosqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.domain.audit import MAC_COLUMNS, LogName
+from app.storage.db import table_of
 from app.storage.tables import Application, EventLog, Task, Ticket
 
 
@@ -50,25 +63,153 @@ async def find_by_reference(
     )
 
 
-async def insert_applications(
-    session: AsyncSession,
-    applications: list[dict[str, Any]],
-    tasks: list[dict[str, Any]],
-    events: list[dict[str, Any]],
-) -> None:
-    """Bulk intake: applications, their tasks and log rows, one multi-row INSERT each.
+# Bulk intake's rows as the driver takes them: one tuple per row in these columns' order.
+APPLICATION_COLUMNS = (
+    "id",
+    "municipality_code",
+    "procedure",
+    "channel",
+    "status",
+    "received_at",
+    "due_on",
+    "external_ref",
+    "sender_id",
+    "ticket_id",
+    "applicant",
+    "fields",
+    "ocr",
+    "attachments",
+    "values",
+    "problems",
+    "proposals",
+    "household_key",
+    "is_protected",
+    "has_my_number",
+    "urgency",
+    "handled_by",
+    "created_at",
+    "updated_at",
+)
+TASK_COLUMNS = (
+    "id",
+    "municipality_code",
+    "application_id",
+    "kind",
+    "status",
+    "procedure",
+    "household_key",
+    "urgency",
+    "queue",
+    "city_only",
+    "field_keys",
+    "created_at",
+)
+EVENT_COLUMNS = (*MAC_COLUMNS[LogName.EVENT], "mac_key", "mac")
+_TABLES = (
+    (table_of(Application), APPLICATION_COLUMNS),
+    (table_of(Task), TASK_COLUMNS),
+    (table_of(EventLog), EVENT_COLUMNS),
+)
 
-    Core inserts on the tables: the rows are plain column values, so the ORM's bulk path (which
-    sorts and inspects every row against the mapper) has nothing to add.
-    """
-    await session.execute(_INSERT_APPLICATION, applications)
-    await session.execute(_INSERT_TASK, tasks)
-    await session.execute(_INSERT_EVENT, events)
+# One new form: its application, entry task and event-log row, each a tuple of driver values.
+Record = tuple[Any, ...]
+FormRecords = tuple[Record, Record, Record]
 
 
-_INSERT_APPLICATION = insert(Application.__table__)  # type: ignore[attr-defined]
-_INSERT_TASK = insert(Task.__table__)  # type: ignore[attr-defined]
-_INSERT_EVENT = insert(EventLog.__table__)  # type: ignore[attr-defined]
+def dump_json(value: Any) -> str:
+    """A JSON column's text, as the database stores it (``None`` is JSON null, as SQLAlchemy's
+    JSON type writes it). orjson where it writes what ``json`` would read back the same; the
+    values it does not take (a lone surrogate, an integer key, a type of its own) go through
+    ``json.dumps``, which succeeds or fails as an ordinary insert would."""
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value)
+
+
+@functools.cache
+def _converters(dialect_name: str) -> tuple[tuple[Callable[[Any], Any] | None, ...], ...]:
+    """Per table of _TABLES, per column: what turns a value into the driver's (None: as is)."""
+    dialect = _DIALECTS[dialect_name]()
+    converters = []
+    for table, columns in _TABLES:
+        kept: list[Callable[[Any], Any] | None] = []
+        for name in columns:
+            type_ = table.c[name].type
+            if isinstance(type_, JSON):
+                kept.append(dump_json)
+            else:
+                kept.append(type_.dialect_impl(dialect).bind_processor(dialect))
+        converters.append(tuple(kept))
+    return tuple(converters)
+
+
+def form_records(
+    dialect_name: str,
+    application: dict[str, Any],
+    task: dict[str, Any],
+    event: dict[str, Any],
+) -> FormRecords:
+    """One new form's rows as the driver takes them (pure: the bulk worker process calls it)."""
+    app_conv, task_conv, event_conv = _converters(dialect_name)
+    return (
+        _record(application, APPLICATION_COLUMNS, app_conv),
+        _record(task, TASK_COLUMNS, task_conv),
+        _record(event, EVENT_COLUMNS, event_conv),
+    )
+
+
+def _record(
+    row: dict[str, Any],
+    columns: tuple[str, ...],
+    converters: tuple[Callable[[Any], Any] | None, ...],
+) -> Record:
+    return tuple(
+        row.get(name) if convert is None else convert(row.get(name))
+        for name, convert in zip(columns, converters, strict=True)
+    )
+
+
+async def insert_forms(session: AsyncSession, forms: list[FormRecords]) -> None:
+    """Bulk intake: new forms' applications, entry tasks and signed event-log rows, in the
+    session's transaction. PostgreSQL: one COPY per table; SQLite: one executemany per table."""
+    if not forms:
+        return
+    applications, tasks, events = (list(rows) for rows in zip(*forms, strict=True))
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        if not driver.is_in_transaction():
+            # The driver opens the session's transaction with its first statement: COPY must
+            # not run before it, outside the transaction.
+            await connection.execute(_SELECT_ONE)
+        assert driver.is_in_transaction()
+        await driver.copy_records_to_table(
+            "application", records=applications, columns=APPLICATION_COLUMNS
+        )
+        await driver.copy_records_to_table("task", records=tasks, columns=TASK_COLUMNS)
+        await driver.copy_records_to_table("event_log", records=events, columns=EVENT_COLUMNS)
+        return
+    await connection.exec_driver_sql(_SQLITE_INSERTS[0], applications)
+    await connection.exec_driver_sql(_SQLITE_INSERTS[1], tasks)
+    await connection.exec_driver_sql(_SQLITE_INSERTS[2], events)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name + '"'  # "values" is a keyword
+
+
+_SELECT_ONE = text("SELECT 1")
+_SQLITE_INSERTS = tuple(
+    f"INSERT INTO {table.name} ({', '.join(map(_quoted, columns))}) "
+    f"VALUES ({', '.join('?' * len(columns))})"
+    for table, columns in _TABLES
+)
+_DIALECTS: dict[str, Callable[[], Dialect]] = {
+    "postgresql": postgresql_asyncpg.dialect,
+    "sqlite": sqlite_aiosqlite.dialect,
+}
 
 
 async def add_applications(session: AsyncSession, applications: list[Application]) -> None:
