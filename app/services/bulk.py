@@ -244,6 +244,14 @@ def check_lines(
             checked.append((number, outcome if isinstance(outcome, dict) else None, None))
             continue
         reference = row["external_ref"]
+        try:
+            records = intake.form_records(row, principal, now, keys, dialect)
+        except (TypeError, ValueError) as error:
+            # A value its column refuses: stored on its own in the server, which answers it as
+            # the database does.
+            log.info("bulk line %d stored on its own: %s", number, type(error).__name__)
+            checked.append((number, None, None))
+            continue
         checked.append(
             (
                 number,
@@ -253,7 +261,7 @@ def check_lines(
                     reference,
                     intake.fingerprint(row) if reference else None,
                     len(row["problems"]),
-                    intake.form_records(row, principal, now, keys, dialect),
+                    records,
                 ),
             )
         )
@@ -301,7 +309,7 @@ async def _check(
             prepared.append((number, refusal, None))
         elif ready is not None:
             prepared.append((number, Deferred(raw_of[number], max_bytes, limits), ready))
-        else:  # tied to a ticket: stored on its own, here
+        else:  # tied to a ticket, or a value a column refuses: stored on its own, here
             prepared.append((number, parse_line(raw_of[number], max_bytes, limits), None))
     return prepared
 

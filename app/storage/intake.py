@@ -8,6 +8,7 @@ driver allows (``insert_forms``): COPY on PostgreSQL, a plain executemany on SQL
 import functools
 import json
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -111,9 +112,11 @@ _TABLES = (
     (table_of(EventLog), EVENT_COLUMNS),
 )
 
-# One new form: its application, entry task and event-log row, each a tuple of driver values.
-Record = tuple[Any, ...]
+# One new form: its application, entry task and event-log row, each as the driver takes it:
+# on PostgreSQL a line of COPY text (bytes), on SQLite a tuple of values.
+Record = tuple[Any, ...] | bytes
 FormRecords = tuple[Record, Record, Record]
+_Format = Callable[[Any], Any]
 
 
 def dump_json(value: Any) -> str:
@@ -127,21 +130,56 @@ def dump_json(value: Any) -> str:
         return json.dumps(value)
 
 
+def _copy_text(text: str) -> str:
+    """A value in COPY's text format: backslash, tab, newline and carriage return escaped."""
+    if "\\" not in text and text.isprintable():  # the usual case: two scans, no copy
+        return text
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_format(python_type: type, process: _Format | None) -> _Format:
+    """What writes one column's value as COPY text (after the column type's own processing)."""
+    if process is None and python_type is str:
+        return lambda v: "\\N" if v is None else _copy_text(str(v))
+    if python_type is bool:
+        base: _Format = lambda v: "t" if v else "f"  # noqa: E731
+    elif python_type in (datetime, date):
+        base = lambda v: v.isoformat()  # noqa: E731
+    elif python_type is int:
+        base = lambda v: str(int(v))  # noqa: E731
+    else:
+        base = lambda v: _copy_text(str(v))  # noqa: E731
+    if process is not None:
+        processed = base
+        base = lambda v: processed(process(v))  # noqa: E731
+    return lambda v: "\\N" if v is None else base(v)
+
+
 @functools.cache
-def _converters(dialect_name: str) -> tuple[tuple[Callable[[Any], Any] | None, ...], ...]:
-    """Per table of _TABLES, per column: what turns a value into the driver's (None: as is)."""
+def _formats(dialect_name: str) -> tuple[tuple[_Format | None, ...], ...]:
+    """Per table of _TABLES, per column: what turns a value into the driver's (None: as is;
+    on PostgreSQL, into COPY text)."""
     dialect = _DIALECTS[dialect_name]()
-    converters = []
+    formats = []
     for table, columns in _TABLES:
-        kept: list[Callable[[Any], Any] | None] = []
+        kept: list[_Format | None] = []
         for name in columns:
             type_ = table.c[name].type
+            process = type_.dialect_impl(dialect).bind_processor(dialect)
             if isinstance(type_, JSON):
-                kept.append(dump_json)
+                # JSON text holds no raw tab, newline or carriage return: only backslashes.
+                json_format: _Format = (
+                    (lambda v: dump_json(v).replace("\\", "\\\\"))
+                    if dialect_name == "postgresql"
+                    else dump_json
+                )
+                kept.append(json_format)
+            elif dialect_name == "postgresql":
+                kept.append(_copy_format(type_.python_type, process))
             else:
-                kept.append(type_.dialect_impl(dialect).bind_processor(dialect))
-        converters.append(tuple(kept))
-    return tuple(converters)
+                kept.append(process)
+        formats.append(tuple(kept))
+    return tuple(formats)
 
 
 def form_records(
@@ -150,32 +188,47 @@ def form_records(
     task: dict[str, Any],
     event: dict[str, Any],
 ) -> FormRecords:
-    """One new form's rows as the driver takes them (pure: the bulk worker process calls it)."""
-    app_conv, task_conv, event_conv = _converters(dialect_name)
-    return (
-        _record(application, APPLICATION_COLUMNS, app_conv),
-        _record(task, TASK_COLUMNS, task_conv),
-        _record(event, EVENT_COLUMNS, event_conv),
+    """One new form's rows as the driver takes them (pure: the bulk worker process calls it).
+    Raises as the insert would for a value its column refuses (a datetime without a zone)."""
+    app_formats, task_formats, event_formats = _formats(dialect_name)
+    records = (
+        _record(application, APPLICATION_COLUMNS, app_formats),
+        _record(task, TASK_COLUMNS, task_formats),
+        _record(event, EVENT_COLUMNS, event_formats),
     )
+    if dialect_name != "postgresql":
+        return records
+    # A lone surrogate goes as it is: the database refuses the group, which is then stored
+    # line by line, as with any value it refuses.
+    return (
+        _copy_line(records[0]),
+        _copy_line(records[1]),
+        _copy_line(records[2]),
+    )
+
+
+def _copy_line(fields: Record) -> bytes:
+    return ("\t".join(fields) + "\n").encode("utf-8", "surrogatepass")  # type: ignore[arg-type]
 
 
 def _record(
     row: dict[str, Any],
     columns: tuple[str, ...],
-    converters: tuple[Callable[[Any], Any] | None, ...],
-) -> Record:
+    formats: tuple[_Format | None, ...],
+) -> tuple[Any, ...]:
     return tuple(
-        row.get(name) if convert is None else convert(row.get(name))
-        for name, convert in zip(columns, converters, strict=True)
+        row.get(name) if format_ is None else format_(row.get(name))
+        for name, format_ in zip(columns, formats, strict=True)
     )
 
 
 async def insert_forms(session: AsyncSession, forms: list[FormRecords]) -> None:
     """Bulk intake: new forms' applications, entry tasks and signed event-log rows, in the
-    session's transaction. PostgreSQL: one COPY per table; SQLite: one executemany per table."""
+    session's transaction. PostgreSQL: one COPY per table (text lines the worker wrote);
+    SQLite: one executemany per table."""
     if not forms:
         return
-    applications, tasks, events = (list(rows) for rows in zip(*forms, strict=True))
+    applications, tasks, events = zip(*forms, strict=True)
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         driver = (await connection.get_raw_connection()).driver_connection
@@ -185,15 +238,14 @@ async def insert_forms(session: AsyncSession, forms: list[FormRecords]) -> None:
             # not run before it, outside the transaction.
             await connection.execute(_SELECT_ONE)
         assert driver.is_in_transaction()
-        await driver.copy_records_to_table(
-            "application", records=applications, columns=APPLICATION_COLUMNS
-        )
-        await driver.copy_records_to_table("task", records=tasks, columns=TASK_COLUMNS)
-        await driver.copy_records_to_table("event_log", records=events, columns=EVENT_COLUMNS)
+        for (table, columns), lines in zip(_TABLES, (applications, tasks, events), strict=True):
+            # A buffer, not bytes: the driver would take bytes for a file's path.
+            data = memoryview(b"".join(lines))
+            await driver.copy_to_table(table.name, source=data, columns=columns, format="text")
         return
-    await connection.exec_driver_sql(_SQLITE_INSERTS[0], applications)
-    await connection.exec_driver_sql(_SQLITE_INSERTS[1], tasks)
-    await connection.exec_driver_sql(_SQLITE_INSERTS[2], events)
+    await connection.exec_driver_sql(_SQLITE_INSERTS[0], list(applications))
+    await connection.exec_driver_sql(_SQLITE_INSERTS[1], list(tasks))
+    await connection.exec_driver_sql(_SQLITE_INSERTS[2], list(events))
 
 
 def _quoted(name: str) -> str:

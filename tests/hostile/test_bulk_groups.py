@@ -168,7 +168,10 @@ async def test_a_form_sent_in_bulk_is_stored_as_the_same_form_sent_alone(
     """The bulk path writes its rows itself (COPY, or a plain executemany): they read back as
     the rows the ordinary path writes, JSON columns, dates, flags and the log row alike."""
     at = {"received_at": "2026-08-10T09:00:00+09:00"}
-    alone, in_bulk = status_report("SAME-1", **at), status_report("SAME-2", **at)
+    # What COPY's text format escapes, in a plain column and in a JSON one.
+    alone, in_bulk = status_report("SAME-1\t\\N", **at), status_report("SAME-2\t\\N", **at)
+    for body in (alone, in_bulk):
+        body["applicant"]["given_name"] = "花\t子\\N\r\n"
     no_ocr = {k: v for k, v in status_report("SAME-3", **at).items() if k != "ocr"}
     alone_no_ocr = {**no_ocr, "external_ref": "SAME-4"}
     async with server.client(office.token("intake")) as client:
@@ -198,10 +201,11 @@ async def test_a_form_sent_in_bulk_is_stored_as_the_same_form_sent_alone(
         assert left == right
 
     keys = server.settings.audit.keys
-    for single, bulk_ref in (("SAME-1", "SAME-2"), ("SAME-4", "SAME-3")):
+    for single, bulk_ref in (("SAME-1\t\\N", "SAME-2\t\\N"), ("SAME-4", "SAME-3")):
         a, b = apps[single], apps[bulk_ref]
         same(a, b, "id", "external_ref", "created_at", "updated_at")
         same(tasks[a.id], tasks[b.id], "id", "application_id", "created_at")
         same(events[a.id], events[b.id], "id", "entity_id", "at", "mac", "chain_seq", "chain_hash")
         assert keys.check(LogName.EVENT, events[b.id].model_dump())
     assert apps["SAME-3"].ocr is None
+    assert apps["SAME-2\t\\N"].applicant["given_name"] == "花\t子\\N\r\n"
