@@ -176,7 +176,7 @@ async def bulk_results(
     chunks: AsyncIterator[bytes], principal: Principal, resources: Runtime, settings: Settings
 ) -> AsyncIterator[bytes]:
     """Check each group (in a worker process) while the previous one is being written: CPU and
-    database overlap."""
+    database overlap. A group's results go out together, one write for all its lines."""
     batch: list[tuple[int, bytes | None]] = []
     pending: asyncio.Task[list[bytes]] | None = None
     checking: asyncio.Future[Prepared] | None = None
@@ -188,15 +188,13 @@ async def bulk_results(
             if len(batch) >= BATCH:
                 checking = asyncio.ensure_future(_check(batch, principal, resources, settings))
                 if pending is not None:
-                    for line in await pending:
-                        yield line
+                    yield b"".join(await pending)
                 prepared = await checking
                 checking = None
                 pending = asyncio.create_task(_store(prepared, principal, resources, settings))
                 batch = []
         if pending is not None:
-            for line in await pending:
-                yield line
+            yield b"".join(await pending)
             pending = None
     finally:
         if checking is not None:
@@ -206,8 +204,7 @@ async def bulk_results(
             await asyncio.shield(pending)
     if batch:
         prepared = await _check(batch, principal, resources, settings)
-        for line in await _store(prepared, principal, resources, settings):
-            yield line
+        yield b"".join(await _store(prepared, principal, resources, settings))
 
 
 class Ready(NamedTuple):
@@ -290,18 +287,28 @@ async def _check(
     settings: Settings,
 ) -> "Prepared":
     max_bytes, limits = settings.max_bulk_line_bytes, settings.json_shape.limits()
-    checked = await bulk_workers.run(
-        check_lines,
-        lines,
-        principal,
-        resources.clock.now(),
-        Path(settings.attachment_dir),
-        max_bytes,
-        limits,
-        settings.audit.keys,
-        "sqlite" if is_sqlite(settings.database_url) else "postgresql",
-        processes=settings.bulk_workers,
+    now, root = resources.clock.now(), Path(settings.attachment_dir)
+    dialect = "sqlite" if is_sqlite(settings.database_url) else "postgresql"
+    # With more than one worker, the group is cut in as many parts, checked at once.
+    size = -(-len(lines) // max(1, settings.bulk_workers))
+    parts = await asyncio.gather(
+        *(
+            bulk_workers.run(
+                check_lines,
+                lines[first : first + size],
+                principal,
+                now,
+                root,
+                max_bytes,
+                limits,
+                settings.audit.keys,
+                dialect,
+                processes=settings.bulk_workers,
+            )
+            for first in range(0, len(lines), size)
+        )
     )
+    checked = [line for part in parts for line in part]
     raw_of = dict(lines)
     prepared: Prepared = []
     for number, refusal, ready in checked:
