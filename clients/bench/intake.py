@@ -4,6 +4,7 @@ Figures: lines/s validated and stored, the server's peak memory; the baseline in
 number of application and task rows with one batched INSERT per table in the same run. Also the
 CPU a line of each side, from /proc while the lines are sent: the server process, its bulk
 worker processes (the checking), the database's PostgreSQL backends, and the host's other load.
+One line is sent before the measured ones, so that the worker's start is not in the figures.
 """
 
 import asyncio
@@ -170,6 +171,9 @@ async def run(options: BenchOptions) -> Result:
             with ServerProcess(url, log, options.env_params()) as server:
                 options.log(f"intake: {db}: {count} lines in chunks of {chunk}")
                 database = _database_name(url)
+                # One line first, not counted: the server's bulk worker starts (a fresh
+                # interpreter, about a second of CPU) before the measured lines.
+                await send(server.url, demo["tokens"]["intake"], [status_report_line(-1)], 1)
                 host, before = host_mark(database), tree_cpu_s(server.pid)
                 elapsed, counts = await send(server.url, demo["tokens"]["intake"], lines, chunk)
                 after = tree_cpu_s(server.pid)
