@@ -1,11 +1,13 @@
 """Bulk intake: NDJSON in, one result line per input line out, in constant memory.
 
-Lines are checked in groups of BATCH (in a worker process, see bulk_workers) and each group is
-stored in one transaction with one multi-row insert per table; a group the database refuses is
-stored again line by line, a savepoint each. A group's results are streamed back only after it
-has committed: "created" means durable, and every other status means nothing of that line was
-stored. Every non-blank input line gets exactly one result, in order, whatever it holds; blank
-lines count in the numbering but get none.
+Lines are checked in groups of BATCH (in a worker process, see bulk_workers), which also makes
+each new form's rows ready for the driver (JSON columns written once, the event-log row signed
+with the service's audit key, given to the worker with each group); each group is stored in one
+transaction, one COPY per table on PostgreSQL, one executemany on SQLite; a group the database
+refuses is stored again line by line, a savepoint each. A group's results are streamed back
+only after it has committed: "created" means durable, and every other status means nothing of
+that line was stored. Every non-blank input line gets exactly one result, in order, whatever
+it holds; blank lines count in the numbering but get none.
 """
 
 import asyncio
@@ -13,12 +15,13 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import ValidationError
 
 from app.domain import shape
+from app.domain.audit import AuditKeys
 from app.domain.errors import DomainError
 from app.domain.roles import Principal
 from app.domain.shape import ShapeLimits
@@ -26,6 +29,8 @@ from app.services import bulk_workers, intake
 from app.services.envelopes import SubmitApplication
 from app.services.runtime import Runtime
 from app.settings import Settings
+from app.storage.db import is_sqlite
+from app.storage.intake import FormRecords
 from app.storage.uow import UnitOfWork
 
 BATCH = 500
@@ -171,7 +176,7 @@ async def bulk_results(
     chunks: AsyncIterator[bytes], principal: Principal, resources: Runtime, settings: Settings
 ) -> AsyncIterator[bytes]:
     """Check each group (in a worker process) while the previous one is being written: CPU and
-    database overlap."""
+    database overlap. A group's results go out together, one write for all its lines."""
     batch: list[tuple[int, bytes | None]] = []
     pending: asyncio.Task[list[bytes]] | None = None
     checking: asyncio.Future[Prepared] | None = None
@@ -183,15 +188,13 @@ async def bulk_results(
             if len(batch) >= BATCH:
                 checking = asyncio.ensure_future(_check(batch, principal, resources, settings))
                 if pending is not None:
-                    for line in await pending:
-                        yield line
+                    yield b"".join(await pending)
                 prepared = await checking
                 checking = None
                 pending = asyncio.create_task(_store(prepared, principal, resources, settings))
                 batch = []
         if pending is not None:
-            for line in await pending:
-                yield line
+            yield b"".join(await pending)
             pending = None
     finally:
         if checking is not None:
@@ -201,12 +204,22 @@ async def bulk_results(
             await asyncio.shield(pending)
     if batch:
         prepared = await _check(batch, principal, resources, settings)
-        for line in await _store(prepared, principal, resources, settings):
-            yield line
+        yield b"".join(await _store(prepared, principal, resources, settings))
 
 
-# Per line: the refusal (a result dict) or None, and the application row or None.
-Checked = list[tuple[int, dict[str, Any] | None, dict[str, Any] | None]]
+class Ready(NamedTuple):
+    """A checked line that becomes a new form: what its result says and the rows it stores, as
+    the driver takes them (made in the worker process)."""
+
+    id: str
+    external_ref: str | None
+    fingerprint: str | None  # of its content, when it has a reference
+    problems: int
+    records: FormRecords  # its application, entry task and signed event-log row
+
+
+# Per line: the refusal (a result dict) or None, and the form it becomes or None.
+Checked = list[tuple[int, dict[str, Any] | None, Ready | None]]
 
 
 def check_lines(
@@ -216,14 +229,40 @@ def check_lines(
     root: Path,
     max_bytes: int,
     limits: ShapeLimits,
+    keys: AuditKeys,
+    dialect: str,
 ) -> Checked:
-    """Each line parsed and, unless refused or tied to a ticket, made into its row (pure: it
-    runs in a worker process)."""
+    """Each line parsed and, unless refused or tied to a ticket, made into the rows it stores,
+    the event-log row signed with ``keys`` (pure: it runs in a worker process)."""
     parsed = [(number, parse_line(raw, max_bytes, limits)) for number, raw in lines]
-    return [
-        (number, outcome if isinstance(outcome, dict) else None, row)
-        for number, outcome, row in prepare(parsed, principal, now, root)
-    ]
+    checked: Checked = []
+    for number, outcome, row in prepare(parsed, principal, now, root):
+        if row is None:
+            checked.append((number, outcome if isinstance(outcome, dict) else None, None))
+            continue
+        reference = row["external_ref"]
+        try:
+            records = intake.form_records(row, principal, now, keys, dialect)
+        except (TypeError, ValueError) as error:
+            # A value its column refuses: stored on its own in the server, which answers it as
+            # the database does.
+            log.info("bulk line %d stored on its own: %s", number, type(error).__name__)
+            checked.append((number, None, None))
+            continue
+        checked.append(
+            (
+                number,
+                None,
+                Ready(
+                    row["id"],
+                    reference,
+                    intake.fingerprint(row) if reference else None,
+                    len(row["problems"]),
+                    records,
+                ),
+            )
+        )
+    return checked
 
 
 class Deferred:
@@ -248,36 +287,49 @@ async def _check(
     settings: Settings,
 ) -> "Prepared":
     max_bytes, limits = settings.max_bulk_line_bytes, settings.json_shape.limits()
-    checked = await bulk_workers.run(
-        check_lines,
-        lines,
-        principal,
-        resources.clock.now(),
-        Path(settings.attachment_dir),
-        max_bytes,
-        limits,
-        processes=settings.bulk_workers,
+    now, root = resources.clock.now(), Path(settings.attachment_dir)
+    dialect = "sqlite" if is_sqlite(settings.database_url) else "postgresql"
+    # With more than one worker, the group is cut in as many parts, checked at once.
+    size = -(-len(lines) // max(1, settings.bulk_workers))
+    parts = await asyncio.gather(
+        *(
+            bulk_workers.run(
+                check_lines,
+                lines[first : first + size],
+                principal,
+                now,
+                root,
+                max_bytes,
+                limits,
+                settings.audit.keys,
+                dialect,
+                processes=settings.bulk_workers,
+            )
+            for first in range(0, len(lines), size)
+        )
     )
+    checked = [line for part in parts for line in part]
     raw_of = dict(lines)
     prepared: Prepared = []
-    for number, refusal, row in checked:
+    for number, refusal, ready in checked:
         if refusal is not None:
             prepared.append((number, refusal, None))
-        elif row is not None:
-            prepared.append((number, Deferred(raw_of[number], max_bytes, limits), row))
-        else:  # tied to a ticket: stored on its own, here
+        elif ready is not None:
+            prepared.append((number, Deferred(raw_of[number], max_bytes, limits), ready))
+        else:  # tied to a ticket, or a value a column refuses: stored on its own, here
             prepared.append((number, parse_line(raw_of[number], max_bytes, limits), None))
     return prepared
 
 
-Prepared = list[tuple[int, Any, dict[str, Any] | None]]
+# Per line: the refusal (a result dict) or the envelope, and the form it becomes or None.
+Prepared = list[tuple[int, Any, Ready | None]]
 
 
 def prepare(
     batch: list[tuple[int, Any]], principal: Principal, now: datetime, root: Path
-) -> Prepared:
+) -> list[tuple[int, Any, dict[str, Any] | None]]:
     """(line, parsed envelope or refusal, the row it becomes) — the pure, CPU-heavy part."""
-    prepared: Prepared = []
+    prepared: list[tuple[int, Any, dict[str, Any] | None]] = []
     for number, parsed in batch:
         if isinstance(parsed, dict) or parsed.ticket is not None:
             prepared.append((number, parsed, None))
@@ -365,33 +417,33 @@ async def _store_batch(
     results: list[dict[str, Any]] = []
     async with resources.sessionmaker() as session:
         uow = _uow(session, principal, resources, settings)
-        refs = [row["external_ref"] for _n, _p, row in batch if row and row["external_ref"]]
+        refs = [ready.external_ref for _n, _p, ready in batch if ready and ready.external_ref]
         known = await intake.find_by_references(uow, principal, refs)
-        fresh: list[dict[str, Any]] = []
-        for number, parsed, row in batch:
+        fresh: list[FormRecords] = []
+        for number, parsed, ready in batch:
             if isinstance(parsed, dict):
                 results.append({"line": number, **parsed})
-            elif row is None:
+            elif ready is None:
                 results.append(await _one(uow, number, parsed, principal))
-            elif row["external_ref"] and row["external_ref"] in known:
-                stored_id, stored = known[row["external_ref"]]
-                if stored == intake.fingerprint(row):
+            elif ready.external_ref and ready.external_ref in known:
+                stored_id, stored = known[ready.external_ref]
+                if stored == ready.fingerprint:
                     results.append({"line": number, "status": "duplicate", "id": stored_id})
                 else:
                     results.append(_conflict(number, stored_id))
             else:
-                if row["external_ref"]:
-                    known[row["external_ref"]] = (row["id"], intake.fingerprint(row))
-                fresh.append(row)
+                if ready.external_ref and ready.fingerprint is not None:
+                    known[ready.external_ref] = (ready.id, ready.fingerprint)
+                fresh.append(ready.records)
                 results.append(
                     {
                         "line": number,
                         "status": "created",
-                        "id": row["id"],
-                        "problems": len(row["problems"]),
+                        "id": ready.id,
+                        "problems": ready.problems,
                     }
                 )
-        await intake.insert_rows(uow, fresh)
+        await intake.insert_forms(uow, fresh)
         await uow.commit()
     return results
 

@@ -2,8 +2,10 @@
 
 While the server stores one group of lines, a worker reads and checks the next: the two halves
 run on two cores instead of taking turns on one. The worker only computes (no database, no
-files but the attachment store's existence checks): what it returns is what the server would
-have computed itself, and any failure of the pool falls back to doing it in the server.
+files but the attachment store's existence checks; the audit key it signs log rows with comes
+with each group, through the pool's pipe, never through a file or the environment): what it
+returns is what the server would have computed itself, and any failure of the pool falls back
+to doing it in the server.
 """
 
 import asyncio

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from app.domain.applications import (
     ApplicationStatus,
     TaskKind,
@@ -15,7 +17,7 @@ from app.domain.applications import (
     has_my_number,
     urgency_of,
 )
-from app.domain.audit import LogName
+from app.domain.audit import AuditKeys, LogName
 from app.domain.catalogue import Procedure, load_catalogue
 from app.domain.clock import business_day
 from app.domain.deadlines import Calendar, due_date
@@ -103,8 +105,12 @@ _CONTENT_KEYS = (
 def fingerprint(content: Mapping[str, Any]) -> str:
     """A digest of what a form says (an application row, or a stored application's columns)."""
     canonical = {key: content[key] for key in _CONTENT_KEYS}
-    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    try:  # compared only with digests made here, never stored: any one canonical text will do
+        data = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        data = text.encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 def application_content(application: Application) -> dict[str, Any]:
@@ -228,51 +234,67 @@ def application_row(
     )
 
 
-async def insert_rows(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
-    """Bulk intake: applications, their entry tasks and log rows, one multi-row INSERT each."""
-    if not rows:
-        return
-    now = uow.now()
-    principal = uow.principal
-    tasks = [
-        {
-            "id": new_id(),
-            "municipality_code": row["municipality_code"],
-            "application_id": row["id"],
-            "kind": TaskKind.ENTRY,
-            "status": TaskStatus.OPEN,
-            "procedure": row["procedure"],
-            "household_key": row["household_key"],
-            "urgency": row["urgency"],
-            "queue": "central",
-            "city_only": row["is_protected"],
-            "field_keys": [],
-            "created_at": now,
-        }
-        for row in rows
-    ]
-    events = uow.sign(
+def entry_task_row(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Bulk intake: the open entry task of a new application row."""
+    return {
+        "id": new_id(),
+        "municipality_code": row["municipality_code"],
+        "application_id": row["id"],
+        "kind": TaskKind.ENTRY.value,
+        "status": TaskStatus.OPEN.value,
+        "procedure": row["procedure"],
+        "household_key": row["household_key"],
+        "urgency": row["urgency"],
+        "queue": "central",
+        "city_only": row["is_protected"],
+        "field_keys": [],
+        "created_at": now,
+    }
+
+
+def receive_event_row(
+    row: dict[str, Any], principal: Principal, now: datetime, keys: AuditKeys
+) -> dict[str, Any]:
+    """Bulk intake: the signed event-log row of a new application row (its MAC made here, with
+    the service's key: the sealer chains no row without one)."""
+    return keys.sign(
         LogName.EVENT,
-        [
-            {
-                "municipality_code": row["municipality_code"],
-                "at": now,
-                "actor_id": principal.token_id if principal else None,
-                "actor_role": principal.role if principal else None,
-                "entity": "application",
-                "entity_id": row["id"],
-                "action": "receive",
-                "to_status": row["status"],
-                "data": {
-                    "procedure": row["procedure"],
-                    "channel": row["channel"],
-                    "problems": len(row["problems"]),
-                },
-            }
-            for row in rows
-        ],
+        {
+            "municipality_code": row["municipality_code"],
+            "at": now,
+            "actor_id": principal.token_id,
+            "actor_role": principal.role,
+            "entity": "application",
+            "entity_id": row["id"],
+            "action": "receive",
+            "from_status": None,
+            "to_status": str(row["status"]),
+            "data": {
+                "procedure": row["procedure"],
+                "channel": row["channel"],
+                "problems": len(row["problems"]),
+            },
+        },
     )
-    await intake_store.insert_applications(uow.session, rows, tasks, events)
+
+
+def form_records(
+    row: dict[str, Any], principal: Principal, now: datetime, keys: AuditKeys, dialect: str
+) -> intake_store.FormRecords:
+    """Bulk intake: a new application row with its entry task and signed event-log row, as the
+    ``dialect``'s driver takes them (pure: the bulk worker process calls it)."""
+    return intake_store.form_records(
+        dialect,
+        row,
+        entry_task_row(row, now),
+        receive_event_row(row, principal, now, keys),
+    )
+
+
+async def insert_forms(uow: UnitOfWork, forms: list[intake_store.FormRecords]) -> None:
+    """Bulk intake: new forms (application, entry task, event-log row each), in this
+    transaction, together."""
+    await intake_store.insert_forms(uow.session, forms)
 
 
 async def store(uow: UnitOfWork, applications: list[Application]) -> None:

@@ -1,11 +1,25 @@
-"""Intake SQL: applications by their sender's reference, and bulk inserts of new forms."""
+"""Intake SQL: applications by their sender's reference, and bulk inserts of new forms.
 
+Bulk intake's rows are made ready for the driver where they are checked (the bulk worker
+process: ``form_records``, pure) and written by the server with as little Python per row as the
+driver allows (``insert_forms``): COPY on PostgreSQL, a plain executemany on SQLite.
+"""
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+import orjson
+from sqlalchemy import JSON, Dialect, select, text
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.dialects.sqlite import aiosqlite as sqlite_aiosqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.domain.audit import MAC_COLUMNS, LogName
+from app.storage.db import table_of
 from app.storage.tables import Application, EventLog, Task, Ticket
 
 
@@ -50,25 +64,204 @@ async def find_by_reference(
     )
 
 
-async def insert_applications(
-    session: AsyncSession,
-    applications: list[dict[str, Any]],
-    tasks: list[dict[str, Any]],
-    events: list[dict[str, Any]],
-) -> None:
-    """Bulk intake: applications, their tasks and log rows, one multi-row INSERT each.
+# Bulk intake's rows as the driver takes them: one tuple per row in these columns' order.
+APPLICATION_COLUMNS = (
+    "id",
+    "municipality_code",
+    "procedure",
+    "channel",
+    "status",
+    "received_at",
+    "due_on",
+    "external_ref",
+    "sender_id",
+    "ticket_id",
+    "applicant",
+    "fields",
+    "ocr",
+    "attachments",
+    "values",
+    "problems",
+    "proposals",
+    "household_key",
+    "is_protected",
+    "has_my_number",
+    "urgency",
+    "handled_by",
+    "created_at",
+    "updated_at",
+)
+TASK_COLUMNS = (
+    "id",
+    "municipality_code",
+    "application_id",
+    "kind",
+    "status",
+    "procedure",
+    "household_key",
+    "urgency",
+    "queue",
+    "city_only",
+    "field_keys",
+    "created_at",
+)
+EVENT_COLUMNS = (*MAC_COLUMNS[LogName.EVENT], "mac_key", "mac")
+_TABLES = (
+    (table_of(Application), APPLICATION_COLUMNS),
+    (table_of(Task), TASK_COLUMNS),
+    (table_of(EventLog), EVENT_COLUMNS),
+)
 
-    Core inserts on the tables: the rows are plain column values, so the ORM's bulk path (which
-    sorts and inspects every row against the mapper) has nothing to add.
-    """
-    await session.execute(_INSERT_APPLICATION, applications)
-    await session.execute(_INSERT_TASK, tasks)
-    await session.execute(_INSERT_EVENT, events)
+# One new form: its application, entry task and event-log row, each as the driver takes it:
+# on PostgreSQL a line of COPY text (bytes), on SQLite a tuple of values.
+Record = tuple[Any, ...] | bytes
+FormRecords = tuple[Record, Record, Record]
+_Format = Callable[[Any], Any]
 
 
-_INSERT_APPLICATION = insert(Application.__table__)  # type: ignore[attr-defined]
-_INSERT_TASK = insert(Task.__table__)  # type: ignore[attr-defined]
-_INSERT_EVENT = insert(EventLog.__table__)  # type: ignore[attr-defined]
+def dump_json(value: Any) -> str:
+    """A JSON column's text, as the database stores it (``None`` is JSON null, as SQLAlchemy's
+    JSON type writes it). orjson where it writes what ``json`` would read back the same; the
+    values it does not take (a lone surrogate, an integer key, a type of its own) go through
+    ``json.dumps``, which succeeds or fails as an ordinary insert would."""
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value)
+
+
+def _copy_text(text: str) -> str:
+    """A value in COPY's text format: backslash, tab, newline and carriage return escaped."""
+    if "\\" not in text and text.isprintable():  # the usual case: two scans, no copy
+        return text
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_format(python_type: type, process: _Format | None) -> _Format:
+    """What writes one column's value as COPY text (after the column type's own processing)."""
+    if process is None and python_type is str:
+        return lambda v: "\\N" if v is None else _copy_text(str(v))
+    if python_type is bool:
+        base: _Format = lambda v: "t" if v else "f"  # noqa: E731
+    elif python_type in (datetime, date):
+        base = lambda v: v.isoformat()  # noqa: E731
+    elif python_type is int:
+        base = lambda v: str(int(v))  # noqa: E731
+    else:
+        base = lambda v: _copy_text(str(v))  # noqa: E731
+    if process is not None:
+        processed = base
+        base = lambda v: processed(process(v))  # noqa: E731
+    return lambda v: "\\N" if v is None else base(v)
+
+
+@functools.cache
+def _formats(dialect_name: str) -> tuple[tuple[_Format | None, ...], ...]:
+    """Per table of _TABLES, per column: what turns a value into the driver's (None: as is;
+    on PostgreSQL, into COPY text)."""
+    dialect = _DIALECTS[dialect_name]()
+    formats = []
+    for table, columns in _TABLES:
+        kept: list[_Format | None] = []
+        for name in columns:
+            type_ = table.c[name].type
+            process = type_.dialect_impl(dialect).bind_processor(dialect)
+            if isinstance(type_, JSON):
+                # JSON text holds no raw tab, newline or carriage return: only backslashes.
+                json_format: _Format = (
+                    (lambda v: dump_json(v).replace("\\", "\\\\"))
+                    if dialect_name == "postgresql"
+                    else dump_json
+                )
+                kept.append(json_format)
+            elif dialect_name == "postgresql":
+                kept.append(_copy_format(type_.python_type, process))
+            else:
+                kept.append(process)
+        formats.append(tuple(kept))
+    return tuple(formats)
+
+
+def form_records(
+    dialect_name: str,
+    application: dict[str, Any],
+    task: dict[str, Any],
+    event: dict[str, Any],
+) -> FormRecords:
+    """One new form's rows as the driver takes them (pure: the bulk worker process calls it).
+    Raises as the insert would for a value its column refuses (a datetime without a zone)."""
+    app_formats, task_formats, event_formats = _formats(dialect_name)
+    records = (
+        _record(application, APPLICATION_COLUMNS, app_formats),
+        _record(task, TASK_COLUMNS, task_formats),
+        _record(event, EVENT_COLUMNS, event_formats),
+    )
+    if dialect_name != "postgresql":
+        return records
+    # A lone surrogate goes as it is: the database refuses the group, which is then stored
+    # line by line, as with any value it refuses.
+    return (
+        _copy_line(records[0]),
+        _copy_line(records[1]),
+        _copy_line(records[2]),
+    )
+
+
+def _copy_line(fields: Record) -> bytes:
+    return ("\t".join(fields) + "\n").encode("utf-8", "surrogatepass")  # type: ignore[arg-type]
+
+
+def _record(
+    row: dict[str, Any],
+    columns: tuple[str, ...],
+    formats: tuple[_Format | None, ...],
+) -> tuple[Any, ...]:
+    return tuple(
+        row.get(name) if format_ is None else format_(row.get(name))
+        for name, format_ in zip(columns, formats, strict=True)
+    )
+
+
+async def insert_forms(session: AsyncSession, forms: list[FormRecords]) -> None:
+    """Bulk intake: new forms' applications, entry tasks and signed event-log rows, in the
+    session's transaction. PostgreSQL: one COPY per table (text lines the worker wrote);
+    SQLite: one executemany per table."""
+    if not forms:
+        return
+    applications, tasks, events = zip(*forms, strict=True)
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        if not driver.is_in_transaction():
+            # The driver opens the session's transaction with its first statement: COPY must
+            # not run before it, outside the transaction.
+            await connection.execute(_SELECT_ONE)
+        assert driver.is_in_transaction()
+        for (table, columns), lines in zip(_TABLES, (applications, tasks, events), strict=True):
+            # A buffer, not bytes: the driver would take bytes for a file's path.
+            data = memoryview(b"".join(lines))
+            await driver.copy_to_table(table.name, source=data, columns=columns, format="text")
+        return
+    await connection.exec_driver_sql(_SQLITE_INSERTS[0], list(applications))
+    await connection.exec_driver_sql(_SQLITE_INSERTS[1], list(tasks))
+    await connection.exec_driver_sql(_SQLITE_INSERTS[2], list(events))
+
+
+def _quoted(name: str) -> str:
+    return '"' + name + '"'  # "values" is a keyword
+
+
+_SELECT_ONE = text("SELECT 1")
+_SQLITE_INSERTS = tuple(
+    f"INSERT INTO {table.name} ({', '.join(map(_quoted, columns))}) "
+    f"VALUES ({', '.join('?' * len(columns))})"
+    for table, columns in _TABLES
+)
+_DIALECTS: dict[str, Callable[[], Dialect]] = {
+    "postgresql": postgresql_asyncpg.dialect,
+    "sqlite": sqlite_aiosqlite.dialect,
+}
 
 
 async def add_applications(session: AsyncSession, applications: list[Application]) -> None:

@@ -1,7 +1,10 @@
 """Bulk intake at mail-room scale: OCR'd 現況届 through /applications/bulk, against plain SQL.
 
 Figures: lines/s validated and stored, the server's peak memory; the baseline inserts the same
-number of application and task rows with one batched INSERT per table in the same run.
+number of application and task rows with one batched INSERT per table in the same run. Also the
+CPU a line of each side, from /proc while the lines are sent: the server process, its bulk
+worker processes (the checking), the database's PostgreSQL backends, and the host's other load.
+One line is sent before the measured ones, so that the worker's start is not in the figures.
 """
 
 import asyncio
@@ -13,6 +16,7 @@ from typing import Any
 
 import httpx2
 
+from clients.bench.procstat import host_mark, host_since, read_cpu_s, tree_cpu_s
 from clients.bench.runner import (
     BenchOptions,
     Result,
@@ -23,6 +27,13 @@ from clients.bench.runner import (
     register,
     seed_demo,
 )
+
+
+def _database_name(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.database if parsed.get_backend_name() == "postgresql" else None
 
 
 def status_report_line(n: int) -> bytes:
@@ -150,6 +161,8 @@ async def run(options: BenchOptions) -> Result:
         rates: list[float | None] = []
         baselines: list[float | None] = []
         peaks: list[float | None] = []
+        cpu: dict[str, list[float | None]] = {"server": [], "workers": [], "postgres": []}
+        other: list[float | None] = []
         for round_ in range(rounds):
             url = options.database_url(db, "bench_intake")
             await recreate_database(url)
@@ -157,7 +170,26 @@ async def run(options: BenchOptions) -> Result:
             log = options.workdir / f"intake-{db}-{round_}.log"
             with ServerProcess(url, log, options.env_params()) as server:
                 options.log(f"intake: {db}: {count} lines in chunks of {chunk}")
+                database = _database_name(url)
+                # One line first, not counted: the server's bulk worker starts (a fresh
+                # interpreter, about a second of CPU) before the measured lines.
+                await send(server.url, demo["tokens"]["intake"], [status_report_line(-1)], 1)
+                host, before = host_mark(database), tree_cpu_s(server.pid)
                 elapsed, counts = await send(server.url, demo["tokens"]["intake"], lines, chunk)
+                after = tree_cpu_s(server.pid)
+                own = read_cpu_s(server.pid) - before.get(server.pid, 0.0)
+                workers = sum(s - before.get(p, 0.0) for p, s in after.items() if p != server.pid)
+                machine = host_since(host, own + workers, database)
+                cpu["server"].append(own / count * 1e6)
+                cpu["workers"].append(workers / count * 1e6)
+                cpu["postgres"].append(machine["postgres_pct"] / 100 * elapsed / count * 1e6)
+                other.append(machine["other_pct"])
+                options.log(
+                    f"intake: {db}: {count / elapsed:.0f} lines/s; CPU a line: server "
+                    f"{cpu['server'][-1]:.0f} µs, workers {cpu['workers'][-1]:.0f} µs, "
+                    f"PostgreSQL {cpu['postgres'][-1]:.0f} µs; other load on the host "
+                    f"{other[-1]:.0f} % of a core"
+                )
                 assert server.sampler is not None
                 peaks.append(server.sampler.peak_rss_bytes() / 1e6)
             if counts.get("created") != count:
@@ -180,5 +212,12 @@ async def run(options: BenchOptions) -> Result:
             Row.from_rounds(
                 "server peak RSS", "MB", peaks, target=Target("<=", 300, "max"), group=group
             )
+        )
+        for side, values in cpu.items():
+            if db == "sqlite" and side == "postgres":
+                continue
+            result.rows.append(Row.from_rounds(f"CPU a line, {side}", "µs", values, group=group))
+        result.rows.append(
+            Row.from_rounds("other load on the host", "% of a core", other, group=group)
         )
     return result

@@ -66,6 +66,17 @@ def read_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def tree_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds used so far by ``pid`` and each of its live descendants, per pid."""
+    found: dict[int, float] = {}
+    for one in _tree(pid):
+        try:
+            found[one] = read_cpu_s(one)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def read_rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status") as handle:
         for line in handle:
