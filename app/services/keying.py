@@ -24,8 +24,9 @@ from app.domain.validators import with_levels
 from app.domain.validators.codes import mask_my_number
 from app.domain.visibility import city_only_fields, is_protected
 from app.services.review import decide
-from app.services.tasks import changed_paths, check_problems, open_task
+from app.services.tasks import changed_paths, check_problems, next_task
 from app.storage import work as work_store
+from app.storage import work_submit as submit_store
 from app.storage.tables import Application, Task
 from app.storage.uow import UnitOfWork
 
@@ -41,6 +42,7 @@ async def finish_task(
     application: Application | None = None,
     submit_with_problems: bool = False,
     acknowledge: list[dict[str, str]] | None = None,
+    detached: bool = False,
 ) -> Application:
     """Record a task's work and open the next step; the caller has made sure it may act on it.
 
@@ -49,10 +51,16 @@ async def finish_task(
     ``application``, when given, is the task's application already locked by the caller.
     Keyed values with error-level problems need ``submit_with_problems`` (問題ありで送信);
     an approval needs every open warning named in ``acknowledge`` and no open error.
+    ``detached``: ``task`` and ``application`` were read outside the session (a submit's lock,
+    app/storage/work_submit.py) and the step is a keyed one; its writes then go in one
+    statement (PostgreSQL) with the command's log rows.
     """
     if application is None:
         application = await work_store.lock_application(uow.session, task.application_id)
     kind = TaskKind(task.kind)
+    assert not (detached and kind is TaskKind.REVIEW), "a review goes through the session"
+    task_before = submit_store.snapshot(task) if detached else {}
+    application_before = submit_store.snapshot(application) if detached else {}
     why = refusal(
         principal,
         kind=kind,
@@ -69,6 +77,7 @@ async def finish_task(
     task.completed_at = uow.now()
     task.completed_by = principal.person_id
     task.lease_token = None
+    opened: tuple[Task, list[str]] | None = None
     if kind is TaskKind.REVIEW:
         if decision is None or (values is not None) != (decision == Outcome.CORRECT):
             if decision == Outcome.CORRECT:
@@ -93,7 +102,7 @@ async def finish_task(
             raise InvalidInput.field(
                 "values", "required", "入力値を送ってください (send the keyed values)"
             )
-        result = await _key(
+        result, opened = _key(
             uow,
             principal,
             task,
@@ -102,10 +111,34 @@ async def finish_task(
             values,
             submit_with_problems=submit_with_problems,
         )
+        if not detached:
+            await work_store.add_task(uow.session, *opened)
     task.result = result
-    if application.ticket_id is not None and application.status != ApplicationStatus.APPROVED:
-        # The resident's status page follows the application (approval calls them back).
-        await work_store.set_ticket_progress(uow.session, application.ticket_id, application.status)
+    # The resident's status page follows the application (approval calls them back).
+    progress = (
+        application.status
+        if application.ticket_id is not None and application.status != ApplicationStatus.APPROVED
+        else None
+    )
+    _log_finished(uow, task, application, kind, before, result, reason)
+    if detached:
+        assert opened is not None
+        new_task, excluded = opened
+        await submit_store.store_keyed(
+            uow,
+            task=task,
+            task_before=task_before,
+            application=application,
+            application_before=application_before,
+            next_task=new_task,
+            excluded=excluded,
+            progress=progress,
+            holder_id=principal.person_id,
+            now=uow.now(),
+        )
+        return application
+    if progress is not None and application.ticket_id is not None:
+        await work_store.set_ticket_progress(uow.session, application.ticket_id, progress)
     await work_store.free_household(
         uow.session,
         municipality_code=task.municipality_code,
@@ -113,6 +146,18 @@ async def finish_task(
         holder_id=principal.person_id,
         now=uow.now(),
     )
+    return application
+
+
+def _log_finished(
+    uow: UnitOfWork,
+    task: Task,
+    application: Application,
+    kind: TaskKind,
+    before: ApplicationStatus,
+    result: dict[str, Any],
+    reason: str | None,
+) -> None:
     uow.log(
         entity="application",
         entity_id=application.id,
@@ -131,10 +176,9 @@ async def finish_task(
             },
         },
     )
-    return application
 
 
-async def _key(
+def _key(
     uow: UnitOfWork,
     principal: Principal,
     task: Task,
@@ -143,7 +187,8 @@ async def _key(
     submitted: dict[str, Any],
     *,
     submit_with_problems: bool,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], tuple[Task, list[str]]]:
+    """The keyed step's result, and the next task with who may not take it (not stored)."""
     procedure = load_catalogue().get(application.procedure)
     today = business_day(uow.now())
     if kind is TaskKind.ENTRY:
@@ -223,7 +268,7 @@ async def _key(
         extra["note"] = "照合不一致 (verification mismatch)"
         # Settling a My Number shows both keyings in full: city staff only.
         extra["city_only"] = bool(city_only_fields(procedure, fields))
-    await open_task(uow, application, next_kind, **extra)
+    opened = next_task(uow, application, next_kind, **extra)
     result: dict[str, Any] = {
         "outcome": outcome.value,
         "keyed": keyed_paths,
@@ -239,18 +284,12 @@ async def _key(
     if outcome is Outcome.MISMATCHED:
         result["mismatched"] = fields
         result["verify_values"] = (task.result or {}).get("verify_values", {})
-    return result
-
-
-def _copy(values: dict[str, Any]) -> dict[str, Any]:
-    import copy
-
-    return copy.deepcopy(values)
+    return result, opened
 
 
 def _unmask(submitted: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     """A masked My Number sent back unchanged keeps the stored number."""
-    keyed = _copy(submitted)
+    keyed = submitted  # ``walk`` builds new lists and dicts; the rest is immutable
 
     def walk(node: Any, original: Any) -> Any:
         if isinstance(node, dict):

@@ -37,13 +37,21 @@ def changed_paths(procedure: Any, before: dict[str, Any], after: dict[str, Any])
     return [p for p in dict.fromkeys([*new, *old]) if not same_value(old.get(p), new.get(p))]
 
 
+def next_task(
+    uow: UnitOfWork, application: Application, kind: TaskKind, **extra: Any
+) -> tuple[Task, list[str]]:
+    """The application's next task, not stored yet, and who may not take it: nobody who
+    handled the application may take a verify, settle or review."""
+    queue = extra.pop("queue", "central")
+    task = intake.new_task(application, kind, uow.now(), queue=queue, **extra)
+    return task, excluded_from(kind, application.handled_by)
+
+
 async def open_task(
     uow: UnitOfWork, application: Application, kind: TaskKind, **extra: Any
 ) -> Task:
-    """The application's next task; nobody who handled it may take a verify, settle or review."""
-    queue = extra.pop("queue", "central")
-    task = intake.new_task(application, kind, uow.now(), queue=queue, **extra)
-    excluded = excluded_from(kind, application.handled_by)
+    """The application's next task, added to the session with its four-eyes exclusions."""
+    task, excluded = next_task(uow, application, kind, **extra)
     await work_store.add_task(uow.session, task, excluded)
     return task
 

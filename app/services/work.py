@@ -27,6 +27,7 @@ from app.services.keying import finish_task
 from app.services.tasks import correction_queue
 from app.services.visibility import viewer_for
 from app.storage import work as work_store
+from app.storage import work_submit as submit_store
 from app.storage.tables import Application, Task
 from app.storage.uow import UnitOfWork
 
@@ -284,14 +285,19 @@ async def submit(
     submit_with_problems: bool = False,
     acknowledge: list[dict[str, str]] | None = None,
 ) -> tuple[Task, Application]:
-    """Finish the held task: keyed values for entry/verify/settle, a decision for review."""
-    locked = await work_store.lock_task_and_application(
-        uow.session, task_id, principal.municipality_code
-    )
+    """Finish the held task: keyed values for entry/verify/settle, a decision for review.
+
+    Task and application are read by one locking statement outside the session; a keyed step
+    writes what it changed in one more (app/storage/work_submit.py), a review's decision goes
+    through the session (its steps read and write other rows)."""
+    locked = await submit_store.lock_for_submit(uow.session, task_id, principal.municipality_code)
     if locked is None:
         raise NotFound("作業が見つかりません (no such task)", task_id=task_id)
     task, application = locked
     _check_lease(uow, principal, task, lease_token)
+    keyed = TaskKind(task.kind) is not TaskKind.REVIEW
+    if not keyed:
+        submit_store.attach(uow.session, task, application)
     viewer = await viewer_for(uow, principal)
     if viewer.vendor_side and values is not None:
         # A vendor operator keys only what the contract shows them; the rest stays as stored.
@@ -313,6 +319,7 @@ async def submit(
         application=application,
         submit_with_problems=submit_with_problems,
         acknowledge=acknowledge,
+        detached=keyed,
     )
     return task, application
 

@@ -3,7 +3,7 @@
 import functools
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BindParameter,
@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import SQLModel
 
 # Stable constraint names, set before the first migration so later ones can refer to them.
@@ -62,6 +64,19 @@ def table_of(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, Table)
     return table
+
+
+_Model = TypeVar("_Model", bound=SQLModel)
+
+
+def as_loaded(model: type[_Model], values: dict[str, Any]) -> _Model:
+    """A row read by a Core statement as the ORM would have loaded it: its values taken as
+    they are (they come from the database; pydantic's validation costs about 30 times more),
+    an object outside the session whose later changes are tracked as usual."""
+    configure_mappers()  # once, then a no-op: attribute tracking needs configured mappers
+    row: _Model = manager_of_class(model).new_instance()
+    row.__dict__.update(values)
+    return row
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.applications import TaskKind, TaskStatus
-from app.storage.db import dialect_name, rows_matched, table_of
+from app.storage.db import as_loaded, dialect_name, rows_matched, table_of
 from app.storage.tables import (
     READY_PREDICATE,
     ApiToken,
@@ -206,11 +206,12 @@ async def claim_task(
     if row is None:
         return None
     width = len(TASK.c)
-    task = Task.model_validate(dict(zip(TASK.c.keys(), row[:width], strict=True)))
+    task = as_loaded(Task, dict(zip(TASK.c.keys(), row[:width], strict=True)))
     if not pg:
         return task
-    application = Application.model_validate(
-        dict(zip(APPLICATION.c.keys(), row[width : width + len(APPLICATION.c)], strict=True))
+    application = as_loaded(
+        Application,
+        dict(zip(APPLICATION.c.keys(), row[width : width + len(APPLICATION.c)], strict=True)),
     )
     return PgClaim(task, application, bool(row[-1]))
 
@@ -296,22 +297,6 @@ async def free_household(
             "p_now": now,
         },
     )
-
-
-async def lock_task_and_application(
-    session: AsyncSession, task_id: str, municipality_code: str
-) -> tuple[Task, Application] | None:
-    """Lock a task and its application for a submit, in one statement."""
-    row = (
-        await session.execute(
-            select(Task, Application)
-            .join(Application, col(Application.id) == col(Task.application_id))
-            .where(col(Task.id) == task_id, col(Task.municipality_code) == municipality_code)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
 
 
 async def lock_task(session: AsyncSession, task_id: str, municipality_code: str) -> Task | None:

@@ -19,6 +19,7 @@ import httpx2
 from clients.bench.http1 import LeanClient
 from clients.bench.intake import send, status_report_line
 from clients.bench.lobby import BaselineServer
+from clients.bench.procstat import host_mark, host_since, read_cpu_s
 from clients.bench.runner import (
     BenchOptions,
     Result,
@@ -55,8 +56,8 @@ async def operators(url: str, admin_token: str, count: int) -> list[str]:
 
 async def drive(
     urls: list[str], tokens: list[str], seconds: float, keying_s: float = 0.0
-) -> tuple[list[float], float]:
-    """Operators claim and submit for ``seconds``; (claim latencies, pairs per second).
+) -> tuple[list[float], float, int]:
+    """Operators claim and submit for ``seconds``; (claim latencies, pairs per second, pairs).
 
     ``keying_s`` is the time an operator spends on the form between claim and submit (0: the
     queue is driven flat out, which measures throughput; > 0: latency at a working pace). At a
@@ -109,7 +110,7 @@ async def drive(
 
     await asyncio.gather(*[operator(client) for client in clients])
     elapsed = (min(drained_at) if drained_at else time.perf_counter()) - started_at
-    return latencies, pairs / max(elapsed, 1e-6)
+    return latencies, pairs / max(elapsed, 1e-6), pairs
 
 
 async def baseline(
@@ -256,8 +257,12 @@ async def run(options: BenchOptions) -> Result:
     process_counts = options.param("processes", [1] if options.quick else [1, 2])
     result = Result("queue")
     url = options.database_url("postgres", "bench_queue")
+    database = url.rsplit("/", 1)[1]
     dsn = url.replace("postgresql+asyncpg", "postgresql")
     lines = [status_report_line(n) for n in range(tasks)]
+    # No announcements rendered ahead: the lobby's prerender job synthesises speech in a thread
+    # of the server (about a seventh of its CPU in a profile), work no part of the queue's pairs.
+    server_env = {"MADOGUCHI_SPEECH__PRERENDER_EVERY_S": "0", **options.env_params()}
     for processes in process_counts:
         figures: dict[str, list[float | None]] = {
             k: []
@@ -273,13 +278,17 @@ async def run(options: BenchOptions) -> Result:
                 "lib_p99",
                 "lib_rate",
                 "ceiling",
+                "server_ms",
+                "server_net_ms",
+                "postgres_ms",
+                "other_pct",
             )
         }
         for round_ in range(rounds):
             await recreate_database(url)
             demo = await asyncio.to_thread(seed_demo, url, options.env_params())
             with servers(
-                url, processes, options.workdir, f"queue-{processes}-{round_}", options.env_params()
+                url, processes, options.workdir, f"queue-{processes}-{round_}", server_env
             ) as started:
                 urls = [s.url for s in started]
                 options.log(f"queue: {processes} process(es): loading {tasks} applications")
@@ -288,9 +297,32 @@ async def run(options: BenchOptions) -> Result:
                 options.log(
                     f"queue: {count} operators keying for {seconds:g} s ({keying_s:g} s a form)"
                 )
-                paced, _rate = await drive(urls, tokens, seconds, keying_s)
+                paced, _rate, _pairs = await drive(urls, tokens, seconds, keying_s)
                 options.log(f"queue: {count} operators flat out for {seconds:g} s")
-                latencies, rate = await drive(urls, tokens, seconds)
+                # CPU from /proc over the flat-out window: the servers', their database's
+                # backends', and what the rest of the host used meanwhile (other work).
+                # The servers' own rate at rest (jobs, timers) first: at a few hundred pairs a
+                # second it is a large part of the CPU a pair is charged on a busy host.
+                rest_before = sum(read_cpu_s(s.pid) for s in started)
+                rest_at = time.monotonic()
+                await asyncio.sleep(3.0)
+                at_rest = (sum(read_cpu_s(s.pid) for s in started) - rest_before) / (
+                    time.monotonic() - rest_at
+                )
+                host = host_mark(database)
+                servers_before = sum(read_cpu_s(s.pid) for s in started)
+                latencies, rate, pairs = await drive(urls, tokens, seconds)
+                server_cpu = sum(read_cpu_s(s.pid) for s in started) - servers_before
+                machine = host_since(host, server_cpu, database)
+                wall = time.monotonic() - host.at
+            figures["server_ms"].append(1000 * server_cpu / pairs if pairs else None)
+            figures["server_net_ms"].append(
+                1000 * max(0.0, server_cpu - at_rest * wall) / pairs if pairs else None
+            )
+            figures["postgres_ms"].append(
+                10 * machine["postgres_pct"] * wall / pairs if pairs else None
+            )
+            figures["other_pct"].append(machine["other_pct"])
             figures["p50"].append(1000 * statistics.median(latencies))
             figures["p99"].append(1000 * (percentile(latencies, 0.99) or 0))
             figures["paced_p50"].append(1000 * statistics.median(paced))
@@ -349,6 +381,33 @@ async def run(options: BenchOptions) -> Result:
                 figures["rate"],
                 baseline=figures["base_rate"],
                 target=None,
+                group=group,
+            ),
+        ]
+        result.rows += [
+            Row.from_rounds(
+                "server CPU per claim+submit, flat out",
+                "ms",
+                figures["server_ms"],
+                target=Target("<=", 3.0),
+                group=group,
+            ),
+            Row.from_rounds(
+                "server CPU per claim+submit, less the servers' rate at rest",
+                "ms",
+                figures["server_net_ms"],
+                group=group,
+            ),
+            Row.from_rounds(
+                "PostgreSQL CPU per claim+submit, flat out",
+                "ms",
+                figures["postgres_ms"],
+                group=group,
+            ),
+            Row.from_rounds(
+                "other load on the host, flat out (% of a core)",
+                "%",
+                figures["other_pct"],
                 group=group,
             ),
         ]
