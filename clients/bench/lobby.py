@@ -1073,6 +1073,13 @@ def burst_rows(
             baseline=baseline["driver_cpu_pct"],
             group=group,
         ),
+        Row.from_rounds(
+            "other load on the host during the bursts (noise)",
+            "% core",
+            [product["host"].get("other_pct")],
+            baseline=baseline["host"].get("other_pct"),
+            group=group,
+        ),
     ]
     return [row for row in rows if row is not None]
 
