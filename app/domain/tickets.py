@@ -149,7 +149,7 @@ def add_stop(
 
 
 # The printed number: the category's prefix, a hyphen and the day's sequence in at least three
-# digits. storage/numbering.py writes the same number in SQL from these two constants.
+# digits.
 NUMBER_SEPARATOR = "-"
 NUMBER_DIGITS = 3
 

@@ -2,6 +2,7 @@
 
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from app.services.display_admin import quiet_hours_of
 from app.settings import Settings
 from app.storage import estimates as estimate_store
 from app.storage import lobby as lobby_store
-from app.storage import tenancy, ticket_lists, ticket_stops
+from app.storage import lobby_reads, tenancy, ticket_lists, ticket_stops
 from app.storage import tickets as ticket_store
 from app.storage.db import Session
 from app.storage.tables import Office, Ticket, TicketCategory
@@ -52,18 +53,6 @@ async def estimate_for(
     return MODELS[IN_USE](queue)
 
 
-async def replay_lobby(
-    session: Session,
-    ticket: Ticket,
-    figures: Sequence[ticket_store.QueueFigures],
-    settings: Settings,
-    now: datetime,
-) -> LobbyNow:
-    """The office's lobby now, for the ``lobby_replay`` model: one statement (its waiting
-    tickets, its counters and the residents at them); ``figures``: every category's."""
-    return await read_lobby(session, ticket.office_id, ticket.business_day, figures, settings, now)
-
-
 async def read_lobby(
     session: Session,
     office_id: str,
@@ -83,20 +72,24 @@ async def wait_of(
     session: Session, ticket: Ticket, category: TicketCategory, settings: Settings, now: datetime
 ) -> tuple[int, int]:
     """A waiting ticket's people ahead in its category and its wait by the model in use, as
-    the kiosk showed it at issue: two statements (the office's queue figures, the lobby)."""
-    figures = await ticket_store.queue_figures(
+    the kiosk showed it at issue: one statement (the office's queue figures and its lobby)."""
+    reads = await lobby_reads.read_for_event(
         session,
         ticket.office_id,
         ticket.business_day,
         sample=settings.lobby.service_sample,
+        with_lobby=True,
         ahead_of=ticket,
     )
+    figures = reads.figures
     mine = next((f for f in figures if f.category_id == ticket.category_id), None)
-    if mine is None:
+    if mine is None or reads.lobby is None:
         # A category no longer active: its own figures only.
         ahead = await ticket_store.count_ahead(session, ticket)
         return ahead, await estimate_for(session, category, ahead, settings)
-    replayed = await replay_lobby(session, ticket, figures, settings, now)
+    rules = settings.appointments
+    window = AppointmentWindow(rules.early_s, rules.grace_s, rules.max_passes)
+    replayed = lobby_now(now, *reads.lobby, figures, window)
     return mine.ahead, MODELS[IN_USE](queue_now(mine, mine.ahead, replayed, ticket.id))
 
 
@@ -198,7 +191,9 @@ async def queue_states(
     replayed = await read_lobby(session, office_id, day, figures, settings, now)
     waits, _none, by_replay = new_ticket_waits(figures, replayed)
     if seq is not None:
-        lobby_waits.remember(office_id, day, lobby_waits.RecentWaits(seq, now, waits, by_replay))
+        waiting = sum(f.waiting for f in figures)
+        recent = lobby_waits.RecentWaits(seq, now, waits, by_replay, waiting)
+        lobby_waits.remember(office_id, day, recent)
     return queue_states_of(figures, waits)
 
 
@@ -276,37 +271,88 @@ async def build_snapshot(
     )
 
 
+def as_lobby_ticket(ticket: Ticket) -> LobbyTicket:
+    """A waiting ticket as the replay sees it."""
+    return LobbyTicket(
+        id=ticket.id,
+        category_id=ticket.category_id,
+        queued_at=ticket.queued_at,
+        is_priority=ticket.is_priority,
+        slot_at=ticket.slot_at,
+        passed_by=ticket.passed_by,
+        target_counter_id=ticket.target_counter_id,
+        stops=tuple(ticket.stops or ()),
+    )
+
+
+@dataclass(frozen=True)
+class EventWaits:
+    """What a lobby event carries of the queues: every category's figures, the wait a new
+    ticket faces per category, the lobby they were replayed from (None: the last replay's
+    reused) and, for a ticket just issued, its ``lobby_replay`` wait (None: unknown, its queue's
+    figures decide)."""
+
+    figures: list[ticket_store.QueueFigures]
+    waits: dict[str, int]
+    replayed: LobbyNow | None
+    ticket_min: int | None
+
+
 async def event_waits(
     uow: UnitOfWork,
     ticket: Ticket,
     seq: int,
-    figures: Sequence[ticket_store.QueueFigures],
     ahead_of: Ticket | None = None,
-) -> tuple[dict[str, int], LobbyNow | None, int | None]:
-    """The waits per category the lobby event ``seq`` of a change to ``ticket`` carries (after
-    the change: a new ticket is already stored), the lobby they were replayed from (None:
-    the last replay's reused) and, for ``ahead_of`` (just issued), its ``lobby_replay`` wait
-    (None: unknown, its queue's figures decide)."""
+    *,
+    stored: bool = True,
+) -> EventWaits:
+    """The figures and waits the lobby event ``seq`` of a change to ``ticket`` carries (after the
+    change), read once the office's channel row is locked: one statement, the figures and, unless
+    the event will most likely carry the last replay's waits, the lobby. ``ahead_of``: just
+    issued; ``stored`` False: ``ticket`` is not in the database yet (it is inserted with the
+    event) and is counted here."""
     now = uow.now()
     day = ticket.business_day
+    settings = uow.settings
+    plain = ahead_of is None or lobby_waits.is_plain(ahead_of)
+    recent = lobby_waits.recent_replay(ticket.office_id, day, seq, now, settings) if plain else None
+    reads = await lobby_reads.read_for_event(
+        uow.session,
+        ticket.office_id,
+        day,
+        sample=settings.lobby.service_sample,
+        with_lobby=not lobby_waits.expects_reuse(recent, settings),
+        ahead_of=ahead_of,
+    )
+    figures = reads.figures
+    if not stored:
+        for f in figures:
+            f.waiting += f.category_id == ticket.category_id
     waiting = sum(f.waiting for f in figures)
-    recent = lobby_waits.reusable(ticket.office_id, day, seq, now, waiting, uow.settings)
     if (
         recent is not None
-        and (ahead_of is None or lobby_waits.is_plain(ahead_of))
+        and waiting >= settings.lobby.replay_every_event_below
         and all(f.category_id in recent.waits for f in figures)
     ):
+        ticket_min = None
         if ahead_of is not None and ahead_of.category_id in recent.replayed:
-            return recent.waits, None, recent.waits[ahead_of.category_id]
-        return recent.waits, None, None
-    replayed = await read_lobby(uow.session, ticket.office_id, day, figures, uow.settings, now)
+            ticket_min = recent.waits[ahead_of.category_id]
+        return EventWaits(figures, recent.waits, None, ticket_min)
+    tickets, counters = reads.lobby or await estimate_store.lobby_now(
+        uow.session, ticket.office_id, day
+    )
+    if not stored:
+        tickets = [*tickets, as_lobby_ticket(ticket)]
+    rules = settings.appointments
+    window = AppointmentWindow(rules.early_s, rules.grace_s, rules.max_passes)
+    replayed = lobby_now(now, tickets, counters, figures, window)
     waits, ticket_min, by_replay = new_ticket_waits(
         figures, replayed, None if ahead_of is None else ahead_of.id
     )
-    fresh = lobby_waits.RecentWaits(seq, now, waits, by_replay)
+    fresh = lobby_waits.RecentWaits(seq, now, waits, by_replay, waiting)
     office_id = ticket.office_id
     uow.after_commit(lambda: lobby_waits.remember(office_id, day, fresh))
-    return waits, replayed, ticket_min
+    return EventWaits(figures, waits, replayed, ticket_min)
 
 
 def event_payload(number: str, queues: list[QueueState], **extra: Any) -> dict[str, Any]:

@@ -28,6 +28,9 @@ class RecentWaits:
     waits: dict[str, int]
     # The categories whose wait is the replay's (the others: ``mean_open``, no counter).
     replayed: frozenset[str]
+    # Residents waiting in the office then: an event that expects to carry these waits (this
+    # many or more, ``expects_reuse``) reads the figures alone, not the lobby with them.
+    waiting: int = 0
 
 
 # (office id, business day) -> its last replay. One entry per office a process has served.
@@ -45,16 +48,29 @@ def reusable(
     """The last replay of the office's lobby when this event may carry it instead of its own:
     the lobby has ``replay_every_event_below`` residents waiting or more and the last replay,
     at an earlier event, is younger than ``replay_interval_s``."""
-    rules = settings.lobby
-    if waiting < rules.replay_every_event_below:
+    if waiting < settings.lobby.replay_every_event_below:
         return None
+    return recent_replay(office_id, day, seq, now, settings)
+
+
+def recent_replay(
+    office_id: str, day: date, seq: int, now: datetime, settings: Settings
+) -> RecentWaits | None:
+    """The last replay of the office's lobby if at an earlier event and younger than
+    ``replay_interval_s``: the event ``seq`` may carry it if its lobby is large (``reusable``)."""
     recent = _recent.get((office_id, day))
     if recent is None or recent.seq >= seq:
         return None
     age_s = (now - recent.at).total_seconds()
-    if not 0 <= age_s < rules.replay_interval_s:
+    if not 0 <= age_s < settings.lobby.replay_interval_s:
         return None
     return recent
+
+
+def expects_reuse(recent: RecentWaits | None, settings: Settings) -> bool:
+    """Whether an event will most likely carry ``recent`` (``recent_replay``): its lobby was large
+    then. Only a guess of what to read: ``reusable``'s rule, on the event's own count, decides."""
+    return recent is not None and recent.waiting >= settings.lobby.replay_every_event_below
 
 
 def remember(office_id: str, day: date, recent: RecentWaits) -> None:

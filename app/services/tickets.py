@@ -4,6 +4,7 @@ transfer, hold and resume, undo a call, pause and resume a counter."""
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.domain.clock import business_day
 from app.domain.errors import (
@@ -15,20 +16,19 @@ from app.domain.errors import (
     WindowClosed,
 )
 from app.domain.estimates import IN_USE, shadow_estimates
-from app.domain.lobby_replay import LobbyNow
 from app.domain.roles import Principal
 from app.domain.tickets import (
     AppointmentWindow,
     TicketAction,
     TicketStatus,
     estimate_error_s,
+    format_number,
     next_status,
     seconds_left,
     undo_open,
 )
-from app.services import announcements, lobby
+from app.services import lobby, lobby_events
 from app.services.ticket_plans import check_plan, locked_ticket
-from app.storage import estimates as estimate_store
 from app.storage import lobby as lobby_store
 from app.storage import numbering, tenancy, ticket_stops
 from app.storage import tickets as ticket_store
@@ -80,60 +80,6 @@ async def get_counter(uow: UnitOfWork, principal: Principal, counter_id: str) ->
     return counter
 
 
-async def _announce(
-    uow: UnitOfWork,
-    ticket: Ticket,
-    event_type: str,
-    counter: Counter | None,
-    categories: set[str],
-    *,
-    ahead_of: Ticket | None = None,
-    seq: int | None = None,
-    data: dict[str, object] | None = None,
-) -> tuple[int, list[ticket_store.QueueFigures], LobbyNow | None, int | None]:
-    """Append the lobby event of a change to ``ticket``: its seq, the queue figures of the
-    office's every category (the event carries ``categories`` only) and the lobby, read by one
-    statement, that the event's waits for a new ticket are replayed from (the kiosk's model;
-    None: a large lobby's last replay, under a second old, reused: app/services/lobby_waits.py);
-    with ``ahead_of`` (just issued), its ``lobby_replay`` wait from the same replay.
-    ``seq``: already taken (and the channel row locked) by the caller's last statement."""
-    now = uow.now()
-    if seq is None:
-        # Seq first: its row lock waits for every earlier lobby change to commit, so the figures
-        # counted below are those at this event's place in the order, not a concurrent writer's.
-        seq = await lobby_store.seq_for_change(uow, ticket.office_id, now)
-    figures = await ticket_store.queue_figures(
-        uow.session,
-        ticket.office_id,
-        ticket.business_day,
-        sample=uow.settings.lobby.service_sample,
-        ahead_of=ahead_of,
-    )
-    waits, replayed, ticket_min = await lobby.event_waits(uow, ticket, seq, figures, ahead_of)
-    queues = lobby.queue_states_of([f for f in figures if f.category_id in categories], waits)
-    extra: dict[str, object] = {
-        "call_count": ticket.call_count,
-        "recall_count": ticket.recall_count,
-    }
-    if counter is not None:
-        extra |= {"counter_id": counter.id, "counter_label": counter.label}
-        if event_type in announcements.SPOKEN_EVENTS:
-            extra["announcements"] = await announcements.for_call(uow, ticket, counter)
-    extra |= data or {}
-    event = lobby_store.event_row(
-        seq=seq,
-        municipality_code=ticket.municipality_code,
-        office_id=ticket.office_id,
-        type_=event_type,
-        at=now,
-        data=lobby.event_payload(ticket.number, queues, **extra),
-    )
-    # The event, its notification and the command's log rows (PostgreSQL: one round trip).
-    await lobby_store.store_event(uow, event)
-    uow.lobby_changed(ticket.office_id, seq)
-    return seq, figures, replayed, ticket_min
-
-
 async def issue_ticket(
     uow: UnitOfWork,
     principal: Principal,
@@ -147,18 +93,24 @@ async def issue_ticket(
 ) -> TicketView:
     """Give a resident the next number of the category's day (never the same number twice).
 
-    On PostgreSQL a press is six statements: the office and category; the lobby seq, the
-    number and the ticket; the queue figures (every category's, for the replay); the office's
-    waiting tickets and counters (``lobby_replay``); the lobby event, its notification and the
-    log row; the estimate shown, kept on the ticket (its error is kept at the first call). The
-    office's lobby changes wait for each other from the second until commit."""
+    On PostgreSQL a press is three statements: the office and category with the office's lobby
+    seq (locking its channel row) and the number; the queue figures (every category's) with the
+    office's waiting tickets and counters (``lobby_replay``) in one read; the ticket, with the
+    estimate shown and every model's beside it (its error is kept at the first call), the lobby
+    event, its notification and the log row. The office's lobby changes wait for each other
+    from the first until commit; the ticket is not in the database when the lobby is read, so
+    the figures and the replay count it in."""
     found = None
+    now = uow.now()
+    day = business_day(now)
     if principal.may_use_office(office_id):
-        found = await numbering.office_and_category(
-            uow.session,
+        found = await numbering.open_issue(
+            uow,
             office_id=office_id,
             category_id=category_id,
             municipality_code=principal.municipality_code,
+            at=now,
+            day=day,
         )
     if found is None:
         raise NotFound("窓口が見つかりません (no such office)", office_id=office_id)
@@ -166,15 +118,18 @@ async def issue_ticket(
         raise InvalidInput.field(
             "category", "unknown_category", "受付区分が見つかりません (no such category here)"
         )
+    if found.seq is None or found.sequence is None:
+        raise RuntimeError(f"office {found.office_id} has no lobby channel")
     stops = await check_plan(uow, principal, found.office_id, list(then or []))
-    now = uow.now()
-    values = {
+    values: dict[str, Any] = {
         "id": new_id(),
         "municipality_code": found.municipality_code,
         "office_id": found.office_id,
         "category_id": found.category_id,
         "numbered_category_id": found.category_id,
-        "business_day": business_day(now),
+        "business_day": day,
+        "sequence": found.sequence,
+        "number": format_number(found.prefix, found.sequence),
         "status": TicketStatus.WAITING,
         "is_priority": is_priority,
         "language": language,
@@ -186,7 +141,7 @@ async def issue_ticket(
     if appointment is not None:
         # A checked-in appointment: its place in walk-in order is its check-in time.
         values |= {"appointment_id": appointment[0], "slot_at": appointment[1]}
-    ticket, seq = await numbering.issue(uow, values, found.prefix)
+    ticket = numbering.new_ticket(values)
     uow.log(
         entity="ticket",
         entity_id=ticket.id,
@@ -202,14 +157,24 @@ async def issue_ticket(
     )
     # The figures the event carries also place the new ticket: no second read for the answer.
     # The lobby the event's waits were replayed from also gives this ticket's: no second read.
-    _seq, figures, replayed, replayed_min = await _announce(
-        uow, ticket, "ticket.issued", None, {found.category_id}, ahead_of=ticket, seq=seq
+    event, waits = await lobby_events.lobby_event(
+        uow,
+        ticket,
+        "ticket.issued",
+        None,
+        {found.category_id},
+        found.seq,
+        ahead_of=ticket,
+        stored=False,
     )
-    mine = next(f for f in figures if f.category_id == found.category_id)
-    shadow = shadow_estimates(lobby.queue_now(mine, mine.ahead, replayed, ticket.id, replayed_min))
-    estimate = shadow[IN_USE]
-    await estimate_store.record_estimate(uow.session, ticket.id, estimate, shadow)
-    return TicketView(ticket, mine.ahead, estimate, None)
+    mine = next(f for f in waits.figures if f.category_id == found.category_id)
+    queue = lobby.queue_now(mine, mine.ahead, waits.replayed, ticket.id, waits.ticket_min)
+    shadow = shadow_estimates(queue)
+    # The estimate shown is the one stored with the ticket, in the same statement.
+    ticket = numbering.new_ticket({**values, "estimate_min": shadow[IN_USE], "estimates": shadow})
+    await numbering.store_issued(uow, ticket, event)
+    uow.lobby_changed(ticket.office_id, found.seq)
+    return TicketView(ticket, mine.ahead, shadow[IN_USE], None)
 
 
 async def _next_stop(uow: UnitOfWork, ticket: Ticket) -> None:
@@ -463,7 +428,7 @@ async def _apply(
         to_status=after,
         data={"counter_id": counter.id} if counter else None,
     )
-    seq, _figures, _lobby, _wait = await _announce(
+    seq = await lobby_events.announce(
         uow,
         ticket,
         EVENT_OF_ACTION[action],

@@ -82,7 +82,7 @@ _counter_category = table_of(CounterCategory)
 
 
 @functools.cache
-def _lobby_statement() -> CompoundSelect[Any]:
+def lobby_statement() -> CompoundSelect[Any]:
     """One statement, a row per waiting ticket of the office's day (kind 0), per ticket at a
     counter (kind 1) and per category an active counter serves (kind 2)."""
     t = _ticket
@@ -153,8 +153,13 @@ async def lobby_now(
     at each and since when, for the ``lobby_replay`` wait model: one statement, as many rows as
     tickets waiting or at counters and counter categories."""
     rows = (
-        await session.execute(_lobby_statement(), {"office_id": office_id, "day": business_day})
+        await session.execute(lobby_statement(), {"office_id": office_id, "day": business_day})
     ).all()
+    return lobby_of(rows)
+
+
+def lobby_of(rows: Any) -> tuple[list[LobbyTicket], list[CounterNow]]:
+    """``lobby_now`` from the rows of ``lobby_statement``."""
     waiting: list[LobbyTicket] = []
     at_counter: dict[str, tuple[LobbyTicket, datetime | None]] = {}
     served: dict[str, set[str]] = {}

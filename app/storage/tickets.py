@@ -262,7 +262,9 @@ async def count_ahead(session: AsyncSession, ticket: Ticket) -> int:
 
 
 @functools.cache
-def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> CompoundSelect[Any]:
+def figures_statement(
+    filtered: bool, ahead_of_priority: bool | None, dialect: str
+) -> CompoundSelect[Any]:
     """One statement: a row per category (waiting count, active counters and optionally the
     place of a ticket), then a row per recent service time of those categories."""
     chosen = [_category.c.office_id == bindparam("office_id"), _category.c.is_active.is_(True)]
@@ -323,13 +325,14 @@ def _figures(filtered: bool, ahead_of_priority: bool | None, dialect: str) -> Co
             _category.c.name_ja,
             _category.c.name_en,
             _category.c.default_service_s,
-            func.coalesce(waiting.c.waiting, 0),
-            serving,
-            serving_open,
-            func.coalesce(waiting.c.ahead, 0),
-            no_time,
-            no_time,
-            literal(0),
+            func.coalesce(waiting.c.waiting, 0).label("waiting"),
+            serving.label("counters"),
+            serving_open.label("counters_open"),
+            func.coalesce(waiting.c.ahead, 0).label("ahead"),
+            # Named: a subquery of this statement (app/storage/lobby_reads.py) keeps each column.
+            no_time.label("started_at"),
+            no_time.label("finished_at"),
+            literal(0).label("recency"),
         )
         .select_from(_category.outerjoin(waiting, waiting.c.category_id == _category.c.id))
         .where(*chosen)
@@ -424,16 +427,30 @@ async def queue_figures(
         params["only"] = sorted(only)
     if ahead_of is not None:
         params |= _ahead_params(ahead_of)
-    statement = _figures(
+    statement = figures_statement(
         only is not None,
         None if ahead_of is None else ahead_of.is_priority,
         dialect_name(session),
     )
+    rows = (await session.execute(statement, params)).all()
+    return figures_of([(*row[:-1],) for row in rows], sample)
+
+
+def figures_params(
+    office_id: str, business_day: date, sample: int, ahead_of: Ticket | None = None
+) -> dict[str, Any]:
+    """``figures_statement``'s parameters (every active category of the office)."""
+    params: dict[str, Any] = {"office_id": office_id, "day": business_day, "sample": sample}
+    if ahead_of is not None:
+        params |= _ahead_params(ahead_of)
+    return params
+
+
+def figures_of(rows: Any, sample: int) -> list[QueueFigures]:
+    """``queue_figures`` from the rows of ``figures_statement`` (its last column left out)."""
     figures: dict[str, QueueFigures] = {}
     times: list[tuple[str, datetime, float]] = []
-    for kind, category_id, *row, started, finished, _recency in (
-        await session.execute(statement, params)
-    ).all():
+    for kind, category_id, *row, started, finished in rows:
         if kind == 0:
             prefix, name_ja, name_en, default_s, waiting, counters, open_, ahead = row
             figures[category_id] = QueueFigures(

@@ -17,6 +17,9 @@ PostgreSQL, sharing the database; the displays are split between them):
 * **Issue and call rate.** With no display connected: a burst of concurrent kiosk POSTs
   (``issue_concurrency`` clients), then concurrent call-next; the baseline is the same load on a
   bare ASGI app under the same uvicorn (the HTTP ceiling of this machine).
+* **Plain INSERT** of the same ticket row (plain_ticket.py), right after the bursts, with the
+  same driver and pool, one process per server process and the same number of kiosks, each
+  row its own transaction: the issue rate is printed as a fraction of it.
 * **Soak** (``--soak-minutes M``): one process, N displays, counters that call, start and
   finish, a kiosk that issues, for M minutes; RSS after warm-up against RSS at the end.
 
@@ -61,7 +64,10 @@ from clients.bench.runner import (
 )
 
 P99_TARGET_MS = {1: 100.0, 2: 150.0}
-ISSUE_TARGET_PER_S = 300.0
+# Issue #20: one office's kiosks, on one process and on two.
+ISSUE_TARGET_PER_S = {1: 300.0, 2: 600.0}
+# … and at least this fraction of a plain INSERT of the same ticket row (plain_ticket.py).
+ISSUE_PLAIN_RATIO_TARGET = 0.5
 SOAK_GROWTH_TARGET_PCT = 5.0
 
 
@@ -578,6 +584,56 @@ async def issue_and_call_bursts(
     return issued, called
 
 
+async def plain_insert_burst(
+    options: BenchOptions, url: str, demo: Demo, count: int, concurrency: int, processes: int
+) -> dict[str, Any]:
+    """``count`` plain INSERTs of a kiosk press's ticket row, ``concurrency`` at a time split
+    over ``processes`` processes (as the kiosks are over the servers); rows per second from the
+    first process's start to the last one's end."""
+    children: list[subprocess.Popen[Any]] = []
+    try:
+        for index in range(processes):
+            child = _spawn_logged(
+                [sys.executable, "-m", "clients.bench.plain_ticket"],
+                options.workdir / f"plain-ticket-{index}.log",
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+            )
+            children.append(child)
+            share = len(range(index, concurrency, processes))
+            job = {
+                "url": url,
+                "rows": len(range(index, count, processes)),
+                "concurrency": max(1, share),
+                "office_id": demo.office_id,
+                "category_id": demo.category("A"),
+                "municipality_code": demo.data["municipality"],
+                "first_sequence": 1 + index * (count + concurrency + 10),
+            }
+            assert child.stdin is not None
+            child.stdin.write(json.dumps(job) + "\n")
+            child.stdin.flush()
+        for child in children:
+            await _readline(child, 60)
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        done = [await _readline(child, 600) for child in children]
+    finally:
+        for child in children:
+            try:
+                child.wait(60)
+            except subprocess.TimeoutExpired:
+                pass
+            stop_process(child)
+    stored = sum(int(d["stored"]) for d in done)
+    span = max(d["ended"] for d in done) - min(d["started"] for d in done)
+    return {"per_s": stored / span if span > 0 else None, "stored": stored, "elapsed_s": span}
+
+
 # -- profiling and a quiet host -----------------------------------------------------------
 
 
@@ -940,16 +996,40 @@ def _latency_rows(
     ]
 
 
-def burst_rows(group: str, product: dict[str, Any], baseline: dict[str, Any]) -> list[Row]:
+def burst_rows(
+    group: str, product: dict[str, Any], baseline: dict[str, Any], processes: int = 1
+) -> list[Row]:
+    issued = product["issue"]["per_s"]
+    plain = (product.get("plain_insert") or {}).get("per_s")
     rows = [
         Row.from_rounds(
             "ticket issue/s (no displays)",
             "1/s",
-            [product["issue"]["per_s"]],
+            [issued],
             baseline=baseline["issue"]["per_s"],
-            target=Target(">=", ISSUE_TARGET_PER_S),
+            target=Target(">=", ISSUE_TARGET_PER_S.get(processes, ISSUE_TARGET_PER_S[2])),
             group=group,
+            note="baseline: a bare ASGI app under the same uvicorn",
         ),
+        Row.from_rounds(
+            "ticket issue/s against a plain INSERT of its row",
+            "1/s",
+            [issued],
+            baseline=plain,
+            group=group,
+            note="baseline: the same ticket row, one INSERT a transaction, same driver and pool",
+        )
+        if plain
+        else None,
+        Row.from_rounds(
+            "ticket issue/s ÷ plain INSERT/s",
+            "×",
+            [issued / plain if issued and plain else None],
+            target=Target(">=", ISSUE_PLAIN_RATIO_TARGET),
+            group=group,
+        )
+        if plain
+        else None,
         Row.from_rounds(
             "ticket issue p99",
             "ms",
@@ -991,6 +1071,13 @@ def burst_rows(group: str, product: dict[str, Any], baseline: dict[str, Any]) ->
             "% core",
             [product["driver_cpu_pct"]],
             baseline=baseline["driver_cpu_pct"],
+            group=group,
+        ),
+        Row.from_rounds(
+            "other load on the host during the bursts (noise)",
+            "% core",
+            [product["host"].get("other_pct")],
+            baseline=baseline["host"].get("other_pct"),
             group=group,
         ),
     ]
@@ -1112,6 +1199,11 @@ async def run_variant(
             if server.process is not None and server.process.poll() is not None:
                 result.notes.append(f"{group}: server exited early: {tail(server.log_path, 500)}")
     if product_burst is not None:
+        options.log(f"lobby: {group}: plain INSERT of the same ticket row ({sizes.issues} rows)")
+        plain = await plain_insert_burst(
+            options, url, demo, sizes.issues, sizes.issue_concurrency, processes
+        )
+        product_burst["plain_insert"] = plain
         http = [
             await BaselineServer("http", options.workdir / f"baseline-http-{i}.log").start()
             for i in range(processes)
@@ -1129,7 +1221,7 @@ async def run_variant(
             for h in http:
                 h.stop()
         result.rows += burst_rows(
-            group.rsplit(",", 1)[0] + ", no displays", product_burst, base_burst
+            group.rsplit(",", 1)[0] + ", no displays", product_burst, base_burst, processes
         )
         details["bursts"] = {"product": product_burst, "baseline": base_burst}
         if product_burst["driver_cpu_pct"] > 85:
