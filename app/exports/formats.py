@@ -107,30 +107,24 @@ def flatten(item: Mapping[str, Any]) -> dict[str, str]:
 
 def _walk_dict(node: dict[str, Any], path: str, row: dict[str, str]) -> None:
     for key, value in node.items():
-        inner = f"{path}.{key}" if path else key
-        kind = type(value)
-        if kind is str:
-            row[inner] = value
-        elif kind is dict:
-            _walk_dict(value, inner, row)
-        elif kind is list:
-            _walk_list(value, inner, row)
-        else:
-            row[inner] = _cell(value)
+        _put(value, f"{path}.{key}" if path else key, row)
 
 
 def _walk_list(node: list[Any], path: str, row: dict[str, str]) -> None:
     for index, value in enumerate(node):
-        inner = f"{path}[{index}]"
-        kind = type(value)
-        if kind is str:
-            row[inner] = value
-        elif kind is dict:
-            _walk_dict(value, inner, row)
-        elif kind is list:
-            _walk_list(value, inner, row)
-        else:
-            row[inner] = _cell(value)
+        _put(value, f"{path}[{index}]", row)
+
+
+def _put(value: Any, inner: str, row: dict[str, str]) -> None:
+    kind = type(value)
+    if kind is str:
+        row[inner] = value
+    elif kind is dict:
+        _walk_dict(value, inner, row)
+    elif kind is list:
+        _walk_list(value, inner, row)
+    else:
+        row[inner] = _cell(value)
 
 
 def csv_columns(
