@@ -130,7 +130,8 @@ class Row:
         else:
             base_rounds = [] if baseline is None else [float(baseline)]
             base = None if baseline is None else float(baseline)
-        ratio = median / base if median is not None and base not in (None, 0) else None
+        # A baseline that rounds to nothing (an idle host's "other load") has no ratio.
+        ratio = median / base if median is not None and base and abs(base) > 1e-6 else None
         return cls(
             metric=metric,
             unit=unit,
