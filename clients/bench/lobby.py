@@ -90,6 +90,7 @@ class Sizes:
     soak_collect_s: float = 60.0
     soak_warmup_s: float = 300.0
     wait_quiet_s: float = 0.0  # > 0: before each round, wait up to this long for a quiet host
+    burst_rounds: int = 0  # issue bursts, each beside its plain INSERT; 0: as many as rounds (≥ 1)
     quiet_pct: float = 25.0
 
 
@@ -1033,16 +1034,32 @@ def _latency_rows(
 
 
 def burst_rows(
-    group: str, product: dict[str, Any], baseline: dict[str, Any], processes: int = 1
+    group: str,
+    products: list[dict[str, Any]],
+    baselines: list[dict[str, Any]],
+    processes: int = 1,
 ) -> list[Row]:
-    issued = product["issue"]["per_s"]
-    plain = (product.get("plain_insert") or {}).get("per_s")
+    """One row per figure over the burst rounds; each round's issue rate is divided by the plain
+    INSERT measured right after it."""
+    issued = [p["issue"]["per_s"] for p in products]
+    plains = [(p.get("plain_insert") or {}).get("per_s") for p in products]
+    plain = [v for v in plains if v] or None
+    ratios = [i / v if i and v else None for i, v in zip(issued, plains, strict=True)]
+
+    def each(*path: str, of: list[dict[str, Any]] = products) -> list[Any]:
+        values = []
+        for item in of:
+            for key in path:
+                item = item.get(key) if isinstance(item, dict) else None
+            values.append(item)
+        return values
+
     rows = [
         Row.from_rounds(
             "ticket issue/s (no displays)",
             "1/s",
-            [issued],
-            baseline=baseline["issue"]["per_s"],
+            issued,
+            baseline=each("issue", "per_s", of=baselines),
             target=Target(">=", ISSUE_TARGET_PER_S.get(processes, ISSUE_TARGET_PER_S[2])),
             group=group,
             note="baseline: a bare ASGI app under the same uvicorn",
@@ -1050,7 +1067,7 @@ def burst_rows(
         Row.from_rounds(
             "ticket issue/s against a plain INSERT of its row",
             "1/s",
-            [issued],
+            issued,
             baseline=plain,
             group=group,
             note="baseline: the same ticket row, one INSERT a transaction, same driver and pool",
@@ -1060,7 +1077,7 @@ def burst_rows(
         Row.from_rounds(
             "ticket issue/s ÷ plain INSERT/s",
             "×",
-            [issued / plain if issued and plain else None],
+            ratios,
             target=Target(">=", ISSUE_PLAIN_RATIO_TARGET),
             group=group,
         )
@@ -1069,35 +1086,35 @@ def burst_rows(
         Row.from_rounds(
             "ticket issue p99",
             "ms",
-            [product["issue"]["ms"]["p99"]],
-            baseline=baseline["issue"]["ms"]["p99"],
+            each("issue", "ms", "p99"),
+            baseline=each("issue", "ms", "p99", of=baselines),
             group=group,
         ),
         Row.from_rounds(
             "issue errors",
             "count",
-            [product["issue"]["errors"]],
-            target=Target("==", 0),
+            each("issue", "errors"),
+            target=Target("==", 0, over="max"),
             group=group,
         ),
         Row.from_rounds(
             "calls/s (no displays)",
             "1/s",
-            [product["call"]["per_s"]],
-            baseline=baseline["call"]["per_s"],
+            each("call", "per_s"),
+            baseline=each("call", "per_s", of=baselines),
             group=group,
         ),
         Row.from_rounds(
             "server CPU during the bursts",
             "% core",
-            [product["issue_cpu_pct"]],
-            baseline=baseline["issue_cpu_pct"],
+            each("issue_cpu_pct"),
+            baseline=each("issue_cpu_pct", of=baselines),
             group=group,
         ),
         Row.from_rounds(
             "PostgreSQL CPU during the bursts",
             "% core",
-            [product["host"]["postgres_pct"]],
+            each("host", "postgres_pct"),
             group=group,
         )
         if "postgres" in group
@@ -1105,15 +1122,15 @@ def burst_rows(
         Row.from_rounds(
             "load generator CPU during the bursts",
             "% core",
-            [product["driver_cpu_pct"]],
-            baseline=baseline["driver_cpu_pct"],
+            each("driver_cpu_pct"),
+            baseline=each("driver_cpu_pct", of=baselines),
             group=group,
         ),
         Row.from_rounds(
             "other load on the host during the bursts (noise)",
             "% core",
-            [product["host"].get("other_pct")],
-            baseline=baseline["host"].get("other_pct"),
+            each("host", "other_pct"),
+            baseline=each("host", "other_pct", of=baselines),
             group=group,
         ),
     ]
@@ -1219,9 +1236,16 @@ async def run_variant(
             result.rows += latency_rows(
                 group, processes, details["product"], details["baseline"], sizes.displays
             )
-        if sizes.issues > 0:
-            options.log(f"lobby: {group}: issue and call bursts ({sizes.issues} tickets)")
-            product_burst = await measure_bursts(
+        bursts: list[dict[str, Any]] = []
+        count = sizes.burst_rounds or max(1, sizes.rounds)
+        for index in range(count if sizes.issues > 0 else 0):
+            # Each round issues and calls as many tickets, so every round starts from the same
+            # lobby; its plain INSERT runs right after it (the servers idle meanwhile).
+            options.log(
+                f"lobby: {group}: issue and call bursts ({sizes.issues} tickets), "
+                f"round {index + 1}/{count}"
+            )
+            burst = await measure_bursts(
                 options,
                 [s.url for s in live],
                 [s.sampler for s in live],
@@ -1229,19 +1253,23 @@ async def run_variant(
                 sizes,
                 database_cpu=True,
                 pids=[s.pid for s in live],
-                label=f"{db}-{processes}p-bursts",
+                label=f"{db}-{processes}p-bursts-r{index + 1}",
             )
-        else:
-            product_burst = None
+            options.log(
+                f"lobby: {group}: plain INSERT of the same ticket row ({sizes.issues} rows)"
+            )
+            burst["plain_insert"] = await plain_insert_burst(
+                options, url, demo, sizes.issues, sizes.issue_concurrency, processes
+            )
+            options.log(
+                f"lobby:   {burst['issue']['per_s']:.0f} issues/s, plain INSERT "
+                f"{burst['plain_insert']['per_s']:.0f}/s"
+            )
+            bursts.append(burst)
         for server in live:
             if server.process is not None and server.process.poll() is not None:
                 result.notes.append(f"{group}: server exited early: {tail(server.log_path, 500)}")
-    if product_burst is not None:
-        options.log(f"lobby: {group}: plain INSERT of the same ticket row ({sizes.issues} rows)")
-        plain = await plain_insert_burst(
-            options, url, demo, sizes.issues, sizes.issue_concurrency, processes
-        )
-        product_burst["plain_insert"] = plain
+    if bursts:
         http = [
             await BaselineServer("http", options.workdir / f"baseline-http-{i}.log").start()
             for i in range(processes)
@@ -1259,13 +1287,13 @@ async def run_variant(
             for h in http:
                 h.stop()
         result.rows += burst_rows(
-            group.rsplit(",", 1)[0] + ", no displays", product_burst, base_burst, processes
+            group.rsplit(",", 1)[0] + ", no displays", bursts, [base_burst], processes
         )
-        details["bursts"] = {"product": product_burst, "baseline": base_burst}
-        if product_burst["driver_cpu_pct"] > 85:
+        details["bursts"] = {"product": bursts, "baseline": base_burst}
+        driver = max(b["driver_cpu_pct"] for b in bursts)
+        if driver > 85:
             result.notes.append(
-                f"{group}: the load generator used "
-                f"{product_burst['driver_cpu_pct']:.0f}% of a core "
+                f"{group}: the load generator used {driver:.0f}% of a core "
                 "during the bursts; the issue rate may be the generator's limit"
             )
     noisy = [
