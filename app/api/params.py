@@ -1,5 +1,6 @@
 """Checks every route makes on its path and query parameters before anything else runs."""
 
+import functools
 import weakref
 
 from fastapi.requests import HTTPConnection
@@ -8,23 +9,31 @@ from fastapi.routing import APIRoute
 from app.domain.errors import InvalidInput
 from app.domain.text import NUL_MESSAGE
 
-# Per route, the query parameters it declares: read once, not walked again on every request.
-_DECLARED: "weakref.WeakKeyDictionary[APIRoute, frozenset[str]]" = weakref.WeakKeyDictionary()
+# Per route (by id, checked by a weak reference: routes compare by value, so they are no keys),
+# the query parameters it declares: read once, not walked again on every request.
+_DECLARED: dict[int, tuple["weakref.ref[APIRoute]", frozenset[str]]] = {}
 
 
 def _declared_query(route: object) -> frozenset[str]:
     if not isinstance(route, APIRoute):
         return frozenset()
-    found = _DECLARED.get(route)
-    if found is None:
-        names: set[str] = set()
-        pending = [route.dependant]
-        while pending:
-            dependant = pending.pop()
-            names.update(param.alias for param in dependant.query_params)
-            pending.extend(dependant.dependencies)
-        found = _DECLARED[route] = frozenset(names)
+    known = _DECLARED.get(id(route))
+    if known is not None and known[0]() is route:
+        return known[1]
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(param.alias for param in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    found = frozenset(names)
+    key = id(route)
+    _DECLARED[key] = (weakref.ref(route, functools.partial(_forget, key)), found)
     return found
+
+
+def _forget(key: int, _gone: object) -> None:
+    _DECLARED.pop(key, None)
 
 
 async def refuse_nul(connection: HTTPConnection) -> None:
