@@ -114,8 +114,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-# orjson reads an integer of 20 digits or more as a float; such text goes to the standard parser.
-_LONG_DIGITS = re.compile(r"\d{20}")
+# orjson reads an integer beyond 64 bits as a float (from 19 digits when negative): text with
+# a run of 19 digits goes to the standard parser.
+_LONG_DIGITS = re.compile(r"\d{19}")
 
 
 def _json_loads(text: str) -> Any:
