@@ -28,6 +28,10 @@ from app.api import (
 from app.api.params import refuse_nul
 
 api_router = APIRouter(dependencies=[Depends(refuse_nul)])
+# The work queue first: a request's route is found by walking the routers in this order, and
+# claims and submits are most of the requests. No other router has paths under /work.
+api_router.include_router(supervision.router)  # before work: /work/me, /work/operators
+api_router.include_router(work.router)
 api_router.include_router(auth.router)
 api_router.include_router(lobby.router)
 api_router.include_router(appointments.router)
@@ -39,11 +43,9 @@ api_router.include_router(applications.router)
 api_router.include_router(decisions.router)
 api_router.include_router(follow_ups.router)
 api_router.include_router(attachments.router)
-api_router.include_router(supervision.router)  # before work: /work/me, /work/operators
 api_router.include_router(access_reports.router)
 api_router.include_router(lobby_stats.router)
 api_router.include_router(whatif.router)
-api_router.include_router(work.router)
 api_router.include_router(core.router)
 api_router.include_router(admin.router)
 api_router.include_router(display_admin.router)

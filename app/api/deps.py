@@ -30,11 +30,15 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_uow(resources: ResourcesDep, settings: SettingsDep) -> AsyncIterator[UnitOfWork]:
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    # Resources and settings read here, not as dependencies of their own: each dependency is
+    # resolved per request, and every API request needs a unit of work.
+    state = request.app.state
+    resources: Resources = state.resources
     async with unit_of_work(  # an exception closes its session → rollback
         resources.sessionmaker,
         clock=resources.clock,
-        settings=settings,
+        settings=state.settings,
         notify_lobby=resources.hub.notify,
     ) as uow:
         yield uow
@@ -111,11 +115,12 @@ class RoleGuard:
         self,
         request: Request,
         uow: UowDep,
-        resources: ResourcesDep,
-        settings: SettingsDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
-        principal = await principal_for_request(request, uow, resources, settings, credentials)
+        state = request.app.state
+        principal = await principal_for_request(
+            request, uow, state.resources, state.settings, credentials
+        )
         if principal.role not in self.roles:
             raise NotAllowed(
                 f"{principal.role} はこの操作をできません (role {principal.role} may not do this)"

@@ -1,10 +1,13 @@
 """Engine and session factories, one per process; SQLite and PostgreSQL flavours."""
 
 import functools
+import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import (
     BindParameter,
     CursorResult,
@@ -111,6 +114,23 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# orjson reads an integer beyond 64 bits as a float (from 19 digits when negative): text with
+# a run of 19 digits goes to the standard parser.
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def _json_loads(text: str) -> Any:
+    """JSON columns as read: orjson (several times faster on a claim's application row), or the
+    standard parser for what orjson would read otherwise or refuses (integers over 64 bits,
+    NaN, lone surrogates), so every value reads as it always has."""
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine with the pragmas and pool this project relies on."""
     # Errors must never carry row values (names, My Numbers) into logs or responses.
@@ -126,6 +146,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault(
         "connect_args", {"server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off"}}
     )
+    kwargs.setdefault("json_deserializer", _json_loads)
     if "poolclass" not in kwargs:
         # Kept connections for a room of operators: a connection made for a peak and closed
         # when it is returned costs a backend start, its catalogue caches and every statement
