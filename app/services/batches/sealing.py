@@ -97,15 +97,16 @@ async def _seal_procedure(
             items: list[dict[str, Any]] = []
             lines: list[str] = []
             flat_rows: list[dict[str, str]] = []
+            locators: list[str | None] = []
             holdbacks: list[dict[str, Any]] = []
-            for task_id, _urgency, application_id, values, applicant, ocr, due_on in rows:
+            for task_id, _urgency, application_id, values, applicant, ocr, due_on, at in rows:
                 item = vendor_item(
                     item_id=task_id,
                     procedure=procedure,
                     terms=terms,
-                    values=values or {},
-                    applicant=applicant or {},
-                    ocr=ocr,
+                    values=store.json_document(values) or {},
+                    applicant=store.json_document(applicant) or {},
+                    ocr=store.json_document(ocr),
                     due_on=due_on.isoformat() if due_on else None,
                     allowed=allowed,
                 )
@@ -146,6 +147,7 @@ async def _seal_procedure(
                         "payload": line,
                     }
                 )
+                locators.append(at)
                 lines.append(line)
                 # The CSV row as every download writes it: from the frozen line.
                 flat_rows.append(flat := flatten_line(line))
@@ -160,7 +162,7 @@ async def _seal_procedure(
             rows = await eligible(after) if remaining > 0 else []
             if batch is not None and items:
                 writing, expected = (
-                    asyncio.ensure_future(store.freeze(uow.session, items)),
+                    asyncio.ensure_future(store.freeze(uow.session, items, locators)),
                     len(items),
                 )
                 await asyncio.sleep(0)  # the statement goes out; it runs while Python works
