@@ -181,11 +181,13 @@ async def freeze(
 
     On PostgreSQL one statement, whatever the chunk size: the items inserted from arrays and
     the tasks updated in the same round trip, found by the ``ctid`` that ``eligible_entries``
-    read and locked (a TID scan: naming a thousand ids was planned as a scan of the whole task
-    table for every chunk). A locked row keeps its ``ctid`` until this transaction changes it;
-    the ids the update returns are checked against the chunk's all the same (another task:
-    an error, the seal is rolled back; one missing: moved by id, ``move_to_batch``, as are
-    all of them when a locator is missing).
+    read and locked, in a TID scan. Named by id, and by ctid too unless sequential scans are
+    put off for the statement, they were found by a scan of the whole task table for every
+    chunk: the cost model prices a thousand lookups above reading 100,000 rows from memory.
+    A locked row keeps its ``ctid`` until this transaction changes it; the ids the update
+    returns are checked against the chunk's all the same (another task: an error, the seal
+    is rolled back; one missing: moved by id, ``move_to_batch``, as are all of them when a
+    locator is missing).
     """
     if not rows:
         return 0
@@ -196,6 +198,8 @@ async def freeze(
         return await move_to_batch(session, batch_id, task_ids)
     connection = await session.connection()
     by_locator = None not in locators
+    if by_locator:  # the planner prices a thousand TID fetches above a scan of every task
+        await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
     result = await connection.exec_driver_sql(
         "WITH frozen AS (INSERT INTO vendor_batch_item"
         " (batch_id, seq, municipality_code, task_id, application_id, payload)"
@@ -203,7 +207,7 @@ async def freeze(
         " $5::varchar[], $6::text[]))"
         " UPDATE task SET queue = $7, batch_id = $8"
         + (
-            " WHERE ctid = ANY($9::text[]::tid[]) AND queue = $10 RETURNING id"
+            " WHERE ctid = ANY($9::text[]::tid[]) RETURNING id"
             if by_locator
             else " WHERE id = ANY($4::varchar[])"
         ),
@@ -211,12 +215,14 @@ async def freeze(
             *([row[c] for row in rows] for c in _ITEM_COLUMNS),
             BATCH_QUEUE,
             batch_id,
-            *((locators, CENTRAL) if by_locator else ()),
+            *((locators,) if by_locator else ()),
         ),
     )
     if not by_locator:
         return rows_matched(result)
     moved = {task_id for (task_id,) in result.all()}
+    # Put back for what follows (after a failed statement, the rollback puts it back).
+    await connection.exec_driver_sql("SET LOCAL enable_seqscan TO DEFAULT")
     if not moved.issubset(task_ids):  # a locked row never moves: the seal is rolled back
         raise RuntimeError("a sealed task's row was not where it was read")
     missing = [task_id for task_id in task_ids if task_id not in moved]
