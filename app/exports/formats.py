@@ -17,6 +17,7 @@ JSON Lines are never touched.
 import csv
 import hashlib
 import io
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -85,13 +86,18 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
+        if type(value) is float and not math.isfinite(value):
+            return ""  # what its frozen line holds: JSON has no NaN, orjson writes null
         return _Number(value)
     return orjson.dumps(value).decode()
 
 
 def flatten(item: Mapping[str, Any]) -> dict[str, str]:
     """One CSV row: ``item``, ``procedure``, ``due_on``, ``applicant.x`` and value paths such
-    as ``children[0].name`` or ``bank_account.bank_code``."""
+    as ``children[0].name`` or ``bank_account.bank_code``.
+
+    Of an item of decoded JSON, the same row as of its frozen line (``flatten_line(
+    item_line(item))``): sealing takes the row from the item it has just built."""
     row = {key: _cell(item.get(key)) for key in META_COLUMNS}
     for key, value in (item.get("applicant") or {}).items():
         row[f"applicant.{key}"] = _cell(value)

@@ -20,7 +20,7 @@ from app.exports.formats import (
     FileDigests,
     csv_columns,
     csv_rows,
-    flatten_line,
+    flatten,
     item_line,
     manifest_of,
     render,
@@ -70,9 +70,11 @@ async def _seal_procedure(
     seq, remaining, has_my_number = 0, contract.batch_size, False
     columns: set[str] = set()
     files = _Files(contract.encodings, procedure, terms.applicant_keys)
-    # The previous chunk's items being stored while this one is built (one connection: the
-    # next statement waits for it). Nothing else uses the session until it is done.
+    # The previous chunk's items being stored while this one is built, and the next chunk being
+    # read while this one's checksums are taken (one connection: a statement at a time, each
+    # awaited before the next is sent). Nothing else uses the session meanwhile.
     writing: asyncio.Future[int] | None = None
+    reading: asyncio.Future[list[store.Entry]] | None = None
     expected = 0
 
     async def stored() -> None:
@@ -97,15 +99,16 @@ async def _seal_procedure(
             items: list[dict[str, Any]] = []
             lines: list[str] = []
             flat_rows: list[dict[str, str]] = []
+            locators: list[str | None] = []
             holdbacks: list[dict[str, Any]] = []
-            for task_id, _urgency, application_id, values, applicant, ocr, due_on in rows:
+            for task_id, _urgency, application_id, values, applicant, ocr, due_on, at in rows:
                 item = vendor_item(
                     item_id=task_id,
                     procedure=procedure,
                     terms=terms,
-                    values=values or {},
-                    applicant=applicant or {},
-                    ocr=ocr,
+                    values=store.json_document(values) or {},
+                    applicant=store.json_document(applicant) or {},
+                    ocr=store.json_document(ocr),
                     due_on=due_on.isoformat() if due_on else None,
                     allowed=allowed,
                 )
@@ -146,9 +149,10 @@ async def _seal_procedure(
                         "payload": line,
                     }
                 )
+                locators.append(at)
                 lines.append(line)
-                # The CSV row as every download writes it: from the frozen line.
-                flat_rows.append(flat := flatten_line(line))
+                # The CSV row every download writes from the frozen line (``flatten``: the same).
+                flat_rows.append(flat := flatten(item))
                 columns.update(flat)
                 has_my_number = has_my_number or (
                     may_carry_numbers and carries_my_number(procedure, item)
@@ -157,18 +161,22 @@ async def _seal_procedure(
             await store.add_holdbacks(uow.session, holdbacks)
             remaining -= len(items)
             after = (rows[-1][1], rows[-1][0])
-            rows = await eligible(after) if remaining > 0 else []
+            if remaining > 0:  # the next chunk is read while this one's checksums are taken
+                reading = asyncio.ensure_future(eligible(after))
+                await asyncio.sleep(0)
+            if items:
+                files.add(lines, flat_rows, columns)
+            rows, reading = (await reading if reading is not None else []), None
             if batch is not None and items:
                 writing, expected = (
-                    asyncio.ensure_future(store.freeze(uow.session, items)),
+                    asyncio.ensure_future(store.freeze(uow.session, items, locators)),
                     len(items),
                 )
                 await asyncio.sleep(0)  # the statement goes out; it runs while Python works
-                files.add(lines, flat_rows, columns)
         await stored()
     except BaseException:
-        if writing is not None:  # never leave the connection inside a statement
-            await asyncio.gather(writing, return_exceptions=True)
+        # Never leave the connection inside a statement.
+        await asyncio.gather(*(f for f in (writing, reading) if f), return_exceptions=True)
         raise
     if batch is None:
         return
