@@ -11,10 +11,10 @@ ticket is called: that moment is the estimate.
 
 import heapq
 import math
-from operator import attrgetter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from app.domain.tickets import (
     CALL_ORDER,
