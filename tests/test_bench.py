@@ -2,10 +2,12 @@
 display gets every event in order, and the result has the figures the table prints."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from clients.bench.lobby import run
-from clients.bench.runner import BenchOptions, Row, format_table, results_json
+from clients.bench.runner import BenchOptions, Row, format_table, results_json, spawn
 
 
 def row(rows: list[Row], metric: str, group_part: str = "") -> Row:
@@ -76,3 +78,20 @@ def test_the_queue_and_intake_benchmarks_send_forms_an_operator_can_submit_as_th
     procedure = load_catalogue().get(body["procedure"])
     _, problems = validate_fields(procedure, body["fields"], date(2026, 8, 20))
     assert [p for p in problems if p.level == "error"] == []
+
+
+def test_servers_run_the_checkout_named_by_pythonpath(tmp_path: Path) -> None:
+    """``--opt env.PYTHONPATH=<other checkout>``: the servers start in that checkout, since
+    ``python -m app`` would otherwise run the code of the folder the bench was started from."""
+    other = tmp_path / "other"
+    (other / "app").mkdir(parents=True)
+    (other / "app" / "__init__.py").write_text("")
+    (other / "app" / "__main__.py").write_text("print('other checkout')\n")
+    child = spawn(
+        [sys.executable, "-m", "app"],
+        env={"PYTHONPATH": str(other), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out, _ = child.communicate(timeout=30)
+    assert out.strip() == "other checkout"

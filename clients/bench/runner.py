@@ -349,8 +349,22 @@ def _die_with_parent() -> None:
         _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def code_dir(env: dict[str, str] | None) -> str | None:
+    """The checkout whose code a child runs when ``--opt env.PYTHONPATH=<checkout>`` names one.
+
+    ``python -m app`` puts its working folder ahead of PYTHONPATH: started from another
+    checkout, the child would run that checkout's ``app``. So such a child starts in the named
+    checkout."""
+    for entry in (env or {}).get("PYTHONPATH", "").split(os.pathsep):
+        if entry and (Path(entry) / "app" / "__init__.py").is_file():
+            return entry
+    return None
+
+
 def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
     """Popen (from the main thread) a child that dies with the runner and is killed at exit."""
+    if "cwd" not in kwargs and (where := code_dir(kwargs.get("env"))) is not None:
+        kwargs["cwd"] = where
     process = subprocess.Popen(args, preexec_fn=_die_with_parent, **kwargs)  # noqa: PLW1509
     _children.append(process)
     return process
@@ -476,9 +490,11 @@ def seed_demo(
     database_url: str, extra_env: dict[str, str] | None = None, municipality: str = "431001"
 ) -> dict[str, Any]:
     """``madoguchi seed-demo --json`` (migrates first): office, categories, counters, tokens."""
+    env = server_env(database_url, extra_env)
     done = subprocess.run(
         [sys.executable, "-m", "app", "seed-demo", "--municipality", municipality, "--json"],
-        env=server_env(database_url, extra_env),
+        env=env,
+        cwd=code_dir(env),
         capture_output=True,
         text=True,
         timeout=120,
