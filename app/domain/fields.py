@@ -470,6 +470,22 @@ def _holds_my_number(spec: FieldSpec) -> bool:
     return kept[1]
 
 
+_strict: dict[int, tuple[tuple[FieldSpec, ...], tuple[FieldSpec, ...]]] = {}
+
+
+def _strict_specs(specs: tuple[FieldSpec, ...]) -> tuple[FieldSpec, ...]:
+    """The specs strict_type_errors looks at: My Numbers and the groups holding them."""
+    kept = _strict.get(id(specs))
+    if kept is None or kept[0] is not specs:
+        if len(_strict) >= _MEMO_SIZE:
+            _strict.clear()
+        kept = _strict[id(specs)] = (
+            specs,
+            tuple(s for s in specs if s.type == "my_number" or _holds_my_number(s)),
+        )
+    return kept[1]
+
+
 def strict_type_errors(procedure: Procedure, fields: Mapping[str, object]) -> list[Problem]:
     """Values whose JSON type makes them unsafe to store at all (a 422, not a form problem).
 
@@ -479,7 +495,7 @@ def strict_type_errors(procedure: Procedure, fields: Mapping[str, object]) -> li
     problems: list[Problem] = []
 
     def walk(specs: tuple[FieldSpec, ...], level: Mapping[str, object], prefix: str) -> None:
-        for spec in specs:
+        for spec in _strict_specs(specs):
             value = level.get(spec.key)
             if value is None:
                 continue
