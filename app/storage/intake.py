@@ -162,8 +162,8 @@ def _last_kept(format_: _Format) -> _Format:
 def _copy_format(python_type: type, process: _Format | None, moment: bool = False) -> _Format:
     """What writes one column's value as COPY text (after the column type's own processing);
     ``moment``: a date or time column, whose last value is remembered."""
-    if process is None and python_type is str:
-        return _copy_str
+    if process is None and python_type not in (bool, datetime, date, int):
+        return _copy_str  # text (an AutoString's python_type is object)
     if python_type is bool:
         base: _Format = lambda v: "t" if v else "f"  # noqa: E731
     elif python_type in (datetime, date):
