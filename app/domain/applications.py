@@ -9,7 +9,7 @@ one for correction (entry → verify → review again). Every move is a row of T
 """
 
 import copy
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -208,7 +208,7 @@ def concrete_fields(
 # the catalogue's order: walking only these yields what concrete_fields yields for them.
 _Pruned = tuple[tuple[str, FieldSpec, "_Pruned | None"], ...]
 _pruned: dict[tuple[int, str], tuple[tuple[FieldSpec, ...], _Pruned]] = {}
-_KINDS = {
+_KINDS: dict[str, Callable[[FieldSpec], bool]] = {
     "my_number": lambda spec: spec.type == "my_number",
     # A choice of which one option says the person is under 支援措置.
     "support_measure": lambda spec: (

@@ -17,10 +17,20 @@ written; codes and messages are in ``app.domain.validators``. Normalised shapes 
 import unicodedata
 from collections.abc import Collection, Mapping
 from datetime import date
-from typing import NamedTuple
 
-from app.domain.catalogue import Condition, FieldSpec, Procedure, parse_condition
+from app.domain.catalogue import FieldSpec, Procedure
 from app.domain.errors import InvalidInput
+from app.domain.field_plans import (
+    AS_IS,
+    COPY,
+    MEMO_SIZE,
+    SAME,
+    Memo,
+    fresh,
+    handing,
+    memos_for,
+    plan_of,
+)
 from app.domain.plausibility import cross_checks
 from app.domain.validators import ALERT_CODES, Problem, codes, cp932, kana, problem
 from app.domain.validators.names import check_name
@@ -40,87 +50,6 @@ _ACCOUNT_TYPES = {alias: kind for kind, more in _ACCOUNT_KINDS.items() for alias
 
 def _blank(value: object) -> bool:
     return value is None or value == [] or (isinstance(value, str) and not value.strip())
-
-
-# What one plain (non-group) value's check found, kept per spec, day and value: a check depends
-# only on those, and a mail room's batch repeats most values (dates, はい/いいえ, 続柄, amounts).
-# Kept: the normalised value (``_SAME`` when it is the very object received), how a caller gets
-# its own copy of it, each problem's code and message (a message does not name the path), and
-# whether one of them is more than an alert. Bounded.
-_Outcome = tuple[object, int, tuple[tuple[str, str], ...], bool]
-_SAME = object()
-_SCALARS = (str, int, bool, type(None))
-_AS_IS, _COPY, _FRESH = 0, 1, 2  # how a kept normalised value is handed out
-_MEMO_SIZE = 4096
-_Memo = dict[tuple[type, object], _Outcome]
-# Per level (its specs) and day: one memo per spec, in the level's order.
-_memo: dict[tuple[int, date], tuple[tuple["FieldSpec", ...], tuple[_Memo, ...]]] = {}
-
-
-def _memos_for(specs: tuple[FieldSpec, ...], today: date) -> tuple[_Memo, ...]:
-    key = (id(specs), today)
-    entry = _memo.get(key)
-    if entry is None or entry[0] is not specs:
-        if len(_memo) >= _MEMO_SIZE:
-            _memo.clear()
-        entry = _memo[key] = (specs, tuple({} for _ in specs))
-    return entry[1]
-
-
-def _fresh(normalised: object) -> object:
-    """A copy of a kept normalised value that a caller may change (dates are small dicts)."""
-    if isinstance(normalised, dict):
-        return {k: v if type(v) in _SCALARS else _fresh(v) for k, v in normalised.items()}
-    if isinstance(normalised, list):
-        return [_fresh(v) for v in normalised]
-    return normalised
-
-
-def _handing(normalised: object) -> int:
-    """How a kept value is handed out: as it is (scalars), a shallow copy (a dict of scalars,
-    the same as _fresh's copy), else _fresh."""
-    if type(normalised) in _SCALARS:
-        return _AS_IS
-    if type(normalised) is dict and all(type(v) in _SCALARS for v in normalised.values()):
-        return _COPY
-    return _FRESH
-
-
-class _Plan(NamedTuple):
-    """A level's specs made ready once: by key; in checking order (groups last, so that their
-    items' conditions see every plain value of the level), each with its index among the specs;
-    and per spec what is checked once the values are known."""
-
-    by_key: dict[str, FieldSpec]
-    ordered: tuple[tuple[int, str, FieldSpec, bool], ...]
-    after: tuple[tuple[str, FieldSpec, str | None, bool, Condition | None], ...]
-
-
-_plans: dict[int, tuple[tuple[FieldSpec, ...], _Plan]] = {}
-
-
-def _plan(specs: tuple[FieldSpec, ...]) -> _Plan:
-    kept = _plans.get(id(specs))
-    if kept is None or kept[0] is not specs:
-        if len(_plans) >= _MEMO_SIZE:
-            _plans.clear()
-        indexed = sorted(enumerate(specs), key=lambda pair: pair[1].type == "group")
-        plan = _Plan(
-            {spec.key: spec for spec in specs},
-            tuple((i, spec.key, spec, spec.type == "group") for i, spec in indexed),
-            tuple(
-                (
-                    spec.key,
-                    spec,
-                    spec.same_person_as,
-                    spec.requirement == "required",
-                    parse_condition(spec.condition) if spec.condition is not None else None,
-                )
-                for spec in specs
-            ),
-        )
-        kept = _plans[id(specs)] = (specs, plan)
-    return kept[1]
 
 
 class _Check:
@@ -143,8 +72,8 @@ class _Check:
         prefix: str,
         outer: Mapping[str, object],
     ) -> dict[str, object]:
-        plan = _plan(specs)
-        memos = _memos_for(specs, self.today)
+        plan = plan_of(specs)
+        memos = memos_for(specs, self.today)
         values: dict[str, object] = {}
         # What conditions see: the level's values over the outer ones. A value that failed its
         # check is "unsure", and a condition resting on it is not judged, so one bad field does
@@ -160,21 +89,21 @@ class _Check:
                 memo = memos[index]
                 kept = memo.get((kind, item))
                 if kept is not None:  # checked before: neither blank nor new
-                    normalised, handing, found, failed = kept
+                    normalised, hand_out, found, failed = kept
                     if found:
                         path = prefix + key
                         problems.extend(
                             {"field": path, "code": code, "message": message}
                             for code, message in found
                         )
-                    if normalised is _SAME:
+                    if normalised is SAME:
                         values[key] = item
-                    elif handing == _AS_IS:
+                    elif hand_out == AS_IS:
                         values[key] = normalised
-                    elif handing == _COPY:
+                    elif hand_out == COPY:
                         values[key] = dict(normalised)  # type: ignore[call-overload]
                     else:
-                        values[key] = _fresh(normalised)
+                        values[key] = fresh(normalised)
                     scope[key] = _UNSURE if failed else values[key]
                     continue
                 if kind is str and not item.strip():  # type: ignore[attr-defined]
@@ -214,7 +143,7 @@ class _Check:
             return self.group(spec, value, path, scope)
         return self.plain(spec, value, path)
 
-    def _kept(self, spec: FieldSpec, value: object, path: str, memo: _Memo) -> object:
+    def _kept(self, spec: FieldSpec, value: object, path: str, memo: Memo) -> object:
         """A str, int or bool value checked for the first time (per spec and day): kept."""
         self._found = []
         try:
@@ -222,12 +151,12 @@ class _Check:
             found = tuple(self._found)
         finally:
             self._found = None
-        if len(memo) >= _MEMO_SIZE:
+        if len(memo) >= MEMO_SIZE:
             memo.clear()
-        kept = _SAME if normalised is value else _fresh(normalised)
+        kept = SAME if normalised is value else fresh(normalised)
         memo[(type(value), value)] = (
             kept,
-            _handing(kept),
+            handing(kept),
             found,
             any(code not in ALERT_CODES for code, _message in found),
         )
@@ -463,7 +392,7 @@ _holding: dict[int, tuple[FieldSpec, bool]] = {}
 def _holds_my_number(spec: FieldSpec) -> bool:
     kept = _holding.get(id(spec))
     if kept is None or kept[0] is not spec:
-        if len(_holding) >= _MEMO_SIZE:
+        if len(_holding) >= MEMO_SIZE:
             _holding.clear()
         held = spec.type == "my_number" or any(_holds_my_number(f) for f in spec.fields)
         kept = _holding[id(spec)] = (spec, held)
@@ -477,7 +406,7 @@ def _strict_specs(specs: tuple[FieldSpec, ...]) -> tuple[FieldSpec, ...]:
     """The specs strict_type_errors looks at: My Numbers and the groups holding them."""
     kept = _strict.get(id(specs))
     if kept is None or kept[0] is not specs:
-        if len(_strict) >= _MEMO_SIZE:
+        if len(_strict) >= MEMO_SIZE:
             _strict.clear()
         kept = _strict[id(specs)] = (
             specs,

@@ -6,7 +6,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain import fields
+from app.domain import field_plans
 from app.domain.catalogue import load_catalogue
 from app.domain.fields import validate_fields
 from app.domain.shape import DEFAULT_LIMITS, ShapeLimits, check_shape
@@ -33,7 +33,7 @@ def form(**overrides: object) -> dict[str, object]:
 
 
 def fresh(raw: dict[str, object], today: date = TODAY) -> tuple[object, object]:
-    fields._memo.clear()
+    field_plans.memo.clear()
     return validate_fields(CLAIM, copy.deepcopy(raw), today)
 
 
