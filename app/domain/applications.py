@@ -9,7 +9,7 @@ one for correction (entry → verify → review again). Every move is a row of T
 """
 
 import copy
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -204,6 +204,55 @@ def concrete_fields(
     return walk(procedure.fields, values, "")
 
 
+# A procedure's specs cut down to those a question is about (and the groups holding them), in
+# the catalogue's order: walking only these yields what concrete_fields yields for them.
+_Pruned = tuple[tuple[str, FieldSpec, "_Pruned | None"], ...]
+_pruned: dict[tuple[int, str], tuple[tuple[FieldSpec, ...], _Pruned]] = {}
+_KINDS: dict[str, Callable[[FieldSpec], bool]] = {
+    "my_number": lambda spec: spec.type == "my_number",
+    # A choice of which one option says the person is under 支援措置.
+    "support_measure": lambda spec: (
+        spec.type == "choice" and any(c.support_measure for c in spec.choices)
+    ),
+}
+
+
+def _prune(specs: tuple[FieldSpec, ...], kind: str) -> _Pruned:
+    kept = _pruned.get((id(specs), kind))
+    if kept is None or kept[0] is not specs:
+        if len(_pruned) >= 4096:
+            _pruned.clear()
+        out: list[tuple[str, FieldSpec, _Pruned | None]] = []
+        for spec in specs:
+            if spec.type == "group":
+                if inner := _prune(spec.fields, kind):
+                    out.append((spec.key, spec, inner))
+            elif _KINDS[kind](spec):
+                out.append((spec.key, spec, None))
+        kept = _pruned[(id(specs), kind)] = (specs, tuple(out))
+    return kept[1]
+
+
+def concrete_fields_of(
+    procedure: Procedure, values: Mapping[str, Any], kind: str
+) -> Iterator[tuple[str, FieldSpec, Any]]:
+    """concrete_fields, of the fields of a ``kind`` of _KINDS only (the same, in order)."""
+
+    def walk(
+        plan: _Pruned, level: Mapping[str, Any], prefix: str
+    ) -> Iterator[tuple[str, FieldSpec, Any]]:
+        for key, spec, inner in plan:
+            value = level.get(key)
+            if inner is not None:
+                for index, item in enumerate(value if isinstance(value, list) else []):
+                    if isinstance(item, Mapping):
+                        yield from walk(inner, item, f"{prefix}{key}[{index}].")
+            elif value not in (None, ""):
+                yield f"{prefix}{key}", spec, value
+
+    return walk(_prune(procedure.fields, kind), values, "")
+
+
 def risky_paths(
     procedure: Procedure,
     values: Mapping[str, Any],
@@ -237,7 +286,7 @@ def always_verified(procedure: Procedure) -> bool:
 
 
 def has_my_number(procedure: Procedure, values: Mapping[str, Any]) -> bool:
-    return any(spec.type == "my_number" for _p, spec, _v in concrete_fields(procedure, values))
+    return any(True for _found in concrete_fields_of(procedure, values, "my_number"))
 
 
 def mask(procedure: Procedure, values: Mapping[str, Any]) -> dict[str, Any]:

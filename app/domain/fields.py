@@ -15,12 +15,22 @@ written; codes and messages are in ``app.domain.validators``. Normalised shapes 
 """
 
 import unicodedata
-from collections import ChainMap
 from collections.abc import Collection, Mapping
 from datetime import date
 
-from app.domain.catalogue import FieldSpec, Procedure, parse_condition
+from app.domain.catalogue import FieldSpec, Procedure
 from app.domain.errors import InvalidInput
+from app.domain.field_plans import (
+    AS_IS,
+    COPY,
+    MEMO_SIZE,
+    SAME,
+    Memo,
+    fresh,
+    handing,
+    memos_for,
+    plan_of,
+)
 from app.domain.plausibility import cross_checks
 from app.domain.validators import ALERT_CODES, Problem, codes, cp932, kana, problem
 from app.domain.validators.names import check_name
@@ -42,67 +52,18 @@ def _blank(value: object) -> bool:
     return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
-# What one plain (non-group) value's check found: the normalised value (``_SAME`` when it is the
-# very object received) and each problem's code and details. A check depends only on the
-# field's spec, the value and the day, and a mail room's batch repeats most values (dates,
-# はい/いいえ, 続柄, amounts): the result is kept per spec and day, bounded.
-_Outcome = tuple[object, tuple[tuple[str, dict[str, object]], ...]]
-_SAME = object()
-_SCALARS = (str, int, bool, type(None))
-_MEMO_SIZE = 4096
-_memo: dict[tuple[int, date], tuple[FieldSpec, dict[tuple[type, object], _Outcome]]] = {}
-
-
-def _memo_for(spec: FieldSpec, today: date) -> dict[tuple[type, object], _Outcome]:
-    key = (id(spec), today)
-    entry = _memo.get(key)
-    if entry is None or entry[0] is not spec:
-        if len(_memo) >= _MEMO_SIZE:
-            _memo.clear()
-        entry = _memo[key] = (spec, {})
-    elif len(entry[1]) >= _MEMO_SIZE:
-        entry[1].clear()
-    return entry[1]
-
-
-def _fresh(normalised: object) -> object:
-    """A copy of a kept normalised value that a caller may change (dates are small dicts)."""
-    if isinstance(normalised, dict):
-        return {k: v if type(v) in _SCALARS else _fresh(v) for k, v in normalised.items()}
-    if isinstance(normalised, list):
-        return [_fresh(v) for v in normalised]
-    return normalised
-
-
-_layouts: dict[int, tuple[tuple[FieldSpec, ...], dict[str, FieldSpec], list[FieldSpec]]] = {}
-
-
-def _layout(specs: tuple[FieldSpec, ...]) -> tuple[dict[str, FieldSpec], list[FieldSpec]]:
-    """A level's specs by key, and in checking order: groups last, so that their items'
-    conditions see every plain value of the level."""
-    kept = _layouts.get(id(specs))
-    if kept is None or kept[0] is not specs:
-        if len(_layouts) >= _MEMO_SIZE:
-            _layouts.clear()
-        kept = _layouts[id(specs)] = (
-            specs,
-            {spec.key: spec for spec in specs},
-            sorted(specs, key=lambda s: s.type == "group"),
-        )
-    return kept[1], kept[2]
-
-
 class _Check:
     def __init__(self, today: date) -> None:
         self.today = today
         self.problems: list[Problem] = []
-        self._found: list[tuple[str, dict[str, object]]] | None = None
+        self._found: list[tuple[str, str]] | None = None
 
     def add(self, path: str, code: str, spec: FieldSpec | None, **extra: object) -> None:
         label = spec.label_ja if spec else path
-        self.problems.append(problem(path, code, label, **extra))
+        found = problem(path, code, label, **extra)
+        self.problems.append(found)
         if self._found is not None:
-            self._found.append((code, extra))
+            self._found.append((code, found["message"]))
 
     def level(
         self,
@@ -111,39 +72,68 @@ class _Check:
         prefix: str,
         outer: Mapping[str, object],
     ) -> dict[str, object]:
-        by_key, ordered = _layout(specs)
+        plan = plan_of(specs)
+        memos = memos_for(specs, self.today)
         values: dict[str, object] = {}
-        # What conditions see: a value that failed its check is "unsure", and a condition
-        # resting on it is not judged, so one bad field does not cascade into false alarms.
-        seen: dict[str, object] = {}
-        scope = ChainMap(seen, dict(outer))
+        # What conditions see: the level's values over the outer ones. A value that failed its
+        # check is "unsure", and a condition resting on it is not judged, so one bad field does
+        # not cascade into false alarms.
+        scope = dict(outer)
         problems = self.problems
-        for spec in ordered:
-            if spec.key in raw and not _blank(raw[spec.key]):
+        for index, key, spec, is_group in plan.ordered:
+            if key not in raw:
+                continue
+            item = raw[key]
+            kind = type(item)
+            if not is_group and (kind is str or kind is int or kind is bool):
+                memo = memos[index]
+                kept = memo.get((kind, item))
+                if kept is not None:  # checked before: neither blank nor new
+                    normalised, hand_out, found, failed = kept
+                    if found:
+                        path = prefix + key
+                        problems.extend(
+                            {"field": path, "code": code, "message": message}
+                            for code, message in found
+                        )
+                    if normalised is SAME:
+                        values[key] = item
+                    elif hand_out == AS_IS:
+                        values[key] = normalised
+                    elif hand_out == COPY:
+                        values[key] = dict(normalised)  # type: ignore[call-overload]
+                    else:
+                        values[key] = fresh(normalised)
+                    scope[key] = _UNSURE if failed else values[key]
+                    continue
+                if kind is str and not item.strip():  # type: ignore[attr-defined]
+                    continue
                 before = len(problems)
-                values[spec.key] = self.value(spec, raw[spec.key], prefix + spec.key, scope)
-                failed = len(problems) > before and any(
-                    p["code"] not in ALERT_CODES for p in problems[before:]
-                )
-                seen[spec.key] = _UNSURE if failed and spec.type != "group" else values[spec.key]
-        for key in raw:
-            if key not in by_key:
-                self.add(prefix + key, "unknown_field", None)
-                values[key] = raw[key]
-        for spec in specs:
-            if spec.key in values:
-                if spec.same_person_as and _UNSURE not in (
-                    seen[spec.key],
-                    scope.get(spec.same_person_as),
-                ):
-                    self._same_person(spec, prefix, values[spec.key], scope)
-            elif spec.requirement == "required":
-                self.add(prefix + spec.key, "required", spec)
-            elif spec.condition is not None:
-                condition = parse_condition(spec.condition)
-                sure = all(scope.get(key) is not _UNSURE for key in condition.keys)
+                values[key] = self._kept(spec, item, prefix + key, memo)
+            else:
+                if _blank(item):
+                    continue
+                before = len(problems)
+                values[key] = self.value(spec, item, prefix + key, scope)
+            failed = len(problems) > before and any(
+                p["code"] not in ALERT_CODES for p in problems[before:]
+            )
+            scope[key] = _UNSURE if failed and not is_group else values[key]
+        if not raw.keys() <= plan.by_key.keys():
+            for key in raw:
+                if key not in plan.by_key:
+                    self.add(prefix + key, "unknown_field", None)
+                    values[key] = raw[key]
+        for key, spec, same_person_as, required, condition in plan.after:
+            if key in values:
+                if same_person_as and _UNSURE not in (scope[key], scope.get(same_person_as)):
+                    self._same_person(spec, prefix, values[key], scope)
+            elif required:
+                self.add(prefix + key, "required", spec)
+            elif condition is not None:
+                sure = all(scope.get(name) is not _UNSURE for name in condition.keys)
                 if sure and condition.evaluate(scope):
-                    self.add(prefix + spec.key, "required", spec)
+                    self.add(prefix + key, "required", spec)
         return values
 
     def value(
@@ -151,28 +141,26 @@ class _Check:
     ) -> object:
         if spec.type == "group":
             return self.group(spec, value, path, scope)
-        if type(value) not in (str, int, bool):
-            return self.plain(spec, value, path)
-        memo = _memo_for(spec, self.today)
-        kept = memo.get((type(value), value))
-        if kept is None:
-            self._found = []
-            try:
-                normalised = self.plain(spec, value, path)
-                found = tuple(self._found)
-            finally:
-                self._found = None
-            kept = memo[(type(value), value)] = (
-                _SAME if normalised is value else _fresh(normalised),
-                found,
-            )
-            return normalised
-        normalised, found = kept
-        for code, extra in found:
-            self.add(path, code, spec, **extra)
-        if normalised is _SAME:
-            return value
-        return normalised if type(normalised) in _SCALARS else _fresh(normalised)
+        return self.plain(spec, value, path)
+
+    def _kept(self, spec: FieldSpec, value: object, path: str, memo: Memo) -> object:
+        """A str, int or bool value checked for the first time (per spec and day): kept."""
+        self._found = []
+        try:
+            normalised = self.plain(spec, value, path)
+            found = tuple(self._found)
+        finally:
+            self._found = None
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        kept = SAME if normalised is value else fresh(normalised)
+        memo[(type(value), value)] = (
+            kept,
+            handing(kept),
+            found,
+            any(code not in ALERT_CODES for code, _message in found),
+        )
+        return normalised
 
     def plain(self, spec: FieldSpec, value: object, path: str) -> object:
         """One value of a plain (non-group) field: normalised, its problems added."""
@@ -404,10 +392,26 @@ _holding: dict[int, tuple[FieldSpec, bool]] = {}
 def _holds_my_number(spec: FieldSpec) -> bool:
     kept = _holding.get(id(spec))
     if kept is None or kept[0] is not spec:
-        if len(_holding) >= _MEMO_SIZE:
+        if len(_holding) >= MEMO_SIZE:
             _holding.clear()
         held = spec.type == "my_number" or any(_holds_my_number(f) for f in spec.fields)
         kept = _holding[id(spec)] = (spec, held)
+    return kept[1]
+
+
+_strict: dict[int, tuple[tuple[FieldSpec, ...], tuple[FieldSpec, ...]]] = {}
+
+
+def _strict_specs(specs: tuple[FieldSpec, ...]) -> tuple[FieldSpec, ...]:
+    """The specs strict_type_errors looks at: My Numbers and the groups holding them."""
+    kept = _strict.get(id(specs))
+    if kept is None or kept[0] is not specs:
+        if len(_strict) >= MEMO_SIZE:
+            _strict.clear()
+        kept = _strict[id(specs)] = (
+            specs,
+            tuple(s for s in specs if s.type == "my_number" or _holds_my_number(s)),
+        )
     return kept[1]
 
 
@@ -420,7 +424,7 @@ def strict_type_errors(procedure: Procedure, fields: Mapping[str, object]) -> li
     problems: list[Problem] = []
 
     def walk(specs: tuple[FieldSpec, ...], level: Mapping[str, object], prefix: str) -> None:
-        for spec in specs:
+        for spec in _strict_specs(specs):
             value = level.get(spec.key)
             if value is None:
                 continue

@@ -30,6 +30,12 @@ _LAST_NUMBER = re.compile(r"(\d+)(?:番地|番|号)")
 
 def fold_address(text: str) -> str:
     """A comparison copy of an address: widths folded, spaces dropped, 1丁目2番3号 as 1-2-3."""
+    if text.isascii() and text.isalnum():
+        return text  # nothing to fold (a sender's household reference such as H0012)
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     s = unicodedata.normalize("NFKC", text)
     s = re.sub(r"(?<=\d)\s+(?=\d)", "-", s.strip())  # 1-1 101 is 1-1-101, not 1-1101
     s = "".join(s.split())

@@ -33,13 +33,25 @@ def _failed(problems: list[Problem]) -> set[str]:
     return {p["field"] for p in errors_in(problems)}
 
 
+_group_specs: dict[int, tuple[tuple[FieldSpec, ...], tuple[FieldSpec, ...]]] = {}
+
+
+def _groups(specs: tuple[FieldSpec, ...]) -> tuple[FieldSpec, ...]:
+    kept = _group_specs.get(id(specs))
+    if kept is None or kept[0] is not specs:
+        if len(_group_specs) >= 4096:
+            _group_specs.clear()
+        kept = _group_specs[id(specs)] = (specs, tuple(s for s in specs if s.type == "group"))
+    return kept[1]
+
+
 def _items(
     procedure: Procedure, values: Mapping[str, object]
 ) -> Iterator[tuple[str, FieldSpec, dict[str, object]]]:
     """Each item of each group: (its path prefix, the group's spec, its values)."""
-    for spec in procedure.fields:
+    for spec in _groups(procedure.fields):
         items = values.get(spec.key)
-        if spec.type == "group" and isinstance(items, list):
+        if isinstance(items, list):
             for index, item in enumerate(items):
                 if isinstance(item, dict):
                     yield f"{spec.key}[{index}].", spec, item

@@ -69,6 +69,45 @@ def loads(text: str | bytes) -> Any:
         raise TooDeep("nested too deeply") from error
 
 
+def loads_fitting(text: str, limits: ShapeLimits = DEFAULT_LIMITS) -> tuple[Any, bool]:
+    """``loads``, and True when the value surely breaks none of ``limits`` (check_shape would
+    find nothing): the text is too short to hold a string, object or array over its limit, has
+    too few brackets to nest too deep, and parsing met no number out of range. False: ask
+    check_shape."""
+    wide: list[str] = []
+
+    def parse_int(digits: str) -> int | NotANumber:
+        value = _parse_int(digits)
+        if type(value) is not int or abs(value) > limits.max_abs_integer:
+            wide.append(digits)
+        return value
+
+    def parse_float(digits: str) -> float | NotANumber:
+        value = _parse_float(digits)
+        if type(value) is not float:
+            wide.append(digits)
+        return value
+
+    def parse_constant(word: str) -> NotANumber:
+        wide.append(word)
+        return NotANumber(word)
+
+    try:
+        data = json.loads(
+            text, parse_constant=parse_constant, parse_float=parse_float, parse_int=parse_int
+        )
+    except RecursionError as error:
+        raise TooDeep("nested too deeply") from error
+    size = len(text)
+    # An object of n members takes at least 5n - 1 characters, an array of n items 2n - 1.
+    short = (
+        size <= limits.max_string_chars
+        and size <= 2 * limits.max_items
+        and size <= 2 * limits.max_members
+    )
+    return data, short and not wide and text.count("{") + text.count("[") <= limits.max_depth
+
+
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from app.domain.applications import TaskKind, concrete_fields, editable, set_path
+from app.domain.applications import TaskKind, concrete_fields_of, editable, set_path
 from app.domain.batches import ExportTerms, allowed_paths
 from app.domain.catalogue import FieldSpec, Procedure
 from app.domain.roles import Employer, Principal, Role
@@ -93,10 +93,8 @@ def pattern_of(path: str) -> str:
 def support_measure_paths(procedure: Procedure, values: Mapping[str, Any]) -> list[str]:
     """Fields whose value says the person is under 支援措置 (a choice flagged in the catalogue)."""
     found = []
-    for path, spec, value in concrete_fields(procedure, values):
-        if spec.type == "choice" and any(
-            c.support_measure and c.code == value for c in spec.choices
-        ):
+    for path, spec, value in concrete_fields_of(procedure, values, "support_measure"):
+        if any(c.support_measure and c.code == value for c in spec.choices):
             found.append(path)
     return found
 

@@ -145,12 +145,12 @@ def parse_line(
     except UnicodeDecodeError:
         return _refused("line", "invalid_utf8", "UTF-8 ではありません (not valid UTF-8)")
     try:
-        data = shape.loads(text)
+        data, fits = shape.loads_fitting(text, limits)
     except shape.TooDeep:
         return {"status": "rejected", "errors": [shape.too_deep_problem(limits)]}
     except ValueError:
         return _refused("line", "invalid_json", "JSON として読めません (not JSON)")
-    if problems := shape.check_shape(data, limits):
+    if not fits and (problems := shape.check_shape(data, limits)):
         return {"status": "rejected", "errors": problems}
     try:
         return SubmitApplication.model_validate(data)

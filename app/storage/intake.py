@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Dialect, select, text
+from sqlalchemy import JSON, Date, DateTime, Dialect, TypeDecorator, select, text
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.sqlite import aiosqlite as sqlite_aiosqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -137,10 +137,33 @@ def _copy_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _copy_format(python_type: type, process: _Format | None) -> _Format:
-    """What writes one column's value as COPY text (after the column type's own processing)."""
-    if process is None and python_type is str:
-        return lambda v: "\\N" if v is None else _copy_text(str(v))
+def _copy_str(value: Any) -> str:
+    """A text column's value as COPY text (``\\N`` for NULL)."""
+    if value is None:
+        return "\\N"
+    return _copy_text(str(value))
+
+
+def _last_kept(format_: _Format) -> _Format:
+    """``format_`` remembering its last value: a group's rows share their timestamps (the same
+    ``now`` object), immutable values written once."""
+    last: list[Any] = [None, None]
+
+    def kept(value: Any) -> Any:
+        if value is last[0] and value is not None:
+            return last[1]
+        written = format_(value)
+        last[0], last[1] = value, written
+        return written
+
+    return kept
+
+
+def _copy_format(python_type: type, process: _Format | None, moment: bool = False) -> _Format:
+    """What writes one column's value as COPY text (after the column type's own processing);
+    ``moment``: a date or time column, whose last value is remembered."""
+    if process is None and python_type not in (bool, datetime, date, int):
+        return _copy_str  # text (an AutoString's python_type is object)
     if python_type is bool:
         base: _Format = lambda v: "t" if v else "f"  # noqa: E731
     elif python_type in (datetime, date):
@@ -152,7 +175,8 @@ def _copy_format(python_type: type, process: _Format | None) -> _Format:
     if process is not None:
         processed = base
         base = lambda v: processed(process(v))  # noqa: E731
-    return lambda v: "\\N" if v is None else base(v)
+    format_: _Format = lambda v: "\\N" if v is None else base(v)  # noqa: E731
+    return _last_kept(format_) if moment else format_
 
 
 @functools.cache
@@ -175,7 +199,9 @@ def _formats(dialect_name: str) -> tuple[tuple[_Format | None, ...], ...]:
                 )
                 kept.append(json_format)
             elif dialect_name == "postgresql":
-                kept.append(_copy_format(type_.python_type, process))
+                impl = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+                moment = isinstance(impl, DateTime | Date)
+                kept.append(_copy_format(type_.python_type, process, moment))
             else:
                 kept.append(process)
         formats.append(tuple(kept))
@@ -190,35 +216,44 @@ def form_records(
 ) -> FormRecords:
     """One new form's rows as the driver takes them (pure: the bulk worker process calls it).
     Raises as the insert would for a value its column refuses (a datetime without a zone)."""
-    app_formats, task_formats, event_formats = _formats(dialect_name)
-    records = (
-        _record(application, APPLICATION_COLUMNS, app_formats),
-        _record(task, TASK_COLUMNS, task_formats),
-        _record(event, EVENT_COLUMNS, event_formats),
-    )
+    app_columns, task_columns, event_columns = _columns(dialect_name)
     if dialect_name != "postgresql":
-        return records
+        return (
+            _record(application, app_columns),
+            _record(task, task_columns),
+            _record(event, event_columns),
+        )
     # A lone surrogate goes as it is: the database refuses the group, which is then stored
     # line by line, as with any value it refuses.
     return (
-        _copy_line(records[0]),
-        _copy_line(records[1]),
-        _copy_line(records[2]),
+        _copy_line(application, app_columns),
+        _copy_line(task, task_columns),
+        _copy_line(event, event_columns),
     )
 
 
-def _copy_line(fields: Record) -> bytes:
-    return ("\t".join(fields) + "\n").encode("utf-8", "surrogatepass")  # type: ignore[arg-type]
+_Columns = tuple[tuple[str, _Format | None], ...]
 
 
-def _record(
-    row: dict[str, Any],
-    columns: tuple[str, ...],
-    formats: tuple[_Format | None, ...],
-) -> tuple[Any, ...]:
+@functools.cache
+def _columns(dialect_name: str) -> tuple[_Columns, ...]:
+    """Per table of _TABLES: each column's name with what writes its value for the driver."""
     return tuple(
-        row.get(name) if format_ is None else format_(row.get(name))
-        for name, format_ in zip(columns, formats, strict=True)
+        tuple(zip(columns, formats, strict=True))
+        for (_table, columns), formats in zip(_TABLES, _formats(dialect_name), strict=True)
+    )
+
+
+def _copy_line(row: dict[str, Any], columns: _Columns) -> bytes:
+    get = row.get
+    fields = [format_(get(name)) for name, format_ in columns]  # type: ignore[misc]
+    return ("\t".join(fields) + "\n").encode("utf-8", "surrogatepass")
+
+
+def _record(row: dict[str, Any], columns: _Columns) -> tuple[Any, ...]:
+    get = row.get
+    return tuple(
+        [get(name) if format_ is None else format_(get(name)) for name, format_ in columns]
     )
 
 

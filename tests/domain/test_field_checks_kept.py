@@ -6,7 +6,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain import fields
+from app.domain import field_plans
 from app.domain.catalogue import load_catalogue
 from app.domain.fields import validate_fields
 from app.domain.shape import DEFAULT_LIMITS, ShapeLimits, check_shape
@@ -33,7 +33,7 @@ def form(**overrides: object) -> dict[str, object]:
 
 
 def fresh(raw: dict[str, object], today: date = TODAY) -> tuple[object, object]:
-    fields._memo.clear()
+    field_plans.memo.clear()
     return validate_fields(CLAIM, copy.deepcopy(raw), today)
 
 
@@ -99,3 +99,29 @@ def fields_fit(value: object, limits: ShapeLimits) -> bool:
         return check_shape(value, limits) == []
     finally:
         shape._fits = quick
+
+
+@given(json_values, st.integers(0, 3))
+def test_a_line_said_to_fit_as_it_is_parsed_has_no_shape_problem(value: object, pad: int) -> None:
+    import json
+
+    from app.domain import shape
+
+    text = json.dumps(value, ensure_ascii=False, indent=pad or None)
+    tight = ShapeLimits(max_depth=3, max_string_chars=40, max_members=30, max_items=30)
+    for limits in (DEFAULT_LIMITS, tight):
+        data, fits = shape.loads_fitting(text, limits)
+        assert repr(data) == repr(shape.loads(text))
+        assert not fits or check_shape(data, limits) == []
+
+
+def test_a_line_too_long_or_too_deep_or_with_a_wide_number_is_walked() -> None:
+    from app.domain import shape
+
+    tight = ShapeLimits(max_depth=2, max_string_chars=12, max_members=10, max_items=10)
+    assert shape.loads_fitting('{"a": [1]}', tight)[1]
+    for text in ('{"a": [[1]]}', '"abcdefghijklm"', "1e400", "NaN", "-Infinity", str(2**53)):
+        assert not shape.loads_fitting(text, tight)[1]
+        assert not shape.loads_fitting(text, DEFAULT_LIMITS)[1] or not check_shape(
+            shape.loads(text), DEFAULT_LIMITS
+        )

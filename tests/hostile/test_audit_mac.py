@@ -218,3 +218,18 @@ def test_production_refuses_to_start_without_a_key() -> None:
 def test_the_key_is_not_in_the_database_schema() -> None:
     columns = {c.name for t in (EventLog.__table__, AccessLog.__table__) for c in t.columns}  # type: ignore[attr-defined]
     assert {"mac", "mac_key"} <= columns and not any("secret" in c for c in columns)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"procedure": "child_rearing.status_report", "channel": "bulk_ocr", "problems": 3},
+        {"b": "\udc80 lone", "a": 2**70, "c": None, "理由": "偽"},
+        {"flag": True, "ratio": 0.5, "nested": {"z": [1, (2, 3)]}},
+        {1: "an integer key"},
+    ],
+)
+def test_the_mac_covers_data_as_json_reads_it_back(data: dict[object, object]) -> None:
+    row = {**FORGED, "data": data, "at": datetime(2026, 12, 5, tzinfo=UTC)}
+    round_trip = {**row, "data": json.loads(json.dumps(data))}
+    assert mac_content(LogName.EVENT, "k1", row) == mac_content(LogName.EVENT, "k1", round_trip)
