@@ -14,8 +14,15 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 
-from app.domain.tickets import AppointmentWindow, NextCall, Waiting, next_to_call, walk_in_key
+from app.domain.tickets import (
+    CALL_ORDER,
+    AppointmentWindow,
+    NextCall,
+    Waiting,
+    next_to_call,
+)
 
 # A resident already at a counter longer than expected still takes this long (seconds).
 MIN_REMAINING_S = 60.0
@@ -80,11 +87,8 @@ OnFree = Callable[[float, CounterNow, NextCall | None], bool]
 def _replay(lobby: LobbyNow, counters: Sequence[CounterNow], on_free: OnFree) -> None:
     """Replay the lobby forward on ``counters`` until ``on_free`` says stop or nobody is left."""
     now = lobby.now
-    default_s = max(lobby.service_s.values(), default=0.0)
-
-    def service(category_id: str) -> float:
-        return lobby.service_s.get(category_id, default_s)
-
+    service_s = lobby.service_s
+    default_s = max(service_s.values(), default=0.0)
     # Kept in walk-in order: without appointments waiting, a counter calls the first it serves.
     waiting = _in_walk_in_order(lobby.waiting)
     appointments = sum(t.slot_at is not None for t in waiting.values())
@@ -97,46 +101,59 @@ def _replay(lobby: LobbyNow, counters: Sequence[CounterNow], on_free: OnFree) ->
         current = counter.at_counter
         if current is not None and not counter.paused:
             spent = (now - (counter.busy_since or now)).total_seconds()
-            at = max(MIN_REMAINING_S, service(current.category_id) - spent)
+            at = max(MIN_REMAINING_S, service_s.get(current.category_id, default_s) - spent)
             if current.stops:
                 _come_back(coming, at, current)
         heapq.heappush(free, (at, index))
+    heappop, heappush = heapq.heappop, heapq.heappush
     while free:
-        at, index = heapq.heappop(free)
+        at, index = heappop(free)
         if coming and coming[0][0] <= at:
             while coming and coming[0][0] <= at:
-                _back_at, _id, back = heapq.heappop(coming)
+                _back_at, _id, back = heappop(coming)
                 waiting[back.id] = back
                 appointments += back.slot_at is not None
             waiting = _in_walk_in_order(waiting.values())
         counter = counters[index]
+        choice: NextCall | None
         if appointments:
             mine = [_waiting(t) for t in waiting.values() if _serves(counter, t)]
             choice = next_to_call(mine, now + timedelta(seconds=at), lobby.window)
         else:
-            # ``next_to_call`` without appointments: the first in walk-in order.
-            first = next((t for t in waiting.values() if _serves(counter, t)), None)
-            choice = None if first is None else NextCall(first.id)
+            # ``next_to_call`` without appointments: the first in walk-in order (``_serves``).
+            choice = None
+            counter_id, categories = counter.id, counter.categories
+            for t in waiting.values():
+                target = t.target_counter_id
+                if target == counter_id if target is not None else t.category_id in categories:
+                    choice = NextCall(t.id)
+                    break
         if on_free(at, counter, choice):
             return
         if choice is None:
             # Idle until a resident it serves comes back from another stop, else for good.
             later = [back_at for back_at, _id, t in coming if _serves(counter, t)]
             if later:
-                heapq.heappush(free, (min(later), index))
+                heappush(free, (min(later), index))
             continue
         for passed in choice.passed:
             waiting[passed] = replace(waiting[passed], passed_by=waiting[passed].passed_by + 1)
         called = waiting.pop(choice.ticket_id)
         appointments -= called.slot_at is not None
-        done = at + service(called.category_id)
+        done = at + service_s.get(called.category_id, default_s)
         if called.stops:
             _come_back(coming, done, called)
-        heapq.heappush(free, (done, index))
+        heappush(free, (done, index))
 
 
 def _in_walk_in_order(tickets: Iterable[LobbyTicket]) -> dict[str, LobbyTicket]:
-    return {t.id: t for t in sorted(tickets, key=lambda t: walk_in_key(_waiting(t)))}
+    """``tickets`` by id in walk-in order: sorted by ``CALL_ORDER``'s last column first, then
+    each earlier one (a stable sort keeps the later columns' order among equals), each pass
+    keyed by an attribute alone, with no key object built per ticket."""
+    ordered = list(tickets)
+    for name, descending in reversed(CALL_ORDER):
+        ordered.sort(key=attrgetter(name), reverse=descending)
+    return {t.id: t for t in ordered}
 
 
 def _calling(lobby: LobbyNow, with_paused: bool) -> list[CounterNow]:
@@ -183,11 +200,14 @@ def new_ticket_waits_s(
     called_at: list[float] = []
 
     def on_free(at: float, counter: CounterNow, choice: NextCall | None) -> bool:
+        # Only these two change what is found: any other call leaves the answer as it was.
         if choice is None:
             for category in (counter.categories & wanted) - found.keys():
                 found[category] = at
         elif choice.ticket_id == ticket_id:
             called_at.append(at)
+        elif wanted:
+            return False
         return found.keys() >= wanted and (ticket_id is None or bool(called_at))
 
     _replay(lobby, _calling(lobby, with_paused), on_free)

@@ -1,6 +1,7 @@
 """What the lobby shows: the snapshot, and the queue figures carried by every event."""
 
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -314,15 +315,19 @@ async def event_waits(
     now = uow.now()
     day = ticket.business_day
     settings = uow.settings
+    office_id = ticket.office_id
     plain = ahead_of is None or lobby_waits.is_plain(ahead_of)
-    recent = lobby_waits.recent_replay(ticket.office_id, day, seq, now, settings) if plain else None
+    recent = lobby_waits.recent_replay(office_id, day, seq, now, settings) if plain else None
+    # A ticket just issued joins the waiting tickets this process knows from the event before.
+    known = None if stored else lobby_waits.waiting_before(office_id, day, seq)
     reads = await lobby_reads.read_for_event(
         uow.session,
-        ticket.office_id,
+        office_id,
         day,
         sample=settings.lobby.service_sample,
         with_lobby=not lobby_waits.expects_reuse(recent, settings),
         ahead_of=ahead_of,
+        with_waiting=known is None,
     )
     figures = reads.figures
     if not stored:
@@ -338,11 +343,18 @@ async def event_waits(
         if ahead_of is not None and ahead_of.category_id in recent.replayed:
             ticket_min = recent.waits[ahead_of.category_id]
         return EventWaits(figures, recent.waits, None, ticket_min)
-    tickets, counters = reads.lobby or await estimate_store.lobby_now(
-        uow.session, ticket.office_id, day
-    )
-    if not stored:
-        tickets = [*tickets, as_lobby_ticket(ticket)]
+    if reads.lobby is not None and known is not None:
+        tickets = [*known, as_lobby_ticket(ticket)]
+        counters = reads.lobby[1]
+        if not _counts_agree(tickets, figures):
+            tickets, counters = await estimate_store.lobby_now(uow.session, office_id, day)
+            tickets.append(as_lobby_ticket(ticket))
+    else:
+        tickets, counters = reads.lobby or await estimate_store.lobby_now(
+            uow.session, office_id, day
+        )
+        if not stored:
+            tickets = [*tickets, as_lobby_ticket(ticket)]
     rules = settings.appointments
     window = AppointmentWindow(rules.early_s, rules.grace_s, rules.max_passes)
     replayed = lobby_now(now, tickets, counters, figures, window)
@@ -350,9 +362,21 @@ async def event_waits(
         figures, replayed, None if ahead_of is None else ahead_of.id
     )
     fresh = lobby_waits.RecentWaits(seq, now, waits, by_replay, waiting)
-    office_id = ticket.office_id
-    uow.after_commit(lambda: lobby_waits.remember(office_id, day, fresh))
+    after = tuple(tickets)
+
+    def keep() -> None:
+        lobby_waits.remember(office_id, day, fresh)
+        lobby_waits.keep_waiting(office_id, day, seq, after)
+
+    uow.after_commit(keep)
     return EventWaits(figures, waits, replayed, ticket_min)
+
+
+def _counts_agree(tickets: list[LobbyTicket], figures: Sequence[ticket_store.QueueFigures]) -> bool:
+    """Whether the waiting tickets known here number what the figures, read now, count in each
+    category: a check that no change outside the lobby's events went unseen."""
+    counts = Counter(t.category_id for t in tickets)
+    return all(counts[f.category_id] == f.waiting for f in figures)
 
 
 def event_payload(number: str, queues: list[QueueState], **extra: Any) -> dict[str, Any]:

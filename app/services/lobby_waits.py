@@ -14,6 +14,7 @@ only once the event's transaction has committed.
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from app.domain.lobby_replay import LobbyTicket
 from app.settings import Settings
 from app.storage.tables import Ticket
 
@@ -83,8 +84,41 @@ def remember(office_id: str, day: date, recent: RecentWaits) -> None:
 
 
 def forget() -> None:
-    """Drop every kept replay (a test starting from a new database)."""
+    """Drop every kept replay and waiting list (a test starting from a new database)."""
     _recent.clear()
+    _known_waiting.clear()
+
+
+@dataclass(frozen=True)
+class KnownWaiting:
+    """The waiting tickets of an office's lobby right after its event ``seq`` of ``day``."""
+
+    day: date
+    seq: int
+    tickets: tuple[LobbyTicket, ...]
+
+
+# Office id -> its waiting tickets after the last event this process replayed the lobby at.
+# Every change to a waiting ticket takes the office's next seq (its channel row, locked until
+# commit), so the event right after ``seq`` starts from these tickets: a kiosk press adds its
+# own and reads the office's counters and the tickets at them, not the waiting tickets again.
+_known_waiting: dict[str, KnownWaiting] = {}
+
+
+def waiting_before(office_id: str, day: date, seq: int) -> tuple[LobbyTicket, ...] | None:
+    """The office's waiting tickets just before its event ``seq`` if this process replayed the
+    lobby at the event right before it (``seq - 1``), else None (read them)."""
+    known = _known_waiting.get(office_id)
+    if known is None or known.day != day or known.seq != seq - 1:
+        return None
+    return known.tickets
+
+
+def keep_waiting(office_id: str, day: date, seq: int, tickets: tuple[LobbyTicket, ...]) -> None:
+    """Keep the office's waiting tickets after its event ``seq`` (once the event committed)."""
+    known = _known_waiting.get(office_id)
+    if known is None or (known.day, known.seq) < (day, seq):
+        _known_waiting[office_id] = KnownWaiting(day, seq, tickets)
 
 
 def is_plain(ticket: Ticket) -> bool:

@@ -95,11 +95,12 @@ async def issue_ticket(
 
     On PostgreSQL a press is three statements: the office and category with the office's lobby
     seq (locking its channel row) and the number; the queue figures (every category's) with the
-    office's waiting tickets and counters (``lobby_replay``) in one read; the ticket, with the
-    estimate shown and every model's beside it (its error is kept at the first call), the lobby
-    event, its notification and the log row. The office's lobby changes wait for each other
-    from the first until commit; the ticket is not in the database when the lobby is read, so
-    the figures and the replay count it in."""
+    office's waiting tickets and counters (``lobby_replay``) in one read (the counters alone
+    when this process made the office's previous event: app/services/lobby_waits.py); the
+    ticket, with the estimate shown and every model's beside it (its error is kept at the first
+    call), the lobby event, its notification and the log row. The office's lobby changes wait
+    for each other from the first until commit; the ticket is not in the database when the
+    lobby is read, so the figures and the replay count it in."""
     found = None
     now = uow.now()
     day = business_day(now)

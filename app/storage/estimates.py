@@ -82,9 +82,10 @@ _counter_category = table_of(CounterCategory)
 
 
 @functools.cache
-def lobby_statement() -> CompoundSelect[Any]:
-    """One statement, a row per waiting ticket of the office's day (kind 0), per ticket at a
-    counter (kind 1) and per category an active counter serves (kind 2)."""
+def lobby_statement(with_waiting: bool = True) -> CompoundSelect[Any]:
+    """One statement, a row per waiting ticket of the office's day (kind 0; ``with_waiting``
+    False: none, the caller knows them), per ticket at a counter (kind 1) and per category an
+    active counter serves (kind 2)."""
     t = _ticket
     office_day = [t.c.office_id == bindparam("office_id"), t.c.business_day == bindparam("day")]
     no_text = literal(None, type_=t.c.id.type)
@@ -143,6 +144,8 @@ def lobby_statement() -> CompoundSelect[Any]:
         )
         .where(_counter.c.office_id == bindparam("office_id"), _counter.c.is_active.is_(True))
     )
+    if not with_waiting:
+        return union_all(at_counter, served)
     return union_all(waiting, at_counter, served)
 
 

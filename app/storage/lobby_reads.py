@@ -23,13 +23,15 @@ _LOBBY_KIND = 10
 
 
 @functools.cache
-def _figures_and_lobby(ahead_of_priority: bool | None, dialect: str) -> CompoundSelect[Any]:
+def _figures_and_lobby(
+    ahead_of_priority: bool | None, dialect: str, with_waiting: bool
+) -> CompoundSelect[Any]:
     """Both statements' rows in one: the figures' 12 columns (their last, a rank, left out) then
     the lobby's in the same places, each padded with the other's columns as NULL."""
     figures = list(figures_statement(False, ahead_of_priority, dialect).subquery("figures").c)
     # kind, id, category, queued, priority, slot, passed, target, stops, counter, paused, since
     (kind, id_, category, queued, priority, slot, passed, target, stops, counter, paused, since) = (
-        lobby_statement().subquery("lobby").c
+        lobby_statement(with_waiting).subquery("lobby").c
     )
     # Typed in the first branch: the union's columns convert as that branch's do.
     no_since = type_coerce(null(), _ticket.c.queued_at.type)
@@ -73,16 +75,19 @@ async def read_for_event(
     sample: int,
     with_lobby: bool,
     ahead_of: Ticket | None = None,
+    with_waiting: bool = True,
 ) -> EventReads:
     """``queue_figures`` of every active category of the office (with ``ahead_of``, how many of
-    its category come before it) and, ``with_lobby``, ``lobby_now``: one statement."""
+    its category come before it) and, ``with_lobby``, ``lobby_now``: one statement.
+    ``with_waiting`` False: the lobby's counters and the tickets at them, no waiting ticket
+    (the caller knows them)."""
     params = figures_params(office_id, business_day, sample, ahead_of)
     priority = None if ahead_of is None else ahead_of.is_priority
     dialect = dialect_name(session)
     if not with_lobby:
         rows = (await session.execute(figures_statement(False, priority, dialect), params)).all()
         return EventReads(figures_of([row[:12] for row in rows], sample), None)
-    result = await session.execute(_figures_and_lobby(priority, dialect), params)
+    result = await session.execute(_figures_and_lobby(priority, dialect, with_waiting), params)
     figure_rows = []
     lobby_rows = []
     for row in result.all():

@@ -262,3 +262,23 @@ def lobbies(draw: st.DrawFn) -> LobbyNow:
 @given(lobbies())
 def test_the_replay_agrees_with_the_plain_replay_on_any_lobby(room: LobbyNow) -> None:
     assert replay_wait_s(room, "new") == reference_wait_s(room, "new")
+
+
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.integers(0, 5), st.sampled_from("abcdef")),
+        max_size=30,
+        unique_by=lambda t: t[2],
+    )
+)
+def test_walk_in_order_is_the_call_orders_sort(rows: list[tuple[bool, int, str]]) -> None:
+    """The replay's sort by one column at a time gives ``walk_in_key``'s order, ties included."""
+    from app.domain.lobby_replay import _in_walk_in_order
+    from app.domain.tickets import walk_in_key
+
+    tickets = [ticket(id_, "A", minutes, is_priority=prio) for prio, minutes, id_ in rows]
+    expected = sorted(
+        tickets,
+        key=lambda t: walk_in_key(Waiting(t.id, t.queued_at, t.is_priority, t.slot_at)),
+    )
+    assert list(_in_walk_in_order(tickets).values()) == expected
