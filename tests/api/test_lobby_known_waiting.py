@@ -4,8 +4,8 @@ the waits it carries are those of a full replay, other categories, priority tick
 between included, and a change to a waiting ticket that took no seq is not carried over."""
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
@@ -36,6 +36,16 @@ def waiting_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
     monkeypatch.setattr(lobby_reads, "read_for_event", read)
 
 
+@asynccontextmanager
+async def lobby_server(clean_db: str) -> AsyncIterator[tuple[LiveServer, Office, FakeClock]]:
+    """A server on a fake clock within office hours, its demo office, nothing kept from before."""
+    lobby_waits.forget()
+    clock = FakeClock(office_hours_today())
+    settings = make_settings(clean_db, lobby=LobbySettings(no_show_grace_s=0))
+    async with run_server(settings, clock=clock) as server:
+        yield server, Office(await seed(clean_db)), clock
+
+
 async def next_event(display: Any) -> dict[str, Any]:
     while (received := json.loads(await display.recv()))["type"] == "heartbeat":
         pass
@@ -56,11 +66,7 @@ def event_waits(lobby_event: dict[str, Any]) -> dict[str, tuple[int, int]]:
 async def test_presses_after_this_processs_events_carry_a_full_replays_waits(
     clean_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lobby_waits.forget()
-    clock = FakeClock(office_hours_today())
-    settings = make_settings(clean_db, lobby=LobbySettings(no_show_grace_s=0))
-    async with run_server(settings, clock=clock) as server:
-        office = Office(await seed(clean_db))
+    async with lobby_server(clean_db) as (server, office, clock):
         presses = [("A", False), ("B", False), ("A", False), ("C", True), ("A", False)]
         presses += [("B", False), ("A", False), ("C", False), ("A", True), ("B", False)]
         with waiting_reads(monkeypatch) as reads:
@@ -92,11 +98,7 @@ async def test_presses_after_this_processs_events_carry_a_full_replays_waits(
 async def test_a_waiting_ticket_changed_without_a_seq_is_read_again(
     clean_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lobby_waits.forget()
-    clock = FakeClock(office_hours_today())
-    settings = make_settings(clean_db, lobby=LobbySettings(no_show_grace_s=0))
-    async with run_server(settings, clock=clock) as server:
-        office = Office(await seed(clean_db))
+    async with lobby_server(clean_db) as (server, office, clock):
         async with server.client(office.token("kiosk")) as kiosk:
             for _ in range(5):
                 clock.advance(10)
